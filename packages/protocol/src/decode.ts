@@ -1,0 +1,196 @@
+import type { z } from 'zod';
+import { eventEnvelopeSchema, type EventEnvelope } from './envelope.ts';
+import { ErrorCode } from './error-codes.ts';
+import { helloSchema, type Hello } from './hello.ts';
+import { hubErrorReplySchema, hubErrorSchema, type HubError } from './hub-error.ts';
+import { guardJson } from './json-guard.ts';
+import { Limits, type ProtocolLimits } from './limits.ts';
+import { liveEventsSchema, type LiveEvents } from './live-events.ts';
+import { notifySchema, type Notify } from './notify.ts';
+import { pullResultSchema, type PullResult } from './pull-result.ts';
+import { pullSchema, type Pull } from './pull.ts';
+import { pushAckSchema, type PushAck } from './push-ack.ts';
+import { err, ok, type ProtocolIssue, type Result } from './result.ts';
+import { subscribeAckSchema, subscribeSchema, type Subscribe, type SubscribeAck } from './subscribe.ts';
+import { welcomeSchema, type Welcome } from './welcome.ts';
+
+/** A decoded `push`: the batch was readable, and each event was decoded on its own. */
+export interface DecodedPush {
+  readonly events: readonly DecodedPushEvent[];
+}
+
+/** One event of a push: decoded, or refused with a code and the id it carried (if readable). */
+export type DecodedPushEvent =
+  | { readonly ok: true; readonly value: EventEnvelope; readonly bytes: number }
+  | { readonly ok: false; readonly error: ProtocolIssue; readonly id: string };
+
+/**
+ * Decodes anything against a schema without ever throwing: first a JSON guard (plain data only,
+ * no `__proto__` keys, bounded depth and size), then the strict zod schema.
+ */
+export function decodeWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  maxBytes: number = Limits.maxMessageBytes,
+): Result<z.output<S>> {
+  try {
+    const guarded = guardJson(input, { maxBytes });
+    if (!guarded.ok) return guarded;
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return ok(parsed.data);
+    return err(toIssue(parsed.error));
+  } catch (cause) {
+    return err({ code: ErrorCode.invalid, message: `undecodable: ${String(cause)}`, path: '' });
+  }
+}
+
+/** Decodes a `hello` (hub side). */
+export function decodeHello(input: unknown): Result<Hello> {
+  return decodeWith(helloSchema, input);
+}
+
+/**
+ * Decodes a `push` (hub side). The batch itself must be an object with 1..maxBatchSize events;
+ * each event is then decoded alone, so that one bad event is rejected without refusing the rest.
+ */
+export function decodePush(
+  input: unknown,
+  limits: Pick<ProtocolLimits, 'maxBatchSize' | 'maxEventBytes' | 'maxMessageBytes'> = Limits,
+): Result<DecodedPush> {
+  try {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return err({ code: ErrorCode.invalid, message: 'push must be an object', path: '' });
+    }
+    if (Object.getPrototypeOf(input) !== Object.prototype && Object.getPrototypeOf(input) !== null) {
+      return err({ code: ErrorCode.invalid, message: 'push must be a plain object', path: '' });
+    }
+    const extra = Object.keys(input).find((k) => k !== 'events');
+    if (extra !== undefined) {
+      return err({ code: ErrorCode.invalid, message: `unrecognized key: ${extra}`, path: extra });
+    }
+    const events: unknown = Object.getOwnPropertyDescriptor(input, 'events')?.value;
+    if (!Array.isArray(events)) {
+      return err({ code: ErrorCode.invalid, message: 'events must be an array', path: 'events' });
+    }
+    if (events.length === 0) {
+      return err({ code: ErrorCode.invalid, message: 'events must not be empty', path: 'events' });
+    }
+    if (events.length > limits.maxBatchSize) {
+      const message = `more than ${limits.maxBatchSize} events in one push`;
+      return err({ code: ErrorCode.tooLarge, message, path: 'events' });
+    }
+    const decoded: DecodedPushEvent[] = [];
+    let bytes = 0;
+    for (let i = 0; i < events.length; i++) {
+      const event = decodePushEvent(events[i], limits.maxEventBytes);
+      bytes += event.ok ? event.bytes : 0;
+      if (bytes > limits.maxMessageBytes) {
+        const message = `push larger than ${limits.maxMessageBytes} bytes`;
+        return err({ code: ErrorCode.tooLarge, message, path: 'events' });
+      }
+      decoded.push(event);
+    }
+    return ok({ events: decoded });
+  } catch (cause) {
+    return err({ code: ErrorCode.invalid, message: `undecodable: ${String(cause)}`, path: '' });
+  }
+}
+
+/** Decodes one event envelope, checking its size against `maxEventBytes`. */
+export function decodePushEvent(
+  input: unknown,
+  maxEventBytes: number = Limits.maxEventBytes,
+): DecodedPushEvent {
+  const id = readableId(input);
+  const guarded = guardJson(input, { maxBytes: maxEventBytes });
+  if (!guarded.ok) {
+    const error =
+      guarded.error.code === ErrorCode.tooLarge
+        ? { ...guarded.error, message: `event larger than ${maxEventBytes} bytes` }
+        : guarded.error;
+    return { ok: false, error, id };
+  }
+  const parsed = eventEnvelopeSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, error: toIssue(parsed.error), id };
+  return { ok: true, value: parsed.data, bytes: guarded.value };
+}
+
+/** Decodes a `pull` (hub side). */
+export function decodePull(input: unknown): Result<Pull> {
+  return decodeWith(pullSchema, input);
+}
+
+/** Decodes a `subscribe` (hub side). */
+export function decodeSubscribe(input: unknown): Result<Subscribe> {
+  return decodeWith(subscribeSchema, input);
+}
+
+/** Decodes a `notify` (both sides). */
+export function decodeNotify(input: unknown): Result<Notify> {
+  return decodeWith(notifySchema, input, Limits.maxEventBytes);
+}
+
+/** Decodes the answer to `hello` (client side): a `welcome`, or the hub's error as a failed result. */
+export function decodeWelcome(input: unknown): Result<Welcome> {
+  return decodeReply(welcomeSchema, input);
+}
+
+/** Decodes the answer to `push` (client side). */
+export function decodePushAck(input: unknown): Result<PushAck> {
+  return decodeReply(pushAckSchema, input);
+}
+
+/** Decodes the answer to `pull` (client side). */
+export function decodePullResult(input: unknown): Result<PullResult> {
+  return decodeReply(pullResultSchema, input);
+}
+
+/** Decodes the answer to `subscribe` (client side). */
+export function decodeSubscribeAck(input: unknown): Result<SubscribeAck> {
+  return decodeReply(subscribeAckSchema, input);
+}
+
+/** Decodes live `events` (client side). */
+export function decodeLiveEvents(input: unknown): Result<LiveEvents> {
+  return decodeWith(liveEventsSchema, input);
+}
+
+/** Decodes a `hub-error` event (client side). */
+export function decodeHubError(input: unknown): Result<HubError> {
+  return decodeWith(hubErrorSchema, input);
+}
+
+/** Decodes an ack's answer, which is either the expected message or `{ error }`. */
+function decodeReply<S extends z.ZodType>(schema: S, input: unknown): Result<z.output<S>> {
+  if (typeof input === 'object' && input !== null && 'error' in input) {
+    const reply = decodeWith(hubErrorReplySchema, input);
+    if (!reply.ok) return reply;
+    return err({ code: reply.value.error.code, message: reply.value.error.message, path: '' });
+  }
+  return decodeWith(schema, input);
+}
+
+function toIssue(error: z.ZodError): ProtocolIssue {
+  const first = error.issues[0];
+  if (!first) return { code: ErrorCode.invalid, message: 'invalid', path: '' };
+  const path = first.path.map(String).join('.');
+  const tooLarge = first.code === 'too_big' && first.origin === 'array';
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
+  return {
+    code: tooLarge ? ErrorCode.tooLarge : ErrorCode.invalid,
+    message: `${path ? `${path}: ` : ''}${first.message}${more}`.slice(0, 1024),
+    path,
+  };
+}
+
+function readableId(input: unknown): string {
+  try {
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const id = Object.getOwnPropertyDescriptor(input, 'id')?.value;
+      if (typeof id === 'string' && id.length <= 64) return id;
+    }
+  } catch {
+    // a proxy that throws has no readable id
+  }
+  return '';
+}

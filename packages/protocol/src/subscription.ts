@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { Limits } from './limits.ts';
+
+/** `*` (every stream), an exact stream name, or a prefix ending in `*` (`board:*`). */
+export const subscriptionSchema = z
+  .string()
+  .min(1)
+  .max(Limits.maxStreamLength + 1)
+  .regex(/^[^\u0000-\u001f\u007f*]*\*?$/, 'a stream name, optionally ending in `*`');
+
+/** A list of subscriptions as sent in `hello` and `subscribe`. */
+export const subscriptionsSchema = z.array(subscriptionSchema).max(Limits.maxSubscriptions);
+
+/** True when `stream` is covered by one of `subscriptions` (exact name or `prefix*`). */
+export function matchesSubscription(stream: string, subscriptions: readonly string[]): boolean {
+  for (const s of subscriptions) {
+    if (s.endsWith('*') ? stream.startsWith(s.slice(0, -1)) : s === stream) return true;
+  }
+  return false;
+}

@@ -1,0 +1,60 @@
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+
+/** Debian's Chromium, launched the way this machine needs it (no sandbox as root, no network chatter). */
+const chromium = playwright({
+  launchOptions: {
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  },
+});
+
+const browser = (name: string, include: string[], testTimeout: number) => ({
+  test: {
+    name,
+    include,
+    testTimeout,
+    browser: {
+      enabled: true,
+      provider: chromium,
+      headless: true,
+      screenshotFailures: false,
+      instances: [{ browser: 'chromium' as const }],
+    },
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'scripts/**/*.test.ts', 'README.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.browser.test.ts', '**/*.bench.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+        },
+      },
+      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000),
+      {
+        test: {
+          name: 'bench-node',
+          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts'],
+          exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      browser('bench-browser', ['packages/**/*.browser.bench.ts'], 600_000),
+    ],
+  },
+});
