@@ -415,13 +415,15 @@ describe('fuzz', () => {
       fc.jsonValue().map((v) => ({ events: [v] })),
       fc.record({
         events: fc.array(
-          fc.constant(sampleEnvelope()).chain((e) =>
-            fc.record({
-              ...Object.fromEntries(
-                Object.entries(e).map(([k, v]) => [k, fc.oneof(fc.constant(v), fc.anything())]),
+          fc
+            .constant(sampleEnvelope())
+            .chain((e) =>
+              fc.record(
+                Object.fromEntries(
+                  Object.entries(e).map(([k, v]) => [k, fc.oneof(fc.constant(v), fc.anything())]),
+                ),
               ),
-            }),
-          ),
+            ),
         ),
       }),
     );

@@ -19,6 +19,7 @@ const envelope: fc.Arbitrary<EventEnvelope> = fc.record(
     type: fc.stringMatching(/^[a-z][a-z0-9_.:-]{0,30}$/),
     version: fc.integer({ min: 1, max: 50 }),
     kind: fc.constantFrom('domain', 'command', 'integration'),
+    // oxlint-disable-next-line no-control-regex -- control characters are what it refuses
     stream: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /^[^\u0000-\u001f\u007f*]+$/.test(s)),
     data: json(4),
     meta: fc.record({ correlationId: name, causationId: name, extra: json(2) }, { requiredKeys: [] }),

@@ -21,6 +21,7 @@ export const EVENT_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
 /** Client ids: letters, digits, `_` and `-`. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Stream names: any printable text without `*`, which subscriptions use as a prefix wildcard. */
+// oxlint-disable-next-line no-control-regex -- control characters are what it refuses
 export const STREAM_PATTERN = /^[^\u0000-\u001f\u007f*]+$/;
 /** W3C trace context `traceparent`. */
 export const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

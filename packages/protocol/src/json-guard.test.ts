@@ -47,6 +47,7 @@ describe('guardJson', () => {
     ['a Map', () => new Map(), 'invalid'],
     ['a class instance', () => ({ x: new (class Point {})() }), 'invalid'],
     ['undefined inside an object', () => ({ a: undefined }), 'invalid'],
+    // oxlint-disable-next-line no-sparse-arrays -- the hole is the point
     ['an array hole', () => [1, , 3], 'invalid'],
     ['a __proto__ key from JSON.parse', () => JSON.parse('{"a":{"__proto__":{"polluted":true}}}'), 'invalid'],
     [
@@ -82,6 +83,7 @@ describe('guardJson', () => {
       'invalid',
     ],
     ['a huge string', () => 'x'.repeat(5 * 1024 * 1024), 'too-large'],
+    // oxlint-disable-next-line unicorn/no-new-array -- a length-only array is the point
     ['a huge sparse array', () => new Array(50_000_000), 'too-large'],
   ];
   test.each(bad)('rejects %s with %s', (_name, make, code) => {

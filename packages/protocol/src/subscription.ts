@@ -6,6 +6,7 @@ export const subscriptionSchema = z
   .string()
   .min(1)
   .max(Limits.maxStreamLength + 1)
+  // oxlint-disable-next-line no-control-regex -- control characters are what it refuses
   .regex(/^[^\u0000-\u001f\u007f*]*\*?$/, 'a stream name, optionally ending in `*`');
 
 /** A list of subscriptions as sent in `hello` and `subscribe`. */
