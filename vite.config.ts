@@ -16,9 +16,10 @@ const chromium = playwright({
   },
 });
 
-const browser = (name: string, include: string[], testTimeout: number) => ({
+const browser = (name: string, include: string[], testTimeout: number, fileParallelism = true) => ({
   test: {
     name,
+    fileParallelism,
     include,
     testTimeout,
     browser: {
@@ -47,6 +48,8 @@ export default defineConfig({
       {
         test: {
           name: 'bench-node',
+          // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
+          fileParallelism: false,
           include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts'],
           exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
           environment: 'node',
@@ -54,7 +57,7 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
-      browser('bench-browser', ['packages/**/*.browser.bench.ts'], 600_000),
+      browser('bench-browser', ['packages/**/*.browser.bench.ts'], 600_000, false),
     ],
   },
 });

@@ -10,11 +10,15 @@ import { formatTable, type BenchResult } from './report.ts';
 
 const filters = process.argv.slice(2).filter((a) => a !== '--');
 await rm(RESULTS_DIR, { recursive: true, force: true });
-const run = spawnSync(
-  'vitest',
-  ['run', '--project', 'bench-node', '--project', 'bench-browser', '--passWithNoTests', ...filters],
-  { stdio: 'inherit', shell: false, env: process.env },
+// The two projects run one after the other, so that Node and Chromium benchmarks never share the CPU.
+const statuses = ['bench-node', 'bench-browser'].map(
+  (project) =>
+    spawnSync('vitest', ['run', '--project', project, '--passWithNoTests', ...filters], {
+      stdio: 'inherit',
+      env: process.env,
+    }).status,
 );
+const run = { status: statuses.every((s) => s === 0) ? 0 : 1 };
 const files = await readdir(RESULTS_DIR).catch(() => [] as string[]);
 const results: BenchResult[] = [];
 for (const file of files.filter((f) => f.endsWith('.json')).sort()) {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { eventEnvelopeSchema, type EventEnvelope } from './envelope.ts';
+import { eventEnvelopeSchema, withGuardedInput, type EventEnvelope } from './envelope.ts';
 import { ErrorCode } from './error-codes.ts';
 import { helloSchema, type Hello } from './hello.ts';
 import { hubErrorReplySchema, hubErrorSchema, type HubError } from './hub-error.ts';
@@ -36,7 +36,7 @@ export function decodeWith<S extends z.ZodType>(
   try {
     const guarded = guardJson(input, { maxBytes });
     if (!guarded.ok) return guarded;
-    const parsed = schema.safeParse(input);
+    const parsed = withGuardedInput(() => schema.safeParse(input));
     if (parsed.success) return ok(parsed.data);
     return err(toIssue(parsed.error));
   } catch (cause) {
@@ -110,7 +110,7 @@ export function decodePushEvent(
         : guarded.error;
     return { ok: false, error, id };
   }
-  const parsed = eventEnvelopeSchema.safeParse(input);
+  const parsed = withGuardedInput(() => eventEnvelopeSchema.safeParse(input));
   if (!parsed.success) return { ok: false, error: toIssue(parsed.error), id };
   return { ok: true, value: parsed.data, bytes: guarded.value };
 }

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { decodePush, decodePullResult } from './decode.ts';
 import { formatHlc } from './hlc-string.ts';
-import type { CommittedEvent, EventEnvelope } from './envelope.ts';
+import { eventEnvelopeSchema, type CommittedEvent, type EventEnvelope } from './envelope.ts';
+import { sampleEnvelope } from './testing/samples.ts';
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
 const uuidV7 = fc
@@ -76,4 +77,13 @@ test('a committed event survives encode and decode unchanged', () => {
     }),
     { numRuns: 200 },
   );
+});
+
+test('the schemas used directly still refuse values JSON cannot hold', () => {
+  const event = { ...sampleEnvelope(), data: { n: Number.NaN } };
+  expect(eventEnvelopeSchema.safeParse(event).success).toBe(false);
+  expect(eventEnvelopeSchema.safeParse({ ...sampleEnvelope(), meta: { at: new Date() } }).success).toBe(
+    false,
+  );
+  expect(eventEnvelopeSchema.safeParse(sampleEnvelope()).success).toBe(true);
 });

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { parseHubServerConfig } from './hub-server-config.ts';
+
+const secret = 'a-secret-that-is-at-least-32-bytes-long';
+
+describe('parseHubServerConfig', () => {
+  it('reads flags, with defaults for the rest', () => {
+    const parsed = parseHubServerConfig(['--jwt-secret', secret, '--port', '9000'], {});
+    expect(parsed).toEqual({
+      ok: true,
+      help: false,
+      config: {
+        port: 9000,
+        host: '0.0.0.0',
+        db: './data/events.db',
+        jwtSecret: secret,
+        corsOrigins: [],
+        insecureDev: false,
+        logLevel: 'info',
+      },
+    });
+  });
+
+  it('reads every option from the environment too, and lets a flag win', () => {
+    const parsed = parseHubServerConfig(['--port', '7000'], {
+      EVENTLOOM_PORT: '8000',
+      EVENTLOOM_DB: '/var/lib/eventloom/events.db',
+      EVENTLOOM_JWKS: '/etc/eventloom/jwks.json',
+      EVENTLOOM_JWT_ISSUER: 'https://id.example',
+      EVENTLOOM_JWT_AUDIENCE: 'eventloom',
+      EVENTLOOM_SCHEMAS: './schemas.js',
+      EVENTLOOM_CORS_ORIGIN: 'https://a.example, https://b.example',
+      EVENTLOOM_HOST: '127.0.0.1',
+    });
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      port: 7000,
+      host: '127.0.0.1',
+      db: '/var/lib/eventloom/events.db',
+      jwks: '/etc/eventloom/jwks.json',
+      jwtIssuer: 'https://id.example',
+      jwtAudience: 'eventloom',
+      schemas: './schemas.js',
+      corsOrigins: ['https://a.example', 'https://b.example'],
+    });
+  });
+
+  it('takes repeated --cors-origin flags', () => {
+    const parsed = parseHubServerConfig(
+      [
+        '--jwt-secret',
+        secret,
+        '--cors-origin',
+        'https://a.example',
+        '--cors-origin',
+        'http://localhost:5173',
+      ],
+      {},
+    );
+    expect(parsed.ok && !parsed.help && parsed.config.corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
+  });
+
+  it('listens on loopback by default in insecure dev mode', () => {
+    const parsed = parseHubServerConfig([], { EVENTLOOM_INSECURE_DEV: '1' });
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      insecureDev: true,
+      host: '127.0.0.1',
+    });
+  });
+
+  it.each([
+    [[], {}, 'no authentication configured'],
+    [['--jwt-secret', secret, '--jwks', 'k.json'], {}, 'only one of'],
+    [['--insecure-dev', '--jwt-secret', secret], {}, 'do not combine'],
+    [['--jwt-secret', secret, '--port', '70000'], {}, '--port'],
+    [['--jwt-secret', secret, '--port', '-1'], {}, '--port'],
+    [['--jwt-secret', secret, '--cors-origin', 'https://a.example/path'], {}, '--cors-origin'],
+    [['--jwt-secret', secret], { EVENTLOOM_INSECURE_DEV: 'yes' }, 'EVENTLOOM_INSECURE_DEV'],
+    [['--nope'], {}, 'nope'],
+    [['stray'], {}, 'stray'],
+  ] as const)('refuses %j %j', (argv, env, message) => {
+    const parsed = parseHubServerConfig(argv, env);
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.error).toContain(message);
+  });
+
+  it('asks for help', () => {
+    expect(parseHubServerConfig(['--help'], {})).toEqual({ ok: true, help: true });
+  });
+});

@@ -1,0 +1,203 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Everything the `eventloom-hub` command can be told, by flag or environment variable. */
+export interface HubServerConfig {
+  readonly port: number;
+  readonly host: string;
+  /** The SQLite file; its folder is created when missing. */
+  readonly db: string;
+  readonly jwtSecret?: string;
+  /** Path of a PEM public key file. */
+  readonly jwtPublicKey?: string;
+  /** Path of a JWKS (JSON) file. */
+  readonly jwks?: string;
+  readonly jwtIssuer?: string;
+  readonly jwtAudience?: string;
+  /** A module exporting an event registry (`export const registry = createRegistry([...])` or default). */
+  readonly schemas?: string;
+  /** Browser origins allowed to connect; empty: any. */
+  readonly corsOrigins: readonly string[];
+  readonly insecureDev: boolean;
+  readonly logLevel: string;
+}
+
+/** The outcome of reading the command line: a config, a request for help, or what is wrong. */
+export type ParsedHubServerConfig =
+  | { readonly ok: true; readonly help: true }
+  | { readonly ok: true; readonly help: false; readonly config: HubServerConfig }
+  | { readonly ok: false; readonly error: string };
+
+/** Each option: its flag, its environment variable, and what it means (for `--help`). */
+const OPTIONS = {
+  port: {
+    env: 'EVENTLOOM_PORT',
+    type: 'string',
+    help: 'port to listen on (default 8080; 0 picks a free one)',
+  },
+  host: {
+    env: 'EVENTLOOM_HOST',
+    type: 'string',
+    help: 'address to listen on (default 0.0.0.0; 127.0.0.1 with --insecure-dev)',
+  },
+  db: {
+    env: 'EVENTLOOM_DB',
+    type: 'string',
+    help: 'SQLite file of the event log (default ./data/events.db)',
+  },
+  'jwt-secret': {
+    env: 'EVENTLOOM_JWT_SECRET',
+    type: 'string',
+    help: 'HS256 secret that signs client tokens (at least 32 bytes)',
+  },
+  'jwt-public-key': {
+    env: 'EVENTLOOM_JWT_PUBLIC_KEY',
+    type: 'string',
+    help: 'PEM file of the public key that verifies client tokens',
+  },
+  jwks: { env: 'EVENTLOOM_JWKS', type: 'string', help: 'JWKS file of the keys that verify client tokens' },
+  'jwt-issuer': { env: 'EVENTLOOM_JWT_ISSUER', type: 'string', help: 'required `iss` of client tokens' },
+  'jwt-audience': { env: 'EVENTLOOM_JWT_AUDIENCE', type: 'string', help: 'required `aud` of client tokens' },
+  schemas: {
+    env: 'EVENTLOOM_SCHEMAS',
+    type: 'string',
+    help: 'module exporting the event registry; without it only envelopes are checked',
+  },
+  'cors-origin': {
+    env: 'EVENTLOOM_CORS_ORIGIN',
+    type: 'string',
+    help: 'browser origin allowed to connect (repeat, or comma-separate; default any)',
+  },
+  'insecure-dev': {
+    env: 'EVENTLOOM_INSECURE_DEV',
+    type: 'boolean',
+    help: 'NO AUTHENTICATION: every client is "dev". For the local demo only',
+  },
+  'log-level': { env: 'EVENTLOOM_LOG_LEVEL', type: 'string', help: 'pino log level (default info)' },
+  help: { env: undefined, type: 'boolean', help: 'show this help' },
+} as const;
+
+/** The text of `eventloom-hub --help`. */
+export const HUB_SERVER_HELP = [
+  'eventloom-hub: the Eventloom sync hub (Socket.IO + SQLite).',
+  '',
+  'Usage: eventloom-hub [options]',
+  '',
+  'Options (each also an environment variable; a flag wins over the variable):',
+  ...Object.entries(OPTIONS).map(
+    ([flag, o]) => `  --${flag.padEnd(16)} ${(o.env ?? '').padEnd(26)} ${o.help}`,
+  ),
+  '',
+  'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
+  'Endpoints: /socket.io (the sync protocol), /healthz, /readyz, /metrics (Prometheus).',
+].join('\n');
+
+/**
+ * Reads the command line and the environment into a {@link HubServerConfig}, or says what is
+ * wrong in a sentence a person can act on. Never throws.
+ *
+ * @example
+ * const parsed = parseHubServerConfig(process.argv.slice(2), process.env);
+ * if (parsed.ok && !parsed.help) await startHubServer(parsed.config);
+ */
+export function parseHubServerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedHubServerConfig {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    const options: ParseArgsConfig['options'] = Object.fromEntries(
+      Object.entries(OPTIONS).map(([flag, o]) => [flag, { type: o.type, multiple: flag === 'cors-origin' }]),
+    );
+    ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }));
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+  if (values['help'] === true) return { ok: true, help: true };
+
+  const text = (flag: keyof typeof OPTIONS): string | undefined => {
+    const value = values[flag];
+    if (typeof value === 'string') return value;
+    const fromEnv = OPTIONS[flag].env === undefined ? undefined : env[OPTIONS[flag].env];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  const insecureFromEnv = env['EVENTLOOM_INSECURE_DEV'];
+  if (insecureFromEnv !== undefined && !['', '0', '1', 'true', 'false'].includes(insecureFromEnv)) {
+    return {
+      ok: false,
+      error: `EVENTLOOM_INSECURE_DEV must be 1, 0, true or false, not ${JSON.stringify(insecureFromEnv)}`,
+    };
+  }
+  const insecureDev =
+    values['insecure-dev'] === true || insecureFromEnv === '1' || insecureFromEnv === 'true';
+
+  const portText = text('port') ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535) {
+    return {
+      ok: false,
+      error: `--port must be a whole number from 0 to 65535, not ${JSON.stringify(portText)}`,
+    };
+  }
+
+  const jwtSecret = text('jwt-secret');
+  const jwtPublicKey = text('jwt-public-key');
+  const jwks = text('jwks');
+  const keySources = [jwtSecret, jwtPublicKey, jwks].filter((v) => v !== undefined).length;
+  if (insecureDev && keySources > 0) {
+    return {
+      ok: false,
+      error:
+        '--insecure-dev turns authentication off: do not combine it with --jwt-secret, --jwt-public-key or --jwks',
+    };
+  }
+  if (!insecureDev && keySources === 0) {
+    return {
+      ok: false,
+      error:
+        'no authentication configured: give --jwt-secret, --jwt-public-key or --jwks (or --insecure-dev for the local demo)',
+    };
+  }
+  if (keySources > 1)
+    return { ok: false, error: 'give only one of --jwt-secret, --jwt-public-key and --jwks' };
+  if (jwtSecret !== undefined && new TextEncoder().encode(jwtSecret).byteLength < 32) {
+    return { ok: false, error: '--jwt-secret must be at least 32 bytes long' };
+  }
+
+  const flagOrigins = values['cors-origin'];
+  const originList =
+    Array.isArray(flagOrigins) && flagOrigins.length > 0
+      ? flagOrigins.map(String)
+      : [text('cors-origin') ?? ''];
+  const corsOrigins = originList
+    .flatMap((o) => o.split(','))
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      return {
+        ok: false,
+        error: `--cors-origin must be an origin like https://app.example (no path), or *, not ${JSON.stringify(origin)}`,
+      };
+    }
+  }
+
+  const config: HubServerConfig = {
+    port,
+    host: text('host') ?? (insecureDev ? '127.0.0.1' : '0.0.0.0'),
+    db: text('db') ?? './data/events.db',
+    ...(jwtSecret === undefined ? {} : { jwtSecret }),
+    ...(jwtPublicKey === undefined ? {} : { jwtPublicKey }),
+    ...(jwks === undefined ? {} : { jwks }),
+    ...optional('jwtIssuer', text('jwt-issuer')),
+    ...optional('jwtAudience', text('jwt-audience')),
+    ...optional('schemas', text('schemas')),
+    corsOrigins,
+    insecureDev,
+    logLevel: text('log-level') ?? 'info',
+  };
+  return { ok: true, help: false, config };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}

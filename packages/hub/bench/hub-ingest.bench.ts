@@ -1,0 +1,111 @@
+/**
+ * hub-ingest: 5 clients push 100k events over Socket.IO to a hub on the SQLite store, in batches
+ * of 1000, each client waiting for its ack (sent after the durable commit) before its next batch.
+ * The clients run in a child process (they are other devices: their encoding is not the hub's work).
+ * Baseline: raw better-sqlite3 inserts of the same rows into the same schema (WAL,
+ * `synchronous=FULL`), one transaction per 1000, rows prepared beforehand. Same run, alternating,
+ * best of each; ratio in events/s, target ≥ 0.5×.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { EventEnvelope } from '@eventloom/protocol';
+import { pino } from 'pino';
+import { afterAll, expect, it } from 'vitest';
+import { reportBench } from '../../../bench/node.ts';
+import { timeIt } from '../../../bench/report.ts';
+import { createHub } from '../src/hub/create-hub.ts';
+import { TEST_SECRET } from '../src/hub/test-kit.ts';
+import { jwtAuthenticator } from '../src/hub/authenticator.ts';
+import { createSqliteStore } from '../src/store/sqlite-store.ts';
+import { ingestOutbox } from './hub-ingest-events.ts';
+import { openRawSqliteLog, rawRowsOf } from './raw-sqlite.ts';
+
+const CLIENTS = 5;
+const EVENTS = 100_000;
+const BATCH = 1000;
+const ROUNDS = 3;
+
+const dir = mkdtempSync(join(tmpdir(), 'eventloom-ingest-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('hub-ingest', async () => {
+  const perClient = EVENTS / CLIENTS;
+  const outboxes = Array.from({ length: CLIENTS }, (_, c) => ingestOutbox(c, perClient));
+  // The raw baseline writes the rows in the order a hub could commit them: batches of clients in turn.
+  const rawBatches: EventEnvelope[][] = [];
+  for (let b = 0; b < perClient / BATCH; b++) {
+    for (const outbox of outboxes) rawBatches.push(outbox.slice(b * BATCH, (b + 1) * BATCH));
+  }
+  const streams = new Map<string, number>();
+  let from = 0;
+  const rawRows = rawBatches.map((batch) => {
+    const rows = rawRowsOf(batch, from, streams);
+    from += batch.length;
+    return rows;
+  });
+
+  let hubMs = Infinity;
+  let rawMs = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    const raw = openRawSqliteLog(join(dir, `raw-${round}.db`));
+    rawMs = Math.min(rawMs, await timeIt(() => rawRows.forEach((rows) => raw.insertBatch(rows))));
+    raw.close();
+
+    const store = await createSqliteStore({ path: join(dir, `hub-${round}.db`) });
+    const hub = await createHub({
+      store,
+      auth: jwtAuthenticator({ secret: TEST_SECRET }),
+      logger: pino({ level: 'silent' }),
+      // A backlog upload is far above the default per-socket rate: lift it for the benchmark.
+      limits: { rateBurst: 1e9, ratePerSecond: 1e9 },
+    });
+    const clients = await startClients(hub.url, outboxes.length, perClient);
+    let acked = 0;
+    hubMs = Math.min(
+      hubMs,
+      await timeIt(async () => {
+        acked = await clients.run();
+      }),
+    );
+    expect(acked).toBe(EVENTS);
+    expect(await store.head()).toBe(EVENTS);
+    await hub.close();
+    await store.close();
+  }
+
+  await reportBench({
+    name: 'hub-ingest',
+    value: EVENTS / (hubMs / 1000),
+    unit: 'events/s',
+    baseline: EVENTS / (rawMs / 1000),
+    target: 0.5,
+    better: 'higher',
+  });
+});
+
+/** Forks the client process and waits until its sockets said hello; `run` pushes everything. */
+async function startClients(
+  url: string,
+  clients: number,
+  perClient: number,
+): Promise<{ run(): Promise<number> }> {
+  const script = fileURLToPath(new URL('./hub-ingest-clients.ts', import.meta.url));
+  const child = fork(script, [url, String(clients), String(perClient), String(BATCH)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`ingest clients exited early (${code})`)));
+  });
+  return {
+    run: () =>
+      new Promise<number>((resolve) => {
+        child.once('message', (m) => resolve((m as { acked: number }).acked));
+        child.send('start');
+      }),
+  };
+}

@@ -1,0 +1,333 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo, Socket as NetSocket } from 'node:net';
+import { ErrorCode, Limits } from '@eventloom/protocol';
+import { pino, type Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import type { HubContext } from './hub-context.ts';
+import { HubFailure, HubFailureCode, toHubFailure } from './hub-failure.ts';
+import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
+import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
+import { HubSession } from './hub-session.ts';
+import { LiveFeed } from './live-feed.ts';
+import { Sequencer } from './sequencer.ts';
+
+/** How long close() lets peers finish their close handshake before cutting their connections. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** A running hub. */
+export interface Hub {
+  /** The Socket.IO server (for adapters and inspection; the hub owns its event handlers). */
+  readonly io: Server;
+  /** The HTTP server the hub listens on or was attached to. */
+  readonly server: HttpServer;
+  readonly metrics: HubMetrics;
+  /** The limits in force. */
+  readonly limits: HubLimits;
+  /** The port the HTTP server listens on. */
+  readonly port: number;
+  /** `http://host:port` of the hub's own server (on an attached server, of that server's address). */
+  readonly url: string;
+  /**
+   * Answers `/healthz`, `/readyz` and `/metrics`; true when it handled the request. The hub's own
+   * server routes them already; call it from your handler when you attached the hub to yours.
+   */
+  handleOpsRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Shuts down: refuses new connections and messages, finishes in-flight commits and acks them,
+   * disconnects every socket with `unavailable`, and closes the HTTP server if the hub made it.
+   * Does not close the store.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a sync hub: Socket.IO (WebSocket first) speaking the protocol of DESIGN.md §5 over the
+ * given store. Listens on its own HTTP server (`port`, `host`) or attaches to `server`.
+ *
+ * @example
+ * const hub = await createHub({
+ *   store: createSqliteStore({ path: './data/events.db' }),
+ *   auth: jwtAuthenticator({ secret: process.env.JWT_SECRET!, audience: 'eventloom' }),
+ *   authorize: (principal, action, stream) => stream.startsWith(`user:${principal.sub}:`),
+ *   port: 8080,
+ * });
+ * process.on('SIGTERM', () => void hub.close());
+ */
+export async function createHub(options: HubOptions): Promise<Hub> {
+  const limits = resolveLimits(options.limits);
+  if (typeof options.auth?.authenticate !== 'function') {
+    throw new HubFailure(
+      HubFailureCode.config,
+      'createHub needs `auth`: jwtAuthenticator(…), or insecureDevAuthenticator() for local development',
+    );
+  }
+  const logger = options.logger ?? pino({ name: 'eventloom-hub' });
+  const { store, auth } = options;
+  let hubId: string;
+  let head: number;
+  try {
+    [hubId, head] = await Promise.all([store.hubId(), store.head()]);
+  } catch (cause) {
+    throw new HubFailure(HubFailureCode.store, 'the store could not be read', { cause });
+  }
+  if (auth.insecure === true) {
+    logger.warn(
+      '!!! INSECURE DEVELOPMENT MODE: no authentication, every connection is the principal "dev". ' +
+        'Never expose this hub beyond your own machine. !!!',
+    );
+  }
+
+  const metrics = createHubMetrics();
+  let closing = false;
+  const ready = new Set<HubSession>();
+  const feed: LiveFeed = new LiveFeed(() => ctx, head);
+  const sequencer = new Sequencer(store, {
+    maxTransactionEvents: limits.maxTransactionEvents,
+    gapTimeoutMs: limits.gapTimeoutMs,
+    maxHeldPerClient: limits.maxHeldPerClient,
+    onCommitted: (position, appended) => {
+      metrics.eventsAppended.inc(appended);
+      feed.advanceTo(position);
+    },
+    onStoreError: (error) => logger.error({ err: error }, 'store append failed'),
+  });
+
+  const handleOpsRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (path === '/healthz') {
+      reply(res, 200, 'application/json', '{"status":"ok"}');
+      return true;
+    }
+    if (path === '/readyz') {
+      if (closing) {
+        reply(res, 503, 'application/json', '{"status":"closing"}');
+        return true;
+      }
+      store.head().then(
+        () => reply(res, 200, 'application/json', '{"status":"ready"}'),
+        () => reply(res, 503, 'application/json', '{"status":"store unavailable"}'),
+      );
+      return true;
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => reply(res, 200, metrics.registry.contentType, text),
+        (error: unknown) => {
+          logger.error({ err: error }, 'metrics failed');
+          reply(res, 500, 'text/plain', 'metrics failed');
+        },
+      );
+      return true;
+    }
+    return false;
+  };
+
+  const ownServer = options.server === undefined;
+  const server =
+    options.server ??
+    createServer((req, res) => {
+      if (!handleOpsRequest(req, res)) reply(res, 404, 'application/json', '{"error":"not found"}');
+    });
+  // The hub's own server: track raw connections so that close() can end those a peer never closes.
+  const connections = new Set<NetSocket>();
+  if (ownServer) {
+    server.on('connection', (c) => {
+      connections.add(c);
+      c.once('close', () => connections.delete(c));
+    });
+  }
+  const origins = options.allowedOrigins ?? ['*'];
+  const anyOrigin = origins.includes('*');
+  const io = new Server(server, {
+    path: options.path ?? '/socket.io',
+    transports: ['websocket', 'polling'],
+    serveClient: false,
+    maxHttpBufferSize: limits.maxHttpBufferSize,
+    perMessageDeflate: false,
+    httpCompression: false,
+    cors: { origin: anyOrigin ? true : [...origins] },
+    allowRequest: (req, callback) => {
+      if (closing) {
+        callback('the hub is shutting down', false);
+        return;
+      }
+      const origin = req.headers.origin;
+      if (origin === undefined || anyOrigin || origins.includes(origin)) {
+        callback(null, true);
+        return;
+      }
+      metrics.rejections.inc({ code: ErrorCode.unauthorized });
+      logger.warn({ origin }, 'connection from an origin not on the allow-list refused');
+      callback('origin not allowed', false);
+    },
+  });
+
+  /** Decides on a handshake; resolves with the refusal, or undefined to let the socket in. */
+  const admit = async (socket: Socket): Promise<Error | undefined> => {
+    if (closing) return connectError(ErrorCode.unavailable, 'the hub is shutting down');
+    const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];
+    let outcome;
+    try {
+      outcome = await auth.authenticate({ token, address: socket.handshake.address });
+    } catch (error) {
+      logger.error({ err: error }, 'authenticator threw: connection refused');
+      return connectError(ErrorCode.unauthenticated, 'authentication failed');
+    }
+    if (outcome.ok && (outcome.expiresAt === undefined || outcome.expiresAt > Date.now())) {
+      socket.data = { principal: outcome.principal, expiresAt: outcome.expiresAt };
+      return undefined;
+    }
+    const message = outcome.ok ? 'token expired' : outcome.message;
+    metrics.rejections.inc({ code: ErrorCode.unauthenticated });
+    logger.info({ address: socket.handshake.address, reason: message }, 'connection refused');
+    return connectError(ErrorCode.unauthenticated, message);
+  };
+  // `next` runs outside the promise chain, so that nothing it throws is swallowed.
+  io.use((socket, next) => void admit(socket).then((refusal) => process.nextTick(next, refusal)));
+
+  io.on('connection', (socket: Socket) => {
+    const { principal, expiresAt } = socket.data as {
+      principal: HubSession['principal'];
+      expiresAt?: number;
+    };
+    socket.data = undefined;
+    // The session lives as long as the socket: its listeners hold it.
+    new HubSession(ctx, socket, principal, expiresAt);
+    metrics.connectedClients.inc();
+    socket.once('disconnect', () => metrics.connectedClients.dec());
+    if (auth.insecure === true)
+      logger.warn({ socket: socket.id }, 'insecure dev mode: unauthenticated connection');
+  });
+
+  const ctx: HubContext = {
+    io,
+    store,
+    hubId,
+    sequencer,
+    feed,
+    limits,
+    metrics,
+    logger,
+    registry: options.registry,
+    fingerprint: readFingerprint(options.registry, logger),
+    authorize: options.authorize,
+    ready,
+    closing: () => closing,
+  };
+
+  if (ownServer) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((cause: unknown) => {
+      void io.close();
+      throw new HubFailure(HubFailureCode.config, `cannot listen: ${toHubFailure(cause).message}`, { cause });
+    });
+  }
+
+  const address = (): AddressInfo | undefined => {
+    const a = server.address();
+    return typeof a === 'object' && a !== null ? a : undefined;
+  };
+  logger.info({ hubId, head, port: address()?.port }, 'hub started');
+
+  let closed: Promise<void> | undefined;
+  return {
+    io,
+    server,
+    metrics,
+    limits,
+    get port() {
+      return address()?.port ?? 0;
+    },
+    get url() {
+      const a = address();
+      const host = a === undefined ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      return `http://${host}:${a?.port ?? 0}`;
+    },
+    handleOpsRequest,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        logger.info('hub closing: finishing in-flight commits');
+        await sequencer.close();
+        await feed.idle();
+        feed.close();
+        // Let the acks of the last commits reach their sockets before the connections close.
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const [, socket] of io.of('/').sockets) {
+          socket.emit('hub-error', {
+            code: ErrorCode.unavailable,
+            message: 'the hub is shutting down',
+            retryable: true,
+          });
+          socket.disconnect(true);
+        }
+        if (ownServer) {
+          const ioClosed = io.close();
+          const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+          await Promise.race([ioClosed, grace]);
+          for (const c of connections) c.destroy();
+          await ioClosed;
+        } else {
+          io.engine.close();
+        }
+        logger.info('hub closed');
+      })();
+      return closed;
+    },
+  };
+}
+
+function readFingerprint(registry: HubOptions['registry'], logger: Logger): string | undefined {
+  try {
+    return registry?.fingerprint;
+  } catch (error) {
+    logger.warn({ err: error }, 'the registry has no fingerprint; clients are not compared with it');
+    return undefined;
+  }
+}
+
+function resolveLimits(overrides: Partial<HubLimits> | undefined): HubLimits {
+  const limits = { ...DEFAULT_HUB_LIMITS, ...overrides };
+  const check = (ok: boolean, message: string): void => {
+    if (!ok) throw new HubFailure(HubFailureCode.config, `limits: ${message}`);
+  };
+  for (const [key, value] of Object.entries(limits)) {
+    check(
+      typeof value === 'number' && value > 0 && Number.isFinite(value),
+      `${key} must be a positive number`,
+    );
+  }
+  check(limits.maxEventBytes <= Limits.maxEventBytes, `maxEventBytes may not exceed ${Limits.maxEventBytes}`);
+  check(limits.maxBatchSize <= Limits.maxBatchSize, `maxBatchSize may not exceed ${Limits.maxBatchSize}`);
+  check(
+    limits.maxMessageBytes <= Limits.maxMessageBytes,
+    `maxMessageBytes may not exceed ${Limits.maxMessageBytes}`,
+  );
+  check(limits.maxEventBytes <= limits.maxMessageBytes, 'maxEventBytes must not exceed maxMessageBytes');
+  check(
+    limits.maxTransactionEvents >= limits.maxBatchSize,
+    'maxTransactionEvents must be at least maxBatchSize',
+  );
+  return limits;
+}
+
+function connectError(code: ErrorCode, message: string): Error & { data: { code: ErrorCode } } {
+  return Object.assign(new Error(message), { data: { code } });
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}

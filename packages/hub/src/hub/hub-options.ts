@@ -1,0 +1,101 @@
+import type { Server as HttpServer } from 'node:http';
+import type { EventEnvelope, Principal, Result } from '@eventloom/protocol';
+import { Limits } from '@eventloom/protocol';
+import type { Logger } from 'pino';
+import type { EventStore } from '../store/event-store.ts';
+import type { Authenticator } from './authenticator.ts';
+
+/** What a principal asks to do to a stream. `push` also covers sending `notify` to the stream. */
+export type HubAction = 'push' | 'pull' | 'subscribe';
+
+/**
+ * Decides whether `principal` may do `action` to `stream` (for `subscribe`, `stream` may be a
+ * pattern such as `board:*`; live events are then checked again per concrete stream). Decisions
+ * are cached for the life of a connection. A throw counts as a denial.
+ */
+export type Authorize = (
+  principal: Principal,
+  action: HubAction,
+  stream: string,
+) => boolean | Promise<boolean>;
+
+/**
+ * The event schemas the hub validates `data` against: an `EventRegistry` of `@eventloom/core`
+ * (`createRegistry([...])`) fits. `validate` fails with `unknown-event-version` (never recorded,
+ * so the event stays pending on its client until the hub learns its type and version), `invalid`
+ * (recorded as a rejection), or `internal` (an upcaster bug on the hub: not recorded either).
+ */
+export interface HubRegistry {
+  /** The registry's fingerprint, compared with the client's at `hello` (a mismatch is logged). */
+  readonly fingerprint?: string;
+  validate(event: EventEnvelope): Result<unknown>;
+}
+
+/** The hub's bounds; each one answers with a coded error and none can bring the process down. */
+export interface HubLimits {
+  /** Bytes of one event (UTF-8 JSON); at most the protocol's `Limits.maxEventBytes`. */
+  readonly maxEventBytes: number;
+  /** Events in one push; at most `Limits.maxBatchSize`. */
+  readonly maxBatchSize: number;
+  /** Bytes of one push, and the most a pull page or live message carries. */
+  readonly maxMessageBytes: number;
+  /** Socket.IO's `maxHttpBufferSize`: a bigger frame closes the connection. */
+  readonly maxHttpBufferSize: number;
+  /** Token bucket per socket: each message costs 1, each pushed event 1 more. */
+  readonly rateBurst: number;
+  readonly ratePerSecond: number;
+  /** Bytes queued for a socket beyond which it is a slow consumer and dropped. */
+  readonly maxOutgoingBytes: number;
+  /** Requests (push, pull, subscribe, hello) one socket may have unanswered at once. */
+  readonly maxInFlightPerSocket: number;
+  /** How long an event above its client's next `clientSeq` waits for the gap to fill, in ms. */
+  readonly gapTimeoutMs: number;
+  /** Events held for one client at once. */
+  readonly maxHeldPerClient: number;
+  /** Most events in one store transaction (pushes queued together are committed together). */
+  readonly maxTransactionEvents: number;
+}
+
+/** The limits a hub uses unless told otherwise. */
+export const DEFAULT_HUB_LIMITS: HubLimits = {
+  maxEventBytes: Limits.maxEventBytes,
+  maxBatchSize: Limits.maxBatchSize,
+  maxMessageBytes: Limits.maxMessageBytes,
+  maxHttpBufferSize: Limits.maxMessageBytes + 1024 * 1024,
+  rateBurst: 20_000,
+  ratePerSecond: 10_000,
+  maxOutgoingBytes: 16 * 1024 * 1024,
+  maxInFlightPerSocket: 32,
+  gapTimeoutMs: 5_000,
+  maxHeldPerClient: Limits.maxBatchSize,
+  maxTransactionEvents: 5_000,
+};
+
+/** What {@link createHub} takes. */
+export interface HubOptions {
+  /** The event log. The hub does not close it: its owner does, after `hub.close()`. */
+  readonly store: EventStore;
+  /** Who connections are: {@link jwtAuthenticator}, or {@link insecureDevAuthenticator} for the demo. */
+  readonly auth: Authenticator;
+  /** Per-stream permissions for push, pull and subscribe; everything is allowed without it. */
+  readonly authorize?: Authorize;
+  /** Event schemas; without one the hub checks envelopes only. */
+  readonly registry?: HubRegistry;
+  readonly limits?: Partial<HubLimits>;
+  /** A pino logger; by default one that writes JSON to stdout at `info`. */
+  readonly logger?: Logger;
+  /** Attach to this HTTP server (its owner listens and closes it); otherwise the hub makes its own. */
+  readonly server?: HttpServer;
+  /** Port to listen on when the hub makes its own server; default 0 (any free port). */
+  readonly port?: number;
+  /** Host to listen on when the hub makes its own server; default `127.0.0.1`. */
+  readonly host?: string;
+  /**
+   * Origins a browser may connect from (the `Origin` header, e.g. `https://app.example`), checked
+   * in `allowRequest`; `*` allows any. Requests without an Origin (non-browser clients) pass.
+   * Default: any origin.
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Socket.IO path; default `/socket.io`. */
+  readonly path?: string;
+}

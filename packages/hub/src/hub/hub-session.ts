@@ -1,0 +1,605 @@
+import {
+  ErrorCode,
+  MIN_PROTOCOL_VERSION,
+  MessageName,
+  PROTOCOL_VERSION,
+  UUID_V7_PATTERN,
+  decodeHello,
+  decodeNotify,
+  decodePull,
+  decodePush,
+  decodeSubscribe,
+  matchesSubscription,
+  type CommittedEvent,
+  type DecodedPushEvent,
+  type EventEnvelope,
+  type EventMeta,
+  type HubError as HubErrorMessage,
+  type Notify,
+  type Principal,
+  type PullResult,
+  type PushResult,
+  type RejectionCode,
+  type Result,
+} from '@eventloom/protocol';
+import type { Socket } from 'socket.io';
+import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
+import { principalKey, type HubContext } from './hub-context.ts';
+import type { HubAction, HubRegistry } from './hub-options.ts';
+import { chunkByBytes } from './live-feed.ts';
+import { outgoingBytes } from './outgoing-buffer.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+type Ack = (answer: unknown) => void;
+
+/** Refusals in a row after which a socket that ignores `rate-limited` is disconnected. */
+const MAX_REFUSALS_IN_A_ROW = 100;
+/** Authorization decisions cached per connection, at most. */
+const MAX_CACHED_DECISIONS = 10_000;
+
+/**
+ * One authenticated connection: its principal, its client id once it said `hello`, its
+ * subscriptions, and what it was last sent. Answers every message with an ack or a coded error;
+ * nothing it receives can throw out of it.
+ */
+export class HubSession {
+  readonly socket: Socket;
+  readonly principal: Principal;
+  /** The client id from `hello`; undefined until then. */
+  clientId: string | undefined;
+  subscriptions: readonly string[] = [];
+  /** The position up to which this socket was sent everything it subscribes to (`prev`). */
+  sentUpTo = 0;
+  readonly #ctx: HubContext;
+  readonly #bucket: TokenBucket;
+  #decisions: Map<string, boolean | Promise<boolean>> | undefined;
+  #inFlight = 0;
+  #refusals = 0;
+  #helloStarted = false;
+  #pushChain: Promise<unknown> = Promise.resolve();
+  #expiry: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(ctx: HubContext, socket: Socket, principal: Principal, expiresAt: number | undefined) {
+    this.#ctx = ctx;
+    this.socket = socket;
+    this.principal = principal;
+    this.#bucket = new TokenBucket({
+      capacity: ctx.limits.rateBurst,
+      refillPerSecond: ctx.limits.ratePerSecond,
+    });
+    if (expiresAt !== undefined) this.#expireAt(expiresAt);
+    socket.onAny((name: unknown, ...args: unknown[]) => this.#receive(name, args));
+    socket.once('disconnect', () => this.#onDisconnect());
+  }
+
+  /** True once `hello` was answered with `welcome`. */
+  get ready(): boolean {
+    return this.clientId !== undefined;
+  }
+
+  /** Whether this connection's principal may do `action` to `stream` (cached per connection). */
+  allowed(action: HubAction, stream: string): boolean | Promise<boolean> {
+    const authorize = this.#ctx.authorize;
+    if (authorize === undefined) return true;
+    const key = `${action}\u0000${stream}`;
+    this.#decisions ??= new Map();
+    const cached = this.#decisions.get(key);
+    if (cached !== undefined) return cached;
+    let decision: boolean | Promise<boolean>;
+    try {
+      const answer = authorize(this.principal, action, stream);
+      decision =
+        typeof answer === 'boolean'
+          ? answer
+          : Promise.resolve(answer).then(
+              (allowed) => {
+                this.#decisions?.set(key, allowed === true);
+                return allowed === true;
+              },
+              (error: unknown) => {
+                this.#ctx.logger.warn({ err: error, action, stream }, 'authorize threw: denied');
+                this.#decisions?.delete(key);
+                return false;
+              },
+            );
+    } catch (error) {
+      this.#ctx.logger.warn({ err: error, action, stream }, 'authorize threw: denied');
+      return false;
+    }
+    if (this.#decisions.size >= MAX_CACHED_DECISIONS) this.#decisions.clear();
+    this.#decisions.set(key, decision);
+    return decision;
+  }
+
+  /** True when more is queued for this socket than the limit allows. */
+  isSlowConsumer(): boolean {
+    const cap = this.#ctx.limits.maxOutgoingBytes;
+    return outgoingBytes(this.socket, cap + 1) > cap;
+  }
+
+  /** Drops a slow consumer: it will reconnect and catch up by pull. */
+  dropSlowConsumer(): void {
+    this.#ctx.logger.warn({ clientId: this.clientId, socket: this.socket.id }, 'slow consumer dropped');
+    this.disconnect(ErrorCode.slowConsumer, 'outgoing buffer full: reconnect and catch up by pull', true);
+    // It reads nothing, so it would not answer a close handshake either: cut it and free its buffer.
+    const transport = (this.socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } })
+      .transport;
+    transport?.socket?.terminate?.();
+  }
+
+  /** Sends `hub-error` and closes the connection. */
+  disconnect(code: ErrorCode, message: string, retryable: boolean): void {
+    if (this.#closed) return;
+    this.#ctx.metrics.rejections.inc({ code });
+    const error: HubErrorMessage = { code, message, retryable };
+    this.socket.emit(MessageName.hubError, error);
+    this.#onDisconnect();
+    this.socket.disconnect(true);
+  }
+
+  /** Delivers a notification if this session should see it; false when it did not. */
+  async deliverNotify(message: Notify): Promise<boolean> {
+    if (!this.ready || this.#closed) return false;
+    if (
+      message.to === undefined
+        ? !matchesSubscription(message.stream, this.subscriptions)
+        : message.to !== this.clientId
+    ) {
+      return false;
+    }
+    if (!(await this.allowed('subscribe', message.stream))) return false;
+    if (this.isSlowConsumer()) {
+      this.dropSlowConsumer();
+      return false;
+    }
+    this.socket.emit(MessageName.notify, message);
+    return true;
+  }
+
+  #expireAt(expiresAt: number): void {
+    // setTimeout holds at most ~24.8 days; re-arm for longer tokens.
+    const delay = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
+    this.#expiry = setTimeout(
+      () => {
+        if (Date.now() >= expiresAt) this.disconnect(ErrorCode.unauthenticated, 'token expired', true);
+        else this.#expireAt(expiresAt);
+      },
+      Math.max(0, delay),
+    );
+    this.#expiry.unref?.();
+  }
+
+  #onDisconnect(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#expiry);
+    this.#ctx.ready.delete(this);
+    this.#decisions = undefined;
+  }
+
+  #receive(name: unknown, args: unknown[]): void {
+    const last = args[args.length - 1];
+    const ack = typeof last === 'function' ? (args.pop() as Ack) : undefined;
+    const cost = 1 + pushCost(name, args[0]);
+    if (!this.#bucket.take(cost)) {
+      this.#fail(ack, ErrorCode.rateLimited, 'too many messages: slow down', true);
+      if (++this.#refusals > MAX_REFUSALS_IN_A_ROW) {
+        this.disconnect(ErrorCode.rateLimited, 'kept sending past the rate limit', true);
+      }
+      return;
+    }
+    this.#refusals = 0;
+    if (name === MessageName.notify) {
+      if (args.length !== 1 || ack !== undefined)
+        this.#fail(ack, ErrorCode.invalid, 'notify takes one argument and no ack');
+      else this.#guard(this.#notify(args[0]), undefined);
+      return;
+    }
+    if (!isRequest(name)) {
+      this.#fail(ack, ErrorCode.invalid, `unknown message: ${describeName(name)}`, false);
+      return;
+    }
+    if (ack === undefined || args.length !== 1) {
+      this.#fail(ack, ErrorCode.invalid, `${name} takes one argument and an ack`, false);
+      return;
+    }
+    if (this.#inFlight >= this.#ctx.limits.maxInFlightPerSocket) {
+      this.#fail(ack, ErrorCode.rateLimited, 'too many requests in flight: wait for acks', true);
+      return;
+    }
+    this.#inFlight++;
+    const payload = args[0];
+    const work =
+      name === MessageName.hello
+        ? this.#hello(payload)
+        : name === MessageName.push
+          ? this.#push(payload)
+          : name === MessageName.pull
+            ? this.#pull(payload)
+            : this.#subscribe(payload);
+    this.#guard(work, ack);
+  }
+
+  /** Answers a request with what it resolved to, or `internal` if it threw; never throws. */
+  #guard(work: Promise<unknown>, ack: Ack | undefined): void {
+    work.then(
+      (answer) => {
+        if (ack !== undefined) {
+          this.#inFlight--;
+          this.#answer(ack, answer);
+        }
+      },
+      (error: unknown) => {
+        this.#ctx.logger.error({ err: error, socket: this.socket.id }, 'request failed inside the hub');
+        if (ack !== undefined) this.#inFlight--;
+        this.#fail(
+          ack,
+          ErrorCode.internal,
+          'the hub failed to handle this message; nothing was half-written',
+          true,
+        );
+      },
+    );
+  }
+
+  #answer(ack: Ack, answer: unknown): void {
+    if (this.#closed) return;
+    if (this.isSlowConsumer()) {
+      this.dropSlowConsumer();
+      return;
+    }
+    ack(answer);
+  }
+
+  /** Answers a request with `{ error }`, or a plain message with `hub-error`. */
+  #fail(ack: Ack | undefined, code: ErrorCode, message: string, retryable = false): void {
+    this.#ctx.metrics.rejections.inc({ code });
+    const error: HubErrorMessage = { code, message: message.slice(0, 1024), retryable };
+    if (ack !== undefined) this.#answer(ack, { error });
+    else if (!this.#closed && !this.isSlowConsumer()) this.socket.emit(MessageName.hubError, error);
+  }
+
+  #error(code: ErrorCode, message: string, retryable = false): { error: HubErrorMessage } {
+    this.#ctx.metrics.rejections.inc({ code });
+    return { error: { code, message: message.slice(0, 1024), retryable } };
+  }
+
+  #notReady(): { error: HubErrorMessage } | undefined {
+    if (this.#ctx.closing()) return this.#error(ErrorCode.unavailable, 'the hub is shutting down', true);
+    if (!this.ready) return this.#error(ErrorCode.notReady, 'say hello first', true);
+    return undefined;
+  }
+
+  async #hello(payload: unknown): Promise<unknown> {
+    if (this.#ctx.closing()) return this.#error(ErrorCode.unavailable, 'the hub is shutting down', true);
+    if (this.#helloStarted) return this.#error(ErrorCode.invalid, 'hello was already received');
+    const decoded = decodeHello(payload);
+    if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
+    const hello = decoded.value;
+    if (hello.protocol < MIN_PROTOCOL_VERSION) {
+      const message = `protocol ${hello.protocol} is older than ${MIN_PROTOCOL_VERSION}, the oldest this hub serves`;
+      return this.#error(ErrorCode.protocolTooOld, message);
+    }
+    if (hello.protocol > PROTOCOL_VERSION) {
+      const message = `protocol ${hello.protocol} is newer than ${PROTOCOL_VERSION}, the newest this hub knows`;
+      return this.#error(ErrorCode.protocolTooNew, message);
+    }
+    this.#helloStarted = true;
+    let record;
+    let subscriptions;
+    try {
+      if (!(await this.#ctx.store.bindClient(hello.clientId, principalKey(this.principal)))) {
+        this.#helloStarted = false;
+        this.#ctx.logger.warn(
+          { clientId: hello.clientId, sub: this.principal.sub },
+          'client id of another principal refused',
+        );
+        return this.#error(ErrorCode.unauthorized, 'this client id belongs to another principal');
+      }
+      record = await this.#ctx.store.client(hello.clientId);
+      subscriptions = await this.#allowedSubscriptions(hello.subscriptions);
+    } catch (error) {
+      this.#helloStarted = false;
+      throw error;
+    }
+    if (this.#closed) return this.#error(ErrorCode.unavailable, 'disconnected');
+    const fingerprint = this.#ctx.fingerprint;
+    if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
+      this.#ctx.logger.info(
+        { clientId: hello.clientId, client: hello.schemaFingerprint, hub: fingerprint },
+        'client schema fingerprint differs from the hub',
+      );
+    }
+    // From here on synchronous: the session joins the live feed at exactly the head it is told.
+    this.clientId = hello.clientId;
+    this.subscriptions = subscriptions;
+    this.sentUpTo = this.#ctx.feed.cursor;
+    this.#ctx.ready.add(this);
+    return {
+      protocol: PROTOCOL_VERSION,
+      minProtocol: MIN_PROTOCOL_VERSION,
+      hubId: this.#ctx.hubId,
+      head: this.sentUpTo,
+      lastClientSeq: record.lastClientSeq,
+    };
+  }
+
+  async #subscribe(payload: unknown): Promise<unknown> {
+    const notReady = this.#notReady();
+    if (notReady !== undefined) return notReady;
+    const decoded = decodeSubscribe(payload);
+    if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
+    const subscriptions = await this.#allowedSubscriptions(decoded.value.subscriptions);
+    this.subscriptions = subscriptions;
+    this.sentUpTo = this.#ctx.feed.cursor;
+    return { subscriptions: [...subscriptions], head: this.sentUpTo };
+  }
+
+  async #allowedSubscriptions(requested: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(requested)];
+    const allowed: string[] = [];
+    for (const s of unique) if (await this.allowed('subscribe', s)) allowed.push(s);
+    return allowed;
+  }
+
+  async #pull(payload: unknown): Promise<unknown> {
+    const started = performance.now();
+    const notReady = this.#notReady();
+    if (notReady !== undefined) return notReady;
+    const decoded = decodePull(payload);
+    if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
+    const { from, limit, streams } = decoded.value;
+    if (streams !== undefined) {
+      for (const s of streams) {
+        if (!s.endsWith('*') && !(await this.allowed('pull', s))) {
+          return this.#error(ErrorCode.unauthorized, `may not pull ${s.slice(0, 256)}`);
+        }
+      }
+    }
+    const filter = streams ?? this.subscriptions;
+    if (filter.length === 0 || this.subscriptions.length === 0) {
+      const head = await this.#ctx.store.head();
+      return { events: [], head, until: head, more: false } satisfies PullResult;
+    }
+    const page = await this.#ctx.store.read({ from, limit, streams: filter });
+    let events: CommittedEvent[] = [];
+    for (const event of page.events) {
+      if (streams !== undefined && !matchesSubscription(event.stream, this.subscriptions)) continue;
+      if (await this.allowed('pull', event.stream)) events.push(event);
+    }
+    let until = page.until;
+    const chunks = chunkByBytes(events, this.#ctx.limits.maxMessageBytes);
+    if (chunks.length > 1) {
+      events = chunks[0]!;
+      until = events[events.length - 1]!.position;
+    }
+    this.#ctx.metrics.pullDuration.observe((performance.now() - started) / 1000);
+    return { events, head: page.head, until, more: until < page.head } satisfies PullResult;
+  }
+
+  async #push(payload: unknown): Promise<unknown> {
+    const started = performance.now();
+    const notReady = this.#notReady();
+    if (notReady !== undefined) return notReady;
+    const decoded = decodePush(payload, this.#ctx.limits);
+    if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
+    // Prepare in arrival order, so pipelined pushes of one socket reach the sequencer in order.
+    const raw = rawEvents(payload);
+    const prepared = this.#pushChain.then(() => this.#prepare(decoded.value.events, raw));
+    this.#pushChain = prepared.then(
+      () => undefined,
+      () => undefined,
+    );
+    const { results, items, slots } = await prepared;
+    const stored = await this.#ctx.sequencer.submit(items);
+    for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
+    for (const r of results)
+      if (r!.status === 'rejected') this.#ctx.metrics.rejections.inc({ code: r!.code });
+    this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
+    return { results: results as PushResult[] };
+  }
+
+  /**
+   * Judges each event before the store sees it: envelope and size (decoded already), client id,
+   * registry, authorization; writes the principal into `meta`. Refusals that concern this
+   * client's own sequence are recorded through the store so its `clientSeq` advances; those that
+   * cannot be (unknown schema, unreadable event, someone else's client id) are answered directly.
+   */
+  async #prepare(
+    events: readonly DecodedPushEvent[],
+    raw: readonly unknown[],
+  ): Promise<{
+    results: (PushResult | undefined)[];
+    items: StoreAppend[];
+    slots: number[];
+  }> {
+    const results = Array.from<PushResult | undefined>({ length: events.length });
+    const items: StoreAppend[] = [];
+    const slots: number[] = [];
+    const clientId = this.clientId!;
+    /** The lowest own seq refused without a record: nothing after it can be accepted yet. */
+    let blockedAt = Infinity;
+    const principal = this.principal;
+    for (let i = 0; i < events.length; i++) {
+      const decoded = events[i]!;
+      if (!decoded.ok) {
+        const own = ownSequence(decoded, raw[i], clientId);
+        if (own !== undefined && own.seq < blockedAt) {
+          items.push({
+            event: own.envelope,
+            rejection: { code: rejectionCode(decoded.error.code), message: decoded.error.message },
+          });
+          slots.push(i);
+        } else {
+          results[i] = rejected(decoded.id, rejectionCode(decoded.error.code), decoded.error.message);
+          if (own !== undefined) blockedAt = Math.min(blockedAt, own.seq);
+        }
+        continue;
+      }
+      const event = decoded.value;
+      if (event.clientId !== clientId) {
+        results[i] = rejected(
+          event.id,
+          ErrorCode.unauthorized,
+          `clientId ${event.clientId} is not this connection's (${clientId})`,
+        );
+        continue;
+      }
+      if (event.clientSeq > blockedAt) {
+        results[i] = rejected(
+          event.id,
+          ErrorCode.sequenceGap,
+          `an earlier event (clientSeq ${blockedAt}) was not accepted yet`,
+        );
+        continue;
+      }
+      const stamped: EventEnvelope = { ...event, meta: { ...event.meta, principal } as EventMeta };
+      const verdict = validate(this.#ctx.registry, event);
+      if (!verdict.ok && verdict.error.code !== ErrorCode.invalid) {
+        const code =
+          verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
+        results[i] = rejected(event.id, code, verdict.error.message);
+        blockedAt = Math.min(blockedAt, event.clientSeq);
+        continue;
+      }
+      let rejection: StoreAppend['rejection'];
+      if (!verdict.ok) rejection = { code: ErrorCode.invalid, message: verdict.error.message.slice(0, 1024) };
+      else if (!(await this.allowed('push', event.stream))) {
+        rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
+      }
+      items.push(rejection === undefined ? { event: stamped } : { event: stamped, rejection });
+      slots.push(i);
+    }
+    return { results, items, slots };
+  }
+
+  async #notify(payload: unknown): Promise<void> {
+    const notReady = this.#notReady();
+    if (notReady !== undefined) {
+      if (!this.#closed) this.socket.emit(MessageName.hubError, notReady.error);
+      return;
+    }
+    const decoded = decodeNotify(payload);
+    if (!decoded.ok) {
+      this.#fail(undefined, decoded.error.code, `notify: ${decoded.error.message}`);
+      return;
+    }
+    const message = decoded.value;
+    if (!(await this.allowed('push', message.stream))) {
+      this.#fail(undefined, ErrorCode.unauthorized, `may not notify ${message.stream}`);
+      return;
+    }
+    const meta = { ...message.meta, principal: this.principal } as EventMeta;
+    const relayed: Notify = { ...message, from: this.clientId!, meta };
+    for (const session of this.#ctx.ready) {
+      if (session !== this) await session.deliverNotify(relayed);
+    }
+  }
+}
+
+/** The registry's verdict on an event's data; a registry that throws counts as `internal`. */
+function validate(registry: HubRegistry | undefined, event: EventEnvelope): Result<unknown> {
+  if (registry === undefined) return { ok: true, value: event };
+  try {
+    return registry.validate(event);
+  } catch (error) {
+    return {
+      ok: false,
+      error: { code: ErrorCode.internal, message: `the hub's registry failed: ${String(error)}`, path: '' },
+    };
+  }
+}
+
+function rejected(id: string, code: RejectionCode, message: string): PushResult {
+  return { status: 'rejected', id: id.length <= 64 ? id : '', code, message: message.slice(0, 1024) };
+}
+
+function toPushResult(result: StoreAppendResult): PushResult {
+  switch (result.status) {
+    case 'ok':
+      return { status: 'ok', id: result.id, position: result.position, streamVersion: result.streamVersion };
+    case 'duplicate':
+      return { status: 'duplicate', id: result.id, position: result.position };
+    case 'rejected': {
+      const r = rejected(result.id, result.code, result.message);
+      return result.currentVersion === undefined || r.status !== 'rejected'
+        ? r
+        : { ...r, currentVersion: result.currentVersion };
+    }
+    case 'gap':
+      return rejected(result.id, ErrorCode.sequenceGap, `clientSeq ahead of ${result.expectedSeq}`);
+  }
+}
+
+function rejectionCode(code: ErrorCode): RejectionCode {
+  return code === ErrorCode.tooLarge ? ErrorCode.tooLarge : ErrorCode.invalid;
+}
+
+/**
+ * For an event that failed to decode but names this connection's client, a UUIDv7 id and a
+ * clientSeq: a stand-in envelope under which its refusal is recorded, so the sequence moves on.
+ */
+function ownSequence(
+  decoded: Extract<DecodedPushEvent, { ok: false }>,
+  raw: unknown,
+  clientId: string,
+): { seq: number; envelope: EventEnvelope } | undefined {
+  if (!UUID_V7_PATTERN.test(decoded.id)) return undefined;
+  const seq = readOwn(raw, 'clientSeq');
+  if (
+    readOwn(raw, 'clientId') !== clientId ||
+    typeof seq !== 'number' ||
+    !Number.isSafeInteger(seq) ||
+    seq < 1
+  ) {
+    return undefined;
+  }
+  const envelope: EventEnvelope = {
+    id: decoded.id,
+    type: 'eventloom.unreadable',
+    version: 1,
+    kind: 'domain',
+    stream: 'eventloom:unreadable',
+    data: null,
+    meta: {},
+    clientId,
+    clientSeq: seq,
+    hlc: `000000000000000-0000000000-${clientId}`,
+  };
+  return { seq, envelope };
+}
+
+/** The raw `events` array of a push that decoded (so it is a plain array). */
+function rawEvents(payload: unknown): readonly unknown[] {
+  const events = readOwn(payload, 'events');
+  return Array.isArray(events) ? events : [];
+}
+
+function readOwn(value: unknown, key: string): unknown {
+  try {
+    if (typeof value !== 'object' || value === null) return undefined;
+    return Object.getOwnPropertyDescriptor(value, key)?.value;
+  } catch {
+    return undefined;
+  }
+}
+
+function pushCost(name: unknown, payload: unknown): number {
+  if (name !== MessageName.push) return 0;
+  const events = readOwn(payload, 'events');
+  return Array.isArray(events) ? Math.min(events.length, 1_000_000) : 0;
+}
+
+function isRequest(name: unknown): name is 'hello' | 'push' | 'pull' | 'subscribe' {
+  return (
+    name === MessageName.hello ||
+    name === MessageName.push ||
+    name === MessageName.pull ||
+    name === MessageName.subscribe
+  );
+}
+
+function describeName(name: unknown): string {
+  return typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
+}

@@ -1,0 +1,162 @@
+import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
+import type { HubContext } from './hub-context.ts';
+import type { HubSession } from './hub-session.ts';
+
+/** How long the feed waits before reading again after the store failed a read, in ms. */
+const RETRY_MS = 1_000;
+
+/**
+ * Reads committed events back from the store, in position order, and sends each ready session
+ * the ones it subscribes to, with `prev`. Only one read runs at a time and `cursor` only moves
+ * forward, so no session ever sees position n+1 before n.
+ *
+ * Invariant: every event at or below `cursor` has been offered to every session that was ready
+ * when it was read; a session that becomes ready starts at `cursor` (its `welcome.head`).
+ */
+export class LiveFeed {
+  readonly #ctx: () => HubContext;
+  #cursor: number;
+  #target: number;
+  #running: Promise<void> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(ctx: () => HubContext, head: number) {
+    this.#ctx = ctx;
+    this.#cursor = head;
+    this.#target = head;
+  }
+
+  /** The highest position offered to the ready sessions. */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  /** Tells the feed that events up to `head` are committed; it catches up in the background. */
+  advanceTo(head: number): void {
+    if (head > this.#target) this.#target = head;
+    if (this.#running !== undefined || this.#retry !== undefined || this.#closed) return;
+    this.#running = this.#run().then(
+      (failed) => {
+        this.#running = undefined;
+        if (failed) {
+          // The store could not be read: try again later, not in a tight loop.
+          this.#retry = setTimeout(() => {
+            this.#retry = undefined;
+            this.advanceTo(this.#target);
+          }, RETRY_MS);
+          this.#retry.unref?.();
+        } else if (this.#cursor < this.#target) this.advanceTo(this.#target);
+      },
+      () => {
+        this.#running = undefined;
+      },
+    );
+  }
+
+  /** Resolves once the feed has caught up with everything it was told of. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  /** Stops reading: nothing more is delivered. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  /** Catches up with the target; true when reading the store failed. */
+  async #run(): Promise<boolean> {
+    const ctx = this.#ctx();
+    while (this.#cursor < this.#target && !this.#closed) {
+      if (!anyoneListens(ctx)) {
+        // Nobody could receive these events: skip reading them back. Whoever subscribes later starts after them.
+        this.#cursor = this.#target;
+        return false;
+      }
+      let page;
+      try {
+        page = await ctx.store.read({ from: this.#cursor, limit: ctx.limits.maxBatchSize });
+      } catch (error) {
+        ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
+        return true;
+      }
+      if (page.until <= this.#cursor) return true;
+      this.#cursor = page.until;
+      if (page.until > this.#target) this.#target = page.until;
+      for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes)) {
+        await deliver(ctx, chunk);
+      }
+    }
+    return false;
+  }
+}
+
+function anyoneListens(ctx: HubContext): boolean {
+  for (const session of ctx.ready) if (session.subscriptions.length > 0) return true;
+  return false;
+}
+
+/** Sends `events` (consecutive, in position order) to every ready session that should see them. */
+async function deliver(ctx: HubContext, events: CommittedEvent[]): Promise<void> {
+  if (events.length === 0 || ctx.ready.size === 0) return;
+  const groups = new Map<string, { message: LiveEvents; sessions: HubSession[] }>();
+  for (const session of ctx.ready) {
+    const selected = await select(session, events);
+    if (selected.length === 0 || !ctx.ready.has(session)) continue;
+    if (session.isSlowConsumer()) {
+      session.dropSlowConsumer();
+      continue;
+    }
+    const prev = session.sentUpTo;
+    session.sentUpTo = selected[selected.length - 1]!.position;
+    const key = selected === events ? `${prev}|*` : `${prev}|${selected.map((e) => e.position).join(',')}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { message: { events: selected, prev }, sessions: [session] });
+    else group.sessions.push(session);
+  }
+  for (const { message, sessions } of groups.values()) {
+    if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, message);
+    // One broadcast encodes the message once for all its sockets.
+    else ctx.io.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, message);
+  }
+}
+
+/** The events a session should get: past its `sentUpTo`, subscribed, and allowed. Same array when all are. */
+async function select(session: HubSession, events: CommittedEvent[]): Promise<CommittedEvent[]> {
+  let selected: CommittedEvent[] | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    let keep = event.position > session.sentUpTo && matchesSubscription(event.stream, session.subscriptions);
+    if (keep) {
+      const allowed = session.allowed('subscribe', event.stream);
+      keep = typeof allowed === 'boolean' ? allowed : await allowed;
+    }
+    if (keep) selected?.push(event);
+    else selected ??= events.slice(0, i);
+  }
+  return selected ?? events;
+}
+
+/**
+ * Splits events into runs whose JSON stays under `maxBytes` (one event alone always fits: the
+ * push limits keep each event far smaller than a message).
+ */
+export function chunkByBytes(events: readonly CommittedEvent[], maxBytes: number): CommittedEvent[][] {
+  const chunks: CommittedEvent[][] = [];
+  let current: CommittedEvent[] = [];
+  let bytes = 64;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 64;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { EventStore, StoreAppend } from '../store/event-store.ts';
+import { createMemoryStore } from '../store/memory-store.ts';
+import { Sequencer, type SequencerOptions } from './sequencer.ts';
+import { makeEvent } from './test-kit.ts';
+
+async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
+  const store = await createMemoryStore();
+  const transactions: number[] = [];
+  // The memory store, counting transactions (and failing any that holds the poisoned event).
+  const counting: EventStore = {
+    append: (batch) => {
+      transactions.push(batch.length);
+      if (poison !== undefined && batch.some((b) => b.event.id === poison)) {
+        return Promise.reject(new Error('poisoned'));
+      }
+      return store.append(batch);
+    },
+    read: (q) => store.read(q),
+    head: () => store.head(),
+    streamVersion: (s) => store.streamVersion(s),
+    client: (c) => store.client(c),
+    bindClient: (c, p) => store.bindClient(c, p),
+    hubId: () => store.hubId(),
+    close: () => store.close(),
+  };
+  const committed: number[] = [];
+  const sequencer = new Sequencer(counting, {
+    maxTransactionEvents: 5000,
+    gapTimeoutMs: 5000,
+    maxHeldPerClient: 10,
+    onCommitted: (head) => committed.push(head),
+    onStoreError: () => undefined,
+    ...options,
+  });
+  return { store, sequencer, transactions, committed };
+}
+
+const item = (clientId: string, seq: number): StoreAppend => ({ event: makeEvent(clientId, seq) });
+
+describe('Sequencer', () => {
+  it('commits pushes queued together in one transaction, each answered with its own results', async () => {
+    const { sequencer, transactions, committed } = await setup();
+    const [a, b, c] = await Promise.all([
+      sequencer.submit([item('a', 1), item('a', 2)]),
+      sequencer.submit([item('b', 1)]),
+      sequencer.submit([item('c', 1), item('c', 2), item('c', 3)]),
+    ]);
+    expect(transactions).toEqual([6]);
+    expect(a!.map((r) => r.status === 'ok' && r.position)).toEqual([1, 2]);
+    expect(b!.map((r) => r.status === 'ok' && r.position)).toEqual([3]);
+    expect(c!.map((r) => r.status === 'ok' && r.position)).toEqual([4, 5, 6]);
+    expect(committed).toEqual([6]);
+  });
+
+  it('never lets a transaction grow past its bound', async () => {
+    const { sequencer, transactions } = await setup({ maxTransactionEvents: 3 });
+    await Promise.all([1, 2, 3, 4].map((n) => sequencer.submit([item(`x${n}`, 1), item(`x${n}`, 2)])));
+    expect(transactions).toEqual([2, 2, 2, 2]);
+  });
+
+  it('isolates a group that makes the store fail: only its events are answered internal', async () => {
+    const bad = item('bad', 1);
+    const { sequencer, store } = await setup({}, bad.event.id);
+    const [good, poisoned] = await Promise.all([
+      sequencer.submit([item('good', 1)]),
+      sequencer.submit([bad]),
+    ]);
+    expect(good![0]!.status).toBe('ok');
+    expect(poisoned![0]).toMatchObject({ status: 'rejected', code: 'internal' });
+    expect(await store.head()).toBe(1);
+  });
+
+  it('holds events past a gap and commits them, in order, once it is filled', async () => {
+    const { sequencer, store } = await setup();
+    const late = sequencer.submit([item('a', 3)]);
+    const middle = sequencer.submit([item('a', 2)]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sequencer.heldCount).toBe(2);
+    const first = await sequencer.submit([item('a', 1)]);
+    expect(
+      [first[0], (await middle)[0], (await late)[0]].map((r) => r!.status === 'ok' && r!.position),
+    ).toEqual([1, 2, 3]);
+    expect(sequencer.heldCount).toBe(0);
+    expect((await store.client('a')).lastClientSeq).toBe(3);
+  });
+
+  it('answers sequence-gap past the per-client bound, and unavailable to what it holds when closed', async () => {
+    const { sequencer } = await setup({ maxHeldPerClient: 2 });
+    const held = [sequencer.submit([item('a', 5)]), sequencer.submit([item('a', 6)])];
+    const over = await sequencer.submit([item('a', 7)]);
+    expect(over[0]).toMatchObject({ status: 'rejected', code: 'sequence-gap' });
+    await sequencer.close();
+    for (const p of held) expect((await p)[0]).toMatchObject({ status: 'rejected', code: 'unavailable' });
+    expect((await sequencer.submit([item('b', 1)]))[0]).toMatchObject({
+      status: 'rejected',
+      code: 'unavailable',
+    });
+  });
+});

@@ -1,0 +1,102 @@
+import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
+
+/**
+ * One event offered to {@link EventStore.append}. When `rejection` is set the hub has already
+ * refused the event (invalid, unauthorized, too large…): the store records the refusal under the
+ * event's (clientId, clientSeq) so that the client's sequence advances and a re-push gets the same
+ * answer, but commits nothing.
+ */
+export interface StoreAppend {
+  readonly event: EventEnvelope;
+  readonly rejection?: { readonly code: RejectionCode; readonly message: string };
+}
+
+/**
+ * What the store did with one event.
+ * - `ok`: committed now, at `position`.
+ * - `duplicate`: committed before (same id and same content, or a `clientSeq` already accepted
+ *   for this very event); `position` is the original one.
+ * - `rejected`: refused, and recorded; a re-push of the same (clientId, clientSeq) gets this again.
+ * - `gap`: `clientSeq` is above the client's last accepted seq + 1. Nothing was recorded: the hub
+ *   holds the event until the gap is filled.
+ */
+export type StoreAppendResult =
+  | { readonly status: 'ok'; readonly id: string; readonly position: number; readonly streamVersion: number }
+  | { readonly status: 'duplicate'; readonly id: string; readonly position: number }
+  | {
+      readonly status: 'rejected';
+      readonly id: string;
+      readonly code: RejectionCode;
+      readonly message: string;
+      readonly currentVersion?: number;
+    }
+  | { readonly status: 'gap'; readonly id: string; readonly expectedSeq: number };
+
+/** A page of committed events. */
+export interface StoreReadResult {
+  /** Events with `from < position ≤ until`, of the requested streams, in position order. */
+  readonly events: readonly CommittedEvent[];
+  /**
+   * The position this page covers up to (inclusive): the last event's when the page is full, else
+   * as far as the store looked (the head, or, for a filtered page, the end of a bounded scan, so a
+   * filtered page may cover more than it holds, even hold nothing). Never below `from`: the next
+   * page starts after it.
+   */
+  readonly until: number;
+  /** The highest committed position when the page was read. */
+  readonly head: number;
+}
+
+/** What the store knows about one client. */
+export interface ClientRecord {
+  /** The highest `clientSeq` accepted or rejected-and-recorded; 0 for a client never seen. */
+  readonly lastClientSeq: number;
+  /** The principal (`sub`) the client id is bound to; undefined until first bound. */
+  readonly principal: string | undefined;
+}
+
+/**
+ * The hub's event log: the sequencer and the source of truth.
+ *
+ * Invariants every implementation keeps (the contract suite checks them):
+ * - `position` is gapless from 1 and strictly increasing in commit order; a reader never sees
+ *   position n+1 before n is committed.
+ * - an event id is stored at most once; (stream, streamVersion) is unique; streamVersion is gapless
+ *   from 1 within a stream.
+ * - a client's events are taken in `clientSeq` order: seq ≤ last is answered from the record of
+ *   what happened to it (never committed twice), seq > last + 1 is a `gap`.
+ * - `append` resolves only after the batch is durable; a batch is one transaction, and each event
+ *   in it is judged in the light of the ones before it (two events expecting version 3 of the same
+ *   stream: the first is `ok`, the second `rejected`).
+ * - `expectedVersion` must equal the stream's version before the event, or it is rejected with
+ *   `wrong-expected-version` and `currentVersion`.
+ */
+export interface EventStore {
+  /** Commits or records each event, in order, in one durable transaction. */
+  append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]>;
+  /**
+   * Reads committed events after position `from`, at most `limit` of them, optionally only those
+   * whose stream matches one of `streams` (exact names or `prefix*`; `*` is every stream; an empty
+   * list matches none).
+   */
+  read(query: {
+    readonly from: number;
+    readonly limit: number;
+    readonly streams?: readonly string[];
+  }): Promise<StoreReadResult>;
+  /** The highest committed position; 0 for an empty log. */
+  head(): Promise<number>;
+  /** The stream's version: the number of events committed to it; 0 for an unknown stream. */
+  streamVersion(stream: string): Promise<number>;
+  /** What the store knows about a client. */
+  client(clientId: string): Promise<ClientRecord>;
+  /**
+   * Binds a client id to a principal the first time it is seen; true when the id is (now) bound to
+   * this principal, false when it belongs to another one.
+   */
+  bindClient(clientId: string, principal: string): Promise<boolean>;
+  /** A stable id of this log, made when the log was created. */
+  hubId(): Promise<string>;
+  /** Finishes in-flight work and releases the store. */
+  close(): Promise<void>;
+}

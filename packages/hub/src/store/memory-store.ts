@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import type {
+  ClientRecord,
+  EventStore,
+  StoreAppend,
+  StoreAppendResult,
+  StoreReadResult,
+} from './event-store.ts';
+import { planAppend, type AppendSnapshot, type RecordedResult } from './plan-append.ts';
+import { scanWindowOf, streamFilter } from './stream-filter.ts';
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The log's id; a random UUID by default. */
+  readonly hubId?: string;
+  /** Positions one filtered read scans at most (default 50,000): bounds the work of one read. */
+  readonly scanWindow?: number;
+}
+
+/**
+ * An {@link EventStore} held in memory, for tests and throwaway hubs: nothing survives the process.
+ * Events are stored as their JSON round trip, so it answers exactly as the persistent stores do.
+ *
+ * @example
+ * const store = await createMemoryStore();
+ * await store.append([{ event }]); // [{ status: 'ok', id, position: 1, streamVersion: 1 }]
+ */
+export async function createMemoryStore(options: MemoryStoreOptions = {}): Promise<EventStore> {
+  return new MemoryEventStore(options);
+}
+
+interface MemoryClient {
+  lastSeq: number;
+  principal: string | undefined;
+  readonly results: Map<number, RecordedResult>;
+}
+
+/** The memory store; see {@link createMemoryStore}. */
+class MemoryEventStore implements EventStore {
+  readonly #hubId: string;
+  readonly #scanWindow: number;
+  /** Committed events; the one at position p is at index p - 1. */
+  readonly #log: CommittedEvent[] = [];
+  readonly #positionById = new Map<string, number>();
+  readonly #streams = new Map<string, number>();
+  readonly #clients = new Map<string, MemoryClient>();
+  #closed = false;
+  /** What planAppend reads: the state before the batch, which append changes only after judging it. */
+  readonly #snapshot: AppendSnapshot = {
+    head: () => this.#log.length,
+    lastClientSeq: (clientId) => this.#clients.get(clientId)?.lastSeq ?? 0,
+    recordedResult: (clientId, clientSeq) => this.#clients.get(clientId)?.results.get(clientSeq),
+    committedById: (id) => {
+      const position = this.#positionById.get(id);
+      return position === undefined ? undefined : this.#log[position - 1];
+    },
+    streamVersion: (stream) => this.#streams.get(stream) ?? 0,
+  };
+
+  constructor(options: MemoryStoreOptions) {
+    this.#hubId = options.hubId ?? randomUUID();
+    this.#scanWindow = scanWindowOf(options.scanWindow);
+  }
+
+  async append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
+    this.#open();
+    const plan = planAppend(this.#snapshot, batch, new Date().toISOString());
+    for (const event of plan.events) {
+      const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
+      this.#log.push(stored);
+      this.#positionById.set(stored.id, stored.position);
+    }
+    for (const { clientId, clientSeq, result } of plan.records) {
+      this.#clientOf(clientId).results.set(clientSeq, Object.freeze({ ...result }));
+    }
+    for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
+    for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    return plan.results;
+  }
+
+  async read(query: {
+    readonly from: number;
+    readonly limit: number;
+    readonly streams?: readonly string[];
+  }): Promise<StoreReadResult> {
+    this.#open();
+    const filter = streamFilter(query);
+    const { from, limit } = query;
+    const head = this.#log.length;
+    if (filter.kind === 'all') {
+      const events = this.#log.slice(from, from + limit);
+      const until = events.length === limit ? from + limit : Math.max(from, head);
+      return { events, until, head };
+    }
+    const bound = Math.min(head, from + this.#scanWindow);
+    const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+    const events: CommittedEvent[] = [];
+    for (let p = from + 1; p <= bound; p++) {
+      const event = this.#log[p - 1] as CommittedEvent;
+      if (!matchesSubscription(event.stream, subscriptions)) continue;
+      events.push(event);
+      if (events.length === limit) return { events, until: p, head };
+    }
+    return { events, until: Math.max(from, bound), head };
+  }
+
+  async head(): Promise<number> {
+    this.#open();
+    return this.#log.length;
+  }
+
+  async streamVersion(stream: string): Promise<number> {
+    this.#open();
+    return this.#streams.get(stream) ?? 0;
+  }
+
+  async client(clientId: string): Promise<ClientRecord> {
+    this.#open();
+    const client = this.#clients.get(clientId);
+    return { lastClientSeq: client?.lastSeq ?? 0, principal: client?.principal };
+  }
+
+  async bindClient(clientId: string, principal: string): Promise<boolean> {
+    this.#open();
+    const client = this.#clientOf(clientId);
+    client.principal ??= principal;
+    return client.principal === principal;
+  }
+
+  async hubId(): Promise<string> {
+    this.#open();
+    return this.#hubId;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #clientOf(clientId: string): MemoryClient {
+    let client = this.#clients.get(clientId);
+    if (!client) {
+      client = { lastSeq: 0, principal: undefined, results: new Map() };
+      this.#clients.set(clientId, client);
+    }
+    return client;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+  }
+}
+
+/** Freezes a JSON value all the way down, so that a reader cannot change what the store holds. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+
+/**
+ * One step of the SQLite schema. `version` n takes a database from n - 1 to n; `up` runs inside
+ * the transaction that also records it, so a step is applied whole or not at all.
+ */
+export interface SqliteMigration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Database.Database): void;
+}
+
+/**
+ * The schema of the SQLite event store, oldest first. Append a step for every change and never
+ * edit a released one: `PRAGMA user_version` says which steps a file has had.
+ *
+ * - `events`: the log. `position` is the rowid; `event` is the committed event as JSON text (what
+ *   `read` returns), beside the columns that are queried or must be unique.
+ * - `streams`: each stream's version. `clients`: each client's last decided seq and principal.
+ * - `client_results`: what was decided for every (client_id, client_seq), the answer a re-push gets.
+ * - `meta`: `hub_id`, the log's id.
+ */
+export const sqliteMigrations: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'event log',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+          position INTEGER PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          stream TEXT NOT NULL,
+          stream_version INTEGER NOT NULL CHECK (stream_version >= 1),
+          event TEXT NOT NULL,
+          UNIQUE (stream, stream_version)
+        );
+        CREATE TABLE streams (
+          stream TEXT PRIMARY KEY,
+          version INTEGER NOT NULL CHECK (version >= 1)
+        ) WITHOUT ROWID;
+        CREATE TABLE clients (
+          client_id TEXT PRIMARY KEY,
+          last_seq INTEGER NOT NULL CHECK (last_seq >= 0),
+          principal TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE client_results (
+          client_id TEXT NOT NULL,
+          client_seq INTEGER NOT NULL,
+          event_id TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('ok', 'rejected')),
+          position INTEGER,
+          code TEXT,
+          message TEXT,
+          current_version INTEGER,
+          PRIMARY KEY (client_id, client_seq),
+          CHECK (status = 'ok' AND position IS NOT NULL AND code IS NULL
+            OR status = 'rejected' AND position IS NULL AND code IS NOT NULL AND message IS NOT NULL)
+        ) WITHOUT ROWID;
+      `);
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('hub_id', randomUUID());
+    },
+  },
+];
+
+/** `PRAGMA application_id` of an Eventloom hub database ('Eloo'), so that a foreign file is refused. */
+export const SQLITE_APPLICATION_ID = 0x456c6f6f;
+
+/**
+ * Brings `db` up to the last of `migrations`, each step in its own immediate transaction, and
+ * returns the versions it went from and to. Refuses, with a {@link HubFailure} `store`, a file of
+ * another application and a file whose schema is newer than these migrations know.
+ */
+export function migrateSqlite(
+  db: Database.Database,
+  migrations: readonly SqliteMigration[] = sqliteMigrations,
+): { readonly from: number; readonly to: number } {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new HubFailure(HubFailureCode.internal, `migration ${m.name} is out of order`);
+  });
+  const latest = migrations.length;
+  const from = checkVersion(db, latest);
+  for (const migration of migrations.slice(from)) {
+    db.transaction(() => {
+      // Another process may have migrated between our check and this transaction's lock.
+      const current = checkVersion(db, latest);
+      if (current >= migration.version) return;
+      if (current === 0) db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
+      migration.up(db);
+      db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at TEXT NOT NULL
+      )`);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+      // PRAGMA takes no parameters; the version is one of our own integers, checked above.
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return { from, to: Math.max(from, latest) };
+}
+
+/** The file's schema version, after checking that it is ours and not newer than `latest`. */
+function checkVersion(db: Database.Database, latest: number): number {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const foreign =
+    applicationId !== 0
+      ? applicationId !== SQLITE_APPLICATION_ID
+      : version !== 0 ||
+        db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() !== 0;
+  if (foreign) {
+    throw new HubFailure(
+      HubFailureCode.store,
+      `${db.name} is not an Eventloom hub database (application_id ${applicationId}, user_version ${version})`,
+    );
+  }
+  if (version > latest) {
+    throw new HubFailure(
+      HubFailureCode.store,
+      `${db.name} has schema version ${version}, newer than this @eventloom/hub knows (${latest}): ` +
+        'upgrade the hub, or open a backup taken before the upgrade',
+    );
+  }
+  return version;
+}

@@ -1,0 +1,44 @@
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+
+/** Which streams a read wants, as the stores query them. */
+export type StreamFilter =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'some'; readonly exact: readonly string[]; readonly prefixes: readonly string[] };
+
+/** How many positions a filtered read scans at most, unless the store is told otherwise. */
+export const DEFAULT_SCAN_WINDOW = 50_000;
+
+/** The `scanWindow` a store was given, checked: a window of 0 would never let a filtered read move on. */
+export function scanWindowOf(scanWindow: number | undefined): number {
+  const n = scanWindow ?? DEFAULT_SCAN_WINDOW;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new HubFailure(HubFailureCode.config, `scanWindow must be an integer ≥ 1, got ${n}`);
+  }
+  return n;
+}
+
+/**
+ * Checks a read query (a programmer error throws a {@link HubFailure}) and splits its `streams`
+ * into exact names and prefixes; `*`, or no `streams` at all, is every stream.
+ */
+export function streamFilter(query: {
+  readonly from: number;
+  readonly limit: number;
+  readonly streams?: readonly string[];
+}): StreamFilter {
+  if (!Number.isSafeInteger(query.from) || query.from < 0) {
+    throw new HubFailure(HubFailureCode.store, `read: from must be an integer ≥ 0, got ${query.from}`);
+  }
+  if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+    throw new HubFailure(HubFailureCode.store, `read: limit must be an integer ≥ 1, got ${query.limit}`);
+  }
+  if (query.streams === undefined) return { kind: 'all' };
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  for (const s of query.streams) {
+    if (s === '*') return { kind: 'all' };
+    if (s.endsWith('*')) prefixes.push(s.slice(0, -1));
+    else exact.push(s);
+  }
+  return { kind: 'some', exact, prefixes };
+}
