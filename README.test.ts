@@ -25,7 +25,7 @@ test('the quick start type-checks', () => {
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       extends: '../../tsconfig.base.json',
-      compilerOptions: { types: ['node'] },
+      compilerOptions: { types: ['node'], lib: ['ES2023', 'DOM'] },
       files: ['quickstart.ts'],
     }),
   );

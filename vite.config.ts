@@ -17,6 +17,8 @@ const chromium = playwright({
 });
 
 const browser = (name: string, include: string[], testTimeout: number, fileParallelism = true) => ({
+  // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
+  optimizeDeps: { include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod'] },
   test: {
     name,
     fileParallelism,

@@ -1,0 +1,108 @@
+import { ErrorCode } from '@eventloom/protocol';
+
+/** What went wrong in `@eventloom/client`, as data: branch on `error.code`, never on the message. */
+export const ClientErrorCode = {
+  /** An event does not match its schema, or an argument is malformed. Nothing was written. */
+  invalid: ErrorCode.invalid,
+  /** The registry does not know the event's type or version. Nothing was written. */
+  unknownEventVersion: ErrorCode.unknownEventVersion,
+  /** An event is larger than `Limits.maxEventBytes`. Nothing was written. */
+  tooLarge: ErrorCode.tooLarge,
+  /** The browser refused to store more (IndexedDB `QuotaExceededError`). Nothing was written. */
+  quotaExceeded: 'quota-exceeded',
+  /** The database is closed: by `close()`, by the browser, or because a newer version took it over. */
+  databaseClosed: 'database-closed',
+  /** Opening waits on another tab that keeps an older version of the database open. */
+  databaseBlocked: 'database-blocked',
+  /** A newer version of the database was opened elsewhere (another tab running newer code); reload. */
+  versionConflict: 'version-conflict',
+  /** Any other IndexedDB failure. The transaction was rolled back: nothing was half-written. */
+  storage: 'storage',
+  /** A projection's reducer threw. The event is kept; the projection skipped it. */
+  projectionFailed: 'projection-failed',
+  /** Something unexpected was thrown inside the client. */
+  internal: ErrorCode.internal,
+} as const;
+
+/** One of the values of {@link ClientErrorCode}. */
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/**
+ * The one error `@eventloom/client` throws (and emits on `errors$`): a {@link ClientErrorCode}, a
+ * readable message, the dotted `path` into the input when it is about an event, and the `cause`.
+ *
+ * @example
+ * try { await loom.append('list:1', input) } catch (e) {
+ *   const error = toClientError(e);
+ *   if (error.code === 'quota-exceeded') showStorageFull();
+ * }
+ */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  readonly code: ClientErrorCode;
+  /** Where in the input the problem is (`data.title`, `events.3.type`); empty when not about input. */
+  readonly path: string;
+
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    options?: { readonly cause?: unknown; readonly path?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.path = options?.path ?? '';
+  }
+}
+
+/**
+ * Normalises anything thrown into a {@link ClientError}: IndexedDB and Dexie failures get their
+ * storage code (looking through Dexie's `inner` and `cause` chains), other errors `internal`.
+ *
+ * @example catchError((e) => of(toClientError(e)))
+ */
+export function toClientError(thrown: unknown): ClientError {
+  if (thrown instanceof ClientError) return thrown;
+  const code = storageCode(thrown);
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new ClientError(code ?? ClientErrorCode.internal, message || String(code), { cause: thrown });
+}
+
+// Dexie and IndexedDB error names → codes. Dexie wraps the DOMException in `inner`; an aborted
+// transaction reports `AbortError` with the real reason (often a QuotaExceededError) inside.
+const STORAGE_CODES: Readonly<Record<string, ClientErrorCode>> = {
+  QuotaExceededError: ClientErrorCode.quotaExceeded,
+  DatabaseClosedError: ClientErrorCode.databaseClosed,
+  InvalidStateError: ClientErrorCode.databaseClosed,
+  VersionError: ClientErrorCode.versionConflict,
+  VersionChangeError: ClientErrorCode.versionConflict,
+  OpenFailedError: ClientErrorCode.storage,
+  AbortError: ClientErrorCode.storage,
+  UnknownError: ClientErrorCode.storage,
+  DataError: ClientErrorCode.storage,
+  DataCloneError: ClientErrorCode.storage,
+  ConstraintError: ClientErrorCode.storage,
+  NotFoundError: ClientErrorCode.storage,
+  InvalidTableError: ClientErrorCode.storage,
+  MissingAPIError: ClientErrorCode.storage,
+  SchemaError: ClientErrorCode.storage,
+  UpgradeError: ClientErrorCode.storage,
+  BulkError: ClientErrorCode.storage,
+  TransactionInactiveError: ClientErrorCode.storage,
+  ReadOnlyError: ClientErrorCode.storage,
+  TimeoutError: ClientErrorCode.storage,
+};
+
+// The most specific code along the chain wins: a quota or version problem under a generic abort.
+function storageCode(thrown: unknown): ClientErrorCode | undefined {
+  let found: ClientErrorCode | undefined;
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    if (current instanceof ClientError) return current.code;
+    const name: unknown = (current as { name?: unknown }).name;
+    const code = typeof name === 'string' ? STORAGE_CODES[name] : undefined;
+    if (code !== undefined && (found === undefined || found === ClientErrorCode.storage)) found = code;
+    const next = current as { inner?: unknown; cause?: unknown; failures?: unknown };
+    current = next.inner ?? next.cause ?? (Array.isArray(next.failures) ? next.failures[0] : undefined);
+  }
+  return found;
+}

@@ -1,0 +1,269 @@
+import type { CommittedEvent } from '@eventloom/protocol';
+import { ClientError, ClientErrorCode } from './client-error.ts';
+import type {
+  AppendPendingResult,
+  ClientMeta,
+  ClientStore,
+  ConfirmedQuery,
+  InsertConfirmedResult,
+  OutboxRow,
+  PendingBuild,
+  RejectedRow,
+  RejectionInput,
+  SnapshotRow,
+  StoreChanges,
+  StoreCursor,
+} from './client-store.ts';
+
+/** The contents of one in-memory database, shared by every {@link MemoryClientStore} of its name. */
+export interface MemoryDatabase {
+  meta: ClientMeta | undefined;
+  readonly confirmed: CommittedEvent[];
+  readonly outbox: Map<number, OutboxRow>;
+  readonly rejected: Map<number, RejectedRow>;
+  readonly snapshots: Map<string, SnapshotRow>;
+}
+
+/** Options of {@link MemoryClientStore}. */
+export interface MemoryClientStoreOptions {
+  readonly name: string;
+  /** Where databases live by name; a module-wide map by default (like an origin's IndexedDB). */
+  readonly databases?: Map<string, MemoryDatabase>;
+  /** Makes the client id on first open; random by default. */
+  readonly newClientId?: () => string;
+}
+
+/**
+ * A {@link ClientStore} in memory: for tests, server-side rendering and tools that need no
+ * persistence. Each method reads and writes synchronously between its awaits, so each is atomic
+ * like a transaction; rows are structured-cloned in and out, as IndexedDB does.
+ *
+ * @example const loom = await createEventloom({ name: 'todos', registry, storage: { store: new MemoryClientStore({ name: 'todos' }) } });
+ */
+export class MemoryClientStore implements ClientStore {
+  readonly #options: MemoryClientStoreOptions;
+  #db: MemoryDatabase | undefined;
+  #closed = false;
+
+  constructor(options: MemoryClientStoreOptions) {
+    this.#options = options;
+  }
+
+  async open(): Promise<ClientMeta> {
+    await Promise.resolve();
+    if (this.#closed) throw closedError();
+    const databases = this.#options.databases ?? SHARED;
+    let db = databases.get(this.#options.name);
+    if (!db) {
+      db = { meta: undefined, confirmed: [], outbox: new Map(), rejected: new Map(), snapshots: new Map() };
+      databases.set(this.#options.name, db);
+    }
+    db.meta ??= {
+      clientId: (this.#options.newClientId ?? randomId)(),
+      clientSeq: 0,
+      hlc: undefined,
+      position: 0,
+      epoch: 0,
+    };
+    this.#db = db;
+    return db.meta;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async readMeta(): Promise<ClientMeta> {
+    return (await this.#use()).meta!;
+  }
+
+  async appendPending(build: (meta: ClientMeta) => PendingBuild): Promise<AppendPendingResult> {
+    const db = await this.#use();
+    const before = db.meta!;
+    const built = build(before);
+    const rows = built.events.map((event, i): OutboxRow => {
+      if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
+        throw new ClientError(
+          ClientErrorCode.internal,
+          `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
+        );
+      }
+      return clone({ clientSeq: event.clientSeq, event });
+    });
+    if (rows.length === 0) return { before, meta: before, rows };
+    for (const row of rows) db.outbox.set(row.clientSeq, row);
+    const meta: ClientMeta = {
+      ...before,
+      clientSeq: before.clientSeq + rows.length,
+      hlc: built.hlc ?? before.hlc,
+    };
+    db.meta = meta;
+    return { before, meta, rows: clone(rows) };
+  }
+
+  async readPending(
+    query: { readonly afterSeq?: number; readonly limit?: number; readonly unackedOnly?: boolean } = {},
+  ): Promise<OutboxRow[]> {
+    return clone(pendingOf(await this.#use(), query));
+  }
+
+  async markAcked(
+    acks: readonly {
+      readonly clientSeq: number;
+      readonly position: number;
+      readonly streamVersion: number;
+    }[],
+  ): Promise<void> {
+    const db = await this.#use();
+    for (const ack of acks) {
+      const row = db.outbox.get(ack.clientSeq);
+      if (row)
+        db.outbox.set(ack.clientSeq, {
+          ...row,
+          acked: { position: ack.position, streamVersion: ack.streamVersion },
+        });
+    }
+  }
+
+  async reject(
+    rejections: readonly RejectionInput[],
+  ): Promise<{ readonly meta: ClientMeta; readonly rejected: RejectedRow[] }> {
+    const db = await this.#use();
+    const at = Date.now();
+    const rejected: RejectedRow[] = [];
+    for (const r of rejections) {
+      const row = db.outbox.get(r.clientSeq);
+      if (!row) continue;
+      rejected.push({
+        clientSeq: row.clientSeq,
+        event: row.event,
+        code: r.code,
+        message: r.message,
+        ...(r.currentVersion === undefined ? {} : { currentVersion: r.currentVersion }),
+        at,
+      });
+    }
+    if (rejected.length === 0) return { meta: db.meta!, rejected };
+    for (const r of rejected) {
+      db.outbox.delete(r.clientSeq);
+      db.rejected.set(r.clientSeq, r);
+    }
+    db.meta = { ...db.meta!, epoch: db.meta!.epoch + 1 };
+    return { meta: db.meta, rejected: clone(rejected) };
+  }
+
+  async readRejected(): Promise<RejectedRow[]> {
+    const db = await this.#use();
+    return clone([...db.rejected.values()].sort((a, b) => a.clientSeq - b.clientSeq));
+  }
+
+  async insertConfirmed(
+    events: readonly CommittedEvent[],
+    options: { readonly until?: number } = {},
+  ): Promise<InsertConfirmedResult> {
+    const db = await this.#use();
+    for (let i = 0; i < events.length; i++) {
+      const p = events[i]!.position;
+      if (!Number.isSafeInteger(p) || p < 1 || (i > 0 && p <= events[i - 1]!.position)) {
+        throw new ClientError(
+          ClientErrorCode.invalid,
+          `confirmed events must have strictly increasing positions ≥ 1; event ${i} has ${String(p)}`,
+          { path: `${i}.position` },
+        );
+      }
+    }
+    const before = db.meta!;
+    const fresh = clone(events.filter((e) => e.position > before.position));
+    const removed: OutboxRow[] = [];
+    for (const e of fresh) {
+      db.confirmed.push(e);
+      const row = e.clientId === before.clientId ? db.outbox.get(e.clientSeq) : undefined;
+      if (row && row.event.id === e.id) {
+        db.outbox.delete(row.clientSeq);
+        removed.push(row);
+      }
+    }
+    const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
+    db.meta = { ...before, position };
+    return { before, meta: db.meta, fresh: clone(fresh), removed: clone(removed) };
+  }
+
+  async readConfirmed(query: ConfirmedQuery = {}): Promise<CommittedEvent[]> {
+    return clone(confirmedOf(await this.#use(), query));
+  }
+
+  async readChanges(cursor: StoreCursor): Promise<StoreChanges> {
+    const db = await this.#use();
+    const meta = db.meta!;
+    const pendingReset = meta.epoch !== cursor.epoch;
+    return {
+      meta,
+      confirmed: clone(confirmedOf(db, { from: cursor.position, until: meta.position })),
+      pending: clone(pendingOf(db, pendingReset ? {} : { afterSeq: cursor.clientSeq })),
+      pendingReset,
+    };
+  }
+
+  async readSnapshot(id: string): Promise<SnapshotRow | undefined> {
+    const row = (await this.#use()).snapshots.get(id);
+    return row && clone(row);
+  }
+
+  async putSnapshots(rows: readonly SnapshotRow[]): Promise<void> {
+    const db = await this.#use();
+    for (const row of rows) {
+      for (const [id, other] of db.snapshots)
+        if (other.name === row.name && id !== row.id) db.snapshots.delete(id);
+      db.snapshots.set(row.id, clone(row));
+    }
+  }
+
+  // Yields once, as a real store would, then checks the store is usable.
+  async #use(): Promise<MemoryDatabase> {
+    await Promise.resolve();
+    if (this.#closed || !this.#db) throw closedError();
+    return this.#db;
+  }
+}
+
+const SHARED = new Map<string, MemoryDatabase>();
+
+function pendingOf(
+  db: MemoryDatabase,
+  query: { readonly afterSeq?: number; readonly limit?: number; readonly unackedOnly?: boolean },
+): OutboxRow[] {
+  const rows = [...db.outbox.values()]
+    .filter((r) => r.clientSeq > (query.afterSeq ?? 0) && (!query.unackedOnly || r.acked === undefined))
+    .sort((a, b) => a.clientSeq - b.clientSeq);
+  return query.limit === undefined ? rows : rows.slice(0, query.limit);
+}
+
+function confirmedOf(db: MemoryDatabase, query: ConfirmedQuery): CommittedEvent[] {
+  const from = query.from ?? 0;
+  const until = query.until ?? Infinity;
+  const types = query.types ? new Set(query.types) : undefined;
+  const out = db.confirmed.filter(
+    (e) =>
+      e.position > from &&
+      e.position <= until &&
+      (query.stream === undefined || e.stream === query.stream) &&
+      (types === undefined || types.has(e.type)),
+  );
+  return query.limit === undefined ? out : out.slice(0, query.limit);
+}
+
+function closedError(): ClientError {
+  return new ClientError(ClientErrorCode.databaseClosed, 'the store is closed');
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function randomId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0'))
+    .join('')
+    .slice(0, 20);
+}

@@ -1,0 +1,97 @@
+import { BehaviorSubject, type Observable } from 'rxjs';
+
+/**
+ * What the client uses of its environment to coordinate tabs; injectable, as TanStack Query does
+ * with its managers, so that Node, workers and tests can choose. Missing pieces degrade: without
+ * `locks` every instance is its own leader (single-tab mode, e.g. Node 20); without
+ * `BroadcastChannel` other tabs are not told of changes.
+ */
+export interface TabEnvironment {
+  /** The Web Locks API, `navigator.locks` in a browser. `null` forces single-tab mode. */
+  readonly locks?: LockManager | null;
+  /** The BroadcastChannel constructor. `null` turns announcements off. */
+  readonly BroadcastChannel?: typeof BroadcastChannel | null;
+}
+
+/**
+ * One database's tabs: elects one leader through an exclusive Web Lock named after the database
+ * (held until this instance closes, then granted to the next tab waiting), and announces changes
+ * to the other tabs over a BroadcastChannel of the same name.
+ *
+ * Invariant: at most one instance per database and origin holds the lock, so at most one has
+ * `leader$` true — except in single-tab mode, where there is no lock to hold.
+ */
+export class TabCoordinator {
+  /** Whether this instance leads; it starts false and turns true when the lock is granted. */
+  readonly leader$: Observable<boolean>;
+  /** Whether there is no lock manager, so this instance leads alone. */
+  readonly singleTab: boolean;
+  readonly #leader = new BehaviorSubject(false);
+  readonly #channel: BroadcastChannel | undefined;
+  readonly #abort = new AbortController();
+  #release: (() => void) | undefined;
+  #lockRequest: Promise<void> | undefined;
+
+  constructor(
+    name: string,
+    environment: TabEnvironment,
+    onAnnounce: () => void,
+    onError: (e: unknown) => void,
+  ) {
+    this.leader$ = this.#leader.asObservable();
+    const Channel = environment.BroadcastChannel;
+    if (Channel) {
+      this.#channel = new Channel(`eventloom:${name}`);
+      this.#channel.onmessage = () => onAnnounce();
+    }
+    const locks = environment.locks;
+    this.singleTab = !locks;
+    if (!locks) {
+      this.#leader.next(true);
+      return;
+    }
+    this.#lockRequest = locks
+      .request(`eventloom:${name}:leader`, { mode: 'exclusive', signal: this.#abort.signal }, () => {
+        if (this.#abort.signal.aborted) return undefined;
+        this.#leader.next(true);
+        return new Promise<void>((resolve) => {
+          this.#release = resolve;
+        });
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!this.#abort.signal.aborted) onError(error);
+        },
+      );
+  }
+
+  /** Whether this instance leads now. */
+  get isLeader(): boolean {
+    return this.#leader.value;
+  }
+
+  /** Tells the other tabs that the database changed. */
+  announce(): void {
+    this.#channel?.postMessage(1);
+  }
+
+  /** Gives up the lead (the next tab gets it) and stops listening. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    this.#release?.();
+    this.#channel?.close();
+    if (this.#leader.value) this.#leader.next(false);
+    this.#leader.complete();
+    await this.#lockRequest;
+  }
+}
+
+/** The environment's own Web Locks and BroadcastChannel, where they exist. */
+export function defaultTabEnvironment(): TabEnvironment {
+  const nav = (globalThis as { navigator?: { locks?: LockManager } }).navigator;
+  return {
+    locks: nav?.locks ?? null,
+    BroadcastChannel: typeof BroadcastChannel === 'function' ? BroadcastChannel : null,
+  };
+}

@@ -1,0 +1,422 @@
+import { defineProjection, fold } from '@eventloom/core';
+import { eventEnvelopeSchema, Limits, UUID_V7_PATTERN } from '@eventloom/protocol';
+import { sampleCommitted } from '@eventloom/protocol/testing';
+import { filter, firstValueFrom, take, toArray, type Observable } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { IndexedDbDeps } from '../dexie-client-store.ts';
+import { DexieClientStore } from '../dexie-client-store.ts';
+import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
+import {
+  confirm,
+  foldOrder,
+  NoteWritten,
+  openByList,
+  TodoAdded,
+  todoCount,
+  TodoDone,
+  todoDecider,
+  todoList,
+  todoRegistry,
+} from './todo-model.ts';
+
+/**
+ * The client's behaviour through its public API, run in Node on fake-indexeddb (eventloom.test.ts)
+ * and in Chromium on its IndexedDB (eventloom.browser.test.ts). `storage` undefined: the global one.
+ */
+export function describeEventloom(label: string, storage: IndexedDbDeps | undefined): void {
+  describe(`Eventloom: ${label}`, () => {
+    const opened: Eventloom[] = [];
+    let n = 0;
+
+    async function open(options: Partial<EventloomOptions<(typeof todoRegistry.definitions)[number]>> = {}) {
+      const loom = await createEventloom({
+        name: `loom-${Date.now()}-${++n}`,
+        registry: todoRegistry,
+        ...(storage ? { storage } : {}),
+        ...options,
+      });
+      opened.push(loom);
+      return loom;
+    }
+
+    function watch<T>(source: Observable<T>): { values: T[]; stop: () => void } {
+      const values: T[] = [];
+      const sub = source.subscribe((v) => values.push(v));
+      return { values, stop: () => sub.unsubscribe() };
+    }
+
+    afterEach(async () => {
+      for (const loom of opened.splice(0)) await loom.close();
+    });
+
+    describe('append', () => {
+      it('stores a complete envelope: UUIDv7 id, persisted client id, gapless clientSeq, increasing hlc', async () => {
+        const loom = await open();
+        const a = await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'milk', tags: [] }));
+        const b = await loom.append(
+          'list:1',
+          { type: 'todo.done', data: { id: 'a' } },
+          { meta: { correlationId: 'c1' } },
+        );
+        for (const e of [a, b]) expect(eventEnvelopeSchema.parse(e)).toEqual(e);
+        expect(a).toMatchObject({
+          type: 'todo.added',
+          version: 2,
+          kind: 'domain',
+          stream: 'list:1',
+          clientId: loom.clientId,
+          clientSeq: 1,
+        });
+        expect(b).toMatchObject({ clientSeq: 2, meta: { correlationId: 'c1' } });
+        expect(a.id).toMatch(UUID_V7_PATTERN);
+        expect(b.id > a.id).toBe(true);
+        expect(b.hlc > a.hlc).toBe(true);
+        expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual([a, b]);
+      });
+
+      it('stores an older version validated and upcast to the latest', async () => {
+        const loom = await open();
+        // Typed inputs are of the latest version; an older one is accepted at run time all the same.
+        const v1 = { type: 'todo.added', version: 1, data: { id: 'a', title: 'milk' } } as const;
+        const e = await loom.append('list:1', v1 as unknown as ReturnType<typeof TodoAdded.create>);
+        expect(e).toMatchObject({ version: 2, data: { id: 'a', title: 'milk', tags: [] } });
+      });
+
+      it('appends many events in one go, with expectedVersion counted per stream', async () => {
+        const loom = await open();
+        const events = await loom.appendMany(
+          'list:1',
+          [
+            TodoAdded.create({ id: 'a', title: 'a', tags: [] }),
+            { ...TodoAdded.create({ id: 'b', title: 'b', tags: [] }), stream: 'list:2' },
+            TodoDone.create({ id: 'a' }),
+          ],
+          { expectedVersion: 4 },
+        );
+        expect(events.map((e) => [e.stream, e.clientSeq, e.expectedVersion])).toEqual([
+          ['list:1', 1, 4],
+          ['list:2', 2, undefined],
+          ['list:1', 3, 5],
+        ]);
+      });
+
+      it('refuses invalid, unknown and oversized events with typed errors and stores nothing', async () => {
+        const loom = await open();
+        await expect(
+          loom.append('list:1', { type: 'todo.added', data: { id: 'a', title: 3 } } as never),
+        ).rejects.toMatchObject({
+          name: 'ClientError',
+          code: 'invalid',
+          path: 'data.title',
+        });
+        await expect(loom.append('list:1', { type: 'todo.nope', data: {} } as never)).rejects.toMatchObject({
+          code: 'unknown-event-version',
+        });
+        await expect(
+          loom.append('list:1', { type: 'todo.done', version: 7, data: { id: 'a' } }),
+        ).rejects.toMatchObject({
+          code: 'unknown-event-version',
+        });
+        await expect(
+          loom.append('list:1', NoteWritten.create({ text: 'x'.repeat(Limits.maxEventBytes) })),
+        ).rejects.toMatchObject({
+          code: 'too-large',
+        });
+        await expect(loom.append('', TodoDone.create({ id: 'a' }))).rejects.toMatchObject({
+          code: 'invalid',
+          path: 'stream',
+        });
+        await expect(
+          loom.append('list:1', TodoDone.create({ id: 'a' }), { meta: { traceparent: 'nope' } }),
+        ).rejects.toMatchObject({ code: 'invalid', path: 'meta.traceparent' });
+        await expect(
+          loom.appendMany('list:1', [TodoDone.create({ id: 'a' }), { type: 'todo.done', data: { id: '' } }]),
+        ).rejects.toMatchObject({ code: 'invalid', path: '1.data.id' });
+        await expect(
+          loom.appendMany('list:1', [
+            TodoDone.create({ id: 'a' }),
+            NoteWritten.create({ text: 'y'.repeat(200_000) }),
+          ]),
+        ).rejects.toMatchObject({ code: 'too-large', path: '1' });
+        expect(await loom.sync.readOutbox()).toEqual([]);
+        expect(await firstValueFrom(loom.projection$(todoCount))).toBe(0);
+        // Nothing was consumed: the next event still gets clientSeq 1.
+        expect((await loom.append('list:1', TodoDone.create({ id: 'a' }))).clientSeq).toBe(1);
+      });
+    });
+
+    describe('projection$', () => {
+      it('emits the current state on subscribe, then each change; confirmed-only leaves pending out', async () => {
+        const loom = await open({ projections: [todoList] });
+        const optimistic = watch(loom.projection$(todoCount));
+        const confirmed = watch(loom.confirmedProjection$(todoCount));
+        await vi.waitFor(() => expect(optimistic.values).toEqual([0]));
+        const a = await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'milk', tags: [] }));
+        await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'eggs', tags: [] }));
+        expect(optimistic.values).toEqual([0, 1, 2]);
+        expect(confirmed.values).toEqual([0]);
+        await loom.sync.insertConfirmed([confirm(a, 1)]);
+        expect(confirmed.values).toEqual([0, 1]);
+        expect(optimistic.values).toEqual([0, 1, 2]);
+        const list = await firstValueFrom(loom.projection$(todoList));
+        expect([...list.keys()]).toEqual(['a', 'b']);
+      });
+
+      it('follows one key of a keyed projection', async () => {
+        const loom = await open();
+        const one = watch(loom.projection$(openByList, 'list:1'));
+        await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+        await loom.append('list:2', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        await loom.append('list:1', TodoDone.create({ id: 'a' }));
+        expect(one.values).toEqual([0, 1, 0]);
+        expect(await firstValueFrom(loom.projection$(openByList, 'list:2'))).toBe(1);
+        expect(() => loom.projection$(openByList)).toThrow(TypeError);
+      });
+
+      it('keeps going when a reducer throws, and reports it on errors$', async () => {
+        const loom = await open();
+        const fragile = defineProjection<number>({
+          name: 'fragile',
+          version: 1,
+          initial: 0,
+          on: {
+            'todo.added': (count, e) => {
+              if ((e.data as { title: string }).title === 'boom') throw new Error('boom');
+              return count + 1;
+            },
+          },
+        });
+        const errors = watch(loom.errors$);
+        const counts = watch(loom.projection$(fragile));
+        await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'boom', tags: [] }));
+        await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'fine', tags: [] }));
+        expect(counts.values).toEqual([0, 1]);
+        expect(errors.values.map((e) => e.code)).toEqual(['projection-failed']);
+      });
+    });
+
+    describe('the sync entry point', () => {
+      it('folds confirmed events in position order and rebases pending events on top', async () => {
+        const loom = await open();
+        const order = watch(loom.projection$(foldOrder));
+        const mine1 = await loom.append('list:1', TodoAdded.create({ id: 'm1', title: 'mine', tags: [] }));
+        const mine2 = await loom.append('list:1', TodoAdded.create({ id: 'm2', title: 'mine', tags: [] }));
+        const theirs = {
+          ...sampleCommitted({ position: 1, clientId: 'other', stream: 'list:1' }),
+          type: 'todo.added',
+          data: { id: 't', title: 't', tags: [] },
+        };
+        await loom.sync.insertConfirmed([theirs, confirm(mine1, 2)]);
+        const key = (e: { type: string; id: string }) => `${e.type}:${e.id}`;
+        expect(order.values.at(-1)).toEqual([key(theirs), key(mine1), key(mine2)]);
+        expect((await loom.sync.readOutbox()).map((r) => r.event.id)).toEqual([mine2.id]);
+        expect(await loom.sync.lastPosition()).toBe(2);
+        // Replays and pages it has seen change nothing.
+        expect(await loom.sync.insertConfirmed([theirs, confirm(mine1, 2)])).toEqual({
+          inserted: 0,
+          position: 2,
+        });
+      });
+
+      it('upcasts old confirmed events from other clients on read', async () => {
+        const loom = await open();
+        const old = {
+          ...sampleCommitted({ position: 1, clientId: 'old-app' }),
+          type: 'todo.added',
+          version: 1,
+          data: { id: 'x', title: 'old' },
+        };
+        await loom.sync.insertConfirmed([old]);
+        expect((await firstValueFrom(loom.projection$(todoList))).get('x')).toEqual({
+          title: 'old',
+          done: false,
+          tags: [],
+        });
+        const [read] = await loom.readEvents();
+        expect(read).toMatchObject({ version: 2, data: { tags: [] } });
+      });
+
+      it('records acks, and takes rejected events out of the outbox and the optimistic state', async () => {
+        const loom = await open();
+        const count = watch(loom.projection$(todoCount));
+        const a = await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+        const b = await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        await loom.sync.markAcked([
+          { id: a.id, position: 1, streamVersion: 1 },
+          { id: 'unknown', position: 2, streamVersion: 2 },
+        ]);
+        expect((await loom.sync.readOutbox()).map((r) => r.acked)).toEqual([
+          { position: 1, streamVersion: 1 },
+          undefined,
+        ]);
+        expect((await loom.sync.readOutbox({ unackedOnly: true })).map((r) => r.event.id)).toEqual([b.id]);
+        const rejected = await loom.sync.markRejected([
+          { id: b.id, code: 'wrong-expected-version', message: 'moved', currentVersion: 3 },
+        ]);
+        expect(rejected).toMatchObject([{ event: b, code: 'wrong-expected-version', currentVersion: 3 }]);
+        expect(count.values.at(-1)).toBe(1);
+        expect(await loom.sync.readRejected()).toEqual(rejected);
+        expect((await loom.sync.readOutbox()).map((r) => r.event.id)).toEqual([a.id]);
+      });
+    });
+
+    describe('execute', () => {
+      it('decides on the stream state and appends with expectedVersion', async () => {
+        const loom = await open();
+        await loom.sync.insertConfirmed([
+          {
+            ...sampleCommitted({ position: 1, stream: 'list:9', streamVersion: 1, clientId: 'x' }),
+            type: 'todo.added',
+            data: { id: 'a', title: 'a', tags: [] },
+          },
+          {
+            ...sampleCommitted({ position: 2, stream: 'list:8', streamVersion: 1, clientId: 'x' }),
+            type: 'todo.added',
+            data: { id: 'z', title: 'z', tags: [] },
+          },
+        ]);
+        await loom.append('list:9', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        const done = await loom.execute(todoDecider, { type: 'complete', list: 'list:9', id: 'a' });
+        expect(done).toMatchObject({
+          ok: true,
+          events: [{ type: 'todo.done', stream: 'list:9', expectedVersion: 2 }],
+        });
+        const again = await loom.execute(todoDecider, { type: 'complete', list: 'list:9', id: 'a' });
+        expect(again).toMatchObject({ ok: false, rejection: { rejected: true, code: 'already-done' } });
+        const missing = await loom.execute(todoDecider, { type: 'complete', list: 'list:9', id: 'z' });
+        expect(missing).toMatchObject({ ok: false, rejection: { code: 'missing' } });
+        expect((await loom.sync.readOutbox()).length).toBe(2);
+      });
+    });
+
+    describe('events$', () => {
+      it('emits stored confirmed events, then new ones, filtered by stream, type and position', async () => {
+        const loom = await open();
+        const event = (position: number, stream: string, type: string) => ({
+          ...sampleCommitted({ position, stream, clientId: 'x' }),
+          type,
+          data: type === 'todo.done' ? { id: 'a' } : { id: 'a', title: 't', tags: [] },
+        });
+        await loom.sync.insertConfirmed([
+          event(1, 'list:1', 'todo.added'),
+          event(2, 'list:2', 'todo.added'),
+          event(3, 'list:1', 'todo.done'),
+        ]);
+        const list1 = firstValueFrom(loom.events$({ stream: 'list:1' }).pipe(take(3), toArray()));
+        const done = firstValueFrom(loom.events$({ type: 'todo.done', from: 3 }).pipe(take(1), toArray()));
+        const fromTwo = watch(loom.events$({ from: 2 }));
+        await loom.sync.insertConfirmed([event(4, 'list:2', 'todo.done'), event(5, 'list:1', 'todo.added')]);
+        expect((await list1).map((e) => e.position)).toEqual([1, 3, 5]);
+        expect((await done).map((e) => e.position)).toEqual([4]);
+        expect(fromTwo.values.map((e) => e.position)).toEqual([3, 4, 5]);
+        expect(
+          (await loom.readEvents({ stream: 'list:2', type: ['todo.done'] })).map((e) => e.position),
+        ).toEqual([4]);
+      });
+    });
+
+    describe('persistence, snapshots and tabs', () => {
+      it('keeps the log, the outbox, the client id and the counters across close and reopen', async () => {
+        const first = await open();
+        const a = await first.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+        await first.sync.insertConfirmed([
+          confirm(a, 1),
+          { ...sampleCommitted({ position: 2, clientId: 'x' }), type: 'todo.done', data: { id: 'a' } },
+        ]);
+        const b = await first.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        await first.close();
+        const again = await createEventloom({
+          name: first.name,
+          registry: todoRegistry,
+          ...(storage ? { storage } : {}),
+        });
+        opened.push(again);
+        expect(again.clientId).toBe(first.clientId);
+        expect(await firstValueFrom(again.projection$(todoList))).toEqual(
+          new Map([
+            ['a', { title: 'a', done: true, tags: [] }],
+            ['b', { title: 'b', done: false, tags: [] }],
+          ]),
+        );
+        const c = await again.append('list:1', TodoDone.create({ id: 'b' }));
+        expect(c.clientSeq).toBe(3);
+        expect(c.hlc > b.hlc).toBe(true);
+        expect(await again.sync.lastPosition()).toBe(2);
+      });
+
+      it('snapshots every N confirmed events, starts from the snapshot, and rebuilds a changed version from the log', async () => {
+        const first = await open({ snapshotEvery: 10, projections: [todoCount] });
+        await firstValueFrom(first.projection$(todoCount));
+        const added = (position: number) => ({
+          ...sampleCommitted({ position, clientId: 'x' }),
+          type: 'todo.added',
+          data: { id: `t${position}`, title: 't', tags: [] },
+        });
+        for (let p = 1; p <= 25; p += 5)
+          await first.sync.insertConfirmed([1, 2, 3, 4, 5].map((i) => added(p + i - 1)));
+        await first.close();
+        // Plant a snapshot that disagrees with the log: a start from it shows.
+        const store = new DexieClientStore({ name: first.name, ...(storage ? { indexedDB: storage } : {}) });
+        await store.open();
+        expect(await store.readSnapshot('todo-count@1')).toMatchObject({ position: 20, state: 20 });
+        await store.putSnapshots([
+          { id: 'todo-count@1', name: 'todo-count', version: 1, position: 20, state: 1000 },
+        ]);
+        store.close();
+        const again = await createEventloom({
+          name: first.name,
+          registry: todoRegistry,
+          ...(storage ? { storage } : {}),
+          snapshotEvery: 10,
+        });
+        opened.push(again);
+        expect(await firstValueFrom(again.projection$(todoCount))).toBe(1005);
+        const v2 = defineProjection<number>({
+          name: 'todo-count',
+          version: 2,
+          initial: 0,
+          on: { 'todo.added': (c) => c + 1 },
+        });
+        expect(await firstValueFrom(again.projection$(v2))).toBe(25);
+      });
+
+      it('lets a second instance on the same database follow the first (BroadcastChannel), each its own leader without locks', async () => {
+        const a = await open({ tabs: { locks: null } });
+        const b = await createEventloom({
+          name: a.name,
+          registry: todoRegistry,
+          ...(storage ? { storage } : {}),
+          tabs: { locks: null },
+        });
+        opened.push(b);
+        expect(await firstValueFrom(a.leader$)).toBe(true);
+        expect(await firstValueFrom(b.leader$)).toBe(true);
+        const seen = firstValueFrom(b.projection$(todoCount).pipe(filter((c) => c === 2)));
+        await a.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+        const x = await b.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        expect(x.clientSeq).toBe(2);
+        expect(await seen).toBe(2);
+        await vi.waitFor(async () => expect(await firstValueFrom(a.projection$(foldOrder))).toHaveLength(2));
+      });
+    });
+
+    describe('the rebase', () => {
+      it('equals fold(confirmed) then fold(pending) after confirmations', async () => {
+        const loom = await open();
+        const pending = [];
+        for (let i = 0; i < 4; i++)
+          pending.push(await loom.append('list:1', TodoAdded.create({ id: `p${i}`, title: 'p', tags: [] })));
+        const other = {
+          ...sampleCommitted({ position: 1, clientId: 'x' }),
+          type: 'todo.added',
+          data: { id: 'o', title: 'o', tags: [] },
+        };
+        await loom.sync.insertConfirmed([other, confirm(pending[1]!, 2)]);
+        const state = await firstValueFrom(loom.projection$(foldOrder));
+        expect(state).toEqual(
+          fold(foldOrder, [other, confirm(pending[1]!, 2), pending[0]!, pending[2]!, pending[3]!]),
+        );
+      });
+    });
+  });
+}

@@ -1,0 +1,16 @@
+export { describeClientStore } from './describe-client-store.ts';
+export {
+  TodoAdded,
+  TodoDone,
+  NoteWritten,
+  todoRegistry,
+  todoList,
+  todoCount,
+  openByList,
+  foldOrder,
+  todoDecider,
+  confirm,
+  type Todo,
+  type TodoEvents,
+  type TodoCommand,
+} from './todo-model.ts';
