@@ -12,6 +12,16 @@ export const CoreErrorCode = {
   hlcMalformed: 'hlc-malformed',
   /** A remote HLC timestamp is further ahead of the local clock than `maxDriftMs` allows. */
   hlcDrift: 'hlc-drift',
+  /** A reaction store handle was closed (or its process is gone): nothing more is read or written through it. */
+  storeClosed: 'store-closed',
+  /** A saga instance changed under a transaction (two runners on one store): the work is redone from the store. */
+  conflict: 'conflict',
+  /** A dead letter names a handler or saga that this runtime does not run, so it cannot be retried here. */
+  unknownHandler: 'unknown-handler',
+  /** A saga reaction or handler emitted something the runtime cannot store (non-JSON state, a timeout with no handler…). */
+  invalidReaction: 'invalid-reaction',
+  /** A runner was used out of order: started twice, or used after it stopped. */
+  invalidState: 'invalid-state',
   /** Something unexpected was thrown inside core. */
   internal: 'internal',
 } as const;

@@ -91,3 +91,64 @@ export {
 } from './compare-json-schemas.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { fingerprint, sha256Hex } from './fingerprint.ts';
+export { type ConfirmedEvent, type ConfirmedEventOf } from './reactions/confirmed-event.ts';
+export { MAX_TIMER_DELAY_MS, type Scheduler } from './reactions/scheduler.ts';
+export {
+  DEFAULT_RETRY_POLICY,
+  backoffDelay,
+  type BackoffPolicy,
+  type RetryPolicy,
+} from './reactions/retry-policy.ts';
+export { traceOf, withTrace, type TraceMeta } from './reactions/trace-meta.ts';
+export { FlowSteps, type FlowStep, type FlowStepName } from './reactions/flow-step.ts';
+export { type EmittedDraft, type OutboxMessage, type OutboxRelay } from './reactions/outbox-message.ts';
+export { deadLetterId, snapshotError, type DeadLetter, type ErrorSnapshot } from './reactions/dead-letter.ts';
+export {
+  sagaInstanceId,
+  type SagaFailure,
+  type SagaInstance,
+  type SagaStatus,
+  type SagaTimeoutRecord,
+} from './reactions/saga-instance.ts';
+export {
+  type Checkpoint,
+  type ReactionStore,
+  type ReactionTable,
+  type ReactionTransaction,
+} from './reactions/reaction-store.ts';
+export { createMemoryReactionStore, type MemoryReactionStore } from './reactions/memory-reaction-store.ts';
+export { type EventFeed } from './reactions/event-feed.ts';
+export { observableFeed } from './reactions/observable-feed.ts';
+export {
+  defineHandler,
+  DEFAULT_CHECKPOINT_EVERY,
+  type Handler,
+  type HandlerContext,
+  type HandlerDefinition,
+  type HandlerFilter,
+} from './reactions/define-handler.ts';
+export {
+  defineSaga,
+  type Saga,
+  type SagaCompensation,
+  type SagaCompensationContext,
+  type SagaCompensator,
+  type SagaContext,
+  type SagaDefinition,
+  type SagaReaction,
+  type SagaStep,
+  type SagaTimeout,
+  type SagaTimeoutHandler,
+} from './reactions/define-saga.ts';
+export {
+  createDeadLetterQueue,
+  type DeadLetterOutcome,
+  type DeadLetterQueue,
+  type DeadLetterQueueOptions,
+} from './reactions/dead-letter-queue.ts';
+export {
+  createReactionRunner,
+  DEFAULT_DEDUPE_WINDOW,
+  type ReactionRunner,
+  type ReactionRunnerOptions,
+} from './reactions/reaction-runner.ts';
