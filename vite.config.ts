@@ -16,14 +16,24 @@ const chromium = playwright({
   },
 });
 
-const browser = (name: string, include: string[], testTimeout: number, fileParallelism = true) => ({
+const browser = (
+  name: string,
+  include: string[],
+  testTimeout: number,
+  fileParallelism = true,
+  globalSetup: string[] = [],
+) => ({
   // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
-  optimizeDeps: { include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod'] },
+  optimizeDeps: {
+    include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod', '@eventloom/client > socket.io-client'],
+  },
   test: {
     name,
     fileParallelism,
     include,
     testTimeout,
+    // Node-side setup (a page cannot start a hub): what it starts, tests read with `inject`.
+    globalSetup,
     browser: {
       enabled: true,
       provider: chromium,
@@ -46,7 +56,9 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000),
+      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000, true, [
+        'packages/client/src/sync/sync-hub.global-setup.node.ts',
+      ]),
       {
         test: {
           name: 'bench-node',

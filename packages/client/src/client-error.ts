@@ -20,6 +20,33 @@ export const ClientErrorCode = {
   storage: 'storage',
   /** A projection's reducer threw. The event is kept; the projection skipped it. */
   projectionFailed: 'projection-failed',
+  /** Sync: the sync was closed (`flushed()` waiting then rejects with it). */
+  closed: 'closed',
+  /** Sync: the hub could not be reached, or the connection dropped. Retried with backoff. */
+  connectionFailed: 'connection-failed',
+  /** Sync: the hub did not answer a request in time; the connection is dropped and made again. */
+  timeout: 'timeout',
+  /** Sync: the hub refused the credentials (no token, a bad or expired one). */
+  unauthenticated: ErrorCode.unauthenticated,
+  /** Sync: the principal may not do this (this client id belongs to another principal, a stream…). */
+  unauthorized: ErrorCode.unauthorized,
+  /** Sync: this client speaks a protocol older than the hub still serves: update the app. */
+  protocolTooOld: ErrorCode.protocolTooOld,
+  /** Sync: this client speaks a protocol newer than the hub knows: update the hub. */
+  protocolTooNew: ErrorCode.protocolTooNew,
+  /** Sync: the hub answered with another hub log's id than the one this device's positions come from. */
+  hubChanged: 'hub-changed',
+  /** Sync: the hub is shutting down or unavailable. Retried with backoff. */
+  unavailable: ErrorCode.unavailable,
+  /** Sync: the hub asked this socket to slow down. Retried with backoff. */
+  rateLimited: ErrorCode.rateLimited,
+  /** Sync: the hub dropped this socket for reading too slowly; it reconnects and catches up by pull. */
+  slowConsumer: ErrorCode.slowConsumer,
+  /** Sync: the hub refused a pushed event (the rest of the codes a push result can carry). */
+  wrongExpectedVersion: ErrorCode.wrongExpectedVersion,
+  idConflict: ErrorCode.idConflict,
+  sequenceGap: ErrorCode.sequenceGap,
+  notReady: ErrorCode.notReady,
   /** Something unexpected was thrown inside the client. */
   internal: ErrorCode.internal,
 } as const;

@@ -1,4 +1,4 @@
-import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope, EventMeta, JsonValue, RejectionCode } from '@eventloom/protocol';
 
 /**
  * The device's bookkeeping, one record per database, updated in the same transaction as the rows
@@ -14,11 +14,43 @@ export interface ClientMeta {
   /** The confirmed log covers every position up to this one (0: nothing confirmed yet). */
   readonly position: number;
   /**
-   * Goes up each time rows leave the outbox other than by confirmation (a rejection): a reader's
-   * pending list is then stale. Confirmations need no epoch: a reader sees the confirmed event in
-   * the log and drops the pending one with its id.
+   * Goes up each time rows leave the outbox other than by confirmation above the position (a
+   * rejection, a replacement, an acked event of a stream this log does not hold, a confirmation
+   * stored as history): a reader's pending list is then stale. Confirmations need no epoch: a reader sees the confirmed event in the log and
+   * drops the pending one with its id.
    */
   readonly epoch: number;
+  /**
+   * Goes up each time confirmed events are stored at or below `position` (the history of a
+   * stream subscribed later): a reader's confirmed states are then stale and are rebuilt.
+   */
+  readonly history: number;
+  /**
+   * The subscriptions the confirmed log covers up to `position` (DESIGN.md §5): every event of
+   * these streams up to there is stored. Undefined until the sync engine first records them.
+   */
+  readonly subscriptions: readonly string[] | undefined;
+  /** The id of the hub log the positions come from; undefined until the first `welcome`. */
+  readonly hubId: string | undefined;
+}
+
+/**
+ * The command an `execute` decided, kept with each outbox row it appended (never sent on the
+ * wire), so that the sync engine can decide it again if the hub rejects the events (DESIGN.md §4).
+ */
+export interface PendingCommand {
+  /** The decider's name: the sync engine finds the decider by it. */
+  readonly decider: string;
+  /** The command, as JSON. */
+  readonly command: JsonValue;
+  /** The stream it was decided on, when `execute` was told one (else the decider's `stream(command)`). */
+  readonly stream?: string;
+  /** The `meta` option of `execute`. */
+  readonly meta?: EventMeta;
+  /** The clientSeq of the first event the decision appended: rows with the same `first` are one decision. */
+  readonly first: number;
+  /** How many times the command was decided again after a rejection (0: the first decision). */
+  readonly attempt: number;
 }
 
 /** A pending event in the outbox: the envelope as written, and the hub's ack once it came. */
@@ -26,19 +58,45 @@ export interface OutboxRow {
   /** The event's `clientSeq`: the outbox's key and order. */
   readonly clientSeq: number;
   readonly event: EventEnvelope;
-  /** Set when the hub acked the event; it stays pending until it arrives as a confirmed event. */
-  readonly acked?: { readonly position: number; readonly streamVersion: number };
+  /**
+   * Set when the hub acked the event; it stays pending until it arrives as a confirmed event, or
+   * until the log's position passes `position` without it (a stream this device does not hold).
+   * `streamVersion` is missing when the hub answered `duplicate`.
+   */
+  readonly acked?: { readonly position: number; readonly streamVersion?: number };
+  /** The decision that appended it, when it came from `execute` (client-only). */
+  readonly command?: PendingCommand;
 }
 
-/** An event the hub refused, kept with the reason instead of being lost (DESIGN.md §4). */
-export interface RejectedRow {
-  readonly clientSeq: number;
+/** The `handler` of the dead letters the sync engine parks: events the hub refused. */
+export const SYNC_DEAD_LETTERS = 'eventloom.sync';
+
+/**
+ * An event the hub refused, parked with the reason instead of being lost (DESIGN.md §4, §8). The
+ * row has the shape of a handler's dead letter (`DeadLetter` of `@eventloom/core`: id
+ * `<handler>/<event id>`, handler, event, error, attempts, times), with handler
+ * {@link SYNC_DEAD_LETTERS}, so that the `deadLetters` table and a screen that lists it serve
+ * both; `rejection` adds what only a refused push has.
+ */
+export interface DeadLetterRow {
+  /** `eventloom.sync/<event id>`. */
+  readonly id: string;
+  readonly handler: typeof SYNC_DEAD_LETTERS;
   readonly event: EventEnvelope;
-  readonly code: RejectionCode;
-  readonly message: string;
-  readonly currentVersion?: number;
-  /** When it was rejected, ms since the epoch. */
-  readonly at: number;
+  /** The hub's reason: its code and message. */
+  readonly error: { readonly name: 'ClientError'; readonly message: string; readonly code: RejectionCode };
+  readonly attempts: number;
+  /** ISO time it was parked. */
+  readonly firstFailedAt: string;
+  readonly lastFailedAt: string;
+  readonly rejection: {
+    /** The event's clientSeq (it left the outbox). */
+    readonly clientSeq: number;
+    /** With `wrong-expected-version`: the stream's version at the hub. */
+    readonly currentVersion?: number;
+    /** The decision that appended it, when it came from `execute`. */
+    readonly command?: PendingCommand;
+  };
 }
 
 /** The confirmed state of a projection at a position (DESIGN.md §8). */
@@ -58,6 +116,7 @@ export interface StoreCursor {
   readonly position: number;
   readonly clientSeq: number;
   readonly epoch: number;
+  readonly history: number;
 }
 
 /** What changed since a {@link StoreCursor}, read in one transaction so that it is consistent. */
@@ -69,6 +128,11 @@ export interface StoreChanges {
   readonly pending: readonly OutboxRow[];
   /** Whether rows were rejected out of the outbox since the cursor (the epoch moved): `pending` is then the whole outbox. */
   readonly pendingReset: boolean;
+  /**
+   * Whether confirmed events were stored below the cursor's position (the history moved): the
+   * reader rebuilds its confirmed states from the log; `confirmed` still holds the events above it.
+   */
+  readonly historyReset: boolean;
 }
 
 /** What {@link ClientStore.readConfirmed} takes. */
@@ -94,18 +158,43 @@ export interface InsertConfirmedResult {
   readonly fresh: readonly CommittedEvent[];
   /** The outbox rows that left because their event came back confirmed (same client, seq and id). */
   readonly removed: readonly OutboxRow[];
+  /**
+   * Acked outbox rows that left because the position passed their ack without their event: it
+   * belongs to a stream this log does not hold, so it will not come back (the epoch moved).
+   */
+  readonly settled: readonly OutboxRow[];
 }
 
-/** A hub rejection to record with {@link ClientStore.reject}. */
+/** What {@link ClientStore.insertHistory} did. */
+export interface InsertHistoryResult {
+  readonly meta: ClientMeta;
+  /** The events stored: at or below the position, and not held before. */
+  readonly inserted: readonly CommittedEvent[];
+  /** The outbox rows they confirmed. */
+  readonly removed: readonly OutboxRow[];
+}
+
+/** A hub rejection to settle with {@link ClientStore.reject}. */
 export interface RejectionInput {
   readonly clientSeq: number;
   readonly code: RejectionCode;
   readonly message: string;
   readonly currentVersion?: number;
+  /** Forget the event instead of parking it in the dead letters. */
+  readonly drop?: boolean;
+}
+
+/** What {@link ClientStore.reject} did. */
+export interface RejectResult {
+  readonly meta: ClientMeta;
+  /** The rows parked in the dead letters. */
+  readonly deadLetters: DeadLetterRow[];
+  /** The rows forgotten. */
+  readonly dropped: OutboxRow[];
 }
 
 /**
- * The client's storage: the confirmed log, the outbox, snapshots and the meta record. Implemented
+ * The client's storage: the confirmed log, the outbox, dead letters, snapshots and the meta record. Implemented
  * on Dexie ({@link DexieClientStore}); every implementation runs `describeClientStore` from
  * `@eventloom/client/testing`.
  *
@@ -114,10 +203,11 @@ export interface RejectionInput {
  * - `clientSeq` is gapless from 1 across every writer of the database, and each row's seq is the
  *   one `appendPending` gave it; outbox rows are read in clientSeq order;
  * - the confirmed log holds each position at most once, in position order; `meta.position` only
- *   goes up; inserting events at or below it changes nothing;
+ *   goes up; `insertConfirmed` of events at or below it changes nothing (only `insertHistory`
+ *   stores there, and then `meta.history` goes up);
  * - an outbox row leaves only when its event comes back confirmed (same clientId, clientSeq and id,
- *   in the same transaction that stores the confirmed event) or is rejected (and then
- *   `meta.epoch` goes up).
+ *   in the same transaction that stores the confirmed event), or, with `meta.epoch` going up, when
+ *   it is rejected, replaced, or acked at or below the position without coming back.
  */
 export interface ClientStore {
   /** Opens the store, making the meta record (and the client id) on first open. */
@@ -129,38 +219,57 @@ export interface ClientStore {
   /**
    * In one transaction: reads the meta, calls `build` with it (synchronously), and stores the
    * events it returns in the outbox, with the meta's `clientSeq` and `hlc` moved to theirs. The
-   * events must carry the seqs `meta.clientSeq + 1, + 2, …` and the meta's client id.
+   * events must carry the seqs `meta.clientSeq + 1, + 2, …` and the meta's client id. `replace`:
+   * outbox rows (by clientSeq) to take out in the same transaction (a decision made again).
    */
-  appendPending(build: (meta: ClientMeta) => PendingBuild): Promise<AppendPendingResult>;
+  appendPending(
+    build: (meta: ClientMeta) => PendingBuild,
+    options?: { readonly replace?: readonly number[] },
+  ): Promise<AppendPendingResult>;
   /** The outbox in clientSeq order: rows above `afterSeq`, at most `limit`, optionally only those not acked. */
   readPending(query?: {
     readonly afterSeq?: number;
     readonly limit?: number;
     readonly unackedOnly?: boolean;
   }): Promise<OutboxRow[]>;
-  /** Records the hub's acks on outbox rows; rows that are gone are skipped. */
+  /**
+   * Records the hub's acks on outbox rows; rows that are gone are skipped. A row acked at or below
+   * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`.
+   */
   markAcked(
-    acks: readonly {
-      readonly clientSeq: number;
-      readonly position: number;
-      readonly streamVersion: number;
-    }[],
-  ): Promise<void>;
-  /** Moves rejected rows from the outbox to the rejected list, with their reason; rows that are gone are skipped. */
-  reject(
-    rejections: readonly RejectionInput[],
-  ): Promise<{ readonly meta: ClientMeta; readonly rejected: RejectedRow[] }>;
-  /** The rejected events, in clientSeq order. */
-  readRejected(): Promise<RejectedRow[]>;
+    acks: readonly AckRecord[],
+  ): Promise<{ readonly meta: ClientMeta; readonly settled: OutboxRow[] }>;
+  /** Moves rejected rows out of the outbox into the dead letters, or drops them; rows that are gone are skipped. */
+  reject(rejections: readonly RejectionInput[]): Promise<RejectResult>;
+  /** The dead letters of refused pushes, in clientSeq order. */
+  readDeadLetters(): Promise<DeadLetterRow[]>;
+  /** Deletes dead letters by id; unknown ones are skipped. */
+  deleteDeadLetters(ids: readonly string[]): Promise<void>;
   /**
    * Stores confirmed events (strictly increasing positions): those above `meta.position` are added
    * to the log, the outbox rows they confirm leave it, and `meta.position` moves to the last one's
    * position, or to `until` if that is higher (a filtered page covers positions it does not hold).
+   * Acked rows at or below the new position that did not come back leave too (`settled`).
    */
   insertConfirmed(
     events: readonly CommittedEvent[],
     options?: { readonly until?: number },
   ): Promise<InsertConfirmedResult>;
+  /**
+   * Stores confirmed events (strictly increasing positions) at or below `meta.position` that the
+   * log does not hold yet, in position order among the others: the history of streams subscribed
+   * later. Events above the position are ignored. If any is stored, `meta.history` goes up and the
+   * snapshots are dropped; if outbox rows leave (confirmed by them), `meta.epoch` goes up. `subscriptions`: the new `meta.subscriptions`, in the same transaction.
+   */
+  insertHistory(
+    events: readonly CommittedEvent[],
+    options?: { readonly subscriptions?: readonly string[] },
+  ): Promise<InsertHistoryResult>;
+  /** Records what the sync engine keeps in the meta: the subscriptions the log covers, the hub's id. */
+  writeSyncState(state: {
+    readonly subscriptions?: readonly string[];
+    readonly hubId?: string;
+  }): Promise<ClientMeta>;
   /** Confirmed events in position order. */
   readConfirmed(query?: ConfirmedQuery): Promise<CommittedEvent[]>;
   /** What changed since a cursor, read in one transaction. */
@@ -171,11 +280,20 @@ export interface ClientStore {
   putSnapshots(rows: readonly SnapshotRow[]): Promise<void>;
 }
 
+/** A hub ack to record with {@link ClientStore.markAcked}. */
+export interface AckRecord {
+  readonly clientSeq: number;
+  readonly position: number;
+  readonly streamVersion?: number;
+}
+
 /** What the `build` callback of {@link ClientStore.appendPending} returns. */
 export interface PendingBuild {
   readonly events: readonly EventEnvelope[];
   /** The hlc of the last event, to keep in the meta. */
   readonly hlc: string | undefined;
+  /** The decision the events come from, kept on each row (its `first` is set by the store's caller). */
+  readonly command?: PendingCommand;
 }
 
 /** What {@link ClientStore.appendPending} did. */
@@ -184,4 +302,6 @@ export interface AppendPendingResult {
   readonly before: ClientMeta;
   readonly meta: ClientMeta;
   readonly rows: readonly OutboxRow[];
+  /** The rows `replace` took out (those still there). */
+  readonly replaced: readonly OutboxRow[];
 }

@@ -57,8 +57,8 @@ describe('DexieClientStore storage failures (Chromium)', () => {
     newer.version(SCHEMA_VERSION + 1).stores({
       meta: 'key',
       events: 'first, *streams',
-      outbox: 'clientSeq',
-      rejected: 'clientSeq',
+      outbox: 'clientSeq, acked.position',
+      deadLetters: 'id, handler',
       snapshots: 'id, name',
       sagas: 'id',
     });

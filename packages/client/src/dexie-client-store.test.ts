@@ -1,5 +1,8 @@
+import { sampleEnvelope } from '@eventloom/protocol/testing';
+import { Dexie } from 'dexie';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { DexieClientStore } from './dexie-client-store.ts';
+import { expect, it } from 'vitest';
+import { DexieClientStore, SCHEMA_VERSION } from './dexie-client-store.ts';
 import { describeClientStore } from './testing/describe-client-store.ts';
 
 // The same contract as in Chromium (dexie-client-store.browser.test.ts), on fake-indexeddb in Node.
@@ -7,3 +10,65 @@ describeClientStore(
   'dexie on fake-indexeddb',
   (name) => new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } }),
 );
+
+it('upgrades a version 1 database: rejected rows become dead letters, the meta gains its new fields', async () => {
+  expect(SCHEMA_VERSION).toBe(2);
+  const name = `upgrade-${Date.now()}`;
+  const old = new Dexie(name, { indexedDB, IDBKeyRange });
+  old.version(1).stores({
+    meta: 'key',
+    events: 'first, *streams',
+    outbox: 'clientSeq',
+    rejected: 'clientSeq',
+    snapshots: 'id, name',
+  });
+  const pending = sampleEnvelope({ clientId: 'dev1', clientSeq: 2 });
+  const refused = sampleEnvelope({ clientId: 'dev1', clientSeq: 1 });
+  await old.table('meta').put({ key: 'client', clientId: 'dev1', clientSeq: 2, position: 0, epoch: 1 });
+  await old.table('outbox').put({ clientSeq: 2, event: pending });
+  await old.table('rejected').put({
+    clientSeq: 1,
+    event: refused,
+    code: 'wrong-expected-version',
+    message: 'moved',
+    currentVersion: 4,
+    at: Date.UTC(2026, 0, 1),
+  });
+  old.close();
+
+  const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
+  expect(await store.open()).toEqual({
+    clientId: 'dev1',
+    clientSeq: 2,
+    hlc: undefined,
+    position: 0,
+    epoch: 1,
+    history: 0,
+    subscriptions: undefined,
+    hubId: undefined,
+  });
+  expect(await store.readDeadLetters()).toEqual([
+    {
+      id: `eventloom.sync/${refused.id}`,
+      handler: 'eventloom.sync',
+      event: refused,
+      error: { name: 'ClientError', code: 'wrong-expected-version', message: 'moved' },
+      attempts: 1,
+      firstFailedAt: '2026-01-01T00:00:00.000Z',
+      lastFailedAt: '2026-01-01T00:00:00.000Z',
+      rejection: { clientSeq: 1, currentVersion: 4 },
+    },
+  ]);
+  expect(await store.readPending()).toEqual([{ clientSeq: 2, event: pending }]);
+  expect(store.db.tables.map((t) => t.name).sort()).toEqual([
+    'deadLetters',
+    'events',
+    'meta',
+    'outbox',
+    'snapshots',
+  ]);
+  // The new index settles acked rows once the position passes them.
+  await store.markAcked([{ clientSeq: 2, position: 3 }]);
+  expect((await store.insertConfirmed([], { until: 3 })).settled.map((r) => r.clientSeq)).toEqual([2]);
+  store.close();
+});

@@ -2,19 +2,24 @@ import type { CommittedEvent } from '@eventloom/protocol';
 import { Dexie, type Table } from 'dexie';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import type {
+  AckRecord,
   AppendPendingResult,
   ClientMeta,
   ClientStore,
   ConfirmedQuery,
+  DeadLetterRow,
   InsertConfirmedResult,
+  InsertHistoryResult,
   OutboxRow,
   PendingBuild,
-  RejectedRow,
   RejectionInput,
+  RejectResult,
   SnapshotRow,
   StoreChanges,
   StoreCursor,
 } from './client-store.ts';
+import { SYNC_DEAD_LETTERS } from './client-store.ts';
+import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 
 /** Where Dexie finds IndexedDB: the browser's by default; in Node, `fake-indexeddb` or another implementation. */
 export interface IndexedDbDeps {
@@ -43,19 +48,29 @@ export interface DexieClientStoreOptions {
 /** Confirmed events per page row; see {@link DexieClientStore}. */
 export const PAGE_SIZE = 256;
 
-/** The IndexedDB schema version this code writes (Dexie's version; IndexedDB sees it × 10). */
-export const SCHEMA_VERSION = 1;
+/**
+ * The IndexedDB schema version this code writes (Dexie's version; IndexedDB sees it × 10).
+ *
+ * History:
+ * - 1: meta, events (pages), outbox, rejected, snapshots.
+ * - 2: `rejected` becomes `deadLetters` (rows copied over); the outbox gets an index on
+ *   `acked.position`, to settle acked rows of streams the log does not hold.
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * The {@link ClientStore} on Dexie (IndexedDB). Tables:
  *
  * - `meta`: one row, the {@link ClientMeta}, rewritten in every transaction that moves it.
- * - `outbox`: one row per pending event, keyed by `clientSeq`, no secondary index: the sync engine
- *   reads it in clientSeq order, and confirmations find their row by (clientId, clientSeq).
+ * - `outbox`: one row per pending event, keyed by `clientSeq`: the sync engine reads it in
+ *   clientSeq order, and confirmations find their row by (clientId, clientSeq). One index, on
+ *   `acked.position`: rows not acked yet have no entry, so appends do not pay for it.
  * - `events`: the confirmed log in **pages**: each row holds up to {@link PAGE_SIZE} consecutive
  *   confirmed events, keyed by its first position, with one multi-entry index over the streams
- *   it holds (to read one stream without scanning the log).
- * - `rejected`, `snapshots` (keyed by `name@version`, indexed by name).
+ *   it holds (to read one stream without scanning the log). `insertHistory` merges older events
+ *   into the pages they fall in and splits them again: it rewrites the pages between the first
+ *   and the last event it stores, a cost like that of pulling them.
+ * - `deadLetters` (keyed by clientSeq), `snapshots` (keyed by `name@version`, indexed by name).
  *
  * Why pages: IndexedDB pays per row and per index entry, far more than per byte. Measured in
  * Chromium (100k confirmed events of ~350 bytes over 1,000 streams, bulkAdd in batches of 1,000;
@@ -75,7 +90,7 @@ export class DexieClientStore implements ClientStore {
   readonly #meta: Table<MetaRow, string>;
   readonly #events: Table<PageRow, number>;
   readonly #outbox: Table<OutboxRow, number>;
-  readonly #rejected: Table<RejectedRow, number>;
+  readonly #deadLetters: Table<DeadLetterRow, string>;
   readonly #snapshots: Table<SnapshotRow, string>;
   readonly #options: DexieClientStoreOptions;
   #closing = false;
@@ -90,17 +105,26 @@ export class DexieClientStore implements ClientStore {
       ...(options.durability ? { chromeTransactionDurability: options.durability } : {}),
       autoOpen: false,
     });
-    this.db.version(SCHEMA_VERSION).stores({
+    this.db.version(1).stores({
       meta: 'key',
       events: 'first, *streams',
       outbox: 'clientSeq',
       rejected: 'clientSeq',
       snapshots: 'id, name',
     });
+    this.db
+      .version(2)
+      .stores({ outbox: 'clientSeq, acked.position', rejected: null, deadLetters: 'id, handler' })
+      .upgrade(async (tx) => {
+        const rejected = (await tx.table('rejected').toArray()) as RejectedRowV1[];
+        await tx
+          .table('deadLetters')
+          .bulkAdd(rejected.map((r) => deadLetterOf({ clientSeq: r.clientSeq, event: r.event }, r, r.at)));
+      });
     this.#meta = this.db.table('meta');
     this.#events = this.db.table('events');
     this.#outbox = this.db.table('outbox');
-    this.#rejected = this.db.table('rejected');
+    this.#deadLetters = this.db.table('deadLetters');
     this.#snapshots = this.db.table('snapshots');
     // A newer version wants the database: step aside (or it stays blocked) and say why, instead of
     // letting Dexie reopen it silently under an old schema.
@@ -161,6 +185,9 @@ export class DexieClientStore implements ClientStore {
         hlc: undefined,
         position: 0,
         epoch: 0,
+        history: 0,
+        subscriptions: undefined,
+        hubId: undefined,
       };
       await this.#meta.add(toRow(meta));
       return meta;
@@ -176,9 +203,17 @@ export class DexieClientStore implements ClientStore {
     return this.#run('r', [this.#meta], () => this.#readMeta());
   }
 
-  appendPending(build: (meta: ClientMeta) => PendingBuild): Promise<AppendPendingResult> {
+  appendPending(
+    build: (meta: ClientMeta) => PendingBuild,
+    options: { readonly replace?: readonly number[] } = {},
+  ): Promise<AppendPendingResult> {
     return this.#run('rw', [this.#meta, this.#outbox], async () => {
       const before = await this.#readMeta();
+      const replace = options.replace ?? [];
+      const replaced =
+        replace.length === 0
+          ? []
+          : (await this.#outbox.bulkGet([...replace])).filter((r): r is OutboxRow => r !== undefined);
       const built = build(before);
       const rows = built.events.map((event, i): OutboxRow => {
         if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
@@ -187,16 +222,20 @@ export class DexieClientStore implements ClientStore {
             `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
           );
         }
-        return { clientSeq: event.clientSeq, event };
+        return built.command
+          ? { clientSeq: event.clientSeq, event, command: built.command }
+          : { clientSeq: event.clientSeq, event };
       });
-      if (rows.length === 0) return { before, meta: before, rows };
+      if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced };
       const meta: ClientMeta = {
         ...before,
         clientSeq: before.clientSeq + rows.length,
         hlc: built.hlc ?? before.hlc,
+        epoch: before.epoch + (replaced.length > 0 ? 1 : 0),
       };
+      if (replaced.length > 0) await this.#outbox.bulkDelete(replaced.map((r) => r.clientSeq));
       await Promise.all([this.#outbox.bulkAdd(rows), this.#meta.put(toRow(meta))]);
-      return { before, meta, rows };
+      return { before, meta, rows, replaced };
     });
   }
 
@@ -206,59 +245,67 @@ export class DexieClientStore implements ClientStore {
     return this.#run('r', [this.#outbox], () => this.#readPending(query));
   }
 
-  markAcked(
-    acks: readonly {
-      readonly clientSeq: number;
-      readonly position: number;
-      readonly streamVersion: number;
-    }[],
-  ): Promise<void> {
-    if (acks.length === 0) return Promise.resolve();
-    return this.#run('rw', [this.#outbox], async () => {
+  markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
+    return this.#run('rw', [this.#meta, this.#outbox], async () => {
+      const before = await this.#readMeta();
+      if (acks.length === 0) return { meta: before, settled: [] };
       const rows = await this.#outbox.bulkGet(acks.map((a) => a.clientSeq));
       const updated: OutboxRow[] = [];
+      const settled: OutboxRow[] = [];
       rows.forEach((row, i) => {
         const ack = acks[i]!;
-        if (row)
-          updated.push({ ...row, acked: { position: ack.position, streamVersion: ack.streamVersion } });
+        if (!row) return;
+        if (ack.position <= before.position) settled.push(row);
+        else updated.push({ ...row, acked: ackOf(ack) });
       });
-      await this.#outbox.bulkPut(updated);
+      if (updated.length > 0) await this.#outbox.bulkPut(updated);
+      if (settled.length === 0) return { meta: before, settled };
+      const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
+      await Promise.all([
+        this.#outbox.bulkDelete(settled.map((r) => r.clientSeq)),
+        this.#meta.put(toRow(meta)),
+      ]);
+      return { meta, settled };
     });
   }
 
-  reject(
-    rejections: readonly RejectionInput[],
-  ): Promise<{ readonly meta: ClientMeta; readonly rejected: RejectedRow[] }> {
-    return this.#run('rw', [this.#meta, this.#outbox, this.#rejected], async () => {
+  reject(rejections: readonly RejectionInput[]): Promise<RejectResult> {
+    return this.#run('rw', [this.#meta, this.#outbox, this.#deadLetters], async () => {
       const before = await this.#readMeta();
       const rows = await this.#outbox.bulkGet(rejections.map((r) => r.clientSeq));
       const at = Date.now();
-      const rejected: RejectedRow[] = [];
+      const deadLetters: DeadLetterRow[] = [];
+      const dropped: OutboxRow[] = [];
       rows.forEach((row, i) => {
         const r = rejections[i]!;
         if (!row) return;
-        rejected.push({
-          clientSeq: row.clientSeq,
-          event: row.event,
-          code: r.code,
-          message: r.message,
-          ...(r.currentVersion === undefined ? {} : { currentVersion: r.currentVersion }),
-          at,
-        });
+        if (r.drop) dropped.push(row);
+        else deadLetters.push(deadLetterOf(row, r, at));
       });
-      if (rejected.length === 0) return { meta: before, rejected };
+      if (deadLetters.length + dropped.length === 0) return { meta: before, deadLetters, dropped };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
       await Promise.all([
-        this.#outbox.bulkDelete(rejected.map((r) => r.clientSeq)),
-        this.#rejected.bulkPut(rejected),
+        this.#outbox.bulkDelete([
+          ...deadLetters.map((r) => r.rejection.clientSeq),
+          ...dropped.map((r) => r.clientSeq),
+        ]),
+        this.#deadLetters.bulkPut(deadLetters),
         this.#meta.put(toRow(meta)),
       ]);
-      return { meta, rejected };
+      return { meta, deadLetters, dropped };
     });
   }
 
-  readRejected(): Promise<RejectedRow[]> {
-    return this.#run('r', [this.#rejected], () => this.#rejected.toArray());
+  readDeadLetters(): Promise<DeadLetterRow[]> {
+    return this.#run('r', [this.#deadLetters], async () => {
+      const rows = await this.#deadLetters.where('handler').equals(SYNC_DEAD_LETTERS).toArray();
+      return rows.sort((a, b) => a.rejection.clientSeq - b.rejection.clientSeq);
+    });
+  }
+
+  deleteDeadLetters(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.#run('rw', [this.#deadLetters], () => this.#deadLetters.bulkDelete([...ids]));
   }
 
   async insertConfirmed(
@@ -278,9 +325,57 @@ export class DexieClientStore implements ClientStore {
         removed = await this.#removeConfirmed(fresh, before.clientId);
       }
       const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
-      const meta: ClientMeta = { ...before, position };
+      // Acked rows the position passed without their event: streams this log does not hold.
+      const settled =
+        position > before.position
+          ? await this.#outbox.where('acked.position').belowOrEqual(position).toArray()
+          : [];
+      if (settled.length > 0) await this.#outbox.bulkDelete(settled.map((r) => r.clientSeq));
+      const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
       if (meta.position !== before.position) await this.#meta.put(toRow(meta));
-      return { before, meta, fresh, removed };
+      return { before, meta, fresh, removed, settled };
+    });
+  }
+
+  async insertHistory(
+    events: readonly CommittedEvent[],
+    options: { readonly subscriptions?: readonly string[] } = {},
+  ): Promise<InsertHistoryResult> {
+    checkOrder(events);
+    return await this.#run('rw', [this.#meta, this.#events, this.#outbox, this.#snapshots], async () => {
+      const before = await this.#readMeta();
+      const older = events.filter((e) => e.position <= before.position);
+      let inserted: CommittedEvent[] = [];
+      let removed: OutboxRow[] = [];
+      if (older.length > 0) {
+        inserted = await this.#mergePages(older);
+        removed = await this.#removeConfirmed(inserted, before.clientId);
+      }
+      if (inserted.length > 0) await this.#snapshots.clear();
+      const meta: ClientMeta = {
+        ...before,
+        history: before.history + (inserted.length > 0 ? 1 : 0),
+        // Readers do not look below their position for confirmations: tell them by the epoch.
+        epoch: before.epoch + (removed.length > 0 ? 1 : 0),
+        ...(options.subscriptions ? { subscriptions: [...options.subscriptions] } : {}),
+      };
+      if (inserted.length > 0 || options.subscriptions) await this.#meta.put(toRow(meta));
+      return { meta, inserted, removed };
+    });
+  }
+
+  writeSyncState(state: {
+    readonly subscriptions?: readonly string[];
+    readonly hubId?: string;
+  }): Promise<ClientMeta> {
+    return this.#run('rw', [this.#meta], async () => {
+      const meta: ClientMeta = {
+        ...(await this.#readMeta()),
+        ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
+        ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
+      };
+      await this.#meta.put(toRow(meta));
+      return meta;
     });
   }
 
@@ -292,6 +387,7 @@ export class DexieClientStore implements ClientStore {
     return this.#run('r', [this.#meta, this.#events, this.#outbox], async () => {
       const meta = await this.#readMeta();
       const pendingReset = meta.epoch !== cursor.epoch;
+      const historyReset = meta.history !== cursor.history;
       const [confirmed, pending] = await Promise.all([
         meta.position > cursor.position
           ? this.#readConfirmed({ from: cursor.position, until: meta.position })
@@ -300,7 +396,7 @@ export class DexieClientStore implements ClientStore {
           ? this.#readPending(pendingReset ? {} : { afterSeq: cursor.clientSeq })
           : Promise.resolve([]),
       ]);
-      return { meta, confirmed, pending, pendingReset };
+      return { meta, confirmed, pending, pendingReset, historyReset };
     });
   }
 
@@ -366,6 +462,26 @@ export class DexieClientStore implements ClientStore {
     await this.#events.bulkAdd(pages);
   }
 
+  // Merges events at or below the position into the pages they fall in, skipping positions held,
+  // and cuts the merged run into pages again. Returns the events stored.
+  async #mergePages(older: readonly CommittedEvent[]): Promise<CommittedEvent[]> {
+    const low = older[0]!.position;
+    const high = older.at(-1)!.position;
+    const start =
+      ((await this.#events.where('first').belowOrEqual(low).lastKey()) as number | undefined) ?? low;
+    const pages = await this.#events.where('first').between(start, high, true, true).toArray();
+    const held = new Set<number>();
+    for (const page of pages) for (const e of page.events) held.add(e.position);
+    const inserted = older.filter((e) => !held.has(e.position));
+    if (inserted.length === 0) return [];
+    const merged = [...pages.flatMap((p) => p.events), ...inserted].sort((a, b) => a.position - b.position);
+    await this.#events.bulkDelete(pages.map((p) => p.first));
+    const rows: PageRow[] = [];
+    for (let i = 0; i < merged.length; i += PAGE_SIZE) rows.push(toPage(merged.slice(i, i + PAGE_SIZE)));
+    await this.#events.bulkAdd(rows);
+    return inserted;
+  }
+
   // The outbox rows these confirmed events stand for: same client, same seq, same id.
   async #removeConfirmed(fresh: readonly CommittedEvent[], clientId: string): Promise<OutboxRow[]> {
     const mine = fresh.filter((e) => e.clientId === clientId);
@@ -426,9 +542,19 @@ export class DexieClientStore implements ClientStore {
   }
 }
 
-interface MetaRow extends Omit<ClientMeta, 'hlc'> {
+interface MetaRow extends Omit<ClientMeta, 'hlc' | 'history' | 'subscriptions' | 'hubId'> {
   readonly key: typeof META_KEY;
   readonly hlc?: string;
+  // Missing in rows written by schema version 1.
+  readonly history?: number;
+  readonly subscriptions?: readonly string[];
+  readonly hubId?: string;
+}
+
+/** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */
+interface RejectedRowV1 extends RejectionInput {
+  readonly event: OutboxRow['event'];
+  readonly at: number;
 }
 
 /** Up to {@link PAGE_SIZE} consecutive confirmed events, keyed by the first one's position. */
@@ -449,31 +575,27 @@ function toMeta(row: MetaRow): ClientMeta {
     hlc: row.hlc,
     position: row.position,
     epoch: row.epoch,
+    history: row.history ?? 0,
+    subscriptions: row.subscriptions,
+    hubId: row.hubId,
   };
 }
 
 function toRow(meta: ClientMeta): MetaRow {
-  const { hlc, ...rest } = meta;
-  return hlc === undefined ? { key: META_KEY, ...rest } : { key: META_KEY, ...rest, hlc };
+  const { hlc, subscriptions, hubId, ...rest } = meta;
+  return {
+    key: META_KEY,
+    ...rest,
+    ...(hlc === undefined ? {} : { hlc }),
+    ...(subscriptions === undefined ? {} : { subscriptions: [...subscriptions] }),
+    ...(hubId === undefined ? {} : { hubId }),
+  };
 }
 
 function toPage(events: readonly CommittedEvent[]): PageRow {
   const streams = new Set<string>();
   for (const e of events) streams.add(e.stream);
   return { first: events[0]!.position, last: events.at(-1)!.position, streams: [...streams], events };
-}
-
-function checkOrder(events: readonly CommittedEvent[]): void {
-  for (let i = 0; i < events.length; i++) {
-    const p = events[i]!.position;
-    if (!Number.isSafeInteger(p) || p < 1 || (i > 0 && p <= events[i - 1]!.position)) {
-      throw new ClientError(
-        ClientErrorCode.invalid,
-        `confirmed events must have strictly increasing positions ≥ 1; event ${i} has ${String(p)}`,
-        { path: `${i}.position` },
-      );
-    }
-  }
 }
 
 /** A random client id: 20 characters of [a-z0-9], about 103 bits. */

@@ -160,8 +160,8 @@ describe('storage failures through the client (Chromium)', () => {
     newer.version(SCHEMA_VERSION + 1).stores({
       meta: 'key',
       events: 'first, *streams',
-      outbox: 'clientSeq',
-      rejected: 'clientSeq',
+      outbox: 'clientSeq, acked.position',
+      deadLetters: 'id, handler',
       snapshots: 'id, name',
       sagas: 'id',
     });

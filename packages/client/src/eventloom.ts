@@ -10,6 +10,7 @@ import {
   type Rejection,
 } from '@eventloom/core';
 import {
+  ErrorCode,
   eventMetaSchema,
   guardJson,
   Limits,
@@ -18,6 +19,7 @@ import {
   type CommittedEvent,
   type EventEnvelope,
   type EventMeta,
+  type JsonValue,
   type RejectionCode,
   type StoredEventKind,
 } from '@eventloom/protocol';
@@ -26,8 +28,9 @@ import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import type {
   ClientMeta,
   ClientStore,
+  DeadLetterRow,
   OutboxRow,
-  RejectedRow,
+  PendingCommand,
   StoreChanges,
   StoreCursor,
 } from './client-store.ts';
@@ -109,11 +112,11 @@ export type ExecuteResult<S, Code extends string = string> =
   | { readonly ok: true; readonly events: readonly EventEnvelope[]; readonly state: S }
   | { readonly ok: false; readonly rejection: Rejection<Code>; readonly state: S };
 
-/** A hub ack of a pushed event, for {@link SyncPort.markAcked}. */
+/** A hub ack of a pushed event, for {@link SyncPort.markAcked}. `streamVersion` is missing for a `duplicate`. */
 export interface AckInput {
   readonly id: string;
   readonly position: number;
-  readonly streamVersion: number;
+  readonly streamVersion?: number;
 }
 
 /** A hub rejection of a pushed event, for {@link SyncPort.markRejected}. */
@@ -122,6 +125,44 @@ export interface RejectInput {
   readonly code: RejectionCode;
   readonly message: string;
   readonly currentVersion?: number;
+  /** Forget the event instead of parking it in the dead letters. */
+  readonly drop?: boolean;
+}
+
+/** One rejected decision to make again, for {@link SyncPort.redecide}. */
+export interface RedecideInput {
+  /** The ids of the decision's rejected events (outbox rows that carry the same `command`). */
+  readonly ids: readonly string[];
+  // oxlint-disable-next-line no-explicit-any -- any decider: its types are the app's
+  readonly decider: Decider<any, any, any, any>;
+  /** The stream's version the hub reported: the decision waits until the log has caught up with it. */
+  readonly currentVersion?: number;
+}
+
+/**
+ * What became of a decision made again: new events appended in place of the rejected ones; the
+ * decider now refuses (the rejected events are parked in the dead letters with its reason); it
+ * decides nothing now (they are dropped); the log has not caught up with `currentVersion` yet
+ * (nothing done); or the events are no longer pending.
+ */
+export type RedecideOutcome =
+  | { readonly kind: 'appended'; readonly events: readonly EventEnvelope[] }
+  | {
+      readonly kind: 'refused';
+      readonly rejection: Rejection;
+      readonly deadLetters: readonly DeadLetterRow[];
+    }
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'stale'; readonly streamVersion: number }
+  | { readonly kind: 'gone' };
+
+/** What the sync engine keeps in the meta record. */
+export interface SyncRecord {
+  readonly position: number;
+  /** The subscriptions the confirmed log covers up to `position`; undefined before the first sync. */
+  readonly subscriptions: readonly string[] | undefined;
+  /** The id of the hub log the positions come from. */
+  readonly hubId: string | undefined;
 }
 
 /**
@@ -131,6 +172,8 @@ export interface RejectInput {
 export interface SyncPort {
   /** This device's id, for `hello`. */
   readonly clientId: string;
+  /** The database name (tabs of one name share one sync). */
+  readonly name: string;
   /**
    * Stores a page of confirmed events (position order) from a pull or a live `events` message:
    * events at or below the last confirmed position are ignored, the confirmed state folds the new
@@ -141,20 +184,48 @@ export interface SyncPort {
     events: readonly CommittedEvent[],
     options?: { readonly until?: number },
   ): Promise<{ readonly inserted: number; readonly position: number }>;
+  /**
+   * Stores confirmed events at or below the last position that the log does not hold: the history
+   * of streams subscribed later. Projections are rebuilt from the log (their snapshots dropped).
+   * `subscriptions`: what the log covers from now on, recorded in the same transaction.
+   */
+  insertHistory(
+    events: readonly CommittedEvent[],
+    options?: { readonly subscriptions?: readonly string[] },
+  ): Promise<{ readonly inserted: number; readonly position: number }>;
   /** The outbox in clientSeq order (the push order): rows above `afterSeq`, at most `limit`, optionally not yet acked. */
   readOutbox(query?: {
     readonly afterSeq?: number;
     readonly limit?: number;
     readonly unackedOnly?: boolean;
   }): Promise<OutboxRow[]>;
-  /** Records acks: the events stay pending until they come back confirmed. Unknown ids are skipped. */
+  /**
+   * Records acks: the events stay pending until they come back confirmed, or until the position
+   * passes them (a stream this device does not hold). Unknown ids are skipped.
+   */
   markAcked(acks: readonly AckInput[]): Promise<void>;
-  /** Moves rejected events out of the outbox (and the optimistic state) into the rejected list. */
-  markRejected(rejections: readonly RejectInput[]): Promise<readonly RejectedRow[]>;
-  /** The events the hub rejected, with the reasons. */
-  readRejected(): Promise<RejectedRow[]>;
+  /** Moves rejected events out of the outbox (and the optimistic state) into the dead letters, or drops them. */
+  markRejected(
+    rejections: readonly RejectInput[],
+  ): Promise<{ readonly deadLetters: readonly DeadLetterRow[]; readonly dropped: readonly OutboxRow[] }>;
+  /**
+   * Makes rejected decisions again, in order, each on the freshest state (confirmed events, then the
+   * pending ones other than those being replaced), replacing their events in one transaction.
+   */
+  redecide(decisions: readonly RedecideInput[]): Promise<RedecideOutcome[]>;
+  /** The events parked in the dead letters, with the reasons, in clientSeq order. */
+  readDeadLetters(): Promise<DeadLetterRow[]>;
+  /** Deletes dead letters by id. */
+  discardDeadLetters(ids: readonly string[]): Promise<void>;
   /** The last confirmed position, for `hello` and `pull`. */
   lastPosition(): Promise<number>;
+  /** What the sync engine keeps in the meta. */
+  readSyncRecord(): Promise<SyncRecord>;
+  /** Records the subscriptions the log covers, or the hub's id. */
+  writeSyncRecord(record: {
+    readonly subscriptions?: readonly string[];
+    readonly hubId?: string;
+  }): Promise<void>;
 }
 
 /**
@@ -183,6 +254,8 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
   /**
    * Runs a decider: folds its stream's events (confirmed, then pending) with `evolve`, decides the
    * command, and appends the events with `expectedVersion`. A rejection is returned, not thrown.
+   * The decider's name and the command (if it is JSON) are kept with the events, on the device
+   * only, so that the sync engine can decide again if the hub rejects them (DESIGN.md §4).
    */
   execute<S, C, M extends object, Code extends string>(
     decider: Decider<S, C, M, Code>,
@@ -299,6 +372,8 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   #clock: HybridLogicalClock;
   #view: StoreCursor;
   #pending: PendingEntry[] = [];
+  /** Set when the store's history moved under the view: the projections are rebuilt. */
+  #historyMoved = false;
   #refreshQueued = false;
   #closed = false;
 
@@ -319,7 +394,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     this.#now = options.now ?? Date.now;
     this.#nextId = createUuidV7({ now: this.#now });
     this.#clock = createHlc({ node: meta.clientId, now: this.#now, ...(meta.hlc ? { last: meta.hlc } : {}) });
-    this.#view = { position: meta.position, clientSeq: 0, epoch: meta.epoch };
+    this.#view = { position: meta.position, clientSeq: 0, epoch: meta.epoch, history: meta.history };
     this.errors$ = errors.asObservable();
     this.pending$ = this.#pendingChanged.pipe(
       startWith(undefined),
@@ -334,12 +409,25 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     this.leader$ = this.#tabs.leader$;
     this.sync = {
       clientId: meta.clientId,
+      name: options.name,
       insertConfirmed: (events, opts) => this.#run(() => this.#insertConfirmed(events, opts?.until)),
+      insertHistory: (events, opts) => this.#run(() => this.#insertHistory(events, opts?.subscriptions)),
       readOutbox: (query) => this.#run(() => store.readPending(query)),
       markAcked: (acks) => this.#run(() => this.#markAcked(acks)),
       markRejected: (rejections) => this.#run(() => this.#markRejected(rejections)),
-      readRejected: () => this.#run(() => store.readRejected()),
+      redecide: (decisions) => this.#run(() => this.#redecide(decisions)),
+      readDeadLetters: () => this.#run(() => store.readDeadLetters()),
+      discardDeadLetters: (ids) => this.#run(() => store.deleteDeadLetters(ids)),
       lastPosition: () => this.#run(async () => (await store.readMeta()).position),
+      readSyncRecord: () =>
+        this.#run(async () => {
+          const { position, subscriptions, hubId } = await store.readMeta();
+          return { position, subscriptions, hubId };
+        }),
+      writeSyncRecord: (record) =>
+        this.#run(async () => {
+          await store.writeSyncState(record);
+        }),
     };
   }
 
@@ -378,27 +466,62 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
           `decider ${decider.name} has no stream(): pass options.stream`,
         );
       }
-      // Decide on the freshest state this device has: other tabs may have stored events since.
-      await this.#refresh();
-      const confirmed = await this.#store.readConfirmed({ stream, until: this.#view.position });
-      const pending = this.#pending.filter((p) => p.row.event.stream === stream);
-      let state = decider.initial;
-      const evolve = decider.evolve as (state: S, event: FoldableEvent) => S;
-      for (const event of [...confirmed, ...pending.map((p) => p.row.event)]) {
-        state = evolve(state, this.#upcastOrThrow(event));
-      }
-      const decision = decider.decide(command, state);
-      if (isRejection(decision)) return { ok: false, rejection: decision, state };
-      if (decision.length === 0) return { ok: true, events: [], state };
-      const expectedVersion = (confirmed.at(-1)?.streamVersion ?? 0) + pending.length;
-      const events = await this.#append(
-        stream,
-        decision as readonly AppendInput[],
-        { expectedVersion, ...(options.meta ? { meta: options.meta } : {}) },
-        true,
-      );
-      return { ok: true, events, state };
+      // Kept only if it is JSON: a command that is not cannot be stored nor decided again.
+      const json = guardJson(command, { maxBytes: Limits.maxEventBytes }).ok;
+      const remembered: Omit<PendingCommand, 'first'> | undefined = json
+        ? {
+            decider: decider.name,
+            command: command as JsonValue,
+            attempt: 0,
+            ...(options.stream === undefined ? {} : { stream: options.stream }),
+            ...(options.meta === undefined ? {} : { meta: options.meta }),
+          }
+        : undefined;
+      const decided = await this.#decide(decider, command, stream, new Set(), remembered, []);
+      return decided.ok
+        ? { ok: true, events: decided.events, state: decided.state }
+        : { ok: false, rejection: decided.rejection, state: decided.state };
     });
+  }
+
+  // Decides a command on the freshest state this device has (other tabs may have stored events
+  // since), leaving out the pending rows in `without` (a decision being made again), and appends
+  // the events, replacing `replace`.
+  async #decide<S, C, M extends object, Code extends string>(
+    decider: Decider<S, C, M, Code>,
+    command: C,
+    stream: string,
+    without: ReadonlySet<number>,
+    remembered: Omit<PendingCommand, 'first'> | undefined,
+    replace: readonly number[],
+  ): Promise<
+    | { ok: true; events: EventEnvelope[]; state: S; streamVersion: number }
+    | { ok: false; rejection: Rejection<Code>; state: S; streamVersion: number }
+  > {
+    await this.#refresh();
+    const confirmed = await this.#store.readConfirmed({ stream, until: this.#view.position });
+    const pending = this.#pending.filter(
+      (p) => p.row.event.stream === stream && !without.has(p.row.clientSeq),
+    );
+    let state = decider.initial;
+    const evolve = decider.evolve as (state: S, event: FoldableEvent) => S;
+    for (const event of [...confirmed, ...pending.map((p) => p.row.event)]) {
+      state = evolve(state, this.#upcastOrThrow(event));
+    }
+    const streamVersion = confirmed.at(-1)?.streamVersion ?? 0;
+    const decision = decider.decide(command, state);
+    if (isRejection(decision)) return { ok: false, rejection: decision, state, streamVersion };
+    if (decision.length === 0) return { ok: true, events: [], state, streamVersion };
+    const expectedVersion = streamVersion + pending.length;
+    const meta = remembered?.meta;
+    const events = await this.#append(
+      stream,
+      decision as readonly AppendInput[],
+      { expectedVersion, ...(meta ? { meta } : {}) },
+      true,
+      { ...(remembered ? { command: remembered } : {}), replace },
+    );
+    return { ok: true, events, state, streamVersion };
   }
 
   events$(filter: EventFilter = {}): Observable<FoldableEvent> {
@@ -485,42 +608,56 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     inputs: readonly AppendInput[],
     options: AppendOptions | undefined,
     many: boolean,
+    extra: {
+      readonly command?: Omit<PendingCommand, 'first'>;
+      readonly replace?: readonly number[];
+    } = {},
   ): Promise<EventEnvelope[]> {
     const drafts = this.#validate(stream, inputs, options, many);
     const node = this.clientId;
-    const result = await this.#store.appendPending((meta) => {
-      // Another tab may have stamped later: start after the persisted hlc, whatever this clock says.
-      const last = this.#clock.last();
-      if (meta.hlc !== undefined && (last === undefined || meta.hlc > last)) {
-        this.#clock = createHlc({ node, now: this.#now, last: meta.hlc });
-      }
-      const events = drafts.map((draft, i): EventEnvelope => {
-        const envelope: EventEnvelope = {
-          id: this.#nextId(),
-          ...draft,
-          clientId: meta.clientId,
-          clientSeq: meta.clientSeq + i + 1,
-          hlc: this.#clock.now(),
-        };
-        const size = guardJson(envelope, { maxBytes: Limits.maxEventBytes });
-        if (!size.ok) {
-          // The size is the whole envelope's: the path names the event, the message the part that tipped it.
-          const tooLarge = size.error.code === 'too-large';
-          const at = [many ? String(i) : '', tooLarge ? '' : size.error.path].filter(Boolean).join('.');
-          throw new ClientError(
-            tooLarge ? ClientErrorCode.tooLarge : ClientErrorCode.invalid,
-            tooLarge
-              ? `${draft.type}: the event is larger than ${Limits.maxEventBytes} bytes (at ${size.error.path || 'the root'})`
-              : `${draft.type}: ${size.error.message}`,
-            { path: at },
-          );
+    const result = await this.#store.appendPending(
+      (meta) => {
+        // Another tab may have stamped later: start after the persisted hlc, whatever this clock says.
+        const last = this.#clock.last();
+        if (meta.hlc !== undefined && (last === undefined || meta.hlc > last)) {
+          this.#clock = createHlc({ node, now: this.#now, last: meta.hlc });
         }
-        return envelope;
+        const events = drafts.map((draft, i): EventEnvelope => {
+          const envelope: EventEnvelope = {
+            id: this.#nextId(),
+            ...draft,
+            clientId: meta.clientId,
+            clientSeq: meta.clientSeq + i + 1,
+            hlc: this.#clock.now(),
+          };
+          const size = guardJson(envelope, { maxBytes: Limits.maxEventBytes });
+          if (!size.ok) {
+            // The size is the whole envelope's: the path names the event, the message the part that tipped it.
+            const tooLarge = size.error.code === 'too-large';
+            const at = [many ? String(i) : '', tooLarge ? '' : size.error.path].filter(Boolean).join('.');
+            throw new ClientError(
+              tooLarge ? ClientErrorCode.tooLarge : ClientErrorCode.invalid,
+              tooLarge
+                ? `${draft.type}: the event is larger than ${Limits.maxEventBytes} bytes (at ${size.error.path || 'the root'})`
+                : `${draft.type}: ${size.error.message}`,
+              { path: at },
+            );
+          }
+          return envelope;
+        });
+        const command = extra.command ? { ...extra.command, first: meta.clientSeq + 1 } : undefined;
+        return { events, hlc: events.at(-1)?.hlc, ...(command ? { command } : {}) };
+      },
+      extra.replace ? { replace: extra.replace } : {},
+    );
+    if (sameCursor(result.before, this.#view) && result.replaced.length === 0) {
+      this.#apply({
+        meta: result.meta,
+        confirmed: [],
+        pending: result.rows,
+        pendingReset: false,
+        historyReset: false,
       });
-      return { events, hlc: events.at(-1)?.hlc };
-    });
-    if (sameCursor(result.before, this.#view)) {
-      this.#apply({ meta: result.meta, confirmed: [], pending: result.rows, pendingReset: false });
     } else await this.#refresh();
     this.#tabs.announce();
     return result.rows.map((r) => r.event);
@@ -598,8 +735,14 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     until: number | undefined,
   ): Promise<{ inserted: number; position: number }> {
     const result = await this.#store.insertConfirmed(events, until === undefined ? {} : { until });
-    if (sameCursor(result.before, this.#view)) {
-      this.#apply({ meta: result.meta, confirmed: result.fresh, pending: [], pendingReset: false });
+    if (sameCursor(result.before, this.#view) && result.settled.length === 0) {
+      this.#apply({
+        meta: result.meta,
+        confirmed: result.fresh,
+        pending: [],
+        pendingReset: false,
+        historyReset: false,
+      });
     } else await this.#refresh();
     this.#observeClocks(result.fresh);
     await this.#snapshotDue();
@@ -607,37 +750,128 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     return { inserted: result.fresh.length, position: result.meta.position };
   }
 
+  async #insertHistory(
+    events: readonly CommittedEvent[],
+    subscriptions: readonly string[] | undefined,
+  ): Promise<{ inserted: number; position: number }> {
+    const result = await this.#store.insertHistory(events, subscriptions ? { subscriptions } : {});
+    if (result.inserted.length > 0 || result.removed.length > 0) {
+      await this.#refresh();
+      this.#observeClocks(result.inserted);
+      this.#tabs.announce();
+    }
+    return { inserted: result.inserted.length, position: result.meta.position };
+  }
+
   async #markAcked(acks: readonly AckInput[]): Promise<void> {
     const seqs = this.#seqsById();
     const rows = acks.flatMap((a) => {
       const clientSeq = seqs.get(a.id);
-      return clientSeq === undefined
-        ? []
-        : [{ clientSeq, position: a.position, streamVersion: a.streamVersion }];
+      if (clientSeq === undefined) return [];
+      return [
+        a.streamVersion === undefined
+          ? { clientSeq, position: a.position }
+          : { clientSeq, position: a.position, streamVersion: a.streamVersion },
+      ];
     });
-    await this.#store.markAcked(rows);
-    if (rows.length > 0) {
-      const acked = new Map(rows.map((r) => [r.clientSeq, r]));
-      this.#pending = this.#pending.map((p) => {
-        const ack = acked.get(p.row.clientSeq);
-        return ack
-          ? { ...p, row: { ...p.row, acked: { position: ack.position, streamVersion: ack.streamVersion } } }
-          : p;
-      });
+    if (rows.length === 0) return;
+    const { settled } = await this.#store.markAcked(rows);
+    const acked = new Map(rows.map((r) => [r.clientSeq, r]));
+    this.#pending = this.#pending.map((p) => {
+      const ack = acked.get(p.row.clientSeq);
+      if (!ack) return p;
+      const { clientSeq: _, ...fields } = ack;
+      return { ...p, row: { ...p.row, acked: fields } };
+    });
+    if (settled.length > 0) {
+      await this.#refresh();
+      this.#tabs.announce();
     }
   }
 
-  async #markRejected(rejections: readonly RejectInput[]): Promise<readonly RejectedRow[]> {
+  async #markRejected(
+    rejections: readonly RejectInput[],
+  ): Promise<{ deadLetters: readonly DeadLetterRow[]; dropped: readonly OutboxRow[] }> {
     const seqs = this.#seqsById();
     const rows = rejections.flatMap((r) => {
       const clientSeq = seqs.get(r.id);
       return clientSeq === undefined ? [] : [{ ...r, clientSeq }];
     });
-    if (rows.length === 0) return [];
-    const { rejected } = await this.#store.reject(rows);
+    if (rows.length === 0) return { deadLetters: [], dropped: [] };
+    const { deadLetters, dropped } = await this.#store.reject(rows);
     await this.#refresh();
     this.#tabs.announce();
-    return rejected;
+    return { deadLetters, dropped };
+  }
+
+  async #redecide(decisions: readonly RedecideInput[]): Promise<RedecideOutcome[]> {
+    await this.#refresh();
+    const rowsOf = (ids: readonly string[]): OutboxRow[] => {
+      const wanted = new Set(ids);
+      return this.#pending.filter((p) => wanted.has(p.row.event.id)).map((p) => p.row);
+    };
+    // Every decision still to make is left out of the state the earlier ones are made on.
+    const waiting = new Set(decisions.flatMap((d) => rowsOf(d.ids).map((r) => r.clientSeq)));
+    const outcomes: RedecideOutcome[] = [];
+    for (const { ids, decider, currentVersion } of decisions) {
+      const rows = rowsOf(ids);
+      const remembered = rows[0]?.command;
+      if (rows.length === 0 || remembered === undefined) {
+        outcomes.push({ kind: 'gone' });
+        continue;
+      }
+      const seqs = rows.map((r) => r.clientSeq);
+      const { first: _, ...command } = remembered;
+      const stream = command.stream ?? decider.stream?.(command.command);
+      if (stream === undefined)
+        throw new ClientError(ClientErrorCode.invalid, `decider ${decider.name} has no stream()`);
+      const confirmed = await this.#store.readConfirmed({ stream, until: this.#view.position });
+      const streamVersion = confirmed.at(-1)?.streamVersion ?? 0;
+      if (currentVersion !== undefined && streamVersion < currentVersion) {
+        outcomes.push({ kind: 'stale', streamVersion });
+        continue;
+      }
+      const decided = await this.#decide(
+        decider,
+        command.command,
+        stream,
+        waiting,
+        { ...command, attempt: command.attempt + 1 },
+        seqs,
+      );
+      for (const seq of seqs) waiting.delete(seq);
+      if (decided.ok && decided.events.length > 0) {
+        outcomes.push({ kind: 'appended', events: decided.events });
+        continue;
+      }
+      const { deadLetters } = await this.#store.reject(
+        seqs.map((clientSeq) =>
+          decided.ok
+            ? {
+                clientSeq,
+                code: ErrorCode.wrongExpectedVersion,
+                message: 'decided again: nothing to do',
+                drop: true,
+              }
+            : {
+                clientSeq,
+                code: ErrorCode.wrongExpectedVersion,
+                message:
+                  `decided again and refused: ${decided.rejection.code}: ${decided.rejection.message}`.slice(
+                    0,
+                    1024,
+                  ),
+                ...(currentVersion === undefined ? {} : { currentVersion }),
+              },
+        ),
+      );
+      await this.#refresh();
+      outcomes.push(
+        decided.ok ? { kind: 'nothing' } : { kind: 'refused', rejection: decided.rejection, deadLetters },
+      );
+    }
+    this.#tabs.announce();
+    return outcomes;
   }
 
   #seqsById(): Map<string, number> {
@@ -657,6 +891,24 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   /** Brings the in-memory view up to the store: what other tabs (or instances) wrote. */
   async #refresh(): Promise<void> {
     this.#apply(await this.#store.readChanges(this.#view));
+    if (this.#historyMoved) await this.#rebuild();
+  }
+
+  /**
+   * Older confirmed events were stored (the history of a stream subscribed later): every loaded
+   * projection folds the log again from the start (the snapshots were dropped with it).
+   */
+  async #rebuild(): Promise<void> {
+    this.#historyMoved = false;
+    const pending = this.#pending.flatMap((p) => (p.event ? [p.event] : []));
+    const position = this.#view.position;
+    for (const runtime of this.#projections.values()) {
+      runtime.reset();
+      const events = await this.#store.readConfirmed({ until: position, types: runtime.projection.types });
+      runtime.foldConfirmed(this.#upcastAll(events), position);
+      runtime.rebase(pending);
+      runtime.changes.next();
+    }
   }
 
   /**
@@ -665,6 +917,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
    * events fold on top, and where the base or the pending set changed, the projection is rebased.
    */
   #apply(changes: StoreChanges): void {
+    if (changes.historyReset) this.#historyMoved = true;
     const view = this.#view;
     const fresh = changes.confirmed.filter((e) => e.position > view.position);
     const runtimes = [...this.#projections.values()];
@@ -700,6 +953,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       position,
       clientSeq: Math.max(view.clientSeq, changes.meta.clientSeq, this.#pending.at(-1)?.row.clientSeq ?? 0),
       epoch: changes.meta.epoch,
+      history: changes.meta.history,
     };
 
     const addedEvents = added.flatMap((p) => (p.event ? [p.event] : []));
@@ -867,7 +1121,12 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
 }
 
 function sameCursor(meta: ClientMeta, view: StoreCursor): boolean {
-  return meta.position === view.position && meta.clientSeq === view.clientSeq && meta.epoch === view.epoch;
+  return (
+    meta.position === view.position &&
+    meta.clientSeq === view.clientSeq &&
+    meta.epoch === view.epoch &&
+    meta.history === view.history
+  );
 }
 
 function eventMatcher(filter: EventFilter): (e: CommittedEvent) => boolean {

@@ -11,14 +11,22 @@ export {
   type SyncPort,
   type AckInput,
   type RejectInput,
+  type RedecideInput,
+  type RedecideOutcome,
+  type SyncRecord,
 } from './eventloom.ts';
 export { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 export {
   type ClientStore,
   type ClientMeta,
   type OutboxRow,
-  type RejectedRow,
+  type PendingCommand,
+  type DeadLetterRow,
+  SYNC_DEAD_LETTERS,
+  type AckRecord,
   type RejectionInput,
+  type RejectResult,
+  type InsertHistoryResult,
   type SnapshotRow,
   type StoreCursor,
   type StoreChanges,
@@ -40,4 +48,35 @@ export {
   type MemoryDatabase,
 } from './memory-client-store.ts';
 export type { TabEnvironment } from './tab-coordinator.ts';
+export {
+  createSync,
+  type Sync,
+  type SyncOptions,
+  type SyncState,
+  type SyncMetrics,
+  type SyncTarget,
+  type RejectionReport,
+  type AnyDecider,
+} from './sync/create-sync.ts';
+export {
+  defaultConflictPolicy,
+  type ConflictPolicy,
+  type ConflictAction,
+  type PushRejection,
+} from './sync/conflict-policy.ts';
+export {
+  browserOnlineDetector,
+  alwaysOnline,
+  manualOnlineDetector,
+  defaultOnlineDetector,
+  type OnlineDetector,
+  type BrowserOnlineTarget,
+} from './sync/online-detector.ts';
+export { createBackoff, seededRandom, type Backoff, type BackoffOptions } from './sync/backoff.ts';
+export {
+  defaultSocketFactory,
+  type SocketFactory,
+  type SocketIoOptions,
+  type SyncSocket,
+} from './sync/sync-socket.ts';
 export { createUuidV7, type UuidV7Options } from './uuid-v7.ts';

@@ -1,15 +1,19 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
+import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 import type {
+  AckRecord,
   AppendPendingResult,
   ClientMeta,
   ClientStore,
   ConfirmedQuery,
+  DeadLetterRow,
   InsertConfirmedResult,
+  InsertHistoryResult,
   OutboxRow,
   PendingBuild,
-  RejectedRow,
   RejectionInput,
+  RejectResult,
   SnapshotRow,
   StoreChanges,
   StoreCursor,
@@ -20,7 +24,7 @@ export interface MemoryDatabase {
   meta: ClientMeta | undefined;
   readonly confirmed: CommittedEvent[];
   readonly outbox: Map<number, OutboxRow>;
-  readonly rejected: Map<number, RejectedRow>;
+  readonly deadLetters: Map<string, DeadLetterRow>;
   readonly snapshots: Map<string, SnapshotRow>;
 }
 
@@ -55,7 +59,13 @@ export class MemoryClientStore implements ClientStore {
     const databases = this.#options.databases ?? SHARED;
     let db = databases.get(this.#options.name);
     if (!db) {
-      db = { meta: undefined, confirmed: [], outbox: new Map(), rejected: new Map(), snapshots: new Map() };
+      db = {
+        meta: undefined,
+        confirmed: [],
+        outbox: new Map(),
+        deadLetters: new Map(),
+        snapshots: new Map(),
+      };
       databases.set(this.#options.name, db);
     }
     db.meta ??= {
@@ -64,6 +74,9 @@ export class MemoryClientStore implements ClientStore {
       hlc: undefined,
       position: 0,
       epoch: 0,
+      history: 0,
+      subscriptions: undefined,
+      hubId: undefined,
     };
     this.#db = db;
     return db.meta;
@@ -77,7 +90,10 @@ export class MemoryClientStore implements ClientStore {
     return (await this.#use()).meta!;
   }
 
-  async appendPending(build: (meta: ClientMeta) => PendingBuild): Promise<AppendPendingResult> {
+  async appendPending(
+    build: (meta: ClientMeta) => PendingBuild,
+    options: { readonly replace?: readonly number[] } = {},
+  ): Promise<AppendPendingResult> {
     const db = await this.#use();
     const before = db.meta!;
     const built = build(before);
@@ -88,17 +104,27 @@ export class MemoryClientStore implements ClientStore {
           `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
         );
       }
-      return clone({ clientSeq: event.clientSeq, event });
+      return clone(
+        built.command
+          ? { clientSeq: event.clientSeq, event, command: built.command }
+          : { clientSeq: event.clientSeq, event },
+      );
     });
-    if (rows.length === 0) return { before, meta: before, rows };
+    const replaced = (options.replace ?? []).flatMap((seq) => {
+      const row = db.outbox.get(seq);
+      return row ? [row] : [];
+    });
+    if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced: [] };
+    for (const row of replaced) db.outbox.delete(row.clientSeq);
     for (const row of rows) db.outbox.set(row.clientSeq, row);
     const meta: ClientMeta = {
       ...before,
       clientSeq: before.clientSeq + rows.length,
       hlc: built.hlc ?? before.hlc,
+      epoch: before.epoch + (replaced.length > 0 ? 1 : 0),
     };
     db.meta = meta;
-    return { before, meta, rows: clone(rows) };
+    return { before, meta, rows: clone(rows), replaced: clone(replaced) };
   }
 
   async readPending(
@@ -107,54 +133,49 @@ export class MemoryClientStore implements ClientStore {
     return clone(pendingOf(await this.#use(), query));
   }
 
-  async markAcked(
-    acks: readonly {
-      readonly clientSeq: number;
-      readonly position: number;
-      readonly streamVersion: number;
-    }[],
-  ): Promise<void> {
+  async markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
     const db = await this.#use();
+    const settled: OutboxRow[] = [];
     for (const ack of acks) {
       const row = db.outbox.get(ack.clientSeq);
-      if (row)
-        db.outbox.set(ack.clientSeq, {
-          ...row,
-          acked: { position: ack.position, streamVersion: ack.streamVersion },
-        });
+      if (!row) continue;
+      if (ack.position <= db.meta!.position) {
+        db.outbox.delete(ack.clientSeq);
+        settled.push(row);
+      } else db.outbox.set(ack.clientSeq, { ...row, acked: ackOf(ack) });
     }
+    if (settled.length > 0) db.meta = { ...db.meta!, epoch: db.meta!.epoch + 1 };
+    return { meta: db.meta!, settled: clone(settled) };
   }
 
-  async reject(
-    rejections: readonly RejectionInput[],
-  ): Promise<{ readonly meta: ClientMeta; readonly rejected: RejectedRow[] }> {
+  async reject(rejections: readonly RejectionInput[]): Promise<RejectResult> {
     const db = await this.#use();
     const at = Date.now();
-    const rejected: RejectedRow[] = [];
+    const deadLetters: DeadLetterRow[] = [];
+    const dropped: OutboxRow[] = [];
     for (const r of rejections) {
       const row = db.outbox.get(r.clientSeq);
       if (!row) continue;
-      rejected.push({
-        clientSeq: row.clientSeq,
-        event: row.event,
-        code: r.code,
-        message: r.message,
-        ...(r.currentVersion === undefined ? {} : { currentVersion: r.currentVersion }),
-        at,
-      });
-    }
-    if (rejected.length === 0) return { meta: db.meta!, rejected };
-    for (const r of rejected) {
       db.outbox.delete(r.clientSeq);
-      db.rejected.set(r.clientSeq, r);
+      if (r.drop) dropped.push(row);
+      else {
+        const letter = deadLetterOf(row, r, at);
+        db.deadLetters.set(letter.id, letter);
+        deadLetters.push(letter);
+      }
     }
-    db.meta = { ...db.meta!, epoch: db.meta!.epoch + 1 };
-    return { meta: db.meta, rejected: clone(rejected) };
+    if (deadLetters.length + dropped.length > 0) db.meta = { ...db.meta!, epoch: db.meta!.epoch + 1 };
+    return { meta: db.meta!, deadLetters: clone(deadLetters), dropped: clone(dropped) };
   }
 
-  async readRejected(): Promise<RejectedRow[]> {
+  async readDeadLetters(): Promise<DeadLetterRow[]> {
     const db = await this.#use();
-    return clone([...db.rejected.values()].sort((a, b) => a.clientSeq - b.clientSeq));
+    return clone([...db.deadLetters.values()].sort((a, b) => a.rejection.clientSeq - b.rejection.clientSeq));
+  }
+
+  async deleteDeadLetters(ids: readonly string[]): Promise<void> {
+    const db = await this.#use();
+    for (const id of ids) db.deadLetters.delete(id);
   }
 
   async insertConfirmed(
@@ -162,16 +183,7 @@ export class MemoryClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     const db = await this.#use();
-    for (let i = 0; i < events.length; i++) {
-      const p = events[i]!.position;
-      if (!Number.isSafeInteger(p) || p < 1 || (i > 0 && p <= events[i - 1]!.position)) {
-        throw new ClientError(
-          ClientErrorCode.invalid,
-          `confirmed events must have strictly increasing positions ≥ 1; event ${i} has ${String(p)}`,
-          { path: `${i}.position` },
-        );
-      }
-    }
+    checkOrder(events);
     const before = db.meta!;
     const fresh = clone(events.filter((e) => e.position > before.position));
     const removed: OutboxRow[] = [];
@@ -184,8 +196,56 @@ export class MemoryClientStore implements ClientStore {
       }
     }
     const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
-    db.meta = { ...before, position };
-    return { before, meta: db.meta, fresh: clone(fresh), removed: clone(removed) };
+    const settled = [...db.outbox.values()].filter(
+      (r) => r.acked !== undefined && r.acked.position <= position,
+    );
+    for (const row of settled) db.outbox.delete(row.clientSeq);
+    db.meta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
+    return { before, meta: db.meta, fresh: clone(fresh), removed: clone(removed), settled: clone(settled) };
+  }
+
+  async insertHistory(
+    events: readonly CommittedEvent[],
+    options: { readonly subscriptions?: readonly string[] } = {},
+  ): Promise<InsertHistoryResult> {
+    const db = await this.#use();
+    checkOrder(events);
+    const before = db.meta!;
+    const held = new Set(db.confirmed.map((e) => e.position));
+    const inserted = clone(events.filter((e) => e.position <= before.position && !held.has(e.position)));
+    const removed: OutboxRow[] = [];
+    for (const e of inserted) {
+      const row = e.clientId === before.clientId ? db.outbox.get(e.clientSeq) : undefined;
+      if (row && row.event.id === e.id) {
+        db.outbox.delete(row.clientSeq);
+        removed.push(row);
+      }
+    }
+    if (inserted.length > 0) {
+      db.confirmed.push(...inserted);
+      db.confirmed.sort((a, b) => a.position - b.position);
+      db.snapshots.clear();
+    }
+    db.meta = {
+      ...before,
+      history: before.history + (inserted.length > 0 ? 1 : 0),
+      epoch: before.epoch + (removed.length > 0 ? 1 : 0),
+      ...(options.subscriptions ? { subscriptions: [...options.subscriptions] } : {}),
+    };
+    return { meta: db.meta, inserted: clone(inserted), removed: clone(removed) };
+  }
+
+  async writeSyncState(state: {
+    readonly subscriptions?: readonly string[];
+    readonly hubId?: string;
+  }): Promise<ClientMeta> {
+    const db = await this.#use();
+    db.meta = {
+      ...db.meta!,
+      ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
+      ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
+    };
+    return db.meta;
   }
 
   async readConfirmed(query: ConfirmedQuery = {}): Promise<CommittedEvent[]> {
@@ -201,6 +261,7 @@ export class MemoryClientStore implements ClientStore {
       confirmed: clone(confirmedOf(db, { from: cursor.position, until: meta.position })),
       pending: clone(pendingOf(db, pendingReset ? {} : { afterSeq: cursor.clientSeq })),
       pendingReset,
+      historyReset: meta.history !== cursor.history,
     };
   }
 

@@ -32,12 +32,23 @@ export function describeClientStore(label: string, create: (name: string) => Cli
         hlc: undefined,
         position: 0,
         epoch: 0,
+        history: 0,
+        subscriptions: undefined,
+        hubId: undefined,
       });
       await store.appendPending((m) => build(m, 2));
       await store.insertConfirmed([sampleCommitted({ position: 1 })]);
+      await store.writeSyncState({ subscriptions: ['list:*'], hubId: 'hub-1' });
       store.close();
       const again = await fresh(name);
-      expect(again.meta).toEqual({ ...meta, clientSeq: 2, hlc: hlcOf(2), position: 1 });
+      expect(again.meta).toEqual({
+        ...meta,
+        clientSeq: 2,
+        hlc: hlcOf(2),
+        position: 1,
+        subscriptions: ['list:*'],
+        hubId: 'hub-1',
+      });
       const other = await fresh();
       expect(other.meta.clientId).not.toBe(meta.clientId);
     });
@@ -98,28 +109,141 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       expect((await store.readPending({ unackedOnly: true })).map((r) => r.clientSeq)).toEqual([1, 3]);
     });
 
-    it('moves rejected events out of the outbox with their reason and moves the epoch', async () => {
+    it('moves rejected events into the dead letters with their reason, or drops them, and moves the epoch', async () => {
       const { store, meta } = await fresh();
-      const { rows } = await store.appendPending((m) => build(m, 3));
+      const command = { decider: 'todos', command: { id: 'a' }, first: 2, attempt: 0 };
+      const { rows } = await store.appendPending((m) => ({ ...build(m, 4), command }));
+      expect(rows.map((r) => r.command)).toEqual([command, command, command, command]);
       const result = await store.reject([
         { clientSeq: 2, code: 'wrong-expected-version', message: 'moved', currentVersion: 7 },
+        { clientSeq: 3, code: 'unauthorized', message: 'no', drop: true },
         { clientSeq: 42, code: 'invalid', message: 'gone' },
       ]);
       expect(result.meta.epoch).toBe(meta.epoch + 1);
-      expect(result.rejected).toEqual([
+      expect(result.deadLetters).toEqual([
         {
-          clientSeq: 2,
+          id: `eventloom.sync/${rows[1]!.event.id}`,
+          handler: 'eventloom.sync',
           event: rows[1]!.event,
-          code: 'wrong-expected-version',
-          message: 'moved',
-          currentVersion: 7,
-          at: expect.any(Number),
+          error: { name: 'ClientError', code: 'wrong-expected-version', message: 'moved' },
+          attempts: 1,
+          firstFailedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          lastFailedAt: expect.any(String),
+          rejection: { clientSeq: 2, currentVersion: 7, command },
         },
       ]);
-      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([1, 3]);
-      expect(await store.readRejected()).toEqual(result.rejected);
+      expect(result.dropped).toEqual([rows[2]]);
+      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([1, 4]);
+      expect(await store.readDeadLetters()).toEqual(result.deadLetters);
       const none = await store.reject([{ clientSeq: 2, code: 'invalid', message: 'again' }]);
-      expect(none).toEqual({ meta: result.meta, rejected: [] });
+      expect(none).toEqual({ meta: result.meta, deadLetters: [], dropped: [] });
+      await store.reject([{ clientSeq: 1, code: 'invalid', message: 'bad' }]);
+      expect((await store.readDeadLetters()).map((d) => d.rejection.clientSeq)).toEqual([1, 2]);
+      await store.deleteDeadLetters([result.deadLetters[0]!.id, 'eventloom.sync/unknown']);
+      expect((await store.readDeadLetters()).map((d) => d.rejection.clientSeq)).toEqual([1]);
+    });
+
+    it('replaces outbox rows in the same transaction as an append, moving the epoch', async () => {
+      const { store } = await fresh();
+      const first = await store.appendPending((m) => build(m, 3));
+      const second = await store.appendPending((m) => build(m, 1), { replace: [1, 3, 9] });
+      expect(second.replaced).toEqual([first.rows[0], first.rows[2]]);
+      expect(second.meta).toMatchObject({ clientSeq: 4, epoch: first.meta.epoch + 1 });
+      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([2, 4]);
+      await expect(
+        store.appendPending(
+          () => {
+            throw new ClientError(ClientErrorCode.invalid, 'no');
+          },
+          { replace: [2] },
+        ),
+      ).rejects.toMatchObject({ code: 'invalid' });
+      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([2, 4]);
+    });
+
+    it('settles acked rows the position passed without their event (streams the log does not hold)', async () => {
+      const { store } = await fresh();
+      const { rows } = await store.appendPending((m) => build(m, 4));
+      await store.insertConfirmed([sampleCommitted({ position: 5, clientId: 'x' })]);
+      // Acked at or below the position: its event is not in this log and will not come back.
+      const acked = await store.markAcked([
+        { clientSeq: 1, position: 3 },
+        { clientSeq: 2, position: 7 },
+        { clientSeq: 3, position: 9, streamVersion: 2 },
+      ]);
+      expect(acked.settled).toEqual([rows[0]]);
+      expect(acked.meta.epoch).toBe(1);
+      // The log moves past 7 without it (a filtered page up to 8): it leaves too; 9 stays.
+      const inserted = await store.insertConfirmed([sampleCommitted({ position: 6, clientId: 'x' })], {
+        until: 8,
+      });
+      expect(inserted.settled.map((r) => r.clientSeq)).toEqual([2]);
+      expect(inserted.meta.epoch).toBe(2);
+      expect(await store.readPending()).toEqual([
+        { ...rows[2], acked: { position: 9, streamVersion: 2 } },
+        rows[3],
+      ]);
+      // An acked event that does come back is confirmed, not settled.
+      const back = await store.insertConfirmed([confirmed(rows[2]!.event, 9)]);
+      expect(back.removed.map((r) => r.clientSeq)).toEqual([3]);
+      expect(back.settled).toEqual([]);
+      expect(back.meta.epoch).toBe(2);
+    });
+
+    it('stores history below the position in order, once, and moves the history counter', async () => {
+      const { store } = await fresh();
+      const { rows } = await store.appendPending((m) => build(m, 1));
+      const log = Array.from({ length: 600 }, (_, i) =>
+        sampleCommitted({ position: i + 1, stream: `s:${i % 3}` }),
+      );
+      const mine = confirmed(rows[0]!.event, 399);
+      const held = log.filter((e) => e.stream !== 's:2');
+      const missing = log.filter((e) => e.stream === 's:2').map((e) => (e.position === 399 ? mine : e));
+      await store.insertConfirmed(
+        held.filter((e) => e.position <= 500),
+        { until: 500 },
+      );
+      await store.putSnapshots([{ id: 'p@1', name: 'p', version: 1, position: 500, state: 1 }]);
+      const before = await store.readMeta();
+      const cursor = { position: 500, clientSeq: 1, epoch: before.epoch, history: before.history };
+      const result = await store
+        .insertHistory([...missing.slice(0, 10), ...missing.slice(5)], {
+          subscriptions: ['s:*'],
+        })
+        .catch((e: unknown) => e);
+      expect(result).toMatchObject({ code: 'invalid' });
+      const ok = await store.insertHistory(missing, { subscriptions: ['s:*'] });
+      const below = missing.filter((e) => e.position <= 500);
+      expect(ok.inserted).toEqual(below);
+      expect(ok.removed).toEqual(rows);
+      expect(ok.meta).toMatchObject({
+        position: 500,
+        history: before.history + 1,
+        epoch: before.epoch + 1,
+        subscriptions: ['s:*'],
+      });
+      const expected = [...held, ...missing]
+        .filter((e) => e.position <= 500)
+        .sort((a, b) => a.position - b.position);
+      expect(await store.readConfirmed()).toEqual(expected);
+      expect(await store.readConfirmed({ stream: 's:2', from: 100, until: 200 })).toEqual(
+        below.filter((e) => e.position > 100 && e.position <= 200),
+      );
+      expect(await store.readConfirmed({ from: 250, limit: 5 })).toEqual(expected.slice(250, 255));
+      expect(await store.readSnapshot('p@1')).toBeUndefined();
+      expect(await store.readPending()).toEqual([]);
+      const changes = await store.readChanges(cursor);
+      expect(changes.historyReset).toBe(true);
+      // Held events are not stored twice, and the history does not move for nothing.
+      const again = await store.insertHistory(missing);
+      expect(again.inserted).toEqual([]);
+      expect(again.meta.history).toBe(ok.meta.history);
+      expect(await store.readConfirmed()).toEqual(expected);
+      // Later inserts go on after it.
+      await store.insertConfirmed(log.slice(500, 520));
+      expect((await store.readConfirmed({ from: 495, limit: 10 })).map((e) => e.position)).toEqual([
+        496, 497, 498, 499, 500, 501, 502, 503, 504, 505,
+      ]);
     });
 
     it('stores confirmed events once, in position order, and moves the position', async () => {
@@ -208,7 +332,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
     it('tells what changed since a cursor, and resets the pending list after a rejection', async () => {
       const { store, meta } = await fresh();
       const { rows } = await store.appendPending((m) => build(m, 3));
-      const cursor = { position: 0, clientSeq: 1, epoch: meta.epoch };
+      const cursor = { position: 0, clientSeq: 1, epoch: meta.epoch, history: meta.history };
       await store.insertConfirmed([sampleCommitted({ position: 1, clientId: 'x' })]);
       const changes = await store.readChanges(cursor);
       expect(changes.pendingReset).toBe(false);
@@ -218,12 +342,14 @@ export function describeClientStore(label: string, create: (name: string) => Cli
         position: changes.meta.position,
         clientSeq: changes.meta.clientSeq,
         epoch: changes.meta.epoch,
+        history: changes.meta.history,
       };
       expect(await store.readChanges(now)).toEqual({
         meta: changes.meta,
         confirmed: [],
         pending: [],
         pendingReset: false,
+        historyReset: false,
       });
       // A confirmation shows in the log (the reader drops the pending event with that id) ...
       await store.insertConfirmed([confirmed(rows[1]!.event, 2)]);

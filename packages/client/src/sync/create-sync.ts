@@ -1,0 +1,155 @@
+import type { Decider } from '@eventloom/core';
+import type { EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import type { Observable } from 'rxjs';
+import type { ClientError } from '../client-error.ts';
+import type { SyncPort } from '../eventloom.ts';
+import type { BackoffOptions } from './backoff.ts';
+import type { ConflictPolicy } from './conflict-policy.ts';
+import type { OnlineDetector } from './online-detector.ts';
+import { SyncEngine } from './sync-engine.ts';
+import type { SocketFactory, SocketIoOptions } from './sync-socket.ts';
+
+/** Where the sync stands, for the app to show: `error` waits for `goOnline()` (see `metrics$.lastError`). */
+export type SyncState = 'offline' | 'connecting' | 'catching-up' | 'live' | 'error';
+
+/** Figures of the sync for the app to show, emitted after each change. */
+export interface SyncMetrics {
+  readonly state: SyncState;
+  /** Pending events: the outbox (acked ones included, until they come back confirmed). */
+  readonly outbox: number;
+  /** The last confirmed position this device holds. */
+  readonly position: number;
+  /** The hub's head, as last heard. */
+  readonly head: number;
+  /** `head − position`: how far behind this device is. */
+  readonly lag: number;
+  /** Events acked per second, over the last few seconds. */
+  readonly pushedPerSecond: number;
+  /** Confirmed events stored per second (pulled or live), over the last few seconds. */
+  readonly pulledPerSecond: number;
+  /** Events acked since the sync started. */
+  readonly pushed: number;
+  /** Confirmed events stored since the sync started. */
+  readonly pulled: number;
+  /** The last failure, whether retried (connection, hub errors) or final (`error` state). */
+  readonly lastError: ClientError | undefined;
+}
+
+/** What the conflict policy did with a refused event, on `rejections$`. */
+export interface RejectionReport {
+  readonly event: EventEnvelope;
+  readonly code: RejectionCode;
+  readonly message: string;
+  /** `redecided`: appended anew as `events`; `dropped`: forgotten; `dead-lettered`: parked with the reason. */
+  readonly action: 'redecided' | 'dropped' | 'dead-lettered';
+  /** The events a decision made again appended in place of the refused ones. */
+  readonly events?: readonly EventEnvelope[];
+}
+
+/**
+ * Any decider, whatever its types, as `deciders` lists them.
+ */
+// oxlint-disable-next-line no-explicit-any -- a list of deciders of different types
+export type AnyDecider = Decider<any, any, any, any>;
+
+/** What {@link createSync} takes. */
+export interface SyncOptions {
+  /** The hub's URL, e.g. `https://sync.example.com` (Socket.IO's path is `/socket.io` unless `io.path` says otherwise). */
+  readonly url: string;
+  /** The JWT for the handshake, or a function that gives a fresh one for each connection. */
+  readonly token?: string | (() => string | Promise<string>);
+  /** The streams to sync: exact names, `prefix*`, or `*` for all. Changeable with `setSubscriptions`. */
+  readonly subscriptions: readonly string[];
+  /**
+   * socket.io-client options, over the engine's (`transports: ['websocket', 'polling']`: WebSocket
+   * first). The engine makes a fresh socket for each connection and reconnects itself, so
+   * `reconnection`, `forceNew` and `autoConnect` are its own.
+   */
+  readonly io?: SocketIoOptions;
+  /** Makes each connection's socket (socket.io-client's `io` by default): a test can point it at a proxy or wrap it. */
+  readonly socket?: SocketFactory;
+  /** What to do with pushed events the hub refuses for good; default: decide conflicts again, park the rest. */
+  readonly conflicts?: ConflictPolicy;
+  /** The deciders `execute` ran, found by name to decide a refused command again. */
+  readonly deciders?: readonly AnyDecider[];
+  /** How many times one command is decided again before it is parked instead; default 5. */
+  readonly maxRedecides?: number;
+  /** Online/offline signal; the browser's (`navigator.onLine` and its events) where there is one, else always online. */
+  readonly online?: OnlineDetector;
+  /** Reconnect delays: exponential with jitter (seedable). */
+  readonly backoff?: BackoffOptions;
+  /** Push batches: events and bytes per batch (default 1,000 and 1 MiB), batches in flight (default 4). */
+  readonly push?: { readonly maxEvents?: number; readonly maxBytes?: number; readonly inFlight?: number };
+  /** Events per pull page; default 1,000. */
+  readonly pullLimit?: number;
+  /** How long to wait for any answer of the hub before the connection is dropped and made again; default 20 s. */
+  readonly requestTimeoutMs?: number;
+  /** Start as if `goOffline()` had been called. */
+  readonly startOffline?: boolean;
+  /** BroadcastChannel, to mirror the leader tab's sync in the others; the global one by default, `null`: none. */
+  readonly tabs?: { readonly BroadcastChannel?: typeof BroadcastChannel | null };
+  /** The clock of the rates in `metrics$`; `Date.now` by default. */
+  readonly now?: () => number;
+}
+
+/** A running sync: see {@link createSync}. */
+export interface Sync {
+  /** `offline`, `connecting`, `catching-up`, `live` or `error`: now, then each change. */
+  readonly syncState$: Observable<SyncState>;
+  /** Outbox size, lag, rates, last error: now, then each change. */
+  readonly metrics$: Observable<SyncMetrics>;
+  /** What the conflict policy did with each refused event. */
+  readonly rejections$: Observable<RejectionReport>;
+  /** The subscriptions in force. */
+  readonly subscriptions: readonly string[];
+  /**
+   * Resolves once the outbox holds no event the hub has not acked (events appended meanwhile
+   * included), and no refused command waits to be decided again. Waits while offline; rejects
+   * when the sync is closed.
+   */
+  flushed(): Promise<void>;
+  /** Disconnects and stays offline until `goOnline()`; appends go on into the outbox. */
+  goOffline(): void;
+  /** Connects again now (leaving `offline` or `error`), without waiting for the backoff. */
+  goOnline(): void;
+  /**
+   * Syncs these streams from now on. A stream added later is synced whole: its events up to the
+   * position this device has reached are pulled from position 0 and stored among the others, in
+   * position order (projections are rebuilt from the log); later ones come as for any stream.
+   * Events of a stream removed stay in the log. Resolves once in force (at once when offline).
+   */
+  setSubscriptions(subscriptions: readonly string[]): Promise<void>;
+  /** Disconnects and stops for good (the Eventloom stays open). */
+  close(): Promise<void>;
+}
+
+/** The part of an `Eventloom` the sync engine uses: any Eventloom, or a wrapper of one. */
+export interface SyncTarget {
+  readonly sync: SyncPort;
+  readonly pending$: Observable<readonly EventEnvelope[]>;
+  readonly leader$: Observable<boolean>;
+  readonly registry: { readonly fingerprint: string };
+}
+
+/**
+ * Syncs an Eventloom with a hub (DESIGN.md §5): the leader tab holds one Socket.IO connection,
+ * pushes the outbox in bounded batches with acks as credit, catches up by pull pages and then
+ * follows live events, reconnects with backoff, and applies the conflict policy to refused events.
+ * Everything goes on offline: the outbox in IndexedDB is the source of truth. Runs in the browser
+ * and in Node alike.
+ *
+ * @example
+ * const loom = await createEventloom({ name: 'kanban', registry, projections: [board] });
+ * const sync = createSync(loom, {
+ *   url: 'https://sync.example.com',
+ *   token: () => auth.freshToken(),
+ *   subscriptions: ['board:1'],
+ *   deciders: [cardDecider],
+ * });
+ * sync.syncState$.subscribe((state) => (badge.textContent = state));
+ * await loom.execute(cardDecider, { type: 'move', card: 'c1', to: 'done' });
+ * await sync.flushed(); // the hub has it
+ */
+export function createSync(loom: SyncTarget, options: SyncOptions): Sync {
+  return new SyncEngine(loom, options);
+}
