@@ -61,6 +61,20 @@ export default defineConfig({
       ]),
       {
         test: {
+          name: 'e2e',
+          // Real browsers against the real hub and the built demo (e2e/src/global-setup.ts builds
+          // it): one file at a time, on two cores.
+          include: ['e2e/**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          globalSetup: ['e2e/src/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'bench-node',
           // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
           fileParallelism: false,

@@ -19,6 +19,8 @@ export interface HubServerConfig {
   readonly corsOrigins: readonly string[];
   readonly insecureDev: boolean;
   readonly logLevel: string;
+  /** A folder of files (a built web app) to serve from the hub's own HTTP server. */
+  readonly static?: string;
 }
 
 /** The outcome of reading the command line: a config, a request for help, or what is wrong. */
@@ -73,6 +75,11 @@ const OPTIONS = {
     help: 'NO AUTHENTICATION: every client is "dev". For the local demo only',
   },
   'log-level': { env: 'EVENTLOOM_LOG_LEVEL', type: 'string', help: 'pino log level (default info)' },
+  static: {
+    env: 'EVENTLOOM_STATIC',
+    type: 'string',
+    help: 'folder of a built web app to serve on the same port (e.g. apps/demo/dist)',
+  },
   help: { env: undefined, type: 'boolean', help: 'show this help' },
 } as const;
 
@@ -88,7 +95,8 @@ export const HUB_SERVER_HELP = [
   ),
   '',
   'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
-  'Endpoints: /socket.io (the sync protocol), /healthz, /readyz, /metrics (Prometheus).',
+  'Endpoints: /socket.io (the sync protocol), /healthz, /readyz, /metrics (Prometheus);',
+  'with --static, every other GET serves a file of that folder.',
 ].join('\n');
 
 /**
@@ -194,6 +202,7 @@ export function parseHubServerConfig(
     corsOrigins,
     insecureDev,
     logLevel: text('log-level') ?? 'info',
+    ...optional('static', text('static')),
   };
   return { ok: true, help: false, config };
 }

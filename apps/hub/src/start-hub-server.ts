@@ -1,5 +1,6 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   HubFailure,
@@ -16,6 +17,7 @@ import {
 } from '@eventloom/hub';
 import { pino, type Logger } from 'pino';
 import type { HubServerConfig } from './hub-server-config.ts';
+import { createStaticHandler, type StaticHandler } from './static-files.ts';
 
 /** A running hub server: the hub over its SQLite store. */
 export interface HubServer {
@@ -45,8 +47,12 @@ export async function startHubServer(
   const auth = await loadAuthenticator(config);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   if (config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
+  const files = config.static === undefined ? undefined : await staticFiles(config.static);
   const store = await createSqliteStore({ path: config.db });
-  let hub: Hub;
+  // With --static the server is ours (the hub attaches to it): files and the hub share one port.
+  // Its listener is in place before the hub attaches, so that Socket.IO answers its own path first.
+  let hub: Hub | undefined;
+  const server = files === undefined ? undefined : createServer((req, res) => route(req, res, hub, files));
   try {
     hub = await createHub({
       store,
@@ -54,16 +60,22 @@ export async function startHubServer(
       logger,
       port: config.port,
       host: config.host,
+      ...(server === undefined ? {} : { server }),
       ...(registry === undefined ? {} : { registry }),
       ...(config.corsOrigins.length === 0 ? {} : { allowedOrigins: config.corsOrigins }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
+    if (server !== undefined) await listen(server, hub, config);
   } catch (error) {
     await store.close();
     throw error;
   }
-  logger.info({ url: hub.url, db: config.db, schemas: config.schemas ?? null }, 'eventloom-hub listening');
+  logger.info(
+    { url: hub.url, db: config.db, schemas: config.schemas ?? null, static: config.static ?? null },
+    'eventloom-hub listening',
+  );
   let closing: Promise<void> | undefined;
+  const running = hub;
   return {
     hub,
     store,
@@ -71,13 +83,63 @@ export async function startHubServer(
     logger,
     close() {
       closing ??= (async () => {
-        await hub.close();
+        await running.close();
+        if (server !== undefined) await closeServer(server);
         await store.close();
         logger.info('eventloom-hub stopped');
       })();
       return closing;
     },
   };
+}
+
+/** Checks that `--static` is a folder with an index.html, and makes its handler. */
+async function staticFiles(dir: string): Promise<StaticHandler> {
+  try {
+    await access(join(dir, 'index.html'));
+  } catch (cause) {
+    throw new HubFailure(
+      HubFailureCode.config,
+      `--static ${dir} has no index.html (for the demo, run \`pnpm build\` first)`,
+      { cause },
+    );
+  }
+  return createStaticHandler(dir);
+}
+
+/** The ops endpoints, then the files, then 404. */
+function route(req: IncomingMessage, res: ServerResponse, hub: Hub | undefined, files: StaticHandler): void {
+  if (hub?.handleOpsRequest(req, res) === true) return;
+  files(req, res).then(
+    (served) => {
+      if (served || res.headersSent) return;
+      res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end('{"error":"not found"}');
+    },
+    () => res.destroy(),
+  );
+}
+
+async function listen(server: Server, hub: Hub, config: HubServerConfig): Promise<void> {
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, config.host, () => {
+      server.off('error', fail);
+      done();
+    });
+  }).catch(async (cause: unknown) => {
+    await hub.close();
+    throw new HubFailure(HubFailureCode.config, `cannot listen: ${String(cause)}`, { cause });
+  });
+}
+
+/** Stops listening and ends the connections still open (the hub has said goodbye on its sockets). */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+  });
 }
 
 async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator> {

@@ -1,0 +1,152 @@
+import { createEventloom, type Eventloom } from '@eventloom/client';
+import type { FoldableEvent } from '@eventloom/core';
+import type { EventEnvelope, EventMeta } from '@eventloom/protocol';
+import { combineLatest, firstValueFrom, map, scan, shareReplay, startWith, type Observable } from 'rxjs';
+import { BoardCommands } from './board-commands.ts';
+import { Conflicts } from './conflicts.ts';
+import { boardProjection, boardStream, registry, type BoardState } from './domain/index.ts';
+import { startReactions, type BoardReactions } from './reactions.ts';
+import { startSync, type BoardSync } from './sync.ts';
+
+/** One line of the event timeline: a confirmed event (with its position) or a pending one. */
+export interface TimelineEntry {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly meta: EventMeta;
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly hlc: string;
+  readonly status: 'confirmed' | 'pending';
+  readonly position: number | undefined;
+  readonly streamVersion: number | undefined;
+  readonly expectedVersion: number | undefined;
+}
+
+/** Everything the screen needs, opened once per page. */
+export interface BoardApp {
+  readonly loom: Eventloom;
+  readonly boardId: string;
+  readonly stream: string;
+  /** This device's member id (its client id): whom "me" means on the board. */
+  readonly memberId: string;
+  readonly commands: BoardCommands;
+  readonly conflicts: Conflicts;
+  readonly sync: BoardSync;
+  readonly reactions: BoardReactions;
+  /** The optimistic board: confirmed events, then this device's pending ones on top. */
+  readonly board$: Observable<BoardState>;
+  /** Newest first: pending events, then the last confirmed ones. */
+  readonly timeline$: Observable<readonly TimelineEntry[]>;
+  close(): Promise<void>;
+}
+
+const TIMELINE_LENGTH = 150;
+
+const NAMES = ['Ada', 'Grace', 'Alan', 'Radia', 'Edsger', 'Barbara', 'Ken', 'Frances', 'Linus', 'Margaret'];
+const COLORS = ['#4f46e5', '#0891b2', '#16a34a', '#ca8a04', '#dc2626', '#9333ea', '#db2777', '#0d9488'];
+
+/**
+ * Opens the board of `boardId` on this device: the Eventloom database (IndexedDB), the sync with
+ * the hub at `hubUrl`, the conflicts log and the reactions; and makes sure this device is a
+ * member of the board.
+ */
+export async function openBoardApp(options: {
+  readonly boardId: string;
+  readonly hubUrl: string;
+}): Promise<BoardApp> {
+  const { boardId } = options;
+  const stream = boardStream(boardId);
+  const loom = await createEventloom({
+    name: `eventloom-demo-${boardId}`,
+    registry,
+    projections: [boardProjection],
+  });
+  const conflicts = new Conflicts(boardId);
+  const commands = new BoardCommands(loom, boardId, (command, rejection) =>
+    conflicts.refused(command, rejection),
+  );
+  const sync = startSync(loom, {
+    url: options.hubUrl,
+    streams: [stream],
+    onRejection: (rejection) => conflicts.hubRejected(rejection),
+  });
+  const reactions = startReactions(loom, boardId, commands, conflicts);
+
+  const board$ = loom
+    .projection$(boardProjection, stream)
+    .pipe(shareReplay({ bufferSize: 1, refCount: true }));
+  const confirmed$ = loom.events$({ stream }).pipe(
+    scan((tail: FoldableEvent[], event) => [...tail.slice(-(TIMELINE_LENGTH - 1)), event], []),
+    startWith([] as FoldableEvent[]),
+  );
+  const timeline$ = combineLatest([confirmed$, loom.pending$]).pipe(
+    map(([confirmed, pending]) => [
+      ...pending
+        .filter((e) => e.stream === stream)
+        .map(pendingEntry)
+        .reverse(),
+      ...confirmed.map(confirmedEntry).reverse(),
+    ]),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+
+  const memberId = loom.clientId;
+  const board = await firstValueFrom(board$);
+  if (board.members[memberId] === undefined) {
+    let seed = 0;
+    for (let i = 0; i < memberId.length; i++) seed += memberId.charCodeAt(i);
+    await commands.join(memberId, NAMES[seed % NAMES.length]!, COLORS[seed % COLORS.length]!);
+  }
+
+  return {
+    loom,
+    boardId,
+    stream,
+    memberId,
+    commands,
+    conflicts,
+    sync,
+    reactions,
+    board$,
+    timeline$,
+    async close() {
+      await reactions.close();
+      await sync.close();
+      conflicts.close();
+      await loom.close();
+    },
+  };
+}
+
+function pendingEntry(e: EventEnvelope): TimelineEntry {
+  return {
+    id: e.id,
+    type: e.type,
+    data: e.data,
+    meta: e.meta,
+    clientId: e.clientId,
+    clientSeq: e.clientSeq,
+    hlc: e.hlc,
+    status: 'pending',
+    position: undefined,
+    streamVersion: undefined,
+    expectedVersion: e.expectedVersion,
+  };
+}
+
+function confirmedEntry(e: FoldableEvent): TimelineEntry {
+  return {
+    id: e.id,
+    type: e.type,
+    data: e.data,
+    meta: e.meta,
+    clientId: e.clientId,
+    clientSeq: e.clientSeq,
+    hlc: e.hlc,
+    status: 'confirmed',
+    position: e.position,
+    streamVersion: e.streamVersion,
+    expectedVersion: e.expectedVersion,
+  };
+}

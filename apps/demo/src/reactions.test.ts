@@ -1,0 +1,149 @@
+import { createEventloom, type Eventloom } from '@eventloom/client';
+import type { CommittedEvent } from '@eventloom/protocol';
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import { filter, firstValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BoardCommands } from './board-commands.ts';
+import { Conflicts } from './conflicts.ts';
+import { boardProjection, boardStream, cardsIn, registry, type BoardState } from './domain/index.ts';
+import { ArchiveSagaRunner } from './reactions.ts';
+
+const opened: Eventloom[] = [];
+afterEach(async () => {
+  for (const loom of opened.splice(0)) await loom.close();
+});
+
+/** A device and a stand-in for the hub that confirms whatever the device pushes, in order. */
+async function device() {
+  const loom = await createEventloom({
+    name: `saga-${crypto.randomUUID()}`,
+    registry,
+    projections: [boardProjection],
+    storage: { indexedDB, IDBKeyRange },
+  });
+  opened.push(loom);
+  const conflicts = new Conflicts('team', undefined);
+  const commands = new BoardCommands(loom, 'team', (command, rejection) =>
+    conflicts.refused(command, rejection),
+  );
+  let position = 0;
+  const versions = new Map<string, number>();
+  const hub = {
+    /** Confirms every pending event, as the hub would. */
+    async confirm(): Promise<number> {
+      const rows = await loom.sync.readOutbox();
+      const committed = rows.map((row): CommittedEvent => {
+        const version = (versions.get(row.event.stream) ?? 0) + 1;
+        versions.set(row.event.stream, version);
+        return {
+          ...row.event,
+          position: ++position,
+          streamVersion: version,
+          recordedAt: new Date().toISOString(),
+        };
+      });
+      if (committed.length > 0) await loom.sync.insertConfirmed(committed);
+      return committed.length;
+    },
+    /** Confirms until the saga has nothing more to say. */
+    async settle(): Promise<void> {
+      for (let round = 0; round < 50; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if ((await hub.confirm()) === 0 && (await loom.sync.readOutbox()).length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          if ((await loom.sync.readOutbox()).length === 0) return;
+        }
+      }
+      throw new Error('the saga did not settle');
+    },
+  };
+  const board = (): Promise<BoardState> =>
+    firstValueFrom(loom.confirmedProjection$(boardProjection, boardStream('team')));
+  return { loom, commands, conflicts, hub, board };
+}
+
+describe('the archive-column saga on a device', () => {
+  it('waits for the request to be confirmed, then archives each card and the column', async () => {
+    const { loom, commands, conflicts, hub, board } = await device();
+    for (const title of ['a', 'b', 'c'])
+      await commands.createCard({ columnId: 'done', title, createdBy: null });
+    await hub.confirm();
+    const runner = new ArchiveSagaRunner(loom, 'team', commands, conflicts);
+    runner.start();
+    await commands.archiveColumn('done', null);
+    // Offline (nothing confirmed): the saga does not start on a pending request.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await loom.sync.readOutbox()).map((r) => r.event.type)).toEqual(['column.archive-requested']);
+
+    await hub.settle();
+    runner.stop();
+    const after = await board();
+    expect(after.columns['done']).toMatchObject({ archived: true, archiving: null });
+    expect(Object.values(after.cards).every((c) => c.archived)).toBe(true);
+    // One step at a time, each caused by the previous one, all correlated to the request.
+    const events = await loom.readEvents({ stream: boardStream('team') });
+    const run = events.filter((e) => e.meta.correlationId !== undefined);
+    expect(run.map((e) => e.type)).toEqual([
+      'column.archive-requested',
+      'card.archived',
+      'card.archived',
+      'card.archived',
+      'column.archived',
+    ]);
+    for (let i = 1; i < run.length; i++) expect(run[i]!.meta.causationId).toBe(run[i - 1]!.id);
+  });
+
+  it('compensates when a card is blocked: restores what it archived, keeps the column, says why', async () => {
+    const { loom, commands, conflicts, hub, board } = await device();
+    for (const title of ['a', 'b', 'c'])
+      await commands.createCard({ columnId: 'done', title, createdBy: null });
+    await hub.confirm();
+    const blocked = cardsIn(await board(), 'done')[2]!;
+    await commands.blockCard(blocked.id, true, 'waiting for legal');
+    await hub.confirm();
+    const runner = new ArchiveSagaRunner(loom, 'team', commands, conflicts);
+    runner.start();
+    await commands.archiveColumn('done', null);
+    await hub.settle();
+    runner.stop();
+
+    const after = await board();
+    expect(after.columns['done']).toMatchObject({ archived: false, archiving: null });
+    expect(cardsIn(after, 'done').map((c) => c.title)).toEqual(['a', 'b', 'c']);
+    const [run] = Object.values(after.archives);
+    expect(run).toMatchObject({
+      status: 'failed',
+      reason: '“c” is blocked: waiting for legal',
+      restored: expect.any(Array),
+    });
+    expect([...run!.restored].sort()).toEqual(
+      cardsIn(after, 'done')
+        .slice(0, 2)
+        .map((c) => c.id)
+        .sort(),
+    );
+    const entries = await firstValueFrom(conflicts.entries$.pipe(filter((list) => list.length > 0)));
+    expect(entries[0]).toMatchObject({ code: 'card-blocked', status: 'resolved' });
+    expect(entries[0]!.resolution).toContain('2 cards restored');
+  });
+
+  it('resumes a run after a restart, from its events', async () => {
+    const { loom, commands, conflicts, hub, board } = await device();
+    for (const title of ['a', 'b']) await commands.createCard({ columnId: 'done', title, createdBy: null });
+    await commands.archiveColumn('done', null);
+    await hub.confirm();
+    // A first runner takes one step, then the app closes before it is confirmed.
+    const first = new ArchiveSagaRunner(loom, 'team', commands, conflicts);
+    first.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    first.stop();
+    expect((await loom.sync.readOutbox()).map((r) => r.event.type)).toEqual(['card.archived']);
+    const second = new ArchiveSagaRunner(loom, 'team', commands, conflicts);
+    second.start();
+    await hub.settle();
+    second.stop();
+    expect((await board()).columns['done']?.archived).toBe(true);
+    const archived = (await loom.readEvents({ type: 'card.archived' })).length;
+    expect(archived).toBe(2);
+  });
+});

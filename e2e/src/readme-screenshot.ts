@@ -1,0 +1,99 @@
+/**
+ * Makes the README's screenshot of the demo (docs/demo.png): two devices fill a board through
+ * the real hub, one runs the archive saga, and the other is refused a move by a WIP limit.
+ * `node --import tsx e2e/src/readme-screenshot.ts` (builds the demo first).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Device, launchChromium } from './device.ts';
+import setup from './global-setup.ts';
+import { HubProcess } from './hub-process.ts';
+import { DEMO_DIST, ROOT } from './paths.ts';
+
+type Demo = {
+  memberId: string;
+  commands: { join(memberId: string, name: string, color: string): Promise<void> };
+};
+
+await setup();
+const dir = await mkdtemp(join(tmpdir(), 'eventloom-shot-'));
+const hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
+const browser = await launchChromium();
+try {
+  const ada = await Device.open(browser, hub.url, 'ada', 'readme');
+  const linus = await Device.open(browser, hub.url, 'linus', 'readme');
+  const rename = (device: Device, name: string, color: string) =>
+    device.page.evaluate(
+      ([n, c]) => {
+        const app = (globalThis as unknown as { eventloomDemo: Demo }).eventloomDemo;
+        return app.commands.join(app.memberId, n!, c!);
+      },
+      [name, color],
+    );
+  await rename(ada, 'Ada', '#4f46e5');
+  await rename(linus, 'Linus', '#0d9488');
+  await Promise.all([ada.waitSynced(), linus.waitSynced()]);
+
+  await ada.addCard('backlog', 'Research conflict UX');
+  await ada.addCard('backlog', 'Dark mode');
+  await ada.addCard('todo', 'Write the release notes');
+  await linus.addCard('todo', 'Migrate the hub to Postgres');
+  await linus.addCard('doing', 'Fix the login redirect');
+  await ada.addCard('doing', 'Design the onboarding flow');
+  await ada.addCard('doing', 'Plan the sprint');
+  await ada.addCard('done', 'Write the quick start');
+  await ada.addCard('done', 'Set up CI');
+  await linus.page.getByRole('button', { name: '+ Add a column' }).click();
+  await linus.page.getByPlaceholder('Column name').fill('Released');
+  await linus.page.getByRole('button', { name: 'Add column', exact: true }).click();
+  const released = linus.page.locator('[data-testid="column"][aria-label="Released"]');
+  const releasedId = (await released.getAttribute('data-column-id'))!;
+  await linus.addCard(releasedId, 'Ship v0.1');
+  await linus.addCard(releasedId, 'Tag the release');
+  await Promise.all([ada.waitSynced(), linus.waitSynced()]);
+
+  // Assign and block through the card editor, as a person would.
+  const edit = async (device: Device, title: string, change: () => Promise<void>) => {
+    await device.page.locator('[data-testid="card-title"]', { hasText: title }).click();
+    await change();
+    await device.page.locator('[data-testid="card-save"]').click();
+  };
+  await edit(linus, 'Fix the login redirect', async () => {
+    await linus.page.locator('[data-testid="card-assignee"]').selectOption({ label: 'Linus (you)' });
+  });
+  await edit(ada, 'Write the release notes', async () => {
+    await ada.page.locator('[data-testid="card-assignee"]').selectOption({ label: 'Ada (you)' });
+  });
+  await edit(linus, 'Migrate the hub to Postgres', async () => {
+    await linus.page.getByPlaceholder('Why is it blocked?').fill('waiting for the ops review');
+    await linus.page.locator('[data-testid="card-block"]').click();
+  });
+  await Promise.all([ada.waitSynced(), linus.waitSynced()]);
+
+  // Linus archives Released: the saga archives each card, then the column.
+  linus.page.once('dialog', (dialog) => void dialog.accept());
+  await released.locator('[data-testid="column-menu"]').click();
+  await released.locator('[data-testid="archive-column"]').click();
+  await ada.page.locator(`[data-column-id="${releasedId}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+  await Promise.all([ada.waitSynced(), linus.waitSynced()]);
+
+  // Ada tries to start one more thing: Doing is at its WIP limit.
+  const cancel = ada.page.locator('.add-card-form button:not([type="submit"])');
+  while ((await cancel.count()) > 0) await cancel.first().click();
+  await ada.page
+    .getByRole('button', { name: 'Move “Write the release notes” to Doing', exact: true })
+    .click();
+  await ada.page.locator('[data-testid="refusal-toast"]').waitFor();
+  await ada.page.mouse.move(0, 0);
+  await mkdir(join(ROOT, 'docs'), { recursive: true });
+  await ada.page.screenshot({ path: join(ROOT, 'docs', 'demo.png') });
+  console.log('wrote docs/demo.png');
+  // The same board on a phone, to look at (not committed).
+  await linus.page.setViewportSize({ width: 390, height: 844 });
+  await linus.screenshot('phone');
+} finally {
+  await browser.close();
+  await hub.stop();
+  await rm(dir, { recursive: true, force: true });
+}

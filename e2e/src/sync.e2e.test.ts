@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Device, launchChromium } from './device.ts';
+import { HubProcess } from './hub-process.ts';
+import { DEMO_DIST } from './paths.ts';
+
+let dir: string;
+let hub: HubProcess;
+let browser: Browser;
+const devices: Device[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eventloom-e2e-'));
+  hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const device of devices) await device.close();
+  await browser?.close();
+  await hub?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const open = async (name: string): Promise<Device> => {
+  const device = await Device.open(browser, hub.url, name, 'sync');
+  devices.push(device);
+  return device;
+};
+
+/** Waits until every device shows the same board as the first. */
+async function expectSameBoards(all: readonly Device[]): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const boards = await Promise.all(all.map((d) => d.board()));
+        return boards.every((b) => JSON.stringify(b) === JSON.stringify(boards[0]));
+      },
+      { timeout: 30_000, interval: 250 },
+    )
+    .toBe(true);
+}
+
+describe('devices sharing a board through the hub', () => {
+  let alice: Device;
+  let bob: Device;
+
+  it('edits made offline on two devices converge to identical boards once both are back', async () => {
+    alice = await open('alice');
+    bob = await open('bob');
+    await Promise.all([alice.waitSynced(), bob.waitSynced()]);
+    await alice.addCard('todo', 'Plan the sprint');
+    await bob.page
+      .locator('[data-testid="card-title"]', { hasText: 'Plan the sprint' })
+      .waitFor({ timeout: 15_000 });
+
+    await Promise.all([alice.setOffline(true), bob.setOffline(true)]);
+    await alice.addCard('todo', 'Alice: write the changelog');
+    await alice.addCard('backlog', 'Alice: try the new router');
+    await alice.moveCardTo('Plan the sprint', 'Doing');
+    await alice.dragCard('Alice: write the changelog', 'done');
+    await bob.addCard('backlog', 'Bob: review the API');
+    await bob.addCard('doing', 'Bob: fix the flaky test');
+    await bob.moveCardTo('Bob: review the API', 'To do');
+    expect((await alice.syncState()).pending).toBeGreaterThan(0);
+    expect(await bob.cardTitles()).not.toContain('Alice: try the new router');
+    await alice.screenshot('1-alice-offline');
+    await bob.screenshot('1-bob-offline');
+
+    await Promise.all([alice.setOffline(false), bob.setOffline(false)]);
+    await Promise.all([alice.waitSynced(), bob.waitSynced()]);
+    await expectSameBoards([alice, bob]);
+    expect(await alice.cardTitles()).toEqual([
+      'Alice: try the new router',
+      'Alice: write the changelog',
+      'Bob: fix the flaky test',
+      'Bob: review the API',
+      'Plan the sprint',
+    ]);
+    // Every move made offline holds, on both screens, whichever of the two synced first.
+    const board = await alice.board();
+    const column = (id: string) => board.find((c) => c.id === id)?.cards ?? [];
+    expect(column('doing')).toEqual(expect.arrayContaining(['Plan the sprint', 'Bob: fix the flaky test']));
+    expect(column('done')).toEqual(['Alice: write the changelog']);
+    expect(column('todo')).toEqual(['Bob: review the API']);
+    expect(column('backlog')).toEqual(['Alice: try the new router']);
+    await alice.screenshot('2-alice-converged');
+    await bob.screenshot('2-bob-converged');
+  });
+
+  it('a WIP-limit conflict made offline is rejected by the hub and shown with its resolution', async () => {
+    // Doing holds 2 of 3: each device, offline, moves one more card in; only one can stay.
+    await Promise.all([alice.setOffline(true), bob.setOffline(true)]);
+    await alice.moveCardTo('Alice: try the new router', 'To do');
+    await alice.moveCardTo('Alice: try the new router', 'Doing');
+    await bob.moveCardTo('Bob: review the API', 'Doing');
+    await alice.setOffline(false);
+    await alice.waitSynced();
+    await bob.setOffline(false);
+    await expectSameBoards([alice, bob]);
+    const doing = (await bob.board()).find((c) => c.id === 'doing');
+    expect(doing?.cards).toHaveLength(3);
+    expect(doing?.cards).toContain('Alice: try the new router');
+    expect(doing?.cards).not.toContain('Bob: review the API');
+
+    // Bob's move was decided on a stale board: the hub rejected it, the board decided it again
+    // and refused it (Doing is full), so it waits for Bob in the conflicts and the dead letters.
+    await bob.page.locator('[data-testid="tab-conflicts"]').click();
+    const conflict = bob.page.locator('[data-testid="conflict"][data-code="wrong-expected-version"]').first();
+    await conflict.waitFor({ timeout: 15_000 });
+    expect(await conflict.textContent()).toContain('WIP limit of 3');
+    expect(await conflict.getAttribute('data-status')).toBe('open');
+    await bob.page.locator('[data-testid="tab-dead-letters"]').click();
+    await bob.page.locator('[data-testid="dead-letter"]').first().waitFor();
+    await bob.screenshot('3-bob-conflict-dead-letter');
+
+    // Bob resolves it: raise the limit to 4 and decide the move again.
+    await bob.page.locator('[data-testid="tab-conflicts"]').click();
+    await conflict.locator('[data-testid="raise-limit"]').click();
+    await bob.page.locator('[data-testid="conflict"][data-status="resolved"]').first().waitFor();
+    await expect
+      .poll(async () => (await alice.board()).find((c) => c.id === 'doing')?.cards, { timeout: 30_000 })
+      .toContain('Bob: review the API');
+    await Promise.all([alice.waitSynced(), bob.waitSynced()]);
+    await expectSameBoards([alice, bob]);
+    const after = (await alice.board()).find((c) => c.id === 'doing');
+    expect(after?.cards).toHaveLength(4);
+    await bob.page.locator('[data-testid="tab-dead-letters"]').click();
+    expect(await bob.page.locator('[data-testid="dead-letter"]').count()).toBe(0);
+    await bob.page.locator('[data-testid="tab-conflicts"]').click();
+    await bob.screenshot('4-bob-conflict-resolved');
+  });
+
+  it('a third device that joins later catches up with everything', async () => {
+    const carol = await open('carol');
+    await carol.waitSynced();
+    await expectSameBoards([alice, bob, carol]);
+    const timeline = carol.page.locator('[data-testid="timeline-event"][data-status="confirmed"]');
+    expect(await timeline.count()).toBeGreaterThan(8);
+    await carol.screenshot('5-carol-caught-up');
+  });
+});
