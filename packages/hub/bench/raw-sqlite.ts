@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { migrateSqlite } from '../src/store/sqlite-migrations.ts';
-import { openSqliteDatabase } from '../src/store/sqlite-store.ts';
+import { openSqliteDatabase } from '../src/store/sqlite-log.ts';
 
 /** One row of the store's `events` table. */
 export interface RawEventRow {
@@ -16,8 +16,8 @@ export interface RawEventRow {
 /**
  * A bare SQLite writer on the event store's own file setup (WAL, `synchronous=FULL`) and schema
  * (the same migrations): the raw baseline of the ingest benchmarks. It inserts `events` rows and
- * nothing else; what the store does beyond that (judging, the client_results row, the stream and
- * client counters) is the overhead a benchmark's ratio measures.
+ * nothing else; what the store does beyond that (judging, the stream and client counters, a
+ * refusal's record) is the overhead a benchmark's ratio measures.
  *
  * @example
  * const raw = openRawSqliteLog(path);

@@ -378,19 +378,30 @@ export class HubSession {
     return { events, head: page.head, until, more: until < page.head } satisfies PullResult;
   }
 
-  async #push(payload: unknown): Promise<unknown> {
-    const started = performance.now();
-    const notReady = this.#notReady();
-    if (notReady !== undefined) return notReady;
-    const decoded = decodePush(payload, this.#ctx.limits);
-    if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
-    // Prepare in arrival order, so pipelined pushes of one socket reach the sequencer in order.
-    const raw = rawEvents(payload);
-    const prepared = this.#pushChain.then(() => this.#prepare(decoded.value.events, raw));
-    this.#pushChain = prepared.then(
-      () => undefined,
-      () => undefined,
-    );
+  /**
+   * Decodes a push and queues it. Not async itself: the payload and its decoded copy are let go
+   * once the events are prepared, instead of living in a suspended frame until the commit.
+   */
+  #push(payload: unknown): Promise<unknown> {
+    try {
+      const started = performance.now();
+      const notReady = this.#notReady();
+      if (notReady !== undefined) return Promise.resolve(notReady);
+      const decoded = decodePush(payload, this.#ctx.limits);
+      if (!decoded.ok) return Promise.resolve(this.#error(decoded.error.code, decoded.error.message));
+      // Prepare in arrival order, so pipelined pushes of one socket reach the sequencer in order.
+      const prepared = this.#pushChain.then(() => this.#prepare(decoded.value.events, rawEvents(payload)));
+      this.#pushChain = prepared.then(
+        () => undefined,
+        () => undefined,
+      );
+      return this.#submit(prepared, started);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
     const { results, items, slots } = await prepared;
     const stored = await this.#ctx.sequencer.submit(items);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
@@ -406,14 +417,7 @@ export class HubSession {
    * client's own sequence are recorded through the store so its `clientSeq` advances; those that
    * cannot be (unknown schema, unreadable event, someone else's client id) are answered directly.
    */
-  async #prepare(
-    events: readonly DecodedPushEvent[],
-    raw: readonly unknown[],
-  ): Promise<{
-    results: (PushResult | undefined)[];
-    items: StoreAppend[];
-    slots: number[];
-  }> {
+  async #prepare(events: readonly DecodedPushEvent[], raw: readonly unknown[]): Promise<Prepared> {
     const results = Array.from<PushResult | undefined>({ length: events.length });
     const items: StoreAppend[] = [];
     const slots: number[] = [];
@@ -454,7 +458,6 @@ export class HubSession {
         );
         continue;
       }
-      const stamped: EventEnvelope = { ...event, meta: { ...event.meta, principal } as EventMeta };
       const verdict = validate(this.#ctx.registry, event);
       if (!verdict.ok && verdict.error.code !== ErrorCode.invalid) {
         const code =
@@ -465,10 +468,16 @@ export class HubSession {
       }
       let rejection: StoreAppend['rejection'];
       if (!verdict.ok) rejection = { code: ErrorCode.invalid, message: verdict.error.message.slice(0, 1024) };
-      else if (!(await this.allowed('push', event.stream))) {
-        rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
+      else {
+        // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
+        const allowed = this.allowed('push', event.stream);
+        if (allowed !== true && !(await allowed)) {
+          rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
+        }
       }
-      items.push(rejection === undefined ? { event: stamped } : { event: stamped, rejection });
+      // The decoded event is this push's own copy (the decoder built it): stamp it in place.
+      event.meta.principal = principal;
+      items.push(rejection === undefined ? { event } : { event, rejection });
       slots.push(i);
     }
     return { results, items, slots };
@@ -496,6 +505,15 @@ export class HubSession {
       if (session !== this) await session.deliverNotify(relayed);
     }
   }
+}
+
+/** A push judged by the session: answers it gave itself, and the events for the sequencer. */
+interface Prepared {
+  /** One slot per pushed event; filled here for the events the session refused itself. */
+  readonly results: (PushResult | undefined)[];
+  readonly items: StoreAppend[];
+  /** The index in `results` of each item. */
+  readonly slots: number[];
 }
 
 /** The registry's verdict on an event's data; a registry that throws counts as `internal`. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventStore, StoreAppend } from '../store/event-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { Sequencer, type SequencerOptions } from './sequencer.ts';
-import { makeEvent } from './test-kit.ts';
+import { makeEvent, until } from './test-kit.ts';
 
 async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
   const store = await createMemoryStore();
@@ -57,6 +57,54 @@ describe('Sequencer', () => {
     const { sequencer, transactions } = await setup({ maxTransactionEvents: 3 });
     await Promise.all([1, 2, 3, 4].map((n) => sequencer.submit([item(`x${n}`, 1), item(`x${n}`, 2)])));
     expect(transactions).toEqual([2, 2, 2, 2]);
+  });
+
+  it('hands the store a second transaction while the first commits only when it is full', async () => {
+    const store = await createMemoryStore();
+    const calls: { size: number; release: () => void }[] = [];
+    // A store whose commits finish only when the test says so.
+    const slow: EventStore = {
+      append: (batch) =>
+        new Promise((resolve, reject) => {
+          calls.push({
+            size: batch.length,
+            release: () => void store.append(batch).then(resolve, reject),
+          });
+        }),
+      read: (q) => store.read(q),
+      head: () => store.head(),
+      streamVersion: (s) => store.streamVersion(s),
+      client: (c) => store.client(c),
+      bindClient: (c, p) => store.bindClient(c, p),
+      hubId: () => store.hubId(),
+      close: () => store.close(),
+    };
+    const sequencer = new Sequencer(slow, {
+      maxTransactionEvents: 2,
+      gapTimeoutMs: 5000,
+      maxHeldPerClient: 10,
+      onCommitted: () => undefined,
+      onStoreError: () => undefined,
+    });
+    const first = sequencer.submit([item('a', 1), item('a', 2)]);
+    await until(() => calls.length === 1);
+    const partial = sequencer.submit([item('b', 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls.map((c) => c.size)).toEqual([2]);
+    const full = sequencer.submit([item('a', 3)]);
+    await until(() => calls.length === 2);
+    expect(calls.map((c) => c.size)).toEqual([2, 2]);
+    const third = sequencer.submit([item('c', 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toHaveLength(2);
+    calls[0]!.release();
+    calls[1]!.release();
+    await until(() => calls.length === 3);
+    calls[2]!.release();
+    const positions = (await Promise.all([first, partial, full, third])).map((rs) =>
+      rs.map((r) => r.status === 'ok' && r.position),
+    );
+    expect(positions).toEqual([[1, 2], [3], [4], [5]]);
   });
 
   it('isolates a group that makes the store fail: only its events are answered internal', async () => {

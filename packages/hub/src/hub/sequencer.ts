@@ -16,10 +16,19 @@ export interface SequencerOptions {
 }
 
 /**
- * The hub's single writer. Every pushed event goes through here: appends run one at a time, and
- * the events queued while one runs (from any number of sockets) go into the next transaction
- * together. An event whose `clientSeq` is ahead of its client's is held until the events before
- * it are recorded (then appended again) or until `gapTimeoutMs` passes (then `sequence-gap`).
+ * Transactions handed to the store at once, at most. A second one is handed over only when a
+ * full one is queued: the store (the SQLite thread) then starts it the moment the first commits,
+ * while this thread goes on reading sockets, instead of waiting for it to be serialised.
+ */
+const MAX_TRANSACTIONS_IN_FLIGHT = 2;
+
+/**
+ * The hub's single writer. Every pushed event goes through here: the events queued while a
+ * transaction runs (from any number of sockets) go into the next transaction together (group
+ * commit); a second transaction is handed to the store before the first has committed only when
+ * it is full (the store commits appends in call order). An event whose `clientSeq` is ahead of
+ * its client's is held until the events before it are recorded (then appended again) or until
+ * `gapTimeoutMs` passes (then `sequence-gap`).
  *
  * Invariant: `submit` resolves only with results of durable transactions, or with rejections that
  * stored nothing (`sequence-gap`, `internal`, `unavailable`).
@@ -28,9 +37,12 @@ export class Sequencer {
   readonly #store: EventStore;
   readonly #options: SequencerOptions;
   readonly #queue: Group[] = [];
+  /** Events in `#queue`. */
+  #queued = 0;
   readonly #held = new Map<string, Map<number, Held[]>>();
   #heldCount = 0;
-  #running = false;
+  /** Transactions handed to the store and not answered yet. */
+  #running = 0;
   #scheduled = false;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -63,6 +75,7 @@ export class Sequencer {
         return;
       }
       this.#queue.push({ slots: items.map((item, index) => ({ request, index, item })) });
+      this.#queued += items.length;
       this.#schedule();
     });
   }
@@ -79,7 +92,7 @@ export class Sequencer {
   }
 
   #whenIdle(): Promise<void> {
-    if (!this.#running && !this.#scheduled && this.#queue.length === 0) return Promise.resolve();
+    if (this.#running === 0 && !this.#scheduled && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -88,7 +101,7 @@ export class Sequencer {
    * sockets in the same phase share one transaction (one fsync) instead of each paying for one.
    */
   #schedule(): void {
-    if (this.#scheduled || this.#running) return;
+    if (this.#scheduled || !this.#mayStart()) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -96,13 +109,19 @@ export class Sequencer {
     });
   }
 
+  /** Whether a transaction may start now: the first whenever events wait, a second only when full. */
+  #mayStart(): boolean {
+    if (this.#running === 0) return true;
+    return this.#running < MAX_TRANSACTIONS_IN_FLIGHT && this.#queued >= this.#options.maxTransactionEvents;
+  }
+
   #pump(): void {
-    if (this.#running) return;
+    if (!this.#mayStart()) return;
     if (this.#queue.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
+      if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
       return;
     }
-    this.#running = true;
+    this.#running++;
     const groups: Group[] = [];
     let count = 0;
     while (this.#queue.length > 0) {
@@ -112,17 +131,20 @@ export class Sequencer {
       groups.push(next);
       count += next.slots.length;
     }
+    this.#queued -= count;
     this.#commit(groups).then(
       () => {
-        this.#running = false;
+        this.#running--;
         this.#schedule();
       },
       (error: unknown) => {
         this.#options.onStoreError(error);
-        this.#running = false;
+        this.#running--;
         this.#schedule();
       },
     );
+    // A full transaction may be waiting already.
+    this.#schedule();
   }
 
   async #commit(groups: readonly Group[]): Promise<void> {
@@ -219,7 +241,10 @@ export class Sequencer {
       bySeq.delete(seq);
     }
     if (bySeq.size === 0) this.#held.delete(clientId);
-    if (slots.length > 0) this.#queue.unshift({ slots });
+    if (slots.length > 0) {
+      this.#queue.unshift({ slots });
+      this.#queued += slots.length;
+    }
   }
 }
 

@@ -8,7 +8,8 @@ import type {
   StoreAppendResult,
   StoreReadResult,
 } from './event-store.ts';
-import { planAppend, type AppendSnapshot, type RecordedResult } from './plan-append.ts';
+import { committedJson, envelopeJson } from './committed-json.ts';
+import { planAppend, type AppendSnapshot, type RecordedRejection } from './plan-append.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
 /** Options of {@link createMemoryStore}. */
@@ -34,7 +35,8 @@ export async function createMemoryStore(options: MemoryStoreOptions = {}): Promi
 interface MemoryClient {
   lastSeq: number;
   principal: string | undefined;
-  readonly results: Map<number, RecordedResult>;
+  /** The refusals recorded, by seq (a committed seq is known by its event). */
+  readonly rejections: Map<number, RecordedRejection>;
 }
 
 /** The memory store; see {@link createMemoryStore}. */
@@ -51,7 +53,7 @@ class MemoryEventStore implements EventStore {
   readonly #snapshot: AppendSnapshot = {
     head: () => this.#log.length,
     lastClientSeq: (clientId) => this.#clients.get(clientId)?.lastSeq ?? 0,
-    recordedResult: (clientId, clientSeq) => this.#clients.get(clientId)?.results.get(clientSeq),
+    rejection: (clientId, clientSeq) => this.#clients.get(clientId)?.rejections.get(clientSeq),
     committedById: (id) => {
       const position = this.#positionById.get(id);
       return position === undefined ? undefined : this.#log[position - 1];
@@ -66,14 +68,17 @@ class MemoryEventStore implements EventStore {
 
   async append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
     this.#open();
-    const plan = planAppend(this.#snapshot, batch, new Date().toISOString());
-    for (const event of plan.events) {
-      const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
+    const plan = planAppend(this.#snapshot, batch, (item) => item.event);
+    const recordedAt = new Date().toISOString();
+    for (const { item, position, streamVersion } of plan.events) {
+      // The JSON round trip of the SQLite store: the same text, so the same event read back.
+      const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
+      const stored = deepFreeze(JSON.parse(text) as CommittedEvent);
       this.#log.push(stored);
       this.#positionById.set(stored.id, stored.position);
     }
-    for (const { clientId, clientSeq, result } of plan.records) {
-      this.#clientOf(clientId).results.set(clientSeq, Object.freeze({ ...result }));
+    for (const { clientId, clientSeq, rejection } of plan.rejections) {
+      this.#clientOf(clientId).rejections.set(clientSeq, Object.freeze({ ...rejection }));
     }
     for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
@@ -141,7 +146,7 @@ class MemoryEventStore implements EventStore {
   #clientOf(clientId: string): MemoryClient {
     let client = this.#clients.get(clientId);
     if (!client) {
-      client = { lastSeq: 0, principal: undefined, results: new Map() };
+      client = { lastSeq: 0, principal: undefined, rejections: new Map() };
       this.#clients.set(clientId, client);
     }
     return client;

@@ -1,17 +1,18 @@
-import { ErrorCode, type CommittedEvent, type RejectionCode } from '@eventloom/protocol';
+import { ErrorCode, type CommittedEvent, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import type { StoreAppend, StoreAppendResult } from './event-store.ts';
 import { sameEnvelope } from './same-envelope.ts';
 
-/** What a store keeps for each (clientId, clientSeq) it has decided: the answer a re-push gets. */
-export type RecordedResult =
-  | { readonly status: 'ok'; readonly id: string; readonly position: number }
-  | {
-      readonly status: 'rejected';
-      readonly id: string;
-      readonly code: RejectionCode;
-      readonly message: string;
-      readonly currentVersion?: number;
-    };
+/**
+ * A refusal a store keeps under (clientId, clientSeq): the answer a re-push of that seq gets.
+ * Commits need no such record: the committed event itself, found by its id, names its client
+ * and seq.
+ */
+export interface RecordedRejection {
+  readonly id: string;
+  readonly code: RejectionCode;
+  readonly message: string;
+  readonly currentVersion?: number;
+}
 
 /** The committed state a batch is judged against, as it was before the batch. Reads only. */
 export interface AppendSnapshot {
@@ -19,25 +20,48 @@ export interface AppendSnapshot {
   head(): number;
   /** The client's last decided seq; 0 for a client never seen. */
   lastClientSeq(clientId: string): number;
-  /** What was decided for this seq, if anything. */
-  recordedResult(clientId: string, clientSeq: number): RecordedResult | undefined;
+  /** The refusal recorded for this seq, if it was refused. */
+  rejection(clientId: string, clientSeq: number): RecordedRejection | undefined;
   /** The committed event with this id, if any. */
   committedById(id: string): CommittedEvent | undefined;
+  /**
+   * True when the store's unique index refuses to insert an id that is stored already: the plan
+   * then looks up only the ids of events it does not commit, and the store, if its index refuses
+   * one, plans the batch again with this false, to look up every id.
+   */
+  readonly idsCheckedOnInsert?: boolean;
   /** The stream's version; 0 for an unknown stream. */
   streamVersion(stream: string): number;
 }
 
+/**
+ * One event offered to {@link planAppend}: the envelope fields that decide its fate, and the
+ * hub's refusal if it made one. A store may hold the rest of the envelope as it likes (as JSON
+ * text, say): the plan asks for it only to compare contents.
+ */
+export interface PlanItem {
+  readonly event: Pick<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'stream' | 'expectedVersion'>;
+  readonly rejection?: StoreAppend['rejection'];
+}
+
+/** An item the batch commits, and the commit fields it gets. */
+export interface PlannedEvent<T extends PlanItem> {
+  readonly item: T;
+  readonly position: number;
+  readonly streamVersion: number;
+}
+
 /** Everything one batch changes, for a store to write in one transaction. */
-export interface AppendPlan {
+export interface AppendPlan<T extends PlanItem> {
   /** One answer per item, in batch order. */
   readonly results: StoreAppendResult[];
   /** New events, in position order (gapless, from head + 1). */
-  readonly events: CommittedEvent[];
-  /** New records of decided seqs, in batch order. */
-  readonly records: {
+  readonly events: PlannedEvent<T>[];
+  /** New refusals to record, in batch order. */
+  readonly rejections: {
     readonly clientId: string;
     readonly clientSeq: number;
-    readonly result: RecordedResult;
+    readonly rejection: RecordedRejection;
   }[];
   /** The new last decided seq of each client that advanced. */
   readonly clientSeqs: Map<string, number>;
@@ -47,43 +71,59 @@ export interface AppendPlan {
 
 /**
  * Judges a batch against `snapshot`, each item in the light of the ones before it, and returns
- * what to write. Pure apart from its reads: every store shares it, so they answer alike.
+ * what to write; `envelopeOf` gives an item's whole envelope, for the rare comparison of contents.
+ * Pure apart from its reads: every store shares it, so they answer alike.
  *
- * Order of the rules for one event: its `clientSeq` first (≤ last: the recorded answer; > last + 1:
- * `gap`), then a `rejection` the hub already made, then its id (already stored: `duplicate` when the
- * content is the same, else `id-conflict`), then `expectedVersion`; only then is it committed.
+ * Order of the rules for one event: its `clientSeq` first (≤ last: the answer it got before;
+ * > last + 1: `gap`), then a `rejection` the hub already made, then its id (already stored:
+ * `id-conflict`), then `expectedVersion`; only then is it committed.
+ *
+ * A seq ≤ last was either refused (its refusal is recorded) or committed (the event with the
+ * pushed id is stored under this very client and seq: `duplicate` when the content is the same,
+ * else `id-conflict`); anything else is another event at a used seq, `invalid`.
  */
-export function planAppend(
+export function planAppend<T extends PlanItem>(
   snapshot: AppendSnapshot,
-  batch: readonly StoreAppend[],
-  recordedAt: string,
-): AppendPlan {
+  batch: readonly T[],
+  envelopeOf: (item: T) => EventEnvelope,
+): AppendPlan<T> {
   const results: StoreAppendResult[] = [];
-  const events: CommittedEvent[] = [];
-  const records: AppendPlan['records'][number][] = [];
+  const events: PlannedEvent<T>[] = [];
+  const rejections: AppendPlan<T>['rejections'][number][] = [];
   const clientSeqs = new Map<string, number>();
   const streamVersions = new Map<string, number>();
-  const newById = new Map<string, CommittedEvent>();
-  const newRecords = new Map<string, RecordedResult>();
+  const newById = new Map<string, PlannedEvent<T>>();
+  let newRejections: Map<string, RecordedRejection> | undefined;
   let head = snapshot.head();
 
   const lastSeq = (clientId: string) => clientSeqs.get(clientId) ?? snapshot.lastClientSeq(clientId);
   const versionOf = (stream: string) => streamVersions.get(stream) ?? snapshot.streamVersion(stream);
-  const byId = (id: string) => newById.get(id) ?? snapshot.committedById(id);
-  const recordOf = (clientId: string, seq: number) =>
-    newRecords.get(recordKey(clientId, seq)) ?? snapshot.recordedResult(clientId, seq);
-  const decide = (clientId: string, clientSeq: number, result: RecordedResult): StoreAppendResult => {
-    records.push({ clientId, clientSeq, result });
-    newRecords.set(recordKey(clientId, clientSeq), result);
+  const byId = (id: string): Stored | undefined => {
+    const planned = newById.get(id);
+    if (planned !== undefined) {
+      const { clientId, clientSeq } = planned.item.event;
+      return { clientId, clientSeq, position: planned.position, content: () => envelopeOf(planned.item) };
+    }
+    const committed = snapshot.committedById(id);
+    if (committed === undefined) return undefined;
+    const { clientId, clientSeq, position } = committed;
+    return { clientId, clientSeq, position, content: () => committed };
+  };
+  const rejectionOf = (clientId: string, seq: number) =>
+    newRejections?.get(recordKey(clientId, seq)) ?? snapshot.rejection(clientId, seq);
+  const reject = (clientId: string, clientSeq: number, rejection: RecordedRejection): StoreAppendResult => {
+    rejections.push({ clientId, clientSeq, rejection });
+    (newRejections ??= new Map()).set(recordKey(clientId, clientSeq), rejection);
     clientSeqs.set(clientId, clientSeq);
-    return answerOf(result);
+    return { status: 'rejected', ...rejection };
   };
 
-  for (const { event, rejection } of batch) {
+  for (const item of batch) {
+    const { event, rejection } = item;
     const { id, clientId, clientSeq } = event;
     const last = lastSeq(clientId);
     if (clientSeq <= last) {
-      results.push(repeated(event, recordOf(clientId, clientSeq), byId));
+      results.push(repeated(item, rejectionOf(clientId, clientSeq), byId, envelopeOf));
       continue;
     }
     if (clientSeq > last + 1) {
@@ -91,27 +131,21 @@ export function planAppend(
       continue;
     }
     if (rejection) {
-      results.push(decide(clientId, clientSeq, { status: 'rejected', id, ...rejection }));
-      continue;
-    }
-    const existing = byId(id);
-    if (existing) {
-      results.push(
-        decide(
-          clientId,
-          clientSeq,
-          sameEnvelope(existing, event)
-            ? { status: 'ok', id, position: existing.position }
-            : conflict(id, existing.position),
-        ),
-      );
+      results.push(reject(clientId, clientSeq, { id, ...rejection }));
       continue;
     }
     const current = versionOf(event.stream);
-    if (event.expectedVersion !== undefined && event.expectedVersion !== current) {
+    const wrongVersion = event.expectedVersion !== undefined && event.expectedVersion !== current;
+    // The unique index can speak only for events that are inserted: look up the others' ids.
+    const existing = snapshot.idsCheckedOnInsert === true && !wrongVersion ? newById.get(id) : byId(id);
+    if (existing) {
+      // The same envelope would name this client and seq, which nothing committed has yet.
+      results.push(reject(clientId, clientSeq, conflict(id, existing.position)));
+      continue;
+    }
+    if (wrongVersion) {
       results.push(
-        decide(clientId, clientSeq, {
-          status: 'rejected',
+        reject(clientId, clientSeq, {
           id,
           code: ErrorCode.wrongExpectedVersion,
           message: `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
@@ -121,61 +155,61 @@ export function planAppend(
       continue;
     }
     head += 1;
-    const committed: CommittedEvent = { ...event, position: head, streamVersion: current + 1, recordedAt };
-    events.push(committed);
-    newById.set(id, committed);
+    const planned: PlannedEvent<T> = { item, position: head, streamVersion: current + 1 };
+    events.push(planned);
+    newById.set(id, planned);
     streamVersions.set(event.stream, current + 1);
-    records.push({ clientId, clientSeq, result: { status: 'ok', id, position: head } });
-    newRecords.set(recordKey(clientId, clientSeq), { status: 'ok', id, position: head });
     clientSeqs.set(clientId, clientSeq);
     results.push({ status: 'ok', id, position: head, streamVersion: current + 1 });
   }
-  return { results, events, records, clientSeqs, streamVersions };
+  return { results, events, rejections, clientSeqs, streamVersions };
+}
+
+/** An event committed before or earlier in the batch, as {@link planAppend} compares it. */
+interface Stored {
+  readonly clientId: string;
+  readonly clientSeq: number;
+  readonly position: number;
+  content(): EventEnvelope | CommittedEvent;
 }
 
 /** The answer for a seq that was decided before: the same one, or a refusal if it is another event. */
-function repeated(
-  event: StoreAppend['event'],
-  record: RecordedResult | undefined,
-  byId: (id: string) => CommittedEvent | undefined,
+function repeated<T extends PlanItem>(
+  item: T,
+  rejection: RecordedRejection | undefined,
+  byId: (id: string) => Stored | undefined,
+  envelopeOf: (item: T) => EventEnvelope,
 ): StoreAppendResult {
-  const { id, clientId, clientSeq } = event;
-  if (!record) {
-    return {
-      status: 'rejected',
-      id,
-      code: ErrorCode.internal,
-      message: `no record of clientSeq ${clientSeq} of client ${clientId}`,
-    };
+  const { id, clientId, clientSeq } = item.event;
+  if (rejection !== undefined) {
+    return rejection.id === id ? { status: 'rejected', ...rejection } : usedSeq(item, rejection.id);
   }
-  if (record.id !== id) {
-    return {
-      status: 'rejected',
-      id,
-      code: ErrorCode.invalid,
-      message: `clientSeq ${clientSeq} of client ${clientId} was already used by event ${record.id}`,
-    };
-  }
-  if (record.status === 'rejected') return answerOf(record);
   const stored = byId(id);
-  if (!stored || !sameEnvelope(stored, event)) return answerOf(conflict(id, record.position));
-  return { status: 'duplicate', id, position: record.position };
+  if (stored === undefined || stored.clientId !== clientId || stored.clientSeq !== clientSeq) {
+    return usedSeq(item, undefined);
+  }
+  if (!sameEnvelope(stored.content(), envelopeOf(item))) {
+    return { status: 'rejected', ...conflict(id, stored.position) };
+  }
+  return { status: 'duplicate', id, position: stored.position };
 }
 
-function conflict(id: string, position: number): RecordedResult {
+function usedSeq(item: PlanItem, by: string | undefined): StoreAppendResult {
+  const { id, clientId, clientSeq } = item.event;
   return {
     status: 'rejected',
+    id,
+    code: ErrorCode.invalid,
+    message: `clientSeq ${clientSeq} of client ${clientId} was already used by ${by === undefined ? 'another event' : `event ${by}`}`,
+  };
+}
+
+function conflict(id: string, position: number): RecordedRejection {
+  return {
     id,
     code: ErrorCode.idConflict,
     message: `event ${id} was committed at position ${position} with different content`,
   };
-}
-
-/** How a recorded decision is answered: a recorded commit is a `duplicate` from then on. */
-function answerOf(record: RecordedResult): StoreAppendResult {
-  return record.status === 'ok'
-    ? { status: 'duplicate', id: record.id, position: record.position }
-    : { ...record };
 }
 
 function recordKey(clientId: string, clientSeq: number): string {

@@ -1,12 +1,12 @@
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 
 /**
- * True when `stored` holds the same client-written envelope as `incoming`: every field but the
- * hub's commit fields compares equal as JSON (key order is irrelevant, and a property set to
- * `undefined` counts as absent, as it does once serialised).
+ * True when `stored` (committed, or about to be) holds the same client-written envelope as
+ * `incoming`: every field but the hub's commit fields compares equal as JSON (key order is
+ * irrelevant, and a property set to `undefined` counts as absent, as it does once serialised).
  */
-export function sameEnvelope(stored: CommittedEvent, incoming: EventEnvelope): boolean {
-  const { position: _p, streamVersion: _v, recordedAt: _r, ...envelope } = stored;
+export function sameEnvelope(stored: CommittedEvent | EventEnvelope, incoming: EventEnvelope): boolean {
+  const { position: _p, streamVersion: _v, recordedAt: _r, ...envelope } = stored as Partial<CommittedEvent>;
   return jsonEqual(envelope, incoming);
 }
 

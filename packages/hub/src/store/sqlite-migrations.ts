@@ -19,7 +19,9 @@ export interface SqliteMigration {
  * - `events`: the log. `position` is the rowid; `event` is the committed event as JSON text (what
  *   `read` returns), beside the columns that are queried or must be unique.
  * - `streams`: each stream's version. `clients`: each client's last decided seq and principal.
- * - `client_results`: what was decided for every (client_id, client_seq), the answer a re-push gets.
+ * - `client_rejections` (from 2; 1 had `client_results`, a row for every decided seq): the refusal
+ *   of each refused (client_id, client_seq), the answer a re-push gets. A committed seq needs no
+ *   row: the event, found by its id, names its client and seq.
  * - `meta`: `hub_id`, the log's id.
  */
 export const sqliteMigrations: readonly SqliteMigration[] = [
@@ -64,6 +66,27 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
         ) WITHOUT ROWID;
       `);
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('hub_id', randomUUID());
+    },
+  },
+  {
+    version: 2,
+    name: 'rejections only',
+    up(db) {
+      db.exec(`
+        CREATE TABLE client_rejections (
+          client_id TEXT NOT NULL,
+          client_seq INTEGER NOT NULL,
+          event_id TEXT NOT NULL,
+          code TEXT NOT NULL,
+          message TEXT NOT NULL,
+          current_version INTEGER,
+          PRIMARY KEY (client_id, client_seq)
+        ) WITHOUT ROWID;
+        INSERT INTO client_rejections (client_id, client_seq, event_id, code, message, current_version)
+          SELECT client_id, client_seq, event_id, code, message, current_version
+          FROM client_results WHERE status = 'rejected';
+        DROP TABLE client_results;
+      `);
     },
   },
 ];

@@ -15,7 +15,8 @@ import {
   SQLITE_APPLICATION_ID,
   type SqliteMigration,
 } from './sqlite-migrations.ts';
-import { createSqliteStore, FILTERED_PAGE_SQL, openSqliteDatabase } from './sqlite-store.ts';
+import { FILTERED_PAGE_SQL, openSqliteDatabase } from './sqlite-log.ts';
+import { createSqliteStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,7 +62,14 @@ describe('createSqliteStore', () => {
         .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         .pluck()
         .all();
-      expect(tables).toEqual(['client_results', 'clients', 'events', 'meta', 'schema_migrations', 'streams']);
+      expect(tables).toEqual([
+        'client_rejections',
+        'clients',
+        'events',
+        'meta',
+        'schema_migrations',
+        'streams',
+      ]);
       const uniques = db
         .prepare<[], string>(
           `SELECT group_concat(ii.name, ',') FROM pragma_index_list('events') AS il, pragma_index_info(il.name) AS ii
@@ -87,7 +95,9 @@ describe('createSqliteStore', () => {
     await expect(opening).rejects.toBeInstanceOf(HubFailure);
     await expect(opening).rejects.toMatchObject({
       code: 'store',
-      message: expect.stringMatching(/schema version 2, newer than this @eventloom\/hub knows \(1\)/),
+      message: expect.stringContaining(
+        `schema version ${sqliteMigrations.length + 1}, newer than this @eventloom/hub knows (${sqliteMigrations.length})`,
+      ),
     });
     const check = new Database(path, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(sqliteMigrations.length + 1);
@@ -161,6 +171,56 @@ describe('createSqliteStore', () => {
       expect(plan).not.toMatch(/TEMP B-TREE/);
     }
     db.close();
+  });
+});
+
+describe('schema version 2', () => {
+  it('keeps the refusals of a version 1 log and drops its records of commits, answering re-pushes alike', async () => {
+    const path = newPath();
+    const committed = sampleEnvelope({ clientSeq: 1 });
+    const refused = sampleEnvelope({ clientSeq: 2 });
+    const v1 = openSqliteDatabase({ path });
+    migrateSqlite(v1, sqliteMigrations.slice(0, 1));
+    // What the version 1 store wrote for a commit at seq 1 and a refusal at seq 2.
+    const text = JSON.stringify({
+      ...committed,
+      position: 1,
+      streamVersion: 1,
+      recordedAt: new Date().toISOString(),
+    });
+    v1.prepare('INSERT INTO events (position, id, stream, stream_version, event) VALUES (1, ?, ?, 1, ?)').run(
+      committed.id,
+      committed.stream,
+      text,
+    );
+    v1.prepare('INSERT INTO streams (stream, version) VALUES (?, 1)').run(committed.stream);
+    v1.prepare("INSERT INTO clients (client_id, last_seq) VALUES ('client-a', 2)").run();
+    const result = v1.prepare(
+      `INSERT INTO client_results (client_id, client_seq, event_id, status, position, code, message, current_version)
+       VALUES ('client-a', ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    result.run(1, committed.id, 'ok', 1, null, null, null);
+    result.run(2, refused.id, 'rejected', null, 'unauthorized', 'may not push to list:1', null);
+    v1.close();
+
+    const store = await createSqliteStore({ path });
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.prepare('SELECT client_seq, event_id, code FROM client_rejections').all()).toEqual([
+      { client_seq: 2, event_id: refused.id, code: 'unauthorized' },
+    ]);
+    db.close();
+    expect(await store.append([{ event: committed }, { event: refused }])).toEqual([
+      { status: 'duplicate', id: committed.id, position: 1 },
+      { status: 'rejected', id: refused.id, code: 'unauthorized', message: 'may not push to list:1' },
+    ]);
+    const [other] = await store.append([{ event: sampleEnvelope({ clientSeq: 1 }) }]);
+    expect(other).toMatchObject({ status: 'rejected', code: 'invalid' });
+    const next = sampleEnvelope({ clientSeq: 3 });
+    expect(await store.append([{ event: next }])).toEqual([
+      { status: 'ok', id: next.id, position: 2, streamVersion: 2 },
+    ]);
+    await store.close();
   });
 });
 
@@ -259,6 +319,35 @@ describe('durability', () => {
     expect(ids.size).toBe(head);
     expect(await store.client('client-kill')).toMatchObject({ lastClientSeq: head });
     await store.close();
+  });
+
+  it('lets the process exit while a store is left open and idle', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(dirname(fixture), 'open-idle.ts'), newPath()],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the process did not exit: ${output}`));
+      }, 15_000);
+      child.on('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect([code, output.trim()]).toEqual([0, 'appended']);
   });
 
   /** Runs the fixture until it has acknowledged `count` positions, SIGKILLs it, and returns them. */

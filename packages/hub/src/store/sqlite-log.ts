@@ -1,0 +1,379 @@
+import Database from 'better-sqlite3';
+import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import type { ClientRecord, StoreAppend, StoreAppendResult } from './event-store.ts';
+import { committedJsonParts } from './committed-json.ts';
+import {
+  planAppend,
+  type AppendPlan,
+  type AppendSnapshot,
+  type PlanItem,
+  type RecordedRejection,
+} from './plan-append.ts';
+import { migrateSqlite } from './sqlite-migrations.ts';
+import { toStoreFailure } from './store-failure.ts';
+import type { StreamFilter } from './stream-filter.ts';
+
+/** Where a SQLite log lives and how it waits for locks; see `SqliteStoreOptions`. */
+export interface SqliteLogOptions {
+  readonly path: string;
+  readonly scanWindow: number;
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * A batch for {@link SqliteLog.append}, one column per field: how the store's thread hands it to
+ * the log's, cheaper to copy between threads than an object per event. `envelopes[i]` is the
+ * `envelopeJson` of event i; the other columns repeat the fields the plan needs.
+ */
+export interface AppendColumns {
+  readonly envelopes: string[];
+  readonly ids: string[];
+  readonly clientIds: string[];
+  readonly clientSeqs: number[];
+  readonly streams: string[];
+  readonly expectedVersions: (number | undefined)[];
+  readonly rejections: StoreAppend['rejection'][];
+}
+
+/**
+ * What {@link SqliteLog.append} answers, by column too: `positions[i]` and `streamVersions[i]` of
+ * each `ok` event (0 elsewhere), and every other answer whole in `others[i]`.
+ */
+export interface AppendAnswer {
+  readonly positions: Float64Array;
+  readonly streamVersions: Float64Array;
+  readonly others: (StoreAppendResult | undefined)[];
+}
+
+/** A page as {@link SqliteLog.read} gives it: the events as JSON text, parsed by the reader. */
+export interface PageText {
+  readonly events: string[];
+  readonly until: number;
+  readonly head: number;
+}
+
+/**
+ * Opens a SQLite file the way the store needs it, without touching its schema: WAL (a private
+ * journal for `:memory:`), `synchronous=FULL`, a busy timeout. The raw benchmarks open theirs with it too.
+ */
+export function openSqliteDatabase(
+  options: Pick<SqliteLogOptions, 'path' | 'busyTimeoutMs'>,
+): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+  } catch (cause) {
+    throw new HubFailure(HubFailureCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
+  }
+  try {
+    if (db.memory) db.pragma('journal_mode = MEMORY');
+    else {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') {
+        throw new HubFailure(
+          HubFailureCode.store,
+          `${db.name}: WAL is unavailable (journal mode ${String(mode)})`,
+        );
+      }
+    }
+    db.pragma('synchronous = FULL');
+    return db;
+  } catch (thrown) {
+    db.close();
+    throw toStoreFailure(thrown);
+  }
+}
+
+/**
+ * The statements of filtered pages, which scan positions (from, bound] by rowid: `+stream` keeps
+ * the planner off the (stream, stream_version) index, which would read whole streams and sort
+ * them. The names travel as one JSON array parameter, so one statement serves any number of them;
+ * substr() compares case-sensitively and needs no escaping, unlike LIKE. Exported for a test.
+ */
+export const FILTERED_PAGE_SQL = {
+  exact: `SELECT position, event FROM events
+    WHERE position > ? AND position <= ? AND +stream IN (SELECT value FROM json_each(?))
+    ORDER BY position LIMIT ?`,
+  prefix: `SELECT position, event FROM events
+    WHERE position > ? AND position <= ? AND (
+      +stream IN (SELECT value FROM json_each(?))
+      OR EXISTS (SELECT 1 FROM json_each(?) AS p WHERE substr(stream, 1, length(p.value)) = p.value)
+    )
+    ORDER BY position LIMIT ?`,
+} as const;
+
+/** Thrown inside an append transaction, to roll it back, when the unique index refused an id. */
+const REUSED_ID = Symbol('reused id');
+
+/**
+ * The SQLite event log on one connection, synchronous: the store's thread runs it (see
+ * `createSqliteStore`). Every append is one IMMEDIATE transaction, durable when it returns.
+ */
+export class SqliteLog {
+  readonly #db: Database.Database;
+  readonly #scanWindow: number;
+  readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #appendTx: (batch: AppendColumns) => AppendAnswer;
+  readonly #readTx: <T>(fn: () => T) => T;
+
+  /** Opens (creating or migrating it) the log; fails with a {@link HubFailure} `store`. */
+  static open(options: SqliteLogOptions): SqliteLog {
+    const db = openSqliteDatabase(options);
+    try {
+      migrateSqlite(db);
+      return new SqliteLog(db, options.scanWindow);
+    } catch (thrown) {
+      db.close();
+      throw toStoreFailure(thrown);
+    }
+  }
+
+  private constructor(db: Database.Database, scanWindow: number) {
+    this.#db = db;
+    this.#scanWindow = scanWindow;
+    this.#sql = prepareStatements(db);
+    const append = db.transaction((items: readonly LogItem[], idsCheckedOnInsert: boolean) => {
+      const plan = planAppend(
+        this.#snapshot(idsCheckedOnInsert),
+        items,
+        (item) => JSON.parse(item.envelope) as EventEnvelope,
+      );
+      this.#write(plan, new Date().toISOString(), idsCheckedOnInsert);
+      return answerOf(plan.results);
+    });
+    // IMMEDIATE: take the write lock before reading the state the batch is judged against. First
+    // without a lookup of each new event's id: the unique index refuses one that is stored already
+    // (nearly never), and then the batch is rolled back and planned again, looking every id up.
+    this.#appendTx = (batch) => {
+      const items = itemsOf(batch);
+      try {
+        return append.immediate(items, true);
+      } catch (thrown) {
+        if (thrown !== REUSED_ID) throw thrown;
+        return append.immediate(items, false);
+      }
+    };
+    const read = db.transaction((fn: () => unknown) => fn());
+    this.#readTx = <T>(fn: () => T) => read.deferred(fn) as T;
+  }
+
+  /** Commits or records each event, in order, in one durable transaction. */
+  append(batch: AppendColumns): AppendAnswer {
+    return this.#appendTx(batch);
+  }
+
+  /**
+   * Reads the events after `from` (see `EventStore.read`), as JSON text. A filtered page may hold
+   * events of streams that differ from a wanted one only in lone surrogates (SQLite keeps UTF-8):
+   * the reader filters the parsed events again.
+   */
+  read(from: number, limit: number, filter: StreamFilter): PageText {
+    const sql = this.#sql;
+    return this.#readTx(() => {
+      const head = sql.head.get() ?? 0;
+      if (filter.kind === 'all') {
+        const page = textsOf(sql.page.all(from, limit));
+        const until = page.events.length === limit ? page.last : Math.max(from, head);
+        return { events: page.events, until, head };
+      }
+      const bound = Math.min(head, from + this.#scanWindow);
+      const rows =
+        filter.prefixes.length === 0
+          ? sql.pageExact.all(from, bound, JSON.stringify(filter.exact), limit)
+          : sql.pagePrefix.all(
+              from,
+              bound,
+              JSON.stringify(filter.exact),
+              JSON.stringify(filter.prefixes),
+              limit,
+            );
+      const page = textsOf(rows);
+      const until = page.events.length === limit ? page.last : Math.max(from, bound);
+      return { events: page.events, until, head };
+    });
+  }
+
+  head(): number {
+    return this.#sql.head.get() ?? 0;
+  }
+
+  streamVersion(stream: string): number {
+    return this.#sql.streamVersion.get(stream) ?? 0;
+  }
+
+  client(clientId: string): ClientRecord {
+    const row = this.#sql.client.get(clientId);
+    return { lastClientSeq: row?.last_seq ?? 0, principal: row?.principal ?? undefined };
+  }
+
+  bindClient(clientId: string, principal: string): boolean {
+    this.#sql.bindClient.run(clientId, principal);
+    return this.#sql.client.get(clientId)?.principal === principal;
+  }
+
+  hubId(): string {
+    const id = this.#sql.hubId.get('hub_id');
+    if (id === undefined) throw new HubFailure(HubFailureCode.store, `${this.#db.name} has no hub id`);
+    return id;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * The state a batch is judged against. With `idsCheckedOnInsert`, the plan looks up the ids of
+   * repeated seqs and rejected events only, and the unique index checks those of the events it
+   * inserts; otherwise it looks up every id.
+   */
+  #snapshot(idsCheckedOnInsert: boolean): AppendSnapshot {
+    const sql = this.#sql;
+    return {
+      head: () => sql.head.get() ?? 0,
+      lastClientSeq: (clientId) => sql.lastSeq.get(clientId) ?? 0,
+      rejection: (clientId, clientSeq) => {
+        const row = sql.rejection.get(clientId, clientSeq);
+        return row && toRecordedRejection(row);
+      },
+      committedById: (id) => {
+        const text = sql.eventById.get(id);
+        return text === undefined ? undefined : (JSON.parse(text) as CommittedEvent);
+      },
+      streamVersion: (stream) => sql.streamVersion.get(stream) ?? 0,
+      idsCheckedOnInsert,
+    };
+  }
+
+  #write(plan: AppendPlan<LogItem>, recordedAt: string, idsCheckedOnInsert: boolean): void {
+    const sql = this.#sql;
+    for (const { item, position, streamVersion } of plan.events) {
+      // SQLite joins the two parts: no joined copy of each event is made on this heap.
+      const [head, tail] = committedJsonParts(item.envelope, position, streamVersion, recordedAt);
+      const { changes } = sql.insertEvent.run(
+        position,
+        item.event.id,
+        item.event.stream,
+        streamVersion,
+        head,
+        tail,
+      );
+      if (changes === 0) {
+        if (idsCheckedOnInsert) throw REUSED_ID;
+        throw new HubFailure(HubFailureCode.store, `event store: id ${item.event.id} is stored already`);
+      }
+    }
+    for (const { clientId, clientSeq, rejection } of plan.rejections) {
+      sql.insertRejection.run(
+        clientId,
+        clientSeq,
+        rejection.id,
+        rejection.code,
+        rejection.message,
+        rejection.currentVersion ?? null,
+      );
+    }
+    for (const [stream, version] of plan.streamVersions) sql.setStream.run(stream, version);
+    for (const [clientId, seq] of plan.clientSeqs) sql.setClientSeq.run(clientId, seq);
+  }
+}
+
+/** One event of an {@link AppendColumns} batch, as the plan reads it. */
+interface LogItem extends PlanItem {
+  readonly envelope: string;
+}
+
+function itemsOf(batch: AppendColumns): LogItem[] {
+  const items: LogItem[] = [];
+  for (let i = 0; i < batch.envelopes.length; i++) {
+    const event = {
+      id: batch.ids[i]!,
+      clientId: batch.clientIds[i]!,
+      clientSeq: batch.clientSeqs[i]!,
+      stream: batch.streams[i]!,
+      expectedVersion: batch.expectedVersions[i],
+    };
+    const rejection = batch.rejections[i];
+    const envelope = batch.envelopes[i]!;
+    items.push(rejection === undefined ? { event, envelope } : { event, envelope, rejection });
+  }
+  return items;
+}
+
+function answerOf(results: readonly StoreAppendResult[]): AppendAnswer {
+  const positions = new Float64Array(results.length);
+  const streamVersions = new Float64Array(results.length);
+  const others = Array.from<StoreAppendResult | undefined>({ length: results.length });
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i]!;
+    if (result.status === 'ok') {
+      positions[i] = result.position;
+      streamVersions[i] = result.streamVersion;
+    } else others[i] = result;
+  }
+  return { positions, streamVersions, others };
+}
+
+function textsOf(rows: readonly [number, string][]): { events: string[]; last: number } {
+  const events = rows.map((row) => row[1]);
+  return { events, last: rows.length === 0 ? 0 : rows[rows.length - 1]![0] };
+}
+
+/** Every statement the log runs, prepared once. */
+function prepareStatements(db: Database.Database) {
+  return {
+    head: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),
+    hubId: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+    eventById: db.prepare<[string], string>('SELECT event FROM events WHERE id = ?').pluck(),
+    streamVersion: db.prepare<[string], number>('SELECT version FROM streams WHERE stream = ?').pluck(),
+    lastSeq: db.prepare<[string], number>('SELECT last_seq FROM clients WHERE client_id = ?').pluck(),
+    client: db.prepare<[string], { last_seq: number; principal: string | null }>(
+      'SELECT last_seq, principal FROM clients WHERE client_id = ?',
+    ),
+    rejection: db.prepare<[string, number], RejectionRow>(
+      `SELECT event_id, code, message, current_version
+       FROM client_rejections WHERE client_id = ? AND client_seq = ?`,
+    ),
+    insertEvent: db.prepare<[number, string, string, number, string, string]>(
+      `INSERT INTO events (position, id, stream, stream_version, event) VALUES (?, ?, ?, ?, ? || ?)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    insertRejection: db.prepare<[string, number, string, string, string, number | null]>(
+      `INSERT INTO client_rejections (client_id, client_seq, event_id, code, message, current_version)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    setStream: db.prepare<[string, number]>(
+      `INSERT INTO streams (stream, version) VALUES (?, ?)
+       ON CONFLICT (stream) DO UPDATE SET version = excluded.version`,
+    ),
+    setClientSeq: db.prepare<[string, number]>(
+      `INSERT INTO clients (client_id, last_seq) VALUES (?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq`,
+    ),
+    bindClient: db.prepare<[string, string]>(
+      `INSERT INTO clients (client_id, last_seq, principal) VALUES (?, 0, ?)
+       ON CONFLICT (client_id) DO UPDATE SET principal = excluded.principal WHERE principal IS NULL`,
+    ),
+    page: db
+      .prepare<[number, number], [number, string]>(
+        'SELECT position, event FROM events WHERE position > ? ORDER BY position LIMIT ?',
+      )
+      .raw(),
+    pageExact: db.prepare<[number, number, string, number], [number, string]>(FILTERED_PAGE_SQL.exact).raw(),
+    pagePrefix: db
+      .prepare<[number, number, string, string, number], [number, string]>(FILTERED_PAGE_SQL.prefix)
+      .raw(),
+  };
+}
+
+interface RejectionRow {
+  readonly event_id: string;
+  readonly code: string;
+  readonly message: string;
+  readonly current_version: number | null;
+}
+
+function toRecordedRejection(row: RejectionRow): RecordedRejection {
+  const base = { id: row.event_id, code: row.code as RejectionCode, message: row.message };
+  return row.current_version === null ? base : { ...base, currentVersion: row.current_version };
+}

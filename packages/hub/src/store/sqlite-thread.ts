@@ -1,0 +1,128 @@
+import { Worker } from 'node:worker_threads';
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import type { AppendColumns, SqliteLogOptions } from './sqlite-log.ts';
+import type { StreamFilter } from './stream-filter.ts';
+
+/** A request to the SQLite thread, without its id: `open` answers a handle, the others name it. */
+export type SqliteCall =
+  | { readonly op: 'open'; readonly options: SqliteLogOptions }
+  | { readonly op: 'append'; readonly handle: number; readonly batch: AppendColumns }
+  | {
+      readonly op: 'read';
+      readonly handle: number;
+      readonly from: number;
+      readonly limit: number;
+      readonly filter: StreamFilter;
+    }
+  | { readonly op: 'head' | 'hubId' | 'close'; readonly handle: number }
+  | { readonly op: 'streamVersion'; readonly handle: number; readonly stream: string }
+  | { readonly op: 'client'; readonly handle: number; readonly clientId: string }
+  | {
+      readonly op: 'bindClient';
+      readonly handle: number;
+      readonly clientId: string;
+      readonly principal: string;
+    };
+
+/** A {@link SqliteCall} as posted, with the id its reply names. */
+export type SqliteRequest = SqliteCall & { readonly id: number };
+
+/** The answer to one {@link SqliteRequest}: its value, or the failure as data. */
+export type SqliteReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly code: HubFailureCode; readonly message: string };
+
+/**
+ * The worker thread every SQLite store of the process runs on, started with the first store and
+ * kept, idle, for the next. Requests are answered in the order they were made. The thread keeps
+ * the process alive only while a request is in flight, like any pending I/O.
+ *
+ * Invariant: a request resolves with what the worker did; if the worker dies, every request in
+ * flight, and every later one, fails with a {@link HubFailure} `store`.
+ */
+export class SqliteThread {
+  static #shared: SqliteThread | undefined;
+
+  /** The process's SQLite thread, started (again, if the last one died) when needed. */
+  static shared(): SqliteThread {
+    if (SqliteThread.#shared === undefined || SqliteThread.#shared.#dead !== undefined) {
+      SqliteThread.#shared = new SqliteThread();
+    }
+    return SqliteThread.#shared;
+  }
+
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubFailure): void }>();
+  #nextId = 1;
+  #dead: HubFailure | undefined;
+
+  private constructor() {
+    this.#worker = startWorker();
+    this.#worker.unref();
+    this.#worker.on('message', (reply: SqliteReply) => this.#settle(reply));
+    this.#worker.on('error', (error) => this.#die(error));
+    this.#worker.on('exit', (code) => this.#die(new Error(`exited with code ${code}`)));
+  }
+
+  /** Posts `call` and resolves with the worker's answer. */
+  request<T>(call: SqliteCall): Promise<T> {
+    if (this.#dead !== undefined) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      try {
+        this.#worker.postMessage({ ...call, id });
+      } catch (cause) {
+        this.#pending.delete(id);
+        if (this.#pending.size === 0) this.#worker.unref();
+        reject(new HubFailure(HubFailureCode.store, `event store: cannot post ${call.op}`, { cause }));
+      }
+    });
+  }
+
+  #settle(reply: SqliteReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(new HubFailure(reply.code, reply.message));
+  }
+
+  #die(cause: unknown): void {
+    if (this.#dead !== undefined) return;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    this.#dead = new HubFailure(HubFailureCode.store, `event store: the SQLite thread stopped: ${why}`, {
+      cause,
+    });
+    for (const pending of this.#pending.values()) pending.reject(this.#dead);
+    this.#pending.clear();
+    void this.#worker.terminate();
+  }
+}
+
+/**
+ * Starts `sqlite-worker`: the `.js` file beside this one once built. From TypeScript source (tests,
+ * `tsx`), the worker needs a Node that strips types (22.18 and later) or, on older ones, tsx,
+ * registered inside the worker: Node hands a worker neither the parent's loader hooks nor a way
+ * to `--import` them.
+ */
+function startWorker(): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url);
+  const features = process.features as { readonly typescript?: string | false };
+  if (!fromSource || Boolean(features.typescript)) return new Worker(entry);
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch (cause) {
+    throw new HubFailure(
+      HubFailureCode.config,
+      'the SQLite store runs on a worker thread, which from TypeScript source needs Node 22.18+ or tsx',
+      { cause },
+    );
+  }
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(boot, { eval: true });
+}

@@ -1,0 +1,63 @@
+/**
+ * The SQLite thread (a `worker_threads` worker, see `sqlite-thread.ts`): it holds every
+ * {@link SqliteLog} of the process and runs the requests of their stores one at a time, in the
+ * order they were posted, so that commits and their fsyncs never block the hub's event loop.
+ */
+import { parentPort } from 'node:worker_threads';
+import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { SqliteLog, type AppendAnswer } from './sqlite-log.ts';
+import type { SqliteReply, SqliteRequest } from './sqlite-thread.ts';
+import { toStoreFailure } from './store-failure.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread only');
+const logs = new Map<number, SqliteLog>();
+let nextHandle = 1;
+
+port.on('message', (request: SqliteRequest) => {
+  let reply: SqliteReply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const value = run(request);
+    reply = { id: request.id, ok: true, value };
+    if (request.op === 'append') {
+      // The answer's columns move to the store's thread instead of being copied.
+      const { positions, streamVersions } = value as AppendAnswer;
+      transfer = [positions.buffer as ArrayBuffer, streamVersions.buffer as ArrayBuffer];
+    }
+  } catch (thrown) {
+    const failure = toStoreFailure(thrown);
+    reply = { id: request.id, ok: false, code: failure.code, message: failure.message };
+  }
+  port.postMessage(reply, transfer);
+});
+
+function run(request: SqliteRequest): unknown {
+  if (request.op === 'open') {
+    const handle = nextHandle++;
+    logs.set(handle, SqliteLog.open(request.options));
+    return handle;
+  }
+  const log = logs.get(request.handle);
+  if (log === undefined) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+  switch (request.op) {
+    case 'append':
+      return log.append(request.batch);
+    case 'read':
+      return log.read(request.from, request.limit, request.filter);
+    case 'head':
+      return log.head();
+    case 'streamVersion':
+      return log.streamVersion(request.stream);
+    case 'client':
+      return log.client(request.clientId);
+    case 'bindClient':
+      return log.bindClient(request.clientId, request.principal);
+    case 'hubId':
+      return log.hubId();
+    case 'close':
+      logs.delete(request.handle);
+      log.close();
+      return undefined;
+  }
+}
