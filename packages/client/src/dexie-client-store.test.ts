@@ -1,8 +1,8 @@
-import { sampleEnvelope } from '@eventloom/protocol/testing';
+import { sampleCommitted, sampleEnvelope } from '@eventloom/protocol/testing';
 import { Dexie } from 'dexie';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { expect, it } from 'vitest';
-import { DexieClientStore, SCHEMA_VERSION } from './dexie-client-store.ts';
+import { DexieClientStore, PAGE_SIZE, SCHEMA_VERSION, TAIL_FILL } from './dexie-client-store.ts';
 import { describeClientStore } from './testing/describe-client-store.ts';
 
 // The same contract as in Chromium (dexie-client-store.browser.test.ts), on fake-indexeddb in Node.
@@ -70,5 +70,26 @@ it('upgrades a version 1 database: rejected rows become dead letters, the meta g
   // The new index settles acked rows once the position passes them.
   await store.markAcked([{ clientSeq: 2, position: 3 }]);
   expect((await store.insertConfirmed([], { until: 3 })).settled.map((r) => r.clientSeq)).toEqual([2]);
+  store.close();
+});
+
+it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, live ones never rewrite more than a small page', async () => {
+  const store = new DexieClientStore({ name: `layout-${Date.now()}`, indexedDB: { indexedDB, IDBKeyRange } });
+  await store.open();
+  const events = Array.from({ length: 700 }, (_, i) => sampleCommitted({ position: i + 1 }));
+  const pageSizes = async () =>
+    (await store.db.table<{ events: unknown[] }>('events').orderBy('first').toArray()).map(
+      (p) => p.events.length,
+    );
+  await store.insertConfirmed(events.slice(0, 300));
+  expect([PAGE_SIZE, TAIL_FILL]).toEqual([256, 32]);
+  expect(await pageSizes()).toEqual([256, 44]);
+  // One by one, as live events come: a new page, filled to TAIL_FILL, then another.
+  for (let i = 300; i < 340; i++) await store.insertConfirmed([events[i]!]);
+  expect(await pageSizes()).toEqual([256, 44, 32, 8]);
+  // A pull's page fills the small last page up to PAGE_SIZE again.
+  await store.insertConfirmed(events.slice(340));
+  expect(await pageSizes()).toEqual([256, 44, 32, 256, 112]);
+  expect(await store.readConfirmed()).toEqual(events);
   store.close();
 });
