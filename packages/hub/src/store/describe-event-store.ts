@@ -280,8 +280,9 @@ export function describeEventStore(
       it('accepts only the version the stream is at, and rejects lower and higher ones', async () => {
         const store = await fresh();
         await store.append(pushes(events('client-a', 1, 3, { stream: 'seat:7' })));
+        // Three clients: one client's events after a refusal on the stream are refused anyway.
         const [low, high, right] = [2, 4, 3].map((v, i) =>
-          event('client-a', 4 + i, { stream: 'seat:7', expectedVersion: v }),
+          event(['client-b', 'client-c', 'client-d'][i]!, 1, { stream: 'seat:7', expectedVersion: v }),
         );
         const results = await store.append(pushes([low!, high!, right!]));
         for (const [i, e] of [low!, high!].entries()) {
@@ -311,6 +312,28 @@ export function describeEventStore(
           }),
           okOf(following, 5, 5),
         ]);
+      });
+
+      it("refuses a client's later guarded events on a stream once one of them was refused in the batch", async () => {
+        const store = await fresh();
+        await store.append(pushes(events('client-a', 1, 3, { stream: 'card:1' })));
+        // client-b decided two events on version 2; the stream moved to 3, so the first is refused
+        // and the second, whose expectedVersion 3 now matches by chance, is refused with it.
+        const created = event('client-b', 1, { stream: 'card:1', expectedVersion: 2 });
+        const moved = event('client-b', 2, { stream: 'card:1', expectedVersion: 3 });
+        const unguarded = event('client-b', 3, { stream: 'card:1' });
+        const other = event('client-b', 4, { stream: 'card:2', expectedVersion: 0 });
+        const results = await store.append(pushes([created, moved, unguarded, other]));
+        expect(results[0]).toMatchObject({ status: 'rejected', code: ErrorCode.wrongExpectedVersion });
+        expect(results[1]).toMatchObject({
+          status: 'rejected',
+          id: moved.id,
+          code: ErrorCode.wrongExpectedVersion,
+          currentVersion: 3,
+        });
+        expect(results[2]).toEqual(okOf(unguarded, 4, 4));
+        expect(results[3]).toEqual(okOf(other, 5, 1));
+        expect(await store.append(pushes([moved]))).toEqual([results[1]]);
       });
 
       it('records the rejection: the seq advances and a re-push gets the same answer after the stream moved', async () => {
@@ -692,6 +715,8 @@ async function checkScenario(store: EventStore, scenario: Scenario): Promise<voi
   const push = async (batch: readonly EventEnvelope[]) => {
     const results = await store.append(pushes(batch));
     expect(results).toHaveLength(batch.length);
+    // (clientId, stream) where one of the client's events was refused in this push.
+    const refused = new Set<string>();
     batch.forEach((e, i) => {
       const r = results[i]!;
       expect(r.id).toBe(e.id);
@@ -709,9 +734,12 @@ async function checkScenario(store: EventStore, scenario: Scenario): Promise<voi
       model.lastSeq.set(e.clientId, e.clientSeq);
       finalAnswers.set(e, r);
       const version = model.streams.get(e.stream) ?? 0;
+      const key = `${e.clientId}\u0000${e.stream}`;
       if (model.committed.has(e.id)) {
+        refused.add(key);
         expect(r).toMatchObject({ status: 'rejected', code: ErrorCode.idConflict });
-      } else if (e.expectedVersion !== undefined && e.expectedVersion !== version) {
+      } else if (e.expectedVersion !== undefined && (e.expectedVersion !== version || refused.has(key))) {
+        refused.add(key);
         expect(r).toMatchObject({
           status: 'rejected',
           code: ErrorCode.wrongExpectedVersion,

@@ -70,6 +70,9 @@ export interface ClientRecord {
  *   stream: the first is `ok`, the second `rejected`).
  * - `expectedVersion` must equal the stream's version before the event, or it is rejected with
  *   `wrong-expected-version` and `currentVersion`.
+ * - once one of a client's events on a stream is refused within a batch, that client's later events
+ *   on the stream that carry `expectedVersion` are refused too (they were decided on the refused
+ *   one), even if the stream's version happens to match.
  */
 export interface EventStore {
   /** Commits or records each event, in order, in one durable transaction. */

@@ -118,6 +118,12 @@ export function planAppend<T extends PlanItem>(
     return { status: 'rejected', ...rejection };
   };
 
+  // (clientId, stream) pairs where a client's event was refused in this plan: its later events on
+  // that stream that carry `expectedVersion` were decided on a state that included the refused one,
+  // so they are refused too, even when the stream's version happens to match (a command's events
+  // are all or nothing; the client decides them again on fresh state).
+  const refusedStreams = new Set<string>();
+
   for (const item of batch) {
     const { event, rejection } = item;
     const { id, clientId, clientSeq } = event;
@@ -131,24 +137,32 @@ export function planAppend<T extends PlanItem>(
       continue;
     }
     if (rejection) {
+      refusedStreams.add(`${clientId}\u0000${event.stream}`);
       results.push(reject(clientId, clientSeq, { id, ...rejection }));
       continue;
     }
     const current = versionOf(event.stream);
-    const wrongVersion = event.expectedVersion !== undefined && event.expectedVersion !== current;
+    const streamKey = `${clientId}\u0000${event.stream}`;
+    const afterRefusal = event.expectedVersion !== undefined && refusedStreams.has(streamKey);
+    const wrongVersion =
+      event.expectedVersion !== undefined && (event.expectedVersion !== current || afterRefusal);
     // The unique index can speak only for events that are inserted: look up the others' ids.
     const existing = snapshot.idsCheckedOnInsert === true && !wrongVersion ? newById.get(id) : byId(id);
     if (existing) {
       // The same envelope would name this client and seq, which nothing committed has yet.
+      refusedStreams.add(streamKey);
       results.push(reject(clientId, clientSeq, conflict(id, existing.position)));
       continue;
     }
     if (wrongVersion) {
+      refusedStreams.add(streamKey);
       results.push(
         reject(clientId, clientSeq, {
           id,
           code: ErrorCode.wrongExpectedVersion,
-          message: `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
+          message: afterRefusal
+            ? `an earlier event of client ${clientId} on stream ${JSON.stringify(event.stream)} was refused in this batch; this one was decided on it`
+            : `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
           currentVersion: current,
         }),
       );
