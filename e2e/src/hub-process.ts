@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnHubProcess } from '@eventloom/hub-server/testing';
 import { join } from 'node:path';
 import { ROOT } from './paths.ts';
 
-const HUB_BIN = join(ROOT, 'apps', 'hub', 'bin', 'eventloom-hub.js');
 const SCHEMAS = join(ROOT, 'apps', 'demo', 'src', 'domain', 'registry.ts');
 
 /** What a hub of the tests is started with. */
@@ -44,9 +44,8 @@ export class HubProcess {
   }
 
   /** Starts a hub and resolves once it listens (rejects with its output if it exits first). */
-  static start(options: HubProcessOptions): Promise<HubProcess> {
+  static async start(options: HubProcessOptions): Promise<HubProcess> {
     const args = [
-      HUB_BIN,
       '--insecure-dev',
       '--host',
       '127.0.0.1',
@@ -59,31 +58,8 @@ export class HubProcess {
       '--static',
       options.dist,
     ];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output: string[] = [];
-    const exited = new Promise<number | string>((resolve) =>
-      child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-    );
-    return new Promise((resolve, reject) => {
-      let buffered = '';
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          output.push(line);
-          const url = listeningUrl(line);
-          if (url !== undefined) resolve(new HubProcess(child, url, output, exited, options));
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      void exited.then((code) =>
-        reject(
-          new Error(`eventloom-hub exited (${code}) before listening:\n${output.join('\n')}${buffered}`),
-        ),
-      );
-    });
+    const hub = await spawnHubProcess(args, { cwd: ROOT });
+    return new HubProcess(hub.child, hub.url, hub.output, hub.exited, options);
   }
 
   /** Kills it at once (SIGKILL: no goodbye, whatever is in flight is cut). */
@@ -105,14 +81,5 @@ export class HubProcess {
 
   #running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-}
-
-function listeningUrl(line: string): string | undefined {
-  try {
-    const entry = JSON.parse(line) as { msg?: string; url?: string };
-    return entry.msg === 'eventloom-hub listening' ? entry.url : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -2,56 +2,19 @@
  * Test support: runs `eventloom-hub` as a child process and talks to it with socket.io-client.
  * Not exported from the package entry point.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EventEnvelope } from '@eventloom/protocol';
 import { SignJWT } from 'jose';
+import { HUB_BIN, spawnHubProcess, type HubProcess } from './spawn-hub-process.ts';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 
-/** The command's entry point, as a user runs it. */
-export const HUB_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'eventloom-hub.js');
+export { HUB_BIN, type HubProcess } from './spawn-hub-process.ts';
 export const SECRET = 'child-process-secret-at-least-32-bytes!!';
 
-/** A hub child process that announced its URL. */
-export interface HubProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  /** Every line it wrote to stdout and stderr so far. */
-  readonly output: string[];
-  /** Resolves with the exit code (or the signal's name) once the process ended. */
-  readonly exited: Promise<number | string>;
-}
-
-/** Runs the command with `args` and resolves once it listens (or rejects with its output if it exits). */
+/** Runs the command with `args` in a bare environment (PATH and `env`), once it listens. */
 export function spawnHub(args: readonly string[], env: Record<string, string> = {}): Promise<HubProcess> {
-  const child = spawn(process.execPath, [HUB_BIN, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        output.push(line);
-        const url = listeningUrl(line);
-        if (url !== undefined) resolve({ child, url, output, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) =>
-      reject(new Error(`eventloom-hub exited (${code}) before listening:\n${output.join('\n')}${buffered}`)),
-    );
-  });
+  return spawnHubProcess(args, { env: { PATH: process.env['PATH'] ?? '', ...env } });
 }
 
 /** Runs the command to its end and returns its exit code and output. */
@@ -69,15 +32,6 @@ export async function runHub(
     child.once('exit', (c, s) => resolve(c ?? s ?? 'unknown')),
   );
   return { code, output };
-}
-
-function listeningUrl(line: string): string | undefined {
-  try {
-    const entry = JSON.parse(line) as { msg?: string; url?: string };
-    return entry.msg === 'eventloom-hub listening' ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A token for `sub`, signed with {@link SECRET}, valid for an hour. */
