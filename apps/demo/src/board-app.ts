@@ -7,6 +7,7 @@ import { Conflicts } from './conflicts.ts';
 import { boardProjection, boardStream, registry, type BoardState } from './domain/index.ts';
 import { startReactions, type BoardReactions } from './reactions.ts';
 import { startSync, type BoardSync } from './sync.ts';
+import { newMemberLook } from './member-look.ts';
 
 /** One line of the event timeline: a confirmed event (with its position) or a pending one. */
 export interface TimelineEntry {
@@ -42,9 +43,6 @@ export interface BoardApp {
 }
 
 const TIMELINE_LENGTH = 150;
-
-const NAMES = ['Ada', 'Grace', 'Alan', 'Radia', 'Edsger', 'Barbara', 'Ken', 'Frances', 'Linus', 'Margaret'];
-const COLORS = ['#4f46e5', '#0891b2', '#16a34a', '#ca8a04', '#dc2626', '#9333ea', '#db2777', '#0d9488'];
 
 /**
  * Opens the board of `boardId` on this device: the Eventloom database (IndexedDB), the sync with
@@ -94,9 +92,8 @@ export async function openBoardApp(options: {
   const memberId = loom.clientId;
   const board = await firstValueFrom(board$);
   if (board.members[memberId] === undefined) {
-    let seed = 0;
-    for (let i = 0; i < memberId.length; i++) seed += memberId.charCodeAt(i);
-    await commands.join(memberId, NAMES[seed % NAMES.length]!, COLORS[seed % COLORS.length]!);
+    const { name, color } = newMemberLook(memberId, Object.values(board.members));
+    await commands.join(memberId, name, color);
   }
 
   return {

@@ -78,11 +78,53 @@ describe('parseHubServerConfig', () => {
     [['--jwt-secret', secret, '--port', '-1'], {}, '--port'],
     [['--jwt-secret', secret, '--cors-origin', 'https://a.example/path'], {}, '--cors-origin'],
     [['--jwt-secret', secret], { EVENTLOOM_INSECURE_DEV: 'yes' }, 'EVENTLOOM_INSECURE_DEV'],
+    [['--jwt-secret', secret, '--log-level', 'loud'], {}, '--log-level must be one of'],
+    [['--jwt-secret', secret], { EVENTLOOM_LOG_LEVEL: 'verbose' }, '--log-level must be one of'],
     [['--nope'], {}, 'nope'],
     [['stray'], {}, 'stray'],
   ] as const)('refuses %j %j', (argv, env, message) => {
     const parsed = parseHubServerConfig(argv, env);
     expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.error).toContain(message);
+  });
+
+  it('reads --reactions and the admin guard from flags and the environment', () => {
+    const parsed = parseHubServerConfig(
+      [
+        '--jwt-secret',
+        secret,
+        '--reactions',
+        './reactions.js',
+        '--admin-sub',
+        'ops',
+        '--admin-sub',
+        'alice,bob',
+      ],
+      { EVENTLOOM_ADMIN_ROLE: 'admin', EVENTLOOM_REACTIONS_DB: '/var/lib/eventloom/r.db' },
+    );
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      reactions: './reactions.js',
+      reactionsDb: '/var/lib/eventloom/r.db',
+      adminSubs: ['ops', 'alice', 'bob'],
+      adminRole: 'admin',
+    });
+    const fromEnv = parseHubServerConfig(['--jwt-secret', secret], {
+      EVENTLOOM_REACTIONS: './r.js',
+      EVENTLOOM_ADMIN_SUB: 'ops, root',
+    });
+    expect(fromEnv.ok && !fromEnv.help && fromEnv.config).toMatchObject({
+      reactions: './r.js',
+      adminSubs: ['ops', 'root'],
+    });
+  });
+
+  it.each([
+    [['--jwt-secret', secret, '--admin-sub', 'ops'], '--reactions'],
+    [['--jwt-secret', secret, '--admin-role', 'admin'], '--reactions'],
+    [['--jwt-secret', secret, '--reactions-db', 'r.db'], '--reactions'],
+    [['--jwt-secret', secret, '--reactions', 'r.js', '--admin-role', ' '], '--admin-role'],
+  ] as const)('refuses admin or reaction options that cannot work: %j', (argv, message) => {
+    const parsed = parseHubServerConfig(argv, {});
     expect(!parsed.ok && parsed.error).toContain(message);
   });
 

@@ -21,6 +21,14 @@ export interface HubServerConfig {
   readonly logLevel: string;
   /** A folder of files (a built web app) to serve from the hub's own HTTP server. */
   readonly static?: string;
+  /** A module exporting the hub's handlers and sagas (`handlers`, `sagas`, `replayHandlers`, or a default object of them). */
+  readonly reactions?: string;
+  /** The SQLite file of the reactions' state; default beside `db` (`events.db` → `events.reactions.db`). */
+  readonly reactionsDb?: string;
+  /** Token subjects (`sub`) allowed on the dead-letter admin endpoints. */
+  readonly adminSubs?: readonly string[];
+  /** A role allowed on the admin endpoints: the token's `roles` claim lists it, or its `role` claim is it. */
+  readonly adminRole?: string;
 }
 
 /** The outcome of reading the command line: a config, a request for help, or what is wrong. */
@@ -80,6 +88,26 @@ const OPTIONS = {
     type: 'string',
     help: 'folder of a built web app to serve on the same port (e.g. apps/demo/dist)',
   },
+  reactions: {
+    env: 'EVENTLOOM_REACTIONS',
+    type: 'string',
+    help: 'module exporting the handlers and sagas the hub runs (handlers, sagas)',
+  },
+  'reactions-db': {
+    env: 'EVENTLOOM_REACTIONS_DB',
+    type: 'string',
+    help: 'SQLite file of the reactions (default beside --db: events.reactions.db)',
+  },
+  'admin-sub': {
+    env: 'EVENTLOOM_ADMIN_SUB',
+    type: 'string',
+    help: 'token sub allowed on the /admin endpoints (repeat, or comma-separate)',
+  },
+  'admin-role': {
+    env: 'EVENTLOOM_ADMIN_ROLE',
+    type: 'string',
+    help: 'role allowed on the /admin endpoints (token claim roles[] or role)',
+  },
   help: { env: undefined, type: 'boolean', help: 'show this help' },
 } as const;
 
@@ -96,6 +124,7 @@ export const HUB_SERVER_HELP = [
   '',
   'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
   'Endpoints: /socket.io (the sync protocol), /healthz, /readyz, /metrics (Prometheus);',
+  'with --reactions and --admin-sub or --admin-role, /admin/dead-letters (bearer token);',
   'with --static, every other GET serves a file of that folder.',
 ].join('\n');
 
@@ -114,7 +143,10 @@ export function parseHubServerConfig(
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     const options: ParseArgsConfig['options'] = Object.fromEntries(
-      Object.entries(OPTIONS).map(([flag, o]) => [flag, { type: o.type, multiple: flag === 'cors-origin' }]),
+      Object.entries(OPTIONS).map(([flag, o]) => [
+        flag,
+        { type: o.type, multiple: flag === 'cors-origin' || flag === 'admin-sub' },
+      ]),
     );
     ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }));
   } catch (error) {
@@ -189,6 +221,34 @@ export function parseHubServerConfig(
     }
   }
 
+  const flagAdmins = values['admin-sub'];
+  const adminSubs = (
+    Array.isArray(flagAdmins) && flagAdmins.length > 0 ? flagAdmins.map(String) : [text('admin-sub') ?? '']
+  )
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const adminRole = text('admin-role')?.trim();
+  if (adminRole === '') return { ok: false, error: '--admin-role must not be empty' };
+  const reactions = text('reactions');
+  if ((adminSubs.length > 0 || adminRole !== undefined) && reactions === undefined) {
+    return {
+      ok: false,
+      error: '--admin-sub and --admin-role guard the reactions’ admin endpoints: give --reactions too',
+    };
+  }
+  if (text('reactions-db') !== undefined && reactions === undefined) {
+    return { ok: false, error: '--reactions-db is the state of --reactions: give --reactions too' };
+  }
+
+  const logLevel = text('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    return {
+      ok: false,
+      error: `--log-level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(logLevel)}`,
+    };
+  }
+
   const config: HubServerConfig = {
     port,
     host: text('host') ?? (insecureDev ? '127.0.0.1' : '0.0.0.0'),
@@ -201,11 +261,18 @@ export function parseHubServerConfig(
     ...optional('schemas', text('schemas')),
     corsOrigins,
     insecureDev,
-    logLevel: text('log-level') ?? 'info',
+    logLevel,
     ...optional('static', text('static')),
+    ...optional('reactions', reactions),
+    ...optional('reactionsDb', text('reactions-db')),
+    ...(adminSubs.length === 0 ? {} : { adminSubs }),
+    ...optional('adminRole', adminRole),
   };
   return { ok: true, help: false, config };
 }
+
+/** pino's levels, and `silent`. */
+const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };

@@ -1,11 +1,14 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createMemoryReactionStore, type Handler, type ReactionStore, type Saga } from '@eventloom/core';
 import {
   HubFailure,
   HubFailureCode,
   createHub,
+  createHubReactions,
+  createSqliteReactionStore,
   createSqliteStore,
   insecureDevAuthenticator,
   jwtAuthenticator,
@@ -13,7 +16,10 @@ import {
   type EventStore,
   type Hub,
   type HubLimits,
+  type HubReactions,
   type HubRegistry,
+  type ReactionAdminOptions,
+  type SqliteReactionStore,
 } from '@eventloom/hub';
 import { pino, type Logger } from 'pino';
 import type { HubServerConfig } from './hub-server-config.ts';
@@ -23,10 +29,15 @@ import { createStaticHandler, type StaticHandler } from './static-files.ts';
 export interface HubServer {
   readonly hub: Hub;
   readonly store: EventStore;
+  /** The handlers and sagas of `--reactions`, running. */
+  readonly reactions?: HubReactions;
   /** `http://host:port` it listens on. */
   readonly url: string;
   readonly logger: Logger;
-  /** Graceful shutdown: stop accepting, finish in-flight commits, close the hub, then the database. */
+  /**
+   * Graceful shutdown: stop the reactions (those in progress finish), stop accepting, finish
+   * in-flight commits, close the hub, then the databases.
+   */
   close(): Promise<void>;
 }
 
@@ -46,6 +57,7 @@ export async function startHubServer(
   const logger = options.logger ?? pino({ name: 'eventloom-hub', level: config.logLevel });
   const auth = await loadAuthenticator(config);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
+  const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
   if (config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
   const store = await createSqliteStore({ path: config.db });
@@ -53,6 +65,8 @@ export async function startHubServer(
   // Its listener is in place before the hub attaches, so that Socket.IO answers its own path first.
   let hub: Hub | undefined;
   const server = files === undefined ? undefined : createServer((req, res) => route(req, res, hub, files));
+  let reactionStore: (ReactionStore & { close?: () => void | Promise<void> }) | undefined;
+  let reactions: HubReactions | undefined;
   try {
     hub = await createHub({
       store,
@@ -66,12 +80,32 @@ export async function startHubServer(
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
     if (server !== undefined) await listen(server, hub, config);
+    if (reactionModule !== undefined) {
+      reactionStore = openReactionStore(config);
+      const admin = adminOptions(config, auth);
+      reactions = await createHubReactions({
+        hub,
+        reactionStore,
+        ...reactionModule,
+        ...(registry === undefined ? {} : { registry }),
+        ...(admin === undefined ? {} : { admin }),
+        logger,
+      });
+    }
   } catch (error) {
+    await hub?.close();
+    await reactionStore?.close?.();
     await store.close();
     throw error;
   }
   logger.info(
-    { url: hub.url, db: config.db, schemas: config.schemas ?? null, static: config.static ?? null },
+    {
+      url: hub.url,
+      db: config.db,
+      schemas: config.schemas ?? null,
+      static: config.static ?? null,
+      reactions: config.reactions ?? null,
+    },
     'eventloom-hub listening',
   );
   let closing: Promise<void> | undefined;
@@ -79,12 +113,15 @@ export async function startHubServer(
   return {
     hub,
     store,
+    ...(reactions === undefined ? {} : { reactions }),
     url: hub.url,
     logger,
     close() {
       closing ??= (async () => {
+        await reactions?.stop();
         await running.close();
         if (server !== undefined) await closeServer(server);
+        await reactionStore?.close?.();
         await store.close();
         logger.info('eventloom-hub stopped');
       })();
@@ -197,4 +234,81 @@ async function loadRegistry(path: string): Promise<HubRegistry> {
     );
   }
   return registry as HubRegistry;
+}
+
+/** What a `--reactions` module gives the hub to run. */
+interface ReactionModule {
+  readonly handlers: readonly Handler[];
+  readonly sagas: readonly Saga[];
+  readonly replayHandlers: readonly Handler[];
+}
+
+/**
+ * Imports the `--reactions` module: its `handlers`, `sagas` and `replayHandlers` exports (lists of
+ * what `defineHandler` and `defineSaga` return), or a default export holding them.
+ */
+async function loadReactions(path: string): Promise<ReactionModule> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new HubFailure(HubFailureCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
+      cause,
+    });
+  }
+  const fallback = (module['default'] ?? {}) as Record<string, unknown>;
+  const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
+    const value = module[key] ?? fallback[key] ?? [];
+    if (!Array.isArray(value) || !value.every(check)) {
+      throw new HubFailure(
+        HubFailureCode.config,
+        `--reactions: ${path} must export \`${key}\` as a list of what ${what} returns`,
+      );
+    }
+    return value as T[];
+  };
+  const isHandler = (h: unknown) =>
+    typeof (h as Handler | undefined)?.name === 'string' && typeof (h as Handler).handle === 'function';
+  const isSaga = (s: unknown) =>
+    typeof (s as Saga | undefined)?.name === 'string' && (s as Saga).on instanceof Map;
+  const reactions = {
+    handlers: list<Handler>('handlers', isHandler, 'defineHandler'),
+    sagas: list<Saga>('sagas', isSaga, 'defineSaga'),
+    replayHandlers: list<Handler>('replayHandlers', isHandler, 'defineHandler'),
+  };
+  if (reactions.handlers.length + reactions.sagas.length === 0) {
+    throw new HubFailure(HubFailureCode.config, `--reactions: ${path} exports no handlers and no sagas`);
+  }
+  return reactions;
+}
+
+/** The reactions' store: SQLite beside the log (or at `--reactions-db`); in memory for a `:memory:` log. */
+function openReactionStore(config: HubServerConfig): ReactionStore & { close?: () => void | Promise<void> } {
+  if (config.reactionsDb === undefined && config.db === ':memory:') return createMemoryReactionStore();
+  const path = config.reactionsDb ?? reactionsDbBeside(config.db);
+  const store: SqliteReactionStore = createSqliteReactionStore({ path });
+  return store;
+}
+
+/** `data/events.db` → `data/events.reactions.db`. */
+export function reactionsDbBeside(db: string): string {
+  const ext = extname(db);
+  const name = basename(db, ext);
+  return join(dirname(db), `${name}.reactions${ext === '' ? '.db' : ext}`);
+}
+
+/** The admin endpoints' guard: the subjects and role of the config; none without either. */
+function adminOptions(config: HubServerConfig, auth: Authenticator): ReactionAdminOptions | undefined {
+  const { adminSubs = [], adminRole } = config;
+  if (adminSubs.length === 0 && adminRole === undefined) return undefined;
+  const subs = new Set(adminSubs);
+  return {
+    auth,
+    authorizeAdmin: (principal, claims) => {
+      if (subs.has(principal.sub)) return true;
+      if (adminRole === undefined) return false;
+      const roles = claims['roles'];
+      return (Array.isArray(roles) && roles.includes(adminRole)) || claims['role'] === adminRole;
+    },
+  };
 }

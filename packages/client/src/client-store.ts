@@ -221,10 +221,12 @@ export interface ClientStore {
    * events it returns in the outbox, with the meta's `clientSeq` and `hlc` moved to theirs. The
    * events must carry the seqs `meta.clientSeq + 1, + 2, …` and the meta's client id. `replace`:
    * outbox rows (by clientSeq) to take out in the same transaction (a decision made again).
+   * `key`: an idempotency key, recorded in the same transaction; if an earlier append recorded
+   * it, nothing is stored, `build` is not called and the result says `duplicate`.
    */
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
-    options?: { readonly replace?: readonly number[] },
+    options?: { readonly replace?: readonly number[]; readonly key?: string },
   ): Promise<AppendPendingResult>;
   /** The outbox in clientSeq order: rows above `afterSeq`, at most `limit`, optionally only those not acked. */
   readPending(query?: {
@@ -304,4 +306,6 @@ export interface AppendPendingResult {
   readonly rows: readonly OutboxRow[];
   /** The rows `replace` took out (those still there). */
   readonly replaced: readonly OutboxRow[];
+  /** Set when the append's `key` was recorded already: nothing was stored. */
+  readonly duplicate?: true;
 }

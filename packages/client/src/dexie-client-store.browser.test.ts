@@ -60,7 +60,14 @@ describe('DexieClientStore storage failures (Chromium)', () => {
       outbox: 'clientSeq, acked.position',
       deadLetters: 'id, handler',
       snapshots: 'id, name',
-      sagas: 'id',
+      appendKeys: 'key',
+      checkpoints: 'consumer',
+      applied: 'id',
+      sagas: 'id, saga',
+      timeouts: 'id',
+      reactionOutbox: '++seq, &id',
+      // What the next version adds.
+      projectionsV4: 'id',
     });
     await newer.open();
     cleanup.push(() => newer.close());

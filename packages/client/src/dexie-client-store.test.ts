@@ -12,7 +12,7 @@ describeClientStore(
 );
 
 it('upgrades a version 1 database: rejected rows become dead letters, the meta gains its new fields', async () => {
-  expect(SCHEMA_VERSION).toBe(2);
+  expect(SCHEMA_VERSION).toBe(3);
   const name = `upgrade-${Date.now()}`;
   const old = new Dexie(name, { indexedDB, IDBKeyRange });
   old.version(1).stores({
@@ -61,15 +61,67 @@ it('upgrades a version 1 database: rejected rows become dead letters, the meta g
   ]);
   expect(await store.readPending()).toEqual([{ clientSeq: 2, event: pending }]);
   expect(store.db.tables.map((t) => t.name).sort()).toEqual([
+    'appendKeys',
+    'applied',
+    'checkpoints',
     'deadLetters',
     'events',
     'meta',
     'outbox',
+    'reactionOutbox',
+    'sagas',
     'snapshots',
+    'timeouts',
   ]);
   // The new index settles acked rows once the position passes them.
   await store.markAcked([{ clientSeq: 2, position: 3 }]);
   expect((await store.insertConfirmed([], { until: 3 })).settled.map((r) => r.clientSeq)).toEqual([2]);
+  store.close();
+});
+
+it('upgrades a version 2 database: its rows stay, the reaction tables and append keys are added', async () => {
+  const name = `upgrade-v2-${Date.now()}`;
+  const old = new Dexie(name, { indexedDB, IDBKeyRange });
+  old.version(1).stores({
+    meta: 'key',
+    events: 'first, *streams',
+    outbox: 'clientSeq',
+    rejected: 'clientSeq',
+    snapshots: 'id, name',
+  });
+  old.version(2).stores({ outbox: 'clientSeq, acked.position', rejected: null, deadLetters: 'id, handler' });
+  const pending = sampleEnvelope({ clientId: 'dev1', clientSeq: 1 });
+  const letter = {
+    id: 'eventloom.sync/e0',
+    handler: 'eventloom.sync',
+    event: sampleEnvelope({ clientId: 'dev1', clientSeq: 0 }),
+    error: { name: 'ClientError', code: 'invalid', message: 'no' },
+    attempts: 1,
+    firstFailedAt: '2026-01-01T00:00:00.000Z',
+    lastFailedAt: '2026-01-01T00:00:00.000Z',
+    rejection: { clientSeq: 0 },
+  };
+  await old
+    .table('meta')
+    .put({ key: 'client', clientId: 'dev1', clientSeq: 1, position: 0, epoch: 0, history: 0 });
+  await old.table('outbox').put({ clientSeq: 1, event: pending });
+  await old.table('deadLetters').put(letter);
+  old.close();
+
+  const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
+  expect((await store.open()).clientSeq).toBe(1);
+  expect(store.db.verno).toBe(3);
+  expect(await store.readPending()).toEqual([{ clientSeq: 1, event: pending }]);
+  expect(await store.readDeadLetters()).toEqual([letter]);
+  for (const table of ['appendKeys', 'checkpoints', 'applied', 'sagas', 'timeouts', 'reactionOutbox']) {
+    expect(await store.db.table(table).count()).toBe(0);
+  }
+  expect(
+    (await store.appendPending(() => ({ events: [], hlc: undefined }), { key: 'k' })).duplicate,
+  ).toBeUndefined();
+  expect((await store.appendPending(() => ({ events: [], hlc: undefined }), { key: 'k' })).duplicate).toBe(
+    true,
+  );
   store.close();
 });
 

@@ -61,8 +61,11 @@ export const TAIL_FILL = 32;
  * - 1: meta, events (pages), outbox, rejected, snapshots.
  * - 2: `rejected` becomes `deadLetters` (rows copied over); the outbox gets an index on
  *   `acked.position`, to settle acked rows of streams the log does not hold.
+ * - 3: the reaction runtime's tables (`checkpoints`, `applied`, `sagas`, `timeouts`,
+ *   `reactionOutbox`; its dead letters share `deadLetters`), and `appendKeys`, the idempotency
+ *   keys of appends.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The {@link ClientStore} on Dexie (IndexedDB). Tables:
@@ -76,7 +79,11 @@ export const SCHEMA_VERSION = 2;
  *   it holds (to read one stream without scanning the log). `insertHistory` merges older events
  *   into the pages they fall in and splits them again: it rewrites the pages between the first
  *   and the last event it stores, a cost like that of pulling them.
- * - `deadLetters` (keyed by clientSeq), `snapshots` (keyed by `name@version`, indexed by name).
+ * - `deadLetters` (keyed by id, indexed by handler: the sync engine's and the reaction runtime's
+ *   letters in one table), `snapshots` (keyed by `name@version`, indexed by name).
+ * - `appendKeys`: the idempotency keys of appends (`appendPending`'s `key`), kept for good.
+ * - `checkpoints`, `applied`, `sagas`, `timeouts`, `reactionOutbox`: the reaction runtime's, read
+ *   and written by `DexieReactionStore` only.
  *
  * Why pages: IndexedDB pays per row and per index entry, far more than per byte. Measured in
  * Chromium (100k confirmed events of ~350 bytes over 1,000 streams, bulkAdd in batches of 1,000;
@@ -105,6 +112,7 @@ export class DexieClientStore implements ClientStore {
   readonly #outbox: Table<OutboxRow, number>;
   readonly #deadLetters: Table<DeadLetterRow, string>;
   readonly #snapshots: Table<SnapshotRow, string>;
+  readonly #appendKeys: Table<AppendKeyRow, string>;
   readonly #options: DexieClientStoreOptions;
   #closing = false;
   /** Why the database closed under us, to tell callers instead of a bare `database-closed`. */
@@ -134,11 +142,21 @@ export class DexieClientStore implements ClientStore {
           .table('deadLetters')
           .bulkAdd(rejected.map((r) => deadLetterOf({ clientSeq: r.clientSeq, event: r.event }, r, r.at)));
       });
+    // New tables only: nothing to copy.
+    this.db.version(3).stores({
+      appendKeys: 'key',
+      checkpoints: 'consumer',
+      applied: 'id',
+      sagas: 'id, saga',
+      timeouts: 'id',
+      reactionOutbox: '++seq, &id',
+    });
     this.#meta = this.db.table('meta');
     this.#events = this.db.table('events');
     this.#outbox = this.db.table('outbox');
     this.#deadLetters = this.db.table('deadLetters');
     this.#snapshots = this.db.table('snapshots');
+    this.#appendKeys = this.db.table('appendKeys');
     // A newer version wants the database: step aside (or it stays blocked) and say why, instead of
     // letting Dexie reopen it silently under an old schema.
     this.db.on('versionchange', () => {
@@ -218,10 +236,19 @@ export class DexieClientStore implements ClientStore {
 
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
-    options: { readonly replace?: readonly number[] } = {},
+    options: { readonly replace?: readonly number[]; readonly key?: string } = {},
   ): Promise<AppendPendingResult> {
-    return this.#run('rw', [this.#meta, this.#outbox], async () => {
+    const { key } = options;
+    const tables =
+      key === undefined ? [this.#meta, this.#outbox] : [this.#meta, this.#outbox, this.#appendKeys];
+    return this.#run('rw', tables, async () => {
       const before = await this.#readMeta();
+      if (key !== undefined) {
+        if ((await this.#appendKeys.get(key)) !== undefined) {
+          return { before, meta: before, rows: [], replaced: [], duplicate: true };
+        }
+        await this.#appendKeys.add({ key, at: Date.now() });
+      }
       const replace = options.replace ?? [];
       const replaced =
         replace.length === 0
@@ -569,6 +596,12 @@ interface MetaRow extends Omit<ClientMeta, 'hlc' | 'history' | 'subscriptions' |
 /** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */
 interface RejectedRowV1 extends RejectionInput {
   readonly event: OutboxRow['event'];
+  readonly at: number;
+}
+
+/** An idempotency key of an append (`appendPending`'s `key`), and when it was first used (ms). */
+interface AppendKeyRow {
+  readonly key: string;
   readonly at: number;
 }
 

@@ -97,6 +97,16 @@ export interface AppendOptions {
   readonly meta?: EventMeta;
 }
 
+/** Options of `appendMany`. */
+export interface AppendManyOptions extends AppendOptions {
+  /**
+   * Makes the append idempotent: the key is stored with the events, in the same transaction, and
+   * a later append with the same key (from any tab, after any restart) stores nothing and
+   * resolves with no events. Keys are kept for good.
+   */
+  readonly idempotencyKey?: string;
+}
+
 /** What `events$` and `readEvents` select. */
 export interface EventFilter {
   /** Only this stream's events. */
@@ -249,7 +259,7 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
   appendMany(
     stream: string,
     events: readonly AppendInputOf<D>[],
-    options?: AppendOptions,
+    options?: AppendManyOptions,
   ): Promise<EventEnvelope[]>;
   /**
    * Runs a decider: folds its stream's events (confirmed, then pending) with `evolve`, decides the
@@ -448,7 +458,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   appendMany(
     stream: string,
     events: readonly AppendInputOf<D>[],
-    options?: AppendOptions,
+    options?: AppendManyOptions,
   ): Promise<EventEnvelope[]> {
     return this.#run(() => this.#append(stream, events, options, true));
   }
@@ -606,7 +616,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   async #append(
     stream: string,
     inputs: readonly AppendInput[],
-    options: AppendOptions | undefined,
+    options: AppendManyOptions | undefined,
     many: boolean,
     extra: {
       readonly command?: Omit<PendingCommand, 'first'>;
@@ -648,7 +658,10 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
         const command = extra.command ? { ...extra.command, first: meta.clientSeq + 1 } : undefined;
         return { events, hlc: events.at(-1)?.hlc, ...(command ? { command } : {}) };
       },
-      extra.replace ? { replace: extra.replace } : {},
+      {
+        ...(extra.replace ? { replace: extra.replace } : {}),
+        ...(options?.idempotencyKey === undefined ? {} : { key: options.idempotencyKey }),
+      },
     );
     if (sameCursor(result.before, this.#view) && result.replaced.length === 0) {
       this.#apply({

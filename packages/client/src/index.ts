@@ -6,6 +6,7 @@ export {
   type AppendInput,
   type AppendInputOf,
   type AppendOptions,
+  type AppendManyOptions,
   type EventFilter,
   type ExecuteResult,
   type SyncPort,
@@ -59,6 +60,17 @@ export {
   type AnyDecider,
 } from './sync/create-sync.ts';
 export {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type NotifyOptions,
+  type NotificationFilter,
+  type ReceivedNotification,
+  type ReceivedQuery,
+  type QueryAnswerer,
+  type QueryOptions,
+  type QueryResult,
+} from './sync/ephemeral-channel.ts';
+export type { FlowRecord } from './sync/flow-tracker.ts';
+export {
   defaultConflictPolicy,
   type ConflictPolicy,
   type ConflictAction,
@@ -80,3 +92,13 @@ export {
   type SyncSocket,
 } from './sync/sync-socket.ts';
 export { createUuidV7, type UuidV7Options } from './uuid-v7.ts';
+export {
+  createReactions,
+  type Reactions,
+  type ReactionsOptions,
+  type ReactionsTarget,
+} from './reactions/create-reactions.ts';
+export { DexieReactionStore } from './reactions/dexie-reaction-store.ts';
+export { routeDeadLetters, type DeadLetterTarget } from './reactions/client-dead-letter-queue.ts';
+export { loomOutboxRelay, REACTION_APPEND_KEY, type RelayTarget } from './reactions/loom-outbox-relay.ts';
+export { timerScheduler } from './reactions/timer-scheduler.ts';

@@ -26,6 +26,8 @@ export interface MemoryDatabase {
   readonly outbox: Map<number, OutboxRow>;
   readonly deadLetters: Map<string, DeadLetterRow>;
   readonly snapshots: Map<string, SnapshotRow>;
+  /** The idempotency keys of appends (`appendPending`'s `key`). */
+  readonly appendKeys: Set<string>;
 }
 
 /** Options of {@link MemoryClientStore}. */
@@ -65,6 +67,7 @@ export class MemoryClientStore implements ClientStore {
         outbox: new Map(),
         deadLetters: new Map(),
         snapshots: new Map(),
+        appendKeys: new Set(),
       };
       databases.set(this.#options.name, db);
     }
@@ -92,10 +95,14 @@ export class MemoryClientStore implements ClientStore {
 
   async appendPending(
     build: (meta: ClientMeta) => PendingBuild,
-    options: { readonly replace?: readonly number[] } = {},
+    options: { readonly replace?: readonly number[]; readonly key?: string } = {},
   ): Promise<AppendPendingResult> {
     const db = await this.#use();
     const before = db.meta!;
+    const { key } = options;
+    if (key !== undefined && db.appendKeys.has(key)) {
+      return { before, meta: before, rows: [], replaced: [], duplicate: true };
+    }
     const built = build(before);
     const rows = built.events.map((event, i): OutboxRow => {
       if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
@@ -114,6 +121,7 @@ export class MemoryClientStore implements ClientStore {
       const row = db.outbox.get(seq);
       return row ? [row] : [];
     });
+    if (key !== undefined) db.appendKeys.add(key);
     if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced: [] };
     for (const row of replaced) db.outbox.delete(row.clientSeq);
     for (const row of rows) db.outbox.set(row.clientSeq, row);

@@ -22,6 +22,8 @@ export const CoreErrorCode = {
   invalidReaction: 'invalid-reaction',
   /** A runner was used out of order: started twice, or used after it stopped. */
   invalidState: 'invalid-state',
+  /** An asynchronous reply (to a command, a query) did not come within its timeout. */
+  timeout: 'timeout',
   /** Something unexpected was thrown inside core. */
   internal: 'internal',
 } as const;

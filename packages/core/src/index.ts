@@ -152,3 +152,31 @@ export {
   type ReactionRunner,
   type ReactionRunnerOptions,
 } from './reactions/reaction-runner.ts';
+export { HUB_TARGET, commandTo, commandTargetOf } from './commands/command-target.ts';
+export { replyOf, type ReplyMeta } from './commands/reply-meta.ts';
+export {
+  defineCommandHandler,
+  type CommandHandler,
+  type CommandHandlerDefinition,
+} from './commands/define-command-handler.ts';
+export { routeCommands, isCommandHandler } from './commands/route-commands.ts';
+export {
+  commandRejectedEvent,
+  commandRejectedSchema,
+  rejectedTypeOf,
+  type CommandRejectedData,
+} from './commands/command-rejected-event.ts';
+export {
+  awaitReply,
+  DEFAULT_REPLY_TIMEOUT_MS,
+  type AwaitReplyOptions,
+  type CommandReply,
+} from './commands/await-reply.ts';
+export {
+  toCloudEvent,
+  DEFAULT_CLOUD_EVENT_SOURCE,
+  type CloudEvent,
+  type CloudEventOptions,
+} from './integration/cloud-event.ts';
+export { type IntegrationRelay } from './integration/integration-relay.ts';
+export { integrationHandler, type IntegrationHandlerOptions } from './integration/integration-handler.ts';

@@ -26,3 +26,49 @@ export {
 } from './hub/authenticator.ts';
 export { HubFailure, HubFailureCode, toHubFailure } from './hub/hub-failure.ts';
 export { createHubMetrics, type HubMetrics } from './hub/hub-metrics.ts';
+export type { HubQueryHandler } from './hub/hub-queries.ts';
+export {
+  createWebhookRelay,
+  CLOUD_EVENTS_BATCH_CONTENT_TYPE,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  type WebhookRelayOptions,
+} from './integration/webhook-relay.ts';
+export {
+  signWebhook,
+  verifyWebhook,
+  WebhookHeaders,
+  type WebhookSigningInput,
+  type WebhookVerification,
+} from './integration/webhook-signature.ts';
+export {
+  createHubReactions,
+  HUB_REACTIONS_CLIENT_ID,
+  type HubReactions,
+  type HubReactionsOptions,
+} from './reactions/create-hub-reactions.ts';
+export {
+  createSqliteReactionStore,
+  type SqliteReactionStore,
+  type SqliteReactionStoreOptions,
+  type SagaCount,
+} from './reactions/sqlite-reaction-store.ts';
+export { hubEventFeed, type HubEventFeedOptions } from './reactions/hub-event-feed.ts';
+export {
+  createHubOutboxRelay,
+  RELAY_CHECKPOINT,
+  type HubOutboxRelayOptions,
+  type ReactionRegistry,
+} from './reactions/hub-outbox-relay.ts';
+export { hubEventId } from './reactions/hub-event-id.ts';
+export {
+  reactionAdminHandler,
+  AdminErrorCode,
+  type AdminTarget,
+  type AuthorizeAdmin,
+  type ReactionAdminOptions,
+} from './reactions/reaction-admin-handler.ts';
+export {
+  registerReactionMetrics,
+  ReactionMetricNames,
+  type ReactionMetricsSource,
+} from './reactions/reaction-metrics.ts';

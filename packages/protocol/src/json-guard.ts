@@ -69,22 +69,22 @@ const SHORT_ESCAPES = new Set([0x08, 0x09, 0x0a, 0x0c, 0x0d]);
 function visit(value: unknown, depth: number, state: GuardState): boolean {
   switch (typeof value) {
     case 'string':
-      return add(state, jsonStringBytes(value), []);
+      return add(state, jsonStringBytes(value));
     case 'number':
       if (!Number.isFinite(value)) return fail(state, 'numbers must be finite', []);
-      return add(state, String(value).length, []);
+      return add(state, numberBytes(value));
     case 'boolean':
-      return add(state, value ? 4 : 5, []);
+      return add(state, value ? 4 : 5);
     case 'object':
       break;
     default:
       return fail(state, `${typeof value} is not a JSON value`, []);
   }
-  if (value === null) return add(state, 4, []);
+  if (value === null) return add(state, 4);
   if (depth >= state.maxDepth) return fail(state, `nested deeper than ${state.maxDepth}`, []);
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return fail(state, 'not a plain array', []);
-    if (!add(state, 2 + Math.max(0, value.length - 1), [])) return false;
+    if (!add(state, 2 + Math.max(0, value.length - 1))) return false;
     for (let i = 0; i < value.length; i++) {
       if (!visit(value[i], depth + 1, state)) return prefix(state, String(i));
     }
@@ -93,20 +93,31 @@ function visit(value: unknown, depth: number, state: GuardState): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return fail(state, 'not a plain object', []);
   const keys = Object.keys(value);
-  if (!add(state, 2 + Math.max(0, keys.length - 1), [])) return false;
+  if (!add(state, 2 + Math.max(0, keys.length - 1))) return false;
   for (const key of keys) {
     if (key === '__proto__') return fail(state, '`__proto__` is not allowed as a key', [key]);
-    if (!add(state, jsonStringBytes(key) + 1, [key])) return false;
+    if (!add(state, jsonStringBytes(key) + 1, key)) return false;
     if (!visit((value as Record<string, unknown>)[key], depth + 1, state)) return prefix(state, key);
   }
   return true;
 }
 
-function add(state: GuardState, bytes: number, path: readonly string[]): boolean {
+function add(state: GuardState, bytes: number, key?: string): boolean {
   state.bytes += bytes;
   if (state.bytes <= state.maxBytes) return true;
-  state.issue = issue(ErrorCode.tooLarge, `larger than ${state.maxBytes} bytes`, path);
+  state.issue = issue(
+    ErrorCode.tooLarge,
+    `larger than ${state.maxBytes} bytes`,
+    key === undefined ? [] : [key],
+  );
   return false;
+}
+
+/** Length of `JSON.stringify(n)` for a finite number, without making the string for small integers. */
+function numberBytes(n: number): number {
+  if (Number.isInteger(n) && n >= 0 && n < 1e9)
+    return n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : String(n).length;
+  return String(n).length;
 }
 
 function fail(state: GuardState, message: string, path: readonly string[]): false {

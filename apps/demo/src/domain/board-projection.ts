@@ -68,8 +68,10 @@ export interface BoardState {
   readonly archives: Readonly<Record<string, ArchiveRun>>;
   /**
    * Events about cards not created yet, by card id, applied in order once the card is. A device
-   * that decided "create, then move" offline can see its creation rejected and decided again,
-   * so confirmed after the move: the move is not lost, it lands on the card when it exists.
+   * that created a card offline and then edited it (a plain append, no `expectedVersion`) can see
+   * its creation refused and decided again, so confirmed after the edit: the edit is not lost, it
+   * lands on the card when it exists. (Guarded events decided on the refused creation, such as a
+   * move, are refused with it and decided again after it: the sync engine's reminders.)
    */
   readonly early: Readonly<Record<string, readonly EarlyCardEvent[]>>;
 }

@@ -323,8 +323,8 @@ function DeadLettersPanel({ letters }: { readonly letters: readonly DeadLetterVi
     <>
       <p class="panel-intro">
         What could not be applied waits here for a person, with the reason: a push the hub refused that the
-        board refused again when it was decided anew. Retry decides it again on the current board; discard
-        drops it.
+        board refused again when it was decided anew (retry decides it again on the current board), or an
+        event the archive saga kept failing on (retry runs its step again). Discard drops it.
       </p>
       {letters.length === 0 && <p class="empty">The dead-letter queue is empty.</p>}
       <ul class="dead-letters" data-testid="dead-letters">

@@ -368,6 +368,45 @@ describe('createSync: refused events and the conflict policy', () => {
     expect(await a.loom.sync.readOutbox()).toEqual([]);
   });
 
+  it('never lets a decision made on a refused one through, even in a later batch whose version matches by chance', async () => {
+    const h = await hub();
+    // One event a batch: the second decision goes out only after the first one's answer.
+    const a = await device(h, { sync: { deciders: [todoDecider], push: { maxEvents: 1 } } });
+    const b = await device(h);
+    await Promise.all([live(a.sync), live(b.sync)]);
+    await b.loom.append('list:1', add('t'));
+    await b.sync.flushed();
+    await reached(a, 1);
+    a.sync.goOffline();
+    await waitFor(a.sync.syncState$, (s) => s === 'offline');
+    // a decides x on version 1, then y on version 2 (x included); b moves the stream to 2.
+    await a.loom.execute(todoDecider, { type: 'add', list: 'list:1', id: 'x', title: 'x' });
+    await a.loom.execute(todoDecider, { type: 'add', list: 'list:1', id: 'y', title: 'y' });
+    await b.loom.append('list:1', add('v'));
+    await b.sync.flushed();
+    const reports = record(a.sync.rejections$);
+    a.sync.goOnline();
+    await a.sync.flushed();
+    const head = (await h.events()).length;
+    await Promise.all([reached(a, head), reached(b, head)]);
+    // y's expectedVersion 2 matched the hub's version, but y was decided on x: both are decided again.
+    expect(reports.map((r) => [(r.event.data as { id: string }).id, r.action])).toEqual([
+      ['x', 'redecided'],
+      ['y', 'redecided'],
+    ]);
+    const log = await h.events();
+    expect(log.map((e) => `${(e.data as { id: string }).id}@${e.streamVersion}`)).toEqual([
+      't@1',
+      'v@2',
+      'x@3',
+      'y@4',
+    ]);
+    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await firstValueFrom(a.loom.projection$(todoList))).toEqual(
+      await firstValueFrom(b.loom.projection$(todoList)),
+    );
+  });
+
   it('parks events the hub refuses as invalid whatever the policy, and goes on with the next', async () => {
     const h = await hub({ registry: strictRegistry() });
     const a = await device(h);

@@ -1,10 +1,19 @@
 import type { Decider } from '@eventloom/core';
-import type { EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import type { EventEnvelope, JsonValue, RejectionCode } from '@eventloom/protocol';
 import type { Observable } from 'rxjs';
 import type { ClientError } from '../client-error.ts';
 import type { SyncPort } from '../eventloom.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { ConflictPolicy } from './conflict-policy.ts';
+import type {
+  NotificationFilter,
+  NotifyOptions,
+  QueryAnswerer,
+  QueryOptions,
+  QueryResult,
+  ReceivedNotification,
+} from './ephemeral-channel.ts';
+import type { FlowRecord } from './flow-tracker.ts';
 import type { OnlineDetector } from './online-detector.ts';
 import { SyncEngine } from './sync-engine.ts';
 import type { SocketFactory, SocketIoOptions } from './sync-socket.ts';
@@ -100,6 +109,33 @@ export interface Sync {
   readonly metrics$: Observable<SyncMetrics>;
   /** What the conflict policy did with each refused event. */
   readonly rejections$: Observable<RejectionReport>;
+  /**
+   * Each step of events through this tab: `appended`, `committed` (the ack, with the position),
+   * `broadcast` (received live), `applied` (stored and folded), with times. The leader tab sees
+   * every step; another tab sees its `appended` ones. Costs nothing while nobody subscribes.
+   */
+  readonly flow$: Observable<FlowRecord>;
+  /**
+   * Sends an ephemeral notification (presence, typing) to the subscribers of `stream` connected
+   * now (or to client `to`), never stored, at most once. Fire and forget: true if it was handed
+   * to the connection; offline it is dropped, not queued (false). Throws `invalid`/`too-large`.
+   */
+  notify(stream: string, type: string, data: JsonValue, options?: NotifyOptions): boolean;
+  /** The notifications other clients send from now on, of a stream (`prefix*`, `*`) or a filter. */
+  notifications$(which?: string | NotificationFilter): Observable<ReceivedNotification>;
+  /**
+   * Asks a question, never stored: `options.local` first (this device's projections); else the
+   * subscribers of `stream` (or client `to`) are asked and the first reply wins. Rejects with
+   * `timeout` after `timeoutMs` (5 s), `connection-failed` when offline; later replies are ignored.
+   */
+  query<A = unknown>(
+    stream: string,
+    type: string,
+    data: JsonValue,
+    options?: QueryOptions<A>,
+  ): Promise<QueryResult<A>>;
+  /** Answers the queries of `type` that reach this client (`undefined`: no reply); returns a stop function. */
+  answerQueries(type: string, answer: QueryAnswerer): () => void;
   /** The subscriptions in force. */
   readonly subscriptions: readonly string[];
   /**

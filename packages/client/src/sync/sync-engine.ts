@@ -1,4 +1,4 @@
-import { Limits, subscriptionsSchema } from '@eventloom/protocol';
+import { Limits, subscriptionsSchema, type JsonValue, type Notify } from '@eventloom/protocol';
 import {
   BehaviorSubject,
   distinctUntilChanged,
@@ -20,8 +20,19 @@ import type {
   SyncState,
   SyncTarget,
 } from './create-sync.ts';
+import {
+  EphemeralChannel,
+  type NotificationFilter,
+  type NotifyOptions,
+  type QueryAnswerer,
+  type QueryOptions,
+  type QueryResult,
+  type ReceivedNotification,
+} from './ephemeral-channel.ts';
+import { FlowTracker, type FlowRecord } from './flow-tracker.ts';
 import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
+import { RefusalReminders } from './refusal-reminders.ts';
 import { defaultSocketFactory } from './sync-socket.ts';
 import { SyncSession, type Refusal, type SessionConfig, type SessionHost } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
@@ -50,8 +61,11 @@ export class SyncEngine implements Sync {
   readonly syncState$: Observable<SyncState>;
   readonly metrics$: Observable<SyncMetrics>;
   readonly rejections$: Observable<RejectionReport>;
+  readonly flow$: Observable<FlowRecord>;
 
   readonly #loom: SyncTarget;
+  readonly #flow: FlowTracker;
+  readonly #ephemeral: EphemeralChannel;
   readonly #options: SyncOptions;
   readonly #config: SessionConfig;
   readonly #backoff: Backoff;
@@ -66,6 +80,9 @@ export class SyncEngine implements Sync {
   readonly #tabs: TabSync | undefined;
   readonly #queue = new Map<number, QueuedDecision>();
   readonly #parked = new Set<number>();
+  readonly #reminders = new RefusalReminders();
+  /** A decision waits for the refusal of guarded events decided on the refused one. */
+  #deferred = false;
   readonly #flushWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   readonly #host: SessionHost;
 
@@ -143,6 +160,12 @@ export class SyncEngine implements Sync {
       if (value) this.#retryNow();
       this.#evaluate();
     });
+    this.#flow = new FlowTracker(loom.sync.clientId, this.#now);
+    this.flow$ = this.#flow.flow$;
+    this.#ephemeral = new EphemeralChannel({
+      send: (message) => this.#sendNotify(message),
+      report: (error) => this.#report(error),
+    });
     this.#host = this.#makeHost();
 
     const Channel =
@@ -166,6 +189,8 @@ export class SyncEngine implements Sync {
             );
           },
           command: (command) => this.#apply(command),
+          notifyOut: (message) => void this.#session?.sendNotify(message),
+          notifyIn: (message) => this.#ephemeral.receive(message),
         })
       : undefined;
 
@@ -175,6 +200,7 @@ export class SyncEngine implements Sync {
         complete: () => this.#setLeader(false),
       }),
       loom.pending$.subscribe((pending) => {
+        this.#flow.pending(pending);
         this.#outbox = pending.length;
         this.#session?.kickPush();
         this.#checkFlushed();
@@ -224,9 +250,31 @@ export class SyncEngine implements Sync {
     }
   }
 
+  notify(stream: string, type: string, data: JsonValue, options?: NotifyOptions): boolean {
+    return this.#ephemeral.notify(stream, type, data, options);
+  }
+
+  notifications$(which?: string | NotificationFilter): Observable<ReceivedNotification> {
+    return this.#ephemeral.notifications$(which);
+  }
+
+  query<A = unknown>(
+    stream: string,
+    type: string,
+    data: JsonValue,
+    options?: QueryOptions<A>,
+  ): Promise<QueryResult<A>> {
+    return this.#ephemeral.query(stream, type, data, options);
+  }
+
+  answerQueries(type: string, answer: QueryAnswerer): () => void {
+    return this.#ephemeral.answerQueries(type, answer);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ephemeral.close();
     this.#evaluate();
     await this.#loop;
     for (const s of this.#subscriptions) s.unsubscribe();
@@ -238,6 +286,17 @@ export class SyncEngine implements Sync {
     this.#emit();
     this.#metrics.complete();
     this.#rejections.complete();
+    this.#flow.close();
+  }
+
+  /** A notification, query or reply: over this tab's connection, or the leader's; false when neither is up. */
+  #sendNotify(message: Notify): boolean {
+    if (this.#closed) return false;
+    if (this.#leader) return this.#session?.sendNotify(message) ?? false;
+    const state = this.#follower?.state;
+    if (this.#tabs === undefined || (state !== 'live' && state !== 'catching-up')) return false;
+    this.#tabs.notifyOut(message);
+    return true;
   }
 
   // ---- the connection loop ----
@@ -332,7 +391,7 @@ export class SyncEngine implements Sync {
 
   #makeHost(): SessionHost {
     return {
-      port: this.#loom.sync,
+      port: this.#flow.wrap(this.#loom.sync),
       config: this.#config,
       desiredSubscriptions: () => this.#desired,
       stateChanged: (state) => this.#setState(state),
@@ -352,8 +411,17 @@ export class SyncEngine implements Sync {
       report: (error) => this.#report(error),
       refused: (refusals) => this.#refused(refusals),
       parked: (clientSeq) => this.#parked.has(clientSeq),
+      reminder: (row) => this.#reminders.for(row),
       caughtUp: () => this.#scheduleRedecides(),
-      progressed: () => this.#checkFlushed(),
+      progressed: () => {
+        this.#checkFlushed();
+        if (this.#deferred) this.#scheduleRedecides();
+      },
+      notified: (payload) => {
+        this.#ephemeral.receive(payload);
+        this.#tabs?.notifyIn(payload);
+      },
+      broadcast: (events) => this.#flow.broadcast(events),
     };
   }
 
@@ -362,6 +430,7 @@ export class SyncEngine implements Sync {
     const settle: RejectInput[] = [];
     const byId = new Map<string, PushRejection>();
     for (const { row, result } of refusals) {
+      this.#reminders.refused(row);
       const rejection: PushRejection = {
         event: row.event,
         code: result.code,
@@ -421,6 +490,10 @@ export class SyncEngine implements Sync {
       const { deadLetters, dropped } = await this.#loom.sync.markRejected(settle);
       for (const letter of deadLetters) this.#announce(byId.get(letter.event.id), 'dead-lettered');
       for (const row of dropped) this.#announce(byId.get(row.event.id), 'dropped');
+      await this.#settleReminders([
+        ...deadLetters.map((d) => d.event.clientSeq),
+        ...dropped.map((r) => r.clientSeq),
+      ]);
     }
     if (this.#queue.size > 0) this.#scheduleRedecides();
   }
@@ -463,7 +536,10 @@ export class SyncEngine implements Sync {
       if (session === undefined || !session.open || this.#queue.size === 0) return;
       await session.syncLoop();
       if (!session.open) return;
-      const entries = [...this.#queue.values()].sort((a, b) => a.first - b.first);
+      const entries = await this.#ready([...this.#queue.values()].sort((a, b) => a.first - b.first));
+      if (entries.length === 0) return;
+      // Events appended after this were decided without the refused ones (the redecided ones too).
+      const after = await this.#lastSeq();
       const outcomes = await this.#loom.sync.redecide(
         entries.map((e) => ({
           ids: e.ids,
@@ -492,11 +568,53 @@ export class SyncEngine implements Sync {
         else if (outcome.kind === 'nothing') this.#announce(first, 'dropped');
       });
       if (stale.length > 0) await this.#loom.sync.markRejected(stale);
-      for (const entry of entries) {
+      for (const [i, entry] of entries.entries()) {
         this.#queue.delete(entry.first);
-        for (const seq of entry.seqs) this.#parked.delete(seq);
+        const outcome = outcomes[i];
+        // Events appended from here on were decided without the refused ones.
+        const upTo = outcome?.kind === 'appended' ? outcome.events[0]!.clientSeq - 1 : after;
+        for (const seq of entry.seqs) {
+          this.#parked.delete(seq);
+          this.#reminders.settled(seq, upTo);
+        }
       }
     } while (this.#redecideAgain && this.#queue.size > 0);
+  }
+
+  /**
+   * The queued decisions that can be made now: not those of a stream where guarded events decided
+   * on a refused one are still to be refused (pushed with the reminder); they come back refused
+   * and are decided again with it, in order, each without the others in its state.
+   */
+  async #ready(entries: readonly QueuedDecision[]): Promise<QueuedDecision[]> {
+    this.#deferred = false;
+    const waiting = entries.filter((e) => e.refusals.some((r) => r.event.expectedVersion !== undefined));
+    if (waiting.length === 0) return [...entries];
+    const first = Math.min(...waiting.map((e) => e.first));
+    const rows = await this.#loom.sync.readOutbox({ afterSeq: first - 1, unackedOnly: true });
+    const queued = new Set(entries.flatMap((e) => e.seqs));
+    const open = new Set<string>();
+    for (const row of rows) {
+      if (queued.has(row.clientSeq) || this.#parked.has(row.clientSeq)) continue;
+      const reminder = this.#reminders.for(row);
+      if (reminder !== undefined && queued.has(reminder.clientSeq)) open.add(row.event.stream);
+    }
+    if (open.size === 0) return [...entries];
+    this.#deferred = true;
+    return entries.filter((e) => !e.refusals.some((r) => open.has(r.event.stream)));
+  }
+
+  /** Marks refused events that left the outbox: the events after the outbox's end now were decided without them. */
+  async #settleReminders(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const upTo = await this.#lastSeq();
+    for (const seq of seqs) this.#reminders.settled(seq, upTo);
+  }
+
+  /** The last clientSeq in the outbox (0 when empty). */
+  async #lastSeq(): Promise<number> {
+    const rows = await this.#loom.sync.readOutbox({});
+    return rows.at(-1)?.clientSeq ?? 0;
   }
 
   #checkFlushed(): void {

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   type CommittedEvent,
   type LiveEvents,
+  type Notify,
   type ProtocolIssue,
   type PullResult,
   type PushResult,
@@ -40,10 +41,16 @@ export interface SessionHost {
   refused(refusals: readonly Refusal[]): Promise<void>;
   /** Whether an outbox row waits to be decided again (not to be pushed meanwhile). */
   parked(clientSeq: number): boolean;
+  /** The refused guarded event `row` was decided on, to send again ahead of it ({@link RefusalReminders}). */
+  reminder(row: OutboxRow): OutboxRow | undefined;
   /** The session caught up (again): decisions waiting for fresh state can be made now. */
   caughtUp(): void;
   /** Acks were recorded or the outbox moved: `flushed()` may resolve. */
   progressed(): void;
+  /** A `notify` message arrived (notification, query or reply): undecoded. */
+  notified(payload: unknown): void;
+  /** Live events arrived (decoded, not yet stored): for `flow$`. */
+  broadcast(events: readonly CommittedEvent[]): void;
 }
 
 /** What a session is configured with (resolved defaults). */
@@ -89,7 +96,9 @@ const MAX_HELD = 256;
  *   to its last event); otherwise the gap is pulled;
  * - while a pull round runs, live messages are held and applied (or pulled again) after it;
  * - pushes go in clientSeq order from `pushCursor`; any result the hub did not record rewinds the
- *   cursor, and nothing is pushed again until the batches in flight have come back.
+ *   cursor, and nothing is pushed again until the batches in flight have come back;
+ * - at most one batch in flight holds guarded events (`expectedVersion`) of a stream: a later one
+ *   waits for its answer, so that a refusal is known before the events decided on it go out.
  */
 export class SyncSession {
   readonly #host: SessionHost;
@@ -116,6 +125,8 @@ export class SyncSession {
 
   #pushCursor = 0;
   #inFlight = 0;
+  /** Streams with guarded events in a batch in flight, and how many such batches (0 or 1). */
+  readonly #guardedInFlight = new Map<string, number>();
   #pushing = false;
   #pushWanted = false;
   #rewindTo: number | undefined;
@@ -146,6 +157,14 @@ export class SyncSession {
   /** Ends the session (offline, lost the lead, closed): no error. */
   close(): void {
     this.#finish(undefined);
+  }
+
+  /** Sends a `notify` message (it has no ack); false unless connected and past `hello`. */
+  sendNotify(message: Notify): boolean {
+    const socket = this.#socket;
+    if (!this.#open || !this.#ready || socket === undefined || !socket.connected) return false;
+    socket.emit(MessageName.notify, message);
+    return true;
   }
 
   /** New outbox rows, or rows free to go again: push what is there. */
@@ -226,6 +245,7 @@ export class SyncSession {
     );
     socket.on(MessageName.events, (payload: unknown) => this.#onLive(payload));
     socket.on(MessageName.hubError, (payload: unknown) => this.#onHubError(payload));
+    socket.on(MessageName.notify, (payload: unknown) => this.#host.notified(payload));
     socket.connect();
     // socket.io-client does not notice a transport that closes while it opens (it waits for its
     // own timeout): watch the engine where there is one, and bound the wait in any case.
@@ -457,6 +477,7 @@ export class SyncSession {
       return;
     }
     const message = decoded.value;
+    this.#host.broadcast(message.events);
     this.#inbound
       .run(async () => {
         if (this.#looping !== undefined || !this.#ready) {
@@ -505,10 +526,10 @@ export class SyncSession {
         unackedOnly: true,
       });
       if (!this.#open || this.#rewindTo !== undefined || this.#pushHeld) continue;
-      const batch = this.#cut(rows, limit);
+      const { batch, reminders, blocked } = this.#cut(rows, limit);
       if (batch.length === 0) {
         // Everything read waits to be decided again: look past it.
-        if (rows.length > limit) {
+        if (!blocked && rows.length > limit) {
           this.#pushCursor = rows[limit - 1]!.clientSeq;
           continue;
         }
@@ -516,30 +537,57 @@ export class SyncSession {
       }
       this.#pushCursor = batch[batch.length - 1]!.clientSeq;
       this.#inFlight++;
-      void this.#send(batch)
+      const guarded = new Set<string>();
+      for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
+      for (const stream of guarded)
+        this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
+      void this.#send(batch, reminders)
         .catch((error: unknown) => this.#finish(toClientError(error)))
         .finally(() => {
           this.#inFlight--;
+          for (const stream of guarded) {
+            const left = (this.#guardedInFlight.get(stream) ?? 1) - 1;
+            if (left > 0) this.#guardedInFlight.set(stream, left);
+            else this.#guardedInFlight.delete(stream);
+          }
           this.kickPush();
         });
+      if (blocked) return;
     }
   }
 
   /**
    * A batch of at most `limit` rows and `maxBytes` bytes, leaving out the rows that wait to be
    * decided again. A decision's events are not split over two batches (unless it alone is larger
-   * than a batch), so the hub judges them together.
+   * than a batch), so the hub judges them together. It stops (`blocked`) at a guarded event whose
+   * stream has guarded events in flight. A refused event that a guarded row was decided on goes
+   * just ahead of it again (its seq in `reminders`), so that the hub refuses the row too.
    */
-  #cut(rows: readonly OutboxRow[], limit: number): OutboxRow[] {
+  #cut(
+    rows: readonly OutboxRow[],
+    limit: number,
+  ): { batch: OutboxRow[]; reminders: ReadonlySet<number>; blocked: boolean } {
     const batch: OutboxRow[] = [];
+    const reminders = new Set<number>();
     let bytes = 64;
+    let blocked = false;
     for (const row of rows) {
       if (this.#host.parked(row.clientSeq)) {
         if (batch.length > 0) break;
         continue;
       }
-      const size = utf8Length(JSON.stringify(row.event)) + 1;
-      if (batch.length >= limit || (batch.length > 0 && bytes + size > this.#config.maxBytes)) {
+      if (row.event.expectedVersion !== undefined && this.#guardedInFlight.has(row.event.stream)) {
+        blocked = true;
+        break;
+      }
+      const found = this.#host.reminder(row);
+      const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
+      const size =
+        utf8Length(JSON.stringify(row.event)) +
+        1 +
+        (reminder === undefined ? 0 : utf8Length(JSON.stringify(reminder.event)) + 1);
+      const count = reminder === undefined ? 1 : 2;
+      if (batch.length > 0 && (batch.length + count > limit || bytes + size > this.#config.maxBytes)) {
         const next = row.command?.first;
         if (next !== undefined && batch[batch.length - 1]!.command?.first === next) {
           const start = batch.findIndex((r) => r.command?.first === next);
@@ -547,13 +595,19 @@ export class SyncSession {
         }
         break;
       }
+      if (reminder !== undefined) {
+        batch.push(reminder);
+        reminders.add(reminder.clientSeq);
+      }
       batch.push(row);
       bytes += size;
     }
-    return batch;
+    // A reminder is never last: the cursor stays on the rows themselves.
+    while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
+    return { batch, reminders, blocked };
   }
 
-  async #send(batch: readonly OutboxRow[]): Promise<void> {
+  async #send(batch: readonly OutboxRow[], reminders: ReadonlySet<number> = new Set()): Promise<void> {
     let answer: unknown;
     try {
       answer = await this.#request(MessageName.push, { events: batch.map((r) => r.event) });
@@ -572,6 +626,7 @@ export class SyncSession {
     let rewind: number | undefined;
     let hold = false;
     batch.forEach((row, i) => {
+      if (reminders.has(row.clientSeq)) return; // its answer is known: refused
       const result =
         results[i]?.id === row.event.id ? results[i] : results.find((r) => r.id === row.event.id);
       if (result === undefined) {

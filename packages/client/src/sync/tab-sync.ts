@@ -1,3 +1,4 @@
+import type { Notify } from '@eventloom/protocol';
 import type { ClientErrorCode } from '../client-error.ts';
 
 /** The state of a sync as it crosses tabs: plain data. */
@@ -24,7 +25,9 @@ type TabMessage =
   | { readonly kind: 'ask'; readonly from: string }
   | { readonly kind: 'flush'; readonly from: string; readonly nonce: number }
   | { readonly kind: 'flushed'; readonly to: string; readonly nonce: number }
-  | { readonly kind: 'command'; readonly command: TabCommand };
+  | { readonly kind: 'command'; readonly command: TabCommand }
+  | { readonly kind: 'notify-out'; readonly message: Notify }
+  | { readonly kind: 'notify-in'; readonly message: unknown };
 
 /** What the engine does with what other tabs say. */
 export interface TabSyncHandlers {
@@ -38,12 +41,17 @@ export interface TabSyncHandlers {
   flush(answer: () => void): void;
   /** A follower's command, in the leader. */
   command(command: TabCommand): void;
+  /** A follower's notification, query or reply, in the leader: to be sent over its connection. */
+  notifyOut?(message: Notify): void;
+  /** A `notify` message the leader received from the hub, in a follower. */
+  notifyIn?(message: unknown): void;
 }
 
 /**
  * The sync's side of the tabs of one database (DESIGN.md §8): the leader holds the socket and
  * posts its state over a BroadcastChannel; followers mirror it in `syncState$` and `metrics$`,
- * forward `goOffline`/`goOnline`/`setSubscriptions`, and ask the leader for `flushed()`.
+ * forward `goOffline`/`goOnline`/`setSubscriptions`, and ask the leader for `flushed()`; their
+ * notifications, queries and replies go out through the leader, which passes on what it receives.
  */
 export class TabSync {
   readonly #id = Math.random().toString(36).slice(2);
@@ -73,6 +81,16 @@ export class TabSync {
   /** In a follower: forwards a command to the leader. */
   command(command: TabCommand): void {
     this.#post({ kind: 'command', command });
+  }
+
+  /** In a follower: hands a `notify` message to the leader, to send over its connection. */
+  notifyOut(message: Notify): void {
+    this.#post({ kind: 'notify-out', message });
+  }
+
+  /** In the leader: passes a `notify` message from the hub on to the followers. */
+  notifyIn(message: unknown): void {
+    this.#post({ kind: 'notify-in', message });
   }
 
   /** In a follower: resolves once the leader's outbox is flushed. */
@@ -125,6 +143,12 @@ export class TabSync {
         return;
       case 'command':
         if (leader) this.#handlers.command(message.command);
+        return;
+      case 'notify-out':
+        if (leader) this.#handlers.notifyOut?.(message.message);
+        return;
+      case 'notify-in':
+        if (!leader) this.#handlers.notifyIn?.(message.message);
         return;
     }
   }

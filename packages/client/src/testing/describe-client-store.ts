@@ -84,6 +84,36 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       expect(ok.rows[0]!.clientSeq).toBe(1);
     });
 
+    it('stores an append with an idempotency key once, whichever store of the database repeats it', async () => {
+      const { store, name } = await fresh();
+      const first = await store.appendPending((m) => build(m, 2), { key: 'k1' });
+      expect(first.rows.map((r) => r.clientSeq)).toEqual([1, 2]);
+      expect(first.duplicate).toBeUndefined();
+      const other = await fresh(name);
+      let built = 0;
+      const again = await other.store.appendPending(
+        (m) => {
+          built++;
+          return build(m, 2);
+        },
+        { key: 'k1' },
+      );
+      expect(again).toMatchObject({ rows: [], replaced: [], duplicate: true });
+      expect(built).toBe(0);
+      expect(again.meta).toEqual(first.meta);
+      // A key is recorded only with what it stored: a failed append leaves it free.
+      await expect(
+        store.appendPending(
+          () => {
+            throw new ClientError(ClientErrorCode.invalid, 'no');
+          },
+          { key: 'k2' },
+        ),
+      ).rejects.toMatchObject({ code: 'invalid' });
+      expect((await store.appendPending((m) => build(m, 1), { key: 'k2' })).rows).toHaveLength(1);
+      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([1, 2, 3]);
+    });
+
     it('keeps clientSeq gapless and unique when two stores append to one database at once', async () => {
       const a = await fresh();
       const b = await fresh(a.name);

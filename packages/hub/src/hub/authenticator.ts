@@ -13,7 +13,13 @@ export interface AuthRequest {
 
 /** The verdict on a handshake: a principal (with when its credentials expire), or why not. */
 export type AuthOutcome =
-  | { readonly ok: true; readonly principal: Principal; readonly expiresAt?: number }
+  | {
+      readonly ok: true;
+      readonly principal: Principal;
+      readonly expiresAt?: number;
+      /** The verified token's claims, when the credentials are a token (for admin checks by role). */
+      readonly claims?: Readonly<Record<string, unknown>>;
+    }
   | { readonly ok: false; readonly message: string };
 
 /**
@@ -78,9 +84,10 @@ export function jwtAuthenticator(options: JwtAuthOptions): Authenticator {
         }
         const iss = typeof payload.iss === 'string' && payload.iss.length <= 256 ? payload.iss : undefined;
         const principal: Principal = iss === undefined ? { sub } : { sub, iss };
+        const tokenClaims: Readonly<Record<string, unknown>> = payload;
         return typeof payload.exp === 'number'
-          ? { ok: true, principal, expiresAt: payload.exp * 1000 }
-          : { ok: true, principal };
+          ? { ok: true, principal, expiresAt: payload.exp * 1000, claims: tokenClaims }
+          : { ok: true, principal, claims: tokenClaims };
       } catch (cause) {
         return { ok: false, message: describeJoseError(cause) };
       }

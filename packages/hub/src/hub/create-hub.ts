@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { ErrorCode, Limits } from '@eventloom/protocol';
+import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { HubContext } from './hub-context.ts';
@@ -28,6 +29,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   /** The limits in force. */
   readonly limits: HubLimits;
+  /** The event log the hub runs on (the hub does not close it). */
+  readonly store: EventStore;
   /** The port the HTTP server listens on. */
   readonly port: number;
   /** `http://host:port` of the hub's own server (on an attached server, of that server's address). */
@@ -37,6 +40,19 @@ export interface Hub {
    * server routes them already; call it from your handler when you attached the hub to yours.
    */
   handleOpsRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Appends events through the hub's sequencer, as the hub's own writer (reactions): ordered with
+   * pushed events, resolved after the durable commit, broadcast to subscribers like pushed ones.
+   * Nothing is validated or authorized here. After `close()` every event is `unavailable`.
+   */
+  append(items: readonly StoreAppend[]): Promise<StoreAppendResult[]>;
+  /** Calls `listener` with the new head after each commit that stored events; returns the unsubscribe. */
+  onCommit(listener: (head: number) => void): () => void;
+  /**
+   * Adds an HTTP handler that `handleOpsRequest` tries first (the reactions' admin endpoints): it
+   * returns true when it answers the request. Returns the function that removes it.
+   */
+  addRequestHandler(handler: (req: IncomingMessage, res: ServerResponse) => boolean): () => void;
   /**
    * Shuts down: refuses new connections and messages, finishes in-flight commits and acks them,
    * disconnects every socket with `unavailable`, and closes the HTTP server if the hub made it.
@@ -85,6 +101,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const metrics = createHubMetrics();
   let closing = false;
   const ready = new Set<HubSession>();
+  const commitListeners = new Set<(head: number) => void>();
+  const requestHandlers = new Set<(req: IncomingMessage, res: ServerResponse) => boolean>();
   const feed: LiveFeed = new LiveFeed(() => ctx, head);
   const sequencer = new Sequencer(store, {
     maxTransactionEvents: limits.maxTransactionEvents,
@@ -93,11 +111,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     onCommitted: (position, appended) => {
       metrics.eventsAppended.inc(appended);
       feed.advanceTo(position);
+      for (const listener of commitListeners) {
+        try {
+          listener(position);
+        } catch (error) {
+          logger.error({ err: error }, 'a commit listener threw');
+        }
+      }
     },
     onStoreError: (error) => logger.error({ err: error }, 'store append failed'),
   });
 
   const handleOpsRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
+    for (const handler of requestHandlers) if (handler(req, res)) return true;
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (path === '/healthz') {
@@ -217,6 +243,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     registry: options.registry,
     fingerprint: readFingerprint(options.registry, logger),
     authorize: options.authorize,
+    queries: options.queries,
     ready,
     closing: () => closing,
   };
@@ -254,7 +281,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       const host = a === undefined ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
       return `http://${host}:${a?.port ?? 0}`;
     },
+    store,
     handleOpsRequest,
+    append: (items) => sequencer.submit(items),
+    onCommit(listener) {
+      const wrapped = (head: number) => listener(head);
+      commitListeners.add(wrapped);
+      return () => commitListeners.delete(wrapped);
+    },
+    addRequestHandler(handler) {
+      const wrapped = (req: IncomingMessage, res: ServerResponse) => handler(req, res);
+      requestHandlers.add(wrapped);
+      return () => requestHandlers.delete(wrapped);
+    },
     close() {
       closed ??= (async () => {
         closing = true;

@@ -4,6 +4,7 @@ import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubLimits, HubRegistry } from './hub-options.ts';
+import type { HubQueryHandler } from './hub-queries.ts';
 import type { HubSession } from './hub-session.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { Sequencer } from './sequencer.ts';
@@ -22,6 +23,8 @@ export interface HubContext {
   /** The registry's fingerprint, read once at start (undefined without a registry). */
   readonly fingerprint: string | undefined;
   readonly authorize: Authorize | undefined;
+  /** Query types the hub answers itself (`queries` option). */
+  readonly queries: Readonly<Record<string, HubQueryHandler>> | undefined;
   /** Sessions that said `hello`: they receive live events and notifications. */
   readonly ready: Set<HubSession>;
   /** True once the hub is closing: nothing new is accepted. */

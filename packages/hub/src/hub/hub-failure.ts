@@ -8,6 +8,8 @@ export const HubFailureCode = {
   closed: 'closed',
   /** The store failed; nothing was acknowledged. */
   store: 'store',
+  /** An integration relay could not deliver: a webhook answered non-2xx, timed out or was unreachable. */
+  relay: 'relay',
   /** Something unexpected was thrown inside the hub. */
   internal: 'internal',
 } as const;

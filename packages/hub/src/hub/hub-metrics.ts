@@ -13,6 +13,11 @@ export interface HubMetrics {
   readonly pullDuration: Histogram;
   /** Rejected events and refused messages or connections, by code. */
   readonly rejections: Counter<'code'>;
+  /**
+   * An event's path through the hub, per batch: `commit` from a push's receipt to its durable
+   * commit, `broadcast` from a commit to its offer to the subscribers (live feed), in seconds.
+   */
+  readonly eventFlow: Histogram<'stage'>;
 }
 
 /** Makes a fresh set of hub metrics in a new {@link Registry}. */
@@ -47,6 +52,13 @@ export function createHubMetrics(): HubMetrics {
       name: 'eventloom_hub_rejections_total',
       help: 'Rejected events and refused messages or connections, by code.',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    eventFlow: new Histogram({
+      name: 'eventloom_event_flow_seconds',
+      help: 'Event path through the hub, per batch: stage="commit" from push receipt to durable commit, stage="broadcast" from commit to the live feed offering it to subscribers.',
+      labelNames: ['stage'],
+      buckets,
       registers: [registry],
     }),
   };

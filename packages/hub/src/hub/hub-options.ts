@@ -4,6 +4,7 @@ import { Limits } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { EventStore } from '../store/event-store.ts';
 import type { Authenticator } from './authenticator.ts';
+import type { HubQueryHandler } from './hub-queries.ts';
 
 /** What a principal asks to do to a stream. `push` also covers sending `notify` to the stream. */
 export type HubAction = 'push' | 'pull' | 'subscribe';
@@ -81,6 +82,8 @@ export interface HubOptions {
   readonly authorize?: Authorize;
   /** Event schemas; without one the hub checks envelopes only. */
   readonly registry?: HubRegistry;
+  /** Query types the hub answers itself, by type (see {@link HubQueryHandler}); the rest go to the clients. */
+  readonly queries?: Readonly<Record<string, HubQueryHandler>>;
   readonly limits?: Partial<HubLimits>;
   /** A pino logger; by default one that writes JSON to stdout at `info`. */
   readonly logger?: Logger;

@@ -26,6 +26,7 @@ import type { Socket } from 'socket.io';
 import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { principalKey, type HubContext } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
+import { answerQuery } from './hub-queries.ts';
 import { chunkByBytes } from './live-feed.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -404,6 +405,7 @@ export class HubSession {
   async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
     const { results, items, slots } = await prepared;
     const stored = await this.#ctx.sequencer.submit(items);
+    this.#ctx.feed.flow.committed(this.clientId, started, stored);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
       if (r!.status === 'rejected') this.#ctx.metrics.rejections.inc({ code: r!.code });
@@ -501,6 +503,8 @@ export class HubSession {
     }
     const meta = { ...message.meta, principal: this.principal } as EventMeta;
     const relayed: Notify = { ...message, from: this.clientId!, meta };
+    const answered = relayed.kind === 'query' && answerQuery(this.#ctx, this, relayed);
+    if (answered !== false && (await answered)) return;
     for (const session of this.#ctx.ready) {
       if (session !== this) await session.deliverNotify(relayed);
     }

@@ -1,4 +1,6 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
+import { jsonBytesOf } from '../store/committed-json.ts';
+import { EventFlow } from './event-flow.ts';
 import type { HubContext } from './hub-context.ts';
 import type { HubSession } from './hub-session.ts';
 
@@ -14,6 +16,8 @@ const RETRY_MS = 1_000;
  * when it was read; a session that becomes ready starts at `cursor` (its `welcome.head`).
  */
 export class LiveFeed {
+  /** Times each commit to its broadcast (and pushes to their commit): the hub's flow metric and log. */
+  readonly flow: EventFlow;
   readonly #ctx: () => HubContext;
   #cursor: number;
   #target: number;
@@ -23,6 +27,7 @@ export class LiveFeed {
 
   constructor(ctx: () => HubContext, head: number) {
     this.#ctx = ctx;
+    this.flow = new EventFlow(ctx);
     this.#cursor = head;
     this.#target = head;
   }
@@ -34,7 +39,10 @@ export class LiveFeed {
 
   /** Tells the feed that events up to `head` are committed; it catches up in the background. */
   advanceTo(head: number): void {
-    if (head > this.#target) this.#target = head;
+    if (head > this.#target) {
+      this.#target = head;
+      this.flow.durable(head);
+    }
     if (this.#running !== undefined || this.#retry !== undefined || this.#closed) return;
     this.#running = this.#run().then(
       (failed) => {
@@ -73,6 +81,7 @@ export class LiveFeed {
       if (!anyoneListens(ctx)) {
         // Nobody could receive these events: skip reading them back. Whoever subscribes later starts after them.
         this.#cursor = this.#target;
+        this.flow.skipped(this.#cursor);
         return false;
       }
       let page;
@@ -83,11 +92,13 @@ export class LiveFeed {
         return true;
       }
       if (page.until <= this.#cursor) return true;
+      const from = this.#cursor;
       this.#cursor = page.until;
       if (page.until > this.#target) this.#target = page.until;
       for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes)) {
         await deliver(ctx, chunk);
       }
+      this.flow.broadcast(from, page.until);
     }
     return false;
   }
@@ -148,7 +159,7 @@ export function chunkByBytes(events: readonly CommittedEvent[], maxBytes: number
   let current: CommittedEvent[] = [];
   let bytes = 64;
   for (const event of events) {
-    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    const size = jsonBytesOf(event) + 1;
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);
       current = [];

@@ -336,6 +336,29 @@ export function describeEventStore(
         expect(await store.append(pushes([moved]))).toEqual([results[1]]);
       });
 
+      it('refuses guarded events sent after a refused guarded event of the same client, sent again in the batch', async () => {
+        const store = await fresh();
+        await store.append(pushes(events('client-a', 1, 3, { stream: 'card:1' })));
+        // client-b's first decision is refused alone; its second was decided on the first and goes
+        // out in a later push, with the refused one sent again ahead of it (the engine's reminder).
+        const created = event('client-b', 1, { stream: 'card:1', expectedVersion: 2 });
+        const moved = event('client-b', 2, { stream: 'card:1', expectedVersion: 3 });
+        const [refused] = await store.append(pushes([created]));
+        expect(refused).toMatchObject({ status: 'rejected', code: ErrorCode.wrongExpectedVersion });
+        const results = await store.append(pushes([created, moved]));
+        expect(results[0]).toEqual(refused);
+        expect(results[1]).toMatchObject({
+          status: 'rejected',
+          id: moved.id,
+          code: ErrorCode.wrongExpectedVersion,
+          currentVersion: 3,
+        });
+        expect(await store.streamVersion('card:1')).toBe(3);
+        // Without the reminder the hub cannot tell: a matching version is accepted.
+        const third = event('client-b', 3, { stream: 'card:1', expectedVersion: 3 });
+        expect(await store.append(pushes([third]))).toEqual([okOf(third, 4, 4)]);
+      });
+
       it('records the rejection: the seq advances and a re-push gets the same answer after the stream moved', async () => {
         const store = await fresh();
         await store.append(pushes([event('client-a', 1, { stream: 'seat:2' })]));
@@ -729,6 +752,8 @@ async function checkScenario(store: EventStore, scenario: Scenario): Promise<voi
         expect(r.status).not.toBe('ok');
         expect(r.status).not.toBe('gap');
         if (finalAnswers.has(e)) expect(r).toEqual(repeatAnswer(finalAnswers.get(e)!));
+        if (r.status === 'rejected' && e.expectedVersion !== undefined)
+          refused.add(`${e.clientId}\u0000${e.stream}`);
         return;
       }
       model.lastSeq.set(e.clientId, e.clientSeq);

@@ -118,7 +118,8 @@ export function planAppend<T extends PlanItem>(
     return { status: 'rejected', ...rejection };
   };
 
-  // (clientId, stream) pairs where a client's event was refused in this plan: its later events on
+  // (clientId, stream) pairs where a client's event was refused in this plan (or a refused guarded
+  // event of it was sent again in this batch): its later events on
   // that stream that carry `expectedVersion` were decided on a state that included the refused one,
   // so they are refused too, even when the stream's version happens to match (a command's events
   // are all or nothing; the client decides them again on fresh state).
@@ -129,7 +130,12 @@ export function planAppend<T extends PlanItem>(
     const { id, clientId, clientSeq } = event;
     const last = lastSeq(clientId);
     if (clientSeq <= last) {
-      results.push(repeated(item, rejectionOf(clientId, clientSeq), byId, envelopeOf));
+      const answer = repeated(item, rejectionOf(clientId, clientSeq), byId, envelopeOf);
+      // A refused guarded event sent again ahead of later ones (after a lost ack, or as the
+      // engine's reminder): those were decided on it, as if it were refused in this batch.
+      if (answer.status === 'rejected' && event.expectedVersion !== undefined)
+        refusedStreams.add(`${clientId}\u0000${event.stream}`);
+      results.push(answer);
       continue;
     }
     if (clientSeq > last + 1) {
@@ -161,7 +167,7 @@ export function planAppend<T extends PlanItem>(
           id,
           code: ErrorCode.wrongExpectedVersion,
           message: afterRefusal
-            ? `an earlier event of client ${clientId} on stream ${JSON.stringify(event.stream)} was refused in this batch; this one was decided on it`
+            ? `an earlier event of client ${clientId} on stream ${JSON.stringify(event.stream)} was refused before it in this batch; this one was decided on it`
             : `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
           currentVersion: current,
         }),

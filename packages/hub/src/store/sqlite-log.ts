@@ -44,6 +44,8 @@ export interface AppendAnswer {
   readonly positions: Float64Array;
   readonly streamVersions: Float64Array;
   readonly others: (StoreAppendResult | undefined)[];
+  /** The `recordedAt` of every event the batch committed. */
+  readonly recordedAt: string;
 }
 
 /** A page as {@link SqliteLog.read} gives it: the events as JSON text, parsed by the reader. */
@@ -139,8 +141,9 @@ export class SqliteLog {
         items,
         (item) => JSON.parse(item.envelope) as EventEnvelope,
       );
-      this.#write(plan, new Date().toISOString(), idsCheckedOnInsert);
-      return answerOf(plan.results);
+      const recordedAt = new Date().toISOString();
+      this.#write(plan, recordedAt, idsCheckedOnInsert);
+      return answerOf(plan.results, recordedAt);
     });
     // IMMEDIATE: take the write lock before reading the state the batch is judged against. First
     // without a lookup of each new event's id: the unique index refuses one that is stored already
@@ -300,7 +303,7 @@ function itemsOf(batch: AppendColumns): LogItem[] {
   return items;
 }
 
-function answerOf(results: readonly StoreAppendResult[]): AppendAnswer {
+function answerOf(results: readonly StoreAppendResult[], recordedAt: string): AppendAnswer {
   const positions = new Float64Array(results.length);
   const streamVersions = new Float64Array(results.length);
   const others = Array.from<StoreAppendResult | undefined>({ length: results.length });
@@ -311,7 +314,7 @@ function answerOf(results: readonly StoreAppendResult[]): AppendAnswer {
       streamVersions[i] = result.streamVersion;
     } else others[i] = result;
   }
-  return { positions, streamVersions, others };
+  return { positions, streamVersions, others, recordedAt };
 }
 
 function textsOf(rows: readonly [number, string][]): { events: string[]; last: number } {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HubFailure } from '../hub/hub-failure.ts';
+import { jsonBytesOf, storedJsonBytes } from './committed-json.ts';
 import type { EventStore } from './event-store.ts';
 import { describeEventStore } from './describe-event-store.ts';
 import {
@@ -129,6 +130,60 @@ describe('createSqliteStore', () => {
     expect([first.events.map((e) => e.position), first.until, first.head]).toEqual([[1], 4, 8]);
     const second = await store.read({ from: 4, limit: 10, streams: ['a*'] });
     expect([second.events.map((e) => e.position), second.until]).toEqual([[7], 8]);
+    await store.close();
+  });
+
+  it('reads a file log on a connection of its own that sees every append resolved before, while appends go on', async () => {
+    const store = await createSqliteStore({ path: newPath() });
+    const reads: Promise<unknown>[] = [];
+    for (let seq = 1; seq <= 200; seq++) {
+      const [result] = await store.append([{ event: sampleEnvelope({ stream: 's', clientSeq: seq }) }]);
+      expect(result).toMatchObject({ status: 'ok', position: seq });
+      // Read back at once (read-after-ack), and keep a whole-log read running beside the next appends.
+      const page = await store.read({ from: seq - 1, limit: 10 });
+      expect(page.events.map((e) => e.position)).toEqual([seq]);
+      reads.push(
+        store
+          .read({ from: 0, limit: 1_000 })
+          .then((p) => expect(p.events.length).toBeGreaterThanOrEqual(seq)),
+      );
+    }
+    await Promise.all(reads);
+    await store.close();
+  });
+
+  it('reads back what it just committed from memory exactly as another connection reads it from the file', async () => {
+    const path = newPath();
+    const store = await createSqliteStore({ path });
+    const data = { title: 'naïve ☕ "q"', n: 1.25 };
+    for (let seq = 1; seq <= 30; seq += 3) {
+      await store.append(
+        [seq, seq + 1, seq + 2].map((clientSeq) => ({
+          event: sampleEnvelope({ stream: `s${clientSeq % 4}`, clientSeq, data }),
+        })),
+      );
+    }
+    const fresh = await createSqliteStore({ path });
+    for (const [from, limit] of [
+      [0, 100],
+      [5, 7],
+      [29, 10],
+    ] as const) {
+      const mine = await store.read({ from, limit });
+      const theirs = await fresh.read({ from, limit });
+      expect(mine).toEqual(theirs);
+      expect(mine.events.map((e) => JSON.stringify(e))).toEqual(theirs.events.map((e) => JSON.stringify(e)));
+    }
+    await Promise.all([store.close(), fresh.close()]);
+  });
+
+  it('knows the JSON size of each event it reads from its stored text, exactly', async () => {
+    const store = await createSqliteStore({ path: ':memory:' });
+    const data = { title: 'naïve café ☕ 😀', quote: 'say "hi"\\n', n: -1.5e-7, list: [null, true, {}] };
+    await store.append([{ event: sampleEnvelope({ clientSeq: 1, data, meta: { correlationId: 'é' } }) }]);
+    const [event] = (await store.read({ from: 0, limit: 1 })).events;
+    expect(storedJsonBytes.get(event!)).toBe(Buffer.byteLength(JSON.stringify(event)));
+    expect(jsonBytesOf(event!)).toBe(Buffer.byteLength(JSON.stringify(event)));
     await store.close();
   });
 

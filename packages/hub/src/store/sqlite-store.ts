@@ -1,6 +1,7 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
-import { envelopeJson } from './committed-json.ts';
+import { envelopeJson, storedJsonBytes } from './committed-json.ts';
+import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
   EventStore,
@@ -21,6 +22,11 @@ export interface SqliteStoreOptions {
   readonly scanWindow?: number;
   /** How long to wait for another connection's lock before failing, in ms (default 5,000). */
   readonly busyTimeoutMs?: number;
+  /**
+   * Reads on a second connection, on a thread of their own (default true for a file; a
+   * `:memory:` log has one connection only). Catch-up pulls then run beside commits.
+   */
+  readonly readConnection?: boolean;
 }
 
 /**
@@ -28,8 +34,9 @@ export interface SqliteStoreOptions {
  * `synchronous=FULL`, so that an append resolves only once its transaction is durable. Fails with a
  * {@link HubFailure} `store` on a file of another application or of a newer schema.
  *
- * The log runs on a worker thread (one for all SQLite stores of the process): its commits, fsyncs
- * and queries never block the caller's event loop, which goes on reading sockets meanwhile.
+ * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
+ * reads on another with a connection of their own; neither blocks the caller's event loop, which
+ * goes on reading sockets meanwhile, and a long catch-up read does not hold commits up.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
@@ -37,27 +44,46 @@ export interface SqliteStoreOptions {
  */
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<EventStore> {
   const scanWindow = scanWindowOf(options.scanWindow);
-  const thread = SqliteThread.shared();
-  const handle = await thread.request<number>({
-    op: 'open',
-    options: {
-      path: options.path,
-      scanWindow,
-      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-    },
-  });
-  return new SqliteEventStore(thread, handle);
+  const logOptions = {
+    path: options.path,
+    scanWindow,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  };
+  const thread = SqliteThread.shared('writer');
+  const handle = await thread.request<number>({ op: 'open', options: logOptions });
+  const writer = { thread, handle };
+  const inMemory =
+    options.path === ':memory:' || options.path === '' || options.path.startsWith('file::memory:');
+  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, writer);
+  // Opened after the writer has created or migrated the file: it finds the schema current.
+  const readerThread = SqliteThread.shared('reader');
+  try {
+    const readerHandle = await readerThread.request<number>({ op: 'open', options: logOptions });
+    return new SqliteEventStore(writer, { thread: readerThread, handle: readerHandle });
+  } catch (thrown) {
+    await thread.request({ op: 'close', handle }).catch(() => undefined);
+    throw toStoreFailure(thrown);
+  }
+}
+
+/** A log opened on one of the SQLite threads. */
+interface OpenLog {
+  readonly thread: SqliteThread;
+  readonly handle: number;
 }
 
 /** The SQLite store: the caller's side of a log on the SQLite thread; see {@link createSqliteStore}. */
 class SqliteEventStore implements EventStore {
-  readonly #thread: SqliteThread;
-  readonly #handle: number;
+  readonly #writer: OpenLog;
+  /** The writer itself when there is no read connection. */
+  readonly #reader: OpenLog;
+  /** What this store committed last: read back (live feed, pulls near the head) without a query. */
+  readonly #recent = new RecentCommits();
   #closed: Promise<void> | undefined;
 
-  constructor(thread: SqliteThread, handle: number) {
-    this.#thread = thread;
-    this.#handle = handle;
+  constructor(writer: OpenLog, reader: OpenLog) {
+    this.#writer = writer;
+    this.#reader = reader;
   }
 
   append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
@@ -65,10 +91,15 @@ class SqliteEventStore implements EventStore {
       this.#open();
       if (batch.length === 0) return Promise.resolve([]);
       const columns = columnsOf(batch);
-      // Only the ids wait for the answer: the JSON texts are let go as soon as they are posted.
-      const ids = columns.ids;
-      const call: SqliteCall = { op: 'append', handle: this.#handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => resultsOf(ids, answer));
+      const { ids, envelopes } = columns;
+      const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
+      return this.#call<AppendAnswer>(call).then((answer) => {
+        for (let i = 0; i < ids.length; i++) {
+          if (answer.others[i] !== undefined) continue;
+          this.#recent.add(envelopes[i]!, answer.positions[i]!, answer.streamVersions[i]!, answer.recordedAt);
+        }
+        return resultsOf(ids, answer);
+      });
     } catch (thrown) {
       return Promise.reject(toStoreFailure(thrown));
     }
@@ -82,8 +113,17 @@ class SqliteEventStore implements EventStore {
     this.#open();
     const filter = streamFilter(query);
     const { from, limit } = query;
-    const page = await this.#call<PageText>({ op: 'read', handle: this.#handle, from, limit, filter });
-    const parsed = page.events.map((text) => JSON.parse(text) as CommittedEvent);
+    if (filter.kind === 'all') {
+      const recent = this.#recent.page(from, limit);
+      if (recent !== undefined) return recent;
+    }
+    const { thread, handle } = this.#reader;
+    const page = await thread.request<PageText>({ op: 'read', handle, from, limit, filter });
+    const parsed = page.events.map((text) => {
+      const event = JSON.parse(text) as CommittedEvent;
+      storedJsonBytes.set(event, Buffer.byteLength(text));
+      return event;
+    });
     if (filter.kind === 'all') return { events: parsed, until: page.until, head: page.head };
     // SQLite holds text as UTF-8, where lone surrogates collapse; compare the exact names again.
     const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
@@ -93,40 +133,45 @@ class SqliteEventStore implements EventStore {
 
   async head(): Promise<number> {
     this.#open();
-    return this.#call<number>({ op: 'head', handle: this.#handle });
+    return this.#call<number>({ op: 'head', handle: this.#writer.handle });
   }
 
   async streamVersion(stream: string): Promise<number> {
     this.#open();
-    return this.#call<number>({ op: 'streamVersion', handle: this.#handle, stream });
+    return this.#call<number>({ op: 'streamVersion', handle: this.#writer.handle, stream });
   }
 
   async client(clientId: string): Promise<ClientRecord> {
     this.#open();
-    return this.#call<ClientRecord>({ op: 'client', handle: this.#handle, clientId });
+    return this.#call<ClientRecord>({ op: 'client', handle: this.#writer.handle, clientId });
   }
 
   async bindClient(clientId: string, principal: string): Promise<boolean> {
     this.#open();
-    return this.#call<boolean>({ op: 'bindClient', handle: this.#handle, clientId, principal });
+    return this.#call<boolean>({ op: 'bindClient', handle: this.#writer.handle, clientId, principal });
   }
 
   async hubId(): Promise<string> {
     this.#open();
-    return this.#call<string>({ op: 'hubId', handle: this.#handle });
+    return this.#call<string>({ op: 'hubId', handle: this.#writer.handle });
   }
 
   close(): Promise<void> {
-    // The thread answers in order: requests made before close() finish first.
-    this.#closed ??= this.#call<undefined>({ op: 'close', handle: this.#handle }).then(
-      () => undefined,
-      () => undefined,
-    );
+    // Each thread answers in order: requests made before close() finish first.
+    const close = ({ thread, handle }: OpenLog) =>
+      thread.request<undefined>({ op: 'close', handle }).then(
+        () => undefined,
+        () => undefined,
+      );
+    this.#closed ??= Promise.all([
+      close(this.#writer),
+      this.#reader === this.#writer ? undefined : close(this.#reader),
+    ]).then(() => undefined);
     return this.#closed;
   }
 
   #call<T>(call: SqliteCall): Promise<T> {
-    return this.#thread.request<T>(call);
+    return this.#writer.thread.request<T>(call);
   }
 
   #open(): void {

@@ -24,6 +24,9 @@ export type SqliteCall =
       readonly principal: string;
     };
 
+/** What a SQLite thread is for: see {@link SqliteThread.shared}. */
+export type SqliteThreadRole = 'writer' | 'reader';
+
 /** A {@link SqliteCall} as posted, with the id its reply names. */
 export type SqliteRequest = SqliteCall & { readonly id: number };
 
@@ -41,14 +44,20 @@ export type SqliteReply =
  * flight, and every later one, fails with a {@link HubFailure} `store`.
  */
 export class SqliteThread {
-  static #shared: SqliteThread | undefined;
+  static readonly #shared = new Map<SqliteThreadRole, SqliteThread>();
 
-  /** The process's SQLite thread, started (again, if the last one died) when needed. */
-  static shared(): SqliteThread {
-    if (SqliteThread.#shared === undefined || SqliteThread.#shared.#dead !== undefined) {
-      SqliteThread.#shared = new SqliteThread();
-    }
-    return SqliteThread.#shared;
+  /**
+   * The process's SQLite thread for `role`, started (again, if the last one died) when needed:
+   * `writer` runs appends (and everything of `:memory:` logs), `reader` the reads of file logs on
+   * connections of their own, so that a long catch-up read never waits behind commits, nor they
+   * behind it (WAL lets readers and the writer run at once).
+   */
+  static shared(role: SqliteThreadRole = 'writer'): SqliteThread {
+    const current = SqliteThread.#shared.get(role);
+    if (current !== undefined && current.#dead === undefined) return current;
+    const started = new SqliteThread();
+    SqliteThread.#shared.set(role, started);
+    return started;
   }
 
   readonly #worker: Worker;

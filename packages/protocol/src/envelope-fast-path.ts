@@ -1,0 +1,130 @@
+import {
+  CLIENT_ID_PATTERN,
+  EVENT_TYPE_PATTERN,
+  STREAM_PATTERN,
+  TRACEPARENT_PATTERN,
+  UUID_V7_PATTERN,
+  type EventEnvelope,
+  type EventMeta,
+  type StoredEventKind,
+} from './envelope.ts';
+import { HLC_PATTERN } from './hlc-string.ts';
+import type { JsonValue } from './json-guard.ts';
+import { Limits } from './limits.ts';
+
+/**
+ * Checks an event envelope by hand, with exactly the rules of `eventEnvelopeSchema`, for input that
+ * `guardJson` has accepted (plain JSON, no `__proto__`, bounded). It returns the envelope as zod
+ * would (a fresh object, keys in schema order, `data` and free meta values shared), or `undefined`
+ * whenever anything is off: the caller then runs zod, which says what. It is the hub's hot path:
+ * zod costs about 15× more per valid event.
+ *
+ * Invariant (property-tested against zod): a result here means zod accepts the input and outputs
+ * an equal value.
+ */
+export function fastEnvelope(input: unknown): EventEnvelope | undefined {
+  if (!isObject(input)) return undefined;
+  let present = 0;
+  for (const key in input) {
+    if (!ENVELOPE_KEYS.has(key)) return undefined;
+    present++;
+  }
+  const { id, type, version, kind, stream, data, meta, clientId, clientSeq, hlc, expectedVersion } =
+    input as Record<string, unknown>;
+  const required = expectedVersion === undefined ? present : present - 1;
+  if (required !== ENVELOPE_KEYS.size - 1) return undefined;
+  if (typeof id !== 'string' || !UUID_V7_PATTERN.test(id)) return undefined;
+  if (!boundedString(type, Limits.maxTypeLength) || !EVENT_TYPE_PATTERN.test(type)) return undefined;
+  if (!intIn(version, 1, Limits.maxEventVersion)) return undefined;
+  if (kind !== 'domain' && kind !== 'command' && kind !== 'integration') return undefined;
+  if (!boundedString(stream, Limits.maxStreamLength) || !STREAM_PATTERN.test(stream)) return undefined;
+  if (data === undefined) return undefined;
+  const checkedMeta = fastMeta(meta);
+  if (checkedMeta === undefined) return undefined;
+  if (!boundedString(clientId, Limits.maxClientIdLength) || !CLIENT_ID_PATTERN.test(clientId)) {
+    return undefined;
+  }
+  if (!intIn(clientSeq, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (typeof hlc !== 'string' || hlc.length > 160 || !HLC_PATTERN.test(hlc)) return undefined;
+  if (expectedVersion !== undefined && !intIn(expectedVersion, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+  const envelope = {
+    id,
+    type,
+    version,
+    kind: kind as StoredEventKind,
+    stream,
+    data: data as JsonValue,
+    meta: checkedMeta,
+    clientId,
+    clientSeq,
+    hlc,
+  };
+  return expectedVersion === undefined
+    ? envelope
+    : { ...envelope, expectedVersion: expectedVersion as number };
+}
+
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'type',
+  'version',
+  'kind',
+  'stream',
+  'data',
+  'meta',
+  'clientId',
+  'clientSeq',
+  'hlc',
+  'expectedVersion',
+]);
+
+const META_KEYS = ['correlationId', 'causationId', 'traceparent', 'principal'] as const;
+
+/** `meta` as `eventMetaSchema` outputs it: the known keys in schema order, then the free ones. */
+function fastMeta(meta: unknown): EventMeta | undefined {
+  if (!isObject(meta)) return undefined;
+  const { correlationId, causationId, traceparent, principal } = meta as Record<string, unknown>;
+  if (correlationId !== undefined && !boundedString(correlationId, 128)) return undefined;
+  if (causationId !== undefined && !boundedString(causationId, 128)) return undefined;
+  if (
+    traceparent !== undefined &&
+    (typeof traceparent !== 'string' || !TRACEPARENT_PATTERN.test(traceparent))
+  ) {
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  if (correlationId !== undefined) out['correlationId'] = correlationId;
+  if (causationId !== undefined) out['causationId'] = causationId;
+  if (traceparent !== undefined) out['traceparent'] = traceparent;
+  if (principal !== undefined) {
+    const checked = fastPrincipal(principal);
+    if (checked === undefined) return undefined;
+    out['principal'] = checked;
+  }
+  for (const key in meta) {
+    if (!(META_KEYS as readonly string[]).includes(key)) out[key] = (meta as Record<string, unknown>)[key];
+  }
+  return out as EventMeta;
+}
+
+function fastPrincipal(principal: unknown): { sub: string; iss?: string } | undefined {
+  if (!isObject(principal)) return undefined;
+  for (const key in principal) if (key !== 'sub' && key !== 'iss') return undefined;
+  const { sub, iss } = principal as Record<string, unknown>;
+  if (!boundedString(sub, 256)) return undefined;
+  if (iss === undefined) return { sub };
+  if (typeof iss !== 'string' || iss.length > 256) return undefined;
+  return { sub, iss };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function boundedString(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= max;
+}
+
+function intIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}
