@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { LiveEvents, PullResult, PushAck, Welcome } from '@eventloom/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  SECRET,
   call,
   connectTo,
   eventOf,
+  hubArgs,
+  killHub,
   runHub,
   spawnHub,
   tokenFor,
@@ -26,21 +27,8 @@ async function tempDir(): Promise<string> {
 }
 
 async function start(db: string, extra: string[] = []): Promise<HubProcess> {
-  const hub = await spawnHub([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--db',
-    db,
-    '--jwt-secret',
-    SECRET,
-    ...extra,
-  ]);
-  cleanups.push(async () => {
-    if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
-    await hub.exited;
-  });
+  const hub = await spawnHub(hubArgs(db, extra));
+  cleanups.push(() => killHub(hub));
   return hub;
 }
 

@@ -3,31 +3,26 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSqliteReactionStore, createSqliteStore } from '@eventloom/hub';
+import { COMPLETED_ORDER } from '@eventloom/hub/testing';
 import type { CommittedEvent, PullResult, PushAck, Welcome } from '@eventloom/protocol';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reactionsDbBeside } from './start-hub-server.ts';
-import { SECRET, call, connectTo, eventOf, spawnHub, tokenFor, type HubProcess } from './spawn-hub.ts';
+import {
+  call,
+  connectTo,
+  eventOf,
+  hubArgs,
+  killHub,
+  spawnHub,
+  tokenFor,
+  type HubProcess,
+} from './spawn-hub.ts';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'order-reactions.ts');
 
-const COMPLETED = [
-  'order.placed',
-  'stock.reserve',
-  'stock.reserved',
-  'payment.charge',
-  'payment.charged',
-  'shipment.schedule',
-  'shipment.scheduled',
-  'order.completed',
-];
 const FAILED_AT_SHIPMENT = [
-  'order.placed',
-  'stock.reserve',
-  'stock.reserved',
-  'payment.charge',
-  'payment.charged',
-  'shipment.schedule',
+  ...COMPLETED_ORDER.slice(0, 6),
   'shipment.failed',
   'payment.refund',
   'stock.release',
@@ -50,26 +45,8 @@ async function start(
   extra: string[] = [],
   env: Record<string, string> = {},
 ): Promise<HubProcess> {
-  const hub = await spawnHub(
-    [
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--db',
-      db,
-      '--jwt-secret',
-      SECRET,
-      '--reactions',
-      FIXTURE,
-      ...extra,
-    ],
-    env,
-  );
-  cleanups.push(async () => {
-    if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
-    await hub.exited;
-  });
+  const hub = await spawnHub(hubArgs(db, ['--reactions', FIXTURE, ...extra]), env);
+  cleanups.push(() => killHub(hub));
   return hub;
 }
 
@@ -151,7 +128,7 @@ describe('eventloom-hub --reactions (child process)', () => {
     await pullUntil(socket, (log) => typesOf(log, 'k1').includes('shipment.schedule'));
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
-    expect(typesOf(await readLog(db), 'k1')).toEqual(COMPLETED.slice(0, 6));
+    expect(typesOf(await readLog(db), 'k1')).toEqual(COMPLETED_ORDER.slice(0, 6));
     expect(await sagaStatuses(db)).toEqual({ k1: 'active' });
 
     const second = await start(db);
@@ -160,7 +137,7 @@ describe('eventloom-hub --reactions (child process)', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     const log = await readLog(db);
-    expect(typesOf(log, 'k1')).toEqual(COMPLETED);
+    expect(typesOf(log, 'k1')).toEqual(COMPLETED_ORDER);
     expect(new Set(log.map((e) => e.id)).size).toBe(log.length);
     expect(await sagaStatuses(db)).toEqual({ k1: 'done' });
   }, 60_000);
@@ -172,7 +149,7 @@ describe('eventloom-hub --reactions (child process)', () => {
       failAt: i % 3 === 0 ? 'shipment' : undefined,
     }));
     const expected = (o: (typeof orders)[number]) =>
-      o.failAt === undefined ? COMPLETED : FAILED_AT_SHIPMENT;
+      o.failAt === undefined ? COMPLETED_ORDER : FAILED_AT_SHIPMENT;
     const total = orders.reduce((n, o) => n + expected(o).length, 0);
     let seen = 0;
     for (let round = 0; round < 4; round++) {
@@ -234,8 +211,8 @@ describe('eventloom-hub --reactions (child process)', () => {
   it('refuses a --reactions module that exports no handlers or sagas, with exit code 1', async () => {
     const db = await tempDb();
     const bad = join(dirname(FIXTURE), '..', 'hub-server-config.ts');
-    await expect(
-      spawnHub(['--port', '0', '--db', db, '--jwt-secret', SECRET, '--reactions', bad]),
-    ).rejects.toThrow(/exports no handlers and no sagas/);
+    await expect(spawnHub(hubArgs(db, ['--reactions', bad]))).rejects.toThrow(
+      /exports no handlers and no sagas/,
+    );
   }, 30_000);
 });

@@ -17,6 +17,17 @@ export function spawnHub(args: readonly string[], env: Record<string, string> = 
   return spawnHubProcess(args, { env: { PATH: process.env['PATH'] ?? '', ...env } });
 }
 
+/** The flags of a hub on 127.0.0.1 and an ephemeral port over `db`, verifying {@link SECRET}, then `extra`. */
+export function hubArgs(db: string, extra: readonly string[] = []): string[] {
+  return ['--port', '0', '--host', '127.0.0.1', '--db', db, '--jwt-secret', SECRET, ...extra];
+}
+
+/** Kills `hub` with SIGKILL unless it has exited already, and waits for its exit (a test's cleanup). */
+export async function killHub(hub: HubProcess): Promise<void> {
+  if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
+  await hub.exited;
+}
+
 /** Runs the command to its end and returns its exit code and output. */
 export async function runHub(
   args: readonly string[],

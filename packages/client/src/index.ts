@@ -58,8 +58,11 @@ export {
   type SyncTarget,
   type RejectionReport,
   type AnyDecider,
+  type SyncTap,
 } from './sync/create-sync.ts';
 export {
+  createMessaging,
+  type Messaging,
   DEFAULT_QUERY_TIMEOUT_MS,
   type NotifyOptions,
   type NotificationFilter,
@@ -68,8 +71,8 @@ export {
   type QueryAnswerer,
   type QueryOptions,
   type QueryResult,
-} from './sync/ephemeral-channel.ts';
-export type { FlowRecord } from './sync/flow-tracker.ts';
+} from './sync/messaging.ts';
+export { flowOf, type FlowRecord, type FlowOptions } from './sync/flow-of.ts';
 export {
   defaultConflictPolicy,
   type ConflictPolicy,

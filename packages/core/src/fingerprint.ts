@@ -35,54 +35,31 @@ export function sha256Hex(text: string): string {
       const w2 = w[i - 2]!;
       const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3);
       const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) >>> 0;
+      w[i] = w[i - 16]! + s0 + w[i - 7]! + s1;
     }
-    let a = h[0]!;
-    let b = h[1]!;
-    let c = h[2]!;
-    let d = h[3]!;
-    let e = h[4]!;
-    let f = h[5]!;
-    let g = h[6]!;
-    let hh = h[7]!;
+    // The working variables a…h; each round shifts them down by one, with a new `a` and `e`.
+    const v = [...h];
     for (let i = 0; i < 64; i++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) >>> 0;
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
-      hh = g;
-      g = f;
-      f = e;
-      e = (d + t1) >>> 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) >>> 0;
+      const [a, b, c, , e, f, g, hh] = v as [number, number, number, number, number, number, number, number];
+      const t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!;
+      const t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      v.pop();
+      v.unshift((t1 + t2) >>> 0);
+      v[4] = (v[4]! + t1) >>> 0;
     }
-    h[0] = (h[0]! + a) >>> 0;
-    h[1] = (h[1]! + b) >>> 0;
-    h[2] = (h[2]! + c) >>> 0;
-    h[3] = (h[3]! + d) >>> 0;
-    h[4] = (h[4]! + e) >>> 0;
-    h[5] = (h[5]! + f) >>> 0;
-    h[6] = (h[6]! + g) >>> 0;
-    h[7] = (h[7]! + hh) >>> 0;
+    // A Uint32Array keeps each sum modulo 2^32.
+    for (let i = 0; i < 8; i++) h[i] = h[i]! + v[i]!;
   }
   let hex = '';
   for (const word of h) hex += word.toString(16).padStart(8, '0');
   return hex;
 }
 
-const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+/** SHA-256's initial hash value: the first 32 bits of the fractional parts of the square roots of the first 8 primes. */
+const H0 = /* @__PURE__ */ primeRoots(8, Math.sqrt);
 
-const K = [
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-  0xc67178f2,
-];
+/** SHA-256's round constants: the same of the cube roots of the first 64 primes (FIPS 180-4 §4.2.2). */
+const K = /* @__PURE__ */ primeRoots(64, Math.cbrt);
 
 function rotr(x: number, n: number): number {
   return (x >>> n) | (x << (32 - n));
@@ -105,4 +82,19 @@ function utf8(text: string): Uint8Array {
     else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
   }
   return Uint8Array.from(out);
+}
+
+/**
+ * The first 32 bits of the fractional part of `root(p)` for the first `count` primes p. A double
+ * holds these roots (< 7) to about 50 fractional bits, and none lies within 2^-40 of a 32-bit step,
+ * so the words are exact (the hash test vectors check them all).
+ */
+function primeRoots(count: number, root: (p: number) => number): number[] {
+  const words: number[] = [];
+  for (let p = 2; words.length < count; p++) {
+    let prime = true;
+    for (let d = 2; d * d <= p; d++) if (p % d === 0) prime = false;
+    if (prime) words.push(((root(p) % 1) * 2 ** 32) >>> 0);
+  }
+  return words;
 }

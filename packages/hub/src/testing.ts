@@ -1,5 +1,12 @@
 /**
  * `@eventloom/hub/testing`: what an `EventStore` implementation needs to prove itself, for
- * use with vitest. Not part of the runtime entry point.
+ * use with vitest, and an order saga with its services for tests of hub reactions. Not part of
+ * the runtime entry point.
  */
 export { describeEventStore, type EventStoreSuiteOptions } from './store/describe-event-store.ts';
+export {
+  COMPLETED_ORDER,
+  orderSaga,
+  orderServices,
+  type OrderServicesOptions,
+} from './reactions/order-flow.test-fixture.ts';

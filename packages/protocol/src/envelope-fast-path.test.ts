@@ -55,20 +55,8 @@ const edgy = fc.oneof(
   fc.jsonValue(),
 );
 
-const field = fc.constantFrom(
-  'id',
-  'type',
-  'version',
-  'kind',
-  'stream',
-  'data',
-  'meta',
-  'clientId',
-  'clientSeq',
-  'hlc',
-  'expectedVersion',
-  'extra',
-);
+// Every field of the schema, and one it does not have.
+const field = fc.constantFrom(...Object.keys(eventEnvelopeSchema.shape), 'extra');
 const metaField = fc.constantFrom(
   'correlationId',
   'causationId',

@@ -517,3 +517,41 @@ function strictRegistry() {
           },
   };
 }
+
+describe('createSync: the extension point (attach)', () => {
+  it('shows a tap the outbox at once and each step of an event until detached, then the close', async () => {
+    const h = await hub();
+    const a = await device(h);
+    await live(a.sync);
+    const seen: string[] = [];
+    const detach = a.sync.attach({
+      pending: (pending) => seen.push(`pending ${pending.length}`),
+      acked: (acks) => seen.push(...acks.map((ack) => `acked ${ack.position}`)),
+      broadcast: (events) => seen.push(...events.map((e) => `broadcast ${e.position}`)),
+      stored: (events) => seen.push(...events.map((e) => `stored ${e.position}`)),
+      closed: () => seen.push('closed'),
+    });
+    expect(seen).toEqual(['pending 0']);
+    await a.loom.append('list:1', add('x'));
+    await a.sync.flushed();
+    await reached(a, 1);
+    // The ack and the live echo race; the store write follows the echo.
+    expect(new Set(seen)).toEqual(new Set(['pending 0', 'pending 1', 'acked 1', 'broadcast 1', 'stored 1']));
+    expect(seen.indexOf('stored 1')).toBeGreaterThan(seen.indexOf('broadcast 1'));
+    const later = a.sync.attach({ closed: () => seen.push('closed later') });
+    detach();
+    seen.length = 0;
+    await a.loom.append('list:1', add('y'));
+    await a.sync.flushed();
+    await reached(a, 2);
+    expect(seen).toEqual([]);
+    later();
+    const kept = a.sync.attach({ closed: () => seen.push('closed') });
+    await a.sync.close();
+    expect(seen).toEqual(['closed']);
+    kept();
+    // Attached after the close: told at once, and nothing else.
+    a.sync.attach({ closed: () => seen.push('closed again'), pending: () => seen.push('pending') });
+    expect(seen).toEqual(['closed', 'closed again']);
+  });
+});

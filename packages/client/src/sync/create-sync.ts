@@ -1,19 +1,10 @@
 import type { Decider } from '@eventloom/core';
-import type { EventEnvelope, JsonValue, RejectionCode } from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope, Notify, RejectionCode } from '@eventloom/protocol';
 import type { Observable } from 'rxjs';
 import type { ClientError } from '../client-error.ts';
-import type { SyncPort } from '../eventloom.ts';
+import type { AckInput, SyncPort } from '../eventloom.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { ConflictPolicy } from './conflict-policy.ts';
-import type {
-  NotificationFilter,
-  NotifyOptions,
-  QueryAnswerer,
-  QueryOptions,
-  QueryResult,
-  ReceivedNotification,
-} from './ephemeral-channel.ts';
-import type { FlowRecord } from './flow-tracker.ts';
 import type { OnlineDetector } from './online-detector.ts';
 import { SyncEngine } from './sync-engine.ts';
 import type { SocketFactory, SocketIoOptions } from './sync-socket.ts';
@@ -109,33 +100,8 @@ export interface Sync {
   readonly metrics$: Observable<SyncMetrics>;
   /** What the conflict policy did with each refused event. */
   readonly rejections$: Observable<RejectionReport>;
-  /**
-   * Each step of events through this tab: `appended`, `committed` (the ack, with the position),
-   * `broadcast` (received live), `applied` (stored and folded), with times. The leader tab sees
-   * every step; another tab sees its `appended` ones. Costs nothing while nobody subscribes.
-   */
-  readonly flow$: Observable<FlowRecord>;
-  /**
-   * Sends an ephemeral notification (presence, typing) to the subscribers of `stream` connected
-   * now (or to client `to`), never stored, at most once. Fire and forget: true if it was handed
-   * to the connection; offline it is dropped, not queued (false). Throws `invalid`/`too-large`.
-   */
-  notify(stream: string, type: string, data: JsonValue, options?: NotifyOptions): boolean;
-  /** The notifications other clients send from now on, of a stream (`prefix*`, `*`) or a filter. */
-  notifications$(which?: string | NotificationFilter): Observable<ReceivedNotification>;
-  /**
-   * Asks a question, never stored: `options.local` first (this device's projections); else the
-   * subscribers of `stream` (or client `to`) are asked and the first reply wins. Rejects with
-   * `timeout` after `timeoutMs` (5 s), `connection-failed` when offline; later replies are ignored.
-   */
-  query<A = unknown>(
-    stream: string,
-    type: string,
-    data: JsonValue,
-    options?: QueryOptions<A>,
-  ): Promise<QueryResult<A>>;
-  /** Answers the queries of `type` that reach this client (`undefined`: no reply); returns a stop function. */
-  answerQueries(type: string, answer: QueryAnswerer): () => void;
+  /** This device's client id. */
+  readonly clientId: string;
   /** The subscriptions in force. */
   readonly subscriptions: readonly string[];
   /**
@@ -157,6 +123,38 @@ export interface Sync {
   setSubscriptions(subscriptions: readonly string[]): Promise<void>;
   /** Disconnects and stops for good (the Eventloom stays open). */
   close(): Promise<void>;
+
+  // The extension point of optional features (`createMessaging`, `flowOf`), kept out of the engine
+  // so that an app that does not import them does not ship them.
+
+  /** Shows `tap` what passes through this tab's sync until the function returned is called; see {@link SyncTap}. */
+  attach(tap: SyncTap): () => void;
+  /**
+   * Hands a `notify` message (checked already) to this tab's connection, or to the leader tab's
+   * while it is connected: true if handed on, false when neither is up (nothing is queued).
+   */
+  sendNotify(message: Notify): boolean;
+  /** Shows a failure that has no caller (an extension's) as `metrics$.lastError`. */
+  report(error: ClientError): void;
+}
+
+/**
+ * What an extension attached with `sync.attach` sees, each hook optional. Hooks run synchronously
+ * in the sync's path: they must be quick and must not throw.
+ */
+export interface SyncTap {
+  /** The outbox (pending events, clientSeq order): at once when attached, then after each change. */
+  pending?(pending: readonly EventEnvelope[]): void;
+  /** Hub acks (`ok` or `duplicate`), about to be recorded (leader tab). */
+  acked?(acks: readonly AckInput[]): void;
+  /** Events received live from the hub, decoded, before they are stored (leader tab). */
+  broadcast?(events: readonly CommittedEvent[]): void;
+  /** Confirmed events new to the log (pulled or live), once stored and folded (leader tab). */
+  stored?(events: readonly CommittedEvent[]): void;
+  /** A `notify` message from the hub, undecoded; in a follower tab, as the leader passed it on. */
+  notified?(payload: unknown): void;
+  /** The sync closed: no hook is called again. */
+  closed?(): void;
 }
 
 /** The part of an `Eventloom` the sync engine uses: any Eventloom, or a wrapper of one. */

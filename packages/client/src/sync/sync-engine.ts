@@ -1,4 +1,4 @@
-import { Limits, subscriptionsSchema, type JsonValue, type Notify } from '@eventloom/protocol';
+import { Limits, subscriptionsSchema, type EventEnvelope, type Notify } from '@eventloom/protocol';
 import {
   BehaviorSubject,
   distinctUntilChanged,
@@ -18,18 +18,9 @@ import type {
   SyncMetrics,
   SyncOptions,
   SyncState,
+  SyncTap,
   SyncTarget,
 } from './create-sync.ts';
-import {
-  EphemeralChannel,
-  type NotificationFilter,
-  type NotifyOptions,
-  type QueryAnswerer,
-  type QueryOptions,
-  type QueryResult,
-  type ReceivedNotification,
-} from './ephemeral-channel.ts';
-import { FlowTracker, type FlowRecord } from './flow-tracker.ts';
 import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
 import { RefusalReminders } from './refusal-reminders.ts';
@@ -61,11 +52,11 @@ export class SyncEngine implements Sync {
   readonly syncState$: Observable<SyncState>;
   readonly metrics$: Observable<SyncMetrics>;
   readonly rejections$: Observable<RejectionReport>;
-  readonly flow$: Observable<FlowRecord>;
+  readonly clientId: string;
 
   readonly #loom: SyncTarget;
-  readonly #flow: FlowTracker;
-  readonly #ephemeral: EphemeralChannel;
+  /** What extensions attached (`attach`): they see the traffic as it passes. */
+  readonly #taps = new Set<SyncTap>();
   readonly #options: SyncOptions;
   readonly #config: SessionConfig;
   readonly #backoff: Backoff;
@@ -98,7 +89,7 @@ export class SyncEngine implements Sync {
   #wake: (() => void) | undefined;
   #attempt = 0;
   #lastError: ClientError | undefined;
-  #outbox = 0;
+  #pending: readonly EventEnvelope[] = [];
   #position = 0;
   #head = 0;
   #follower: TabStatus | undefined;
@@ -113,6 +104,7 @@ export class SyncEngine implements Sync {
       throw new ClientError(ClientErrorCode.invalid, 'createSync: url must be a non-empty string');
     }
     this.#loom = loom;
+    this.clientId = loom.sync.clientId;
     this.#options = options;
     this.#desired = checkSubscriptions(options.subscriptions);
     this.#now = options.now ?? Date.now;
@@ -160,12 +152,6 @@ export class SyncEngine implements Sync {
       if (value) this.#retryNow();
       this.#evaluate();
     });
-    this.#flow = new FlowTracker(loom.sync.clientId, this.#now);
-    this.flow$ = this.#flow.flow$;
-    this.#ephemeral = new EphemeralChannel({
-      send: (message) => this.#sendNotify(message),
-      report: (error) => this.#report(error),
-    });
     this.#host = this.#makeHost();
 
     const Channel =
@@ -190,7 +176,7 @@ export class SyncEngine implements Sync {
           },
           command: (command) => this.#apply(command),
           notifyOut: (message) => void this.#session?.sendNotify(message),
-          notifyIn: (message) => this.#ephemeral.receive(message),
+          notifyIn: (message) => this.#each((tap) => tap.notified?.(message)),
         })
       : undefined;
 
@@ -200,8 +186,8 @@ export class SyncEngine implements Sync {
         complete: () => this.#setLeader(false),
       }),
       loom.pending$.subscribe((pending) => {
-        this.#flow.pending(pending);
-        this.#outbox = pending.length;
+        this.#pending = pending;
+        this.#each((tap) => tap.pending?.(pending));
         this.#session?.kickPush();
         this.#checkFlushed();
         this.#emit();
@@ -246,35 +232,40 @@ export class SyncEngine implements Sync {
     try {
       await session.resubscribe();
     } catch (error) {
-      this.#report(toClientError(error));
+      this.report(toClientError(error));
     }
   }
 
-  notify(stream: string, type: string, data: JsonValue, options?: NotifyOptions): boolean {
-    return this.#ephemeral.notify(stream, type, data, options);
+  attach(tap: SyncTap): () => void {
+    if (this.#closed) {
+      tap.closed?.();
+      return () => undefined;
+    }
+    this.#taps.add(tap);
+    tap.pending?.(this.#pending);
+    return () => void this.#taps.delete(tap);
   }
 
-  notifications$(which?: string | NotificationFilter): Observable<ReceivedNotification> {
-    return this.#ephemeral.notifications$(which);
+  /** A notification, query or reply: over this tab's connection, or the leader's; false when neither is up. */
+  sendNotify(message: Notify): boolean {
+    if (this.#closed) return false;
+    if (this.#leader) return this.#session?.sendNotify(message) ?? false;
+    const state = this.#follower?.state;
+    if (this.#tabs === undefined || (state !== 'live' && state !== 'catching-up')) return false;
+    this.#tabs.notifyOut(message);
+    return true;
   }
 
-  query<A = unknown>(
-    stream: string,
-    type: string,
-    data: JsonValue,
-    options?: QueryOptions<A>,
-  ): Promise<QueryResult<A>> {
-    return this.#ephemeral.query(stream, type, data, options);
-  }
-
-  answerQueries(type: string, answer: QueryAnswerer): () => void {
-    return this.#ephemeral.answerQueries(type, answer);
+  report(error: ClientError): void {
+    this.#lastError = error;
+    this.#emit();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#ephemeral.close();
+    this.#each((tap) => tap.closed?.());
+    this.#taps.clear();
     this.#evaluate();
     await this.#loop;
     for (const s of this.#subscriptions) s.unsubscribe();
@@ -286,17 +277,10 @@ export class SyncEngine implements Sync {
     this.#emit();
     this.#metrics.complete();
     this.#rejections.complete();
-    this.#flow.close();
   }
 
-  /** A notification, query or reply: over this tab's connection, or the leader's; false when neither is up. */
-  #sendNotify(message: Notify): boolean {
-    if (this.#closed) return false;
-    if (this.#leader) return this.#session?.sendNotify(message) ?? false;
-    const state = this.#follower?.state;
-    if (this.#tabs === undefined || (state !== 'live' && state !== 'catching-up')) return false;
-    this.#tabs.notifyOut(message);
-    return true;
+  #each(call: (tap: SyncTap) => void): void {
+    for (const tap of this.#taps) call(tap);
   }
 
   // ---- the connection loop ----
@@ -327,7 +311,7 @@ export class SyncEngine implements Sync {
       this.#session = session;
       const outcome = await session.run();
       this.#session = undefined;
-      if (outcome.error) this.#report(outcome.error);
+      if (outcome.error) this.report(outcome.error);
       if (outcome.fatal || isFatal(outcome.error, this.#options.token)) {
         this.#fatal = outcome.error;
         break;
@@ -391,7 +375,7 @@ export class SyncEngine implements Sync {
 
   #makeHost(): SessionHost {
     return {
-      port: this.#flow.wrap(this.#loom.sync),
+      port: this.#loom.sync,
       config: this.#config,
       desiredSubscriptions: () => this.#desired,
       stateChanged: (state) => this.#setState(state),
@@ -408,7 +392,7 @@ export class SyncEngine implements Sync {
         this.#pulledMeter.add(count);
         this.#emit();
       },
-      report: (error) => this.#report(error),
+      report: (error) => this.report(error),
       refused: (refusals) => this.#refused(refusals),
       parked: (clientSeq) => this.#parked.has(clientSeq),
       reminder: (row) => this.#reminders.for(row),
@@ -418,10 +402,17 @@ export class SyncEngine implements Sync {
         if (this.#deferred) this.#scheduleRedecides();
       },
       notified: (payload) => {
-        this.#ephemeral.receive(payload);
+        this.#each((tap) => tap.notified?.(payload));
         this.#tabs?.notifyIn(payload);
       },
-      broadcast: (events) => this.#flow.broadcast(events),
+      broadcast: (events) => this.#each((tap) => tap.broadcast?.(events)),
+      acked: (acks) => this.#each((tap) => tap.acked?.(acks)),
+      stored: (events, inserted) => {
+        if (this.#taps.size > 0) {
+          const fresh = events.slice(events.length - inserted);
+          this.#each((tap) => tap.stored?.(fresh));
+        }
+      },
     };
   }
 
@@ -442,7 +433,7 @@ export class SyncEngine implements Sync {
       try {
         action = conflictAction(this.#options.conflicts ?? defaultConflictPolicy, rejection);
       } catch (error) {
-        this.#report(toClientError(error));
+        this.report(toClientError(error));
         action = 'dead-letter' as const;
       }
       let message = result.message;
@@ -517,7 +508,7 @@ export class SyncEngine implements Sync {
     }
     this.#redeciding = true;
     void this.#redecide()
-      .catch((error: unknown) => this.#report(toClientError(error)))
+      .catch((error: unknown) => this.report(toClientError(error)))
       .finally(() => {
         this.#redeciding = false;
         this.#session?.kickPush();
@@ -634,7 +625,7 @@ export class SyncEngine implements Sync {
           }
         } while (this.#checkFlushedAgain && this.#flushWaiters.length > 0);
       } catch (error) {
-        this.#report(toClientError(error));
+        this.report(toClientError(error));
       } finally {
         this.#checkingFlushed = false;
       }
@@ -646,11 +637,6 @@ export class SyncEngine implements Sync {
   #setState(state: SyncState): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.#emit();
-  }
-
-  #report(error: ClientError): void {
-    this.#lastError = error;
     this.#emit();
   }
 
@@ -667,7 +653,7 @@ export class SyncEngine implements Sync {
     const head = Math.max(this.#head, this.#position);
     return {
       state: this.#state,
-      outbox: this.#outbox,
+      outbox: this.#pending.length,
       position: this.#position,
       head,
       lag: head - this.#position,

@@ -49,8 +49,12 @@ export interface SessionHost {
   progressed(): void;
   /** A `notify` message arrived (notification, query or reply): undecoded. */
   notified(payload: unknown): void;
-  /** Live events arrived (decoded, not yet stored): for `flow$`. */
+  /** Live events arrived (decoded, not yet stored): for the engine's taps. */
   broadcast(events: readonly CommittedEvent[]): void;
+  /** Acks about to be recorded: for the engine's taps. */
+  acked(acks: readonly AckInput[]): void;
+  /** Confirmed events were stored, the last `inserted` of them new (the others held already): for the engine's taps. */
+  stored(events: readonly CommittedEvent[], inserted: number): void;
 }
 
 /** What a session is configured with (resolved defaults). */
@@ -463,6 +467,7 @@ export class SyncSession {
   /** Stores confirmed events (inside `inbound`). */
   async #store(events: readonly CommittedEvent[], until: number | undefined, head: number): Promise<void> {
     const result = await this.#host.port.insertConfirmed(events, until === undefined ? {} : { until });
+    this.#host.stored(events, result.inserted);
     this.#position = result.position;
     this.#head = Math.max(this.#head, head, result.position);
     this.#host.received(result.inserted);
@@ -646,6 +651,7 @@ export class SyncSession {
       } else refusals.push({ row, result });
     });
     if (acks.length > 0) {
+      this.#host.acked(acks);
       await this.#host.port.markAcked(acks);
       this.#host.pushed(acks.length);
       this.#holdAttempt = 0;

@@ -13,7 +13,7 @@ export const FlowSteps = {
 export type FlowStepName = (typeof FlowSteps)[keyof typeof FlowSteps];
 
 /**
- * One observation of an event on its path, for the client's `flow$` and the hub's flow log and
+ * One observation of an event on its path, for the client's `flowOf(sync)` and the hub's flow log and
  * metric: which event, which station, where and when. Timings are differences of `at` between the
  * steps of one `eventId` (clocks of different machines differ: compare steps seen by one machine,
  * or treat cross-machine differences as estimates).

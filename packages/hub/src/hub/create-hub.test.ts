@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { CommittedEvent, LiveEvents, PullResult, PushAck, PushResult } from '@eventloom/protocol';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { insecureDevAuthenticator, jwtAuthenticator } from './authenticator.ts';
@@ -17,24 +17,18 @@ import {
   makeEvent,
   request,
   signToken,
+  silentLogger,
   startTestHub,
+  testScope,
   until,
 } from './test-kit.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 async function setup(options: Parameters<typeof startTestHub>[0] = {}) {
-  const hub = await startTestHub(options);
-  cleanups.push(() => hub.close());
-  const client = async (sub: string, clientId: string, subscriptions: string[] = ['*']) => {
-    const socket = await connectClient(hub.url, { token: await signToken(sub) });
-    cleanups.push(() => void socket.disconnect());
-    const welcome = await hello(socket, clientId, subscriptions);
-    return { socket, welcome };
-  };
+  const hub = await scope.startHub(options);
+  const client = (sub: string, clientId: string, subscriptions?: string[]) =>
+    scope.client(hub.url, sub, clientId, subscriptions);
   return { ...hub, client };
 }
 
@@ -220,7 +214,7 @@ describe('createHub: protocol', () => {
   it('answers not-ready to a message before hello', async () => {
     const { url } = await setup();
     const socket = await connectClient(url, { token: await signToken('alice') });
-    cleanups.push(() => void socket.disconnect());
+    scope.defer(() => socket.disconnect());
     const answer = await request<{ error: { code: string } }>(socket, 'push', {
       events: [makeEvent('x', 1)],
     });
@@ -233,7 +227,7 @@ describe('createHub: protocol', () => {
   it('refuses a protocol too old or too new, and a second hello', async () => {
     const { url } = await setup();
     const socket = await connectClient(url, { token: await signToken('alice') });
-    cleanups.push(() => void socket.disconnect());
+    scope.defer(() => socket.disconnect());
     expect((await hello(socket, 'client-a', [], 0)).error?.code).toBe('protocol-too-old');
     expect((await hello(socket, 'client-a', [], 99)).error?.code).toBe('protocol-too-new');
     expect((await hello(socket, 'client-a', [])).lastClientSeq).toBe(0);
@@ -464,7 +458,7 @@ describe('createHub: security', () => {
     const { url } = await setup();
     const token = await signToken('alice', { expiresAt: Math.floor(Date.now() / 1000) + 2 });
     const socket = await connectClient(url, { token });
-    cleanups.push(() => void socket.disconnect());
+    scope.defer(() => socket.disconnect());
     const errors = collect<{ code: string }>(socket, 'hub-error');
     await new Promise((resolve) => socket.once('disconnect', resolve));
     expect(errors[0]?.code).toBe('unauthenticated');
@@ -520,7 +514,7 @@ describe('createHub: operations', () => {
       store,
       server,
       auth: jwtAuthenticator({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     });
     const socket = await connectClient(hub.url, { token: await signToken('alice') });
     expect((await hello(socket, 'client-a')).head).toBe(0);

@@ -1,21 +1,9 @@
 import type { LiveEvents, PushAck } from '@eventloom/protocol';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  collect,
-  connectClient,
-  hello,
-  makeEvent,
-  request,
-  signToken,
-  startTestHub,
-  until,
-} from './test-kit.ts';
+import { describe, expect, it } from 'vitest';
+import { collect, makeEvent, request, testScope, until } from './test-kit.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 interface LogLine {
   readonly level: number;
@@ -23,24 +11,18 @@ interface LogLine {
   readonly [key: string]: unknown;
 }
 
+/** A test hub whose log lines at `level` and above are kept in `lines`. */
+async function loggingHub(level: string) {
+  const lines: LogLine[] = [];
+  const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) });
+  return { lines, ...(await scope.startHub({ logger })) };
+}
+
 describe('event flow: the hub times each batch from receipt to commit to broadcast', () => {
   it('observes eventloom_event_flow_seconds by stage and logs each committed batch at debug level', async () => {
-    const lines: LogLine[] = [];
-    const logger = pino(
-      { level: 'debug' },
-      { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
-    );
-    const test = await startTestHub({ logger });
-    cleanups.push(() => test.close());
-    const { hub, url } = test;
-    const writer = await connectClient(url, { token: await signToken('alice') });
-    const reader = await connectClient(url, { token: await signToken('bob') });
-    cleanups.push(
-      () => void writer.disconnect(),
-      () => void reader.disconnect(),
-    );
-    await hello(writer, 'client-w');
-    await hello(reader, 'client-r');
+    const { lines, hub, url } = await loggingHub('debug');
+    const { socket: writer } = await scope.client(url, 'alice', 'client-w');
+    const { socket: reader } = await scope.client(url, 'bob', 'client-r');
     const live = collect<LiveEvents>(reader, 'events');
 
     const first = [1, 2, 3].map((seq) => makeEvent('client-w', seq));
@@ -77,17 +59,8 @@ describe('event flow: the hub times each batch from receipt to commit to broadca
   });
 
   it('times only pushes that stored something, and logs nothing at the default level', async () => {
-    const lines: LogLine[] = [];
-    const logger = pino(
-      { level: 'info' },
-      { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
-    );
-    const test = await startTestHub({ logger });
-    cleanups.push(() => test.close());
-    const { hub, url } = test;
-    const writer = await connectClient(url, { token: await signToken('alice') });
-    cleanups.push(() => void writer.disconnect());
-    await hello(writer, 'client-w');
+    const { lines, hub, url } = await loggingHub('info');
+    const { socket: writer } = await scope.client(url, 'alice', 'client-w');
     const event = makeEvent('client-w', 1);
     await request<PushAck>(writer, 'push', { events: [event] });
     // The same event again: a duplicate, nothing stored, nothing timed.

@@ -1,20 +1,14 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HubOptions } from './hub-options.ts';
-import { collect, connectClient, hello, newEventId, signToken, startTestHub, until } from './test-kit.ts';
+import { collect, newEventId, silentLogger, testScope, until } from './test-kit.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
-async function setup(queries: NonNullable<HubOptions['queries']>, logger = pino({ level: 'silent' })) {
-  const test = await startTestHub({ queries, logger });
-  cleanups.push(() => test.close());
+async function setup(queries: NonNullable<HubOptions['queries']>, logger = silentLogger) {
+  const test = await scope.startHub({ queries, logger });
   const client = async (sub: string, clientId: string, subscriptions: string[]) => {
-    const socket = await connectClient(test.url, { token: await signToken(sub) });
-    cleanups.push(() => void socket.disconnect());
-    await hello(socket, clientId, subscriptions);
+    const { socket } = await scope.client(test.url, sub, clientId, subscriptions);
     return { socket, notified: collect<Record<string, unknown>>(socket, 'notify') };
   };
   return { ...test, client };

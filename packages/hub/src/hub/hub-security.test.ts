@@ -1,5 +1,5 @@
 import { generateKeyPair, exportJWK, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jwtAuthenticator } from './authenticator.ts';
 import { HubFailure } from './hub-failure.ts';
 import {
@@ -10,19 +10,10 @@ import {
   hello,
   openClient,
   signToken,
-  startTestHub,
+  testScope,
 } from './test-kit.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function hub(options: Parameters<typeof startTestHub>[0] = {}) {
-  const started = await startTestHub(options);
-  cleanups.push(() => started.close());
-  return started;
-}
+const scope = testScope();
 
 async function refusal(url: string, token: unknown, headers?: Record<string, string>) {
   const socket = openClient(
@@ -30,20 +21,20 @@ async function refusal(url: string, token: unknown, headers?: Record<string, str
     token === undefined ? undefined : { token },
     headers ? { extraHeaders: headers } : {},
   );
-  cleanups.push(() => void socket.disconnect());
+  scope.defer(() => socket.disconnect());
   return connectError(socket);
 }
 
 describe('hub security: the handshake', () => {
   it('refuses a connection without a token', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     const error = await refusal(url, undefined);
     expect(error.message).toBe('no token');
     expect(error.data?.code).toBe('unauthenticated');
   });
 
   it('refuses an expired token', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     const error = await refusal(
       url,
       await signToken('alice', { expiresAt: Math.floor(Date.now() / 1000) - 10 }),
@@ -53,7 +44,7 @@ describe('hub security: the handshake', () => {
   });
 
   it('refuses an unsigned token (alg: none)', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     const token = new UnsecuredJWT({ sub: 'alice' })
       .setIssuer(TEST_ISSUER)
       .setAudience(TEST_AUDIENCE)
@@ -64,7 +55,7 @@ describe('hub security: the handshake', () => {
   });
 
   it('refuses a token signed with the wrong key', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     const error = await refusal(
       url,
       await signToken('alice', { secret: 'another-secret-that-is-also-32-bytes-long' }),
@@ -73,7 +64,7 @@ describe('hub security: the handshake', () => {
   });
 
   it('refuses a token for another audience or from another issuer', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     expect((await refusal(url, await signToken('alice', { audience: 'someone-else' }))).data?.code).toBe(
       'unauthenticated',
     );
@@ -83,7 +74,7 @@ describe('hub security: the handshake', () => {
   });
 
   it('refuses a token that is not a string', async () => {
-    const { url } = await hub();
+    const { url } = await scope.startHub();
     expect((await refusal(url, { nested: 'object' })).data?.code).toBe('unauthenticated');
   });
 
@@ -95,14 +86,14 @@ describe('hub security: the handshake', () => {
         .setSubject(sub)
         .setExpirationTime('1h')
         .sign(privateKey);
-    const pem = await hub({ auth: jwtAuthenticator({ publicKey: await exportSPKI(publicKey) }) });
+    const pem = await scope.startHub({ auth: jwtAuthenticator({ publicKey: await exportSPKI(publicKey) }) });
     const a = await connectClient(pem.url, { token: await sign('alice') });
-    cleanups.push(() => void a.disconnect());
+    scope.defer(() => a.disconnect());
     expect((await hello(a, 'client-a')).head).toBe(0);
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
-    const jwks = await hub({ auth: jwtAuthenticator({ jwks: { keys: [jwk] } }) });
+    const jwks = await scope.startHub({ auth: jwtAuthenticator({ jwks: { keys: [jwk] } }) });
     const b = await connectClient(jwks.url, { token: await sign('bob', 'k1') });
-    cleanups.push(() => void b.disconnect());
+    scope.defer(() => b.disconnect());
     expect((await hello(b, 'client-b')).head).toBe(0);
     // An HS256 token made with the public key as its secret must not pass (algorithm confusion).
     expect(
@@ -120,12 +111,12 @@ describe('hub security: the handshake', () => {
 
 describe('hub security: origins', () => {
   it('refuses a WebSocket handshake from an origin not on the list, and lets listed ones in', async () => {
-    const { url } = await hub({ allowedOrigins: ['https://app.example'] });
+    const { url } = await scope.startHub({ allowedOrigins: ['https://app.example'] });
     const token = await signToken('alice');
     const refused = await refusal(url, token, { origin: 'https://evil.example' });
     expect(refused).toBeInstanceOf(Error);
     const allowed = await connectClient(url, { token }, { extraHeaders: { origin: 'https://app.example' } });
-    cleanups.push(() => void allowed.disconnect());
+    scope.defer(() => allowed.disconnect());
     expect(allowed.connected).toBe(true);
   });
 });

@@ -370,7 +370,8 @@ export class HubSession {
       if (await this.allowed('pull', event.stream)) events.push(event);
     }
     let until = page.until;
-    const chunks = chunkByBytes(events, this.#ctx.limits.maxMessageBytes);
+    // The page's texts bound any subset of it.
+    const chunks = chunkByBytes(events, this.#ctx.limits.maxMessageBytes, page.jsonChars);
     if (chunks.length > 1) {
       events = chunks[0]!;
       until = events[events.length - 1]!.position;

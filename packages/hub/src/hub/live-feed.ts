@@ -1,5 +1,4 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
-import { jsonBytesOf } from '../store/committed-json.ts';
 import { EventFlow } from './event-flow.ts';
 import type { HubContext } from './hub-context.ts';
 import type { HubSession } from './hub-session.ts';
@@ -95,7 +94,7 @@ export class LiveFeed {
       const from = this.#cursor;
       this.#cursor = page.until;
       if (page.until > this.#target) this.#target = page.until;
-      for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes)) {
+      for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes, page.jsonChars)) {
         await deliver(ctx, chunk);
       }
       this.flow.broadcast(from, page.until);
@@ -152,14 +151,22 @@ async function select(session: HubSession, events: CommittedEvent[]): Promise<Co
 
 /**
  * Splits events into runs whose JSON stays under `maxBytes` (one event alone always fits: the
- * push limits keep each event far smaller than a message).
+ * push limits keep each event far smaller than a message). `jsonChars`: what the store says the
+ * events' JSON texts measure (or more, for a subset of its page); when three bytes a character
+ * fit, nothing is serialised to measure.
  */
-export function chunkByBytes(events: readonly CommittedEvent[], maxBytes: number): CommittedEvent[][] {
+export function chunkByBytes(
+  events: readonly CommittedEvent[],
+  maxBytes: number,
+  jsonChars?: number,
+): CommittedEvent[][] {
+  if (events.length === 0) return [];
+  if (jsonChars !== undefined && 64 + 3 * jsonChars + events.length <= maxBytes) return [[...events]];
   const chunks: CommittedEvent[][] = [];
   let current: CommittedEvent[] = [];
   let bytes = 64;
   for (const event of events) {
-    const size = jsonBytesOf(event) + 1;
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);
       current = [];

@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION } from '@eventloom/protocol';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { afterEach } from 'vitest';
 import type { EventStore } from '../store/event-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { jwtAuthenticator } from './authenticator.ts';
@@ -34,14 +35,23 @@ export async function signToken(
     .sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
 }
 
+/** A logger that logs nothing, for test hubs and what runs beside them. */
+export const silentLogger = pino({ level: 'silent' });
+
+/** What {@link startTestHub} started: the hub, its store, its URL, and `close` for both. */
+export interface TestHub {
+  readonly hub: Hub;
+  readonly store: EventStore;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
 /** A hub on 127.0.0.1 and an ephemeral port, over a memory store unless one is given. */
-export async function startTestHub(
-  options: Partial<HubOptions> = {},
-): Promise<{ hub: Hub; store: EventStore; url: string; close(): Promise<void> }> {
+export async function startTestHub(options: Partial<HubOptions> = {}): Promise<TestHub> {
   const store = options.store ?? (await createMemoryStore());
   const hub = await createHub({
     auth: jwtAuthenticator({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
-    logger: pino({ level: 'silent' }),
+    logger: silentLogger,
     ...options,
     store,
   });
@@ -52,6 +62,54 @@ export async function startTestHub(
     async close() {
       await hub.close();
       await store.close();
+    },
+  };
+}
+
+/** What a test file opens, closed after each of its tests; see {@link testScope}. */
+export interface TestScope {
+  /** Runs each of `cleanups` after the current test, the last deferred first. */
+  defer(...cleanups: (() => unknown)[]): void;
+  /** {@link startTestHub}, closed after the test. */
+  startHub(options?: Partial<HubOptions>): Promise<TestHub>;
+  /** A socket of `sub` that said hello as `clientId`, with the answer; disconnected after the test. */
+  client(
+    url: string,
+    sub: string,
+    clientId: string,
+    subscriptions?: string[],
+  ): Promise<{ socket: ClientSocket; welcome: Welcome & { error?: { code: string } } }>;
+}
+
+/**
+ * Registers an `afterEach` that closes what the calling test file's tests opened. Call it once,
+ * at the top of a test file.
+ *
+ * @example
+ * const scope = testScope();
+ * it('…', async () => {
+ *   const { url } = await scope.startHub();
+ *   const { socket } = await scope.client(url, 'alice', 'client-a');
+ * });
+ */
+export function testScope(): TestScope {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const defer = (...more: (() => unknown)[]) => void cleanups.push(...more);
+  return {
+    defer,
+    async startHub(options = {}) {
+      const started = await startTestHub(options);
+      defer(() => started.close());
+      return started;
+    },
+    async client(url, sub, clientId, subscriptions = ['*']) {
+      const socket = await connectClient(url, { token: await signToken(sub) });
+      defer(() => socket.disconnect());
+      const welcome = await hello(socket, clientId, subscriptions);
+      return { socket, welcome };
     },
   };
 }

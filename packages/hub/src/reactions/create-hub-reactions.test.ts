@@ -20,9 +20,8 @@ import {
   type PushAck,
 } from '@eventloom/protocol';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jwtAuthenticator } from '../hub/authenticator.ts';
 import type { Hub } from '../hub/create-hub.ts';
 import {
@@ -30,27 +29,28 @@ import {
   TEST_ISSUER,
   TEST_SECRET,
   collect,
-  connectClient,
-  hello,
   makeEvent,
   request,
   signToken,
+  silentLogger,
   startTestHub,
+  testScope,
   until,
+  type TestHub,
 } from '../hub/test-kit.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { createSqliteStore } from '../store/sqlite-store.ts';
 import { createHubReactions, type HubReactions } from './create-hub-reactions.ts';
-import { createHubOutboxRelay, type ReactionRegistry } from './hub-outbox-relay.ts';
+import {
+  createHubOutboxRelay,
+  type HubOutboxRelayOptions,
+  type ReactionRegistry,
+} from './hub-outbox-relay.ts';
 import { COMPLETED_ORDER, orderSaga, orderServices } from './order-flow.test-fixture.ts';
 import { createSqliteReactionStore } from './sqlite-reaction-store.ts';
 
-const silent = pino({ level: 'silent' });
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 const auth = jwtAuthenticator({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
 const admin = {
@@ -87,7 +87,7 @@ async function rig(
     store = await createSqliteStore({ path: join(dir, 'events.db') });
     const sqlite = createSqliteReactionStore({ path: join(dir, 'events.reactions.db') });
     reactionStore = sqlite;
-    cleanups.push(async () => {
+    scope.defer(async () => {
       await sqlite.close();
       await rm(dir, { recursive: true, force: true });
     });
@@ -95,19 +95,16 @@ async function rig(
     store = await createMemoryStore();
     reactionStore = createMemoryReactionStore();
   }
-  const started = await startTestHub({ store });
-  cleanups.push(() => started.close());
+  const started = await scope.startHub({ store });
   const reactions = await createHubReactions({
     hub: started.hub,
     reactionStore,
-    logger: silent,
+    logger: silentLogger,
     admin,
     ...options,
   });
-  cleanups.push(() => reactions.stop());
-  const socket = await connectClient(started.url, { token: await signToken('shop') });
-  cleanups.push(async () => socket.close());
-  await hello(socket, 'shop', []);
+  scope.defer(() => reactions.stop());
+  const { socket } = await scope.client(started.url, 'shop', 'shop', []);
   let seq = 0;
   return {
     hub: started.hub,
@@ -166,11 +163,9 @@ describe.each<Kind>(['memory', 'sqlite'])(
   'a three-step saga with compensations on the hub (%s stores)',
   (kind) => {
     it('completes: each step once, what it emitted in the log and broadcast to subscribers', async () => {
-      const r = await rig(kind, { handlers: orderServices, sagas: [orderSaga] });
-      const watcher = await connectClient(r.hub.url, { token: await signToken('watcher') });
-      cleanups.push(async () => watcher.close());
+      const r = await rig(kind, { handlers: orderServices(), sagas: [orderSaga] });
+      const { socket: watcher } = await scope.client(r.hub.url, 'watcher', 'watcher', ['orders']);
       const live = collect<LiveEvents>(watcher, 'events');
-      await hello(watcher, 'watcher', ['orders']);
       await r.push('order.placed', { orderId: 'o1' });
       await r.reactions.settled();
       const log = await r.log();
@@ -198,7 +193,7 @@ describe.each<Kind>(['memory', 'sqlite'])(
     ] as const)(
       'fails at %s: the compensations of the completed steps run once, in reverse',
       async (failAt, undo) => {
-        const r = await rig(kind, { handlers: orderServices, sagas: [orderSaga] });
+        const r = await rig(kind, { handlers: orderServices(), sagas: [orderSaga] });
         await r.push('order.placed', { orderId: 'o2', failAt });
         await r.reactions.settled();
         const types = typesOf(await r.log(), 'o2');
@@ -438,8 +433,8 @@ describe('hub reactions: metrics', () => {
         throw new Error('broken');
       },
     });
-    const r = await rig('sqlite', { handlers: [slow, broken, ...orderServices], sagas: [orderSaga] });
-    cleanups.push(async () => release());
+    const r = await rig('sqlite', { handlers: [slow, broken, ...orderServices()], sagas: [orderSaga] });
+    scope.defer(() => release());
     await r.push('order.placed', { orderId: 'o1' });
     await r.push('order.placed', { orderId: 'o2', failAt: 'payment' });
     // Everything but `slow` catches up: both sagas end, every other reaction reaches the head.
@@ -473,7 +468,7 @@ describe('hub reactions: metrics', () => {
     expect(text).toContain('eventloom_hub_saga_instances{saga="order",status="active"} 0');
     // One reaction runtime per hub.
     await expect(
-      createHubReactions({ hub: r.hub, reactionStore: createMemoryReactionStore(), logger: silent }),
+      createHubReactions({ hub: r.hub, reactionStore: createMemoryReactionStore(), logger: silentLogger }),
     ).rejects.toMatchObject({
       code: 'config',
     });
@@ -508,16 +503,15 @@ describe('hub reactions: registry, principal', () => {
         });
       },
     });
-    const { hub, store } = await startTestHub();
-    cleanups.push(() => hub.close());
+    const { hub, store } = await scope.startHub();
     const reactions = await createHubReactions({
       hub,
       reactionStore: createMemoryReactionStore(),
       handlers: [noter],
       registry,
-      logger: silent,
+      logger: silentLogger,
     });
-    cleanups.push(() => reactions.stop());
+    scope.defer(() => reactions.stop());
     await hub.append([
       { event: makeEvent('shop', 1, { type: 'order.placed', data: { orderId: 'good' } }) },
       { event: makeEvent('shop', 2, { type: 'order.placed', data: { orderId: 'bad' } }) },
@@ -536,9 +530,8 @@ describe('hub reactions: registry, principal', () => {
 
   it('keeps its client id to itself: a client cannot say hello as eventloom-hub', async () => {
     const r = await rig('memory');
-    const mallory = await connectClient(r.hub.url, { token: await signToken('mallory') });
-    cleanups.push(async () => mallory.close());
-    expect(await hello(mallory, 'eventloom-hub')).toMatchObject({ error: { code: 'unauthorized' } });
+    const { welcome } = await scope.client(r.hub.url, 'mallory', 'eventloom-hub');
+    expect(welcome).toMatchObject({ error: { code: 'unauthorized' } });
   });
 });
 
@@ -558,10 +551,9 @@ describe('hub reactions: the outbox relay', () => {
     };
   }
 
-  it('makes one event of a message delivered twice, a batch delivered again with more included', async () => {
-    const { hub, store } = await startTestHub();
-    cleanups.push(() => hub.close());
-    const relay = createHubOutboxRelay({
+  /** The relay of the hub's own client, appending through `hub`, with a memory reaction store. */
+  async function relayOf({ hub, store }: TestHub, onRefused?: HubOutboxRelayOptions['onRefused']) {
+    return createHubOutboxRelay({
       store,
       append: (items) => hub.append(items),
       reactionStore: createMemoryReactionStore(),
@@ -569,8 +561,15 @@ describe('hub reactions: the outbox relay', () => {
       clientId: 'eventloom-hub',
       principal: { sub: 'eventloom-hub', iss: 'eventloom-hub' },
       maxEventBytes: hub.limits.maxEventBytes,
-      logger: silent,
+      logger: silentLogger,
+      ...(onRefused === undefined ? {} : { onRefused }),
     });
+  }
+
+  it('makes one event of a message delivered twice, a batch delivered again with more included', async () => {
+    const started = await scope.startHub();
+    const { store } = started;
+    const relay = await relayOf(started);
     await relay.deliver([message(0), message(1)]);
     // The outbox delete was lost (a crash): the same batch comes again, now with a third message.
     await relay.deliver([message(0), message(1), message(2)]);
@@ -583,20 +582,10 @@ describe('hub reactions: the outbox relay', () => {
   });
 
   it('refuses a draft that is no valid event for good, under its seq, and appends the others', async () => {
-    const { hub, store } = await startTestHub();
-    cleanups.push(() => hub.close());
+    const started = await scope.startHub();
+    const { store } = started;
     const refused: string[] = [];
-    const relay = createHubOutboxRelay({
-      store,
-      append: (items) => hub.append(items),
-      reactionStore: createMemoryReactionStore(),
-      hubId: await store.hubId(),
-      clientId: 'eventloom-hub',
-      principal: { sub: 'eventloom-hub', iss: 'eventloom-hub' },
-      maxEventBytes: hub.limits.maxEventBytes,
-      logger: silent,
-      onRefused: (m, result) => refused.push(`${m.id} ${result.code}`),
-    });
+    const relay = await relayOf(started, (m, result) => refused.push(`${m.id} ${result.code}`));
     await relay.deliver([message(0, 'not a type!'), message(1)]);
     await relay.deliver([message(0, 'not a type!'), message(1)]);
     expect((await readAll(store)).map((e) => (e.data as { n: number }).n)).toEqual([1]);
@@ -605,18 +594,9 @@ describe('hub reactions: the outbox relay', () => {
   });
 
   it('fails a delivery the hub cannot take (closing), so the outbox keeps it', async () => {
-    const { hub, store } = await startTestHub();
-    const relay = createHubOutboxRelay({
-      store,
-      append: (items) => hub.append(items),
-      reactionStore: createMemoryReactionStore(),
-      hubId: await store.hubId(),
-      clientId: 'eventloom-hub',
-      principal: { sub: 'eventloom-hub', iss: 'eventloom-hub' },
-      maxEventBytes: hub.limits.maxEventBytes,
-      logger: silent,
-    });
-    await hub.close();
+    const started = await startTestHub();
+    const relay = await relayOf(started);
+    await started.hub.close();
     await expect(relay.deliver([message(0)])).rejects.toMatchObject({ code: 'store' });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Test fixture: a three-step order saga (reserve stock, charge payment, schedule shipment) with a
  * compensation for each step, and the hub-side handlers that play the stock, payment and shipping
- * services. An order fails at the step named in its `failAt`.
+ * services. An order fails at the step named in its `failAt`. Exported by `@eventloom/hub/testing`,
+ * for tests of a hub in-process and of `eventloom-hub --reactions` in a child process alike.
  */
 import { defineHandler, defineSaga, type Handler, type Saga } from '@eventloom/core';
 
@@ -57,23 +58,34 @@ export const orderSaga: Saga = defineSaga<{ readonly steps: number }, OrderEvent
   },
 });
 
-function service(name: string, command: string, step: Step, done: string, failed: string): Handler {
-  return defineHandler<Record<string, OrderData>>({
-    name,
-    on: command,
-    handle(event, ctx) {
-      const type = event.data.failAt === step ? failed : done;
-      ctx.emit({ type, data: event.data });
-    },
-  });
+/** Options of {@link orderServices}. */
+export interface OrderServicesOptions {
+  /** The shipping service never answers: a saga stays in its middle (for a hub to be killed there). */
+  readonly holdShipment?: boolean;
 }
 
-/** The services the saga's commands reach, as hub handlers. */
-export const orderServices: readonly Handler[] = [
-  service('stock-service', 'stock.reserve', 'stock', 'stock.reserved', 'stock.failed'),
-  service('payment-service', 'payment.charge', 'payment', 'payment.charged', 'payment.failed'),
-  service('shipment-service', 'shipment.schedule', 'shipment', 'shipment.scheduled', 'shipment.failed'),
-];
+/**
+ * The services the saga's commands reach, as hub handlers.
+ *
+ * @example
+ * const reactions = await createHubReactions({ hub, reactionStore, handlers: orderServices(), sagas: [orderSaga] });
+ */
+export function orderServices(options: OrderServicesOptions = {}): readonly Handler[] {
+  const service = (name: string, command: string, step: Step, done: string, failed: string): Handler =>
+    defineHandler<Record<string, OrderData>>({
+      name,
+      on: command,
+      async handle(event, ctx) {
+        if (step === 'shipment' && options.holdShipment === true) await new Promise<never>(() => undefined);
+        ctx.emit({ type: event.data.failAt === step ? failed : done, data: event.data });
+      },
+    });
+  return [
+    service('stock-service', 'stock.reserve', 'stock', 'stock.reserved', 'stock.failed'),
+    service('payment-service', 'payment.charge', 'payment', 'payment.charged', 'payment.failed'),
+    service('shipment-service', 'shipment.schedule', 'shipment', 'shipment.scheduled', 'shipment.failed'),
+  ];
+}
 
 /** The event types a completed order leaves in the log, in order. */
 export const COMPLETED_ORDER = [

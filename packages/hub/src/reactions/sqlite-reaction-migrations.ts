@@ -1,12 +1,5 @@
 import type Database from 'better-sqlite3';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
-
-/** One step of the reaction store's schema: `version` n takes a file from n - 1 to n, in one transaction. */
-export interface ReactionMigration {
-  readonly version: number;
-  readonly name: string;
-  up(db: Database.Database): void;
-}
+import { runSqliteMigrations, type SqliteMigration } from '../store/run-sqlite-migrations.ts';
 
 /**
  * The schema of the SQLite reaction store, oldest first. Append a step for every change and never
@@ -17,7 +10,7 @@ export interface ReactionMigration {
  * - `dead_letters`, `sagas`, `timeouts`: the row as JSON, beside the columns it is listed by.
  * - `outbox`: emitted messages in enqueue order (the rowid), unique by message id.
  */
-export const reactionMigrations: readonly ReactionMigration[] = [
+export const reactionMigrations: readonly SqliteMigration[] = [
   {
     version: 1,
     name: 'reaction runtime',
@@ -68,52 +61,13 @@ export const reactionMigrations: readonly ReactionMigration[] = [
 export const REACTION_APPLICATION_ID = 0x456c7278;
 
 /**
- * Brings `db` up to the last migration, each step in its own immediate transaction. Refuses, with a
- * {@link HubFailure} `store`, a file of another application (the event log's file included) and a
+ * Brings `db` up to the last migration (see {@link runSqliteMigrations}). Refuses, with a
+ * `HubFailure` `store`, a file of another application (the event log's file included) and a
  * file whose schema is newer than these migrations know.
  */
 export function migrateReactionStore(
   db: Database.Database,
-  migrations: readonly ReactionMigration[] = reactionMigrations,
+  migrations: readonly SqliteMigration[] = reactionMigrations,
 ): void {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new HubFailure(HubFailureCode.internal, `migration ${m.name} is out of order`);
-  });
-  const latest = migrations.length;
-  const from = checkVersion(db, latest);
-  for (const migration of migrations.slice(from)) {
-    db.transaction(() => {
-      // Another process may have migrated between our check and this transaction's lock.
-      const current = checkVersion(db, latest);
-      if (current >= migration.version) return;
-      if (current === 0) db.pragma(`application_id = ${REACTION_APPLICATION_ID}`);
-      migration.up(db);
-      // PRAGMA takes no parameters; the version is one of our own integers, checked above.
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
-  }
-}
-
-function checkVersion(db: Database.Database, latest: number): number {
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const foreign =
-    applicationId !== 0
-      ? applicationId !== REACTION_APPLICATION_ID
-      : version !== 0 ||
-        db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() !== 0;
-  if (foreign) {
-    throw new HubFailure(
-      HubFailureCode.store,
-      `${db.name} is not an Eventloom reaction store (application_id ${applicationId}, user_version ${version})`,
-    );
-  }
-  if (version > latest) {
-    throw new HubFailure(
-      HubFailureCode.store,
-      `${db.name} has reaction schema version ${version}, newer than this @eventloom/hub knows (${latest})`,
-    );
-  }
-  return version;
+  runSqliteMigrations(db, { applicationId: REACTION_APPLICATION_ID, title: 'reaction store', migrations });
 }

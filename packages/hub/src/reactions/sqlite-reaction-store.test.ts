@@ -49,6 +49,19 @@ describe('createSqliteReactionStore', () => {
     );
   });
 
+  it('refuses a file whose schema is newer than it knows, and leaves it alone', async () => {
+    await createSqliteReactionStore({ path: join(dir, 'newer.db') }).close();
+    const raw = new Database(join(dir, 'newer.db'));
+    raw.pragma('user_version = 2');
+    raw.close();
+    expect(() => createSqliteReactionStore({ path: join(dir, 'newer.db') })).toThrow(
+      /reaction store schema version 2, newer than this @eventloom\/hub knows \(1\)/,
+    );
+    const check = new Database(join(dir, 'newer.db'), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    check.close();
+  });
+
   it('counts saga instances by saga and status', async () => {
     const store = open('counts');
     const instance = (id: string, status: 'active' | 'done') => ({

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
   CoreError,
   CoreErrorCode,
@@ -13,6 +13,7 @@ import {
   type SagaTimeoutRecord,
 } from '@eventloom/core';
 import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { openSqliteDatabase } from '../store/sqlite-log.ts';
 import { migrateReactionStore } from './sqlite-reaction-migrations.ts';
 
 /** Options of {@link createSqliteReactionStore}. */
@@ -49,7 +50,7 @@ export interface SqliteReactionStore extends ReactionStore {
  * const reactions = await createHubReactions({ hub, reactionStore, handlers, sagas });
  */
 export function createSqliteReactionStore(options: SqliteReactionStoreOptions): SqliteReactionStore {
-  const db = openDatabase(options);
+  const db = openSqliteDatabase(options);
   try {
     migrateReactionStore(db);
     return new SqliteStore(db);
@@ -58,26 +59,6 @@ export function createSqliteReactionStore(options: SqliteReactionStoreOptions): 
     throw thrown instanceof HubFailure
       ? thrown
       : new HubFailure(HubFailureCode.store, `reaction store: ${String(thrown)}`, { cause: thrown });
-  }
-}
-
-function openDatabase(options: SqliteReactionStoreOptions): Database.Database {
-  let db: Database.Database;
-  try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
-  } catch (cause) {
-    throw new HubFailure(HubFailureCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
-  }
-  try {
-    if (db.memory) db.pragma('journal_mode = MEMORY');
-    else if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
-      throw new HubFailure(HubFailureCode.store, `${db.name}: WAL is unavailable`);
-    }
-    db.pragma('synchronous = FULL');
-    return db;
-  } catch (thrown) {
-    db.close();
-    throw thrown;
   }
 }
 

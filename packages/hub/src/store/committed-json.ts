@@ -42,15 +42,3 @@ export function committedJsonParts(
   const commit = `"position":${position},"streamVersion":${streamVersion},"recordedAt":${JSON.stringify(recordedAt)}}`;
   return envelope === '{}' ? ['{', commit] : [envelope.slice(0, -1), `,${commit}`];
 }
-
-/**
- * The UTF-8 size of `JSON.stringify(event)` for events a store parsed from their stored JSON text
- * (the same text, so the same size): message chunking reads it here instead of serialising each
- * event once more before Socket.IO does.
- */
-export const storedJsonBytes = new WeakMap<object, number>();
-
-/** The UTF-8 size of an event's JSON, known from its stored text or computed. */
-export function jsonBytesOf(event: object): number {
-  return storedJsonBytes.get(event) ?? Buffer.byteLength(JSON.stringify(event));
-}

@@ -9,7 +9,7 @@ import {
 import { sampleEventId } from '@eventloom/protocol/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubFailureCode } from '../hub/hub-failure.ts';
-import type { EventStore, StoreAppend, StoreAppendResult } from './event-store.ts';
+import type { EventStore, StoreAppend, StoreAppendResult, StoreReadResult } from './event-store.ts';
 
 /** Options of {@link describeEventStore}. */
 export interface EventStoreSuiteOptions {
@@ -49,7 +49,7 @@ export function describeEventStore(
       it('starts empty: head 0, nothing to read, no stream, no client', async () => {
         const store = await fresh();
         expect(await store.head()).toBe(0);
-        expect(await store.read({ from: 0, limit: 10 })).toEqual({ events: [], until: 0, head: 0 });
+        expect(pageOf(await store.read({ from: 0, limit: 10 }))).toEqual({ events: [], until: 0, head: 0 });
         expect(await store.streamVersion('list:1')).toBe(0);
         expect(await store.client('client-a')).toEqual({ lastClientSeq: 0, principal: undefined });
       });
@@ -383,15 +383,31 @@ export function describeEventStore(
         const p3 = await store.read({ from: 6, limit: 3 });
         expect([positionsOf(p3.events), p3.until]).toEqual([[7], 7]);
         const p4 = await store.read({ from: 7, limit: 3 });
-        expect(p4).toEqual({ events: [], until: 7, head: 7 });
+        expect(pageOf(p4)).toEqual({ events: [], until: 7, head: 7 });
         expect(positionsOf((await store.read({ from: 2, limit: 100 })).events)).toEqual([3, 4, 5, 6, 7]);
+      });
+
+      it('tells the JSON length of a page right, if it tells it', async () => {
+        const store = await fresh();
+        await store.append(pushes(events('client-a', 1, 5)));
+        for (const page of [
+          await store.read({ from: 0, limit: 10 }),
+          await store.read({ from: 2, limit: 2 }),
+          await store.read({ from: 0, limit: 10, streams: ['list:1'] }),
+        ]) {
+          if (page.jsonChars === undefined) continue;
+          // Filtered pages may tell more (the texts the store scanned); never less.
+          expect(page.jsonChars).toBeGreaterThanOrEqual(
+            page.events.reduce((n, e) => n + JSON.stringify(e).length, 0),
+          );
+        }
       });
 
       it('never moves until below from, even past the head', async () => {
         const store = await fresh();
         await store.append(pushes(events('client-a', 1, 2)));
-        expect(await store.read({ from: 10, limit: 5 })).toEqual({ events: [], until: 10, head: 2 });
-        expect(await store.read({ from: 10, limit: 5, streams: ['list:1'] })).toEqual({
+        expect(pageOf(await store.read({ from: 10, limit: 5 }))).toEqual({ events: [], until: 10, head: 2 });
+        expect(pageOf(await store.read({ from: 10, limit: 5, streams: ['list:1'] }))).toEqual({
           events: [],
           until: 10,
           head: 2,
@@ -827,4 +843,10 @@ function buildEnvelopes(scenario: Scenario): EventEnvelope[][] {
     });
   });
   return made;
+}
+
+/** A page without what a store may tell besides (`jsonChars`), to compare with plain pages. */
+function pageOf(page: StoreReadResult): Omit<StoreReadResult, 'jsonChars'> {
+  const { jsonChars: _, ...rest } = page;
+  return rest;
 }

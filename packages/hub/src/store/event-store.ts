@@ -45,6 +45,13 @@ export interface StoreReadResult {
   readonly until: number;
   /** The highest committed position when the page was read. */
   readonly head: number;
+  /**
+   * When the store keeps events as JSON text: the sum of the texts' lengths (UTF-16 code units,
+   * as `JSON.stringify` of the events gives them), or more (texts it read and left out). Their
+   * UTF-8 size is at most three times it, so a reader can tell without serialising that a page
+   * fits in one message.
+   */
+  readonly jsonChars?: number;
 }
 
 /** What the store knows about one client. */

@@ -1,11 +1,12 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import { committedJson, storedJsonBytes } from './committed-json.ts';
+import { committedJson } from './committed-json.ts';
 
-/** What {@link RecentCommits.page} answers: the events, the position it covers up to, and the head. */
+/** What {@link RecentCommits.page} answers: as `EventStore.read` for a whole-log page. */
 export interface RecentPage {
   readonly events: CommittedEvent[];
   readonly until: number;
   readonly head: number;
+  readonly jsonChars: number;
 }
 
 /**
@@ -58,6 +59,7 @@ export class RecentCommits {
     if (this.#envelopes.length === 0 || from < this.#first - 1 || from >= last) return undefined;
     const end = Math.min(last, from + limit);
     const events: CommittedEvent[] = [];
+    let jsonChars = 0;
     for (let position = from + 1; position <= end; position++) {
       const i = position - this.#first;
       const text = committedJson(
@@ -66,11 +68,10 @@ export class RecentCommits {
         this.#streamVersions[i]!,
         this.#recordedAt[i]!,
       );
-      const event = JSON.parse(text) as CommittedEvent;
-      storedJsonBytes.set(event, Buffer.byteLength(text));
-      events.push(event);
+      jsonChars += text.length;
+      events.push(JSON.parse(text) as CommittedEvent);
     }
-    return { events, until: end, head: last };
+    return { events, until: end, head: last, jsonChars };
   }
 
   /** Forgets everything (the log may have changed under it). */

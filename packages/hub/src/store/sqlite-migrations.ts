@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { runSqliteMigrations, type SqliteMigration } from './run-sqlite-migrations.ts';
 
-/**
- * One step of the SQLite schema. `version` n takes a database from n - 1 to n; `up` runs inside
- * the transaction that also records it, so a step is applied whole or not at all.
- */
-export interface SqliteMigration {
-  readonly version: number;
-  readonly name: string;
-  up(db: Database.Database): void;
-}
+export type { SqliteMigration } from './run-sqlite-migrations.ts';
 
 /**
  * The schema of the SQLite event store, oldest first. Append a step for every change and never
@@ -95,27 +87,18 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
 export const SQLITE_APPLICATION_ID = 0x456c6f6f;
 
 /**
- * Brings `db` up to the last of `migrations`, each step in its own immediate transaction, and
- * returns the versions it went from and to. Refuses, with a {@link HubFailure} `store`, a file of
- * another application and a file whose schema is newer than these migrations know.
+ * Brings `db` up to the last of `migrations` (see {@link runSqliteMigrations}), recording each step
+ * in `schema_migrations` too, and returns the versions it went from and to.
  */
 export function migrateSqlite(
   db: Database.Database,
   migrations: readonly SqliteMigration[] = sqliteMigrations,
 ): { readonly from: number; readonly to: number } {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new HubFailure(HubFailureCode.internal, `migration ${m.name} is out of order`);
-  });
-  const latest = migrations.length;
-  const from = checkVersion(db, latest);
-  for (const migration of migrations.slice(from)) {
-    db.transaction(() => {
-      // Another process may have migrated between our check and this transaction's lock.
-      const current = checkVersion(db, latest);
-      if (current >= migration.version) return;
-      if (current === 0) db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
-      migration.up(db);
+  return runSqliteMigrations(db, {
+    applicationId: SQLITE_APPLICATION_ID,
+    title: 'hub database',
+    migrations,
+    record(db, migration) {
       db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
@@ -126,34 +109,6 @@ export function migrateSqlite(
         migration.name,
         new Date().toISOString(),
       );
-      // PRAGMA takes no parameters; the version is one of our own integers, checked above.
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
-  }
-  return { from, to: Math.max(from, latest) };
-}
-
-/** The file's schema version, after checking that it is ours and not newer than `latest`. */
-function checkVersion(db: Database.Database, latest: number): number {
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const foreign =
-    applicationId !== 0
-      ? applicationId !== SQLITE_APPLICATION_ID
-      : version !== 0 ||
-        db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() !== 0;
-  if (foreign) {
-    throw new HubFailure(
-      HubFailureCode.store,
-      `${db.name} is not an Eventloom hub database (application_id ${applicationId}, user_version ${version})`,
-    );
-  }
-  if (version > latest) {
-    throw new HubFailure(
-      HubFailureCode.store,
-      `${db.name} has schema version ${version}, newer than this @eventloom/hub knows (${latest}): ` +
-        'upgrade the hub, or open a backup taken before the upgrade',
-    );
-  }
-  return version;
+    },
+  });
 }

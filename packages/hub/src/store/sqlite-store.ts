@@ -1,6 +1,6 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
-import { envelopeJson, storedJsonBytes } from './committed-json.ts';
+import { envelopeJson } from './committed-json.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
@@ -119,16 +119,16 @@ class SqliteEventStore implements EventStore {
     }
     const { thread, handle } = this.#reader;
     const page = await thread.request<PageText>({ op: 'read', handle, from, limit, filter });
+    let jsonChars = 0;
     const parsed = page.events.map((text) => {
-      const event = JSON.parse(text) as CommittedEvent;
-      storedJsonBytes.set(event, Buffer.byteLength(text));
-      return event;
+      jsonChars += text.length;
+      return JSON.parse(text) as CommittedEvent;
     });
-    if (filter.kind === 'all') return { events: parsed, until: page.until, head: page.head };
+    if (filter.kind === 'all') return { events: parsed, until: page.until, head: page.head, jsonChars };
     // SQLite holds text as UTF-8, where lone surrogates collapse; compare the exact names again.
     const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
-    return { events, until: page.until, head: page.head };
+    return { events, until: page.until, head: page.head, jsonChars };
   }
 
   async head(): Promise<number> {

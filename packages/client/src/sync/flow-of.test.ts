@@ -1,7 +1,7 @@
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount } from '../testing/todo-model.ts';
-import type { FlowRecord } from './flow-tracker.ts';
+import { flowOf, type FlowRecord } from './flow-of.ts';
 import { live, openDevice, startTestHub, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const cleanup: (() => unknown)[] = [];
@@ -24,7 +24,7 @@ async function device(...args: Parameters<typeof openDevice>): Promise<TestDevic
 
 function record(device: TestDevice): FlowRecord[] {
   const steps: FlowRecord[] = [];
-  const subscription = device.sync.flow$.subscribe((s) => steps.push(s));
+  const subscription = flowOf(device.sync).subscribe((s) => steps.push(s));
   cleanup.push(() => subscription.unsubscribe());
   return steps;
 }
@@ -40,7 +40,7 @@ async function applied(steps: readonly FlowRecord[], eventId: string): Promise<v
 const of = (steps: readonly FlowRecord[], eventId: string) => steps.filter((s) => s.eventId === eventId);
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-describe('flow$', () => {
+describe('flowOf', () => {
   it('follows an event through the client that appends it and one that receives it live', async () => {
     const h = await hub();
     const a = await device(h, { projections: [todoCount] });
@@ -93,5 +93,34 @@ describe('flow$', () => {
       [before.id, 'applied', 1],
       [after.id, 'applied', 2],
     ]);
+  });
+
+  it('shares one tap among its subscribers, detaches after the last, and completes when the sync closes', async () => {
+    const h = await hub();
+    const a = await device(h);
+    const flow$ = flowOf(a.sync);
+    const first: FlowRecord[] = [];
+    const second: FlowRecord[] = [];
+    const one = flow$.subscribe((s) => first.push(s));
+    const two = flow$.subscribe((s) => second.push(s));
+    const x = await a.loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] }));
+    await applied(first, x.id);
+    await applied(second, x.id);
+    expect(second).toEqual(first);
+    one.unsubscribe();
+    two.unsubscribe();
+    // Nobody subscribed: nothing is recorded, and a new subscriber starts from the outbox as it is.
+    const y = await a.loom.append('list:1', TodoAdded.create({ id: 'y', title: 'y', tags: [] }));
+    await a.sync.flushed();
+    const later: FlowRecord[] = [];
+    let completed = false;
+    flowOf(a.sync).subscribe({ next: (s) => later.push(s), complete: () => (completed = true) });
+    const z = await a.loom.append('list:1', TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
+    await applied(later, z.id);
+    expect(of(later, y.id).map((s) => s.step)).not.toContain('appended');
+    expect(of(later, z.id)[0]).toMatchObject({ step: 'appended', elapsedMs: 0 });
+    expect(first.filter((s) => s.eventId !== x.id)).toEqual([]);
+    await a.sync.close();
+    expect(completed).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { createEventloom, type Eventloom } from '../eventloom.ts';
 import { todoRegistry } from '../testing/todo-model.ts';
 import type { BrowserHubKey } from './sync-hub.global-setup.node.ts';
 import { createSync, type Sync } from './create-sync.ts';
+import { createMessaging, type Messaging } from './messaging.ts';
 
 // Notifications and queries from a tab that does not hold the socket: they go out through the
 // leader tab of the same database, and what the leader receives is passed on (BroadcastChannel).
@@ -15,7 +16,10 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function open(name: string, stream: string): Promise<{ loom: Eventloom; sync: Sync }> {
+async function open(
+  name: string,
+  stream: string,
+): Promise<{ loom: Eventloom; sync: Sync; messaging: Messaging }> {
   const loom = await createEventloom({ name, registry: todoRegistry });
   const sync = createSync(loom, { url, subscriptions: [stream], backoff: { initialMs: 20, maxMs: 500 } });
   cleanup.push(
@@ -23,7 +27,7 @@ async function open(name: string, stream: string): Promise<{ loom: Eventloom; sy
     () => sync.close(),
   );
   await until(sync.syncState$, (s) => s === 'live');
-  return { loom, sync };
+  return { loom, sync, messaging: createMessaging(sync) };
 }
 
 const until = <T>(source: Observable<T>, ok: (value: T) => boolean): Promise<T> =>
@@ -37,23 +41,23 @@ it('sends, receives, asks and answers from a follower tab, through the leader', 
   expect(await firstValueFrom(follower.loom.leader$)).toBe(false);
   const other = await open(`ephemeral-other-${stream}`, stream);
 
-  const inOther = firstValueFrom(other.sync.notifications$(stream));
-  expect(follower.sync.notify(stream, 'user.typing', { who: 'follower' })).toBe(true);
+  const inOther = firstValueFrom(other.messaging.notifications$(stream));
+  expect(follower.messaging.notify(stream, 'user.typing', { who: 'follower' })).toBe(true);
   expect(await inOther).toMatchObject({ data: { who: 'follower' }, from: leader.loom.clientId });
 
-  const inFollower = firstValueFrom(follower.sync.notifications$(stream));
-  expect(other.sync.notify(stream, 'user.typing', { who: 'other' })).toBe(true);
+  const inFollower = firstValueFrom(follower.messaging.notifications$(stream));
+  expect(other.messaging.notify(stream, 'user.typing', { who: 'other' })).toBe(true);
   expect(await inFollower).toMatchObject({ data: { who: 'other' }, from: other.loom.clientId });
 
-  other.sync.answerQueries('todo.count', () => 7);
-  expect(await follower.sync.query(stream, 'todo.count', null)).toEqual({
+  other.messaging.answerQueries('todo.count', () => 7);
+  expect(await follower.messaging.query(stream, 'todo.count', null)).toEqual({
     data: 7,
     from: other.loom.clientId,
     local: false,
   });
 
-  follower.sync.answerQueries('user.here', (query) => ({ here: true, asked: query.data }));
-  expect(await other.sync.query(stream, 'user.here', 'who?')).toEqual({
+  follower.messaging.answerQueries('user.here', (query) => ({ here: true, asked: query.data }));
+  expect(await other.messaging.query(stream, 'user.here', 'who?')).toEqual({
     data: { here: true, asked: 'who?' },
     from: leader.loom.clientId,
     local: false,

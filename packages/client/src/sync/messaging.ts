@@ -8,18 +8,19 @@ import {
 import { filter, Subject, type Observable } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import { createUuidV7 } from '../uuid-v7.ts';
+import type { Sync } from './create-sync.ts';
 
 /** How long a query waits for a reply by default, in ms. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
-/** Options of `sync.notify`. */
+/** Options of `messaging.notify`. */
 export interface NotifyOptions {
   /** Deliver to this client only (its client id), instead of every subscriber of the stream. */
   readonly to?: string;
   readonly meta?: EventMeta;
 }
 
-/** A notification another client sent, as `sync.notifications$` emits it. */
+/** A notification another client sent, as `messaging.notifications$` emits it. */
 export interface ReceivedNotification {
   readonly id: string;
   readonly type: string;
@@ -31,13 +32,13 @@ export interface ReceivedNotification {
   readonly meta: EventMeta | undefined;
 }
 
-/** Which notifications `sync.notifications$` emits: a stream (or `prefix*`, `*`), and types. */
+/** Which notifications `messaging.notifications$` emits: a stream (or `prefix*`, `*`), and types. */
 export interface NotificationFilter {
   readonly stream?: string;
   readonly type?: string | readonly string[];
 }
 
-/** A query as an answerer of `sync.answerQueries` sees it. */
+/** A query as an answerer of `messaging.answerQueries` sees it. */
 export interface ReceivedQuery {
   readonly id: string;
   readonly type: string;
@@ -53,7 +54,7 @@ export interface ReceivedQuery {
 /** Answers a query: JSON to reply with, or `undefined` to stay silent (another client may answer). */
 export type QueryAnswerer = (query: ReceivedQuery) => JsonValue | undefined | Promise<JsonValue | undefined>;
 
-/** Options of `sync.query`. */
+/** Options of `messaging.query`. */
 export interface QueryOptions<A> {
   /** How long to wait for the first reply, in ms (1 to 300,000); default 5,000. */
   readonly timeoutMs?: number;
@@ -67,7 +68,7 @@ export interface QueryOptions<A> {
   readonly meta?: EventMeta;
 }
 
-/** The answer to `sync.query`: the first reply, or the local one. */
+/** The answer to `messaging.query`: the first reply, or the local one. */
 export interface QueryResult<A> {
   readonly data: A;
   /** Who answered: a client id, or `undefined` when answered locally. */
@@ -76,12 +77,46 @@ export interface QueryResult<A> {
   readonly local: boolean;
 }
 
-/** What an {@link EphemeralChannel} needs from the sync that holds it. */
-export interface EphemeralHost {
-  /** Hands a message to the connection (or the leader tab); false when there is none now. */
-  send(message: Notify): boolean;
-  /** A failure with no caller (an answerer that threw, an unreadable message). */
-  report(error: ClientError): void;
+/** Notifications and queries over one sync: see {@link createMessaging}. */
+export interface Messaging {
+  /**
+   * Sends an ephemeral notification (presence, typing) to the subscribers of `stream` connected
+   * now (or to client `to`), never stored, at most once. Fire and forget: true if it was handed
+   * to the connection; offline it is dropped, not queued (false). Throws `invalid`/`too-large`.
+   */
+  notify(stream: string, type: string, data: JsonValue, options?: NotifyOptions): boolean;
+  /** The notifications other clients send from now on, of a stream (`prefix*`, `*`) or a filter. */
+  notifications$(which?: string | NotificationFilter): Observable<ReceivedNotification>;
+  /**
+   * Asks a question, never stored: `options.local` first (this device's projections); else the
+   * subscribers of `stream` (or client `to`) are asked and the first reply wins. Rejects with
+   * `timeout` after `timeoutMs` (5 s), `connection-failed` when offline; later replies are ignored.
+   */
+  query<A = unknown>(
+    stream: string,
+    type: string,
+    data: JsonValue,
+    options?: QueryOptions<A>,
+  ): Promise<QueryResult<A>>;
+  /** Answers the queries of `type` that reach this client (`undefined`: no reply); returns a stop function. */
+  answerQueries(type: string, answer: QueryAnswerer): () => void;
+  /** Stops (the sync goes on): queries waiting reject with `closed`, `notifications$` completes. Also when the sync closes. */
+  close(): void;
+}
+
+/**
+ * Notifications, queries and replies over a sync (DESIGN.md §7): ephemeral `notify` messages,
+ * never stored on either side, sent over the sync's connection (from another tab, through the
+ * leader tab's). One per sync: each one answers the queries it is given answerers for.
+ *
+ * @example
+ * const messaging = createMessaging(sync);
+ * messaging.notify('room:1', 'user.typing', { user: 'ann' });
+ * messaging.notifications$('room:*').subscribe((n) => showTyping(n.from, n.data));
+ * const { data } = await messaging.query<number>('list:1', 'todo.count', null);
+ */
+export function createMessaging(sync: Sync): Messaging {
+  return new MessagingChannel(sync);
 }
 
 interface WaitingQuery {
@@ -91,21 +126,23 @@ interface WaitingQuery {
 }
 
 /**
- * Notifications, queries and replies (DESIGN.md §7): ephemeral `notify` messages, never stored
- * on either side. A notification goes to whoever is connected now, at most once; when there is no
- * connection it is dropped, not queued. A query waits for its first correlated reply (`replyTo`)
- * until its timeout; replies after that are ignored.
+ * A notification goes to whoever is connected now, at most once; when there is no connection it
+ * is dropped, not queued. A query waits for its first correlated reply (`replyTo`) until its
+ * timeout; replies after that are ignored.
  */
-export class EphemeralChannel {
-  readonly #host: EphemeralHost;
+class MessagingChannel implements Messaging {
+  readonly #sync: Sync;
+  /** Unset while `attach` runs: a sync closed already calls `closed` from inside it. */
+  #detach: (() => void) | undefined;
   readonly #nextId = createUuidV7();
   readonly #notifications = new Subject<ReceivedNotification>();
   readonly #waiting = new Map<string, WaitingQuery>();
   readonly #answerers = new Map<string, QueryAnswerer>();
   #closed = false;
 
-  constructor(host: EphemeralHost) {
-    this.#host = host;
+  constructor(sync: Sync) {
+    this.#sync = sync;
+    this.#detach = sync.attach({ notified: (payload) => this.#receive(payload), closed: () => this.close() });
   }
 
   /** Sends a notification now; false (and nothing queued) when not connected. Throws `invalid` or `too-large`. */
@@ -120,7 +157,7 @@ export class EphemeralChannel {
       ...(options.meta === undefined ? {} : { meta: options.meta }),
       ...(options.to === undefined ? {} : { to: options.to }),
     });
-    return this.#host.send(message);
+    return this.#sync.sendNotify(message);
   }
 
   /** The notifications received from now on that pass `which` (a stream pattern, or a filter). */
@@ -181,7 +218,7 @@ export class EphemeralChannel {
         reject,
         timer,
       });
-      if (!this.#host.send(message)) {
+      if (!this.#sync.sendNotify(message)) {
         clearTimeout(timer);
         this.#waiting.delete(message.id);
         reject(
@@ -206,11 +243,11 @@ export class EphemeralChannel {
   }
 
   /** A `notify` message from the hub (or relayed by the leader tab). */
-  receive(payload: unknown): void {
+  #receive(payload: unknown): void {
     if (this.#closed) return;
     const decoded = decodeNotify(payload);
     if (!decoded.ok) {
-      this.#host.report(
+      this.#sync.report(
         new ClientError(ClientErrorCode.invalid, `notify from the hub: ${decoded.error.message}`),
       );
       return;
@@ -241,10 +278,10 @@ export class EphemeralChannel {
     }
   }
 
-  /** Stops: queries waiting reject with `closed`, `notifications$` completes. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#detach?.();
     for (const waiting of this.#waiting.values()) {
       clearTimeout(waiting.timer);
       waiting.reject(closedError());
@@ -280,10 +317,10 @@ export class EphemeralChannel {
           to,
           replyTo: message.id,
         });
-        this.#host.send(reply);
+        this.#sync.sendNotify(reply);
       } catch (error) {
         const failure = toClientError(error);
-        this.#host.report(
+        this.#sync.report(
           new ClientError(failure.code, `answering query ${message.type}: ${failure.message}`, {
             cause: error,
           }),
@@ -305,5 +342,5 @@ function checked(message: Notify): Notify {
 }
 
 function closedError(): ClientError {
-  return new ClientError(ClientErrorCode.closed, 'the sync is closed');
+  return new ClientError(ClientErrorCode.closed, 'the messaging (or its sync) is closed');
 }

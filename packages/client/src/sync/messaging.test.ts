@@ -12,6 +12,7 @@ import {
   type TestDevice,
   type TestHub,
 } from './sync-harness.node.ts';
+import { createMessaging, type Messaging } from './messaging.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
 const cleanup: (() => unknown)[] = [];
@@ -25,11 +26,13 @@ async function hub(): Promise<TestHub> {
   return h;
 }
 
-async function device(...args: Parameters<typeof openDevice>): Promise<TestDevice> {
+type MessagingDevice = TestDevice & { readonly messaging: Messaging };
+
+async function device(...args: Parameters<typeof openDevice>): Promise<MessagingDevice> {
   const d = await openDevice(...args);
   cleanup.push(() => d.close());
   await live(d.sync);
-  return d;
+  return Object.assign(d, { messaging: createMessaging(d.sync) });
 }
 
 /** Everything `source` emits from now on. */
@@ -101,14 +104,14 @@ describe('notifications', () => {
     const c = await device(h, { sync: { subscriptions: ['room:2'] } });
     const b = await device(h, { sync: { subscriptions: ['room:1'] } });
     const offline = await device(h, { sync: { subscriptions: ['room:1'] } });
-    const inA = record(a.sync.notifications$());
-    const inB = record(b.sync.notifications$('room:1'));
-    const inC = record(c.sync.notifications$());
-    const inOffline = record(offline.sync.notifications$());
+    const inA = record(a.messaging.notifications$());
+    const inB = record(b.messaging.notifications$('room:1'));
+    const inC = record(c.messaging.notifications$());
+    const inOffline = record(offline.messaging.notifications$());
     offline.sync.goOffline();
     await waitFor(offline.sync.syncState$, (s) => s === 'offline');
 
-    expect(a.sync.notify('room:1', 'user.typing', typing('a'))).toBe(true);
+    expect(a.messaging.notify('room:1', 'user.typing', typing('a'))).toBe(true);
     await holds(inB, 1);
     expect(inB).toEqual([
       {
@@ -124,11 +127,11 @@ describe('notifications', () => {
     // A client that connects later, and one that comes back online, get nothing of it: the next
     // notification (a barrier, sent after they are live) is the first they see.
     const later = await device(h, { sync: { subscriptions: ['room:1'] } });
-    const inLater = record(later.sync.notifications$());
+    const inLater = record(later.messaging.notifications$());
     offline.sync.goOnline();
     await live(offline.sync);
-    expect(a.sync.notify('room:2', 'user.typing', typing('barrier'))).toBe(true);
-    expect(a.sync.notify('room:1', 'user.typing', typing('barrier'))).toBe(true);
+    expect(a.messaging.notify('room:2', 'user.typing', typing('barrier'))).toBe(true);
+    expect(a.messaging.notify('room:1', 'user.typing', typing('barrier'))).toBe(true);
     await Promise.all([holds(inC, 1), holds(inLater, 1), holds(inOffline, 1), holds(inB, 2)]);
     expect(inC.map((n) => [n.stream, n.data])).toEqual([['room:2', { who: 'barrier' }]]);
     expect(inLater.map((n) => n.data)).toEqual([{ who: 'barrier' }]);
@@ -144,10 +147,10 @@ describe('notifications', () => {
     const a = await device(h, { sync: { subscriptions: ['room:1'] } });
     const c = await device(h, { sync: { subscriptions: ['room:1'] } });
     const b = await device(h, { sync: { subscriptions: ['room:1'] } });
-    const [inA, inB, inC] = [a, b, c].map((d) => record(d.sync.notifications$()));
-    expect(a.sync.notify('room:1', 'user.poke', { n: 1 }, { to: b.loom.clientId })).toBe(true);
+    const [inA, inB, inC] = [a, b, c].map((d) => record(d.messaging.notifications$()));
+    expect(a.messaging.notify('room:1', 'user.poke', { n: 1 }, { to: b.loom.clientId })).toBe(true);
     await holds(inB!, 1);
-    expect(b.sync.notify('room:1', 'user.poke', { n: 2 })).toBe(true);
+    expect(b.messaging.notify('room:1', 'user.poke', { n: 2 })).toBe(true);
     await Promise.all([holds(inA!, 1), holds(inC!, 1)]);
     expect(inB!.map((n) => n.data)).toEqual([{ n: 1 }]);
     expect(inC!.map((n) => n.data)).toEqual([{ n: 2 }]);
@@ -159,13 +162,13 @@ describe('notifications', () => {
     const sent: unknown[] = [];
     const a = await device(h, { sync: { socket: tap(sent, []) } });
     const b = await device(h);
-    const inB = record(b.sync.notifications$());
+    const inB = record(b.messaging.notifications$());
     a.sync.goOffline();
     await waitFor(a.sync.syncState$, (s) => s === 'offline');
-    expect(a.sync.notify('room:1', 'user.typing', typing('offline'))).toBe(false);
+    expect(a.messaging.notify('room:1', 'user.typing', typing('offline'))).toBe(false);
     a.sync.goOnline();
     await live(a.sync);
-    expect(a.sync.notify('room:1', 'user.typing', typing('online'))).toBe(true);
+    expect(a.messaging.notify('room:1', 'user.typing', typing('online'))).toBe(true);
     await holds(inB, 1);
     expect(inB.map((n) => n.data)).toEqual([{ who: 'online' }]);
     expect(sent).toHaveLength(1);
@@ -175,15 +178,15 @@ describe('notifications', () => {
     const h = await hub();
     const a = await device(h);
     const b = await device(h);
-    const typingOnly = record(b.sync.notifications$({ stream: 'room:*', type: ['user.typing'] }));
-    const all = record(b.sync.notifications$());
-    a.sync.notify('room:1', 'user.left', typing('a'));
-    a.sync.notify('other', 'user.typing', typing('a'));
-    a.sync.notify('room:2', 'user.typing', typing('a'));
+    const typingOnly = record(b.messaging.notifications$({ stream: 'room:*', type: ['user.typing'] }));
+    const all = record(b.messaging.notifications$());
+    a.messaging.notify('room:1', 'user.left', typing('a'));
+    a.messaging.notify('other', 'user.typing', typing('a'));
+    a.messaging.notify('room:2', 'user.typing', typing('a'));
     await holds(all, 3);
     expect(typingOnly.map((n) => n.stream)).toEqual(['room:2']);
-    expect(() => a.sync.notify('room:1', 'Not A Type!', null)).toThrow(ClientError);
-    expect(() => a.sync.notify('room:1', 'user.typing', 'x'.repeat(2_000_000))).toThrow(
+    expect(() => a.messaging.notify('room:1', 'Not A Type!', null)).toThrow(ClientError);
+    expect(() => a.messaging.notify('room:1', 'user.typing', 'x'.repeat(2_000_000))).toThrow(
       expect.objectContaining({ code: 'too-large' }),
     );
   });
@@ -196,12 +199,12 @@ describe('queries', () => {
     const b = await device(h, { sync: { subscriptions: ['list:1'] } });
     const c = await device(h, { sync: { subscriptions: ['list:2'] } });
     const asked: unknown[] = [];
-    b.sync.answerQueries('todo.count', (query) => {
+    b.messaging.answerQueries('todo.count', (query) => {
       asked.push(query);
       return { count: 3, of: query.data };
     });
-    c.sync.answerQueries('todo.count', () => ({ count: 99 }));
-    const result = await a.sync.query<{ count: number }>('list:1', 'todo.count', { list: 1 });
+    c.messaging.answerQueries('todo.count', () => ({ count: 99 }));
+    const result = await a.messaging.query<{ count: number }>('list:1', 'todo.count', { list: 1 });
     expect(result).toEqual({ data: { count: 3, of: { list: 1 } }, from: b.loom.clientId, local: false });
     expect(asked).toMatchObject([
       { type: 'todo.count', stream: 'list:1', data: { list: 1 }, from: a.loom.clientId, timeoutMs: 5000 },
@@ -215,16 +218,16 @@ describe('queries', () => {
     const a = await device(h, { projections: [todoCount], sync: { socket: tap(sent, []) } });
     const b = await device(h);
     let asked = 0;
-    b.sync.answerQueries('todo.count', () => ++asked);
+    b.messaging.answerQueries('todo.count', () => ++asked);
     await a.loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] }));
-    const local = await a.sync.query('list:1', 'todo.count', null, {
+    const local = await a.messaging.query('list:1', 'todo.count', null, {
       local: () => firstValueFrom(a.loom.projection$(todoCount)),
     });
     expect(local).toEqual({ data: 1, from: undefined, local: true });
     expect(sent).toEqual([]);
     expect(asked).toBe(0);
     // No local answer (undefined): the network is asked.
-    const remote = await a.sync.query('list:1', 'todo.count', null, { local: () => undefined });
+    const remote = await a.messaging.query('list:1', 'todo.count', null, { local: () => undefined });
     expect(remote).toEqual({ data: 1, from: b.loom.clientId, local: false });
     expect(sent).toHaveLength(1);
   });
@@ -233,14 +236,14 @@ describe('queries', () => {
     const h = await hub();
     const a = await device(h);
     const b = await device(h);
-    b.sync.answerQueries('todo.count', () => undefined); // stays silent
-    await expect(a.sync.query('list:1', 'todo.count', null, { timeoutMs: 100 })).rejects.toMatchObject({
+    b.messaging.answerQueries('todo.count', () => undefined); // stays silent
+    await expect(a.messaging.query('list:1', 'todo.count', null, { timeoutMs: 100 })).rejects.toMatchObject({
       name: 'ClientError',
       code: 'timeout',
     });
     a.sync.goOffline();
     await waitFor(a.sync.syncState$, (s) => s === 'offline');
-    await expect(a.sync.query('list:1', 'todo.count', null)).rejects.toMatchObject({
+    await expect(a.messaging.query('list:1', 'todo.count', null)).rejects.toMatchObject({
       code: 'connection-failed',
     });
   });
@@ -253,12 +256,12 @@ describe('queries', () => {
     const gate = new Subject<void>();
     const opened = firstValueFrom(gate);
     let answers = 0;
-    b.sync.answerQueries('todo.count', async () => {
+    b.messaging.answerQueries('todo.count', async () => {
       await opened;
       return ++answers;
     });
-    const inA = record(a.sync.notifications$());
-    const late = a.sync.query('list:1', 'todo.count', null, { timeoutMs: 100 });
+    const inA = record(a.messaging.notifications$());
+    const late = a.messaging.query('list:1', 'todo.count', null, { timeoutMs: 100 });
     const outcome = late.then(
       (value) => ({ value }),
       (error: unknown) => ({ error }),
@@ -271,7 +274,7 @@ describe('queries', () => {
     expect(inA).toEqual([]);
     expect(await outcome).toMatchObject({ error: { code: 'timeout' } });
     // The next query gets its own reply, not the stale one.
-    const next = await a.sync.query('list:1', 'todo.count', null);
+    const next = await a.messaging.query('list:1', 'todo.count', null);
     expect(next.data).toBe(2);
   });
 
@@ -279,11 +282,11 @@ describe('queries', () => {
     const h = await hub();
     const a = await device(h);
     const b = await device(h);
-    const stop = b.sync.answerQueries('todo.count', () => 1);
-    expect(() => b.sync.answerQueries('todo.count', () => 2)).toThrow(ClientError);
-    expect((await a.sync.query('list:1', 'todo.count', null)).data).toBe(1);
+    const stop = b.messaging.answerQueries('todo.count', () => 1);
+    expect(() => b.messaging.answerQueries('todo.count', () => 2)).toThrow(ClientError);
+    expect((await a.messaging.query('list:1', 'todo.count', null)).data).toBe(1);
     stop();
-    await expect(a.sync.query('list:1', 'todo.count', null, { timeoutMs: 100 })).rejects.toMatchObject({
+    await expect(a.messaging.query('list:1', 'todo.count', null, { timeoutMs: 100 })).rejects.toMatchObject({
       code: 'timeout',
     });
   });
@@ -303,8 +306,8 @@ describe('queries', () => {
     const a = await device({ url: h.url });
     const b = await device({ url: h.url });
     let askedB = 0;
-    b.sync.answerQueries('hub.head', () => ++askedB);
-    expect(await a.sync.query('list:1', 'hub.head', 'now?')).toEqual({
+    b.messaging.answerQueries('hub.head', () => ++askedB);
+    expect(await a.messaging.query('list:1', 'hub.head', 'now?')).toEqual({
       data: { head: 0, asked: 'now?' },
       from: await store.hubId(),
       local: false,
@@ -317,9 +320,33 @@ describe('queries', () => {
     const a = await openDevice(h);
     cleanup.push(() => a.close());
     await live(a.sync);
-    const waiting = a.sync.query('list:1', 'todo.count', null, { timeoutMs: 60_000 });
+    const messaging = createMessaging(a.sync);
+    const waiting = messaging.query('list:1', 'todo.count', null, { timeoutMs: 60_000 });
     const outcome = waiting.catch((error: unknown) => error);
     await a.sync.close();
     expect(await outcome).toMatchObject({ code: 'closed' });
+    // Made on a closed sync: closed from the start.
+    const late = createMessaging(a.sync);
+    expect(late.notify('room:1', 'user.typing', typing('a'))).toBe(false);
+    await expect(late.query('list:1', 'todo.count', null)).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it('stop with their messaging: waiting ones reject with `closed`, and the sync goes on', async () => {
+    const h = await hub();
+    const a = await device(h);
+    const b = await device(h);
+    b.messaging.answerQueries('todo.count', () => 1);
+    const waiting = a.messaging.query('list:1', 'todo.silent', null, { timeoutMs: 60_000 });
+    const outcome = waiting.catch((error: unknown) => error);
+    let completed = false;
+    a.messaging.notifications$().subscribe({ complete: () => (completed = true) });
+    a.messaging.close();
+    expect(await outcome).toMatchObject({ code: 'closed' });
+    expect(completed).toBe(true);
+    expect(a.messaging.notify('room:1', 'user.typing', typing('a'))).toBe(false);
+    await expect(a.messaging.query('list:1', 'todo.count', null)).rejects.toMatchObject({ code: 'closed' });
+    // Another messaging on the same sync works: the sync was not touched.
+    expect(await firstValueFrom(a.sync.syncState$)).toBe('live');
+    expect((await createMessaging(a.sync).query('list:1', 'todo.count', null)).data).toBe(1);
   });
 });
