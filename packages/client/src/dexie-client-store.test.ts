@@ -11,17 +11,20 @@ describeClientStore(
   (name) => new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } }),
 );
 
+/** The tables of schema version 1, as it shipped. */
+const VERSION_1_STORES = {
+  meta: 'key',
+  events: 'first, *streams',
+  outbox: 'clientSeq',
+  rejected: 'clientSeq',
+  snapshots: 'id, name',
+};
+
 it('upgrades a version 1 database: rejected rows become dead letters, the meta gains its new fields', async () => {
   expect(SCHEMA_VERSION).toBe(3);
   const name = `upgrade-${Date.now()}`;
   const old = new Dexie(name, { indexedDB, IDBKeyRange });
-  old.version(1).stores({
-    meta: 'key',
-    events: 'first, *streams',
-    outbox: 'clientSeq',
-    rejected: 'clientSeq',
-    snapshots: 'id, name',
-  });
+  old.version(1).stores(VERSION_1_STORES);
   const pending = sampleEnvelope({ clientId: 'dev1', clientSeq: 2 });
   const refused = sampleEnvelope({ clientId: 'dev1', clientSeq: 1 });
   await old.table('meta').put({ key: 'client', clientId: 'dev1', clientSeq: 2, position: 0, epoch: 1 });
@@ -82,13 +85,7 @@ it('upgrades a version 1 database: rejected rows become dead letters, the meta g
 it('upgrades a version 2 database: its rows stay, the reaction tables and append keys are added', async () => {
   const name = `upgrade-v2-${Date.now()}`;
   const old = new Dexie(name, { indexedDB, IDBKeyRange });
-  old.version(1).stores({
-    meta: 'key',
-    events: 'first, *streams',
-    outbox: 'clientSeq',
-    rejected: 'clientSeq',
-    snapshots: 'id, name',
-  });
+  old.version(1).stores(VERSION_1_STORES);
   old.version(2).stores({ outbox: 'clientSeq, acked.position', rejected: null, deadLetters: 'id, handler' });
   const pending = sampleEnvelope({ clientId: 'dev1', clientSeq: 1 });
   const letter = {

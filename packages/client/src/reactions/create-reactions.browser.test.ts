@@ -3,7 +3,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEventloom, type Eventloom } from '../eventloom.ts';
 import type { SecondTab } from '../testing/second-tab.ts';
-import { confirm, TodoAdded, todoRegistry, type TodoEvents } from '../testing/todo-model.ts';
+import { confirmAll, TodoAdded, todoRegistry, type TodoEvents } from '../testing/todo-model.ts';
 import { createReactions } from './create-reactions.ts';
 
 /** The one event type these handlers take: their events' `data` is typed by it. */
@@ -31,13 +31,6 @@ async function open(name: string): Promise<Eventloom> {
   const loom = await createEventloom({ name, registry: todoRegistry });
   cleanup.push(() => loom.close());
   return loom;
-}
-
-async function confirmAll(loom: Eventloom): Promise<number> {
-  let position = await loom.sync.lastPosition();
-  const rows = await loom.sync.readOutbox();
-  if (rows.length > 0) await loom.sync.insertConfirmed(rows.map((r) => confirm(r.event, ++position)));
-  return position;
 }
 
 describe('createReactions in Chromium', () => {

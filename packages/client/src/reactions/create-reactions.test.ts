@@ -12,7 +12,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DexieClientStore } from '../dexie-client-store.ts';
 import { createEventloom, type Eventloom } from '../eventloom.ts';
-import { confirm, TodoAdded, todoDecider, todoRegistry, type TodoEvents } from '../testing/todo-model.ts';
+import { confirmAll, TodoAdded, todoDecider, todoRegistry, type TodoEvents } from '../testing/todo-model.ts';
 import { createReactions, type Reactions } from './create-reactions.ts';
 import { DexieReactionStore } from './dexie-reaction-store.ts';
 import { loomOutboxRelay } from './loom-outbox-relay.ts';
@@ -36,14 +36,6 @@ function react(loom: Eventloom, options: Parameters<typeof createReactions>[1]):
   const reactions = createReactions(loom, { storage, ...options });
   cleanup.push(() => reactions.stop());
   return reactions;
-}
-
-/** Plays the hub: confirms every pending event in outbox order; returns the head. */
-async function confirmAll(loom: Eventloom): Promise<number> {
-  let position = await loom.sync.lastPosition();
-  const rows = await loom.sync.readOutbox();
-  if (rows.length > 0) await loom.sync.insertConfirmed(rows.map((r) => confirm(r.event, ++position)));
-  return position;
 }
 
 const add = (id: string) => TodoAdded.create({ id, title: id, tags: [] });

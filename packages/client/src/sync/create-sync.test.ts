@@ -11,6 +11,7 @@ import {
   type TestDevice,
   type TestHub,
 } from './sync-harness.node.ts';
+import type { RejectionReport, SyncOptions } from './create-sync.ts';
 import { manualOnlineDetector } from './online-detector.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
@@ -293,9 +294,10 @@ describe('createSync: push, ack, confirm', () => {
 });
 
 describe('createSync: refused events and the conflict policy', () => {
-  async function conflict(policy: 'redecide' | 'drop' | 'dead-letter') {
+  /** Devices a (with `sync` options) and b, both holding b's to-do t on list:1; then a goes offline. */
+  async function aOfflineAfterT(sync: Partial<SyncOptions>) {
     const h = await hub();
-    const a = await device(h, { sync: { conflicts: policy, deciders: [todoDecider] } });
+    const a = await device(h, { sync });
     const b = await device(h);
     await Promise.all([live(a.sync), live(b.sync)]);
     await b.loom.append('list:1', add('t'));
@@ -303,6 +305,21 @@ describe('createSync: refused events and the conflict policy', () => {
     await reached(a, 1);
     a.sync.goOffline();
     await waitFor(a.sync.syncState$, (s) => s === 'offline');
+    return { h, a, b };
+  }
+
+  /** a comes back online; resolves with what it was told of refusals, once a and b hold the whole log. */
+  async function reconnect(h: TestHub, a: TestDevice, b: TestDevice): Promise<RejectionReport[]> {
+    const reports = record(a.sync.rejections$);
+    a.sync.goOnline();
+    await a.sync.flushed();
+    const head = (await h.events()).length;
+    await Promise.all([reached(a, head), reached(b, head)]);
+    return reports;
+  }
+
+  async function conflict(policy: 'redecide' | 'drop' | 'dead-letter') {
+    const { h, a, b } = await aOfflineAfterT({ conflicts: policy, deciders: [todoDecider] });
     // Both complete t; b gets there first. Then a adds more, after its rejected command.
     await a.loom.execute(todoDecider, { type: 'complete', list: 'list:1', id: 't' });
     await a.loom.execute(todoDecider, { type: 'add', list: 'list:1', id: 'u', title: 'u' });
@@ -310,12 +327,7 @@ describe('createSync: refused events and the conflict policy', () => {
     await b.loom.execute(todoDecider, { type: 'complete', list: 'list:1', id: 't' });
     await b.loom.append('list:1', add('v'));
     await b.sync.flushed();
-    const reports = record(a.sync.rejections$);
-    a.sync.goOnline();
-    await a.sync.flushed();
-    const head = (await h.events()).length;
-    await Promise.all([reached(a, head), reached(b, head)]);
-    return { h, a, b, reports };
+    return { h, a, b, reports: await reconnect(h, a, b) };
   }
 
   it('decides a conflicting command again on fresh state by default, and the outbox moves on', async () => {
@@ -369,26 +381,14 @@ describe('createSync: refused events and the conflict policy', () => {
   });
 
   it('never lets a decision made on a refused one through, even in a later batch whose version matches by chance', async () => {
-    const h = await hub();
     // One event a batch: the second decision goes out only after the first one's answer.
-    const a = await device(h, { sync: { deciders: [todoDecider], push: { maxEvents: 1 } } });
-    const b = await device(h);
-    await Promise.all([live(a.sync), live(b.sync)]);
-    await b.loom.append('list:1', add('t'));
-    await b.sync.flushed();
-    await reached(a, 1);
-    a.sync.goOffline();
-    await waitFor(a.sync.syncState$, (s) => s === 'offline');
+    const { h, a, b } = await aOfflineAfterT({ deciders: [todoDecider], push: { maxEvents: 1 } });
     // a decides x on version 1, then y on version 2 (x included); b moves the stream to 2.
     await a.loom.execute(todoDecider, { type: 'add', list: 'list:1', id: 'x', title: 'x' });
     await a.loom.execute(todoDecider, { type: 'add', list: 'list:1', id: 'y', title: 'y' });
     await b.loom.append('list:1', add('v'));
     await b.sync.flushed();
-    const reports = record(a.sync.rejections$);
-    a.sync.goOnline();
-    await a.sync.flushed();
-    const head = (await h.events()).length;
-    await Promise.all([reached(a, head), reached(b, head)]);
+    const reports = await reconnect(h, a, b);
     // y's expectedVersion 2 matched the hub's version, but y was decided on x: both are decided again.
     expect(reports.map((r) => [(r.event.data as { id: string }).id, r.action])).toEqual([
       ['x', 'redecided'],

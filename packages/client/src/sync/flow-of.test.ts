@@ -1,31 +1,15 @@
 import { firstValueFrom } from 'rxjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount } from '../testing/todo-model.ts';
 import { flowOf, type FlowRecord } from './flow-of.ts';
-import { live, openDevice, startTestHub, type TestDevice, type TestHub } from './sync-harness.node.ts';
+import { openDevice, syncFixtures, type TestDevice } from './sync-harness.node.ts';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function hub(): Promise<TestHub> {
-  const h = await startTestHub();
-  cleanup.push(() => h.close());
-  return h;
-}
-
-async function device(...args: Parameters<typeof openDevice>): Promise<TestDevice> {
-  const d = await openDevice(...args);
-  cleanup.push(() => d.close());
-  await live(d.sync);
-  return d;
-}
+const { defer, hub, device } = syncFixtures();
 
 function record(device: TestDevice): FlowRecord[] {
   const steps: FlowRecord[] = [];
   const subscription = flowOf(device.sync).subscribe((s) => steps.push(s));
-  cleanup.push(() => subscription.unsubscribe());
+  defer(() => subscription.unsubscribe());
   return steps;
 }
 
@@ -85,7 +69,7 @@ describe('flowOf', () => {
     expect(of(inA, before.id).map((s) => s.step)).not.toContain('appended');
 
     const c = await openDevice(h, { sync: { startOffline: true } });
-    cleanup.push(() => c.close());
+    defer(() => c.close());
     const inC = record(c);
     c.sync.goOnline();
     await Promise.all([applied(inC, before.id), applied(inC, after.id)]);

@@ -1,37 +1,18 @@
-import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
-import { afterEach, expect, inject, it } from 'vitest';
-import { createEventloom, type Eventloom } from '../eventloom.ts';
-import { todoRegistry } from '../testing/todo-model.ts';
-import type { BrowserHubKey } from './sync-hub.global-setup.node.ts';
-import { createSync, type Sync } from './create-sync.ts';
+import { firstValueFrom } from 'rxjs';
+import { expect, it } from 'vitest';
 import { createMessaging, type Messaging } from './messaging.ts';
+import { browserSyncFixtures, waitFor, type BrowserDevice } from './sync-harness.browser.ts';
 
 // Notifications and queries from a tab that does not hold the socket: they go out through the
 // leader tab of the same database, and what the leader receives is passed on (BroadcastChannel).
-const key: BrowserHubKey = 'eventloomHubUrl';
-const url = inject(key);
+const fixtures = browserSyncFixtures();
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function open(
-  name: string,
-  stream: string,
-): Promise<{ loom: Eventloom; sync: Sync; messaging: Messaging }> {
-  const loom = await createEventloom({ name, registry: todoRegistry });
-  const sync = createSync(loom, { url, subscriptions: [stream], backoff: { initialMs: 20, maxMs: 500 } });
-  cleanup.push(
-    () => loom.close(),
-    () => sync.close(),
-  );
-  await until(sync.syncState$, (s) => s === 'live');
-  return { loom, sync, messaging: createMessaging(sync) };
+/** A tab subscribed to `stream`, live, with messaging over its sync. */
+async function open(name: string, stream: string): Promise<BrowserDevice & { messaging: Messaging }> {
+  const device = await fixtures.open(name, [stream]);
+  await waitFor(device.sync.syncState$, (s) => s === 'live');
+  return { ...device, messaging: createMessaging(device.sync) };
 }
-
-const until = <T>(source: Observable<T>, ok: (value: T) => boolean): Promise<T> =>
-  firstValueFrom(source.pipe(filter(ok), timeout({ first: 20_000 })));
 
 it('sends, receives, asks and answers from a follower tab, through the leader', async () => {
   const stream = `room:${Date.now()}-${Math.random().toString(36).slice(2)}`;

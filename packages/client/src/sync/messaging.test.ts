@@ -1,13 +1,14 @@
-import { createHub, createMemoryStore, insecureDevAuthenticator, type HubOptions } from '@eventloom/hub';
+import { createHub, createMemoryStore, insecureDevAuthenticator } from '@eventloom/hub';
 import { MessageName, type JsonValue } from '@eventloom/protocol';
 import { firstValueFrom, Subject, type Observable } from 'rxjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientError } from '../client-error.ts';
 import { TodoAdded, todoCount } from '../testing/todo-model.ts';
 import {
   live,
   openDevice,
-  startTestHub,
+  silent,
+  syncFixtures,
   waitFor,
   type TestDevice,
   type TestHub,
@@ -15,23 +16,12 @@ import {
 import { createMessaging, type Messaging } from './messaging.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function hub(): Promise<TestHub> {
-  const h = await startTestHub();
-  cleanup.push(() => h.close());
-  return h;
-}
+const { defer, hub, device: liveDevice } = syncFixtures();
 
 type MessagingDevice = TestDevice & { readonly messaging: Messaging };
 
 async function device(...args: Parameters<typeof openDevice>): Promise<MessagingDevice> {
-  const d = await openDevice(...args);
-  cleanup.push(() => d.close());
-  await live(d.sync);
+  const d = await liveDevice(...args);
   return Object.assign(d, { messaging: createMessaging(d.sync) });
 }
 
@@ -39,7 +29,7 @@ async function device(...args: Parameters<typeof openDevice>): Promise<Messaging
 function record<T>(source: Observable<T>): T[] {
   const values: T[] = [];
   const subscription = source.subscribe((v) => values.push(v));
-  cleanup.push(() => subscription.unsubscribe());
+  defer(() => subscription.unsubscribe());
   return values;
 }
 
@@ -81,20 +71,6 @@ async function nothingStored(h: TestHub, devices: readonly TestDevice[]): Promis
 }
 
 const typing = (who: string): JsonValue => ({ who });
-
-/** A logger that says nothing (the hub's insecure-mode warnings would drown the output). */
-const silent = {
-  level: 'silent',
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  debug: () => undefined,
-  trace: () => undefined,
-  fatal: () => undefined,
-  child() {
-    return this;
-  },
-} as unknown as NonNullable<HubOptions['logger']>;
 
 describe('notifications', () => {
   it('reach the subscribers of the stream connected now, once, and are never stored', async () => {
@@ -299,7 +275,7 @@ describe('queries', () => {
       logger: silent,
       queries: { 'hub.head': async (query) => ({ head: await store.head(), asked: query.data }) },
     });
-    cleanup.push(
+    defer(
       () => store.close(),
       () => h.close(),
     );
@@ -318,7 +294,7 @@ describe('queries', () => {
   it('reject with `closed` when the sync closes while they wait', async () => {
     const h = await hub();
     const a = await openDevice(h);
-    cleanup.push(() => a.close());
+    defer(() => a.close());
     await live(a.sync);
     const messaging = createMessaging(a.sync);
     const waiting = messaging.query('list:1', 'todo.count', null, { timeoutMs: 60_000 });

@@ -38,15 +38,8 @@ export interface NotificationFilter {
   readonly type?: string | readonly string[];
 }
 
-/** A query as an answerer of `messaging.answerQueries` sees it. */
-export interface ReceivedQuery {
-  readonly id: string;
-  readonly type: string;
-  readonly stream: string;
-  readonly data: JsonValue;
-  /** The asking client's id (set by the hub); the reply goes to it. */
-  readonly from: string | undefined;
-  readonly meta: EventMeta | undefined;
+/** A query as an answerer of `messaging.answerQueries` sees it: `from` is the asker, the reply goes to it. */
+export interface ReceivedQuery extends ReceivedNotification {
   /** How long the asker waits, in ms. */
   readonly timeoutMs: number | undefined;
 }
@@ -148,16 +141,7 @@ class MessagingChannel implements Messaging {
   /** Sends a notification now; false (and nothing queued) when not connected. Throws `invalid` or `too-large`. */
   notify(stream: string, type: string, data: JsonValue, options: NotifyOptions = {}): boolean {
     if (this.#closed) return false;
-    const message = checked({
-      id: this.#nextId(),
-      kind: 'notification',
-      type,
-      stream,
-      data,
-      ...(options.meta === undefined ? {} : { meta: options.meta }),
-      ...(options.to === undefined ? {} : { to: options.to }),
-    });
-    return this.#sync.sendNotify(message);
+    return this.#sync.sendNotify(this.#outgoing({ kind: 'notification', type, stream, data }, options));
   }
 
   /** The notifications received from now on that pass `which` (a stream pattern, or a filter). */
@@ -183,16 +167,7 @@ class MessagingChannel implements Messaging {
   ): Promise<QueryResult<A>> {
     if (this.#closed) throw closedError();
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const message = checked({
-      id: this.#nextId(),
-      kind: 'query',
-      type,
-      stream,
-      data,
-      timeoutMs,
-      ...(options.meta === undefined ? {} : { meta: options.meta }),
-      ...(options.to === undefined ? {} : { to: options.to }),
-    });
+    const message = this.#outgoing({ kind: 'query', type, stream, data, timeoutMs }, options);
     if (options.local !== undefined) {
       let answer: A | undefined;
       try {
@@ -242,6 +217,16 @@ class MessagingChannel implements Messaging {
     };
   }
 
+  /** A message from this client: a new id, `fields`, the caller's `meta` and `to`; checked as the hub reads it. */
+  #outgoing(fields: Omit<Notify, 'id' | 'meta' | 'to' | 'from'>, options: NotifyOptions): Notify {
+    return checked({
+      id: this.#nextId(),
+      ...fields,
+      ...(options.meta === undefined ? {} : { meta: options.meta }),
+      ...(options.to === undefined ? {} : { to: options.to }),
+    });
+  }
+
   /** A `notify` message from the hub (or relayed by the leader tab). */
   #receive(payload: unknown): void {
     if (this.#closed) return;
@@ -255,14 +240,7 @@ class MessagingChannel implements Messaging {
     const message = decoded.value;
     switch (message.kind) {
       case 'notification':
-        this.#notifications.next({
-          id: message.id,
-          type: message.type,
-          stream: message.stream,
-          data: message.data,
-          from: message.from,
-          meta: message.meta,
-        });
+        this.#notifications.next(received(message));
         return;
       case 'reply': {
         const waiting = message.replyTo === undefined ? undefined : this.#waiting.get(message.replyTo);
@@ -295,28 +273,15 @@ class MessagingChannel implements Messaging {
     const answer = this.#answerers.get(message.type);
     const to = message.from;
     if (answer === undefined || to === undefined) return;
-    const query: ReceivedQuery = {
-      id: message.id,
-      type: message.type,
-      stream: message.stream,
-      data: message.data,
-      from: to,
-      meta: message.meta,
-      timeoutMs: message.timeoutMs,
-    };
+    const query: ReceivedQuery = { ...received(message), timeoutMs: message.timeoutMs };
     void (async () => {
       try {
         const data = await answer(query);
         if (data === undefined || this.#closed) return;
-        const reply = checked({
-          id: this.#nextId(),
-          kind: 'reply',
-          type: message.type,
-          stream: message.stream,
-          data,
-          to,
-          replyTo: message.id,
-        });
+        const reply = this.#outgoing(
+          { kind: 'reply', type: message.type, stream: message.stream, data, replyTo: message.id },
+          { to },
+        );
         this.#sync.sendNotify(reply);
       } catch (error) {
         const failure = toClientError(error);
@@ -339,6 +304,12 @@ function checked(message: Notify): Notify {
     throw new ClientError(code, `${message.kind}: ${decoded.error.message}`);
   }
   return decoded.value;
+}
+
+/** What a receiver sees of a notification or a query (not its routing: `kind`, `to`, `replyTo`). */
+function received(message: Notify): ReceivedNotification {
+  const { id, type, stream, data, from, meta } = message;
+  return { id, type, stream, data, from, meta };
 }
 
 function closedError(): ClientError {

@@ -20,12 +20,13 @@ import {
 import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
+import { afterEach } from 'vitest';
 import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
 import { todoRegistry } from '../testing/todo-model.ts';
 import { createSync, type Sync, type SyncOptions } from './create-sync.ts';
 
 /** A logger that says nothing: the hub's warnings about insecure dev mode would drown the output. */
-const silent = {
+export const silent = {
   level: 'silent',
   info: () => undefined,
   warn: () => undefined,
@@ -115,6 +116,49 @@ export async function startTestHub(
     },
   };
   return test;
+}
+
+/** What {@link syncFixtures} gives a test file. */
+export interface SyncFixtures {
+  /** Runs `fns` after the current test, before what was deferred earlier. */
+  readonly defer: (...fns: (() => unknown)[]) => void;
+  /** A memory hub, closed after the test. */
+  readonly hub: () => Promise<TestHub>;
+  /** A device ({@link openDevice}), live before it is returned, closed after the test. */
+  readonly device: <D extends EventDefinition = (typeof todoRegistry.definitions)[number]>(
+    ...args: Parameters<typeof openDevice<D>>
+  ) => Promise<TestDevice<D>>;
+}
+
+/**
+ * Hubs and live devices for the tests of one file, closed after each test (the last opened first).
+ * Call it at the top level of the file: it registers the `afterEach` that closes them.
+ *
+ * @example
+ * const { hub, device } = syncFixtures();
+ * it('syncs', async () => { const a = await device(await hub()); ... });
+ */
+export function syncFixtures(): SyncFixtures {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  return {
+    defer: (...fns) => {
+      cleanup.push(...fns);
+    },
+    hub: async () => {
+      const hub = await startTestHub();
+      cleanup.push(() => hub.close());
+      return hub;
+    },
+    device: async (...args) => {
+      const device = await openDevice(...args);
+      cleanup.push(() => device.close());
+      await live(device.sync);
+      return device;
+    },
+  };
 }
 
 /** One device: its own IndexedDB, an Eventloom on it, and its sync (once started). */

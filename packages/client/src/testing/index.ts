@@ -10,6 +10,7 @@ export {
   foldOrder,
   todoDecider,
   confirm,
+  confirmAll,
   type Todo,
   type TodoEvents,
   type TodoCommand,

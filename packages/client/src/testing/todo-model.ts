@@ -8,6 +8,7 @@ import {
 } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { z } from 'zod';
+import type { Eventloom } from '../eventloom.ts';
 
 /** A to-do was added; version 1 had no tags (upcast to `[]`). */
 export const TodoAdded = defineEvent(
@@ -118,4 +119,12 @@ export function confirm(event: EventEnvelope, position: number, streamVersion = 
     streamVersion,
     recordedAt: new Date(1_800_000_000_000 + position).toISOString(),
   };
+}
+
+/** Plays the hub for an Eventloom without a sync: confirms its outbox in order; returns the head. */
+export async function confirmAll(loom: Eventloom): Promise<number> {
+  let position = await loom.sync.lastPosition();
+  const rows = await loom.sync.readOutbox();
+  if (rows.length > 0) await loom.sync.insertConfirmed(rows.map((r) => confirm(r.event, ++position)));
+  return position;
 }
