@@ -1,13 +1,27 @@
 import { createEventloom, type Eventloom } from '@eventloom/client';
 import type { FoldableEvent } from '@eventloom/core';
 import type { EventEnvelope, EventMeta } from '@eventloom/protocol';
-import { combineLatest, firstValueFrom, map, scan, shareReplay, startWith, type Observable } from 'rxjs';
+import {
+  combineLatest,
+  filter,
+  firstValueFrom,
+  map,
+  of,
+  scan,
+  shareReplay,
+  startWith,
+  timeout,
+  type Observable,
+} from 'rxjs';
 import { BoardCommands } from './board-commands.ts';
 import { Conflicts } from './conflicts.ts';
 import { boardProjection, boardStream, registry, type BoardState } from './domain/index.ts';
 import { startReactions, type BoardReactions } from './reactions.ts';
 import { startSync, type BoardSync } from './sync.ts';
 import { newMemberLook } from './member-look.ts';
+
+/** How long a device that is not a member yet waits to catch up before it picks its name, in ms. */
+const JOIN_WAIT_MS = 2_000;
 
 /** One line of the event timeline: a confirmed event (with its position) or a pending one. */
 export interface TimelineEntry {
@@ -90,11 +104,10 @@ export async function openBoardApp(options: {
   );
 
   const memberId = loom.clientId;
-  const board = await firstValueFrom(board$);
-  if (board.members[memberId] === undefined) {
-    const { name, color } = newMemberLook(memberId, Object.values(board.members));
-    await commands.join(memberId, name, color);
-  }
+  // In the background: the board opens at once, offline too.
+  joinBoard(memberId, board$, sync, commands).catch((error: unknown) =>
+    console.warn('joining the board failed; it is tried again at the next start', error),
+  );
 
   return {
     loom,
@@ -114,6 +127,30 @@ export async function openBoardApp(options: {
       await loom.close();
     },
   };
+}
+
+/**
+ * Makes this device a member of the board, once: after catching up with the hub (or
+ * {@link JOIN_WAIT_MS}, offline), so that the name it picks is not one a member already has.
+ */
+async function joinBoard(
+  memberId: string,
+  board$: Observable<BoardState>,
+  sync: BoardSync,
+  commands: BoardCommands,
+): Promise<void> {
+  if ((await firstValueFrom(board$)).members[memberId] !== undefined) return;
+  await firstValueFrom(
+    sync.status$.pipe(
+      filter((s) => s.state === 'live' || s.state === 'error' || s.manualOffline),
+      timeout({ first: JOIN_WAIT_MS, with: () => of(undefined) }),
+    ),
+    { defaultValue: undefined },
+  );
+  const board = await firstValueFrom(board$);
+  if (board.members[memberId] !== undefined) return;
+  const { name, color } = newMemberLook(memberId, Object.values(board.members));
+  await commands.join(memberId, name, color);
 }
 
 function pendingEntry(e: EventEnvelope): TimelineEntry {

@@ -8,12 +8,12 @@ describe('newMemberLook', () => {
 
   it('never takes a name a known member has, while one is free', () => {
     const members: { name: string }[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const { name } = newMemberLook(`device-${i}`, members);
       expect(members.map((m) => m.name)).not.toContain(name);
       members.push({ name });
     }
-    // All ten names taken: the client id tells the next one apart.
+    // All twenty names taken: the client id tells the next one apart.
     expect(newMemberLook('device-xyz', members).name).toMatch(/ xyz$/);
   });
 

@@ -1,4 +1,25 @@
-const NAMES = ['Ada', 'Grace', 'Alan', 'Radia', 'Edsger', 'Barbara', 'Ken', 'Frances', 'Linus', 'Margaret'];
+const NAMES = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Radia',
+  'Edsger',
+  'Barbara',
+  'Ken',
+  'Frances',
+  'Linus',
+  'Margaret',
+  'Donald',
+  'Hedy',
+  'Dennis',
+  'Katherine',
+  'Tim',
+  'Annie',
+  'John',
+  'Shafi',
+  'Leslie',
+  'Sophie',
+];
 const COLORS = ['#4f46e5', '#0891b2', '#16a34a', '#ca8a04', '#dc2626', '#9333ea', '#db2777', '#0d9488'];
 
 /**
