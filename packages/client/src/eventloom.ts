@@ -229,6 +229,8 @@ export interface SyncPort {
   discardDeadLetters(ids: readonly string[]): Promise<void>;
   /** The last confirmed position, for `hello` and `pull`. */
   lastPosition(): Promise<number>;
+  /** The last `clientSeq` given out: every event appended from now on gets a higher one. */
+  lastClientSeq(): Promise<number>;
   /** What the sync engine keeps in the meta. */
   readSyncRecord(): Promise<SyncRecord>;
   /** Records the subscriptions the log covers, or the hub's id. */
@@ -245,6 +247,11 @@ export interface SyncPort {
  */
 export interface Eventloom<D extends EventDefinition = EventDefinition> {
   readonly name: string;
+  /**
+   * The IndexedDB implementation it was opened with (`storage`); undefined for the global one or
+   * a store given directly. What else opens this database (`createReactions`) opens it there too.
+   */
+  readonly indexedDb: IndexedDbDeps | undefined;
   /** This device's id, persisted in the database. */
   readonly clientId: string;
   readonly registry: EventRegistry<D>;
@@ -357,6 +364,7 @@ interface LoadedProjection {
 
 class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly name: string;
+  readonly indexedDb: IndexedDbDeps | undefined;
   readonly clientId: string;
   readonly registry: EventRegistry<D>;
   readonly pending$: Observable<readonly EventEnvelope[]>;
@@ -395,6 +403,8 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     snapshotEvery: number,
   ) {
     this.name = options.name;
+    const storage = options.storage;
+    this.indexedDb = storage === undefined || 'store' in storage ? undefined : storage;
     this.clientId = meta.clientId;
     this.registry = options.registry;
     this.#options = options;
@@ -429,6 +439,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       readDeadLetters: () => this.#run(() => store.readDeadLetters()),
       discardDeadLetters: (ids) => this.#run(() => store.deleteDeadLetters(ids)),
       lastPosition: () => this.#run(async () => (await store.readMeta()).position),
+      lastClientSeq: () => this.#run(async () => (await store.readMeta()).clientSeq),
       readSyncRecord: () =>
         this.#run(async () => {
           const { position, subscriptions, hubId } = await store.readMeta();

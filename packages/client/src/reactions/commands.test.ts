@@ -18,7 +18,6 @@ import {
 } from '@eventloom/core';
 import { createHubReactions } from '@eventloom/hub';
 import { firstValueFrom } from 'rxjs';
-import { IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openDevice, startTestHub, type TestDevice, type TestHub } from '../sync/sync-harness.node.ts';
@@ -97,7 +96,6 @@ async function pingable(h: TestHub): Promise<{ device: TestDevice; pinged: numbe
     },
   });
   const reactions = createReactions(device.loom, {
-    storage: { indexedDB: device.indexedDB, IDBKeyRange },
     handlers: routeCommands([
       defineCommandHandler({
         name: 'pong',

@@ -44,6 +44,8 @@ export interface ReactionsOptions {
 /** What {@link createReactions} needs of an Eventloom. */
 export interface ReactionsTarget extends RelayTarget, DeadLetterTarget {
   readonly name: string;
+  /** The IndexedDB the Eventloom was opened with, if not the global one: the reactions open it too. */
+  readonly indexedDb?: IndexedDbDeps | undefined;
   readonly leader$: Observable<boolean>;
   events$(filter?: EventFilter): Observable<FoldableEvent>;
 }
@@ -111,7 +113,7 @@ class ClientReactions implements Reactions {
     this.#scheduler = options.scheduler ?? timerScheduler();
     this.errors$ = this.#errors.asObservable();
     this.running$ = this.#running.pipe(distinctUntilChanged());
-    const storage = options.storage;
+    const storage = options.storage ?? loom.indexedDb;
     if (storage !== undefined && 'store' in storage) {
       this.#store = storage.store;
       this.#close = () => undefined;

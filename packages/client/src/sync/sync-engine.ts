@@ -602,10 +602,9 @@ export class SyncEngine implements Sync {
     for (const seq of seqs) this.#reminders.settled(seq, upTo);
   }
 
-  /** The last clientSeq in the outbox (0 when empty). */
+  /** The last clientSeq given out: events appended later get higher ones. */
   async #lastSeq(): Promise<number> {
-    const rows = await this.#loom.sync.readOutbox({});
-    return rows.at(-1)?.clientSeq ?? 0;
+    return this.#loom.sync.lastClientSeq();
   }
 
   #checkFlushed(): void {
