@@ -3,12 +3,12 @@
  * the board's schemas) and turns its JSON log lines into short readable ones. Used by
  * `pnpm dev` (scripts/dev.ts) and `pnpm start` (scripts/start.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnHubProcess } from '@eventloom/hub-server/testing';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const HUB_BIN = join(ROOT, 'apps', 'hub', 'bin', 'eventloom-hub.js');
 /** The board's event registry: the hub validates what clients push against it. */
 export const DEMO_SCHEMAS = join(ROOT, 'apps', 'demo', 'src', 'domain', 'registry.ts');
 
@@ -26,60 +26,27 @@ export interface DemoHub {
  * `EVENTLOOM_PORT` (default 8080) and `EVENTLOOM_DB` (default ./data/events.db) choose the port
  * and the file.
  */
-export function startDemoHub(extraArgs: readonly string[] = []): Promise<DemoHub> {
+export async function startDemoHub(extraArgs: readonly string[] = []): Promise<DemoHub> {
   const port = process.env['EVENTLOOM_PORT'] ?? '8080';
   const db = process.env['EVENTLOOM_DB'] ?? join(ROOT, 'data', 'events.db');
-  const child = spawn(
-    process.execPath,
-    [HUB_BIN, '--insecure-dev', '--port', port, '--db', db, '--schemas', DEMO_SCHEMAS, ...extraArgs],
+  const { child, url, exited } = await spawnHubProcess(
+    ['--insecure-dev', '--port', port, '--db', db, '--schemas', DEMO_SCHEMAS, ...extraArgs],
     // Its own process group: a Ctrl-C reaches this script only, which then stops the hub once.
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { cwd: ROOT, detached: true, killOnExit: 'SIGTERM', onLine: print },
   );
-  const orphaned = () => child.kill('SIGTERM');
-  process.once('exit', orphaned);
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => {
-      process.off('exit', orphaned);
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
-  const seen: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        seen.push(line);
-        const entry = parse(line);
-        if (entry?.msg === 'eventloom-hub listening' && typeof entry.url === 'string') {
-          resolve({
-            child,
-            url: entry.url,
-            stop: async () => {
-              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-              await exited;
-            },
-          });
-        }
-        print(entry, line);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) =>
-      reject(
-        new Error(`eventloom-hub exited (${code}) before listening:\n${[...seen, buffered].join('\n')}`),
-      ),
-    );
-  });
+  return {
+    child,
+    url,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 interface LogEntry {
   readonly level?: number;
   readonly msg?: string;
-  readonly url?: unknown;
   readonly [key: string]: unknown;
 }
 
@@ -93,7 +60,8 @@ function parse(line: string): LogEntry | undefined {
 }
 
 // pino levels: 30 info, 40 warn, 50 error. Per-connection chatter of insecure mode is left out.
-function print(entry: LogEntry | undefined, line: string): void {
+function print(line: string): void {
+  const entry = parse(line);
   if (entry === undefined) {
     if (line.trim() !== '') console.log(`[hub] ${line}`);
     return;

@@ -1,37 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Device, launchChromium } from './device.ts';
-import { HubProcess } from './hub-process.ts';
-import { DEMO_DIST } from './paths.ts';
+import { DemoRig } from './demo-rig.ts';
+import type { Device } from './device.ts';
+import type { HubProcess } from './hub-process.ts';
 
 const CARDS = 120;
 const MORE = 30;
 
-let dir: string;
-let hub: HubProcess;
-let browser: Browser;
-const devices: Device[] = [];
-
+let rig: DemoRig;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eventloom-e2e-'));
-  hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
-  browser = await launchChromium();
+  rig = await DemoRig.start('hub-restart');
 });
-
-afterAll(async () => {
-  for (const device of devices) await device.close();
-  await browser?.close();
-  await hub?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => rig?.close());
 
 describe('the hub killed during a sync', () => {
   it('loses no card and duplicates none', async () => {
-    const alice = await Device.open(browser, hub.url, 'alice', 'hub-restart');
-    devices.push(alice);
+    const alice = await rig.open('alice');
     await alice.waitSynced();
 
     // Offline, a burst of cards piles up in the outbox; back online, the hub dies (SIGKILL) right
@@ -40,10 +23,10 @@ describe('the hub killed during a sync', () => {
     await createCards(alice, 1, CARDS);
     expect((await alice.syncState()).pending).toBeGreaterThanOrEqual(CARDS);
     await alice.setOffline(false);
-    await waitForFirstCommit(hub);
-    await hub.kill();
+    await waitForFirstCommit(rig.hub);
+    await rig.hub.kill();
     await alice.screenshot('1-hub-killed-after-commit');
-    hub = await hub.restart();
+    await rig.restartHub();
     await alice.waitSynced(90_000);
     expect(await alice.cardTitles()).toEqual(titles(CARDS));
 
@@ -58,15 +41,14 @@ describe('the hub killed during a sync', () => {
       undefined,
       { polling: 5, timeout: 30_000 },
     );
-    await hub.kill();
+    await rig.hub.kill();
     await alice.screenshot('2-hub-killed-while-connecting');
-    hub = await hub.restart();
+    await rig.restartHub();
     await alice.waitSynced(90_000);
     expect(await alice.cardTitles()).toEqual(titles(CARDS + MORE));
 
     // A device that never saw the outbox reads the hub's log: every card exactly once.
-    const bob = await Device.open(browser, hub.url, 'bob', 'hub-restart');
-    devices.push(bob);
+    const bob = await rig.open('bob');
     await bob.waitSynced();
     expect(await bob.cardTitles()).toEqual(titles(CARDS + MORE));
     await bob.screenshot('3-after-restarts');

@@ -1,33 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Device, launchChromium } from './device.ts';
-import { HubProcess } from './hub-process.ts';
-import { DEMO_DIST } from './paths.ts';
+import { DemoRig } from './demo-rig.ts';
 
-let dir: string;
-let hub: HubProcess;
-let browser: Browser;
-
+let rig: DemoRig;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eventloom-e2e-'));
-  hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
-  browser = await launchChromium();
+  rig = await DemoRig.start('offline-reload');
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => rig?.close());
 
 describe('the demo offline', () => {
   it('is installable: a manifest with icons, and a service worker that controls the page', async () => {
-    const device = await Device.open(browser, hub.url, 'a', 'offline-reload');
+    const device = await rig.open('a');
     await device.waitForServiceWorker();
-    const manifest = (await (await fetch(`${hub.url}/manifest.webmanifest`)).json()) as {
+    const manifest = (await (await fetch(`${rig.hub.url}/manifest.webmanifest`)).json()) as {
       name: string;
       display: string;
       start_url: string;
@@ -37,7 +21,7 @@ describe('the demo offline', () => {
     expect(manifest.icons.map((i) => i.sizes)).toEqual(expect.arrayContaining(['192x192', '512x512']));
     expect(manifest.icons.some((i) => i.purpose === 'maskable')).toBe(true);
     for (const icon of manifest.icons) {
-      const res = await fetch(`${hub.url}/${icon.src}`);
+      const res = await fetch(`${rig.hub.url}/${icon.src}`);
       expect(res.headers.get('content-type')).toBe('image/png');
     }
     expect(await device.page.locator('link[rel="manifest"]').count()).toBe(1);
@@ -45,7 +29,7 @@ describe('the demo offline', () => {
   });
 
   it('reloads with the network off (and the hub gone): the app shell and its data are there', async () => {
-    const device = await Device.open(browser, hub.url, 'a', 'offline-reload');
+    const device = await rig.open('a');
     await device.waitForServiceWorker();
     await device.addCard('todo', 'Written before the network went away');
     await device.addCard('backlog', 'Another card kept on the device');
@@ -54,7 +38,7 @@ describe('the demo offline', () => {
     await device.screenshot('1-online');
 
     await device.setOffline(true);
-    await hub.stop();
+    await rig.hub.stop();
     await device.page.reload();
     await device.waitForBoard();
     await device.page

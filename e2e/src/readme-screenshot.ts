@@ -3,13 +3,12 @@
  * the real hub, one runs the archive saga, and the other is refused a move by a WIP limit.
  * `node --import tsx e2e/src/readme-screenshot.ts` (builds the demo first).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Device, launchChromium } from './device.ts';
+import { DemoRig } from './demo-rig.ts';
+import type { Device } from './device.ts';
 import setup from './global-setup.ts';
-import { HubProcess } from './hub-process.ts';
-import { DEMO_DIST, ROOT } from './paths.ts';
+import { ROOT } from './paths.ts';
 
 type Demo = {
   memberId: string;
@@ -17,12 +16,10 @@ type Demo = {
 };
 
 await setup();
-const dir = await mkdtemp(join(tmpdir(), 'eventloom-shot-'));
-const hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
-const browser = await launchChromium();
+const rig = await DemoRig.start('readme', { tmpPrefix: 'eventloom-shot-' });
 try {
-  const ada = await Device.open(browser, hub.url, 'ada', 'readme');
-  const linus = await Device.open(browser, hub.url, 'linus', 'readme');
+  const ada = await rig.open('ada');
+  const linus = await rig.open('linus');
   const rename = (device: Device, name: string, color: string) =>
     device.page.evaluate(
       ([n, c]) => {
@@ -93,7 +90,5 @@ try {
   await linus.page.setViewportSize({ width: 390, height: 844 });
   await linus.screenshot('phone');
 } finally {
-  await browser.close();
-  await hub.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rig.close();
 }

@@ -1,35 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Device, launchChromium } from './device.ts';
-import { HubProcess } from './hub-process.ts';
-import { DEMO_DIST } from './paths.ts';
+import { DemoRig } from './demo-rig.ts';
+import type { Device } from './device.ts';
 
-let dir: string;
-let hub: HubProcess;
-let browser: Browser;
-const devices: Device[] = [];
-
+let rig: DemoRig;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eventloom-e2e-'));
-  hub = await HubProcess.start({ db: join(dir, 'events.db'), dist: DEMO_DIST });
-  browser = await launchChromium();
+  rig = await DemoRig.start('sync');
 });
+afterAll(() => rig?.close());
 
-afterAll(async () => {
-  for (const device of devices) await device.close();
-  await browser?.close();
-  await hub?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const open = async (name: string): Promise<Device> => {
-  const device = await Device.open(browser, hub.url, name, 'sync');
-  devices.push(device);
-  return device;
-};
+const open = (name: string): Promise<Device> => rig.open(name);
 
 /** Waits until every device shows the same board as the first. */
 async function expectSameBoards(all: readonly Device[]): Promise<void> {

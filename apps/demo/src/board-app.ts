@@ -1,6 +1,6 @@
 import { createEventloom, type Eventloom } from '@eventloom/client';
 import type { FoldableEvent } from '@eventloom/core';
-import type { EventEnvelope, EventMeta } from '@eventloom/protocol';
+import type { EventMeta } from '@eventloom/protocol';
 import {
   combineLatest,
   filter,
@@ -96,9 +96,9 @@ export async function openBoardApp(options: {
     map(([confirmed, pending]) => [
       ...pending
         .filter((e) => e.stream === stream)
-        .map(pendingEntry)
+        .map((e) => timelineEntry(e, 'pending'))
         .reverse(),
-      ...confirmed.map(confirmedEntry).reverse(),
+      ...confirmed.map((e) => timelineEntry(e, 'confirmed')).reverse(),
     ]),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
@@ -153,7 +153,8 @@ async function joinBoard(
   await commands.join(memberId, name, color);
 }
 
-function pendingEntry(e: EventEnvelope): TimelineEntry {
+/** A timeline row; a pending event (an envelope from the outbox) has no position or streamVersion yet. */
+function timelineEntry(e: FoldableEvent, status: TimelineEntry['status']): TimelineEntry {
   return {
     id: e.id,
     type: e.type,
@@ -162,23 +163,7 @@ function pendingEntry(e: EventEnvelope): TimelineEntry {
     clientId: e.clientId,
     clientSeq: e.clientSeq,
     hlc: e.hlc,
-    status: 'pending',
-    position: undefined,
-    streamVersion: undefined,
-    expectedVersion: e.expectedVersion,
-  };
-}
-
-function confirmedEntry(e: FoldableEvent): TimelineEntry {
-  return {
-    id: e.id,
-    type: e.type,
-    data: e.data,
-    meta: e.meta,
-    clientId: e.clientId,
-    clientSeq: e.clientSeq,
-    hlc: e.hlc,
-    status: 'confirmed',
+    status,
     position: e.position,
     streamVersion: e.streamVersion,
     expectedVersion: e.expectedVersion,

@@ -1,8 +1,9 @@
 import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientError } from './client-error.ts';
-import { DexieClientStore, SCHEMA_VERSION } from './dexie-client-store.ts';
+import { DexieClientStore } from './dexie-client-store.ts';
 import { describeClientStore } from './testing/describe-client-store.ts';
+import { openNewerDatabase } from './testing/open-newer-database.ts';
 
 // The contract on Chromium's real IndexedDB; dexie-client-store.test.ts runs it on fake-indexeddb.
 describeClientStore('dexie on Chromium IndexedDB', (name) => new DexieClientStore({ name }));
@@ -53,23 +54,7 @@ describe('DexieClientStore storage failures (Chromium)', () => {
   it('steps aside when a newer version opens the database elsewhere, and says so', async () => {
     const closed: ClientError[] = [];
     const { store, name } = await fresh((e) => closed.push(e));
-    const newer = new Dexie(name);
-    newer.version(SCHEMA_VERSION + 1).stores({
-      meta: 'key',
-      events: 'first, *streams',
-      outbox: 'clientSeq, acked.position',
-      deadLetters: 'id, handler',
-      snapshots: 'id, name',
-      appendKeys: 'key',
-      checkpoints: 'consumer',
-      applied: 'id',
-      sagas: 'id, saga',
-      timeouts: 'id',
-      reactionOutbox: '++seq, &id',
-      // What the next version adds.
-      projectionsV4: 'id',
-    });
-    await newer.open();
+    const newer = await openNewerDatabase(name);
     cleanup.push(() => newer.close());
     expect(closed.map((e) => e.code)).toEqual(['version-conflict']);
     await expect(store.readMeta()).rejects.toMatchObject({ code: 'version-conflict' });

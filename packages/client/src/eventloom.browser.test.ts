@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientError } from './client-error.ts';
-import { DexieClientStore, SCHEMA_VERSION } from './dexie-client-store.ts';
+import { DexieClientStore } from './dexie-client-store.ts';
 import { createEventloom, type Eventloom } from './eventloom.ts';
 import { describeEventloom } from './testing/describe-eventloom.ts';
+import { openNewerDatabase } from './testing/open-newer-database.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoRegistry } from './testing/todo-model.ts';
 
 // Append, read, projections, snapshots, reopen, bad input: the same suite as in Node, on Chromium's IndexedDB.
@@ -156,16 +157,7 @@ describe('storage failures through the client (Chromium)', () => {
     loom.errors$.subscribe((e) => errors.push(e));
     await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
     expect(await firstValueFrom(loom.projection$(todoCount))).toBe(1);
-    const newer = new Dexie(loom.name);
-    newer.version(SCHEMA_VERSION + 1).stores({
-      meta: 'key',
-      events: 'first, *streams',
-      outbox: 'clientSeq, acked.position',
-      deadLetters: 'id, handler',
-      snapshots: 'id, name',
-      sagas: 'id',
-    });
-    await newer.open();
+    const newer = await openNewerDatabase(loom.name);
     cleanup.push(() => newer.close());
     expect(errors.map((e) => e.code)).toEqual(['version-conflict']);
     await expect(loom.append('list:1', TodoDone.create({ id: 'a' }))).rejects.toMatchObject({

@@ -8,16 +8,9 @@ import { reportBench } from '../../../bench/node.ts';
 import { bestOf } from '../../../bench/report.ts';
 import { defineProjection, fold } from '../src/projection.ts';
 import type { FoldableEvent } from '../src/foldable-event.ts';
+import { makeKanbanEvents, type BoardEvents, type Column } from './kanban-events.ts';
 
 const EVENTS = 100_000;
-const COLUMNS = ['todo', 'doing', 'done'] as const;
-type Column = (typeof COLUMNS)[number];
-
-interface BoardEvents {
-  'card.added': { id: string; title: string; column: Column };
-  'card.moved': { id: string; from: Column; to: Column };
-  'card.renamed': { id: string; title: string };
-}
 
 interface Summary {
   readonly cards: number;
@@ -97,60 +90,9 @@ function handWritten(events: readonly FoldableEvent[]): Summary {
   return s;
 }
 
-/** Realistic envelopes: mostly adds and moves, some renames, and 5 % of a type the projection ignores. */
-function makeEvents(): FoldableEvent[] {
-  const events: FoldableEvent[] = [];
-  const where: Column[] = [];
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
-  };
-  for (let i = 1; i <= EVENTS; i++) {
-    const r = random();
-    const card = Math.floor(random() * where.length);
-    let type: string;
-    let data: unknown;
-    if (where.length === 0 || r < 0.35) {
-      const column = COLUMNS[Math.floor(random() * 3)]!;
-      where.push(column);
-      type = 'card.added';
-      data = { id: `card-${where.length}`, title: `Card ${where.length}`, column };
-    } else if (r < 0.8) {
-      const from = where[card]!;
-      const to = COLUMNS[(COLUMNS.indexOf(from) + 1 + Math.floor(random() * 2)) % 3]!;
-      where[card] = to;
-      type = 'card.moved';
-      data = { id: `card-${card + 1}`, from, to };
-    } else if (r < 0.95) {
-      type = 'card.renamed';
-      data = { id: `card-${card + 1}`, title: `Card ${card + 1} (${i})` };
-    } else {
-      type = 'board.viewed';
-      data = { by: 'ann' };
-    }
-    const hlc = `${String(1_732_700_000_000 + i).padStart(15, '0')}-0000000000-client-a`;
-    events.push({
-      id: `0190a1b2-c3d4-7e5f-8a6b-${i.toString(16).padStart(12, '0')}`,
-      type,
-      version: 1,
-      kind: 'domain',
-      stream: 'board:1',
-      data,
-      meta: {},
-      clientId: 'client-a',
-      clientSeq: i,
-      hlc,
-      position: i,
-      streamVersion: i,
-      recordedAt: '2026-11-27T10:00:00.000Z',
-    });
-  }
-  return events;
-}
-
 it('folds 100k events at least half as fast as a hand-written loop', async () => {
-  const events = makeEvents();
+  // Realistic envelopes: mostly adds and moves, some renames, and 5 % of a type the projection ignores.
+  const events = makeKanbanEvents(EVENTS, { added: 0.35, moved: 0.8, renamed: 0.95 });
   const expected = handWritten(events);
   expect(fold(summary, events)).toEqual(expected);
   expect(expected.cards).toBeGreaterThan(30_000);

@@ -15,17 +15,10 @@ import type { EventFeed } from '../src/reactions/event-feed.ts';
 import { createMemoryReactionStore } from '../src/reactions/memory-reaction-store.ts';
 import { createReactionRunner } from '../src/reactions/reaction-runner.ts';
 import type { Scheduler } from '../src/reactions/scheduler.ts';
+import { makeKanbanEvents, type BoardEvents, type Column } from './kanban-events.ts';
 
 const EVENTS = 100_000;
 const PAGE = 1_000;
-const COLUMNS = ['todo', 'doing', 'done'] as const;
-type Column = (typeof COLUMNS)[number];
-
-interface BoardEvents {
-  'card.added': { id: string; title: string; column: Column };
-  'card.moved': { id: string; from: Column; to: Column };
-  'card.renamed': { id: string; title: string };
-}
 
 interface Summary {
   readonly cards: number;
@@ -57,53 +50,6 @@ const summary = defineProjection<Summary, BoardEvents>({
   },
 });
 
-function makeEvents(): ConfirmedEvent[] {
-  const events: ConfirmedEvent[] = [];
-  const where: Column[] = [];
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
-  };
-  for (let i = 1; i <= EVENTS; i++) {
-    const r = random();
-    const card = Math.floor(random() * where.length);
-    let type: string;
-    let data: unknown;
-    if (where.length === 0 || r < 0.4) {
-      const column = COLUMNS[Math.floor(random() * 3)]!;
-      where.push(column);
-      type = 'card.added';
-      data = { id: `card-${where.length}`, title: `Card ${where.length}`, column };
-    } else if (r < 0.85) {
-      const from = where[card]!;
-      const to = COLUMNS[(COLUMNS.indexOf(from) + 1 + Math.floor(random() * 2)) % 3]!;
-      where[card] = to;
-      type = 'card.moved';
-      data = { id: `card-${card + 1}`, from, to };
-    } else {
-      type = 'card.renamed';
-      data = { id: `card-${card + 1}`, title: `Card ${card + 1} (${i})` };
-    }
-    events.push({
-      id: `0190a1b2-c3d4-7e5f-8a6b-${i.toString(16).padStart(12, '0')}`,
-      type,
-      version: 1,
-      kind: 'domain',
-      stream: 'board:1',
-      data,
-      meta: {},
-      clientId: 'client-a',
-      clientSeq: i,
-      hlc: `${String(1_732_700_000_000 + i).padStart(15, '0')}-0000000000-client-a`,
-      position: i,
-      streamVersion: i,
-      recordedAt: '2026-11-27T10:00:00.000Z',
-    });
-  }
-  return events;
-}
-
 /** The log in pages, as a hub's pull gives them; ends after the last one. */
 function pagedFeed(events: readonly ConfirmedEvent[]): EventFeed {
   return {
@@ -116,7 +62,8 @@ function pagedFeed(events: readonly ConfirmedEvent[]): EventFeed {
 const scheduler: Scheduler = { now: () => Date.now(), schedule: () => () => undefined };
 
 it('runs a no-op handler with checkpoints at least half as fast as the bare fold', async () => {
-  const events = makeEvents();
+  // Adds, moves and renames only: every event reaches the handler.
+  const events = makeKanbanEvents(EVENTS, { added: 0.4, moved: 0.85, renamed: 1 });
   const feed = pagedFeed(events);
   let handled = 0;
   const noop = defineHandler<BoardEvents>({

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkHistory, formatAnomalies, type AppendRecord } from './check-history.ts';
 import { connectToHub, readHubLog, type HubClient } from './connect-to-hub.ts';
 import { createFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { forceEachFault, RIG_FAULTS } from './force-each-fault.ts';
 import { startHubProcess, type HubProcess } from './hub-process.ts';
 import { withReplaySeed } from './replay-seed.ts';
 import { seededRandom, type SeededRandom } from './seeded-random.ts';
@@ -138,13 +139,7 @@ describe('the fault rig', () => {
         const faulty = await createFaultProxy({
           target: { host: '127.0.0.1', port: runHub.port },
           seed,
-          faults: {
-            delayMs: [0, 3],
-            splitProbability: 0.3,
-            resetProbability: 0.02,
-            blackholeProbability: 0.01,
-            blackholeMs: [20, 80],
-          },
+          faults: RIG_FAULTS,
         });
         proxy = faulty;
         const devices = Array.from({ length: DEVICES }, (_, i) => new Device(i, random.fork('device', i)));
@@ -154,17 +149,7 @@ describe('the fault rig', () => {
           `${total()} acked; proxy ${JSON.stringify(faulty.stats)}\n${runHub.describe(10)}`;
 
         // Faults on demand, on top of the random ones, so that each surely happens once.
-        await waitUntil(() => total() >= 20 && faulty.stats.open > 0, {
-          timeoutMs: 30_000,
-          message: progress,
-        });
-        faulty.resetAll();
-        await waitUntil(() => total() >= 40 && faulty.stats.open > 0, {
-          timeoutMs: 30_000,
-          message: progress,
-        });
-        faulty.connections()[0]?.blackhole(50);
-        await waitUntil(() => total() >= 60, { timeoutMs: 30_000, message: progress });
+        await forceEachFault(faulty, { acked: total, at: [20, 40, 60], message: progress });
         expect(await runHub.kill('SIGKILL')).toBe('SIGKILL');
         await runHub.restart();
         await waitUntil(() => devices.every((d) => d.done), { timeoutMs: 60_000, message: progress });

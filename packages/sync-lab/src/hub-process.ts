@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnHubProcess } from '@eventloom/hub-server/testing';
 import { SyncLabError, SyncLabErrorCode } from './sync-lab-error.ts';
 
 /** Options of {@link startHubProcess}. */
@@ -59,13 +58,8 @@ export interface HubProcess {
   describe(lines?: number): string;
 }
 
-/** The `eventloom-hub` command's entry point, found through the workspace package. */
-export const HUB_BIN: string = join(
-  dirname(createRequire(import.meta.url).resolve('@eventloom/hub-server')),
-  '..',
-  'bin',
-  'eventloom-hub.js',
-);
+/** The `eventloom-hub` command's entry point, from the workspace package. */
+export { HUB_BIN } from '@eventloom/hub-server/testing';
 
 /**
  * Runs the real hub (`eventloom-hub --insecure-dev`) as a child process and resolves once it says
@@ -81,10 +75,6 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
   await hub.start();
   return hub;
 }
-
-const LISTENING = 'eventloom-hub listening';
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 class ChildHub implements HubProcess {
   readonly dbPath: string;
@@ -177,9 +167,11 @@ class ChildHub implements HubProcess {
     }
   }
 
-  #spawn(port: number, deadline: number): Promise<'listening' | 'address-in-use' | 'exited' | 'timeout'> {
+  async #spawn(
+    port: number,
+    deadline: number,
+  ): Promise<'listening' | 'address-in-use' | 'exited' | 'timeout'> {
     const args = [
-      HUB_BIN,
       ...(this.#options.insecureDev === false ? [] : ['--insecure-dev']),
       '--host',
       this.#host,
@@ -189,60 +181,47 @@ class ChildHub implements HubProcess {
       this.dbPath,
       ...(this.#options.args ?? []),
     ];
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env['PATH'] ?? '', ...this.#options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let header = '';
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    try {
+      await spawnHubProcess(args, {
+        env: { PATH: process.env['PATH'] ?? '', ...this.#options.env },
+        killOnExit: 'SIGKILL',
+        onSpawn: (child) => {
+          this.#started(child);
+          header = `── eventloom-hub start ${this.#starts}: pid ${child.pid ?? '?'}, port ${port} ──`;
+          this.#record(header);
+          timer = setTimeout(
+            () => {
+              timedOut = true;
+              child.kill('SIGKILL');
+            },
+            Math.max(0, deadline - Date.now()),
+          );
+        },
+        onLine: (line) => this.#record(line),
+      });
+      return 'listening';
+    } catch {
+      // It ended before listening, and its whole output is in the lines by now.
+      if (timedOut) return 'timeout';
+      const thisStart = this.#lines.slice(this.#lines.lastIndexOf(header));
+      return thisStart.some((l) => l.includes('EADDRINUSE')) ? 'address-in-use' : 'exited';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #started(child: ChildProcess): void {
     this.#starts++;
     this.#child = child;
     this.#exit = undefined;
-    installExitHook();
-    live.add(child);
-    const header = `── eventloom-hub start ${this.#starts}: pid ${child.pid ?? '?'}, port ${port} ──`;
-    this.#record(header);
     this.#exited = new Promise<HubExit>((resolve) => {
       child.once('exit', (code, signal) => {
-        live.delete(child);
         const exit = code ?? signal ?? 'SIGKILL';
         if (this.#child === child) this.#exit = exit;
         resolve(exit);
-      });
-    });
-    return new Promise((resolve) => {
-      let settled = false;
-      const settle = (outcome: 'listening' | 'address-in-use' | 'exited' | 'timeout') => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(outcome);
-      };
-      const timer = setTimeout(
-        () => {
-          child.kill('SIGKILL');
-          settle('timeout');
-        },
-        Math.max(0, deadline - Date.now()),
-      );
-      for (const stream of [child.stdout, child.stderr]) {
-        let partial = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (text: string) => {
-          const lines = (partial + text).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) {
-            this.#record(line);
-            if (line.includes(LISTENING) && isListeningLine(line)) settle('listening');
-          }
-        });
-        stream.on('end', () => {
-          if (partial !== '') this.#record(partial);
-          partial = '';
-        });
-      }
-      // 'close' comes after the output streams ended, so the reason it exited is in the lines.
-      child.once('close', () => {
-        const thisStart = this.#lines.slice(this.#lines.lastIndexOf(header));
-        settle(thisStart.some((l) => l.includes('EADDRINUSE')) ? 'address-in-use' : 'exited');
       });
     });
   }
@@ -252,23 +231,6 @@ class ChildHub implements HubProcess {
     const keep = this.#options.keepLines ?? 5000;
     if (this.#lines.length > keep) this.#lines.splice(0, this.#lines.length - keep);
   }
-}
-
-function isListeningLine(line: string): boolean {
-  try {
-    return (JSON.parse(line) as { msg?: unknown }).msg === LISTENING;
-  } catch {
-    return false;
-  }
-}
-
-/** A killed hub must not outlive the test process, or its port and database stay held. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
 }
 
 /** Resolves once `port` can be listened on; throws `port-busy` after `deadline`. */

@@ -45,4 +45,5 @@ export {
   type ReplayOptions,
 } from './replay-seed.ts';
 export { waitUntil, type WaitUntilOptions } from './wait-until.ts';
+export { forceEachFault, RIG_FAULTS, type ForceEachFaultOptions } from './force-each-fault.ts';
 export { SyncLabError, SyncLabErrorCode } from './sync-lab-error.ts';

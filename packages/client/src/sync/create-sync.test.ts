@@ -1,36 +1,13 @@
 import { MessageName } from '@eventloom/protocol';
 import { firstValueFrom } from 'rxjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
-import {
-  live,
-  openDevice,
-  reached,
-  startTestHub,
-  waitFor,
-  type TestDevice,
-  type TestHub,
-} from './sync-harness.node.ts';
+import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 import type { RejectionReport, SyncOptions } from './create-sync.ts';
 import { manualOnlineDetector } from './online-detector.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function hub(options: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
-  const h = await startTestHub(options);
-  cleanup.push(() => h.close());
-  return h;
-}
-
-async function device(...args: Parameters<typeof openDevice>): Promise<TestDevice> {
-  const d = await openDevice(...args);
-  cleanup.push(() => d.close());
-  return d;
-}
+const { hub, open: device } = syncFixtures();
 
 const add = (id: string) => TodoAdded.create({ id, title: id, tags: [] });
 

@@ -1,34 +1,23 @@
 import { firstValueFrom } from 'rxjs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
 import { seededRandom } from './backoff.ts';
 import type { RejectionReport } from './create-sync.ts';
-import {
-  openDevice,
-  reached,
-  startTestHub,
-  waitFor,
-  type TestDevice,
-  type TestHub,
-} from './sync-harness.node.ts';
+import { reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const SEED = Number(process.env['EVENTLOOM_SYNC_SEED'] ?? 20261127);
 const CLIENTS = 5;
 const OPS_PER_CLIENT = 40;
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const { hub: startHub, open } = syncFixtures();
 
 it(`converges: ${CLIENTS} clients append to shared and private streams, going offline and online at random (seed ${SEED})`, async () => {
   const random = seededRandom(SEED);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const hub: TestHub = await startTestHub();
-  cleanup.push(() => hub.close());
+  const hub: TestHub = await startHub();
   const devices: TestDevice[] = [];
   for (let i = 0; i < CLIENTS; i++) {
-    const device = await openDevice(hub, {
+    const device = await open(hub, {
       projections: [todoList],
       sync: {
         deciders: [todoDecider],
@@ -38,7 +27,6 @@ it(`converges: ${CLIENTS} clients append to shared and private streams, going of
         push: { maxEvents: 7 },
       },
     });
-    cleanup.push(() => device.close());
     devices.push(device);
   }
   const appended = new Set<string>();

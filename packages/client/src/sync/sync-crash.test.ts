@@ -1,5 +1,5 @@
 import { MessageName, type EventEnvelope } from '@eventloom/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TodoAdded } from '../testing/todo-model.ts';
 import type { SyncTarget } from './create-sync.ts';
 import { createSync } from './create-sync.ts';
@@ -7,25 +7,19 @@ import {
   live,
   openDevice,
   reached,
-  startTestHub,
+  syncFixtures,
   type TestDevice,
   type TestHub,
 } from './sync-harness.node.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const { defer, hub: startHub, open } = syncFixtures();
 
 async function setup(
   sync: Parameters<typeof openDevice>[1] = {},
 ): Promise<{ hub: TestHub; device: TestDevice }> {
-  const hub = await startTestHub();
-  cleanup.push(() => hub.close());
-  const device = await openDevice(hub, sync);
-  cleanup.push(() => device.close());
-  return { hub, device };
+  const hub = await startHub();
+  return { hub, device: await open(hub, sync) };
 }
 
 async function appendThree(device: TestDevice): Promise<EventEnvelope[]> {
@@ -137,7 +131,7 @@ describe('createSync: a client that crashes', () => {
       subscriptions: ['*'],
       backoff: { initialMs: 10, maxMs: 50, seed: 1 },
     });
-    cleanup.push(() => sync.close());
+    defer(() => sync.close());
     await sync.flushed();
     await live(sync);
     expect(failures).toBeGreaterThanOrEqual(2);

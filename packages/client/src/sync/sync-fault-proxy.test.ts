@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import {
   checkHistory,
   createFaultProxy,
+  forceEachFault,
   formatAnomalies,
   readHubLog,
+  RIG_FAULTS,
   seededRandom,
   startHubProcess,
-  waitUntil,
   withReplaySeed,
   type AppendRecord,
   type SeededRandom,
@@ -51,13 +52,7 @@ describe('the sync engine through a TCP fault proxy', () => {
         const proxy = await createFaultProxy({
           target: { host: '127.0.0.1', port: hub.port },
           seed,
-          faults: {
-            delayMs: [0, 3],
-            splitProbability: 0.3,
-            resetProbability: 0.02,
-            blackholeProbability: 0.01,
-            blackholeMs: [20, 80],
-          },
+          faults: RIG_FAULTS,
         });
         cleanup.push(() => proxy.close());
 
@@ -116,17 +111,7 @@ describe('the sync engine through a TCP fault proxy', () => {
         });
 
         // Faults on demand, on top of the random ones, so that each surely happens once.
-        await waitUntil(() => acked() >= 15 && proxy.stats.open > 0, {
-          timeoutMs: 30_000,
-          message: progress,
-        });
-        proxy.resetAll();
-        await waitUntil(() => acked() >= 30 && proxy.stats.open > 0, {
-          timeoutMs: 30_000,
-          message: progress,
-        });
-        proxy.connections()[0]?.blackhole(50);
-        await waitUntil(() => acked() >= 45, { timeoutMs: 30_000, message: progress });
+        await forceEachFault(proxy, { acked, at: [15, 30, 45], message: progress });
         expect(await hub.kill('SIGKILL')).toBe('SIGKILL');
         await hub.restart();
         await Promise.all(writers);

@@ -122,16 +122,20 @@ export async function startTestHub(
 export interface SyncFixtures {
   /** Runs `fns` after the current test, before what was deferred earlier. */
   readonly defer: (...fns: (() => unknown)[]) => void;
-  /** A memory hub, closed after the test. */
-  readonly hub: () => Promise<TestHub>;
+  /** A hub ({@link startTestHub}: memory unless `options` say otherwise), closed after the test. */
+  readonly hub: (options?: Parameters<typeof startTestHub>[0]) => Promise<TestHub>;
   /** A device ({@link openDevice}), live before it is returned, closed after the test. */
   readonly device: <D extends EventDefinition = (typeof todoRegistry.definitions)[number]>(
+    ...args: Parameters<typeof openDevice<D>>
+  ) => Promise<TestDevice<D>>;
+  /** A device ({@link openDevice}) as it opens, not waited on (offline, connecting…), closed after the test. */
+  readonly open: <D extends EventDefinition = (typeof todoRegistry.definitions)[number]>(
     ...args: Parameters<typeof openDevice<D>>
   ) => Promise<TestDevice<D>>;
 }
 
 /**
- * Hubs and live devices for the tests of one file, closed after each test (the last opened first).
+ * Hubs and devices for the tests of one file, closed after each test (the last opened first).
  * Call it at the top level of the file: it registers the `afterEach` that closes them.
  *
  * @example
@@ -143,21 +147,26 @@ export function syncFixtures(): SyncFixtures {
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
+  const open: SyncFixtures['open'] = async (...args) => {
+    const device = await openDevice(...args);
+    cleanup.push(() => device.close());
+    return device;
+  };
   return {
     defer: (...fns) => {
       cleanup.push(...fns);
     },
-    hub: async () => {
-      const hub = await startTestHub();
+    hub: async (options) => {
+      const hub = await startTestHub(options);
       cleanup.push(() => hub.close());
       return hub;
     },
     device: async (...args) => {
-      const device = await openDevice(...args);
-      cleanup.push(() => device.close());
+      const device = await open(...args);
       await live(device.sync);
       return device;
     },
+    open,
   };
 }
 

@@ -1,34 +1,11 @@
 import { createRegistry, defineEvent } from '@eventloom/core';
 import { firstValueFrom } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TodoAdded, TodoDone, todoList, todoRegistry } from '../testing/todo-model.ts';
-import {
-  live,
-  openDevice,
-  reached,
-  startTestHub,
-  waitFor,
-  type TestDevice,
-  type TestHub,
-} from './sync-harness.node.ts';
+import { live, reached, syncFixtures, waitFor } from './sync-harness.node.ts';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function hub(options: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
-  const h = await startTestHub(options);
-  cleanup.push(() => h.close());
-  return h;
-}
-
-async function device(...args: Parameters<typeof openDevice>): Promise<TestDevice> {
-  const d = await openDevice(...args);
-  cleanup.push(() => d.close());
-  return d;
-}
+const { hub, open: device } = syncFixtures();
 
 /** The to-do model as an older app knew it: `todo.added` at version 1 only. */
 const TodoAddedV1 = defineEvent('todo.added', { 1: z.object({ id: z.string().min(1), title: z.string() }) });
