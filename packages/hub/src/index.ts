@@ -31,6 +31,7 @@ export {
   createWebhookRelay,
   CLOUD_EVENTS_BATCH_CONTENT_TYPE,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
+  WEBHOOK_SECRET_PREFIX,
   type WebhookRelayOptions,
 } from './integration/webhook-relay.ts';
 export {
