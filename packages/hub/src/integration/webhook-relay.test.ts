@@ -10,7 +10,7 @@ import {
 } from '@eventloom/core';
 import { createFakeScheduler, createMemoryEventLog, settle } from '@eventloom/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { CLOUD_EVENTS_BATCH_CONTENT_TYPE, createWebhookRelay } from './webhook-relay.ts';
 import { signWebhook, verifyWebhook } from './webhook-signature.ts';
 
@@ -142,8 +142,8 @@ describe('createWebhookRelay on a hub runner', () => {
       attempts: 3,
       event: { id: bad!.id },
       error: {
-        name: 'HubFailure',
-        code: HubFailureCode.relay,
+        name: 'HubError',
+        code: HubErrorCode.relay,
         message: expect.stringMatching(
           /^webhook POST http:\/\/127\.0\.0\.1:\d+\/hooks\/eventloom answered 503/,
         ),
@@ -227,9 +227,9 @@ describe('createWebhookRelay failures', () => {
     const { url } = await receiver([0]);
     const relay = createWebhookRelay({ url, timeoutMs: 50 });
     const error = await relay.publish([event]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HubFailure);
+    expect(error).toBeInstanceOf(HubError);
     expect(error).toMatchObject({
-      code: HubFailureCode.relay,
+      code: HubErrorCode.relay,
       message: expect.stringContaining('timed out after 50 ms'),
     });
   });
@@ -240,8 +240,8 @@ describe('createWebhookRelay failures', () => {
     const error = await createWebhookRelay({ url })
       .publish([event])
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'HubFailure', code: HubFailureCode.relay });
-    expect((error as HubFailure).message).toContain('failed');
+    expect(error).toMatchObject({ name: 'HubError', code: HubErrorCode.relay });
+    expect((error as HubError).message).toContain('failed');
   });
 
   it('refuses a bad configuration up front', () => {
@@ -251,7 +251,7 @@ describe('createWebhookRelay failures', () => {
     expect(() => createWebhookRelay({ url: 'ftp://erp.example/' })).toThrow(
       expect.objectContaining({ code: 'config' }),
     );
-    expect(() => createWebhookRelay({ url: 'http://erp.example/', timeoutMs: 0 })).toThrow(HubFailure);
+    expect(() => createWebhookRelay({ url: 'http://erp.example/', timeoutMs: 0 })).toThrow(HubError);
   });
 
   it('sends several events as one batch with a webhook-id that depends on them only', async () => {

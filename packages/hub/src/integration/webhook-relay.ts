@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CloudEvent, IntegrationRelay } from '@eventloom/core';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { signWebhook, WebhookHeaders } from './webhook-signature.ts';
 
 /** The content type of the requests: a JSON array of CloudEvents (the CloudEvents batch format). */
@@ -29,7 +29,7 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
  * An {@link IntegrationRelay} that POSTs the events to a URL as one CloudEvents batch
  * (`application/cloudevents-batch+json`), with a `webhook-id` that is the same on every retry of
  * the same events and, given a secret, a `webhook-signature` the receiver can verify. A non-2xx
- * answer, a timeout or a network error rejects with a {@link HubFailure} `relay` (the handler
+ * answer, a timeout or a network error rejects with a {@link HubError} `relay` (the handler
  * then retries with backoff, and dead-letters after its last attempt).
  *
  * @example
@@ -43,15 +43,15 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
   try {
     url = new URL(options.url);
   } catch (error) {
-    throw new HubFailure(HubFailureCode.config, `webhook url ${String(options.url)} is not a URL`, {
+    throw new HubError(HubErrorCode.config, `webhook url ${String(options.url)} is not a URL`, {
       cause: error,
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HubFailure(HubFailureCode.config, `webhook url must be http or https, not ${url.protocol}`);
+    throw new HubError(HubErrorCode.config, `webhook url must be http or https, not ${url.protocol}`);
   }
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    throw new HubFailure(HubFailureCode.config, `webhook timeoutMs must be > 0, got ${timeoutMs}`);
+    throw new HubError(HubErrorCode.config, `webhook timeoutMs must be > 0, got ${timeoutMs}`);
   }
   const target = `webhook POST ${url.origin}${url.pathname}`;
 
@@ -80,8 +80,8 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
         });
       } catch (error) {
         const timedOut = error instanceof Error && error.name === 'TimeoutError';
-        throw new HubFailure(
-          HubFailureCode.relay,
+        throw new HubError(
+          HubErrorCode.relay,
           timedOut
             ? `${target} timed out after ${timeoutMs} ms`
             : `${target} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -92,8 +92,8 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
       const answer = await response.text().catch(() => '');
       if (!response.ok) {
         const detail = answer.length > 0 ? `: ${answer.slice(0, 200)}` : '';
-        throw new HubFailure(
-          HubFailureCode.relay,
+        throw new HubError(
+          HubErrorCode.relay,
           `${target} answered ${response.status} ${response.statusText}${detail}`,
         );
       }
