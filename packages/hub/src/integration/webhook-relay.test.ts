@@ -13,7 +13,7 @@ import {
 import { createFakeScheduler, createMemoryEventLog, settle } from '@eventloom/core/testing';
 import { HTTP, type CloudEvent as SdkCloudEvent, type CloudEventV1 } from 'cloudevents';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { CLOUD_EVENTS_BATCH_CONTENT_TYPE, createWebhookRelay } from './webhook-relay.ts';
 import { signWebhook, verifyWebhook } from './webhook-signature.ts';
 
@@ -160,8 +160,8 @@ describe('createWebhookRelay on a hub runner', () => {
       attempts: 3,
       event: { id: bad!.id },
       error: {
-        name: 'HubFailure',
-        code: HubFailureCode.relay,
+        name: 'HubError',
+        code: HubErrorCode.relay,
         message: expect.stringMatching(
           /^webhook POST http:\/\/127\.0\.0\.1:\d+\/hooks\/eventloom answered 503/,
         ),
@@ -245,9 +245,9 @@ describe('createWebhookRelay failures', () => {
     const { url } = await receiver([0]);
     const relay = createWebhookRelay({ url, timeoutMs: 50 });
     const error = await relay.publish([event]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HubFailure);
+    expect(error).toBeInstanceOf(HubError);
     expect(error).toMatchObject({
-      code: HubFailureCode.relay,
+      code: HubErrorCode.relay,
       message: expect.stringContaining('timed out after 50 ms'),
     });
   });
@@ -258,8 +258,8 @@ describe('createWebhookRelay failures', () => {
     const error = await createWebhookRelay({ url })
       .publish([event])
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'HubFailure', code: HubFailureCode.relay });
-    expect((error as HubFailure).message).toContain('failed');
+    expect(error).toMatchObject({ name: 'HubError', code: HubErrorCode.relay });
+    expect((error as HubError).message).toContain('failed');
   });
 
   it('refuses a bad configuration up front', () => {
@@ -269,7 +269,7 @@ describe('createWebhookRelay failures', () => {
     expect(() => createWebhookRelay({ url: 'ftp://erp.example/' })).toThrow(
       expect.objectContaining({ code: 'config' }),
     );
-    expect(() => createWebhookRelay({ url: 'http://erp.example/', timeoutMs: 0 })).toThrow(HubFailure);
+    expect(() => createWebhookRelay({ url: 'http://erp.example/', timeoutMs: 0 })).toThrow(HubError);
   });
 
   it('sends several events one request each in structured mode, in order', async () => {
@@ -325,7 +325,7 @@ describe('createWebhookRelay modes, judged by the CloudEvents SDK', () => {
       const { url, received } = await receiver([500, 200]);
       const relay = createWebhookRelay({ url, mode, secret: SECRET });
       const cloud = toCloudEvent(beyondInt32, { source: '/shop/hub' });
-      await expect(relay.publish([cloud])).rejects.toMatchObject({ code: HubFailureCode.relay });
+      await expect(relay.publish([cloud])).rejects.toMatchObject({ code: HubErrorCode.relay });
       await relay.publish([cloud]);
       expect(received).toHaveLength(2);
       const expected = {

@@ -10,7 +10,7 @@ import {
   type CloudEventMode,
   type IntegrationRelay,
 } from '@eventloom/core';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { signWebhook, WebhookHeaders } from './webhook-signature.ts';
 
 /** The content type of a `batch` request: a JSON array of CloudEvents. */
@@ -55,9 +55,9 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
  * An {@link IntegrationRelay} that POSTs the events to a URL as CloudEvents (in the `mode`
  * chosen, structured by default), each request with a `webhook-id` that is the same on every retry
  * of the same events and, given a secret, a `webhook-signature` the receiver can verify. A non-2xx
- * answer, a timeout or a network error rejects with a {@link HubFailure} `relay` (the handler
+ * answer, a timeout or a network error rejects with a {@link HubError} `relay` (the handler
  * then retries with backoff, and dead-letters after its last attempt). A bad option throws a
- * `HubFailure` `config` here, not at the first event.
+ * `HubError` `config` here, not at the first event.
  *
  * @example
  * const relay = createWebhookRelay({ url: 'https://erp.example/hooks/eventloom', secret: process.env.WEBHOOK_SECRET });
@@ -70,19 +70,19 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
   try {
     url = new URL(options.url);
   } catch (error) {
-    throw new HubFailure(HubFailureCode.config, `webhook url ${String(options.url)} is not a URL`, {
+    throw new HubError(HubErrorCode.config, `webhook url ${String(options.url)} is not a URL`, {
       cause: error,
     });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HubFailure(HubFailureCode.config, `webhook url must be http or https, not ${url.protocol}`);
+    throw new HubError(HubErrorCode.config, `webhook url must be http or https, not ${url.protocol}`);
   }
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    throw new HubFailure(HubFailureCode.config, `webhook timeoutMs must be > 0, got ${timeoutMs}`);
+    throw new HubError(HubErrorCode.config, `webhook timeoutMs must be > 0, got ${timeoutMs}`);
   }
   if (!CLOUD_EVENT_MODES.includes(mode)) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       `webhook mode must be one of ${CLOUD_EVENT_MODES.join(', ')}, not ${JSON.stringify(mode)}`,
     );
   }
@@ -112,8 +112,8 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
       });
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new HubFailure(
-        HubFailureCode.relay,
+      throw new HubError(
+        HubErrorCode.relay,
         timedOut
           ? `${target} timed out after ${timeoutMs} ms`
           : `${target} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -124,8 +124,8 @@ export function createWebhookRelay(options: WebhookRelayOptions): IntegrationRel
     const answer = await response.text().catch(() => '');
     if (!response.ok) {
       const detail = answer.length > 0 ? `: ${answer.slice(0, 200)}` : '';
-      throw new HubFailure(
-        HubFailureCode.relay,
+      throw new HubError(
+        HubErrorCode.relay,
         `${target} answered ${response.status} ${response.statusText}${detail}`,
       );
     }
@@ -152,24 +152,24 @@ function userHeaders(given: Readonly<Record<string, string>>): Record<string, st
       lower.startsWith('webhook-') ||
       lower.startsWith(CLOUD_EVENT_HEADER_PREFIX)
     ) {
-      throw new HubFailure(
-        HubFailureCode.config,
+      throw new HubError(
+        HubErrorCode.config,
         `webhook header ${name} is the relay's own (content-type, webhook-* and ce-* cannot be set)`,
       );
     }
     if (lower in headers) {
-      throw new HubFailure(
-        HubFailureCode.config,
+      throw new HubError(
+        HubErrorCode.config,
         `webhook header ${name} is given twice (names are case-insensitive)`,
       );
     }
     if (typeof value !== 'string') {
-      throw new HubFailure(HubFailureCode.config, `webhook header ${name} must be a string`);
+      throw new HubError(HubErrorCode.config, `webhook header ${name} must be a string`);
     }
     try {
       new Headers({ [lower]: value });
     } catch (cause) {
-      throw new HubFailure(HubFailureCode.config, `webhook header ${name} is not a valid HTTP header`, {
+      throw new HubError(HubErrorCode.config, `webhook header ${name} is not a valid HTTP header`, {
         cause,
       });
     }
@@ -187,13 +187,13 @@ function checkSecret(secret: string | Uint8Array | undefined): void {
   if (secret === undefined) return;
   if (secret instanceof Uint8Array) {
     if (secret.byteLength < 16) {
-      throw new HubFailure(HubFailureCode.config, 'webhook secret bytes must be at least 16 bytes long');
+      throw new HubError(HubErrorCode.config, 'webhook secret bytes must be at least 16 bytes long');
     }
     return;
   }
   if (typeof secret !== 'string' || !secret.startsWith(WEBHOOK_SECRET_PREFIX)) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       'webhook secret must be whsec_<base64 key> (the Standard Webhooks form), e.g. whsec_ + 32 random bytes in base64',
     );
   }
@@ -203,8 +203,8 @@ function checkSecret(secret: string | Uint8Array | undefined): void {
     key.length % 4 !== 0 ||
     Buffer.from(key, 'base64').byteLength < 16
   ) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       'webhook secret after whsec_ must be base64 of at least 16 bytes',
     );
   }
