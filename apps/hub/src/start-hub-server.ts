@@ -225,17 +225,13 @@ async function importUserModule(path: string, flag: string): Promise<Record<stri
   try {
     return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (cause) {
-<<<<<<< HEAD
     const code = (cause as { code?: unknown } | null)?.code;
     const hint =
       code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)
         ? ` (Node ${process.versions.node} cannot import TypeScript by itself: use Node 22.18 or later, ` +
           'or install tsx and run with NODE_OPTIONS=--import=tsx, or compile the module to JavaScript)'
         : '';
-    throw new HubFailure(HubFailureCode.config, `${flag}: cannot import ${path}: ${String(cause)}${hint}`, {
-=======
-    throw new HubError(HubErrorCode.config, `--schemas: cannot import ${path}: ${String(cause)}`, {
->>>>>>> main
+    throw new HubError(HubErrorCode.config, `${flag}: cannot import ${path}: ${String(cause)}${hint}`, {
       cause,
     });
   }
@@ -266,18 +262,7 @@ interface ReactionModule {
  * what `defineHandler` and `defineSaga` return), or a default export holding them.
  */
 async function loadReactions(path: string): Promise<ReactionModule> {
-<<<<<<< HEAD
   const module = await importUserModule(path, '--reactions');
-=======
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
-      cause,
-    });
-  }
->>>>>>> main
   const fallback = (module['default'] ?? {}) as Record<string, unknown>;
   const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
     const value = module[key] ?? fallback[key] ?? [];
