@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { HubFailure, createSqliteStore } from '@eventloom/hub';
+import { HubError, createSqliteStore } from '@eventloom/hub';
 import { exportLog, importLog, progressBar } from './log-transfer.ts';
 
 /** The text of `eventloom-hub export --help` and `eventloom-hub import --help`. */
@@ -133,7 +133,7 @@ export async function runLogTransfer(
     }
     return 0;
   } catch (error) {
-    say(error instanceof HubFailure || error instanceof Error ? error.message : String(error));
+    say(error instanceof HubError || error instanceof Error ? error.message : String(error));
     return 1;
   }
 }

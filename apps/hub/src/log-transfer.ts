@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { committedEventSchema, type CommittedEvent } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode, type EventStore } from '@eventloom/hub';
+import { HubError, HubErrorCode, type EventStore } from '@eventloom/hub';
 
 /**
  * The first line of an export: what it is, which log it came from, and the range it covers. Every
@@ -85,7 +85,7 @@ export async function importLog(
   const iterator = lines[Symbol.asyncIterator]();
   const importEvents = store.importEvents?.bind(store);
   if (importEvents === undefined) {
-    throw new HubFailure(HubFailureCode.config, 'this event store cannot import (it has no importEvents)');
+    throw new HubError(HubErrorCode.config, 'this event store cannot import (it has no importEvents)');
   }
   const batchSize = options.batchSize ?? 1_000;
   let hubId: string | undefined;
@@ -179,8 +179,8 @@ function isHeader(value: unknown): value is Omit<ExportHeader, 'format'> & { rea
   );
 }
 
-function lineFailure(lineNo: number, what: string): HubFailure {
-  return new HubFailure(HubFailureCode.config, `line ${lineNo} ${what}`);
+function lineFailure(lineNo: number, what: string): HubError {
+  return new HubError(HubErrorCode.config, `line ${lineNo} ${what}`);
 }
 
 async function write(out: Writable, text: string): Promise<void> {

@@ -3,7 +3,7 @@
  * gracefully on SIGTERM or SIGINT (a second signal exits at once). `eventloom-hub export` and
  * `eventloom-hub import` copy the log out and in as NDJSON instead.
  */
-import { HubFailure } from '@eventloom/hub';
+import { HubError } from '@eventloom/hub';
 import { HUB_SERVER_HELP, parseHubServerConfig } from './hub-server-config.ts';
 import { runLogTransfer } from './log-transfer-command.ts';
 import { startHubServer } from './start-hub-server.ts';
@@ -26,7 +26,7 @@ let server;
 try {
   server = await startHubServer(parsed.config);
 } catch (error) {
-  const message = error instanceof HubFailure ? error.message : String(error);
+  const message = error instanceof HubError ? error.message : String(error);
   process.stderr.write(`eventloom-hub: ${message}\n`);
   process.exit(1);
 }

@@ -8,7 +8,8 @@ import {
 } from '@eventloom/protocol';
 import { sampleEventId } from '@eventloom/protocol/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubFailureCode } from '../hub/hub-failure.ts';
+import { HubErrorCode } from '../hub/hub-error.ts';
+import { principalKey } from '../hub/principal-key.ts';
 import type { EventStore, StoreAppend, StoreAppendResult, StoreReadResult } from './event-store.ts';
 
 /** Options of {@link describeEventStore}. */
@@ -579,7 +580,7 @@ export function describeEventStore(
         const store = await fresh();
         await store.close();
         await store.close();
-        const closed = { code: HubFailureCode.closed };
+        const closed = { code: HubErrorCode.closed };
         await expect(store.append(pushes([event('client-a', 1)]))).rejects.toMatchObject(closed);
         await expect(store.read({ from: 0, limit: 1 })).rejects.toMatchObject(closed);
         await expect(store.head()).rejects.toMatchObject(closed);
@@ -636,7 +637,10 @@ export function describeEventStore(
         expect(await target.importEvents(exported.slice(4))).toEqual({ imported: 2, skipped: 0, head: 6 });
         expect(JSON.stringify(await readAll(target))).toBe(JSON.stringify(exported));
         expect(await target.streamVersion('list:2')).toBe(3);
-        expect(await target.client('client-a')).toEqual({ lastClientSeq: 3, principal: 'alice' });
+        expect(await target.client('client-a')).toEqual({
+          lastClientSeq: 3,
+          principal: principalKey({ sub: 'alice' }),
+        });
         expect(await target.client('client-b')).toEqual({ lastClientSeq: 3, principal: undefined });
         // The imported log goes on where the export ended.
         const next = event('client-b', 4, { stream: 'list:2', expectedVersion: 3 });
@@ -660,7 +664,7 @@ export function describeEventStore(
         const exported = await source();
         const target = await importer(test);
         await target.append(pushes([event('client-c', 1)]));
-        const refused = { code: HubFailureCode.store, message: expect.stringMatching(/^import: /) };
+        const refused = { code: HubErrorCode.store, message: expect.stringMatching(/^import: /) };
         await expect(target.importEvents(exported)).rejects.toMatchObject(refused);
         const empty = await importer(test);
         await expect(empty.importEvents(exported.slice(1))).rejects.toMatchObject(refused);
@@ -680,7 +684,7 @@ export function describeEventStore(
         await target.importEvents(exported.slice(2), { hubId });
         const other = await importer(test);
         await other.append(pushes([event('client-c', 1)]));
-        await expect(other.importEvents([], { hubId })).rejects.toMatchObject({ code: HubFailureCode.store });
+        await expect(other.importEvents([], { hubId })).rejects.toMatchObject({ code: HubErrorCode.store });
       });
     });
 

@@ -1,6 +1,6 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import { principalKey } from '../hub/hub-context.ts';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { principalKey } from '../hub/principal-key.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { sameEnvelope } from './same-envelope.ts';
 
 /** What an import is judged against: the log as it is before the batch. Reads only. */
@@ -30,7 +30,7 @@ export interface ImportPlan {
  * positions, stream versions and times. The log must hold nothing but a prefix of the same
  * export: an event already stored at its own position with the same content is skipped (so an
  * interrupted import can simply run again), and each other one must come at head + 1 and at its
- * stream's version + 1. Anything else throws a {@link HubFailure} `store` saying what differs, and
+ * stream's version + 1. Anything else throws a {@link HubError} `store` saying what differs, and
  * nothing of the batch is written.
  *
  * Invariant: the log after an import holds the exported events byte for byte in content, with the
@@ -106,6 +106,6 @@ function stripCommit(event: CommittedEvent) {
   return envelope;
 }
 
-function refusal(message: string): HubFailure {
-  return new HubFailure(HubFailureCode.store, `import: ${message}`);
+function refusal(message: string): HubError {
+  return new HubError(HubErrorCode.store, `import: ${message}`);
 }
