@@ -408,7 +408,9 @@ describe('createSync: refused events and the conflict policy', () => {
     await a.loom.append('list:1', TodoDone.create({ id: 'second' }));
     await a.sync.flushed();
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/the hub refused todo\.done v1 on list:1 \(invalid\): todo\.done is not allowed here/);
+    expect(warnings[0]).toMatch(
+      /the hub refused todo\.done v1 on list:1 \(invalid\): todo\.done is not allowed here/,
+    );
     expect(warnings[0]).toContain('parked in the dead-letter queue');
     expect(warnings[0]).toContain('rejections$');
 

@@ -299,7 +299,11 @@ export class SyncSession {
       this.#finish(new ClientError(ClientErrorCode.protocolTooOld, message), true);
       return;
     }
-    this.#config.warnings.welcomed(this.#config.url, this.#config.fingerprint, welcome.value.schemaFingerprint);
+    this.#config.warnings.welcomed(
+      this.#config.url,
+      this.#config.fingerprint,
+      welcome.value.schemaFingerprint,
+    );
     if (record.hubId !== undefined && record.hubId !== welcome.value.hubId && record.position > 0) {
       const message = `this device synced with hub log ${record.hubId}; ${this.#config.url} serves ${welcome.value.hubId}: its positions mean something else`;
       this.#finish(new ClientError(ClientErrorCode.hubChanged, message), true);

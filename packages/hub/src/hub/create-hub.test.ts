@@ -49,7 +49,12 @@ describe('createHub: push, ack, pull, broadcast', () => {
     const a = await client('alice', 'client-a', ['list:*']);
     const b = await client('bob', 'client-b', ['list:*']);
     const c = await client('carol', 'client-c', ['other']);
-    expect(a.welcome).toMatchObject({ protocol: PROTOCOL_VERSION, minProtocol: 1, head: 0, lastClientSeq: 0 });
+    expect(a.welcome).toMatchObject({
+      protocol: PROTOCOL_VERSION,
+      minProtocol: 1,
+      head: 0,
+      lastClientSeq: 0,
+    });
     const live = collect<LiveEvents>(b.socket, 'events');
     const notForC = collect<LiveEvents>(c.socket, 'events');
 
@@ -327,7 +332,7 @@ describe('createHub: registry', () => {
     },
   };
 
-  it("tells clients of protocol 2 its fingerprint, and warns in its log of another fingerprint and of refusals, with the fields", async () => {
+  it('tells clients of protocol 2 its fingerprint, and warns in its log of another fingerprint and of refusals, with the fields', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const { url } = await setup({ registry, logger });
@@ -337,7 +342,10 @@ describe('createHub: registry', () => {
     const old = await connectClient(url, { token: await signToken('bob') });
     scope.defer(() => old.disconnect());
     expect(await hello(old, 'client-b', ['*'], 1)).not.toHaveProperty('schemaFingerprint');
-    await push(socket, [makeEvent('client-a', 1, { data: { title: 3 } }), makeEvent('client-a', 2, { data: {} })]);
+    await push(socket, [
+      makeEvent('client-a', 1, { data: { title: 3 } }),
+      makeEvent('client-a', 2, { data: {} }),
+    ]);
     const warnings = lines
       .map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; count?: number })
       .filter((l) => l.level === 40);
