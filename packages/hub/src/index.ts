@@ -4,6 +4,7 @@ export type {
   StoreAppendResult,
   StoreReadResult,
   ClientRecord,
+  HeadChange,
 } from './store/event-store.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store.ts';
