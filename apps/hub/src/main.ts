@@ -2,7 +2,7 @@
  * The `eventloom-hub` command: reads flags and environment, starts the hub, and shuts it down
  * gracefully on SIGTERM or SIGINT (a second signal exits at once).
  */
-import { HubFailure } from '@eventloom/hub';
+import { HubError } from '@eventloom/hub';
 import { HUB_SERVER_HELP, parseHubServerConfig } from './hub-server-config.ts';
 import { startHubServer } from './start-hub-server.ts';
 
@@ -20,7 +20,7 @@ let server;
 try {
   server = await startHubServer(parsed.config);
 } catch (error) {
-  const message = error instanceof HubFailure ? error.message : String(error);
+  const message = error instanceof HubError ? error.message : String(error);
   process.stderr.write(`eventloom-hub: ${message}\n`);
   process.exit(1);
 }

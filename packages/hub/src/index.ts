@@ -25,13 +25,14 @@ export {
   type AuthOutcome,
   type JwtAuthOptions,
 } from './hub/authenticator.ts';
-export { HubFailure, HubFailureCode, toHubFailure } from './hub/hub-failure.ts';
+export { HubError, HubErrorCode, toHubError } from './hub/hub-error.ts';
 export { createHubMetrics, type HubMetrics } from './hub/hub-metrics.ts';
-export type { HubQueryHandler } from './hub/hub-queries.ts';
+export type { HubQueryHandler } from './hub/hub-options.ts';
 export {
   createWebhookRelay,
   CLOUD_EVENTS_BATCH_CONTENT_TYPE,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
+  WEBHOOK_SECRET_PREFIX,
   type WebhookRelayOptions,
 } from './integration/webhook-relay.ts';
 export {

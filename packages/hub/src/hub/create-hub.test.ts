@@ -6,7 +6,7 @@ import type { Socket as ClientSocket } from 'socket.io-client';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { insecureDevAuthenticator, jwtAuthenticator } from './authenticator.ts';
 import { createHub } from './create-hub.ts';
-import { HubFailure } from './hub-failure.ts';
+import { HubError } from './hub-error.ts';
 import {
   TEST_AUDIENCE,
   TEST_ISSUER,
@@ -410,7 +410,7 @@ describe('createHub: security', () => {
     await client('alice', 'client-a');
     const mallory = await client('mallory', 'client-a');
     expect(mallory.welcome).toMatchObject({ error: { code: 'unauthorized' } });
-    expect((await store.client('client-a')).principal).toBe('eventloom-test|alice');
+    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
   });
 
   it('refuses events carrying another client id, without touching that client sequence', async () => {
@@ -530,7 +530,7 @@ describe('createHub: operations', () => {
 
   it('refuses to start without an authenticator, and announces insecure dev mode', async () => {
     const store = await createMemoryStore();
-    await expect(createHub({ store } as never)).rejects.toBeInstanceOf(HubFailure);
+    await expect(createHub({ store } as never)).rejects.toBeInstanceOf(HubError);
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const hub = await createHub({ store, auth: insecureDevAuthenticator(), logger });

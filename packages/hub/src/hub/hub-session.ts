@@ -24,11 +24,12 @@ import {
 } from '@eventloom/protocol';
 import type { Socket } from 'socket.io';
 import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
-import { principalKey, type HubContext } from './hub-context.ts';
+import { chunkByBytes } from './chunk-by-bytes.ts';
+import type { HubContext, ReadySession } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
-import { chunkByBytes } from './live-feed.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
+import { principalKey } from './principal-key.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 type Ack = (answer: unknown) => void;
@@ -43,7 +44,7 @@ const MAX_CACHED_DECISIONS = 10_000;
  * subscriptions, and what it was last sent. Answers every message with an ack or a coded error;
  * nothing it receives can throw out of it.
  */
-export class HubSession {
+export class HubSession implements ReadySession {
   readonly socket: Socket;
   readonly principal: Principal;
   /** The client id from `hello`; undefined until then. */

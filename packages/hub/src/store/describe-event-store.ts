@@ -8,7 +8,7 @@ import {
 } from '@eventloom/protocol';
 import { sampleEventId } from '@eventloom/protocol/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubFailureCode } from '../hub/hub-failure.ts';
+import { HubErrorCode } from '../hub/hub-error.ts';
 import type { EventStore, StoreAppend, StoreAppendResult, StoreReadResult } from './event-store.ts';
 
 /** Options of {@link describeEventStore}. */
@@ -579,7 +579,7 @@ export function describeEventStore(
         const store = await fresh();
         await store.close();
         await store.close();
-        const closed = { code: HubFailureCode.closed };
+        const closed = { code: HubErrorCode.closed };
         await expect(store.append(pushes([event('client-a', 1)]))).rejects.toMatchObject(closed);
         await expect(store.read({ from: 0, limit: 1 })).rejects.toMatchObject(closed);
         await expect(store.head()).rejects.toMatchObject(closed);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
@@ -167,7 +167,7 @@ class MemoryEventStore implements EventStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+    if (this.#closed) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
 }
 

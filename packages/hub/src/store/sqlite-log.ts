@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import type { ClientRecord, StoreAppend, StoreAppendResult } from './event-store.ts';
 import { committedJsonParts } from './committed-json.ts';
 import {
@@ -11,7 +11,6 @@ import {
   type RecordedRejection,
 } from './plan-append.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
-import { toStoreFailure } from './store-failure.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
 /** Where a SQLite log lives and how it waits for locks; see `SqliteStoreOptions`. */
@@ -66,15 +65,15 @@ export function openSqliteDatabase(
   try {
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
+    throw new HubError(HubErrorCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
   }
   try {
     if (db.memory) db.pragma('journal_mode = MEMORY');
     else {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') {
-        throw new HubFailure(
-          HubFailureCode.store,
+        throw new HubError(
+          HubErrorCode.store,
           `${db.name}: WAL is unavailable (journal mode ${String(mode)})`,
         );
       }
@@ -83,7 +82,7 @@ export function openSqliteDatabase(
     return db;
   } catch (thrown) {
     db.close();
-    throw toStoreFailure(thrown);
+    throw toHubError(thrown, HubErrorCode.store);
   }
 }
 
@@ -119,7 +118,7 @@ export class SqliteLog {
   readonly #appendTx: (batch: AppendColumns) => AppendAnswer;
   readonly #readTx: <T>(fn: () => T) => T;
 
-  /** Opens (creating or migrating it) the log; fails with a {@link HubFailure} `store`. */
+  /** Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. */
   static open(options: SqliteLogOptions): SqliteLog {
     const db = openSqliteDatabase(options);
     try {
@@ -127,7 +126,7 @@ export class SqliteLog {
       return new SqliteLog(db, options.scanWindow);
     } catch (thrown) {
       db.close();
-      throw toStoreFailure(thrown);
+      throw toHubError(thrown, HubErrorCode.store);
     }
   }
 
@@ -217,7 +216,7 @@ export class SqliteLog {
 
   hubId(): string {
     const id = this.#sql.hubId.get('hub_id');
-    if (id === undefined) throw new HubFailure(HubFailureCode.store, `${this.#db.name} has no hub id`);
+    if (id === undefined) throw new HubError(HubErrorCode.store, `${this.#db.name} has no hub id`);
     return id;
   }
 
@@ -263,7 +262,7 @@ export class SqliteLog {
       );
       if (changes === 0) {
         if (idsCheckedOnInsert) throw REUSED_ID;
-        throw new HubFailure(HubFailureCode.store, `event store: id ${item.event.id} is stored already`);
+        throw new HubError(HubErrorCode.store, `event store: id ${item.event.id} is stored already`);
       }
     }
     for (const { clientId, clientSeq, rejection } of plan.rejections) {

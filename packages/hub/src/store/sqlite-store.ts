@@ -1,5 +1,5 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { envelopeJson } from './committed-json.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
@@ -13,7 +13,6 @@ import type {
 } from './event-store.ts';
 import type { AppendAnswer, AppendColumns, PageText } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
-import { toStoreFailure } from './store-failure.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -34,7 +33,7 @@ export interface SqliteStoreOptions {
 /**
  * Opens (creating or migrating it) the SQLite event log at `options.path`: WAL with
  * `synchronous=FULL`, so that an append resolves only once its transaction is durable. Fails with a
- * {@link HubFailure} `store` on a file of another application or of a newer schema.
+ * {@link HubError} `store` on a file of another application or of a newer schema.
  *
  * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
  * reads on another with a connection of their own; neither blocks the caller's event loop, which
@@ -64,7 +63,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
     return new SqliteEventStore(writer, { thread: readerThread, handle: readerHandle });
   } catch (thrown) {
     await thread.request({ op: 'close', handle }).catch(() => undefined);
-    throw toStoreFailure(thrown);
+    throw toHubError(thrown, HubErrorCode.store);
   }
 }
 
@@ -113,7 +112,7 @@ class SqliteEventStore implements EventStore {
         return resultsOf(ids, answer);
       });
     } catch (thrown) {
-      return Promise.reject(toStoreFailure(thrown));
+      return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
   }
 
@@ -193,7 +192,7 @@ class SqliteEventStore implements EventStore {
   }
 
   #open(): void {
-    if (this.#closed !== undefined) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+    if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
 }
 
