@@ -1,12 +1,8 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
-<<<<<<< HEAD
-import type { HeadChange } from '../store/event-store.ts';
-=======
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import type { EventStore } from '../store/event-store.ts';
+import type { EventStore, HeadChange } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
->>>>>>> main
 import { EventFlow } from './event-flow.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { HubAction, HubLimits } from './hub-options.ts';

@@ -1,6 +1,6 @@
 import { ErrorCode } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
-import { HubFailure, HubFailureCode } from './hub-failure.ts';
+import { HubError, HubErrorCode } from './hub-error.ts';
 
 /** Bounds and hooks of a {@link Sequencer}. */
 export interface SequencerOptions {
@@ -309,7 +309,7 @@ function unavailable(item: StoreAppend): StoreAppendResult {
 /** A failed transaction's answer: `unavailable` (retry later) when the store cannot be reached, else `internal`. */
 function internal(item: StoreAppend, error: unknown): StoreAppendResult {
   const why = error instanceof Error ? error.message : String(error);
-  const unreachable = error instanceof HubFailure && error.code === HubFailureCode.unavailable;
+  const unreachable = error instanceof HubError && error.code === HubErrorCode.unavailable;
   return {
     status: 'rejected',
     id: item.event.id,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 
 /**
  * One step of the Postgres schema. `version` n takes a database from n - 1 to n; `up` runs in the
@@ -73,7 +73,7 @@ const MIGRATION_LOCK = 0x456c6f6f_0001n;
 
 /**
  * Brings the database up to the last of `migrations`, in one transaction under an advisory lock,
- * and returns the versions it went from and to. Refuses, with a {@link HubFailure} `store`, a
+ * and returns the versions it went from and to. Refuses, with a {@link HubError} `store`, a
  * database whose schema is newer than these migrations know.
  */
 export async function migratePostgres(
@@ -81,8 +81,7 @@ export async function migratePostgres(
   migrations: readonly PostgresMigration[] = postgresMigrations,
 ): Promise<{ readonly from: number; readonly to: number }> {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new HubFailure(HubFailureCode.internal, `migration ${m.name} is out of order`);
+    if (m.version !== i + 1) throw new HubError(HubErrorCode.internal, `migration ${m.name} is out of order`);
   });
   const latest = migrations.length;
   return sql.begin(async (tx) => {
@@ -96,8 +95,8 @@ export async function migratePostgres(
       SELECT coalesce(max(version), 0)::int AS version FROM eventloom_migrations`;
     const from = row?.version ?? 0;
     if (from > latest) {
-      throw new HubFailure(
-        HubFailureCode.store,
+      throw new HubError(
+        HubErrorCode.store,
         `the Postgres event log has schema version ${from}, newer than ${latest}, the newest this hub knows: upgrade the hub`,
       );
     }

@@ -1,7 +1,7 @@
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
 import { matchesSubscription } from '@eventloom/protocol';
 import type { Sql, TransactionSql } from 'postgres';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { committedJson, envelopeJson } from './committed-json.ts';
 import type {
   ClientRecord,
@@ -14,7 +14,6 @@ import type {
 import { HeadWatchers } from './head-watchers.ts';
 import { planAppend, type AppendPlan, type AppendSnapshot, type PlanItem } from './plan-append.ts';
 import { migratePostgres } from './postgres-migrations.ts';
-import { toStoreFailure } from './store-failure.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
 /** Options of {@link createPostgresStore}. */
@@ -67,16 +66,16 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const scanWindow = scanWindowOf(options.scanWindow);
   const poolSize = options.poolSize ?? 10;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
-    throw new HubFailure(HubFailureCode.config, `poolSize must be an integer ≥ 1, got ${poolSize}`);
+    throw new HubError(HubErrorCode.config, `poolSize must be an integer ≥ 1, got ${poolSize}`);
   }
   const pollIntervalMs = options.pollIntervalMs ?? 5_000;
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 0) {
-    throw new HubFailure(HubFailureCode.config, `pollIntervalMs must be ≥ 0, got ${pollIntervalMs}`);
+    throw new HubError(HubErrorCode.config, `pollIntervalMs must be ≥ 0, got ${pollIntervalMs}`);
   }
   const schema = options.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,47}$/.test(schema)) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       `schema must be a lower-case SQL name, got ${JSON.stringify(schema)}`,
     );
   }
@@ -85,8 +84,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   try {
     postgres = (await import('postgres')).default;
   } catch (cause) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       'the Postgres store needs the `postgres` package: npm install postgres',
       { cause },
     );
@@ -104,12 +103,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     if (schema !== undefined) await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await migratePostgres(sql);
     const [row] = await sql<{ value: string }[]>`SELECT value FROM eventloom_meta WHERE key = 'hub_id'`;
-    if (row === undefined) throw new HubFailure(HubFailureCode.store, 'the Postgres event log has no hub id');
+    if (row === undefined) throw new HubError(HubErrorCode.store, 'the Postgres event log has no hub id');
     const head = await readHead(sql);
     return new PostgresEventStore(sql, row.value, head, { scanWindow, pollIntervalMs, channel });
   } catch (thrown) {
     await sql.end({ timeout: 1 }).catch(() => undefined);
-    throw toPostgresFailure(thrown);
+    throw toPostgresError(thrown);
   }
 }
 
@@ -189,7 +188,7 @@ class PostgresEventStore implements EventStore {
           ) e ON true`;
       }
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
     const head = Number(rows[0]?.head ?? 0);
     this.#sawHead(head);
@@ -220,7 +219,7 @@ class PostgresEventStore implements EventStore {
       this.#sawHead(head);
       return head;
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
   }
 
@@ -231,7 +230,7 @@ class PostgresEventStore implements EventStore {
         SELECT version FROM eventloom_streams WHERE stream = ${stream}`;
       return row?.version ?? 0;
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
   }
 
@@ -242,7 +241,7 @@ class PostgresEventStore implements EventStore {
         SELECT last_seq, principal FROM eventloom_clients WHERE client_id = ${clientId}`;
       return { lastClientSeq: Number(row?.last_seq ?? 0), principal: row?.principal ?? undefined };
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
   }
 
@@ -257,7 +256,7 @@ class PostgresEventStore implements EventStore {
         SELECT principal FROM eventloom_clients WHERE client_id = ${clientId}`;
       return row?.principal === principal;
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
   }
 
@@ -300,7 +299,7 @@ class PostgresEventStore implements EventStore {
       }
       return plan.results;
     } catch (thrown) {
-      throw toPostgresFailure(thrown);
+      throw toPostgresError(thrown);
     }
   }
 
@@ -366,7 +365,7 @@ class PostgresEventStore implements EventStore {
           ON CONFLICT (id) DO NOTHING RETURNING id`.then((inserted) => {
           if (inserted.length === plan.events.length) return;
           if (idsCheckedOnInsert) throw REUSED_ID;
-          throw new HubFailure(HubFailureCode.store, 'event store: an id of the batch is stored already');
+          throw new HubError(HubErrorCode.store, 'event store: an id of the batch is stored already');
         }),
       );
     }
@@ -448,7 +447,7 @@ class PostgresEventStore implements EventStore {
   }
 
   #open(): void {
-    if (this.#closed !== undefined) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+    if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
 }
 
@@ -598,20 +597,20 @@ const UNAVAILABLE_ERRNO = new Set([
 ]);
 
 /**
- * A Postgres error as a {@link HubFailure}: `unavailable` when the server cannot be reached or
+ * A Postgres error as a {@link HubError}: `unavailable` when the server cannot be reached or
  * is shutting down (retry later), else `store`.
  */
-export function toPostgresFailure(thrown: unknown): HubFailure {
-  if (thrown instanceof HubFailure) return thrown;
+export function toPostgresError(thrown: unknown): HubError {
+  if (thrown instanceof HubError) return thrown;
   const code = (thrown as { code?: unknown } | null)?.code;
   if (
     typeof code === 'string' &&
     (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code) || code.startsWith('CONNECT'))
   ) {
     const message = thrown instanceof Error ? thrown.message : String(thrown);
-    return new HubFailure(HubFailureCode.unavailable, `event store unavailable: ${message}`, {
+    return new HubError(HubErrorCode.unavailable, `event store unavailable: ${message}`, {
       cause: thrown,
     });
   }
-  return toStoreFailure(thrown);
+  return toHubError(thrown, HubErrorCode.store);
 }
