@@ -308,9 +308,9 @@ export class HubSession implements ReadySession {
     if (this.#closed) return this.#error(ErrorCode.unavailable, 'disconnected');
     const fingerprint = this.#ctx.fingerprint;
     if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
-      this.#ctx.logger.info(
+      this.#ctx.logger.warn(
         { clientId: hello.clientId, client: hello.schemaFingerprint, hub: fingerprint },
-        'client schema fingerprint differs from the hub',
+        "client schema fingerprint differs from the hub's: its events of unknown types or versions wait on the device, those of another shape are refused",
       );
     }
     // From here on synchronous: the session joins the live feed at exactly the head it is told.
@@ -324,6 +324,7 @@ export class HubSession implements ReadySession {
       hubId: this.#ctx.hubId,
       head: this.sentUpTo,
       lastClientSeq: record.lastClientSeq,
+      ...(hello.protocol >= 2 ? { schemaFingerprint: fingerprint ?? null } : {}),
     };
   }
 
@@ -413,8 +414,35 @@ export class HubSession implements ReadySession {
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
       if (r!.status === 'rejected') this.#ctx.metrics.rejections.inc({ code: r!.code });
+    this.#logRefusals(results as PushResult[]);
     this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
     return { results: results as PushResult[] };
+  }
+
+  /**
+   * Refusals are logged at `warn` (lost `expectedVersion` races at `info`), one line per code and push, with the first refused event's
+   * id and message (which names the fields): a developer whose events all bounce sees why.
+   * Sequence gaps are the client's own flow control, not a refusal of the event: left out.
+   */
+  #logRefusals(results: readonly PushResult[]): void {
+    let byCode: Map<string, Extract<PushResult, { status: 'rejected' }>[]> | undefined;
+    for (const r of results) {
+      if (r.status !== 'rejected' || r.code === ErrorCode.sequenceGap) continue;
+      byCode ??= new Map();
+      const list = byCode.get(r.code) ?? [];
+      list.push(r);
+      byCode.set(r.code, list);
+    }
+    if (byCode === undefined) return;
+    for (const [code, refused] of byCode) {
+      const first = refused[0]!;
+      // A lost race on `expectedVersion` is the normal way of a guarded conflict: info, not warn.
+      const level = code === ErrorCode.wrongExpectedVersion ? 'info' : 'warn';
+      this.#ctx.logger[level](
+        { clientId: this.clientId, code, count: refused.length, id: first.id, message: first.message },
+        `${refused.length} pushed event${refused.length === 1 ? '' : 's'} refused (${code}): ${first.message}`,
+      );
+    }
   }
 
   /**

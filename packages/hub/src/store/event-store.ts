@@ -66,6 +66,14 @@ export interface HeadChange {
   readonly events?: () => readonly CommittedEvent[];
 }
 
+/** What {@link EventStore.importEvents} did. */
+export interface StoreImportResult {
+  readonly imported: number;
+  readonly skipped: number;
+  /** The log's head after the batch. */
+  readonly head: number;
+}
+
 /** What the store knows about one client. */
 export interface ClientRecord {
   /** The highest `clientSeq` accepted or rejected-and-recorded; 0 for a client never seen. */
@@ -125,6 +133,18 @@ export interface EventStore {
    * slowly as a safety net for a lost one.
    */
   watchHead(listener: (change: HeadChange) => void): () => void;
+  /**
+   * Writes committed events exported from another log (see `planImport`), keeping their
+   * positions, stream versions and times, in one durable transaction per call. The log must be
+   * empty or hold a prefix of the same export: events stored already (same id, position and
+   * content) are skipped, so an interrupted import can run again. With `hubId`, an empty log takes
+   * that id (a moved log stays the same log to its clients) and a non-empty one must have it.
+   * Optional: a store without it cannot be the target of `eventloom-hub import`.
+   */
+  importEvents?(
+    events: readonly CommittedEvent[],
+    options?: { readonly hubId?: string },
+  ): Promise<StoreImportResult>;
   /** A stable id of this log, made when the log was created. */
   hubId(): Promise<string>;
   /** Finishes in-flight work and releases the store. */

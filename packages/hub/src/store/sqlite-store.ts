@@ -9,6 +9,7 @@ import type {
   HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
 import type { AppendAnswer, AppendColumns, PageText } from './sqlite-log.ts';
@@ -140,6 +141,23 @@ class SqliteEventStore implements EventStore {
     const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
     return { events, until: page.until, head: page.head, jsonChars };
+  }
+
+  async importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    this.#open();
+    // The recent-commits cache holds only what this store appended: an import goes around it, so
+    // it starts again from the log.
+    const result = await this.#call<StoreImportResult>({
+      op: 'import',
+      handle: this.#writer.handle,
+      events,
+      hubId: options.hubId,
+    });
+    this.#recent.clear();
+    return result;
   }
 
   async head(): Promise<number> {
