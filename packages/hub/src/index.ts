@@ -5,6 +5,7 @@ export type {
   StoreReadResult,
   StoreImportResult,
   ClientRecord,
+  HeadChange,
 } from './store/event-store.ts';
 export { planImport, type ImportPlan, type ImportSnapshot } from './store/plan-import.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
