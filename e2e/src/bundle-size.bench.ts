@@ -21,15 +21,19 @@ const DEPS_ENTRY = 'virtual:eventloom-dependencies';
 const OURS = /\/node_modules\/@eventloom\/[^/]+\/dist\/.+\.js$/;
 
 it('bundle-size', async () => {
-  await measure('bundle-size', join('bundle-app', 'main.ts'), '/@eventloom/client/dist/sync/');
+  await assertBundleSize('bundle-size', join('bundle-app', 'main.ts'), '/@eventloom/client/dist/sync/');
 });
 
 it('bundle-size-react', async () => {
-  await measure('bundle-size-react', join('bundle-app-react', 'main.tsx'), '/@eventloom/react/dist/');
+  await assertBundleSize(
+    'bundle-size-react',
+    join('bundle-app-react', 'main.tsx'),
+    '/@eventloom/react/dist/',
+  );
 });
 
-async function measure(name: string, entry: string, mustInclude: string): Promise<void> {
-  const dir = installPackedProject();
+async function assertBundleSize(name: string, entry: string, mustInclude: string): Promise<void> {
+  const dir = await installPackedProject();
   const app = await bundle(dir, join(dir, entry));
   // Our modules in the app's bundle (from node_modules/@eventloom/*/dist), and the app itself.
   const ours = app.modules.filter((id) => OURS.test(id));

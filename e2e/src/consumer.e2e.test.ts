@@ -29,8 +29,8 @@ const SECRET = 'consumer-check-secret-at-least-32-bytes';
 const started: ChildProcess[] = [];
 
 // Packing builds every package; npm builds better-sqlite3 from source the first time (minutes).
-beforeAll(() => {
-  installPackedProject();
+beforeAll(async () => {
+  await installPackedProject();
 }, 1_200_000);
 
 afterAll(() => {
@@ -44,18 +44,28 @@ describe('the packed packages, installed by an outside project', () => {
       const name = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')).name as string;
       const installed = join(DIR, 'node_modules', ...name.split('/'));
       const files = listFiles(installed);
-      expect(files, name).toContain('LICENSE');
-      expect(files, name).toContain('README.md');
-      expect(files, name).toContain('dist/index.js');
-      expect(files, name).toContain('dist/index.d.ts');
-      expect(
-        files.filter((f) => /(^src\/|\.test\.|\.bench\.|fixtures\/|tsconfig)/.test(f)),
-        name,
-      ).toEqual([]);
       const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
-      expect(JSON.stringify(manifest.exports), name).not.toContain('/src/');
-      expect(JSON.stringify(manifest.dependencies ?? {}), name).not.toContain('workspace:');
-      expect(manifest.repository?.url, name).toMatch(/^git\+https:/);
+      expect({
+        name,
+        license: files.includes('LICENSE'),
+        readme: files.includes('README.md'),
+        javascript: files.includes('dist/index.js'),
+        declarations: files.includes('dist/index.d.ts'),
+        unwanted: files.filter((f) => /(^src\/|\.test\.|\.bench\.|fixtures\/|tsconfig)/.test(f)),
+        exportsSources: JSON.stringify(manifest.exports).includes('/src/'),
+        workspaceRanges: JSON.stringify(manifest.dependencies ?? {}).includes('workspace:'),
+        repository: String(manifest.repository?.url).startsWith('git+https:'),
+      }).toEqual({
+        name,
+        license: true,
+        readme: true,
+        javascript: true,
+        declarations: true,
+        unwanted: [],
+        exportsSources: false,
+        workspaceRanges: false,
+        repository: true,
+      });
     }
     const server = JSON.parse(
       readFileSync(join(DIR, 'node_modules/@eventloom/hub-server/package.json'), 'utf8'),
@@ -169,12 +179,17 @@ describe('the packed packages, installed by an outside project', () => {
     };
     for (const [file, compilerOptions] of Object.entries(configs)) {
       writeFileSync(join(DIR, file), JSON.stringify({ compilerOptions, files: ['check.ts'] }));
-      const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', file], {
+      // The repository's compiler (TypeScript 7, native: seconds, where tsc 5 takes minutes on two
+      // busy cores); it resolves every import from the project's own node_modules.
+      const tsc = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', file], {
         cwd: DIR,
         encoding: 'utf8',
       });
-      expect(tsc.stdout + tsc.stderr, file).toBe('');
-      expect(tsc.status, file).toBe(0);
+      expect({ file, output: tsc.stdout + tsc.stderr, status: tsc.status }).toEqual({
+        file,
+        output: '',
+        status: 0,
+      });
     }
   });
 });

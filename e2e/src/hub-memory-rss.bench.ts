@@ -15,7 +15,7 @@ import { installPackedProject, startInstalledHub, startServer } from './packed-p
 const ROUNDS = 3;
 
 it('hub-memory-rss', async () => {
-  const dir = installPackedProject();
+  const dir = await installPackedProject();
   let hub = Infinity;
   let bare = Infinity;
   for (let round = 0; round < ROUNDS; round++) {

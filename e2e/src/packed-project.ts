@@ -55,7 +55,15 @@ export const PROJECT_DIR = join(
  * Packs every package, and installs the tarballs and the registry dependencies into a fresh
  * {@link PROJECT_DIR} (but for its node_modules, kept); copies the consumer check's files in.
  */
-export function installPackedProject(): string {
+export function installPackedProject(): Promise<string> {
+  installing ??= install();
+  return installing;
+}
+
+/** Once per process: the benchmarks of one file share the project. */
+let installing: Promise<string> | undefined;
+
+async function install(): Promise<string> {
   const dir = PROJECT_DIR;
   if (process.env['EVENTLOOM_CONSUMER_FRESH'] === '1') rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -67,7 +75,7 @@ export function installPackedProject(): string {
   const packs = join(dir, 'packs');
   mkdirSync(packs);
   for (const pkg of PACKAGES) {
-    run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', packs], join(ROOT, pkg));
+    await runAsync('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', packs], join(ROOT, pkg));
   }
   const tarballs = Object.fromEntries(
     readdirSync(packs).map((file) => {
@@ -94,8 +102,25 @@ export function installPackedProject(): string {
     ),
   );
   cpSync(FIXTURES, dir, { recursive: true });
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
+  await runAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
   return dir;
+}
+
+/** Like {@link run}, without blocking the event loop (so that a test's timeout can end it). */
+export function runAsync(command: string, args: string[], cwd: string): Promise<string> {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal}):\n${stdout}\n${stderr}`)),
+    );
+  });
 }
 
 /** Runs a command to its end; throws with its output unless it exits 0. */

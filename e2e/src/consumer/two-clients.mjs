@@ -38,7 +38,16 @@ const both = (d) =>
     ),
   );
 const seen = { a: await both(a), b: await both(b) };
-const states = await Promise.all([a, b].map((d) => firstValueFrom(d.sync.syncState$)));
+const states = await Promise.all(
+  [a, b].map((d) =>
+    firstValueFrom(
+      d.sync.syncState$.pipe(
+        filter((s) => s === 'live'),
+        timeout(20_000),
+      ),
+    ),
+  ),
+);
 console.log(JSON.stringify({ ...seen, states }));
 for (const d of [a, b]) {
   await d.sync.close();
