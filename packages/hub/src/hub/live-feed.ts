@@ -110,7 +110,11 @@ export class LiveFeed {
       }
       let page;
       try {
-        page = await ctx.store.read({ from: this.#cursor, limit: ctx.limits.maxBatchSize });
+        page = await ctx.store.read({
+          from: this.#cursor,
+          limit: ctx.limits.maxBatchSize,
+          maxJsonChars: ctx.limits.maxMessageBytes,
+        });
       } catch (error) {
         ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
         return true;

@@ -43,7 +43,7 @@ function run(request: SqliteRequest): unknown {
     case 'append':
       return log.append(request.batch);
     case 'read':
-      return log.read(request.from, request.limit, request.filter);
+      return log.read(request.from, request.limit, request.filter, request.maxJsonChars);
     case 'head':
       return log.head();
     case 'streamVersion':
