@@ -6,6 +6,7 @@ import { createMemoryReactionStore, type Handler, type ReactionStore, type Saga 
 import {
   HubError,
   HubErrorCode,
+  adminEventsHandler,
   createHub,
   createHubReactions,
   createSqliteReactionStore,
@@ -80,9 +81,10 @@ export async function startHubServer(
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
     if (server !== undefined) await listen(server, hub, config);
+    const admin = adminOptions(config, auth);
+    if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
     if (reactionModule !== undefined) {
       reactionStore = openReactionStore(config);
-      const admin = adminOptions(config, auth);
       reactions = await createHubReactions({
         hub,
         reactionStore,

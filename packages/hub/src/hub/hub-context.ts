@@ -6,6 +6,7 @@ import type { HubMemory } from './hub-memory.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
+import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface HubContext {
   readonly memory: HubMemory;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** What devices coming back to a restored log tell: detections, repairs, what is still missing. */
+  readonly restore: RestoreWatch;
   readonly registry: HubRegistry | undefined;
   /** The registry's fingerprint, read once at start (undefined without a registry). */
   readonly fingerprint: string | undefined;

@@ -349,6 +349,6 @@ describe('hub security: memory', () => {
     expect((await push(bob, [makeEvent('client-b', 1)])).results[0]!.status).toBe('ok');
     expect(hub.metrics.registry.getSingleMetric('eventloom_hub_memory_held_bytes')).toBeDefined();
     void Promise.allSettled(held);
-    await socket.disconnect();
+    socket.disconnect();
   });
 });
