@@ -188,11 +188,8 @@ export interface RejectionInput {
 export interface RealignInput {
   /** The highest `clientSeq` the hub has decided for this client (`welcome.lastClientSeq`). */
   readonly hubClientSeq: number;
-  /**
-   * The log was restored from an older backup: re-derive the confirmed log above this position
-   * (its events leave; the device's own go back to the outbox). Omitted: the log stays.
-   */
-  readonly above?: number;
+  /** The head of the hub's log (`welcome.head`). */
+  readonly hubHead: number;
 }
 
 /** What {@link ClientStore.realign} did. */
@@ -291,9 +288,10 @@ export interface ClientStore {
     options?: { readonly subscriptions?: readonly string[] },
   ): Promise<InsertHistoryResult>;
   /**
-   * Brings the device in line with the hub's `welcome` (see `planRealign`): with `above`, the
-   * confirmed log above it is dropped (the position goes down, `meta.history` up, snapshots are
-   * dropped) and the device's own events there return to the outbox; the rows the hub has not
+   * Brings the device in line with the hub's `welcome` (see `planRealign`): when the device is
+   * ahead of the hub (a log restored from an older backup), the confirmed log above the hub's head
+   * is dropped (the position goes down, `meta.history` up, snapshots are dropped) and the device's
+   * own events there return to the outbox; the rows the hub has not
    * decided are numbered from `hubClientSeq + 1` where they do not follow on from it, and the
    * counter moves past the hub's (`meta.epoch` goes up when rows change). The one exception to
    * "`meta.position` only goes up".

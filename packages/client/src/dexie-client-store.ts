@@ -21,7 +21,7 @@ import type {
   StoreCursor,
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
-import { planRealign } from './realign-plan.ts';
+import { aheadOfHub, planRealign } from './realign-plan.ts';
 import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 
 /** Where Dexie finds IndexedDB: the browser's by default; in Node, `fake-indexeddb` or another implementation. */
@@ -410,12 +410,10 @@ export class DexieClientStore implements ClientStore {
   realign(input: RealignInput): Promise<RealignResult> {
     return this.#run('rw', [this.#meta, this.#events, this.#outbox, this.#snapshots], async () => {
       const meta = await this.#readMeta();
-      const above = input.above ?? meta.position;
-      const [outbox, confirmedAbove] = await Promise.all([
-        this.#outbox.toArray(),
-        above < meta.position ? this.#readConfirmed({ from: above }) : Promise.resolve([]),
-      ]);
-      const plan = planRealign(meta, outbox, confirmedAbove, input);
+      const outbox = await this.#outbox.toArray();
+      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
+      const log = aheadOfHub(meta, outbox, input) ? await this.#readConfirmed({}) : [];
+      const plan = planRealign(meta, outbox, log, input);
       if (plan.cutAbove !== undefined) {
         const cut = plan.cutAbove;
         const start =

@@ -1,6 +1,6 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
-import { planRealign } from './realign-plan.ts';
+import { aheadOfHub, planRealign } from './realign-plan.ts';
 import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 import type {
   AckRecord,
@@ -249,13 +249,8 @@ export class MemoryClientStore implements ClientStore {
   async realign(input: RealignInput): Promise<RealignResult> {
     const db = await this.#use();
     const meta = db.meta!;
-    const above = input.above ?? meta.position;
-    const plan = planRealign(
-      meta,
-      [...db.outbox.values()],
-      db.confirmed.filter((e) => e.position > above),
-      input,
-    );
+    const outbox = [...db.outbox.values()];
+    const plan = planRealign(meta, outbox, aheadOfHub(meta, outbox, input) ? db.confirmed : [], input);
     if (plan.cutAbove !== undefined) {
       const cut = plan.cutAbove;
       const kept = db.confirmed.filter((e) => e.position <= cut);

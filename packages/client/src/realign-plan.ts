@@ -15,9 +15,10 @@ export interface RealignPlan {
  * Brings the device in line with what the hub's `welcome` says of it (DESIGN "The hub's word on a
  * client is checked at every hello"); pure, so both stores plan alike.
  *
- * - `above` (a log restored from an older backup): the confirmed events above it leave the log;
- *   the device's own go back to the outbox, in their order, ahead of the pending rows, to be sent
- *   again with the same ids.
+ * - A device ahead of the hub ({@link aheadOfHub}: the log was restored from an older backup):
+ *   the confirmed events above the hub's head (or above the first own event the hub lost, if
+ *   lower) leave the log; the device's own go back to the outbox, in their order, ahead of the
+ *   pending rows, to be sent again with the same ids. `confirmed` is then the device's whole log.
  * - The rows the hub has not decided (seq above `hubClientSeq`; every row, when the device's own
  *   counter is below the hub's: its storage was cleared) are numbered anew from
  *   `hubClientSeq + 1` where they do not follow on from it already, and the counter moves to the
@@ -28,12 +29,12 @@ export interface RealignPlan {
 export function planRealign(
   meta: ClientMeta,
   outbox: readonly OutboxRow[],
-  confirmedAbove: readonly CommittedEvent[],
+  confirmed: readonly CommittedEvent[],
   input: RealignInput,
 ): RealignPlan {
   const hubSeq = input.hubClientSeq;
-  const cut = input.above !== undefined && input.above < meta.position ? input.above : undefined;
-  const leaving = cut === undefined ? [] : confirmedAbove.filter((e) => e.position > cut);
+  const cut = restoredAbove(meta, outbox, confirmed, input);
+  const leaving = cut === undefined ? [] : confirmed.filter((e) => e.position > cut);
   const returning: OutboxRow[] = leaving
     .filter((e) => e.clientId === meta.clientId)
     .sort((a, b) => a.clientSeq - b.clientSeq)
@@ -84,6 +85,41 @@ export function planRealign(
     deleteSeqs,
     putRows,
   };
+}
+
+/**
+ * Whether the hub's log lost what this device holds: the device is past the hub's head, or the
+ * hub has not decided seqs the device saw decided (acked, refused or confirmed). A device whose
+ * own counter is behind the hub's lost its storage instead: that is not this.
+ */
+export function aheadOfHub(meta: ClientMeta, outbox: readonly OutboxRow[], input: RealignInput): boolean {
+  if (meta.position > input.hubHead) return true;
+  let decided = meta.clientSeq;
+  for (const row of outbox)
+    if (row.acked === undefined && row.clientSeq <= decided) decided = row.clientSeq - 1;
+  return decided > input.hubClientSeq;
+}
+
+/**
+ * Where a device ahead of the hub re-derives its log from: the hub's head, or lower where an own
+ * event the hub lost sits at or below it (other devices wrote to the restored log meanwhile).
+ * `confirmed`: the device's whole log. Undefined when the device is not ahead.
+ */
+function restoredAbove(
+  meta: ClientMeta,
+  outbox: readonly OutboxRow[],
+  confirmed: readonly CommittedEvent[],
+  input: RealignInput,
+): number | undefined {
+  if (!aheadOfHub(meta, outbox, input)) return undefined;
+  let above = Math.min(input.hubHead, meta.position);
+  for (const e of confirmed) {
+    if (e.clientId === meta.clientId && e.clientSeq > input.hubClientSeq) {
+      above = Math.min(above, e.position - 1);
+      break;
+    }
+  }
+  return above < meta.position ? above : undefined;
 }
 
 function envelopeOf(event: CommittedEvent): EventEnvelope {

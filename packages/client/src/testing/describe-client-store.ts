@@ -280,7 +280,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       const { store } = await fresh();
       const { rows } = await store.appendPending((m) => build(m, 2));
       const before = await store.readMeta();
-      const result = await store.realign({ hubClientSeq: 5 });
+      const result = await store.realign({ hubClientSeq: 5, hubHead: 0 });
       expect([...result.renumbered]).toEqual([
         [1, 6],
         [2, 7],
@@ -296,7 +296,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       expect(next.rows[0]!.clientSeq).toBe(8);
       // Nothing pending: the counter alone moves past the hub's.
       const empty = (await fresh()).store;
-      expect((await empty.realign({ hubClientSeq: 9 })).meta.clientSeq).toBe(9);
+      expect((await empty.realign({ hubClientSeq: 9, hubHead: 0 })).meta.clientSeq).toBe(9);
     });
 
     it('realign: rows the hub decided keep their seqs, and a device in line changes nothing', async () => {
@@ -305,7 +305,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       await store.markAcked([{ clientSeq: 1, position: 1 }]);
       const before = await store.readMeta();
       for (const hubClientSeq of [3, 2, 1]) {
-        const result = await store.realign({ hubClientSeq });
+        const result = await store.realign({ hubClientSeq, hubHead: 0 });
         expect(result.renumbered.size).toBe(0);
         expect(result.meta).toEqual(before);
       }
@@ -317,7 +317,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
         { clientSeq: 3, code: 'invalid', message: 'x' },
       ]);
       await store.insertConfirmed([confirmed((await store.readPending())[0]!.event, 1)]);
-      expect((await store.realign({ hubClientSeq: 1 })).meta.clientSeq).toBe(1);
+      expect((await store.realign({ hubClientSeq: 1, hubHead: 1 })).meta.clientSeq).toBe(1);
     });
 
     it('realign: a restored log drops the confirmed log above a position and returns own events to the outbox', async () => {
@@ -337,7 +337,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       const before = await store.readMeta();
       expect(before.position).toBe(5);
       // The restored log holds positions 1–2, and own seq 1 only.
-      const result = await store.realign({ hubClientSeq: 1, above: 2 });
+      const result = await store.realign({ hubClientSeq: 1, hubHead: 2 });
       expect(result.dropped).toEqual([log[4]]);
       expect(result.returned.map((r) => [r.clientSeq, r.event.id])).toEqual([
         [2, rows[1]!.event.id],
