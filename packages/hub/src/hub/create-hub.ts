@@ -12,6 +12,7 @@ import { Server, type Socket } from 'socket.io';
 import type { HubContext } from './hub-context.ts';
 import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
+import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubSession } from './hub-session.ts';
 import { LiveFeed } from './live-feed.ts';
@@ -264,6 +265,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     limits,
     metrics,
     logger,
+    restore: new RestoreWatch(metrics, logger),
     registry: options.registry,
     fingerprint: readFingerprint(options.registry, logger),
     authorize: options.authorize,
