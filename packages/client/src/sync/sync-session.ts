@@ -17,7 +17,7 @@ import {
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
-import type { AckInput, SyncPort } from '../eventloom.ts';
+import type { AckInput, SyncPort } from '../sync-port.ts';
 import { SerialQueue } from '../serial-queue.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
 import type { Backoff } from './backoff.ts';
