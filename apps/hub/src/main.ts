@@ -1,12 +1,18 @@
 /**
  * The `eventloom-hub` command: reads flags and environment, starts the hub, and shuts it down
- * gracefully on SIGTERM or SIGINT (a second signal exits at once).
+ * gracefully on SIGTERM or SIGINT (a second signal exits at once). `eventloom-hub export` and
+ * `eventloom-hub import` copy the log out and in as NDJSON instead.
  */
-import { HubFailure } from '@eventloom/hub';
+import { HubError } from '@eventloom/hub';
 import { HUB_SERVER_HELP, parseHubServerConfig } from './hub-server-config.ts';
+import { runLogTransfer } from './log-transfer-command.ts';
 import { startHubServer } from './start-hub-server.ts';
 
-const parsed = parseHubServerConfig(process.argv.slice(2), process.env);
+const argv = process.argv.slice(2);
+if (argv[0] === 'export' || argv[0] === 'import') {
+  process.exit(await runLogTransfer(argv, process.env));
+}
+const parsed = parseHubServerConfig(argv, process.env);
 if (!parsed.ok) {
   process.stderr.write(`eventloom-hub: ${parsed.error}\nRun eventloom-hub --help for the options.\n`);
   process.exit(2);
@@ -20,7 +26,7 @@ let server;
 try {
   server = await startHubServer(parsed.config);
 } catch (error) {
-  const message = error instanceof HubFailure ? error.message : String(error);
+  const message = error instanceof HubError ? error.message : String(error);
   process.stderr.write(`eventloom-hub: ${message}\n`);
   process.exit(1);
 }

@@ -4,8 +4,9 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMemoryReactionStore, type Handler, type ReactionStore, type Saga } from '@eventloom/core';
 import {
-  HubFailure,
-  HubFailureCode,
+  HubError,
+  HubErrorCode,
+  adminEventsHandler,
   createHub,
   createHubReactions,
   createSqliteReactionStore,
@@ -43,7 +44,7 @@ export interface HubServer {
 
 /**
  * Starts the hub the `eventloom-hub` command runs: opens (or creates) the SQLite log, loads the
- * keys and the schemas, and listens. Throws a {@link HubFailure} (`config` or `store`) with a
+ * keys and the schemas, and listens. Throws a {@link HubError} (`config` or `store`) with a
  * message a person can act on; nothing is left open when it does.
  *
  * @example
@@ -80,9 +81,10 @@ export async function startHubServer(
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
     if (server !== undefined) await listen(server, hub, config);
+    const admin = adminOptions(config, auth);
+    if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
     if (reactionModule !== undefined) {
       reactionStore = openReactionStore(config);
-      const admin = adminOptions(config, auth);
       reactions = await createHubReactions({
         hub,
         reactionStore,
@@ -135,8 +137,8 @@ async function staticFiles(dir: string): Promise<StaticHandler> {
   try {
     await access(join(dir, 'index.html'));
   } catch (cause) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       `--static ${dir} has no index.html (for the demo, run \`pnpm build\` first)`,
       { cause },
     );
@@ -166,7 +168,7 @@ async function listen(server: Server, hub: Hub, config: HubServerConfig): Promis
     });
   }).catch(async (cause: unknown) => {
     await hub.close();
-    throw new HubFailure(HubFailureCode.config, `cannot listen: ${String(cause)}`, { cause });
+    throw new HubError(HubErrorCode.config, `cannot listen: ${String(cause)}`, { cause });
   });
 }
 
@@ -198,21 +200,21 @@ async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator
     try {
       jwks = JSON.parse(text);
     } catch (cause) {
-      throw new HubFailure(HubFailureCode.config, `--jwks ${config.jwks} is not JSON`, { cause });
+      throw new HubError(HubErrorCode.config, `--jwks ${config.jwks} is not JSON`, { cause });
     }
     if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
-      throw new HubFailure(HubFailureCode.config, `--jwks ${config.jwks} has no "keys" array`);
+      throw new HubError(HubErrorCode.config, `--jwks ${config.jwks} has no "keys" array`);
     }
     return jwtAuthenticator({ jwks: jwks as { keys: [] }, ...claims });
   }
-  throw new HubFailure(HubFailureCode.config, 'no authentication configured');
+  throw new HubError(HubErrorCode.config, 'no authentication configured');
 }
 
 async function readConfigFile(path: string, flag: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.config, `${flag}: cannot read ${path}`, { cause });
+    throw new HubError(HubErrorCode.config, `${flag}: cannot read ${path}`, { cause });
   }
 }
 
@@ -222,14 +224,14 @@ async function loadRegistry(path: string): Promise<HubRegistry> {
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.config, `--schemas: cannot import ${path}: ${String(cause)}`, {
+    throw new HubError(HubErrorCode.config, `--schemas: cannot import ${path}: ${String(cause)}`, {
       cause,
     });
   }
   const registry = module['registry'] ?? module['default'];
   if (typeof (registry as { validate?: unknown } | undefined)?.validate !== 'function') {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       `--schemas: ${path} must export an event registry as \`registry\` or default (createRegistry([...]) of @eventloom/core)`,
     );
   }
@@ -252,7 +254,7 @@ async function loadReactions(path: string): Promise<ReactionModule> {
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
+    throw new HubError(HubErrorCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
       cause,
     });
   }
@@ -260,8 +262,8 @@ async function loadReactions(path: string): Promise<ReactionModule> {
   const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
     const value = module[key] ?? fallback[key] ?? [];
     if (!Array.isArray(value) || !value.every(check)) {
-      throw new HubFailure(
-        HubFailureCode.config,
+      throw new HubError(
+        HubErrorCode.config,
         `--reactions: ${path} must export \`${key}\` as a list of what ${what} returns`,
       );
     }
@@ -277,7 +279,7 @@ async function loadReactions(path: string): Promise<ReactionModule> {
     replayHandlers: list<Handler>('replayHandlers', isHandler, 'defineHandler'),
   };
   if (reactions.handlers.length + reactions.sagas.length === 0) {
-    throw new HubFailure(HubFailureCode.config, `--reactions: ${path} exports no handlers and no sagas`);
+    throw new HubError(HubErrorCode.config, `--reactions: ${path} exports no handlers and no sagas`);
   }
   return reactions;
 }

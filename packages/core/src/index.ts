@@ -178,5 +178,17 @@ export {
   type CloudEvent,
   type CloudEventOptions,
 } from './integration/cloud-event.ts';
+export {
+  encodeCloudEvent,
+  encodeCloudEventBatch,
+  decodeCloudEvent,
+  CLOUD_EVENT_MODES,
+  CLOUD_EVENT_HEADER_PREFIX,
+  CloudEventContentType,
+  type CloudEventMode,
+  type CloudEventMessage,
+  type ReceivedCloudEvent,
+  type DecodedCloudEvent,
+} from './integration/cloud-event-message.ts';
 export { type IntegrationRelay } from './integration/integration-relay.ts';
 export { integrationHandler, type IntegrationHandlerOptions } from './integration/integration-handler.ts';

@@ -3,8 +3,10 @@ export type {
   StoreAppend,
   StoreAppendResult,
   StoreReadResult,
+  StoreImportResult,
   ClientRecord,
 } from './store/event-store.ts';
+export { planImport, type ImportPlan, type ImportSnapshot } from './store/plan-import.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store.ts';
 export { createHub, type Hub } from './hub/create-hub.ts';
@@ -24,13 +26,14 @@ export {
   type AuthOutcome,
   type JwtAuthOptions,
 } from './hub/authenticator.ts';
-export { HubFailure, HubFailureCode, toHubFailure } from './hub/hub-failure.ts';
+export { HubError, HubErrorCode, toHubError } from './hub/hub-error.ts';
 export { createHubMetrics, type HubMetrics } from './hub/hub-metrics.ts';
-export type { HubQueryHandler } from './hub/hub-queries.ts';
+export type { HubQueryHandler } from './hub/hub-options.ts';
 export {
   createWebhookRelay,
   CLOUD_EVENTS_BATCH_CONTENT_TYPE,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
+  WEBHOOK_SECRET_PREFIX,
   type WebhookRelayOptions,
 } from './integration/webhook-relay.ts';
 export {
@@ -60,6 +63,7 @@ export {
   type ReactionRegistry,
 } from './reactions/hub-outbox-relay.ts';
 export { hubEventId } from './reactions/hub-event-id.ts';
+export { adminEventsHandler, ADMIN_EVENTS_MAX_LIMIT } from './hub/admin-events-handler.ts';
 export {
   reactionAdminHandler,
   AdminErrorCode,

@@ -22,6 +22,7 @@ import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
 import { RefusalHandler } from './refusal-handler.ts';
 import { defaultSocketFactory } from './sync-socket.ts';
+import { SyncWarnings } from './sync-warnings.ts';
 import { SyncSession, type SessionConfig, type SessionHost } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 
@@ -95,6 +96,7 @@ export class SyncEngine implements Sync {
       io: options.io ?? {},
       socket: options.socket ?? defaultSocketFactory,
       fingerprint: fingerprintOf(loom),
+      warnings: new SyncWarnings(options.warn),
       maxEvents: clamp(push.maxEvents ?? Limits.maxBatchSize, 1, Limits.maxBatchSize),
       maxBytes: clamp(
         push.maxBytes ?? 1024 * 1024,
@@ -134,7 +136,10 @@ export class SyncEngine implements Sync {
       deciders: options.deciders,
       maxRedecides: options.maxRedecides,
       session: () => this.#session,
-      rejections: (report) => this.#rejections.next(report),
+      rejections: (report) => {
+        this.#config.warnings.refused(report, this.#rejections.observed);
+        this.#rejections.next(report);
+      },
       report: (error) => this.report(error),
       progressed: () => this.#checkFlushed(),
     });

@@ -36,7 +36,7 @@ describe('toCloudEvent', () => {
       time: '2026-11-27T10:00:07.000Z',
       datacontenttype: 'application/json',
       data: { orderId: 'o1', carrier: 'ups' },
-      position: 7,
+      position: '7',
       streamversion: 3,
       correlationid: 'checkout-7',
       causationid: 'e6',
@@ -55,7 +55,7 @@ describe('toCloudEvent', () => {
       subject: 'order:o1',
       datacontenttype: 'application/json',
       data: null,
-      position: 7,
+      position: '7',
     });
     for (const name of Object.keys(toCloudEvent(shipped))) expect(name).toMatch(/^[a-z0-9]{1,20}$/);
   });

@@ -5,6 +5,8 @@ import type { ConfirmedEvent } from '../reactions/confirmed-event.ts';
  * A CloudEvents 1.0 event in the JSON format: the context attributes, `data` as JSON, and
  * Eventloom's extensions (lower-case, as the spec wants): `position`, `streamversion`,
  * `correlationid`, `causationid`, and `traceparent` (the Distributed Tracing extension).
+ * `position` is a String extension holding decimal digits: a CloudEvents Integer is 32-bit signed,
+ * and a log passes 2,147,483,647 positions.
  */
 export interface CloudEvent {
   readonly specversion: '1.0';
@@ -19,8 +21,8 @@ export interface CloudEvent {
   readonly time?: string;
   readonly datacontenttype: 'application/json';
   readonly data: JsonValue;
-  /** The global position: the order events were committed in. */
-  readonly position: number;
+  /** The global position, in decimal digits (`"7"`): the order events were committed in. */
+  readonly position: string;
   readonly streamversion?: number;
   readonly correlationid?: string;
   readonly causationid?: string;
@@ -54,7 +56,7 @@ export function toCloudEvent(event: ConfirmedEvent, options: CloudEventOptions =
     ...(event.recordedAt === undefined ? {} : { time: event.recordedAt }),
     datacontenttype: 'application/json',
     data: (event.data ?? null) as JsonValue,
-    position: event.position,
+    position: String(event.position),
     ...(event.streamVersion === undefined ? {} : { streamversion: event.streamVersion }),
     ...(correlationId === undefined ? {} : { correlationid: correlationId }),
     ...(causationId === undefined ? {} : { causationid: causationId }),

@@ -40,8 +40,8 @@ describe('integrationHandler', () => {
     );
     await settle(runner, () => log.head);
     expect(published.map((batch) => batch.map((e) => [e.id, e.source, e.subject, e.position]))).toEqual([
-      [[log.events[0]!.id, '/shop', 'order:o1', 1]],
-      [[log.events[2]!.id, '/shop', 'order:o3', 3]],
+      [[log.events[0]!.id, '/shop', 'order:o1', '1']],
+      [[log.events[2]!.id, '/shop', 'order:o3', '3']],
     ]);
     await runner.stop();
   });

@@ -14,6 +14,12 @@ export interface IntegrationHandlerOptions {
   readonly types?: readonly string[];
   /** Default: 5 attempts, 100 ms doubling to 30 s; then the event is dead-lettered. */
   readonly retry?: RetryPolicy;
+  /**
+   * Events between checkpoint writes (default 1). A relay whose receiver dedupes by event id (as
+   * JetStream does within its duplicate window) can take more: after a crash it sends up to this
+   * many events again, and the receiver drops them.
+   */
+  readonly checkpointEvery?: number;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface IntegrationHandlerOptions {
  * createReactionRunner({ store, feed, scheduler, handlers: [integrationHandler(relay, { name: 'erp-webhook' })] });
  */
 export function integrationHandler(relay: IntegrationRelay, options: IntegrationHandlerOptions): Handler {
-  const { name, source, types, retry } = options;
+  const { name, source, types, retry, checkpointEvery } = options;
   if (typeof relay?.publish !== 'function') {
     throw new CoreError(
       CoreErrorCode.invalidDefinition,
@@ -36,11 +42,14 @@ export function integrationHandler(relay: IntegrationRelay, options: Integration
   }
   const only = types === undefined ? undefined : new Set(types);
   const cloudOptions = source === undefined ? {} : { source };
-  return defineHandler({
+  const handler = defineHandler({
     name,
     on: (event) => event.kind === 'integration' && (only === undefined || only.has(event.type)),
     handle: (event) => relay.publish([toCloudEvent(event, cloudOptions)]),
-    checkpointEvery: 1,
+    checkpointEvery: checkpointEvery ?? 1,
     ...(retry === undefined ? {} : { retry }),
   });
+  const prepare = relay.prepare?.bind(relay);
+  if (prepare === undefined) return handler;
+  return { ...handler, prepare: (events) => prepare(events.map((e) => toCloudEvent(e, cloudOptions))) };
 }

@@ -10,4 +10,11 @@ import type { CloudEvent } from './cloud-event.ts';
  */
 export interface IntegrationRelay {
   publish(events: readonly CloudEvent[]): Promise<void>;
+  /**
+   * Optional: told the events of a page before they are published one by one, so that a relay
+   * whose receiver dedupes by id (JetStream's `Nats-Msg-Id`) can send them all at once and let
+   * each `publish` await its own acknowledgement. The checkpoint still passes an event only once
+   * its `publish` resolved.
+   */
+  prepare?(events: readonly CloudEvent[]): void;
 }

@@ -61,6 +61,13 @@ export interface Handler {
   readonly handle: (event: ConfirmedEvent, ctx: HandlerContext) => void | Promise<void>;
   readonly retry: RetryPolicy;
   readonly checkpointEvery: number;
+  /**
+   * Optional: told, before each page, the events of it this handler will be given (matching, not
+   * yet handled), so that it can start their I/O at once (pipelining); `handle` is still called
+   * for each, in order, and the checkpoint passes an event only once its `handle` succeeded.
+   * Must not throw; what it starts must be safe to repeat (it runs again after a crash or stop).
+   */
+  readonly prepare?: (events: readonly ConfirmedEvent[]) => void;
 }
 
 /** The default of {@link HandlerDefinition.checkpointEvery}. */

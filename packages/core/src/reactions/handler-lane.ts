@@ -40,6 +40,7 @@ export class HandlerLane extends Lane {
   protected async processPage(page: readonly ConfirmedEvent[]): Promise<void> {
     const { handler } = this;
     const every = handler.checkpointEvery;
+    if (handler.prepare !== undefined) this.#prepare(handler.prepare, page);
     for (let i = 0; i < page.length; i++) {
       if (this.stopped) break;
       const event = page[i]!;
@@ -59,6 +60,21 @@ export class HandlerLane extends Lane {
 
   protected flush(): Promise<void> {
     return this.#commit(undefined);
+  }
+
+  #prepare(prepare: (events: readonly ConfirmedEvent[]) => void, page: readonly ConfirmedEvent[]): void {
+    const due: ConfirmedEvent[] = [];
+    try {
+      for (const event of page) {
+        if (event.position > this.position && this.handler.matches(event) && !this.window.has(event.id)) {
+          due.push(event);
+        }
+      }
+      if (due.length > 0) prepare(due);
+    } catch (error) {
+      // Only a head start: each event is still handled (and its failure retried) on its own.
+      this.rt.report(error);
+    }
   }
 
   /** One run of `handle`: `true` when it succeeded synchronously, else a promise of the outcome. */

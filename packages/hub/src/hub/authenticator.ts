@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Principal } from '@eventloom/protocol';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { HubFailure, HubFailureCode } from './hub-failure.ts';
+import { HubError, HubErrorCode } from './hub-error.ts';
 
 /** What an {@link Authenticator} is given: the handshake of one Socket.IO connection. */
 export interface AuthRequest {
@@ -50,7 +50,7 @@ export interface JwtAuthOptions {
 
 /**
  * Verifies a JWT from the handshake with `jose`: signature (never `alg: none`), `exp`, `nbf`,
- * and `iss`/`aud` when configured; the principal is `{ sub, iss }`. Throws a {@link HubFailure}
+ * and `iss`/`aud` when configured; the principal is `{ sub, iss }`. Throws a {@link HubError}
  * `config` on unusable options.
  *
  * @example
@@ -60,7 +60,7 @@ export interface JwtAuthOptions {
 export function jwtAuthenticator(options: JwtAuthOptions): Authenticator {
   const sources = [options.secret, options.publicKey, options.jwks].filter((s) => s !== undefined);
   if (sources.length !== 1) {
-    throw new HubFailure(HubFailureCode.config, 'jwt auth needs exactly one of secret, publicKey or jwks');
+    throw new HubError(HubErrorCode.config, 'jwt auth needs exactly one of secret, publicKey or jwks');
   }
   const verifier = makeVerifier(options);
   const claims = {
@@ -114,7 +114,7 @@ function makeVerifier(options: JwtAuthOptions): {
     const key =
       typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
     if (key.byteLength < 32) {
-      throw new HubFailure(HubFailureCode.config, 'the HS256 secret must be at least 32 bytes');
+      throw new HubError(HubErrorCode.config, 'the HS256 secret must be at least 32 bytes');
     }
     return { key, algorithms: ['HS256'] };
   }
@@ -123,7 +123,7 @@ function makeVerifier(options: JwtAuthOptions): {
     try {
       key = createPublicKey(options.publicKey);
     } catch (cause) {
-      throw new HubFailure(HubFailureCode.config, 'the public key is not a PEM public key', { cause });
+      throw new HubError(HubErrorCode.config, 'the public key is not a PEM public key', { cause });
     }
     return { key, algorithms: algorithmsFor(key) };
   }
@@ -146,7 +146,7 @@ function makeVerifier(options: JwtAuthOptions): {
       ],
     };
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.config, 'the JWKS is not a JSON Web Key Set', { cause });
+    throw new HubError(HubErrorCode.config, 'the JWKS is not a JSON Web Key Set', { cause });
   }
 }
 
@@ -161,12 +161,12 @@ function algorithmsFor(key: KeyObject): string[] {
       if (curve === 'prime256v1' || curve === 'P-256') return ['ES256'];
       if (curve === 'secp384r1' || curve === 'P-384') return ['ES384'];
       if (curve === 'secp521r1' || curve === 'P-521') return ['ES512'];
-      throw new HubFailure(HubFailureCode.config, `unsupported EC curve ${String(curve)}`);
+      throw new HubError(HubErrorCode.config, `unsupported EC curve ${String(curve)}`);
     }
     case 'ed25519':
       return ['EdDSA', 'Ed25519'];
     default:
-      throw new HubFailure(HubFailureCode.config, `unsupported key type ${String(key.asymmetricKeyType)}`);
+      throw new HubError(HubErrorCode.config, `unsupported key type ${String(key.asymmetricKeyType)}`);
   }
 }
 

@@ -1,12 +1,19 @@
 import { createServer } from 'node:http';
-import type { CommittedEvent, LiveEvents, PullResult, PushAck, PushResult } from '@eventloom/protocol';
+import {
+  PROTOCOL_VERSION,
+  type CommittedEvent,
+  type LiveEvents,
+  type PullResult,
+  type PushAck,
+  type PushResult,
+} from '@eventloom/protocol';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { insecureDevAuthenticator, jwtAuthenticator } from './authenticator.ts';
 import { createHub } from './create-hub.ts';
-import { HubFailure } from './hub-failure.ts';
+import { HubError } from './hub-error.ts';
 import {
   TEST_AUDIENCE,
   TEST_ISSUER,
@@ -42,7 +49,12 @@ describe('createHub: push, ack, pull, broadcast', () => {
     const a = await client('alice', 'client-a', ['list:*']);
     const b = await client('bob', 'client-b', ['list:*']);
     const c = await client('carol', 'client-c', ['other']);
-    expect(a.welcome).toMatchObject({ protocol: 1, minProtocol: 1, head: 0, lastClientSeq: 0 });
+    expect(a.welcome).toMatchObject({
+      protocol: PROTOCOL_VERSION,
+      minProtocol: 1,
+      head: 0,
+      lastClientSeq: 0,
+    });
     const live = collect<LiveEvents>(b.socket, 'events');
     const notForC = collect<LiveEvents>(c.socket, 'events');
 
@@ -320,6 +332,30 @@ describe('createHub: registry', () => {
     },
   };
 
+  it('tells clients of protocol 2 its fingerprint, and warns in its log of another fingerprint and of refusals, with the fields', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { url } = await setup({ registry, logger });
+    const socket = await connectClient(url, { token: await signToken('alice') });
+    scope.defer(() => socket.disconnect());
+    expect(await hello(socket, 'client-a')).toMatchObject({ schemaFingerprint: 'fp-1' });
+    const old = await connectClient(url, { token: await signToken('bob') });
+    scope.defer(() => old.disconnect());
+    expect(await hello(old, 'client-b', ['*'], 1)).not.toHaveProperty('schemaFingerprint');
+    await push(socket, [
+      makeEvent('client-a', 1, { data: { title: 3 } }),
+      makeEvent('client-a', 2, { data: {} }),
+    ]);
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; count?: number })
+      .filter((l) => l.level === 40);
+    expect(warnings.filter((w) => /fingerprint differs/.test(w.msg))).toHaveLength(2);
+    expect(warnings.find((w) => w.code === 'invalid')).toMatchObject({
+      count: 2,
+      msg: '2 pushed events refused (invalid): data.title: expected string',
+    });
+  });
+
   it('rejects invalid data (recorded) and unknown versions (not recorded, later events wait)', async () => {
     const { client, store } = await setup({ registry });
     const a = await client('alice', 'client-a');
@@ -410,7 +446,7 @@ describe('createHub: security', () => {
     await client('alice', 'client-a');
     const mallory = await client('mallory', 'client-a');
     expect(mallory.welcome).toMatchObject({ error: { code: 'unauthorized' } });
-    expect((await store.client('client-a')).principal).toBe('eventloom-test|alice');
+    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
   });
 
   it('refuses events carrying another client id, without touching that client sequence', async () => {
@@ -530,7 +566,7 @@ describe('createHub: operations', () => {
 
   it('refuses to start without an authenticator, and announces insecure dev mode', async () => {
     const store = await createMemoryStore();
-    await expect(createHub({ store } as never)).rejects.toBeInstanceOf(HubFailure);
+    await expect(createHub({ store } as never)).rejects.toBeInstanceOf(HubError);
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const hub = await createHub({ store, auth: insecureDevAuthenticator(), logger });

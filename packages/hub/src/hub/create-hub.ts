@@ -10,7 +10,7 @@ import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { HubContext } from './hub-context.ts';
-import { HubFailure, HubFailureCode, toHubFailure } from './hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubSession } from './hub-session.ts';
@@ -77,8 +77,8 @@ export interface Hub {
 export async function createHub(options: HubOptions): Promise<Hub> {
   const limits = resolveLimits(options.limits);
   if (typeof options.auth?.authenticate !== 'function') {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       'createHub needs `auth`: jwtAuthenticator(…), or insecureDevAuthenticator() for local development',
     );
   }
@@ -89,7 +89,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   try {
     [hubId, head] = await Promise.all([store.hubId(), store.head()]);
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.store, 'the store could not be read', { cause });
+    throw new HubError(HubErrorCode.store, 'the store could not be read', { cause });
   }
   if (auth.insecure === true) {
     logger.warn(
@@ -257,7 +257,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       });
     }).catch((cause: unknown) => {
       void io.close();
-      throw new HubFailure(HubFailureCode.config, `cannot listen: ${toHubFailure(cause).message}`, { cause });
+      throw new HubError(HubErrorCode.config, `cannot listen: ${toHubError(cause).message}`, { cause });
     });
   }
 
@@ -339,7 +339,7 @@ function readFingerprint(registry: HubOptions['registry'], logger: Logger): stri
 function resolveLimits(overrides: Partial<HubLimits> | undefined): HubLimits {
   const limits = { ...DEFAULT_HUB_LIMITS, ...overrides };
   const check = (ok: boolean, message: string): void => {
-    if (!ok) throw new HubFailure(HubFailureCode.config, `limits: ${message}`);
+    if (!ok) throw new HubError(HubErrorCode.config, `limits: ${message}`);
   };
   for (const [key, value] of Object.entries(limits)) {
     check(

@@ -1,5 +1,6 @@
 import type { StoreAppendResult } from '../store/event-store.ts';
-import type { HubContext } from './hub-context.ts';
+import type { Logger } from 'pino';
+import type { HubMetrics } from './hub-metrics.ts';
 
 /** Commits remembered until the live feed passes them, at most; the oldest are forgotten first. */
 const MAX_PENDING_COMMITS = 10_000;
@@ -11,11 +12,11 @@ const MAX_PENDING_COMMITS = 10_000;
  * debug log line (`event flow: committed`, `event flow: broadcast`), once per batch, not per event.
  */
 export class EventFlow {
-  readonly #ctx: () => HubContext;
+  readonly #ctx: () => FlowContext;
   /** The last position of each commit not yet broadcast, with its time (`performance.now()`). */
   readonly #commits = new Map<number, number>();
 
-  constructor(ctx: () => HubContext) {
+  constructor(ctx: () => FlowContext) {
     this.#ctx = ctx;
   }
 
@@ -71,6 +72,12 @@ export class EventFlow {
   skipped(until: number): void {
     for (const position of this.#commits.keys()) if (position <= until) this.#commits.delete(position);
   }
+}
+
+/** What the flow reports to. */
+export interface FlowContext {
+  readonly metrics: HubMetrics;
+  readonly logger: Logger;
 }
 
 function round(ms: number): number {

@@ -1,13 +1,21 @@
-import type { Principal } from '@eventloom/protocol';
+import type { Notify, Principal } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { HubMetrics } from './hub-metrics.ts';
-import type { Authorize, HubLimits, HubRegistry } from './hub-options.ts';
-import type { HubQueryHandler } from './hub-queries.ts';
-import type { HubSession } from './hub-session.ts';
-import type { LiveFeed } from './live-feed.ts';
+import type { Authorize, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
+import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { Sequencer } from './sequencer.ts';
+
+/**
+ * What the hub's shared parts need of a session that said `hello` (`HubSession` is the one
+ * implementation): the live feed's view, plus its principal and notification delivery.
+ */
+export interface ReadySession extends FeedSession {
+  readonly principal: Principal;
+  /** Delivers a notification if this session should see it; false when it did not. */
+  deliverNotify(message: Notify): Promise<boolean>;
+}
 
 /** What every session of one hub shares (internal to the hub). */
 export interface HubContext {
@@ -26,12 +34,7 @@ export interface HubContext {
   /** Query types the hub answers itself (`queries` option). */
   readonly queries: Readonly<Record<string, HubQueryHandler>> | undefined;
   /** Sessions that said `hello`: they receive live events and notifications. */
-  readonly ready: Set<HubSession>;
+  readonly ready: Set<ReadySession>;
   /** True once the hub is closing: nothing new is accepted. */
   closing(): boolean;
-}
-
-/** The key a client id is bound to in the store: the principal's `sub`, qualified by its issuer. */
-export function principalKey(principal: Principal): string {
-  return principal.iss === undefined ? principal.sub : `${principal.iss}|${principal.sub}`;
 }

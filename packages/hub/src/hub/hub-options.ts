@@ -1,10 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
-import type { EventEnvelope, Principal, Result } from '@eventloom/protocol';
+import type { EventEnvelope, JsonValue, Notify, Principal, Result } from '@eventloom/protocol';
 import { Limits } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { EventStore } from '../store/event-store.ts';
 import type { Authenticator } from './authenticator.ts';
-import type { HubQueryHandler } from './hub-queries.ts';
 
 /** What a principal asks to do to a stream. `push` also covers sending `notify` to the stream. */
 export type HubAction = 'push' | 'pull' | 'subscribe';
@@ -102,3 +101,15 @@ export interface HubOptions {
   /** Socket.IO path; default `/socket.io`. */
   readonly path?: string;
 }
+
+/**
+ * Answers queries of one type on the hub (`queries` option of `createHub`): JSON to reply with, or
+ * `undefined` to leave the query to the clients subscribed to its stream.
+ *
+ * @example
+ * createHub({ store, auth, queries: { 'hub.head': async () => store.head() } });
+ */
+export type HubQueryHandler = (
+  query: Notify,
+  principal: Principal,
+) => JsonValue | undefined | Promise<JsonValue | undefined>;

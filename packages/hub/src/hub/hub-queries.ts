@@ -1,19 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { decodeNotify, type JsonValue, type Notify, type Principal } from '@eventloom/protocol';
-import type { HubContext } from './hub-context.ts';
-import type { HubSession } from './hub-session.ts';
-
-/**
- * Answers queries of one type on the hub (`queries` option of `createHub`): JSON to reply with, or
- * `undefined` to leave the query to the clients subscribed to its stream.
- *
- * @example
- * createHub({ store, auth, queries: { 'hub.head': async () => store.head() } });
- */
-export type HubQueryHandler = (
-  query: Notify,
-  principal: Principal,
-) => JsonValue | undefined | Promise<JsonValue | undefined>;
+import { decodeNotify, type JsonValue, type Notify } from '@eventloom/protocol';
+import type { HubContext, ReadySession } from './hub-context.ts';
+import type { HubQueryHandler } from './hub-options.ts';
 
 /**
  * Lets the hub answer a query itself: the reply (`from` the hub's id) goes to the asking session
@@ -21,7 +9,7 @@ export type HubQueryHandler = (
  * await, so unanswered messages keep their order), or when the handler had no answer or threw
  * (logged): then the query is relayed to the subscribers as usual.
  */
-export function answerQuery(ctx: HubContext, session: HubSession, query: Notify): false | Promise<boolean> {
+export function answerQuery(ctx: HubContext, session: ReadySession, query: Notify): false | Promise<boolean> {
   const queries = ctx.queries;
   if (queries === undefined || !Object.hasOwn(queries, query.type)) return false;
   return answer(ctx, session, query, queries[query.type]!);
@@ -29,7 +17,7 @@ export function answerQuery(ctx: HubContext, session: HubSession, query: Notify)
 
 async function answer(
   ctx: HubContext,
-  session: HubSession,
+  session: ReadySession,
   query: Notify,
   handler: HubQueryHandler,
 ): Promise<boolean> {

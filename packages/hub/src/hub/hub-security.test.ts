@@ -1,7 +1,7 @@
 import { generateKeyPair, exportJWK, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { jwtAuthenticator } from './authenticator.ts';
-import { HubFailure } from './hub-failure.ts';
+import { HubError } from './hub-error.ts';
 import {
   TEST_AUDIENCE,
   TEST_ISSUER,
@@ -103,9 +103,9 @@ describe('hub security: the handshake', () => {
   });
 
   it('refuses unusable auth options', () => {
-    expect(() => jwtAuthenticator({ secret: 'short' })).toThrow(HubFailure);
-    expect(() => jwtAuthenticator({})).toThrow(HubFailure);
-    expect(() => jwtAuthenticator({ publicKey: 'not a pem' })).toThrow(HubFailure);
+    expect(() => jwtAuthenticator({ secret: 'short' })).toThrow(HubError);
+    expect(() => jwtAuthenticator({})).toThrow(HubError);
+    expect(() => jwtAuthenticator({ publicKey: 'not a pem' })).toThrow(HubError);
   });
 });
 

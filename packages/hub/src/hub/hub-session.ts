@@ -24,11 +24,12 @@ import {
 } from '@eventloom/protocol';
 import type { Socket } from 'socket.io';
 import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
-import { principalKey, type HubContext } from './hub-context.ts';
+import { chunkByBytes } from './chunk-by-bytes.ts';
+import type { HubContext, ReadySession } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
-import { chunkByBytes } from './live-feed.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
+import { principalKey } from './principal-key.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 type Ack = (answer: unknown) => void;
@@ -43,7 +44,7 @@ const MAX_CACHED_DECISIONS = 10_000;
  * subscriptions, and what it was last sent. Answers every message with an ack or a coded error;
  * nothing it receives can throw out of it.
  */
-export class HubSession {
+export class HubSession implements ReadySession {
   readonly socket: Socket;
   readonly principal: Principal;
   /** The client id from `hello`; undefined until then. */
@@ -307,9 +308,9 @@ export class HubSession {
     if (this.#closed) return this.#error(ErrorCode.unavailable, 'disconnected');
     const fingerprint = this.#ctx.fingerprint;
     if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
-      this.#ctx.logger.info(
+      this.#ctx.logger.warn(
         { clientId: hello.clientId, client: hello.schemaFingerprint, hub: fingerprint },
-        'client schema fingerprint differs from the hub',
+        "client schema fingerprint differs from the hub's: its events of unknown types or versions wait on the device, those of another shape are refused",
       );
     }
     // From here on synchronous: the session joins the live feed at exactly the head it is told.
@@ -323,6 +324,7 @@ export class HubSession {
       hubId: this.#ctx.hubId,
       head: this.sentUpTo,
       lastClientSeq: record.lastClientSeq,
+      ...(hello.protocol >= 2 ? { schemaFingerprint: fingerprint ?? null } : {}),
     };
   }
 
@@ -412,8 +414,35 @@ export class HubSession {
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
       if (r!.status === 'rejected') this.#ctx.metrics.rejections.inc({ code: r!.code });
+    this.#logRefusals(results as PushResult[]);
     this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
     return { results: results as PushResult[] };
+  }
+
+  /**
+   * Refusals are logged at `warn` (lost `expectedVersion` races at `info`), one line per code and push, with the first refused event's
+   * id and message (which names the fields): a developer whose events all bounce sees why.
+   * Sequence gaps are the client's own flow control, not a refusal of the event: left out.
+   */
+  #logRefusals(results: readonly PushResult[]): void {
+    let byCode: Map<string, Extract<PushResult, { status: 'rejected' }>[]> | undefined;
+    for (const r of results) {
+      if (r.status !== 'rejected' || r.code === ErrorCode.sequenceGap) continue;
+      byCode ??= new Map();
+      const list = byCode.get(r.code) ?? [];
+      list.push(r);
+      byCode.set(r.code, list);
+    }
+    if (byCode === undefined) return;
+    for (const [code, refused] of byCode) {
+      const first = refused[0]!;
+      // A lost race on `expectedVersion` is the normal way of a guarded conflict: info, not warn.
+      const level = code === ErrorCode.wrongExpectedVersion ? 'info' : 'warn';
+      this.#ctx.logger[level](
+        { clientId: this.clientId, code, count: refused.length, id: first.id, message: first.message },
+        `${refused.length} pushed event${refused.length === 1 ? '' : 's'} refused (${code}): ${first.message}`,
+      );
+    }
   }
 
   /**

@@ -1,7 +1,32 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
+import type { Logger } from 'pino';
+import type { Server, Socket } from 'socket.io';
+import type { EventStore } from '../store/event-store.ts';
+import { chunkByBytes } from './chunk-by-bytes.ts';
 import { EventFlow } from './event-flow.ts';
-import type { HubContext } from './hub-context.ts';
-import type { HubSession } from './hub-session.ts';
+import type { HubMetrics } from './hub-metrics.ts';
+import type { HubAction, HubLimits } from './hub-options.ts';
+
+/** What the live feed needs of a session that said `hello`. */
+export interface FeedSession {
+  readonly socket: Socket;
+  readonly subscriptions: readonly string[];
+  /** The position up to which this socket was sent everything it subscribes to (`prev`). */
+  sentUpTo: number;
+  allowed(action: HubAction, stream: string): boolean | Promise<boolean>;
+  isSlowConsumer(): boolean;
+  dropSlowConsumer(): void;
+}
+
+/** What the live feed reads of its hub. */
+export interface FeedContext {
+  readonly io: Server;
+  readonly store: EventStore;
+  readonly limits: HubLimits;
+  readonly metrics: HubMetrics;
+  readonly logger: Logger;
+  readonly ready: ReadonlySet<FeedSession>;
+}
 
 /** How long the feed waits before reading again after the store failed a read, in ms. */
 const RETRY_MS = 1_000;
@@ -17,14 +42,14 @@ const RETRY_MS = 1_000;
 export class LiveFeed {
   /** Times each commit to its broadcast (and pushes to their commit): the hub's flow metric and log. */
   readonly flow: EventFlow;
-  readonly #ctx: () => HubContext;
+  readonly #ctx: () => FeedContext;
   #cursor: number;
   #target: number;
   #running: Promise<void> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(ctx: () => HubContext, head: number) {
+  constructor(ctx: () => FeedContext, head: number) {
     this.#ctx = ctx;
     this.flow = new EventFlow(ctx);
     this.#cursor = head;
@@ -103,15 +128,15 @@ export class LiveFeed {
   }
 }
 
-function anyoneListens(ctx: HubContext): boolean {
+function anyoneListens(ctx: FeedContext): boolean {
   for (const session of ctx.ready) if (session.subscriptions.length > 0) return true;
   return false;
 }
 
 /** Sends `events` (consecutive, in position order) to every ready session that should see them. */
-async function deliver(ctx: HubContext, events: CommittedEvent[]): Promise<void> {
+async function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void> {
   if (events.length === 0 || ctx.ready.size === 0) return;
-  const groups = new Map<string, { message: LiveEvents; sessions: HubSession[] }>();
+  const groups = new Map<string, { message: LiveEvents; sessions: FeedSession[] }>();
   for (const session of ctx.ready) {
     const selected = await select(session, events);
     if (selected.length === 0 || !ctx.ready.has(session)) continue;
@@ -134,7 +159,7 @@ async function deliver(ctx: HubContext, events: CommittedEvent[]): Promise<void>
 }
 
 /** The events a session should get: past its `sentUpTo`, subscribed, and allowed. Same array when all are. */
-async function select(session: HubSession, events: CommittedEvent[]): Promise<CommittedEvent[]> {
+async function select(session: FeedSession, events: CommittedEvent[]): Promise<CommittedEvent[]> {
   let selected: CommittedEvent[] | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
@@ -147,34 +172,4 @@ async function select(session: HubSession, events: CommittedEvent[]): Promise<Co
     else selected ??= events.slice(0, i);
   }
   return selected ?? events;
-}
-
-/**
- * Splits events into runs whose JSON stays under `maxBytes` (one event alone always fits: the
- * push limits keep each event far smaller than a message). `jsonChars`: what the store says the
- * events' JSON texts measure (or more, for a subset of its page); when three bytes a character
- * fit, nothing is serialised to measure.
- */
-export function chunkByBytes(
-  events: readonly CommittedEvent[],
-  maxBytes: number,
-  jsonChars?: number,
-): CommittedEvent[][] {
-  if (events.length === 0) return [];
-  if (jsonChars !== undefined && 64 + 3 * jsonChars + events.length <= maxBytes) return [[...events]];
-  const chunks: CommittedEvent[][] = [];
-  let current: CommittedEvent[] = [];
-  let bytes = 64;
-  for (const event of events) {
-    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 64;
-    }
-    current.push(event);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }

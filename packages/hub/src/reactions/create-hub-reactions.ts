@@ -11,8 +11,8 @@ import {
 import type { CommittedEvent, Principal } from '@eventloom/protocol';
 import { pino, type Logger } from 'pino';
 import type { Hub } from '../hub/create-hub.ts';
-import { principalKey } from '../hub/hub-context.ts';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { principalKey } from '../hub/principal-key.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { hubEventFeed } from './hub-event-feed.ts';
 import { createHubOutboxRelay, RELAY_CHECKPOINT, type ReactionRegistry } from './hub-outbox-relay.ts';
 import { reactionAdminHandler, type ReactionAdminOptions } from './reaction-admin-handler.ts';
@@ -91,7 +91,7 @@ export async function createHubReactions(options: HubReactionsOptions): Promise<
   const logger = options.logger ?? pino({ name: 'eventloom-hub-reactions' });
   const clientId = options.clientId ?? HUB_REACTIONS_CLIENT_ID;
   for (const { name } of [...handlers, ...sagas]) {
-    if (name === RELAY_CHECKPOINT) throw new HubFailure(HubFailureCode.config, `${name} is a reserved name`);
+    if (name === RELAY_CHECKPOINT) throw new HubError(HubErrorCode.config, `${name} is a reserved name`);
   }
   const principal: Principal = { sub: clientId, iss: 'eventloom-hub' };
   let hubId: string;
@@ -99,14 +99,14 @@ export async function createHubReactions(options: HubReactionsOptions): Promise<
   try {
     [hubId, head] = await Promise.all([store.hubId(), store.head()]);
     if (!(await store.bindClient(clientId, principalKey(principal)))) {
-      throw new HubFailure(
-        HubFailureCode.config,
+      throw new HubError(
+        HubErrorCode.config,
         `client id ${clientId} belongs to another principal: give the reactions another clientId`,
       );
     }
   } catch (cause) {
-    if (cause instanceof HubFailure) throw cause;
-    throw new HubFailure(HubFailureCode.store, 'reactions: the event store could not be read', { cause });
+    if (cause instanceof HubError) throw cause;
+    throw new HubError(HubErrorCode.store, 'reactions: the event store could not be read', { cause });
   }
   const onCommit = (listener: (head: number) => void) => hub.onCommit(listener);
   const unwatchHead = hub.onCommit((position) => {

@@ -11,7 +11,7 @@ import {
   type Result,
 } from '@eventloom/protocol';
 import type { Logger } from 'pino';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type { HubRegistry } from '../hub/hub-options.ts';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { hubEventId } from './hub-event-id.ts';
@@ -114,8 +114,8 @@ export function createHubOutboxRelay(options: HubOutboxRelayOptions): OutboxRela
       });
       if (retry !== undefined) {
         const { code, message } = retry as StoreAppendResult & { status: 'rejected' };
-        throw new HubFailure(
-          HubFailureCode.store,
+        throw new HubError(
+          HubErrorCode.store,
           `reactions: the hub could not append emitted events (${code}: ${message})`,
         );
       }

@@ -1,6 +1,6 @@
 import type { ReactionRunner, SagaStatus } from '@eventloom/core';
 import { Gauge, type Registry } from 'prom-client';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type { SagaCount } from './sqlite-reaction-store.ts';
 
 /** The names of the reaction metrics on the hub's `/metrics`. */
@@ -27,13 +27,13 @@ export interface ReactionMetricsSource {
 
 /**
  * Registers the reaction gauges in the hub's registry, computed at each scrape; returns the
- * function that removes them. Throws a {@link HubFailure} `config` when the registry has them
+ * function that removes them. Throws a {@link HubError} `config` when the registry has them
  * already (one reaction runtime per hub).
  */
 export function registerReactionMetrics(registry: Registry, source: ReactionMetricsSource): () => void {
   for (const name of Object.values(ReactionMetricNames)) {
     if (registry.getSingleMetric(name) !== undefined) {
-      throw new HubFailure(HubFailureCode.config, `this hub runs reactions already (${name} is registered)`);
+      throw new HubError(HubErrorCode.config, `this hub runs reactions already (${name} is registered)`);
     }
   }
   const { runner } = source;

@@ -62,7 +62,7 @@ export const REACTION_APPLICATION_ID = 0x456c7278;
 
 /**
  * Brings `db` up to the last migration (see {@link runSqliteMigrations}). Refuses, with a
- * `HubFailure` `store`, a file of another application (the event log's file included) and a
+ * `HubError` `store`, a file of another application (the event log's file included) and a
  * file whose schema is newer than these migrations know.
  */
 export function migrateReactionStore(

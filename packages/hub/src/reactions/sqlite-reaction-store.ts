@@ -12,7 +12,7 @@ import {
   type SagaStatus,
   type SagaTimeoutRecord,
 } from '@eventloom/core';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import { openSqliteDatabase } from '../store/sqlite-log.ts';
 import { migrateReactionStore } from './sqlite-reaction-migrations.ts';
 
@@ -56,9 +56,9 @@ export function createSqliteReactionStore(options: SqliteReactionStoreOptions): 
     return new SqliteStore(db);
   } catch (thrown) {
     db.close();
-    throw thrown instanceof HubFailure
+    throw thrown instanceof HubError
       ? thrown
-      : new HubFailure(HubFailureCode.store, `reaction store: ${String(thrown)}`, { cause: thrown });
+      : new HubError(HubErrorCode.store, `reaction store: ${String(thrown)}`, { cause: thrown });
   }
 }
 

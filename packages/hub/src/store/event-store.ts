@@ -54,6 +54,14 @@ export interface StoreReadResult {
   readonly jsonChars?: number;
 }
 
+/** What {@link EventStore.importEvents} did. */
+export interface StoreImportResult {
+  readonly imported: number;
+  readonly skipped: number;
+  /** The log's head after the batch. */
+  readonly head: number;
+}
+
 /** What the store knows about one client. */
 export interface ClientRecord {
   /** The highest `clientSeq` accepted or rejected-and-recorded; 0 for a client never seen. */
@@ -105,6 +113,18 @@ export interface EventStore {
    * this principal, false when it belongs to another one.
    */
   bindClient(clientId: string, principal: string): Promise<boolean>;
+  /**
+   * Writes committed events exported from another log (see `planImport`), keeping their
+   * positions, stream versions and times, in one durable transaction per call. The log must be
+   * empty or hold a prefix of the same export: events stored already (same id, position and
+   * content) are skipped, so an interrupted import can run again. With `hubId`, an empty log takes
+   * that id (a moved log stays the same log to its clients) and a non-empty one must have it.
+   * Optional: a store without it cannot be the target of `eventloom-hub import`.
+   */
+  importEvents?(
+    events: readonly CommittedEvent[],
+    options?: { readonly hubId?: string },
+  ): Promise<StoreImportResult>;
   /** A stable id of this log, made when the log was created. */
   hubId(): Promise<string>;
   /** Finishes in-flight work and releases the store. */

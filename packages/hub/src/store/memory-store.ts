@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
+import { importHubId, planImport } from './plan-import.ts';
 import { committedJson, envelopeJson } from './committed-json.ts';
 import { planAppend, type AppendSnapshot, type RecordedRejection } from './plan-append.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
@@ -41,7 +43,7 @@ interface MemoryClient {
 
 /** The memory store; see {@link createMemoryStore}. */
 class MemoryEventStore implements EventStore {
-  readonly #hubId: string;
+  #hubId: string;
   readonly #scanWindow: number;
   /** Committed events; the one at position p is at index p - 1. */
   readonly #log: CommittedEvent[] = [];
@@ -83,6 +85,25 @@ class MemoryEventStore implements EventStore {
     for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
     return plan.results;
+  }
+
+  async importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    this.#open();
+    const takeId = importHubId(this.#log.length, this.#hubId, options.hubId);
+    const plan = planImport(this.#snapshot, events);
+    if (takeId) this.#hubId = options.hubId!;
+    for (const event of plan.events) {
+      const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
+      this.#log.push(stored);
+      this.#positionById.set(stored.id, stored.position);
+    }
+    for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
+    for (const [clientId, principal] of plan.principals) this.#clientOf(clientId).principal ??= principal;
+    return { imported: plan.events.length, skipped: plan.skipped, head: this.#log.length };
   }
 
   async read(query: {
@@ -153,7 +174,7 @@ class MemoryEventStore implements EventStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+    if (this.#closed) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
 }
 

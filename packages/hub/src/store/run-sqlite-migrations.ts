@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 
 /**
  * One step of a SQLite schema. `version` n takes a database from n - 1 to n; `up` runs inside
@@ -25,7 +25,7 @@ export interface SqliteSchema {
 /**
  * Brings `db` up to the last of `schema.migrations`, each step in its own immediate transaction,
  * and returns the versions it went from and to. `PRAGMA user_version` says which steps a file has
- * had. Refuses, with a {@link HubFailure} `store`, a file of another application and a file whose
+ * had. Refuses, with a {@link HubError} `store`, a file of another application and a file whose
  * schema is newer than these migrations know.
  */
 export function runSqliteMigrations(
@@ -34,8 +34,7 @@ export function runSqliteMigrations(
 ): { readonly from: number; readonly to: number } {
   const { migrations } = schema;
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new HubFailure(HubFailureCode.internal, `migration ${m.name} is out of order`);
+    if (m.version !== i + 1) throw new HubError(HubErrorCode.internal, `migration ${m.name} is out of order`);
   });
   const latest = migrations.length;
   const from = checkVersion(db, schema);
@@ -66,14 +65,14 @@ function checkVersion(db: Database.Database, schema: SqliteSchema): number {
       : version !== 0 ||
         db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() !== 0;
   if (foreign) {
-    throw new HubFailure(
-      HubFailureCode.store,
+    throw new HubError(
+      HubErrorCode.store,
       `${db.name} is not an Eventloom ${schema.title} (application_id ${applicationId}, user_version ${version})`,
     );
   }
   if (version > latest) {
-    throw new HubFailure(
-      HubFailureCode.store,
+    throw new HubError(
+      HubErrorCode.store,
       `${db.name} has ${schema.title} schema version ${version}, newer than this @eventloom/hub knows ` +
         `(${latest}): upgrade the hub, or open a backup taken before the upgrade`,
     );

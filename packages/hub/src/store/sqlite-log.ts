@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
-import type { ClientRecord, StoreAppend, StoreAppendResult } from './event-store.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
+import type { ClientRecord, StoreAppend, StoreAppendResult, StoreImportResult } from './event-store.ts';
+import { importHubId, planImport } from './plan-import.ts';
 import { committedJsonParts } from './committed-json.ts';
 import {
   planAppend,
@@ -11,7 +12,6 @@ import {
   type RecordedRejection,
 } from './plan-append.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
-import { toStoreFailure } from './store-failure.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
 /** Where a SQLite log lives and how it waits for locks; see `SqliteStoreOptions`. */
@@ -66,15 +66,15 @@ export function openSqliteDatabase(
   try {
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
   } catch (cause) {
-    throw new HubFailure(HubFailureCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
+    throw new HubError(HubErrorCode.store, `cannot open ${options.path}: ${String(cause)}`, { cause });
   }
   try {
     if (db.memory) db.pragma('journal_mode = MEMORY');
     else {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') {
-        throw new HubFailure(
-          HubFailureCode.store,
+        throw new HubError(
+          HubErrorCode.store,
           `${db.name}: WAL is unavailable (journal mode ${String(mode)})`,
         );
       }
@@ -83,7 +83,7 @@ export function openSqliteDatabase(
     return db;
   } catch (thrown) {
     db.close();
-    throw toStoreFailure(thrown);
+    throw toHubError(thrown, HubErrorCode.store);
   }
 }
 
@@ -118,8 +118,9 @@ export class SqliteLog {
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #appendTx: (batch: AppendColumns) => AppendAnswer;
   readonly #readTx: <T>(fn: () => T) => T;
+  readonly #importTx: (events: readonly CommittedEvent[], hubId: string | undefined) => StoreImportResult;
 
-  /** Opens (creating or migrating it) the log; fails with a {@link HubFailure} `store`. */
+  /** Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. */
   static open(options: SqliteLogOptions): SqliteLog {
     const db = openSqliteDatabase(options);
     try {
@@ -127,7 +128,7 @@ export class SqliteLog {
       return new SqliteLog(db, options.scanWindow);
     } catch (thrown) {
       db.close();
-      throw toStoreFailure(thrown);
+      throw toHubError(thrown, HubErrorCode.store);
     }
   }
 
@@ -157,6 +158,38 @@ export class SqliteLog {
         return append.immediate(items, false);
       }
     };
+    const importTx = db.transaction((events: readonly CommittedEvent[], hubId: string | undefined) => {
+      const sql = this.#sql;
+      const takeId = importHubId(sql.head.get() ?? 0, this.hubId(), hubId);
+      const plan = planImport(
+        {
+          head: () => sql.head.get() ?? 0,
+          committedById: (id) => {
+            const text = sql.eventById.get(id);
+            return text === undefined ? undefined : (JSON.parse(text) as CommittedEvent);
+          },
+          streamVersion: (stream) => sql.streamVersion.get(stream) ?? 0,
+          lastClientSeq: (clientId) => sql.lastSeq.get(clientId) ?? 0,
+        },
+        events,
+      );
+      if (takeId) sql.setMeta.run(hubId!, 'hub_id');
+      for (const event of plan.events) {
+        sql.insertEvent.run(
+          event.position,
+          event.id,
+          event.stream,
+          event.streamVersion,
+          JSON.stringify(event),
+          '',
+        );
+      }
+      for (const [stream, version] of plan.streamVersions) sql.setStream.run(stream, version);
+      for (const [clientId, seq] of plan.clientSeqs) sql.setClientSeq.run(clientId, seq);
+      for (const [clientId, principal] of plan.principals) sql.bindClient.run(clientId, principal);
+      return { imported: plan.events.length, skipped: plan.skipped, head: sql.head.get() ?? 0 };
+    });
+    this.#importTx = (events, hubId) => importTx.immediate(events, hubId);
     const read = db.transaction((fn: () => unknown) => fn());
     this.#readTx = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -197,6 +230,11 @@ export class SqliteLog {
     });
   }
 
+  /** Writes exported events as they are, in one durable transaction (see `planImport`). */
+  importEvents(events: readonly CommittedEvent[], hubId: string | undefined): StoreImportResult {
+    return this.#importTx(events, hubId);
+  }
+
   head(): number {
     return this.#sql.head.get() ?? 0;
   }
@@ -217,7 +255,7 @@ export class SqliteLog {
 
   hubId(): string {
     const id = this.#sql.hubId.get('hub_id');
-    if (id === undefined) throw new HubFailure(HubFailureCode.store, `${this.#db.name} has no hub id`);
+    if (id === undefined) throw new HubError(HubErrorCode.store, `${this.#db.name} has no hub id`);
     return id;
   }
 
@@ -263,7 +301,7 @@ export class SqliteLog {
       );
       if (changes === 0) {
         if (idsCheckedOnInsert) throw REUSED_ID;
-        throw new HubFailure(HubFailureCode.store, `event store: id ${item.event.id} is stored already`);
+        throw new HubError(HubErrorCode.store, `event store: id ${item.event.id} is stored already`);
       }
     }
     for (const { clientId, clientSeq, rejection } of plan.rejections) {
@@ -327,6 +365,7 @@ function prepareStatements(db: Database.Database) {
   return {
     head: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),
     hubId: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: db.prepare<[string, string]>('UPDATE meta SET value = ? WHERE key = ?'),
     eventById: db.prepare<[string], string>('SELECT event FROM events WHERE id = ?').pluck(),
     streamVersion: db.prepare<[string], number>('SELECT version FROM streams WHERE stream = ?').pluck(),
     lastSeq: db.prepare<[string], number>('SELECT last_seq FROM clients WHERE client_id = ?').pluck(),

@@ -15,6 +15,7 @@ export type { SqliteMigration } from './run-sqlite-migrations.ts';
  *   of each refused (client_id, client_seq), the answer a re-push gets. A committed seq needs no
  *   row: the event, found by its id, names its client and seq.
  * - `meta`: `hub_id`, the log's id.
+ * - 3: `clients.principal` holds `principalKey` (JSON `[iss, sub]`) instead of `iss|sub`.
  */
 export const sqliteMigrations: readonly SqliteMigration[] = [
   {
@@ -78,6 +79,23 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
           SELECT client_id, client_seq, event_id, code, message, current_version
           FROM client_results WHERE status = 'rejected';
         DROP TABLE client_results;
+      `);
+    },
+  },
+  {
+    // `iss|sub` collided ({ sub: 'a|b' } and { iss: 'a', sub: 'b' }): keys become JSON [iss, sub].
+    // An old key with a '|' is read as `iss|sub` (an issuer holds no '|'; a `sub` may).
+    version: 3,
+    name: 'collision-free principal keys',
+    up(db) {
+      db.exec(`
+        UPDATE clients SET principal = CASE
+          WHEN instr(principal, '|') = 0 THEN json_array(NULL, principal)
+          ELSE json_array(
+            substr(principal, 1, instr(principal, '|') - 1),
+            substr(principal, instr(principal, '|') + 1))
+        END
+        WHERE principal IS NOT NULL;
       `);
     },
   },

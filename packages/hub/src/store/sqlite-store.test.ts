@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HubFailure } from '../hub/hub-failure.ts';
+import { HubError } from '../hub/hub-error.ts';
+import { principalKey } from '../hub/principal-key.ts';
 import type { EventStore } from './event-store.ts';
 import { describeEventStore } from './describe-event-store.ts';
 import {
@@ -92,7 +93,7 @@ describe('createSqliteStore', () => {
     raw.pragma(`user_version = ${sqliteMigrations.length + 1}`);
     raw.close();
     const opening = createSqliteStore({ path });
-    await expect(opening).rejects.toBeInstanceOf(HubFailure);
+    await expect(opening).rejects.toBeInstanceOf(HubError);
     await expect(opening).rejects.toMatchObject({
       code: 'store',
       message: expect.stringContaining(
@@ -267,7 +268,7 @@ describe('schema version 2', () => {
 
     const store = await createSqliteStore({ path });
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(sqliteMigrations.length);
     expect(db.prepare('SELECT client_seq, event_id, code FROM client_rejections').all()).toEqual([
       { client_seq: 2, event_id: refused.id, code: 'unauthorized' },
     ]);
@@ -282,6 +283,28 @@ describe('schema version 2', () => {
     expect(await store.append([{ event: next }])).toEqual([
       { status: 'ok', id: next.id, position: 2, streamVersion: 2 },
     ]);
+    await store.close();
+  });
+});
+
+describe('schema version 3', () => {
+  it('rewrites the `iss|sub` principal keys of a version 2 log as collision-free keys', async () => {
+    const path = newPath();
+    const v2 = openSqliteDatabase({ path });
+    migrateSqlite(v2, sqliteMigrations.slice(0, 2));
+    const bind = v2.prepare('INSERT INTO clients (client_id, last_seq, principal) VALUES (?, 0, ?)');
+    bind.run('with-issuer', 'https://id.example|auth0|alice');
+    bind.run('without-issuer', 'bob');
+    bind.run('unbound', null);
+    v2.close();
+
+    const store = await createSqliteStore({ path });
+    expect(
+      await store.bindClient('with-issuer', principalKey({ iss: 'https://id.example', sub: 'auth0|alice' })),
+    ).toBe(true);
+    expect(await store.bindClient('without-issuer', principalKey({ sub: 'bob' }))).toBe(true);
+    expect(await store.bindClient('without-issuer', principalKey({ iss: 'bob', sub: 'bob' }))).toBe(false);
+    expect((await store.client('unbound')).principal).toBeUndefined();
     await store.close();
   });
 });
@@ -348,7 +371,7 @@ describe('migrateSqlite', () => {
 
   it('refuses migrations that are not numbered 1, 2, 3…', () => {
     const db = openSqliteDatabase({ path: ':memory:' });
-    expect(() => migrateSqlite(db, [v2])).toThrow(HubFailure);
+    expect(() => migrateSqlite(db, [v2])).toThrow(HubError);
     db.close();
   });
 });

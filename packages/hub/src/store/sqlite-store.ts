@@ -1,5 +1,5 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { envelopeJson } from './committed-json.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
@@ -7,11 +7,11 @@ import type {
   EventStore,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
 import type { AppendAnswer, AppendColumns, PageText } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
-import { toStoreFailure } from './store-failure.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -32,7 +32,7 @@ export interface SqliteStoreOptions {
 /**
  * Opens (creating or migrating it) the SQLite event log at `options.path`: WAL with
  * `synchronous=FULL`, so that an append resolves only once its transaction is durable. Fails with a
- * {@link HubFailure} `store` on a file of another application or of a newer schema.
+ * {@link HubError} `store` on a file of another application or of a newer schema.
  *
  * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
  * reads on another with a connection of their own; neither blocks the caller's event loop, which
@@ -62,7 +62,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
     return new SqliteEventStore(writer, { thread: readerThread, handle: readerHandle });
   } catch (thrown) {
     await thread.request({ op: 'close', handle }).catch(() => undefined);
-    throw toStoreFailure(thrown);
+    throw toHubError(thrown, HubErrorCode.store);
   }
 }
 
@@ -101,7 +101,7 @@ class SqliteEventStore implements EventStore {
         return resultsOf(ids, answer);
       });
     } catch (thrown) {
-      return Promise.reject(toStoreFailure(thrown));
+      return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
   }
 
@@ -129,6 +129,23 @@ class SqliteEventStore implements EventStore {
     const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
     return { events, until: page.until, head: page.head, jsonChars };
+  }
+
+  async importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    this.#open();
+    // The recent-commits cache holds only what this store appended: an import goes around it, so
+    // it starts again from the log.
+    const result = await this.#call<StoreImportResult>({
+      op: 'import',
+      handle: this.#writer.handle,
+      events,
+      hubId: options.hubId,
+    });
+    this.#recent.clear();
+    return result;
   }
 
   async head(): Promise<number> {
@@ -175,7 +192,7 @@ class SqliteEventStore implements EventStore {
   }
 
   #open(): void {
-    if (this.#closed !== undefined) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+    if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
 }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
+import type { CommittedEvent } from '@eventloom/protocol';
 import type { AppendColumns, SqliteLogOptions } from './sqlite-log.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
@@ -7,6 +8,12 @@ import type { StreamFilter } from './stream-filter.ts';
 export type SqliteCall =
   | { readonly op: 'open'; readonly options: SqliteLogOptions }
   | { readonly op: 'append'; readonly handle: number; readonly batch: AppendColumns }
+  | {
+      readonly op: 'import';
+      readonly handle: number;
+      readonly events: readonly CommittedEvent[];
+      readonly hubId: string | undefined;
+    }
   | {
       readonly op: 'read';
       readonly handle: number;
@@ -33,7 +40,7 @@ export type SqliteRequest = SqliteCall & { readonly id: number };
 /** The answer to one {@link SqliteRequest}: its value, or the failure as data. */
 export type SqliteReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly code: HubFailureCode; readonly message: string };
+  | { readonly id: number; readonly ok: false; readonly code: HubErrorCode; readonly message: string };
 
 /**
  * The worker thread every SQLite store of the process runs on, started with the first store and
@@ -41,7 +48,7 @@ export type SqliteReply =
  * the process alive only while a request is in flight, like any pending I/O.
  *
  * Invariant: a request resolves with what the worker did; if the worker dies, every request in
- * flight, and every later one, fails with a {@link HubFailure} `store`.
+ * flight, and every later one, fails with a {@link HubError} `store`.
  */
 export class SqliteThread {
   static readonly #shared = new Map<SqliteThreadRole, SqliteThread>();
@@ -61,9 +68,9 @@ export class SqliteThread {
   }
 
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubFailure): void }>();
+  readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubError): void }>();
   #nextId = 1;
-  #dead: HubFailure | undefined;
+  #dead: HubError | undefined;
 
   private constructor() {
     this.#worker = startWorker();
@@ -85,7 +92,7 @@ export class SqliteThread {
       } catch (cause) {
         this.#pending.delete(id);
         if (this.#pending.size === 0) this.#worker.unref();
-        reject(new HubFailure(HubFailureCode.store, `event store: cannot post ${call.op}`, { cause }));
+        reject(new HubError(HubErrorCode.store, `event store: cannot post ${call.op}`, { cause }));
       }
     });
   }
@@ -96,13 +103,13 @@ export class SqliteThread {
     this.#pending.delete(reply.id);
     if (this.#pending.size === 0) this.#worker.unref();
     if (reply.ok) pending.resolve(reply.value);
-    else pending.reject(new HubFailure(reply.code, reply.message));
+    else pending.reject(new HubError(reply.code, reply.message));
   }
 
   #die(cause: unknown): void {
     if (this.#dead !== undefined) return;
     const why = cause instanceof Error ? cause.message : String(cause);
-    this.#dead = new HubFailure(HubFailureCode.store, `event store: the SQLite thread stopped: ${why}`, {
+    this.#dead = new HubError(HubErrorCode.store, `event store: the SQLite thread stopped: ${why}`, {
       cause,
     });
     for (const pending of this.#pending.values()) pending.reject(this.#dead);
@@ -126,8 +133,8 @@ function startWorker(): Worker {
   try {
     tsx = import.meta.resolve('tsx/esm/api');
   } catch (cause) {
-    throw new HubFailure(
-      HubFailureCode.config,
+    throw new HubError(
+      HubErrorCode.config,
       'the SQLite store runs on a worker thread, which from TypeScript source needs Node 22.18+ or tsx',
       { cause },
     );

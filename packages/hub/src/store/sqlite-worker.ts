@@ -4,10 +4,9 @@
  * order they were posted, so that commits and their fsyncs never block the hub's event loop.
  */
 import { parentPort } from 'node:worker_threads';
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { SqliteLog, type AppendAnswer } from './sqlite-log.ts';
 import type { SqliteReply, SqliteRequest } from './sqlite-thread.ts';
-import { toStoreFailure } from './store-failure.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread only');
@@ -26,7 +25,7 @@ port.on('message', (request: SqliteRequest) => {
       transfer = [positions.buffer as ArrayBuffer, streamVersions.buffer as ArrayBuffer];
     }
   } catch (thrown) {
-    const failure = toStoreFailure(thrown);
+    const failure = toHubError(thrown, HubErrorCode.store);
     reply = { id: request.id, ok: false, code: failure.code, message: failure.message };
   }
   port.postMessage(reply, transfer);
@@ -39,10 +38,12 @@ function run(request: SqliteRequest): unknown {
     return handle;
   }
   const log = logs.get(request.handle);
-  if (log === undefined) throw new HubFailure(HubFailureCode.closed, 'the event store is closed');
+  if (log === undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   switch (request.op) {
     case 'append':
       return log.append(request.batch);
+    case 'import':
+      return log.importEvents(request.events, request.hubId);
     case 'read':
       return log.read(request.from, request.limit, request.filter);
     case 'head':

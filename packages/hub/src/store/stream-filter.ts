@@ -1,4 +1,4 @@
-import { HubFailure, HubFailureCode } from '../hub/hub-failure.ts';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 
 /** Which streams a read wants, as the stores query them. */
 export type StreamFilter =
@@ -12,13 +12,13 @@ export const DEFAULT_SCAN_WINDOW = 50_000;
 export function scanWindowOf(scanWindow: number | undefined): number {
   const n = scanWindow ?? DEFAULT_SCAN_WINDOW;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new HubFailure(HubFailureCode.config, `scanWindow must be an integer ≥ 1, got ${n}`);
+    throw new HubError(HubErrorCode.config, `scanWindow must be an integer ≥ 1, got ${n}`);
   }
   return n;
 }
 
 /**
- * Checks a read query (a programmer error throws a {@link HubFailure}) and splits its `streams`
+ * Checks a read query (a programmer error throws a {@link HubError}) and splits its `streams`
  * into exact names and prefixes; `*`, or no `streams` at all, is every stream.
  */
 export function streamFilter(query: {
@@ -27,10 +27,10 @@ export function streamFilter(query: {
   readonly streams?: readonly string[];
 }): StreamFilter {
   if (!Number.isSafeInteger(query.from) || query.from < 0) {
-    throw new HubFailure(HubFailureCode.store, `read: from must be an integer ≥ 0, got ${query.from}`);
+    throw new HubError(HubErrorCode.store, `read: from must be an integer ≥ 0, got ${query.from}`);
   }
   if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
-    throw new HubFailure(HubFailureCode.store, `read: limit must be an integer ≥ 1, got ${query.limit}`);
+    throw new HubError(HubErrorCode.store, `read: limit must be an integer ≥ 1, got ${query.limit}`);
   }
   if (query.streams === undefined) return { kind: 'all' };
   const exact: string[] = [];

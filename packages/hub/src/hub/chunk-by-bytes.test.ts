@@ -1,6 +1,6 @@
 import { sampleCommitted } from '@eventloom/protocol/testing';
 import { describe, expect, it } from 'vitest';
-import { chunkByBytes } from './live-feed.ts';
+import { chunkByBytes } from './chunk-by-bytes.ts';
 
 const events = Array.from({ length: 10 }, (_, i) =>
   sampleCommitted({ position: i + 1, data: { text: 'é'.repeat(100) } as never }),

@@ -1,0 +1,31 @@
+import type { CommittedEvent } from '@eventloom/protocol';
+
+/**
+ * Splits events into runs whose JSON stays under `maxBytes` (one event alone always fits: the
+ * push limits keep each event far smaller than a message). `jsonChars`: what the store says the
+ * events' JSON texts measure (or more, for a subset of its page); when three bytes a character
+ * fit, nothing is serialised to measure.
+ */
+export function chunkByBytes(
+  events: readonly CommittedEvent[],
+  maxBytes: number,
+  jsonChars?: number,
+): CommittedEvent[][] {
+  if (events.length === 0) return [];
+  if (jsonChars !== undefined && 64 + 3 * jsonChars + events.length <= maxBytes) return [[...events]];
+  const chunks: CommittedEvent[][] = [];
+  let current: CommittedEvent[] = [];
+  let bytes = 64;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 64;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
