@@ -28,6 +28,7 @@ import { chunkByBytes } from './chunk-by-bytes.ts';
 import type { HubContext, ReadySession } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
+import { relayNotify } from './notify-relay.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { principalKey } from './principal-key.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -317,6 +318,7 @@ export class HubSession implements ReadySession {
     this.clientId = hello.clientId;
     this.subscriptions = subscriptions;
     this.sentUpTo = this.#ctx.feed.cursor;
+    this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
     this.#ctx.ready.add(this);
     return {
       protocol: PROTOCOL_VERSION,
@@ -401,15 +403,19 @@ export class HubSession implements ReadySession {
         () => undefined,
         () => undefined,
       );
-      return this.#submit(prepared, started);
+      return this.#submit(prepared, started, decoded.value.repair);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
+  async #submit(prepared: Promise<Prepared>, started: number, repair: boolean): Promise<unknown> {
     const { results, items, slots } = await prepared;
     const stored = await this.#ctx.sequencer.submit(items);
+    if (repair) {
+      const committed = stored.filter((r) => r.status === 'ok').length;
+      this.#ctx.restore.repaired(this.clientId ?? '', committed);
+    }
     this.#ctx.feed.flow.committed(this.clientId, started, stored);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
@@ -537,9 +543,8 @@ export class HubSession implements ReadySession {
     const relayed: Notify = { ...message, from: this.clientId!, meta };
     const answered = relayed.kind === 'query' && answerQuery(this.#ctx, this, relayed);
     if (answered !== false && (await answered)) return;
-    for (const session of this.#ctx.ready) {
-      if (session !== this) await session.deliverNotify(relayed);
-    }
+    const shortfall = await relayNotify(this.#ctx, this, relayed);
+    if (shortfall !== undefined) this.#fail(undefined, shortfall.code, shortfall.message, true);
   }
 }
 

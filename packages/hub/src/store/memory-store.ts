@@ -4,6 +4,7 @@ import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
+  HeadChange,
   StoreAppend,
   StoreAppendResult,
   StoreImportResult,
@@ -11,6 +12,7 @@ import type {
 } from './event-store.ts';
 import { importHubId, planImport } from './plan-import.ts';
 import { committedJson, envelopeJson } from './committed-json.ts';
+import { HeadWatchers } from './head-watchers.ts';
 import { planAppend, type AppendSnapshot, type RecordedRejection } from './plan-append.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
@@ -50,6 +52,7 @@ class MemoryEventStore implements EventStore {
   readonly #positionById = new Map<string, number>();
   readonly #streams = new Map<string, number>();
   readonly #clients = new Map<string, MemoryClient>();
+  readonly #watchers = new HeadWatchers();
   #closed = false;
   /** What planAppend reads: the state before the batch, which append changes only after judging it. */
   readonly #snapshot: AppendSnapshot = {
@@ -72,6 +75,7 @@ class MemoryEventStore implements EventStore {
     this.#open();
     const plan = planAppend(this.#snapshot, batch, (item) => item.event);
     const recordedAt = new Date().toISOString();
+    const from = this.#log.length;
     for (const { item, position, streamVersion } of plan.events) {
       // The JSON round trip of the SQLite store: the same text, so the same event read back.
       const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
@@ -84,6 +88,10 @@ class MemoryEventStore implements EventStore {
     }
     for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    if (plan.events.length > 0) {
+      const committed = this.#log.slice(from);
+      this.#watchers.emit({ head: this.#log.length, from, events: () => committed });
+    }
     return plan.results;
   }
 
@@ -160,8 +168,14 @@ class MemoryEventStore implements EventStore {
     return this.#hubId;
   }
 
+  watchHead(listener: (change: HeadChange) => void): () => void {
+    this.#open();
+    return this.#watchers.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#watchers.clear();
   }
 
   #clientOf(clientId: string): MemoryClient {
