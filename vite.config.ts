@@ -25,7 +25,14 @@ const browser = (
 ) => ({
   // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
   optimizeDeps: {
-    include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod', '@eventloom/client > socket.io-client'],
+    include: [
+      '@eventloom/client > dexie',
+      'rxjs',
+      'rxjs/operators',
+      'fast-check',
+      'zod',
+      '@eventloom/client > socket.io-client',
+    ],
   },
   test: {
     name,
