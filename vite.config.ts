@@ -32,6 +32,10 @@ const browser = (
       'fast-check',
       'zod',
       '@eventloom/client > socket.io-client',
+      '@eventloom/react > react',
+      '@eventloom/react > react/jsx-runtime',
+      '@eventloom/react > react-dom/client',
+      '@eventloom/react > react-dom/server',
     ],
   },
   test: {
@@ -63,7 +67,7 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000, true, [
+      browser('browser', ['packages/**/*.browser.test.{ts,tsx}', 'apps/**/*.browser.test.ts'], 30_000, true, [
         'packages/client/src/sync/sync-hub.global-setup.node.ts',
       ]),
       {

@@ -317,6 +317,7 @@ export class HubSession implements ReadySession {
     this.clientId = hello.clientId;
     this.subscriptions = subscriptions;
     this.sentUpTo = this.#ctx.feed.cursor;
+    this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
     this.#ctx.ready.add(this);
     return {
       protocol: PROTOCOL_VERSION,
@@ -401,15 +402,19 @@ export class HubSession implements ReadySession {
         () => undefined,
         () => undefined,
       );
-      return this.#submit(prepared, started);
+      return this.#submit(prepared, started, decoded.value.repair);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
+  async #submit(prepared: Promise<Prepared>, started: number, repair: boolean): Promise<unknown> {
     const { results, items, slots } = await prepared;
     const stored = await this.#ctx.sequencer.submit(items);
+    if (repair) {
+      const committed = stored.filter((r) => r.status === 'ok').length;
+      this.#ctx.restore.repaired(this.clientId ?? '', committed);
+    }
     this.#ctx.feed.flow.committed(this.clientId, started, stored);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
