@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import { ErrorCode, Limits } from '@eventloom/protocol';
+import { decodeNotify, ErrorCode, Limits } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
@@ -16,6 +16,7 @@ import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubSession } from './hub-session.ts';
 import { LiveFeed } from './live-feed.ts';
+import { CLUSTER_NOTIFY_EVENT, deliverLocally } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
@@ -137,9 +138,22 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         reply(res, 503, 'application/json', '{"status":"closing"}');
         return true;
       }
+      // Ready while the log can be read. A cluster's bus down degrades notifications only
+      // (events still flow): the node stays in service and says so.
+      const cluster = options.cluster;
+      const bus = cluster === undefined ? {} : { [cluster.name]: cluster.isUp() ? 'ok' : 'down' };
       store.head().then(
-        () => reply(res, 200, 'application/json', '{"status":"ready"}'),
-        () => reply(res, 503, 'application/json', '{"status":"store unavailable"}'),
+        () => {
+          const status = Object.values(bus).includes('down') ? 'degraded' : 'ready';
+          reply(res, 200, 'application/json', JSON.stringify({ status, store: 'ok', ...bus }));
+        },
+        () =>
+          reply(
+            res,
+            503,
+            'application/json',
+            JSON.stringify({ status: 'store unavailable', store: 'unavailable', ...bus }),
+          ),
       );
       return true;
     }
@@ -219,6 +233,15 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   // `next` runs outside the promise chain, so that nothing it throws is swallowed.
   io.use((socket, next) => void admit(socket).then((refusal) => process.nextTick(next, refusal)));
 
+  if (options.cluster !== undefined) {
+    io.adapter(options.cluster.adapter);
+    // Notifications other nodes relay: checked there, delivered here to this node's sessions.
+    io.on(CLUSTER_NOTIFY_EVENT, (message: unknown) => {
+      const decoded = decodeNotify(message);
+      if (decoded.ok) void deliverLocally(ctx, undefined, decoded.value).catch(() => undefined);
+    });
+  }
+
   io.on('connection', (socket: Socket) => {
     const { principal, expiresAt } = socket.data as {
       principal: HubSession['principal'];
@@ -248,6 +271,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     authorize: options.authorize,
     queries: options.queries,
     ready,
+    cluster: options.cluster,
     closing: () => closing,
   };
 

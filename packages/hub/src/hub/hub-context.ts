@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { HubMetrics } from './hub-metrics.ts';
-import type { Authorize, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
+import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
@@ -38,6 +38,8 @@ export interface HubContext {
   readonly queries: Readonly<Record<string, HubQueryHandler>> | undefined;
   /** Sessions that said `hello`: they receive live events and notifications. */
   readonly ready: Set<ReadySession>;
+  /** The bus to the other nodes, on a cluster. */
+  readonly cluster: HubCluster | undefined;
   /** True once the hub is closing: nothing new is accepted. */
   closing(): boolean;
 }

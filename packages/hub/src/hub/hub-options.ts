@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { EventEnvelope, JsonValue, Notify, Principal, Result } from '@eventloom/protocol';
 import { Limits } from '@eventloom/protocol';
 import type { Logger } from 'pino';
+import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { Authenticator } from './authenticator.ts';
 
@@ -100,6 +101,22 @@ export interface HubOptions {
   readonly allowedOrigins?: readonly string[];
   /** Socket.IO path; default `/socket.io`. */
   readonly path?: string;
+  /**
+   * For a hub of several nodes on one shared log (the Postgres store): the Socket.IO adapter
+   * that carries notifications and queries between nodes (`createAdapter(pub, sub)` of
+   * `@socket.io/redis-adapter`). Events never go through it: every node follows the log.
+   */
+  readonly cluster?: HubCluster;
+}
+
+/** The bus between the nodes of a hub (see {@link HubOptions.cluster}). */
+export interface HubCluster {
+  /** The adapter factory, as `io.adapter()` takes it. */
+  readonly adapter: NonNullable<Parameters<Server['adapter']>[0]>;
+  /** What the bus runs on, for `/readyz` and error messages (`redis`). */
+  readonly name: string;
+  /** Whether the bus is reachable now. */
+  isUp(): boolean;
 }
 
 /**

@@ -28,6 +28,7 @@ import { chunkByBytes } from './chunk-by-bytes.ts';
 import type { HubContext, ReadySession } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
+import { relayNotify } from './notify-relay.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { principalKey } from './principal-key.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -542,9 +543,8 @@ export class HubSession implements ReadySession {
     const relayed: Notify = { ...message, from: this.clientId!, meta };
     const answered = relayed.kind === 'query' && answerQuery(this.#ctx, this, relayed);
     if (answered !== false && (await answered)) return;
-    for (const session of this.#ctx.ready) {
-      if (session !== this) await session.deliverNotify(relayed);
-    }
+    const shortfall = await relayNotify(this.#ctx, this, relayed);
+    if (shortfall !== undefined) this.#fail(undefined, shortfall.code, shortfall.message, true);
   }
 }
 
