@@ -376,6 +376,10 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly #options: EventloomOptions<D>;
   readonly #snapshotEvery: number;
   readonly #queue = new SerialQueue();
+  /** Tasks queued so far: an append group takes more appends only while it is the last one. */
+  #tasksQueued = 0;
+  /** The group of single appends queued last and not started yet. */
+  #appendGroup: AppendGroup | undefined;
   readonly #errors: Subject<ClientError>;
   readonly #confirmed = new Subject<readonly CommittedEvent[]>();
   readonly #pendingChanged = new Subject<void>();
@@ -463,7 +467,34 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   }
 
   append(stream: string, event: AppendInputOf<D>, options?: AppendOptions): Promise<EventEnvelope> {
-    return this.#run(async () => (await this.#append(stream, [event], options, false))[0]!);
+    // Appends made while the queue is busy, with nothing else queued between them, share one
+    // write transaction (group commit); each still resolves once its event is durable.
+    if (this.#closed) return this.#run(() => Promise.reject(new Error('unreachable: closed')));
+    const group = this.#appendGroup;
+    if (
+      group !== undefined &&
+      group.queuedAt === this.#tasksQueued &&
+      group.entries.length < MAX_APPEND_GROUP
+    ) {
+      return new Promise((resolve, reject) =>
+        group.entries.push({ stream, event, options, resolve, reject }),
+      );
+    }
+    let first!: AppendGroupEntry;
+    const promise = new Promise<EventEnvelope>((resolve, reject) => {
+      first = { stream, event, options, resolve, reject };
+    });
+    const opened: AppendGroup = { entries: [first], queuedAt: -1 };
+    this.#run(async () => {
+      if (this.#appendGroup === opened) this.#appendGroup = undefined;
+      await this.#appendGrouped(opened.entries);
+    }).catch((error: unknown) => {
+      // Only a closed client fails the whole task: every entry gets its error.
+      for (const entry of opened.entries) entry.reject(error);
+    });
+    opened.queuedAt = this.#tasksQueued;
+    this.#appendGroup = opened;
+    return promise;
   }
 
   appendMany(
@@ -615,6 +646,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
         new ClientError(ClientErrorCode.databaseClosed, `eventloom ${this.name} is closed`),
       );
     }
+    this.#tasksQueued++;
     return this.#queue.run(async () => {
       try {
         return await task();
@@ -622,6 +654,43 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
         throw toClientError(thrown);
       }
     });
+  }
+
+  /**
+   * Appends single events of a group ({@link EventloomClient.append}) in one transaction: each is
+   * validated alone (a bad one fails alone), the valid ones stored together. If that transaction
+   * fails, each is tried alone, so one event cannot fail the others. Each entry is settled.
+   */
+  async #appendGrouped(entries: readonly AppendGroupEntry[]): Promise<void> {
+    if (entries.length === 1) {
+      const [only] = entries;
+      try {
+        only!.resolve((await this.#append(only!.stream, [only!.event], only!.options, false))[0]!);
+      } catch (error) {
+        only!.reject(toClientError(error));
+      }
+      return;
+    }
+    const valid: AppendGroupEntry[] = [];
+    const drafts: Draft[] = [];
+    for (const entry of entries) {
+      try {
+        drafts.push(...this.#validate(entry.stream, [entry.event], entry.options, false));
+        valid.push(entry);
+      } catch (error) {
+        entry.reject(toClientError(error));
+      }
+    }
+    if (valid.length === 0) return;
+    let events: EventEnvelope[];
+    try {
+      events = await this.#appendDrafts(drafts, false, {});
+    } catch {
+      // The shared transaction stored nothing: each on its own, so only the culprit fails.
+      for (const entry of valid) await this.#appendGrouped([entry]);
+      return;
+    }
+    for (let i = 0; i < valid.length; i++) valid[i]!.resolve(events[i]!);
   }
 
   async #append(
@@ -635,6 +704,19 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     } = {},
   ): Promise<EventEnvelope[]> {
     const drafts = this.#validate(stream, inputs, options, many);
+    return this.#appendDrafts(drafts, many, extra, options?.idempotencyKey);
+  }
+
+  /** Stamps validated drafts (id, clientSeq, hlc) and stores them in one transaction. */
+  async #appendDrafts(
+    drafts: readonly Draft[],
+    many: boolean,
+    extra: {
+      readonly command?: Omit<PendingCommand, 'first'>;
+      readonly replace?: readonly number[];
+    },
+    idempotencyKey?: string,
+  ): Promise<EventEnvelope[]> {
     const node = this.clientId;
     const result = await this.#store.appendPending(
       (meta) => {
@@ -671,7 +753,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       },
       {
         ...(extra.replace ? { replace: extra.replace } : {}),
-        ...(options?.idempotencyKey === undefined ? {} : { key: options.idempotencyKey }),
+        ...(idempotencyKey === undefined ? {} : { key: idempotencyKey }),
       },
     );
     if (sameCursor(result.before, this.#view) && result.replaced.length === 0) {
@@ -693,7 +775,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     inputs: readonly AppendInput[],
     options: AppendOptions | undefined,
     many: boolean,
-  ): Omit<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'hlc'>[] {
+  ): Draft[] {
     if (!Array.isArray(inputs))
       throw new ClientError(ClientErrorCode.invalid, 'appendMany takes an array of events');
     const nextVersion = new Map<string, number>();
@@ -1158,4 +1240,25 @@ function eventMatcher(filter: EventFilter): (e: CommittedEvent) => boolean {
     typeof filter.type === 'string' ? new Set([filter.type]) : filter.type ? new Set(filter.type) : undefined;
   return (e) =>
     (filter.stream === undefined || e.stream === filter.stream) && (types === undefined || types.has(e.type));
+}
+
+/** Most single appends that share one transaction. */
+const MAX_APPEND_GROUP = 1000;
+
+/** An event validated, before the store gives it an id, a clientSeq and an hlc. */
+type Draft = Omit<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'hlc'>;
+
+/** One `append` call waiting in a group. */
+interface AppendGroupEntry {
+  readonly stream: string;
+  readonly event: AppendInput;
+  readonly options: AppendOptions | undefined;
+  readonly resolve: (event: EventEnvelope) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Single appends queued together; `queuedAt`: the task count when its task was queued. */
+interface AppendGroup {
+  readonly entries: AppendGroupEntry[];
+  queuedAt: number;
 }
