@@ -119,8 +119,6 @@ describe('parseHubServerConfig', () => {
   });
 
   it.each([
-    [['--jwt-secret', secret, '--admin-sub', 'ops'], '--reactions'],
-    [['--jwt-secret', secret, '--admin-role', 'admin'], '--reactions'],
     [['--jwt-secret', secret, '--reactions-db', 'r.db'], '--reactions'],
     [['--jwt-secret', secret, '--reactions', 'r.js', '--admin-role', ' '], '--admin-role'],
   ] as const)('refuses admin or reaction options that cannot work: %j', (argv, message) => {

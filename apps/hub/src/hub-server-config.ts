@@ -25,7 +25,7 @@ export interface HubServerConfig {
   readonly reactions?: string;
   /** The SQLite file of the reactions' state; default beside `db` (`events.db` → `events.reactions.db`). */
   readonly reactionsDb?: string;
-  /** Token subjects (`sub`) allowed on the dead-letter admin endpoints. */
+  /** Token subjects (`sub`) allowed on the admin endpoints (`/admin/events`; dead letters with `reactions`). */
   readonly adminSubs?: readonly string[];
   /** A role allowed on the admin endpoints: the token's `roles` claim lists it, or its `role` claim is it. */
   readonly adminRole?: string;
@@ -159,7 +159,9 @@ export const HUB_SERVER_HELP = [
   '',
   'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
   'Endpoints: /socket.io (the sync protocol), /healthz, /readyz, /metrics (Prometheus);',
-  'with --reactions and --admin-sub or --admin-role, /admin/dead-letters (bearer token);',
+  'with --admin-sub or --admin-role, /admin/events (bearer token), and with --reactions too,',
+  '/admin/dead-letters;',
+  'Commands: eventloom-hub export | import (copy the log as NDJSON; eventloom-hub export --help).',
   'with --static, every other GET serves a file of that folder.',
   'With --nats, integration events go to JetStream (<prefix>.<type>, Nats-Msg-Id = event id).',
 ].join('\n');
@@ -267,12 +269,6 @@ export function parseHubServerConfig(
   const adminRole = text('admin-role')?.trim();
   if (adminRole === '') return { ok: false, error: '--admin-role must not be empty' };
   const reactions = text('reactions');
-  if ((adminSubs.length > 0 || adminRole !== undefined) && reactions === undefined) {
-    return {
-      ok: false,
-      error: '--admin-sub and --admin-role guard the reactions’ admin endpoints: give --reactions too',
-    };
-  }
   if (text('reactions-db') !== undefined && reactions === undefined) {
     return { ok: false, error: '--reactions-db is the state of --reactions: give --reactions too' };
   }

@@ -1,12 +1,19 @@
+#!/usr/bin/env node
 /**
  * The `eventloom-hub` command: reads flags and environment, starts the hub, and shuts it down
- * gracefully on SIGTERM or SIGINT (a second signal exits at once).
+ * gracefully on SIGTERM or SIGINT (a second signal exits at once). `eventloom-hub export` and
+ * `eventloom-hub import` copy the log out and in as NDJSON instead.
  */
 import { HubError } from '@eventloom/hub';
 import { HUB_SERVER_HELP, parseHubServerConfig } from './hub-server-config.ts';
+import { runLogTransfer } from './log-transfer-command.ts';
 import { startHubServer } from './start-hub-server.ts';
 
-const parsed = parseHubServerConfig(process.argv.slice(2), process.env);
+const argv = process.argv.slice(2);
+if (argv[0] === 'export' || argv[0] === 'import') {
+  process.exit(await runLogTransfer(argv, process.env));
+}
+const parsed = parseHubServerConfig(argv, process.env);
 if (!parsed.ok) {
   process.stderr.write(`eventloom-hub: ${parsed.error}\nRun eventloom-hub --help for the options.\n`);
   process.exit(2);

@@ -130,4 +130,64 @@ describe('compareJsonSchemas', () => {
     expect(diff(false, { type: 'string' })).toEqual([]);
     expect(diff({ not: {} }, false)).toEqual([]);
   });
+
+  it('reads a draft-07 items list as a tuple, with additionalItems for the rest', () => {
+    const tuple = (type: string, rest?: JsonSchema): JsonSchema => ({
+      type: 'array',
+      items: [{ type }],
+      ...(rest === undefined ? {} : { additionalItems: rest }),
+    });
+    expect(diff(tuple('string', false), tuple('string', false))).toEqual([]);
+    expect(diff(tuple('string', false), tuple('number', false))).toEqual([`${C.typeChanged} @ [0]`]);
+    expect(diff(tuple('string'), tuple('string', false))).toEqual([`${C.tupleLengthChanged} @ `]);
+    expect(diff(tuple('string', { type: 'string' }), tuple('string', { type: 'number' }))).toEqual([
+      `${C.typeChanged} @ []`,
+    ]);
+  });
+
+  it('reads unevaluatedProperties and unevaluatedItems like their additional* forms', () => {
+    const closed = (extra: Record<string, JsonSchema>): JsonSchema => ({
+      type: 'object',
+      allOf: [{ properties: { a: { type: 'string' }, ...extra } }],
+      unevaluatedProperties: false,
+    });
+    expect(diff(closed({}), closed({}))).toEqual([]);
+    // The keyword is the same on both sides; the writer's new field is what the reader refuses.
+    expect(diff(closed({ b: { type: 'string' } }), closed({}))).toEqual([`${C.fieldNotAllowed} @ b`]);
+    const loose = (type: string): JsonSchema => ({ type: 'object', unevaluatedProperties: { type } });
+    expect(diff(loose('string'), loose('number'))).toEqual([`${C.typeChanged} @ *`]);
+
+    const list = (type: string): JsonSchema => ({
+      type: 'array',
+      prefixItems: [{ type: 'string' }],
+      unevaluatedItems: { type },
+    });
+    expect(diff(list('string'), list('string'))).toEqual([]);
+    expect(diff(list('string'), list('number'))).toEqual([`${C.typeChanged} @ []`]);
+  });
+
+  it('does not assume an object where properties come without a type', () => {
+    const reader: JsonSchema = { properties: { a: { type: 'string' } } };
+    expect(diff({ type: 'string' }, reader)).toEqual([]);
+    expect(diff({ type: ['object', 'null'], properties: { a: { type: 'string' } } }, reader)).toEqual([]);
+    // The other way round, the untyped writer may write a string the typed reader refuses.
+    expect(diff(reader, { type: 'object', properties: { a: { type: 'string' } } })).not.toEqual([]);
+  });
+
+  it('does not report a writer property that can never appear as removed', () => {
+    const writer: JsonSchema = {
+      type: 'object',
+      properties: { a: { type: 'string' }, gone: false },
+      additionalProperties: false,
+    };
+    const reader: JsonSchema = {
+      type: 'object',
+      properties: { a: { type: 'string' } },
+      additionalProperties: false,
+    };
+    expect(diff(writer, reader)).toEqual([]);
+    expect(diff({ ...writer, properties: { a: { type: 'string' }, gone: {} } }, reader)).toEqual([
+      `${C.fieldNotAllowed} @ gone`,
+    ]);
+  });
 });

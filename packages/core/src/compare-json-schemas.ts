@@ -1,6 +1,6 @@
 import { CompatibilityChange } from './compatibility-change.ts';
 
-/** A JSON Schema document or sub-schema (draft 2020-12, as `z.toJSONSchema` writes it). */
+/** A JSON Schema document or sub-schema (draft 2020-12 as `z.toJSONSchema` writes it, or draft-07). */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
 
 /** One reason a reader may refuse what a writer may write, at a path into the data. */
@@ -21,13 +21,20 @@ export interface SchemaSides {
  * Lists why `reader` may refuse a value that `writer` accepts: empty when every value the writer
  * can produce is accepted by the reader (writer ⊆ reader). Works on the subset of JSON Schema that
  * zod writes: `type`, `enum`/`const`, `anyOf`/`oneOf` (nullable, unions), `allOf`, local `$ref`
- * (recursion), object `properties`/`required`/`additionalProperties`/`propertyNames`, array
- * `items`/`prefixItems`/`minItems`/`maxItems`, string and number bounds, `pattern`, `format`.
+ * (recursion), object `properties`/`required`/`additionalProperties`/`unevaluatedProperties`/
+ * `propertyNames`, array `items` (a schema, or draft-07's list with `additionalItems`)/`prefixItems`/
+ * `unevaluatedItems`/`minItems`/`maxItems`, string and number bounds, `pattern`, `format`.
  * Annotations (`description`, `default`…) are ignored; any other keyword the reader adds or
- * changes is reported, so the check errs on the side of "breaking".
+ * changes is reported, so the check errs on the side of "breaking". A schema without `type` accepts
+ * every type its keywords do not constrain (`{ properties: … }` also accepts a string).
  *
- * One assumption: an object schema without `additionalProperties` (zod's `z.object`, which strips
- * unknown keys) writes only the properties it declares, and reads past the ones it does not.
+ * The content model it assumes: a writer object schema that names neither `additionalProperties`
+ * nor `unevaluatedProperties` (zod's `z.object`, which strips unknown keys) is closed: it writes
+ * only the properties it declares. A reader without either keyword is open: it reads past
+ * undeclared keys. A schema registry's strict JSON Schema check reads such a writer as open (it
+ * may hold any key with any value), so there adding an optional field to the reader is breaking;
+ * here it is not. Data written by a producer that keeps unknown keys should say so with
+ * `additionalProperties`, and then this check is as strict as the registry.
  */
 export function compareJsonSchemas(
   writer: JsonSchema,
@@ -101,9 +108,12 @@ const MODELED = new Set([
   'properties',
   'required',
   'additionalProperties',
+  'unevaluatedProperties',
   'propertyNames',
   'items',
+  'additionalItems',
   'prefixItems',
+  'unevaluatedItems',
   'minItems',
   'maxItems',
   'minLength',
@@ -309,10 +319,8 @@ function compareArrays(ctx: Ctx, w: Bag, r: Bag, path: string): SchemaIncompatib
   const rMin = num(r['minItems']) ?? 0;
   const wMax = num(w['maxItems']) ?? Infinity;
   const rMax = num(r['maxItems']) ?? Infinity;
-  const wPrefix = schemaList(w['prefixItems']);
-  const rPrefix = schemaList(r['prefixItems']);
-  const wRest = asSchema(w['items']);
-  const rRest = asSchema(r['items']);
+  const { prefix: wPrefix, rest: wRest } = arrayShape(w);
+  const { prefix: rPrefix, rest: rRest } = arrayShape(r);
   const fixed = Math.max(wPrefix.length, rPrefix.length);
   let tooLong = false;
   for (let i = 0; i < fixed && i < wMax; i++) {
@@ -368,8 +376,12 @@ function compareObjects(ctx: Ctx, w: Bag, r: Bag, path: string): SchemaIncompati
   const wRequired = new Set(strings(w['required']));
   const rRequired = new Set(strings(r['required']));
   // undefined: the writer writes only what it declares (zod's default, which strips unknown keys).
-  const wExtra = w['additionalProperties'] === undefined ? undefined : asSchema(w['additionalProperties']);
-  const rExtra = r['additionalProperties'] === undefined ? true : asSchema(r['additionalProperties']);
+  // After `allOf` is merged, every declared property is evaluated, so `unevaluatedProperties`
+  // governs the same keys as `additionalProperties` (erring strict where a union part declares more).
+  const wExtraRaw = w['additionalProperties'] ?? w['unevaluatedProperties'];
+  const rExtraRaw = r['additionalProperties'] ?? r['unevaluatedProperties'];
+  const wExtra = wExtraRaw === undefined ? undefined : asSchema(wExtraRaw);
+  const rExtra = rExtraRaw === undefined ? true : asSchema(rExtraRaw);
   const at = (name: string): string => (path ? `${path}.${name}` : name);
 
   // A reader property with a single allowed value is a union discriminator: if the writer's value
@@ -413,7 +425,8 @@ function compareObjects(ctx: Ctx, w: Bag, r: Bag, path: string): SchemaIncompati
     }
   }
   for (const [name, wSchema] of wProps) {
-    if (rProps.has(name)) continue;
+    // A writer property whose schema is `false` can never be written: its absence is no change.
+    if (rProps.has(name) || wSchema === false) continue;
     if (rExtra === false) {
       issues.push({
         path: at(name),
@@ -496,15 +509,14 @@ function branchesOf(bag: Bag): { any: boolean; branches: Branch[] } {
   if (Array.isArray(bag['enum'])) {
     return { any: false, branches: [{ t: 'enum', values: (bag['enum'] as unknown[]).filter(accepts) }] };
   }
-  let types = typeList;
+  const types = typeList;
+  // Without `type`, keywords constrain only values of their own type (`properties` says nothing
+  // about a string), so the schema is one branch per type, each carrying every keyword.
   if (types === undefined) {
-    if (bag['properties'] !== undefined || bag['required'] !== undefined) types = ['object'];
-    else if (bag['items'] !== undefined || bag['prefixItems'] !== undefined) types = ['array'];
-    else
-      return {
-        any: !hasConstraints(bag),
-        branches: hasConstraints(bag) ? TYPE_NAMES.map((t) => ({ t, integer: false, k: bag })) : [],
-      };
+    return {
+      any: !hasConstraints(bag),
+      branches: hasConstraints(bag) ? TYPE_NAMES.map((t) => ({ t, integer: false, k: bag })) : [],
+    };
   }
   const branches: Branch[] = [];
   for (const t of new Set(types)) {
@@ -726,6 +738,19 @@ function props(k: Bag): Map<string, JsonSchema> {
     for (const [name, schema] of Object.entries(raw)) out.set(name, asSchema(schema));
   }
   return out;
+}
+
+/**
+ * The fixed items and the schema of every later item. Draft 2020-12 writes `prefixItems` + `items`;
+ * draft-07 writes a list in `items` + `additionalItems`. `unevaluatedItems` applies past the
+ * prefix when nothing else does.
+ */
+function arrayShape(k: Bag): { prefix: JsonSchema[]; rest: JsonSchema } {
+  const items = k['items'];
+  if (Array.isArray(items)) {
+    return { prefix: schemaList(items), rest: asSchema(k['additionalItems'] ?? k['unevaluatedItems']) };
+  }
+  return { prefix: schemaList(k['prefixItems']), rest: asSchema(items ?? k['unevaluatedItems']) };
 }
 
 function schemaList(value: unknown): JsonSchema[] {

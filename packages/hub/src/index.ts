@@ -3,8 +3,11 @@ export type {
   StoreAppend,
   StoreAppendResult,
   StoreReadResult,
+  StoreImportResult,
   ClientRecord,
+  HeadChange,
 } from './store/event-store.ts';
+export { planImport, type ImportPlan, type ImportSnapshot } from './store/plan-import.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store.ts';
 export { createHub, type Hub } from './hub/create-hub.ts';
@@ -61,6 +64,7 @@ export {
   type ReactionRegistry,
 } from './reactions/hub-outbox-relay.ts';
 export { hubEventId } from './reactions/hub-event-id.ts';
+export { adminEventsHandler, ADMIN_EVENTS_MAX_LIMIT } from './hub/admin-events-handler.ts';
 export {
   reactionAdminHandler,
   AdminErrorCode,

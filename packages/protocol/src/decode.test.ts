@@ -129,7 +129,11 @@ const messages: Array<{ name: string; decode: Decoder; valid: unknown[]; bad: Ca
   {
     name: 'welcome',
     decode: decodeWelcome,
-    valid: [{ protocol: 1, minProtocol: 1, hubId: 'hub-1', head: 0, lastClientSeq: 0 }],
+    valid: [
+      { protocol: 1, minProtocol: 1, hubId: 'hub-1', head: 0, lastClientSeq: 0 },
+      { protocol: 2, minProtocol: 1, hubId: 'hub-1', head: 0, lastClientSeq: 0, schemaFingerprint: 'fp' },
+      { protocol: 2, minProtocol: 1, hubId: 'hub-1', head: 0, lastClientSeq: 0, schemaFingerprint: null },
+    ],
     bad: [
       ['a missing head', { protocol: 1, minProtocol: 1, hubId: 'h', lastClientSeq: 0 }, 'invalid'],
       [

@@ -12,6 +12,11 @@ export const welcomeSchema = z.strictObject({
   head: z.int().min(0),
   /** The highest `clientSeq` the hub has accepted from this client; 0 when none. */
   lastClientSeq: z.int().min(0),
+  /**
+   * The fingerprint of the registry the hub validates pushes against; null when it has none.
+   * Protocol 2 and up (sent only to clients that said protocol 2 or more in `hello`).
+   */
+  schemaFingerprint: z.string().min(1).max(128).nullable().optional(),
 });
 /** The `welcome` message. */
 export type Welcome = z.infer<typeof welcomeSchema>;

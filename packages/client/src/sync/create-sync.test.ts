@@ -1,9 +1,10 @@
+import { createRegistry } from '@eventloom/core';
 import { MessageName } from '@eventloom/protocol';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
-import type { RejectionReport, SyncOptions } from './create-sync.ts';
+import { createSync, type RejectionReport, type SyncOptions } from './create-sync.ts';
 import { manualOnlineDetector } from './online-detector.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 
@@ -396,6 +397,74 @@ describe('createSync: refused events and the conflict policy', () => {
     expect((await a.loom.sync.readDeadLetters()).map((l) => [l.rejection.clientSeq, l.error.code])).toEqual([
       [2, 'invalid'],
     ]);
+  });
+
+  it('warns the developer once per code of refusals nobody subscribes to, and not once rejections$ is heard', async () => {
+    const h = await hub({ registry: strictRegistry() });
+    const warnings: string[] = [];
+    const a = await device(h, { sync: { warn: (m) => warnings.push(m) } });
+    await live(a.sync);
+    await a.loom.append('list:1', TodoDone.create({ id: 'first' }));
+    await a.loom.append('list:1', TodoDone.create({ id: 'second' }));
+    await a.sync.flushed();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /the hub refused todo\.done v1 on list:1 \(invalid\): todo\.done is not allowed here/,
+    );
+    expect(warnings[0]).toContain('parked in the dead-letter queue');
+    expect(warnings[0]).toContain('rejections$');
+
+    const heard: string[] = [];
+    const b = await device(h, { sync: { warn: (m) => heard.push(m) } });
+    const reports = record(b.sync.rejections$);
+    await live(b.sync);
+    await b.loom.append('list:1', TodoDone.create({ id: 'third' }));
+    await b.sync.flushed();
+    expect(reports.map((r) => r.code)).toEqual(['invalid']);
+    expect(heard).toEqual([]);
+  });
+
+  it("warns the developer once when the app's registry differs from the hub's, and the hub warns in its log", async () => {
+    const hubRegistry = createRegistry([TodoAdded]);
+    const h = await hub({ registry: hubRegistry });
+    const warnings: string[] = [];
+    const a = await device(h, { sync: { warn: (m) => warnings.push(m) } });
+    await live(a.sync);
+    a.sync.goOffline();
+    await waitFor(a.sync.syncState$, (s) => s === 'offline');
+    a.sync.goOnline();
+    await live(a.sync);
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        `this app's event registry (fingerprint ${a.loom.registry.fingerprint}) differs from the one the hub at ${h.url} validates against (${hubRegistry.fingerprint})`,
+      ),
+    ]);
+
+    const same: string[] = [];
+    const b = await device(h, { registry: hubRegistry, sync: { warn: (m) => same.push(m) } });
+    await live(b.sync);
+    expect(same).toEqual([]);
+  });
+
+  it('warns on the console by default, and not with warn: false', async () => {
+    const h = await hub({ registry: createRegistry([TodoAdded]) });
+    const consoleWarn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      // The harness silences warnings: its sync makes way for ones with the default sink.
+      const a = await device(h);
+      await a.sync.close();
+      const loud = createSync(a.loom, { url: h.url, subscriptions: ['*'] });
+      await live(loud);
+      expect(consoleWarn).toHaveBeenCalledTimes(1);
+      expect(String(consoleWarn.mock.calls[0]?.[0])).toContain('differs from the one the hub');
+      await loud.close();
+      const quiet = createSync(a.loom, { url: h.url, subscriptions: ['*'], warn: false });
+      await live(quiet);
+      expect(consoleWarn).toHaveBeenCalledTimes(1);
+      await quiet.close();
+    } finally {
+      consoleWarn.mockRestore();
+    }
   });
 });
 

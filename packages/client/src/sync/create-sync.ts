@@ -88,6 +88,12 @@ export interface SyncOptions {
   readonly startOffline?: boolean;
   /** BroadcastChannel, to mirror the leader tab's sync in the others; the global one by default, `null`: none. */
   readonly tabs?: { readonly BroadcastChannel?: typeof BroadcastChannel | null };
+  /**
+   * Where the developer's warnings go: refused events while nothing subscribes to `rejections$`,
+   * events the hub holds back, a registry that differs from the hub's; each kind once per sync.
+   * `console.warn` by default; `false`: none.
+   */
+  readonly warn?: ((message: string) => void) | false;
   /** The clock of the rates in `metrics$`; `Date.now` by default. */
   readonly now?: () => number;
 }

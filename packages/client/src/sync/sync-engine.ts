@@ -25,6 +25,7 @@ import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
 import { RefusalReminders } from './refusal-reminders.ts';
 import { defaultSocketFactory } from './sync-socket.ts';
+import { SyncWarnings } from './sync-warnings.ts';
 import { SyncSession, type Refusal, type SessionConfig, type SessionHost } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 
@@ -119,6 +120,7 @@ export class SyncEngine implements Sync {
       io: options.io ?? {},
       socket: options.socket ?? defaultSocketFactory,
       fingerprint: fingerprintOf(loom),
+      warnings: new SyncWarnings(options.warn),
       maxEvents: clamp(push.maxEvents ?? Limits.maxBatchSize, 1, Limits.maxBatchSize),
       maxBytes: clamp(
         push.maxBytes ?? 1024 * 1024,
@@ -496,7 +498,9 @@ export class SyncEngine implements Sync {
   ): void {
     if (rejection === undefined) return;
     const { event, code, message } = rejection;
-    this.#rejections.next({ event, code, message, action, ...(events ? { events } : {}) });
+    const report: RejectionReport = { event, code, message, action, ...(events ? { events } : {}) };
+    this.#config.warnings.refused(report, this.#rejections.observed);
+    this.#rejections.next(report);
   }
 
   /** Makes the queued decisions again once the log has caught up with the hub (a fresh pull first). */

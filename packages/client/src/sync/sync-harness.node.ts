@@ -208,6 +208,8 @@ export async function openDevice<D extends EventDefinition = (typeof todoRegistr
       subscriptions: ['*'],
       backoff: { initialMs: 20, maxMs: 300, seed: devices },
       requestTimeoutMs: 10_000,
+      // Tests refuse events on purpose: the developer's console warnings are asked for by those that check them.
+      warn: false,
       ...syncOptions,
     });
     return { loom, sync };

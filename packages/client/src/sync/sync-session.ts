@@ -22,6 +22,7 @@ import { SerialQueue } from '../serial-queue.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
 import type { Backoff } from './backoff.ts';
 import type { SocketFactory, SocketIoOptions, SyncSocket } from './sync-socket.ts';
+import type { SyncWarnings } from './sync-warnings.ts';
 
 /** What a session needs from the engine that runs it (one engine, many sessions over time). */
 export interface SessionHost {
@@ -64,6 +65,8 @@ export interface SessionConfig {
   readonly io: SocketIoOptions;
   readonly socket: SocketFactory;
   readonly fingerprint: string | null;
+  /** The developer's warnings (refusals nobody hears, held events, another registry than the hub's). */
+  readonly warnings: SyncWarnings;
   readonly maxEvents: number;
   readonly maxBytes: number;
   readonly inFlight: number;
@@ -296,6 +299,11 @@ export class SyncSession {
       this.#finish(new ClientError(ClientErrorCode.protocolTooOld, message), true);
       return;
     }
+    this.#config.warnings.welcomed(
+      this.#config.url,
+      this.#config.fingerprint,
+      welcome.value.schemaFingerprint,
+    );
     if (record.hubId !== undefined && record.hubId !== welcome.value.hubId && record.position > 0) {
       const message = `this device synced with hub log ${record.hubId}; ${this.#config.url} serves ${welcome.value.hubId}: its positions mean something else`;
       this.#finish(new ClientError(ClientErrorCode.hubChanged, message), true);
@@ -647,6 +655,7 @@ export class SyncSession {
         if (result.code !== ErrorCode.sequenceGap) {
           hold = true;
           this.#host.report(new ClientError(clientCode(result.code), `hub: ${result.message}`));
+          this.#config.warnings.held(result.code, row.event.type, row.event.version, result.message);
         }
       } else refusals.push({ row, result });
     });

@@ -1,5 +1,12 @@
 import { createServer } from 'node:http';
-import type { CommittedEvent, LiveEvents, PullResult, PushAck, PushResult } from '@eventloom/protocol';
+import {
+  PROTOCOL_VERSION,
+  type CommittedEvent,
+  type LiveEvents,
+  type PullResult,
+  type PushAck,
+  type PushResult,
+} from '@eventloom/protocol';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Socket as ClientSocket } from 'socket.io-client';
@@ -42,7 +49,12 @@ describe('createHub: push, ack, pull, broadcast', () => {
     const a = await client('alice', 'client-a', ['list:*']);
     const b = await client('bob', 'client-b', ['list:*']);
     const c = await client('carol', 'client-c', ['other']);
-    expect(a.welcome).toMatchObject({ protocol: 1, minProtocol: 1, head: 0, lastClientSeq: 0 });
+    expect(a.welcome).toMatchObject({
+      protocol: PROTOCOL_VERSION,
+      minProtocol: 1,
+      head: 0,
+      lastClientSeq: 0,
+    });
     const live = collect<LiveEvents>(b.socket, 'events');
     const notForC = collect<LiveEvents>(c.socket, 'events');
 
@@ -319,6 +331,30 @@ describe('createHub: registry', () => {
           };
     },
   };
+
+  it('tells clients of protocol 2 its fingerprint, and warns in its log of another fingerprint and of refusals, with the fields', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { url } = await setup({ registry, logger });
+    const socket = await connectClient(url, { token: await signToken('alice') });
+    scope.defer(() => socket.disconnect());
+    expect(await hello(socket, 'client-a')).toMatchObject({ schemaFingerprint: 'fp-1' });
+    const old = await connectClient(url, { token: await signToken('bob') });
+    scope.defer(() => old.disconnect());
+    expect(await hello(old, 'client-b', ['*'], 1)).not.toHaveProperty('schemaFingerprint');
+    await push(socket, [
+      makeEvent('client-a', 1, { data: { title: 3 } }),
+      makeEvent('client-a', 2, { data: {} }),
+    ]);
+    const warnings = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; count?: number })
+      .filter((l) => l.level === 40);
+    expect(warnings.filter((w) => /fingerprint differs/.test(w.msg))).toHaveLength(2);
+    expect(warnings.find((w) => w.code === 'invalid')).toMatchObject({
+      count: 2,
+      msg: '2 pushed events refused (invalid): data.title: expected string',
+    });
+  });
 
   it('rejects invalid data (recorded) and unknown versions (not recorded, later events wait)', async () => {
     const { client, store } = await setup({ registry });

@@ -12,6 +12,7 @@ import { Server, type Socket } from 'socket.io';
 import type { HubContext } from './hub-context.ts';
 import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
+import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubSession } from './hub-session.ts';
 import { LiveFeed } from './live-feed.ts';
@@ -110,7 +111,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     maxHeldPerClient: limits.maxHeldPerClient,
     onCommitted: (position, appended) => {
       metrics.eventsAppended.inc(appended);
-      feed.advanceTo(position);
       for (const listener of commitListeners) {
         try {
           listener(position);
@@ -121,6 +121,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     },
     onStoreError: (error) => logger.error({ err: error }, 'store append failed'),
   });
+  // Every commit to the log, this node's and (on a shared database) other nodes', reaches the feed here.
+  const unwatch = store.watchHead((change) => feed.onHead(change));
 
   const handleOpsRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     for (const handler of requestHandlers) if (handler(req, res)) return true;
@@ -240,6 +242,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     limits,
     metrics,
     logger,
+    restore: new RestoreWatch(metrics, logger),
     registry: options.registry,
     fingerprint: readFingerprint(options.registry, logger),
     authorize: options.authorize,
@@ -300,6 +303,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         logger.info('hub closing: finishing in-flight commits');
         await sequencer.close();
         await feed.idle();
+        unwatch();
         feed.close();
         // Let the acks of the last commits reach their sockets before the connections close.
         await new Promise((resolve) => setImmediate(resolve));

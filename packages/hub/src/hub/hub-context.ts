@@ -5,6 +5,7 @@ import type { EventStore } from '../store/event-store.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
+import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface HubContext {
   readonly limits: HubLimits;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** What devices coming back to a restored log tell: detections, repairs, what is still missing. */
+  readonly restore: RestoreWatch;
   readonly registry: HubRegistry | undefined;
   /** The registry's fingerprint, read once at start (undefined without a registry). */
   readonly fingerprint: string | undefined;

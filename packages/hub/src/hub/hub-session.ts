@@ -308,15 +308,16 @@ export class HubSession implements ReadySession {
     if (this.#closed) return this.#error(ErrorCode.unavailable, 'disconnected');
     const fingerprint = this.#ctx.fingerprint;
     if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
-      this.#ctx.logger.info(
+      this.#ctx.logger.warn(
         { clientId: hello.clientId, client: hello.schemaFingerprint, hub: fingerprint },
-        'client schema fingerprint differs from the hub',
+        "client schema fingerprint differs from the hub's: its events of unknown types or versions wait on the device, those of another shape are refused",
       );
     }
     // From here on synchronous: the session joins the live feed at exactly the head it is told.
     this.clientId = hello.clientId;
     this.subscriptions = subscriptions;
     this.sentUpTo = this.#ctx.feed.cursor;
+    this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
     this.#ctx.ready.add(this);
     return {
       protocol: PROTOCOL_VERSION,
@@ -324,6 +325,7 @@ export class HubSession implements ReadySession {
       hubId: this.#ctx.hubId,
       head: this.sentUpTo,
       lastClientSeq: record.lastClientSeq,
+      ...(hello.protocol >= 2 ? { schemaFingerprint: fingerprint ?? null } : {}),
     };
   }
 
@@ -400,21 +402,52 @@ export class HubSession implements ReadySession {
         () => undefined,
         () => undefined,
       );
-      return this.#submit(prepared, started);
+      return this.#submit(prepared, started, decoded.value.repair);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
+  async #submit(prepared: Promise<Prepared>, started: number, repair: boolean): Promise<unknown> {
     const { results, items, slots } = await prepared;
     const stored = await this.#ctx.sequencer.submit(items);
+    if (repair) {
+      const committed = stored.filter((r) => r.status === 'ok').length;
+      this.#ctx.restore.repaired(this.clientId ?? '', committed);
+    }
     this.#ctx.feed.flow.committed(this.clientId, started, stored);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
       if (r!.status === 'rejected') this.#ctx.metrics.rejections.inc({ code: r!.code });
+    this.#logRefusals(results as PushResult[]);
     this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
     return { results: results as PushResult[] };
+  }
+
+  /**
+   * Refusals are logged at `warn` (lost `expectedVersion` races at `info`), one line per code and push, with the first refused event's
+   * id and message (which names the fields): a developer whose events all bounce sees why.
+   * Sequence gaps are the client's own flow control, not a refusal of the event: left out.
+   */
+  #logRefusals(results: readonly PushResult[]): void {
+    let byCode: Map<string, Extract<PushResult, { status: 'rejected' }>[]> | undefined;
+    for (const r of results) {
+      if (r.status !== 'rejected' || r.code === ErrorCode.sequenceGap) continue;
+      byCode ??= new Map();
+      const list = byCode.get(r.code) ?? [];
+      list.push(r);
+      byCode.set(r.code, list);
+    }
+    if (byCode === undefined) return;
+    for (const [code, refused] of byCode) {
+      const first = refused[0]!;
+      // A lost race on `expectedVersion` is the normal way of a guarded conflict: info, not warn.
+      const level = code === ErrorCode.wrongExpectedVersion ? 'info' : 'warn';
+      this.#ctx.logger[level](
+        { clientId: this.clientId, code, count: refused.length, id: first.id, message: first.message },
+        `${refused.length} pushed event${refused.length === 1 ? '' : 's'} refused (${code}): ${first.message}`,
+      );
+    }
   }
 
   /**

@@ -90,14 +90,14 @@ export function reactionAdminHandler(
   };
 }
 
-/** An answer to send as an error: thrown inside a request, caught by its handler (never leaves this file). */
+/** An answer to send as an error: thrown inside a request, caught by its handler (never leaves the admin endpoints). */
 type AdminError = Error & { readonly adminCode: AdminErrorCode };
 
-function adminError(code: AdminErrorCode, message: string): AdminError {
+export function adminError(code: AdminErrorCode, message: string): AdminError {
   return Object.assign(new Error(message), { adminCode: code });
 }
 
-function isAdminError(error: unknown): error is AdminError {
+export function isAdminError(error: unknown): error is AdminError {
   return error instanceof Error && typeof (error as Partial<AdminError>).adminCode === 'string';
 }
 
@@ -176,7 +176,7 @@ async function handle(
   }
 }
 
-async function authenticate(
+export async function authenticate(
   options: ReactionAdminOptions,
   req: IncomingMessage,
   logger: Logger,
@@ -209,7 +209,7 @@ async function authenticate(
   }
 }
 
-function allow(method: string, methods: readonly string[]): void {
+export function allow(method: string, methods: readonly string[]): void {
   if (!methods.includes(method)) {
     throw adminError(AdminErrorCode.methodNotAllowed, `use ${methods.join(' or ')} here, not ${method}`);
   }
@@ -257,13 +257,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+export function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
 }
 
-function fail(res: ServerResponse, code: AdminErrorCode, message: string): void {
+export function fail(res: ServerResponse, code: AdminErrorCode, message: string): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   if (code === AdminErrorCode.unauthenticated) headers['www-authenticate'] = 'Bearer';

@@ -9,6 +9,7 @@ import {
 import { sampleEventId } from '@eventloom/protocol/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubErrorCode } from '../hub/hub-error.ts';
+import { principalKey } from '../hub/principal-key.ts';
 import type { EventStore, StoreAppend, StoreAppendResult, StoreReadResult } from './event-store.ts';
 
 /** Options of {@link describeEventStore}. */
@@ -609,6 +610,82 @@ export function describeEventStore(
           expect(await again.append(pushes([next]))).toEqual([okOf(next, 4, 4)]);
         },
       );
+    });
+
+    describe('import', () => {
+      /** A log of 6 events from two clients on two streams, one of them with a principal. */
+      const source = async (): Promise<CommittedEvent[]> => {
+        const store = await fresh();
+        const principal = { sub: 'alice' };
+        await store.append(pushes(events('client-a', 1, 3, { meta: { principal } })));
+        await store.append(pushes(events('client-b', 1, 3, { stream: 'list:2' })));
+        return readAll(store);
+      };
+      /** A fresh log to import into; the test is skipped for a store that cannot import. */
+      const importer = async (test: {
+        skip(note: string): never;
+      }): Promise<EventStore & Required<Pick<EventStore, 'importEvents'>>> => {
+        const store = await fresh();
+        if (store.importEvents === undefined) test.skip('this store has no importEvents');
+        return store as EventStore & Required<Pick<EventStore, 'importEvents'>>;
+      };
+
+      it('keeps positions, versions, times, client seqs and principals', async (test) => {
+        const exported = await source();
+        const target = await importer(test);
+        expect(await target.importEvents(exported.slice(0, 4))).toEqual({ imported: 4, skipped: 0, head: 4 });
+        expect(await target.importEvents(exported.slice(4))).toEqual({ imported: 2, skipped: 0, head: 6 });
+        expect(JSON.stringify(await readAll(target))).toBe(JSON.stringify(exported));
+        expect(await target.streamVersion('list:2')).toBe(3);
+        expect(await target.client('client-a')).toEqual({
+          lastClientSeq: 3,
+          principal: principalKey({ sub: 'alice' }),
+        });
+        expect(await target.client('client-b')).toEqual({ lastClientSeq: 3, principal: undefined });
+        // The imported log goes on where the export ended.
+        const next = event('client-b', 4, { stream: 'list:2', expectedVersion: 3 });
+        expect(await target.append(pushes([next]))).toEqual([okOf(next, 7, 4)]);
+        const { position: _p, streamVersion: _v, recordedAt: _r, ...first } = exported[0]!;
+        expect(await target.append(pushes([first]))).toEqual([
+          { status: 'duplicate', id: exported[0]!.id, position: 1 },
+        ]);
+      });
+
+      it('is idempotent by id: an interrupted import runs again', async (test) => {
+        const exported = await source();
+        const target = await importer(test);
+        await target.importEvents(exported.slice(0, 3));
+        expect(await target.importEvents(exported)).toEqual({ imported: 3, skipped: 3, head: 6 });
+        expect(await target.importEvents(exported)).toEqual({ imported: 0, skipped: 6, head: 6 });
+        expect(await readAll(target)).toEqual(exported);
+      });
+
+      it('refuses a log that is not a prefix of the export, and writes nothing of the batch', async (test) => {
+        const exported = await source();
+        const target = await importer(test);
+        await target.append(pushes([event('client-c', 1)]));
+        const refused = { code: HubErrorCode.store, message: expect.stringMatching(/^import: /) };
+        await expect(target.importEvents(exported)).rejects.toMatchObject(refused);
+        const empty = await importer(test);
+        await expect(empty.importEvents(exported.slice(1))).rejects.toMatchObject(refused);
+        const changed = { ...exported[0]!, data: { title: 'other' } };
+        await empty.importEvents(exported.slice(0, 2));
+        await expect(empty.importEvents([changed, ...exported.slice(2)])).rejects.toMatchObject(refused);
+        await expect(empty.importEvents([exported[2]!, exported[4]!])).rejects.toMatchObject(refused);
+        expect(await empty.head()).toBe(2);
+      });
+
+      it('takes the hub id of the export into an empty log, and refuses another log', async (test) => {
+        const target = await importer(test);
+        const exported = await source();
+        const hubId = 'moved-log-1';
+        await target.importEvents(exported.slice(0, 2), { hubId });
+        expect(await target.hubId()).toBe(hubId);
+        await target.importEvents(exported.slice(2), { hubId });
+        const other = await importer(test);
+        await other.append(pushes([event('client-c', 1)]));
+        await expect(other.importEvents([], { hubId })).rejects.toMatchObject({ code: HubErrorCode.store });
+      });
     });
 
     it('keeps its invariants under random batches from several clients', async () => {

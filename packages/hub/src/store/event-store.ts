@@ -54,6 +54,26 @@ export interface StoreReadResult {
   readonly jsonChars?: number;
 }
 
+/**
+ * A new head of the log, as {@link EventStore.watchHead} tells it. `events`, when given, are the
+ * events of positions `from + 1 … head` (consecutive, in position order), handed over by a store
+ * that committed them itself, so that a watcher need not read them back; without them, the
+ * watcher reads from its own cursor. Calling `events` costs a parse: call it only when needed.
+ */
+export interface HeadChange {
+  readonly head: number;
+  readonly from?: number;
+  readonly events?: () => readonly CommittedEvent[];
+}
+
+/** What {@link EventStore.importEvents} did. */
+export interface StoreImportResult {
+  readonly imported: number;
+  readonly skipped: number;
+  /** The log's head after the batch. */
+  readonly head: number;
+}
+
 /** What the store knows about one client. */
 export interface ClientRecord {
   /** The highest `clientSeq` accepted or rejected-and-recorded; 0 for a client never seen. */
@@ -105,6 +125,26 @@ export interface EventStore {
    * this principal, false when it belongs to another one.
    */
   bindClient(clientId: string, principal: string): Promise<boolean>;
+  /**
+   * Calls `listener` whenever the head moves up, whoever committed (this process, or another node
+   * on a shared database); returns the function that stops it. Heads only grow, but a listener
+   * may skip some: it must read what it has not seen. In-process stores call it right after each
+   * commit, with the committed events; a shared database wakes it by notification and polls
+   * slowly as a safety net for a lost one.
+   */
+  watchHead(listener: (change: HeadChange) => void): () => void;
+  /**
+   * Writes committed events exported from another log (see `planImport`), keeping their
+   * positions, stream versions and times, in one durable transaction per call. The log must be
+   * empty or hold a prefix of the same export: events stored already (same id, position and
+   * content) are skipped, so an interrupted import can run again. With `hubId`, an empty log takes
+   * that id (a moved log stays the same log to its clients) and a non-empty one must have it.
+   * Optional: a store without it cannot be the target of `eventloom-hub import`.
+   */
+  importEvents?(
+    events: readonly CommittedEvent[],
+    options?: { readonly hubId?: string },
+  ): Promise<StoreImportResult>;
   /** A stable id of this log, made when the log was created. */
   hubId(): Promise<string>;
   /** Finishes in-flight work and releases the store. */

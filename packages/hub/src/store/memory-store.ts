@@ -4,11 +4,15 @@ import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
+  HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
+import { importHubId, planImport } from './plan-import.ts';
 import { committedJson, envelopeJson } from './committed-json.ts';
+import { HeadWatchers } from './head-watchers.ts';
 import { planAppend, type AppendSnapshot, type RecordedRejection } from './plan-append.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
@@ -41,13 +45,14 @@ interface MemoryClient {
 
 /** The memory store; see {@link createMemoryStore}. */
 class MemoryEventStore implements EventStore {
-  readonly #hubId: string;
+  #hubId: string;
   readonly #scanWindow: number;
   /** Committed events; the one at position p is at index p - 1. */
   readonly #log: CommittedEvent[] = [];
   readonly #positionById = new Map<string, number>();
   readonly #streams = new Map<string, number>();
   readonly #clients = new Map<string, MemoryClient>();
+  readonly #watchers = new HeadWatchers();
   #closed = false;
   /** What planAppend reads: the state before the batch, which append changes only after judging it. */
   readonly #snapshot: AppendSnapshot = {
@@ -70,6 +75,7 @@ class MemoryEventStore implements EventStore {
     this.#open();
     const plan = planAppend(this.#snapshot, batch, (item) => item.event);
     const recordedAt = new Date().toISOString();
+    const from = this.#log.length;
     for (const { item, position, streamVersion } of plan.events) {
       // The JSON round trip of the SQLite store: the same text, so the same event read back.
       const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
@@ -82,7 +88,30 @@ class MemoryEventStore implements EventStore {
     }
     for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    if (plan.events.length > 0) {
+      const committed = this.#log.slice(from);
+      this.#watchers.emit({ head: this.#log.length, from, events: () => committed });
+    }
     return plan.results;
+  }
+
+  async importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    this.#open();
+    const takeId = importHubId(this.#log.length, this.#hubId, options.hubId);
+    const plan = planImport(this.#snapshot, events);
+    if (takeId) this.#hubId = options.hubId!;
+    for (const event of plan.events) {
+      const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
+      this.#log.push(stored);
+      this.#positionById.set(stored.id, stored.position);
+    }
+    for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
+    for (const [clientId, principal] of plan.principals) this.#clientOf(clientId).principal ??= principal;
+    return { imported: plan.events.length, skipped: plan.skipped, head: this.#log.length };
   }
 
   async read(query: {
@@ -139,8 +168,14 @@ class MemoryEventStore implements EventStore {
     return this.#hubId;
   }
 
+  watchHead(listener: (change: HeadChange) => void): () => void {
+    this.#open();
+    return this.#watchers.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#watchers.clear();
   }
 
   #clientOf(clientId: string): MemoryClient {

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import type { ClientRecord, StoreAppend, StoreAppendResult } from './event-store.ts';
+import type { ClientRecord, StoreAppend, StoreAppendResult, StoreImportResult } from './event-store.ts';
+import { importHubId, planImport } from './plan-import.ts';
 import { committedJsonParts } from './committed-json.ts';
 import {
   planAppend,
@@ -117,6 +118,7 @@ export class SqliteLog {
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #appendTx: (batch: AppendColumns) => AppendAnswer;
   readonly #readTx: <T>(fn: () => T) => T;
+  readonly #importTx: (events: readonly CommittedEvent[], hubId: string | undefined) => StoreImportResult;
 
   /** Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. */
   static open(options: SqliteLogOptions): SqliteLog {
@@ -156,6 +158,38 @@ export class SqliteLog {
         return append.immediate(items, false);
       }
     };
+    const importTx = db.transaction((events: readonly CommittedEvent[], hubId: string | undefined) => {
+      const sql = this.#sql;
+      const takeId = importHubId(sql.head.get() ?? 0, this.hubId(), hubId);
+      const plan = planImport(
+        {
+          head: () => sql.head.get() ?? 0,
+          committedById: (id) => {
+            const text = sql.eventById.get(id);
+            return text === undefined ? undefined : (JSON.parse(text) as CommittedEvent);
+          },
+          streamVersion: (stream) => sql.streamVersion.get(stream) ?? 0,
+          lastClientSeq: (clientId) => sql.lastSeq.get(clientId) ?? 0,
+        },
+        events,
+      );
+      if (takeId) sql.setMeta.run(hubId!, 'hub_id');
+      for (const event of plan.events) {
+        sql.insertEvent.run(
+          event.position,
+          event.id,
+          event.stream,
+          event.streamVersion,
+          JSON.stringify(event),
+          '',
+        );
+      }
+      for (const [stream, version] of plan.streamVersions) sql.setStream.run(stream, version);
+      for (const [clientId, seq] of plan.clientSeqs) sql.setClientSeq.run(clientId, seq);
+      for (const [clientId, principal] of plan.principals) sql.bindClient.run(clientId, principal);
+      return { imported: plan.events.length, skipped: plan.skipped, head: sql.head.get() ?? 0 };
+    });
+    this.#importTx = (events, hubId) => importTx.immediate(events, hubId);
     const read = db.transaction((fn: () => unknown) => fn());
     this.#readTx = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -194,6 +228,11 @@ export class SqliteLog {
       const until = page.events.length === limit ? page.last : Math.max(from, bound);
       return { events: page.events, until, head };
     });
+  }
+
+  /** Writes exported events as they are, in one durable transaction (see `planImport`). */
+  importEvents(events: readonly CommittedEvent[], hubId: string | undefined): StoreImportResult {
+    return this.#importTx(events, hubId);
   }
 
   head(): number {
@@ -326,6 +365,7 @@ function prepareStatements(db: Database.Database) {
   return {
     head: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),
     hubId: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: db.prepare<[string, string]>('UPDATE meta SET value = ? WHERE key = ?'),
     eventById: db.prepare<[string], string>('SELECT event FROM events WHERE id = ?').pluck(),
     streamVersion: db.prepare<[string], number>('SELECT version FROM streams WHERE stream = ?').pluck(),
     lastSeq: db.prepare<[string], number>('SELECT last_seq FROM clients WHERE client_id = ?').pluck(),

@@ -1,12 +1,15 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { envelopeJson } from './committed-json.ts';
+import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
   EventStore,
+  HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
 import type { AppendAnswer, AppendColumns, PageText } from './sqlite-log.ts';
@@ -78,6 +81,7 @@ class SqliteEventStore implements EventStore {
   readonly #reader: OpenLog;
   /** What this store committed last: read back (live feed, pulls near the head) without a query. */
   readonly #recent = new RecentCommits();
+  readonly #watchers = new HeadWatchers();
   #closed: Promise<void> | undefined;
 
   constructor(writer: OpenLog, reader: OpenLog) {
@@ -93,9 +97,18 @@ class SqliteEventStore implements EventStore {
       const { ids, envelopes } = columns;
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
       return this.#call<AppendAnswer>(call).then((answer) => {
+        let from = -1;
+        let head = 0;
         for (let i = 0; i < ids.length; i++) {
           if (answer.others[i] !== undefined) continue;
-          this.#recent.add(envelopes[i]!, answer.positions[i]!, answer.streamVersions[i]!, answer.recordedAt);
+          const position = answer.positions[i]!;
+          if (from < 0) from = position - 1;
+          head = position;
+          this.#recent.add(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+        }
+        if (from >= 0 && this.#watchers.size > 0) {
+          const recent = this.#recent;
+          this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
         }
         return resultsOf(ids, answer);
       });
@@ -130,6 +143,23 @@ class SqliteEventStore implements EventStore {
     return { events, until: page.until, head: page.head, jsonChars };
   }
 
+  async importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    this.#open();
+    // The recent-commits cache holds only what this store appended: an import goes around it, so
+    // it starts again from the log.
+    const result = await this.#call<StoreImportResult>({
+      op: 'import',
+      handle: this.#writer.handle,
+      events,
+      hubId: options.hubId,
+    });
+    this.#recent.clear();
+    return result;
+  }
+
   async head(): Promise<number> {
     this.#open();
     return this.#call<number>({ op: 'head', handle: this.#writer.handle });
@@ -155,7 +185,13 @@ class SqliteEventStore implements EventStore {
     return this.#call<string>({ op: 'hubId', handle: this.#writer.handle });
   }
 
+  watchHead(listener: (change: HeadChange) => void): () => void {
+    this.#open();
+    return this.#watchers.add(listener);
+  }
+
   close(): Promise<void> {
+    this.#watchers.clear();
     // Each thread answers in order: requests made before close() finish first.
     const close = ({ thread, handle }: OpenLog) =>
       thread.request<undefined>({ op: 'close', handle }).then(

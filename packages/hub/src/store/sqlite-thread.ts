@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
+import type { CommittedEvent } from '@eventloom/protocol';
 import type { AppendColumns, SqliteLogOptions } from './sqlite-log.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
@@ -7,6 +8,12 @@ import type { StreamFilter } from './stream-filter.ts';
 export type SqliteCall =
   | { readonly op: 'open'; readonly options: SqliteLogOptions }
   | { readonly op: 'append'; readonly handle: number; readonly batch: AppendColumns }
+  | {
+      readonly op: 'import';
+      readonly handle: number;
+      readonly events: readonly CommittedEvent[];
+      readonly hubId: string | undefined;
+    }
   | {
       readonly op: 'read';
       readonly handle: number;

@@ -42,6 +42,8 @@ function run(request: SqliteRequest): unknown {
   switch (request.op) {
     case 'append':
       return log.append(request.batch);
+    case 'import':
+      return log.importEvents(request.events, request.hubId);
     case 'read':
       return log.read(request.from, request.limit, request.filter);
     case 'head':
