@@ -25,7 +25,18 @@ const browser = (
 ) => ({
   // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
   optimizeDeps: {
-    include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod', '@eventloom/client > socket.io-client'],
+    include: [
+      'dexie',
+      'rxjs',
+      'rxjs/operators',
+      'fast-check',
+      'zod',
+      '@eventloom/client > socket.io-client',
+      '@eventloom/react > react',
+      '@eventloom/react > react/jsx-runtime',
+      '@eventloom/react > react-dom/client',
+      '@eventloom/react > react-dom/server',
+    ],
   },
   test: {
     name,
@@ -56,7 +67,7 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000, true, [
+      browser('browser', ['packages/**/*.browser.test.{ts,tsx}', 'apps/**/*.browser.test.ts'], 30_000, true, [
         'packages/client/src/sync/sync-hub.global-setup.node.ts',
       ]),
       {

@@ -218,16 +218,30 @@ async function readConfigFile(path: string, flag: string): Promise<string> {
   }
 }
 
-/** Imports the `--schemas` module and takes its `registry` export, or its default export. */
-async function loadRegistry(path: string): Promise<HubRegistry> {
-  let module: Record<string, unknown>;
+/**
+ * Imports a module the user named on the command line. A `.ts` module needs a Node that strips
+ * types (22.18 and later, or 22.6 with `--experimental-strip-types`) or a loader such as tsx
+ * (`NODE_OPTIONS=--import=tsx`); on a Node that has neither, the error says so.
+ */
+async function importUserModule(path: string, flag: string): Promise<Record<string, unknown>> {
   try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--schemas: cannot import ${path}: ${String(cause)}`, {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const hint =
+      code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)
+        ? ` (Node ${process.versions.node} cannot import TypeScript by itself: use Node 22.18 or later, ` +
+          'or install tsx and run with NODE_OPTIONS=--import=tsx, or compile the module to JavaScript)'
+        : '';
+    throw new HubError(HubErrorCode.config, `${flag}: cannot import ${path}: ${String(cause)}${hint}`, {
       cause,
     });
   }
+}
+
+/** Imports the `--schemas` module and takes its `registry` export, or its default export. */
+async function loadRegistry(path: string): Promise<HubRegistry> {
+  const module = await importUserModule(path, '--schemas');
   const registry = module['registry'] ?? module['default'];
   if (typeof (registry as { validate?: unknown } | undefined)?.validate !== 'function') {
     throw new HubError(
@@ -250,14 +264,7 @@ interface ReactionModule {
  * what `defineHandler` and `defineSaga` return), or a default export holding them.
  */
 async function loadReactions(path: string): Promise<ReactionModule> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
-      cause,
-    });
-  }
+  const module = await importUserModule(path, '--reactions');
   const fallback = (module['default'] ?? {}) as Record<string, unknown>;
   const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
     const value = module[key] ?? fallback[key] ?? [];
