@@ -23,7 +23,8 @@ import {
   type SqliteReactionStore,
 } from '@eventloom/hub';
 import { pino, type Logger } from 'pino';
-import type { HubServerConfig } from './hub-server-config.ts';
+import { isPostgresUrl, type HubServerConfig } from './hub-server-config.ts';
+import { connectRedisCluster, type RedisCluster } from '@eventloom/hub/redis';
 import { createStaticHandler, type StaticHandler } from './static-files.ts';
 
 /** A running hub server: the hub over its SQLite store. */
@@ -59,9 +60,26 @@ export async function startHubServer(
   const auth = await loadAuthenticator(config);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
-  if (config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
+  const onPostgres = isPostgresUrl(config.db);
+  if (!onPostgres && config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
+  if (onPostgres && config.reactions !== undefined && config.reactionsDb === undefined) {
+    throw new HubError(
+      HubErrorCode.config,
+      '--reactions on a postgres:// log: give --reactions-db (a SQLite file of this node)',
+    );
+  }
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
-  const store = await createSqliteStore({ path: config.db });
+  const store = await openEventStore(config, logger);
+  let cluster: RedisCluster | undefined;
+  if (config.redis !== undefined) {
+    try {
+      // One bus per log: the nodes of this log share its hub id, other logs on the Redis differ.
+      cluster = await connectRedisCluster(config.redis, logger, { key: `eventloom#${await store.hubId()}` });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
   // With --static the server is ours (the hub attaches to it): files and the hub share one port.
   // Its listener is in place before the hub attaches, so that Socket.IO answers its own path first.
   let hub: Hub | undefined;
@@ -79,6 +97,7 @@ export async function startHubServer(
       ...(registry === undefined ? {} : { registry }),
       ...(config.corsOrigins.length === 0 ? {} : { allowedOrigins: config.corsOrigins }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(cluster === undefined ? {} : { cluster }),
     });
     if (server !== undefined) await listen(server, hub, config);
     const admin = adminOptions(config, auth);
@@ -97,13 +116,15 @@ export async function startHubServer(
   } catch (error) {
     await hub?.close();
     await reactionStore?.close?.();
+    await cluster?.close();
     await store.close();
     throw error;
   }
   logger.info(
     {
       url: hub.url,
-      db: config.db,
+      db: onPostgres ? redactedUrl(config.db) : config.db,
+      redis: config.redis === undefined ? null : redactedUrl(config.redis),
       schemas: config.schemas ?? null,
       static: config.static ?? null,
       reactions: config.reactions ?? null,
@@ -124,12 +145,39 @@ export async function startHubServer(
         await running.close();
         if (server !== undefined) await closeServer(server);
         await reactionStore?.close?.();
+        await cluster?.close();
         await store.close();
         logger.info('eventloom-hub stopped');
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Opens the log `--db` names: Postgres for a `postgres://` URL (its driver loaded only then),
+ * else the SQLite file.
+ */
+async function openEventStore(config: HubServerConfig, logger: Logger): Promise<EventStore> {
+  if (!isPostgresUrl(config.db)) return createSqliteStore({ path: config.db });
+  const { createPostgresStore } = await import('@eventloom/hub/postgres');
+  const store = await createPostgresStore({
+    url: config.db,
+    ...(config.dbPool === undefined ? {} : { poolSize: config.dbPool }),
+  }).catch((error: unknown) => {
+    throw error instanceof HubError && error.code === HubErrorCode.unavailable
+      ? new HubError(HubErrorCode.config, `--db: cannot reach ${redactedUrl(config.db)}: ${error.message}`, {
+          cause: error,
+        })
+      : error;
+  });
+  logger.info({ db: redactedUrl(config.db), poolSize: config.dbPool ?? 10 }, 'event log on Postgres');
+  return store;
+}
+
+/** A URL without its password, for logs and messages. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 }
 
 /** Checks that `--static` is a folder with an index.html, and makes its handler. */

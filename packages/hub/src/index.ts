@@ -13,6 +13,7 @@ export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store
 export { createHub, type Hub } from './hub/create-hub.ts';
 export {
   DEFAULT_HUB_LIMITS,
+  type HubCluster,
   type HubOptions,
   type HubLimits,
   type HubAction,
