@@ -4,6 +4,7 @@
  * `pnpm dev` (scripts/dev.ts) and `pnpm start` (scripts/start.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnHubProcess } from '@eventloom/hub-server/testing';
@@ -11,6 +12,8 @@ import { spawnHubProcess } from '@eventloom/hub-server/testing';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The board's event registry: the hub validates what clients push against it. */
 export const DEMO_SCHEMAS = join(ROOT, 'apps', 'demo', 'src', 'domain', 'registry.ts');
+/** The demo's stream rules: every stream for the one dev principal, domain events only. */
+const DEMO_RULES = join(ROOT, 'apps', 'demo', 'hub-rules.json');
 
 /** A running demo hub. */
 export interface DemoHub {
@@ -28,9 +31,20 @@ export interface DemoHub {
  */
 export async function startDemoHub(extraArgs: readonly string[] = []): Promise<DemoHub> {
   const port = process.env['EVENTLOOM_PORT'] ?? '8080';
-  const db = process.env['EVENTLOOM_DB'] ?? join(ROOT, 'data', 'events.db');
+  const db = demoDatabase();
   const { child, url, exited } = await spawnHubProcess(
-    ['--insecure-dev', '--port', port, '--db', db, '--schemas', DEMO_SCHEMAS, ...extraArgs],
+    [
+      '--insecure-dev',
+      '--port',
+      port,
+      '--db',
+      db,
+      '--schemas',
+      DEMO_SCHEMAS,
+      '--rules',
+      DEMO_RULES,
+      ...extraArgs,
+    ],
     // Its own process group: a Ctrl-C reaches this script only, which then stops the hub once.
     { cwd: ROOT, detached: true, killOnExit: 'SIGTERM', onLine: print },
   );
@@ -42,6 +56,31 @@ export async function startDemoHub(extraArgs: readonly string[] = []): Promise<D
       await exited;
     },
   };
+}
+
+/** The demo's SQLite file, which `pnpm dev` and `pnpm start` share: `EVENTLOOM_DB`, else ./data/events.db. */
+export function demoDatabase(): string {
+  return process.env['EVENTLOOM_DB'] ?? join(ROOT, 'data', 'events.db');
+}
+
+/**
+ * Removes the demo's log ({@link demoDatabase} with its `-wal` and `-shm` files), so the next
+ * hub starts an empty board; resolves with the files removed. The hub must not be running. The
+ * browsers that synced with the old log keep their copy and see the new one as another log
+ * (`hub-changed`): clear the site's data in them (dev tools → Application → Clear site data).
+ */
+export async function resetDemoData(): Promise<string[]> {
+  const db = demoDatabase();
+  const removed: string[] = [];
+  for (const file of [db, `${db}-wal`, `${db}-shm`]) {
+    try {
+      await unlink(file);
+      removed.push(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
 }
 
 interface LogEntry {

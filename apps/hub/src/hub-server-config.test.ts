@@ -21,6 +21,36 @@ describe('parseHubServerConfig', () => {
     });
   });
 
+  it('picks Postgres for a postgres:// --db, with a pool size and a Redis bus, by flag or variable', () => {
+    const parsed = parseHubServerConfig(['--jwt-secret', secret, '--db-pool', '20'], {
+      EVENTLOOM_DB: 'postgres://hub:pw@db.internal:5432/eventloom',
+      EVENTLOOM_REDIS: 'redis://cache.internal:6379',
+    });
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      db: 'postgres://hub:pw@db.internal:5432/eventloom',
+      dbPool: 20,
+      redis: 'redis://cache.internal:6379',
+    });
+    const fromEnv = parseHubServerConfig(['--jwt-secret', secret, '--db', 'postgresql://h/e'], {
+      EVENTLOOM_DB_POOL: '4',
+    });
+    expect(fromEnv.ok && !fromEnv.help && fromEnv.config).toMatchObject({
+      db: 'postgresql://h/e',
+      dbPool: 4,
+    });
+  });
+
+  it('refuses a pool size or a Redis bus without a Postgres log, and bad values, with a clear message', () => {
+    const refuse = (argv: string[]) => {
+      const parsed = parseHubServerConfig(['--jwt-secret', secret, ...argv], {});
+      return parsed.ok ? undefined : parsed.error;
+    };
+    expect(refuse(['--db-pool', '5'])).toMatch(/postgres:\/\/ --db/);
+    expect(refuse(['--redis', 'redis://127.0.0.1:6379'])).toMatch(/postgres:\/\/ --db/);
+    expect(refuse(['--db', 'postgres://h/e', '--db-pool', '0'])).toMatch(/--db-pool must be a whole number/);
+    expect(refuse(['--db', 'postgres://h/e', '--redis', 'http://x'])).toMatch(/--redis must be a redis:\/\//);
+  });
+
   it('reads every option from the environment too, and lets a flag win', () => {
     const parsed = parseHubServerConfig(['--port', '7000'], {
       EVENTLOOM_PORT: '8000',
@@ -122,6 +152,56 @@ describe('parseHubServerConfig', () => {
     [['--jwt-secret', secret, '--reactions-db', 'r.db'], '--reactions'],
     [['--jwt-secret', secret, '--reactions', 'r.js', '--admin-role', ' '], '--admin-role'],
   ] as const)('refuses admin or reaction options that cannot work: %j', (argv, message) => {
+    const parsed = parseHubServerConfig(argv, {});
+    expect(!parsed.ok && parsed.error).toContain(message);
+  });
+
+  it('reads the NATS options from flags and EVENTLOOM_* variables', () => {
+    const parsed = parseHubServerConfig(
+      [
+        '--jwt-secret',
+        secret,
+        '--nats',
+        'nats://10.0.0.1:4222,nats://10.0.0.2:4222',
+        '--nats-inbound',
+        'billing.>',
+        '--nats-inbound',
+        'crm.*',
+      ],
+      {
+        EVENTLOOM_NATS_STREAM: 'SHOP',
+        EVENTLOOM_NATS_SUBJECT_PREFIX: 'shop.events',
+        EVENTLOOM_NATS_INBOUND_STREAM: 'PARTNERS',
+      },
+    );
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      nats: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222',
+      natsStream: 'SHOP',
+      natsSubjectPrefix: 'shop.events',
+      natsInbound: ['billing.>', 'crm.*'],
+      natsInboundStream: 'PARTNERS',
+    });
+    const fromEnv = parseHubServerConfig(['--jwt-secret', secret], {
+      EVENTLOOM_NATS: 'nats://127.0.0.1:4222',
+      EVENTLOOM_NATS_INBOUND: 'a.b, c.>',
+    });
+    expect(fromEnv.ok && !fromEnv.help && fromEnv.config).toMatchObject({
+      nats: 'nats://127.0.0.1:4222',
+      natsInbound: ['a.b', 'c.>'],
+    });
+  });
+
+  it.each([
+    [['--jwt-secret', secret, '--nats-stream', 'S'], '--nats too'],
+    [['--jwt-secret', secret, '--nats-inbound', 'a.b'], '--nats too'],
+    [['--jwt-secret', secret, '--nats', 'http://x'], '--nats must be server URLs'],
+    [['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-stream', 'a.b'], '--nats-stream must be'],
+    [
+      ['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-subject-prefix', 'a.>'],
+      '--nats-subject-prefix',
+    ],
+    [['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-inbound', 'a..b'], '--nats-inbound must be'],
+  ] as const)('refuses NATS options that cannot work: %j', (argv, message) => {
     const parsed = parseHubServerConfig(argv, {});
     expect(!parsed.ok && parsed.error).toContain(message);
   });

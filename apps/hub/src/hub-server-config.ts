@@ -4,8 +4,15 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export interface HubServerConfig {
   readonly port: number;
   readonly host: string;
-  /** The SQLite file; its folder is created when missing. */
+  /**
+   * The event log: a SQLite file (its folder is created when missing), or a `postgres://` URL
+   * (the Postgres store, for a hub of several nodes).
+   */
   readonly db: string;
+  /** Connections in the Postgres pool (with a `postgres://` db). */
+  readonly dbPool?: number;
+  /** `redis://…`: the bus that carries notifications between the nodes of a cluster. */
+  readonly redis?: string;
   readonly jwtSecret?: string;
   /** Path of a PEM public key file. */
   readonly jwtPublicKey?: string;
@@ -15,8 +22,16 @@ export interface HubServerConfig {
   readonly jwtAudience?: string;
   /** A module exporting an event registry (`export const registry = createRegistry([...])` or default). */
   readonly schemas?: string;
-  /** Browser origins allowed to connect; empty: any. */
+  /** Browser origins allowed to connect; empty: the hub's own origin only (any with --insecure-dev). */
   readonly corsOrigins: readonly string[];
+  /** A JSON file of stream rules (who may push, pull, subscribe, notify which streams, by kind). */
+  readonly rules?: string;
+  /** A module exporting `authorize(principal, action, stream, context)`, asked when no rule grants. */
+  readonly authorize?: string;
+  /** The longest a client token may be valid, in seconds (default a day). */
+  readonly maxTokenAgeSeconds?: number;
+  /** A bearer token `/metrics` requires (open without one). */
+  readonly metricsToken?: string;
   readonly insecureDev: boolean;
   readonly logLevel: string;
   /** A folder of files (a built web app) to serve from the hub's own HTTP server. */
@@ -29,6 +44,16 @@ export interface HubServerConfig {
   readonly adminSubs?: readonly string[];
   /** A role allowed on the admin endpoints: the token's `roles` claim lists it, or its `role` claim is it. */
   readonly adminRole?: string;
+  /** NATS servers (comma-separated URLs): integration events are relayed to JetStream. */
+  readonly nats?: string;
+  /** The JetStream stream integration events go to (default `EVENTLOOM`). */
+  readonly natsStream?: string;
+  /** Integration events go to `<prefix>.<type>` (default `eventloom`). */
+  readonly natsSubjectPrefix?: string;
+  /** Subjects whose messages (CloudEvents) become events of the log. */
+  readonly natsInbound?: readonly string[];
+  /** The stream of the inbound subjects (default `EVENTLOOM_INBOUND`). */
+  readonly natsInboundStream?: string;
 }
 
 /** The outcome of reading the command line: a config, a request for help, or what is wrong. */
@@ -52,7 +77,17 @@ const OPTIONS = {
   db: {
     env: 'EVENTLOOM_DB',
     type: 'string',
-    help: 'SQLite file of the event log (default ./data/events.db)',
+    help: 'event log: a SQLite file (default ./data/events.db) or a postgres:// URL',
+  },
+  'db-pool': {
+    env: 'EVENTLOOM_DB_POOL',
+    type: 'string',
+    help: 'connections in the Postgres pool (default 10; postgres:// db only)',
+  },
+  redis: {
+    env: 'EVENTLOOM_REDIS',
+    type: 'string',
+    help: 'redis:// URL: carries notify between the nodes of a cluster',
   },
   'jwt-secret': {
     env: 'EVENTLOOM_JWT_SECRET',
@@ -75,7 +110,27 @@ const OPTIONS = {
   'cors-origin': {
     env: 'EVENTLOOM_CORS_ORIGIN',
     type: 'string',
-    help: 'browser origin allowed to connect (repeat, or comma-separate; default any)',
+    help: 'browser origin allowed to connect (repeat, or comma-separate; default the hub’s own; any with --insecure-dev)',
+  },
+  rules: {
+    env: 'EVENTLOOM_RULES',
+    type: 'string',
+    help: 'JSON file of stream rules: claims → streams, per action and kind (see the README)',
+  },
+  authorize: {
+    env: 'EVENTLOOM_AUTHORIZE',
+    type: 'string',
+    help: 'module exporting authorize(principal, action, stream, context), asked when no rule grants',
+  },
+  'max-token-age': {
+    env: 'EVENTLOOM_MAX_TOKEN_AGE',
+    type: 'string',
+    help: 'longest a client token may be valid, in seconds (default 86400)',
+  },
+  'metrics-token': {
+    env: 'EVENTLOOM_METRICS_TOKEN',
+    type: 'string',
+    help: 'bearer token /metrics requires (default: open, see the README for what it tells)',
   },
   'insecure-dev': {
     env: 'EVENTLOOM_INSECURE_DEV',
@@ -108,18 +163,43 @@ const OPTIONS = {
     type: 'string',
     help: 'role allowed on the /admin endpoints (token claim roles[] or role)',
   },
+  nats: {
+    env: 'EVENTLOOM_NATS',
+    type: 'string',
+    help: 'NATS servers (nats://127.0.0.1:4222, comma-separate several): relay integration events to JetStream',
+  },
+  'nats-stream': {
+    env: 'EVENTLOOM_NATS_STREAM',
+    type: 'string',
+    help: 'JetStream stream of the relayed events, created when missing (default EVENTLOOM)',
+  },
+  'nats-subject-prefix': {
+    env: 'EVENTLOOM_NATS_SUBJECT_PREFIX',
+    type: 'string',
+    help: 'events go to <prefix>.<type> (default eventloom)',
+  },
+  'nats-inbound': {
+    env: 'EVENTLOOM_NATS_INBOUND',
+    type: 'string',
+    help: 'subjects whose CloudEvents become events of the log (repeat, or comma-separate)',
+  },
+  'nats-inbound-stream': {
+    env: 'EVENTLOOM_NATS_INBOUND_STREAM',
+    type: 'string',
+    help: 'JetStream stream of --nats-inbound, created when missing (default EVENTLOOM_INBOUND)',
+  },
   help: { env: undefined, type: 'boolean', help: 'show this help' },
 } as const;
 
 /** The text of `eventloom-hub --help`. */
 export const HUB_SERVER_HELP = [
-  'eventloom-hub: the Eventloom sync hub (Socket.IO + SQLite).',
+  'eventloom-hub: the Eventloom sync hub (Socket.IO + SQLite, or Postgres and Redis for several nodes).',
   '',
   'Usage: eventloom-hub [options]',
   '',
   'Options (each also an environment variable; a flag wins over the variable):',
   ...Object.entries(OPTIONS).map(
-    ([flag, o]) => `  --${flag.padEnd(16)} ${(o.env ?? '').padEnd(26)} ${o.help}`,
+    ([flag, o]) => `  --${flag.padEnd(20)} ${(o.env ?? '').padEnd(30)} ${o.help}`,
   ),
   '',
   'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
@@ -128,6 +208,7 @@ export const HUB_SERVER_HELP = [
   '/admin/dead-letters;',
   'Commands: eventloom-hub export | import (copy the log as NDJSON; eventloom-hub export --help).',
   'with --static, every other GET serves a file of that folder.',
+  'With --nats, integration events go to JetStream (<prefix>.<type>, Nats-Msg-Id = event id).',
 ].join('\n');
 
 /**
@@ -147,7 +228,7 @@ export function parseHubServerConfig(
     const options: ParseArgsConfig['options'] = Object.fromEntries(
       Object.entries(OPTIONS).map(([flag, o]) => [
         flag,
-        { type: o.type, multiple: flag === 'cors-origin' || flag === 'admin-sub' },
+        { type: o.type, multiple: flag === 'cors-origin' || flag === 'admin-sub' || flag === 'nats-inbound' },
       ]),
     );
     ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }));
@@ -215,7 +296,7 @@ export function parseHubServerConfig(
     .map((o) => o.trim())
     .filter((o) => o !== '');
   for (const origin of corsOrigins) {
-    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+    if (origin !== '*' && origin !== 'self' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       return {
         ok: false,
         error: `--cors-origin must be an origin like https://app.example (no path), or *, not ${JSON.stringify(origin)}`,
@@ -237,6 +318,93 @@ export function parseHubServerConfig(
     return { ok: false, error: '--reactions-db is the state of --reactions: give --reactions too' };
   }
 
+  const nats = text('nats');
+  const flagInbound = values['nats-inbound'];
+  const natsInbound = (
+    Array.isArray(flagInbound) && flagInbound.length > 0
+      ? flagInbound.map(String)
+      : [text('nats-inbound') ?? '']
+  )
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const flag of ['nats-stream', 'nats-subject-prefix', 'nats-inbound-stream'] as const) {
+    if (text(flag) !== undefined && nats === undefined) {
+      return { ok: false, error: `--${flag} configures the NATS relay: give --nats too` };
+    }
+  }
+  if (natsInbound.length > 0 && nats === undefined) {
+    return { ok: false, error: '--nats-inbound reads from NATS: give --nats too' };
+  }
+  if (nats !== undefined) {
+    for (const server of nats.split(',').map((s) => s.trim())) {
+      if (!/^(nats|tls|ws|wss):\/\/[^\s/]+\/?$/.test(server) && !/^[^\s/:]+:\d+$/.test(server)) {
+        return {
+          ok: false,
+          error: `--nats must be server URLs like nats://127.0.0.1:4222 (comma-separated), not ${JSON.stringify(server)}`,
+        };
+      }
+    }
+  }
+  for (const flag of ['nats-stream', 'nats-inbound-stream'] as const) {
+    const value = text(flag);
+    if (value !== undefined && !/^[A-Za-z0-9_-]+$/.test(value)) {
+      return { ok: false, error: `--${flag} must be letters, digits, _ and -, not ${JSON.stringify(value)}` };
+    }
+  }
+  const natsSubjectPrefix = text('nats-subject-prefix');
+  if (natsSubjectPrefix !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(natsSubjectPrefix)) {
+    return {
+      ok: false,
+      error: `--nats-subject-prefix must be subject tokens joined by dots (eventloom), not ${JSON.stringify(natsSubjectPrefix)}`,
+    };
+  }
+  for (const subject of natsInbound) {
+    if (!/^[^\s.]+(\.[^\s.]+)*$/.test(subject)) {
+      return {
+        ok: false,
+        error: `--nats-inbound must be NATS subjects (billing.>), not ${JSON.stringify(subject)}`,
+      };
+    }
+  }
+
+  const db = text('db') ?? './data/events.db';
+  const onPostgres = isPostgresUrl(db);
+  const poolText = text('db-pool');
+  if (poolText !== undefined && !onPostgres) {
+    return { ok: false, error: '--db-pool sizes the Postgres pool: give a postgres:// --db too' };
+  }
+  const dbPool = poolText === undefined ? undefined : Number(poolText);
+  if (dbPool !== undefined && (!/^\d+$/.test(poolText!) || dbPool < 1 || dbPool > 1000)) {
+    return {
+      ok: false,
+      error: `--db-pool must be a whole number from 1 to 1000, not ${JSON.stringify(poolText)}`,
+    };
+  }
+  const redis = text('redis');
+  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
+    return { ok: false, error: `--redis must be a redis:// or rediss:// URL, not ${JSON.stringify(redis)}` };
+  }
+  if (redis !== undefined && !onPostgres) {
+    return {
+      ok: false,
+      error: '--redis joins the nodes of a cluster, which share a Postgres log: give a postgres:// --db too',
+    };
+  }
+
+  const maxAgeText = text('max-token-age');
+  const maxTokenAgeSeconds = maxAgeText === undefined ? undefined : Number(maxAgeText);
+  if (maxAgeText !== undefined && (!/^\d+$/.test(maxAgeText) || maxTokenAgeSeconds! < 1)) {
+    return {
+      ok: false,
+      error: `--max-token-age must be a whole number of seconds ≥ 1, not ${JSON.stringify(maxAgeText)}`,
+    };
+  }
+  const metricsToken = text('metrics-token');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    return { ok: false, error: '--metrics-token must be at least 16 characters long' };
+  }
+
   const logLevel = text('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     return {
@@ -248,7 +416,9 @@ export function parseHubServerConfig(
   const config: HubServerConfig = {
     port,
     host: text('host') ?? (insecureDev ? '127.0.0.1' : '0.0.0.0'),
-    db: text('db') ?? './data/events.db',
+    db,
+    ...(dbPool === undefined ? {} : { dbPool }),
+    ...optional('redis', redis),
     ...(jwtSecret === undefined ? {} : { jwtSecret }),
     ...(jwtPublicKey === undefined ? {} : { jwtPublicKey }),
     ...(jwks === undefined ? {} : { jwks }),
@@ -256,6 +426,10 @@ export function parseHubServerConfig(
     ...optional('jwtAudience', text('jwt-audience')),
     ...optional('schemas', text('schemas')),
     corsOrigins,
+    ...optional('rules', text('rules')),
+    ...optional('authorize', text('authorize')),
+    ...(maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds }),
+    ...optional('metricsToken', metricsToken),
     insecureDev,
     logLevel,
     ...optional('static', text('static')),
@@ -263,8 +437,18 @@ export function parseHubServerConfig(
     ...optional('reactionsDb', text('reactions-db')),
     ...(adminSubs.length === 0 ? {} : { adminSubs }),
     ...optional('adminRole', adminRole),
+    ...optional('nats', nats),
+    ...optional('natsStream', text('nats-stream')),
+    ...optional('natsSubjectPrefix', natsSubjectPrefix),
+    ...(natsInbound.length === 0 ? {} : { natsInbound }),
+    ...optional('natsInboundStream', text('nats-inbound-stream')),
   };
   return { ok: true, help: false, config };
+}
+
+/** Whether `--db` names a Postgres database rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//.test(db);
 }
 
 /** pino's levels, and `silent`. */

@@ -13,13 +13,23 @@ export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store
 export { createHub, type Hub } from './hub/create-hub.ts';
 export {
   DEFAULT_HUB_LIMITS,
+  type HubCluster,
   type HubOptions,
   type HubLimits,
   type HubAction,
   type Authorize,
+  type AuthorizeContext,
   type HubRegistry,
 } from './hub/hub-options.ts';
 export {
+  streamRules,
+  parseStreamRules,
+  openStreamsExceptCommands,
+  HUB_ACTIONS,
+  type StreamRule,
+} from './hub/stream-rules.ts';
+export {
+  DEFAULT_MAX_TOKEN_AGE_SECONDS,
   jwtAuthenticator,
   insecureDevAuthenticator,
   type Authenticator,

@@ -441,12 +441,27 @@ describe('createHub: limits', () => {
 });
 
 describe('createHub: security', () => {
-  it('binds a client id to its first principal and refuses it to another', async () => {
+  it('binds a client id to the principal that first pushes with it, and refuses it to another', async () => {
     const { client, store } = await setup();
-    await client('alice', 'client-a');
+    const alice = await client('alice', 'client-a');
+    // hello alone binds nothing (connections that never push leave no trace)…
+    expect(await store.client('client-a')).toEqual({ lastClientSeq: 0, principal: undefined });
+    expect((await push(alice.socket, [makeEvent('client-a', 1)])).results[0]!.status).toBe('ok');
+    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
+    // …the first push does, and then the id is no one else's.
     const mallory = await client('mallory', 'client-a');
     expect(mallory.welcome).toMatchObject({ error: { code: 'unauthorized' } });
-    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
+  });
+
+  it('refuses the push of a principal that said hello with an id another one bound meanwhile', async () => {
+    const { client, store } = await setup();
+    const alice = await client('alice', 'client-a');
+    const mallory = await client('mallory', 'client-a');
+    expect(mallory.welcome.head).toBe(0);
+    expect((await push(alice.socket, [makeEvent('client-a', 1)])).results[0]!.status).toBe('ok');
+    const refused = await push(mallory.socket, [makeEvent('client-a', 2)]);
+    expect(refused).toMatchObject({ error: { code: 'unauthorized' } });
+    expect((await store.client('client-a')).lastClientSeq).toBe(1);
   });
 
   it('refuses events carrying another client id, without touching that client sequence', async () => {
@@ -488,6 +503,47 @@ describe('createHub: security', () => {
     await until(() => bobLive.length === 1, 'bob live');
     expect(bobLive[0]!.events.map((e: CommittedEvent) => e.stream)).toEqual(['user:bob:inbox']);
     expect(await store.head()).toBe(2);
+  });
+
+  it('delivers live events in order through subscribe decisions still pending', async () => {
+    // An authorize that answers later: the live feed waits for each decision, session by session,
+    // and still sends each session only what it may read, in position order. Patterns are allowed
+    // (so `user:*` stays subscribed); each concrete stream is decided when its first event comes.
+    const authorize = (principal: { sub: string }, _action: string, stream: string) =>
+      new Promise<boolean>((resolve) =>
+        setTimeout(
+          () =>
+            resolve(
+              stream === 'public' || stream.endsWith('*') || stream.startsWith(`user:${principal.sub}:`),
+            ),
+          5,
+        ),
+      );
+    const { client } = await setup({ authorize });
+    const alice = await client('alice', 'client-a', ['public', 'user:*']);
+    const bob = await client('bob', 'client-b', ['public', 'user:*']);
+    const carol = await client('carol', 'client-c', ['public']);
+    const live = [alice, bob, carol].map((c) => collect<LiveEvents>(c.socket, 'events'));
+    for (let n = 1; n <= 3; n++) {
+      await push(alice.socket, [
+        makeEvent('client-a', 2 * n - 1, { stream: `user:alice:notes-${n}` }),
+        makeEvent('client-a', 2 * n, { stream: 'public' }),
+      ]);
+    }
+    const seen = (messages: LiveEvents[]) =>
+      messages.flatMap((m) => m.events.map((e: CommittedEvent) => `${e.position}:${e.stream}`));
+    await until(() => seen(live[0]!).length === 6, 'alice live');
+    await until(() => seen(live[1]!).length === 3 && seen(live[2]!).length === 3, 'bob and carol live');
+    expect(seen(live[0]!)).toEqual([
+      '1:user:alice:notes-1',
+      '2:public',
+      '3:user:alice:notes-2',
+      '4:public',
+      '5:user:alice:notes-3',
+      '6:public',
+    ]);
+    expect(seen(live[1]!)).toEqual(['2:public', '4:public', '6:public']);
+    expect(seen(live[2]!)).toEqual(['2:public', '4:public', '6:public']);
   });
 
   it('disconnects a socket when its token expires', async () => {

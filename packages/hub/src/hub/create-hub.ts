@@ -4,8 +4,9 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import { ErrorCode, Limits } from '@eventloom/protocol';
+import { decodeNotify, ErrorCode, Limits } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
@@ -14,12 +15,21 @@ import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
 import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
-import { HubSession } from './hub-session.ts';
+import { HubMemory } from './hub-memory.ts';
+import { HubSession, type SessionIdentity } from './hub-session.ts';
+import { outgoingBytes } from './outgoing-buffer.ts';
+import { PeerLimits } from './peer-limits.ts';
+import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
+import { CLUSTER_NOTIFY_EVENT, deliverLocally } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
+/** How often the outgoing buffers of all sockets are summed into the hub's memory, in ms. */
+const OUTGOING_SAMPLE_MS = 100;
+/** Samples between two sweeps of the idle principals and addresses. */
+const SWEEP_EVERY = 600;
 
 /** A running hub. */
 export interface Hub {
@@ -102,6 +112,10 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const metrics = createHubMetrics();
   let closing = false;
   const ready = new Set<HubSession>();
+  /** Every connected session, ready or not. */
+  const sessions = new Set<HubSession>();
+  const memory = new HubMemory(limits.maxHubMemoryBytes);
+  const peers = new PeerLimits(limits);
   const commitListeners = new Set<(head: number) => void>();
   const requestHandlers = new Set<(req: IncomingMessage, res: ServerResponse) => boolean>();
   const feed: LiveFeed = new LiveFeed(() => ctx, head);
@@ -137,13 +151,31 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         reply(res, 503, 'application/json', '{"status":"closing"}');
         return true;
       }
+      // Ready while the log can be read. A cluster's bus down degrades notifications only
+      // (events still flow): the node stays in service and says so.
+      const cluster = options.cluster;
+      const bus = cluster === undefined ? {} : { [cluster.name]: cluster.isUp() ? 'ok' : 'down' };
       store.head().then(
-        () => reply(res, 200, 'application/json', '{"status":"ready"}'),
-        () => reply(res, 503, 'application/json', '{"status":"store unavailable"}'),
+        () => {
+          const status = Object.values(bus).includes('down') ? 'degraded' : 'ready';
+          reply(res, 200, 'application/json', JSON.stringify({ status, store: 'ok', ...bus }));
+        },
+        () =>
+          reply(
+            res,
+            503,
+            'application/json',
+            JSON.stringify({ status: 'store unavailable', store: 'unavailable', ...bus }),
+          ),
       );
       return true;
     }
     if (path === '/metrics') {
+      if (!metricsAllowed(req, options.metricsToken)) {
+        res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+        reply(res, 401, 'application/json', '{"error":"metrics need the bearer token"}');
+        return true;
+      }
       metrics.registry.metrics().then(
         (text) => reply(res, 200, metrics.registry.contentType, text),
         (error: unknown) => {
@@ -179,14 +211,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     maxHttpBufferSize: limits.maxHttpBufferSize,
     perMessageDeflate: false,
     httpCompression: false,
-    cors: { origin: anyOrigin ? true : [...origins] },
+    // CORS headers for the polling transport; same-origin requests (`self`) need none.
+    cors: {
+      origin: anyOrigin
+        ? (origin, done) => done(null, origin !== 'null')
+        : origins.filter((o) => o !== 'self'),
+    },
     allowRequest: (req, callback) => {
       if (closing) {
         callback('the hub is shutting down', false);
         return;
       }
       const origin = req.headers.origin;
-      if (origin === undefined || anyOrigin || origins.includes(origin)) {
+      if (origin === undefined || originAllowed(origin, origins, req.headers.host)) {
         callback(null, true);
         return;
       }
@@ -208,7 +245,30 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       return connectError(ErrorCode.unauthenticated, 'authentication failed');
     }
     if (outcome.ok && (outcome.expiresAt === undefined || outcome.expiresAt > Date.now())) {
-      socket.data = { principal: outcome.principal, expiresAt: outcome.expiresAt };
+      const key = principalKey(outcome.principal);
+      const admitted = peers.connect(key, socket.handshake.address);
+      if (!admitted.ok) {
+        metrics.rejections.inc({ code: ErrorCode.rateLimited });
+        logger.warn({ address: socket.handshake.address, reason: admitted.message }, 'connection refused');
+        return connectError(ErrorCode.rateLimited, admitted.message);
+      }
+      // Counted until the socket disconnects, or its connection closes before it got that far
+      // (one connection may open and close the namespace many times: each socket counts once).
+      let counted = true;
+      const release = () => {
+        if (counted) peers.disconnect(admitted.peers);
+        counted = false;
+      };
+      socket.conn.once('close', release);
+      socket.once('disconnect', release);
+      const identity: SessionIdentity = {
+        principal: outcome.principal,
+        key,
+        claims: outcome.claims ?? {},
+        expiresAt: outcome.expiresAt,
+        peers: admitted.peers,
+      };
+      socket.data = identity;
       return undefined;
     }
     const message = outcome.ok ? 'token expired' : outcome.message;
@@ -219,16 +279,26 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   // `next` runs outside the promise chain, so that nothing it throws is swallowed.
   io.use((socket, next) => void admit(socket).then((refusal) => process.nextTick(next, refusal)));
 
+  if (options.cluster !== undefined) {
+    io.adapter(options.cluster.adapter);
+    // Notifications other nodes relay: checked there, delivered here to this node's sessions.
+    io.on(CLUSTER_NOTIFY_EVENT, (message: unknown) => {
+      const decoded = decodeNotify(message);
+      if (decoded.ok) void deliverLocally(ctx, undefined, decoded.value).catch(() => undefined);
+    });
+  }
+
   io.on('connection', (socket: Socket) => {
-    const { principal, expiresAt } = socket.data as {
-      principal: HubSession['principal'];
-      expiresAt?: number;
-    };
+    const identity = socket.data as SessionIdentity;
     socket.data = undefined;
     // The session lives as long as the socket: its listeners hold it.
-    new HubSession(ctx, socket, principal, expiresAt);
+    const session = new HubSession(ctx, socket, identity);
+    sessions.add(session);
     metrics.connectedClients.inc();
-    socket.once('disconnect', () => metrics.connectedClients.dec());
+    socket.once('disconnect', () => {
+      sessions.delete(session);
+      metrics.connectedClients.dec();
+    });
     if (auth.insecure === true)
       logger.warn({ socket: socket.id }, 'insecure dev mode: unauthenticated connection');
   });
@@ -240,6 +310,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     sequencer,
     feed,
     limits,
+    memory,
     metrics,
     logger,
     restore: new RestoreWatch(metrics, logger),
@@ -248,6 +319,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     authorize: options.authorize,
     queries: options.queries,
     ready,
+    cluster: options.cluster,
     closing: () => closing,
   };
 
@@ -263,6 +335,31 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       throw new HubError(HubErrorCode.config, `cannot listen: ${toHubError(cause).message}`, { cause });
     });
   }
+
+  // Sums what is queued for every socket into the hub's memory; while outgoing buffers take more
+  // than half the cap, the sockets with the most queued (more than one message) are dropped.
+  let samples = 0;
+  const sampler = setInterval(() => {
+    let total = 0;
+    const queued: [HubSession, number][] = [];
+    for (const session of sessions) {
+      const bytes = outgoingBytes(session.socket);
+      total += bytes;
+      if (bytes > limits.maxMessageBytes) queued.push([session, bytes]);
+    }
+    if (total > memory.limit / 2) {
+      queued.sort((a, b) => b[1] - a[1]);
+      for (const [session, bytes] of queued) {
+        if (total <= memory.limit / 4) break;
+        session.dropSlowConsumer();
+        total -= bytes;
+      }
+    }
+    memory.sampleOutgoing(total);
+    metrics.memoryHeld.set(memory.used);
+    if (++samples % SWEEP_EVERY === 0) peers.sweep();
+  }, OUTGOING_SAMPLE_MS);
+  sampler.unref();
 
   const address = (): AddressInfo | undefined => {
     const a = server.address();
@@ -300,6 +397,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     close() {
       closed ??= (async () => {
         closing = true;
+        clearInterval(sampler);
         logger.info('hub closing: finishing in-flight commits');
         await sequencer.close();
         await feed.idle();
@@ -363,6 +461,31 @@ function resolveLimits(overrides: Partial<HubLimits> | undefined): HubLimits {
     'maxTransactionEvents must be at least maxBatchSize',
   );
   return limits;
+}
+
+/**
+ * Whether a browser's `Origin` may connect: listed, or `self` listed and the origin is the hub's
+ * own (the `Host` it was reached at), or `*` listed. The opaque origin `null` (sandboxed frames,
+ * files) only when listed as such.
+ */
+function originAllowed(origin: string, allowed: readonly string[], host: string | undefined): boolean {
+  if (allowed.includes(origin)) return true;
+  if (origin === 'null') return false;
+  if (allowed.includes('*')) return true;
+  if (!allowed.includes('self') || host === undefined) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/** `/metrics` is open without a token; with one, only a request bearing it reads the metrics. */
+function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const given = req.headers.authorization ?? '';
+  const expected = `Bearer ${token}`;
+  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }
 
 function connectError(code: ErrorCode, message: string): Error & { data: { code: ErrorCode } } {
