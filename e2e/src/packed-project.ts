@@ -102,6 +102,17 @@ async function install(): Promise<string> {
     ),
   );
   cpSync(FIXTURES, dir, { recursive: true });
+  // npm would keep the copies of our packages it installed last time (same name and version):
+  // they go, with their lock entries, so that this run installs the tarballs just packed.
+  rmSync(join(dir, 'node_modules', '@eventloom'), { recursive: true, force: true });
+  const lockFile = join(dir, 'package-lock.json');
+  if (existsSync(lockFile)) {
+    const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, unknown> };
+    for (const path of Object.keys(lock.packages ?? {})) {
+      if (path.includes('node_modules/@eventloom/')) delete lock.packages![path];
+    }
+    writeFileSync(lockFile, JSON.stringify(lock, null, 2));
+  }
   await runAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
   return dir;
 }
