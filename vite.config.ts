@@ -26,7 +26,7 @@ const browser = (
   // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
   optimizeDeps: {
     include: [
-      'dexie',
+      '@eventloom/client > dexie',
       'rxjs',
       'rxjs/operators',
       'fast-check',

@@ -23,7 +23,8 @@ import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { afterEach } from 'vitest';
 import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
 import { todoRegistry } from '../testing/todo-model.ts';
-import { createSync, type Sync, type SyncOptions } from './create-sync.ts';
+import { createSync } from './create-sync.ts';
+import type { Sync, SyncOptions } from './sync-types.ts';
 
 /** A logger that says nothing: the hub's warnings about insecure dev mode would drown the output. */
 export const silent = {

@@ -17,9 +17,10 @@ import {
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
-import type { AckInput, SyncPort } from '../eventloom.ts';
+import type { AckInput, SyncPort } from '../sync-port.ts';
 import { SerialQueue } from '../serial-queue.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
+import { cutBatch } from './cut-batch.ts';
 import type { Backoff } from './backoff.ts';
 import type { SocketFactory, SocketIoOptions, SyncSocket } from './sync-socket.ts';
 import type { SyncWarnings } from './sync-warnings.ts';
@@ -539,7 +540,14 @@ export class SyncSession {
         unackedOnly: true,
       });
       if (!this.#open || this.#rewindTo !== undefined || this.#pushHeld) continue;
-      const { batch, reminders, blocked } = this.#cut(rows, limit);
+      const { batch, reminders, blocked } = cutBatch({
+        rows,
+        limit,
+        maxBytes: this.#config.maxBytes,
+        parked: (seq) => this.#host.parked(seq),
+        guardedInFlight: this.#guardedInFlight,
+        reminder: (row) => this.#host.reminder(row),
+      });
       if (batch.length === 0) {
         // Everything read waits to be decided again: look past it.
         if (!blocked && rows.length > limit) {
@@ -567,57 +575,6 @@ export class SyncSession {
         });
       if (blocked) return;
     }
-  }
-
-  /**
-   * A batch of at most `limit` rows and `maxBytes` bytes, leaving out the rows that wait to be
-   * decided again. A decision's events are not split over two batches (unless it alone is larger
-   * than a batch), so the hub judges them together. It stops (`blocked`) at a guarded event whose
-   * stream has guarded events in flight. A refused event that a guarded row was decided on goes
-   * just ahead of it again (its seq in `reminders`), so that the hub refuses the row too.
-   */
-  #cut(
-    rows: readonly OutboxRow[],
-    limit: number,
-  ): { batch: OutboxRow[]; reminders: ReadonlySet<number>; blocked: boolean } {
-    const batch: OutboxRow[] = [];
-    const reminders = new Set<number>();
-    let bytes = 64;
-    let blocked = false;
-    for (const row of rows) {
-      if (this.#host.parked(row.clientSeq)) {
-        if (batch.length > 0) break;
-        continue;
-      }
-      if (row.event.expectedVersion !== undefined && this.#guardedInFlight.has(row.event.stream)) {
-        blocked = true;
-        break;
-      }
-      const found = this.#host.reminder(row);
-      const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
-      const size =
-        utf8Length(JSON.stringify(row.event)) +
-        1 +
-        (reminder === undefined ? 0 : utf8Length(JSON.stringify(reminder.event)) + 1);
-      const count = reminder === undefined ? 1 : 2;
-      if (batch.length > 0 && (batch.length + count > limit || bytes + size > this.#config.maxBytes)) {
-        const next = row.command?.first;
-        if (next !== undefined && batch[batch.length - 1]!.command?.first === next) {
-          const start = batch.findIndex((r) => r.command?.first === next);
-          if (start > 0) batch.length = start;
-        }
-        break;
-      }
-      if (reminder !== undefined) {
-        batch.push(reminder);
-        reminders.add(reminder.clientSeq);
-      }
-      batch.push(row);
-      bytes += size;
-    }
-    // A reminder is never last: the cursor stays on the rows themselves.
-    while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
-    return { batch, reminders, blocked };
   }
 
   async #send(batch: readonly OutboxRow[], reminders: ReadonlySet<number> = new Set()): Promise<void> {
@@ -747,13 +704,4 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
-}
-
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) bytes += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
-  }
-  return bytes;
 }

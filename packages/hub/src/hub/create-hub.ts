@@ -14,13 +14,21 @@ import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
 import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
-import { HubSession } from './hub-session.ts';
+import { HubMemory } from './hub-memory.ts';
+import { HubSession, type SessionIdentity } from './hub-session.ts';
+import { outgoingBytes } from './outgoing-buffer.ts';
+import { PeerLimits } from './peer-limits.ts';
+import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
 import { CLUSTER_NOTIFY_EVENT, deliverLocally } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
+/** How often the outgoing buffers of all sockets are summed into the hub's memory, in ms. */
+const OUTGOING_SAMPLE_MS = 100;
+/** Samples between two sweeps of the idle principals and addresses. */
+const SWEEP_EVERY = 600;
 
 /** A running hub. */
 export interface Hub {
@@ -103,6 +111,10 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const metrics = createHubMetrics();
   let closing = false;
   const ready = new Set<HubSession>();
+  /** Every connected session, ready or not. */
+  const sessions = new Set<HubSession>();
+  const memory = new HubMemory(limits.maxHubMemoryBytes);
+  const peers = new PeerLimits(limits);
   const commitListeners = new Set<(head: number) => void>();
   const requestHandlers = new Set<(req: IncomingMessage, res: ServerResponse) => boolean>();
   const feed: LiveFeed = new LiveFeed(() => ctx, head);
@@ -222,7 +234,30 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       return connectError(ErrorCode.unauthenticated, 'authentication failed');
     }
     if (outcome.ok && (outcome.expiresAt === undefined || outcome.expiresAt > Date.now())) {
-      socket.data = { principal: outcome.principal, expiresAt: outcome.expiresAt };
+      const key = principalKey(outcome.principal);
+      const admitted = peers.connect(key, socket.handshake.address);
+      if (!admitted.ok) {
+        metrics.rejections.inc({ code: ErrorCode.rateLimited });
+        logger.warn({ address: socket.handshake.address, reason: admitted.message }, 'connection refused');
+        return connectError(ErrorCode.rateLimited, admitted.message);
+      }
+      // Counted until the socket disconnects, or its connection closes before it got that far
+      // (one connection may open and close the namespace many times: each socket counts once).
+      let counted = true;
+      const release = () => {
+        if (counted) peers.disconnect(admitted.peers);
+        counted = false;
+      };
+      socket.conn.once('close', release);
+      socket.once('disconnect', release);
+      const identity: SessionIdentity = {
+        principal: outcome.principal,
+        key,
+        claims: outcome.claims ?? {},
+        expiresAt: outcome.expiresAt,
+        peers: admitted.peers,
+      };
+      socket.data = identity;
       return undefined;
     }
     const message = outcome.ok ? 'token expired' : outcome.message;
@@ -243,15 +278,16 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   }
 
   io.on('connection', (socket: Socket) => {
-    const { principal, expiresAt } = socket.data as {
-      principal: HubSession['principal'];
-      expiresAt?: number;
-    };
+    const identity = socket.data as SessionIdentity;
     socket.data = undefined;
     // The session lives as long as the socket: its listeners hold it.
-    new HubSession(ctx, socket, principal, expiresAt);
+    const session = new HubSession(ctx, socket, identity);
+    sessions.add(session);
     metrics.connectedClients.inc();
-    socket.once('disconnect', () => metrics.connectedClients.dec());
+    socket.once('disconnect', () => {
+      sessions.delete(session);
+      metrics.connectedClients.dec();
+    });
     if (auth.insecure === true)
       logger.warn({ socket: socket.id }, 'insecure dev mode: unauthenticated connection');
   });
@@ -263,6 +299,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     sequencer,
     feed,
     limits,
+    memory,
     metrics,
     logger,
     restore: new RestoreWatch(metrics, logger),
@@ -287,6 +324,31 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       throw new HubError(HubErrorCode.config, `cannot listen: ${toHubError(cause).message}`, { cause });
     });
   }
+
+  // Sums what is queued for every socket into the hub's memory; while outgoing buffers take more
+  // than half the cap, the sockets with the most queued (more than one message) are dropped.
+  let samples = 0;
+  const sampler = setInterval(() => {
+    let total = 0;
+    const queued: [HubSession, number][] = [];
+    for (const session of sessions) {
+      const bytes = outgoingBytes(session.socket);
+      total += bytes;
+      if (bytes > limits.maxMessageBytes) queued.push([session, bytes]);
+    }
+    if (total > memory.limit / 2) {
+      queued.sort((a, b) => b[1] - a[1]);
+      for (const [session, bytes] of queued) {
+        if (total <= memory.limit / 4) break;
+        session.dropSlowConsumer();
+        total -= bytes;
+      }
+    }
+    memory.sampleOutgoing(total);
+    metrics.memoryHeld.set(memory.used);
+    if (++samples % SWEEP_EVERY === 0) peers.sweep();
+  }, OUTGOING_SAMPLE_MS);
+  sampler.unref();
 
   const address = (): AddressInfo | undefined => {
     const a = server.address();
@@ -324,6 +386,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     close() {
       closed ??= (async () => {
         closing = true;
+        clearInterval(sampler);
         logger.info('hub closing: finishing in-flight commits');
         await sequencer.close();
         await feed.idle();

@@ -2,6 +2,7 @@ import type { Notify, Principal } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
+import type { HubMemory } from './hub-memory.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
@@ -26,6 +27,8 @@ export interface HubContext {
   readonly sequencer: Sequencer;
   readonly feed: LiveFeed;
   readonly limits: HubLimits;
+  /** The memory the hub holds for its peers, across all sockets (`limits.maxHubMemoryBytes`). */
+  readonly memory: HubMemory;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
   /** What devices coming back to a restored log tell: detections, repairs, what is still missing. */

@@ -18,6 +18,8 @@ export interface HubMetrics {
    * commit, `broadcast` from a commit to its offer to the subscribers (live feed), in seconds.
    */
   readonly eventFlow: Histogram<'stage'>;
+  /** Bytes the hub holds for its peers now: pulls and pushes in flight, outgoing buffers (sampled). */
+  readonly memoryHeld: Gauge;
   /** Devices that said hello holding positions past the log's head (a log restored from a backup). */
   readonly restoreDetections: Counter;
   /** Events committed again from devices' `repair` pushes (a restored log lost them). */
@@ -65,6 +67,11 @@ export function createHubMetrics(): HubMetrics {
       help: 'Event path through the hub, per batch: stage="commit" from push receipt to durable commit, stage="broadcast" from commit to the live feed offering it to subscribers.',
       labelNames: ['stage'],
       buckets,
+      registers: [registry],
+    }),
+    memoryHeld: new Gauge({
+      name: 'eventloom_hub_memory_held_bytes',
+      help: 'Bytes the hub holds for its peers: pulls and pushes in flight, outgoing buffers (sampled).',
       registers: [registry],
     }),
     restoreDetections: new Counter({

@@ -139,7 +139,11 @@ export class LiveFeed {
         page = { events: given.events.slice(0, take), until: given.from + take };
       } else {
         try {
-          page = await ctx.store.read({ from: this.#cursor, limit: ctx.limits.maxBatchSize });
+          page = await ctx.store.read({
+            from: this.#cursor,
+            limit: ctx.limits.maxBatchSize,
+            maxJsonChars: ctx.limits.maxMessageBytes,
+          });
         } catch (error) {
           ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
           return true;

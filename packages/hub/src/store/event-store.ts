@@ -54,6 +54,24 @@ export interface StoreReadResult {
   readonly jsonChars?: number;
 }
 
+/** What {@link EventStore.read} is asked for. */
+export interface StoreReadQuery {
+  /** Events after this position. */
+  readonly from: number;
+  /** Events in the page, at most. */
+  readonly limit: number;
+  /** Only events of these streams (exact names or `prefix*`; `*` is every stream). */
+  readonly streams?: readonly string[];
+  /**
+   * The page's memory budget: the store stops before the event that would bring the sum of the
+   * page's JSON text lengths (each event as `JSON.stringify` gives it, as `jsonChars` counts) above
+   * it, so that a read never holds more than about this much, whatever `limit` says. The first
+   * event in range always goes in (a page always moves on); a page cut by the budget ends
+   * (`until`) before the first event it left out. It must stop the read itself (not read a whole page and cut it afterwards).
+   */
+  readonly maxJsonChars?: number;
+}
+
 /**
  * A new head of the log, as {@link EventStore.watchHead} tells it. `events`, when given, are the
  * events of positions `from + 1 … head` (consecutive, in position order), handed over by a store
@@ -92,6 +110,7 @@ export interface ClientRecord {
  *   from 1 within a stream.
  * - a client's events are taken in `clientSeq` order: seq ≤ last is answered from the record of
  *   what happened to it (never committed twice), seq > last + 1 is a `gap`.
+ * - `read` with `maxJsonChars` holds no more events than fit in it (the first one always does).
  * - `append` resolves only after the batch is durable; a batch is one transaction, and each event
  *   in it is judged in the light of the ones before it (two events expecting version 3 of the same
  *   stream: the first is `ok`, the second `rejected`).
@@ -107,13 +126,9 @@ export interface EventStore {
   /**
    * Reads committed events after position `from`, at most `limit` of them, optionally only those
    * whose stream matches one of `streams` (exact names or `prefix*`; `*` is every stream; an empty
-   * list matches none).
+   * list matches none), and at most `maxJsonChars` of JSON (see {@link StoreReadQuery}).
    */
-  read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult>;
+  read(query: StoreReadQuery): Promise<StoreReadResult>;
   /** The highest committed position; 0 for an empty log. */
   head(): Promise<number>;
   /** The stream's version: the number of events committed to it; 0 for an unknown stream. */

@@ -7,6 +7,7 @@ import type {
   HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreReadQuery,
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
@@ -49,6 +50,8 @@ class MemoryEventStore implements EventStore {
   readonly #scanWindow: number;
   /** Committed events; the one at position p is at index p - 1. */
   readonly #log: CommittedEvent[] = [];
+  /** The JSON text length of each event of `#log`, at the same index. */
+  readonly #chars: number[] = [];
   readonly #positionById = new Map<string, number>();
   readonly #streams = new Map<string, number>();
   readonly #clients = new Map<string, MemoryClient>();
@@ -81,6 +84,7 @@ class MemoryEventStore implements EventStore {
       const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
       const stored = deepFreeze(JSON.parse(text) as CommittedEvent);
       this.#log.push(stored);
+      this.#chars.push(text.length);
       this.#positionById.set(stored.id, stored.position);
     }
     for (const { clientId, clientSeq, rejection } of plan.rejections) {
@@ -106,6 +110,7 @@ class MemoryEventStore implements EventStore {
     for (const event of plan.events) {
       const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
       this.#log.push(stored);
+      this.#chars.push(JSON.stringify(stored).length);
       this.#positionById.set(stored.id, stored.position);
     }
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
@@ -114,30 +119,27 @@ class MemoryEventStore implements EventStore {
     return { imported: plan.events.length, skipped: plan.skipped, head: this.#log.length };
   }
 
-  async read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult> {
+  async read(query: StoreReadQuery): Promise<StoreReadResult> {
     this.#open();
     const filter = streamFilter(query);
     const { from, limit } = query;
+    const budget = query.maxJsonChars ?? Infinity;
     const head = this.#log.length;
-    if (filter.kind === 'all') {
-      const events = this.#log.slice(from, from + limit);
-      const until = events.length === limit ? from + limit : Math.max(from, head);
-      return { events, until, head };
-    }
-    const bound = Math.min(head, from + this.#scanWindow);
-    const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+    const bound = filter.kind === 'all' ? head : Math.min(head, from + this.#scanWindow);
+    const subscriptions =
+      filter.kind === 'all' ? undefined : [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events: CommittedEvent[] = [];
+    let jsonChars = 0;
     for (let p = from + 1; p <= bound; p++) {
       const event = this.#log[p - 1] as CommittedEvent;
-      if (!matchesSubscription(event.stream, subscriptions)) continue;
+      if (subscriptions !== undefined && !matchesSubscription(event.stream, subscriptions)) continue;
+      const chars = this.#chars[p - 1]!;
+      if (events.length > 0 && jsonChars + chars > budget) return { events, until: p - 1, head, jsonChars };
       events.push(event);
-      if (events.length === limit) return { events, until: p, head };
+      jsonChars += chars;
+      if (events.length === limit) return { events, until: p, head, jsonChars };
     }
-    return { events, until: Math.max(from, bound), head };
+    return { events, until: Math.max(from, bound), head, jsonChars };
   }
 
   async head(): Promise<number> {

@@ -9,6 +9,7 @@ import type {
   HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreReadQuery,
   StoreReadResult,
 } from './event-store.ts';
 import { HeadWatchers } from './head-watchers.ts';
@@ -157,34 +158,48 @@ class PostgresEventStore implements EventStore {
     return run;
   }
 
-  async read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult> {
+  async read(query: StoreReadQuery): Promise<StoreReadResult> {
     this.#open();
     const filter = streamFilter(query);
     const { from, limit } = query;
-    let rows: { head: string; position: string | null; event: string | null }[];
+    // Rows past the budget stay in Postgres: only the page's own rows (the first always) come over.
+    const budget = query.maxJsonChars ?? Number.MAX_SAFE_INTEGER;
+    let rows: { head: string; position: string | null; event: string | null; next: string | null }[];
     try {
       if (filter.kind === 'all') {
         // One statement, one snapshot: the head and the page agree.
         rows = await this.#sql`
           WITH h AS (SELECT coalesce(max(position), 0) AS head FROM eventloom_events)
-          SELECT h.head, e.position, e.event FROM h LEFT JOIN LATERAL (
-            SELECT position, event FROM eventloom_events
-            WHERE position > ${from} ORDER BY position LIMIT ${limit}
+          SELECT h.head, e.position, e.event, e.next FROM h LEFT JOIN LATERAL (
+            SELECT position, event, next FROM (
+              SELECT position, event,
+                sum(length(event)) OVER (ORDER BY position) AS running,
+                row_number() OVER (ORDER BY position) AS n,
+                lead(position) OVER (ORDER BY position) AS next
+              FROM (
+                SELECT position, event FROM eventloom_events
+                WHERE position > ${from} ORDER BY position LIMIT ${limit}
+              ) p
+            ) r WHERE running <= ${budget} OR n = 1
           ) e ON true`;
       } else {
         rows = await this.#sql`
           WITH h AS (SELECT coalesce(max(position), 0) AS head FROM eventloom_events)
-          SELECT h.head, e.position, e.event FROM h LEFT JOIN LATERAL (
-            SELECT position, event FROM eventloom_events
-            WHERE position > ${from} AND position <= least(h.head, ${from + this.#scanWindow})
-              AND (stream = ANY(${filter.exact}::text[])
-                OR EXISTS (SELECT 1 FROM unnest(${filter.prefixes}::text[]) AS p(prefix)
-                           WHERE left(stream, length(p.prefix)) = p.prefix))
-            ORDER BY position LIMIT ${limit}
+          SELECT h.head, e.position, e.event, e.next FROM h LEFT JOIN LATERAL (
+            SELECT position, event, next FROM (
+              SELECT position, event,
+                sum(length(event)) OVER (ORDER BY position) AS running,
+                row_number() OVER (ORDER BY position) AS n,
+                lead(position) OVER (ORDER BY position) AS next
+              FROM (
+                SELECT position, event FROM eventloom_events
+                WHERE position > ${from} AND position <= least(h.head, ${from + this.#scanWindow})
+                  AND (stream = ANY(${filter.exact}::text[])
+                    OR EXISTS (SELECT 1 FROM unnest(${filter.prefixes}::text[]) AS p(prefix)
+                               WHERE left(stream, length(p.prefix)) = p.prefix))
+                ORDER BY position LIMIT ${limit}
+              ) p
+            ) r WHERE running <= ${budget} OR n = 1
           ) e ON true`;
       }
     } catch (thrown) {
@@ -194,22 +209,24 @@ class PostgresEventStore implements EventStore {
     this.#sawHead(head);
     let jsonChars = 0;
     let last = 0;
+    /** The first row the budget left out, if any (the last row kept has a successor). */
+    let next: number | undefined;
     const parsed: CommittedEvent[] = [];
     for (const row of rows) {
       if (row.event === null) continue;
       jsonChars += row.event.length;
       last = Number(row.position);
+      next = row.next === null ? undefined : Number(row.next);
       parsed.push(JSON.parse(row.event) as CommittedEvent);
     }
     const full = parsed.length === limit;
-    if (filter.kind === 'all') {
-      return { events: parsed, until: full ? last : Math.max(from, head), head, jsonChars };
-    }
-    const bound = Math.min(head, from + this.#scanWindow);
+    const bound = filter.kind === 'all' ? head : Math.min(head, from + this.#scanWindow);
+    const until = next !== undefined ? next - 1 : full ? last : Math.max(from, bound);
+    if (filter.kind === 'all') return { events: parsed, until, head, jsonChars };
     // Postgres holds text as UTF-8, where lone surrogates collapse; compare the exact names again.
     const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
-    return { events, until: full ? last : Math.max(from, bound), head, jsonChars };
+    return { events, until, head, jsonChars };
   }
 
   async head(): Promise<number> {

@@ -9,6 +9,7 @@ import type {
   HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreReadQuery,
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
@@ -117,20 +118,23 @@ class SqliteEventStore implements EventStore {
     }
   }
 
-  async read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult> {
+  async read(query: StoreReadQuery): Promise<StoreReadResult> {
     this.#open();
     const filter = streamFilter(query);
-    const { from, limit } = query;
+    const { from, limit, maxJsonChars } = query;
     if (filter.kind === 'all') {
-      const recent = this.#recent.page(from, limit);
+      const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
     const { thread, handle } = this.#reader;
-    const page = await thread.request<PageText>({ op: 'read', handle, from, limit, filter });
+    const page = await thread.request<PageText>({
+      op: 'read',
+      handle,
+      from,
+      limit,
+      filter,
+      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
+    });
     let jsonChars = 0;
     const parsed = page.events.map((text) => {
       jsonChars += text.length;
