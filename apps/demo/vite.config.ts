@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { precompress } from './scripts/precompress.ts';
 
 /** Where the dev server forwards the sync socket: `pnpm dev` starts the hub there. */
 const hub = process.env['EVENTLOOM_HUB_URL'] ?? 'http://127.0.0.1:8080';
@@ -54,6 +55,8 @@ export default defineConfig(({ command }) => ({
   preview: { host: '127.0.0.1' },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 600 },
   plugins: [
+    // Last: brotli and gzip copies of what the build wrote, the service worker included.
+    precompress(),
     VitePWA({
       registerType: 'autoUpdate',
       injectRegister: 'script-defer',
