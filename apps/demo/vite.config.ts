@@ -30,6 +30,8 @@ const devModulesRoute: RuntimeCaching = {
  */
 export default defineConfig(({ command }) => ({
   root: import.meta.dirname,
+  // True under the dev server only (a build run by a test has DEV set too, but no dev server).
+  define: { __EVENTLOOM_DEV_SERVER__: JSON.stringify(command === 'serve') },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   // Pre-bundled up front: a dependency discovered late makes the dev server reload the page.
   optimizeDeps: {

@@ -46,17 +46,21 @@ afterAll(async () => {
 /** A raw GET (fetch would decode the body itself). */
 async function get(path: string, headers: Record<string, string> = {}) {
   const { request } = await import('node:http');
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
-    (resolve, reject) => {
-      const req = request(`${base}${path}`, { headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+  }>((resolve, reject) => {
+    const req = request(`${base}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('precompressed static files', () => {
@@ -76,7 +80,11 @@ describe('precompressed static files', () => {
   });
 
   it('sends the file itself without Accept-Encoding, or when every coding is refused (q=0)', async () => {
-    for (const headers of [{}, { 'accept-encoding': 'br;q=0, gzip;q=0' }, { 'accept-encoding': 'identity' }]) {
+    for (const headers of [
+      {},
+      { 'accept-encoding': 'br;q=0, gzip;q=0' },
+      { 'accept-encoding': 'identity' },
+    ]) {
       const plain = await get('/assets/app-1a2b.js', headers);
       expect(plain.headers['content-encoding']).toBeUndefined();
       expect(plain.headers['vary']).toBe('Accept-Encoding');

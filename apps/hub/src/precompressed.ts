@@ -26,7 +26,9 @@ export function isCompressible(contentType: string): boolean {
  * The codings an `Accept-Encoding` header allows, by q-value (RFC 9110 §12.5.3): `q=0` refuses
  * one, `*` stands for those not named, and no header at all allows none (identity only).
  */
-export function acceptedEncodings(header: string | readonly string[] | undefined): Set<PrecompressedEncoding> {
+export function acceptedEncodings(
+  header: string | readonly string[] | undefined,
+): Set<PrecompressedEncoding> {
   const accepted = new Set<PrecompressedEncoding>();
   if (header === undefined) return accepted;
   const named = new Map<string, number>();
@@ -37,7 +39,8 @@ export function acceptedEncodings(header: string | readonly string[] | undefined
     named.set(name, q === undefined ? 1 : Number(q));
   }
   for (const { encoding } of VARIANTS) {
-    const q = named.get(encoding) ?? (encoding === 'gzip' ? named.get('x-gzip') : undefined) ?? named.get('*');
+    const q =
+      named.get(encoding) ?? (encoding === 'gzip' ? named.get('x-gzip') : undefined) ?? named.get('*');
     if (q !== undefined && q > 0) accepted.add(encoding);
   }
   return accepted;
