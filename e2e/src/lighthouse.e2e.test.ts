@@ -19,7 +19,9 @@ it('serves the bundle precompressed: brotli to a browser that takes it, with Var
 
 it('loads the demo (mobile preset): layout shift ≤ 0.1, accessibility and best practices ≥ 95', async () => {
   const scores = await runLighthouse(`${rig.hub.url}/`);
-  expect(scores.cls, `layout shifts:\n${scores.shifts.join('\n')}`).toBeLessThanOrEqual(0.1);
-  expect(scores.accessibility, scores.failed.join('\n')).toBeGreaterThanOrEqual(95);
-  expect(scores.bestPractices, scores.failed.join('\n')).toBeGreaterThanOrEqual(95);
+  // On failure, the whole report: the scores, the failed audits, the elements that shifted.
+  const report = JSON.stringify(scores, null, 2);
+  expect(scores.cls <= 0.1 ? 'ok' : report).toBe('ok');
+  expect(scores.accessibility >= 95 ? 'ok' : report).toBe('ok');
+  expect(scores.bestPractices >= 95 ? 'ok' : report).toBe('ok');
 }, 180_000);
