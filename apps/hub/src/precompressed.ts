@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 
 /** A content coding the build writes beside a file: `x.js.br`, `x.js.gz`. */
 export type PrecompressedEncoding = 'br' | 'gzip';
@@ -59,7 +59,8 @@ export async function findPrecompressed(
   for (const { encoding, suffix } of VARIANTS) {
     if (!accepted.has(encoding)) continue;
     try {
-      const info = await stat(path + suffix);
+      // lstat: a symlink is not a regular file, so a copy can never lead out of the folder.
+      const info = await lstat(path + suffix);
       if (info.isFile() && info.mtimeMs >= mtimeMs) {
         return { path: path + suffix, size: info.size, mtimeMs: info.mtimeMs, encoding };
       }

@@ -2,7 +2,13 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMemoryReactionStore, type Handler, type ReactionStore, type Saga } from '@eventloom/core';
+import {
+  createMemoryReactionStore,
+  integrationHandler,
+  type Handler,
+  type ReactionStore,
+  type Saga,
+} from '@eventloom/core';
 import {
   HubError,
   HubErrorCode,
@@ -13,6 +19,12 @@ import {
   createSqliteStore,
   insecureDevAuthenticator,
   jwtAuthenticator,
+  openStreamsExceptCommands,
+  parseStreamRules,
+  streamRules,
+  toHubError,
+  type Authorize,
+  type StreamRule,
   type Authenticator,
   type EventStore,
   type Hub,
@@ -22,6 +34,8 @@ import {
   type ReactionAdminOptions,
   type SqliteReactionStore,
 } from '@eventloom/hub';
+import type { JetStreamInbound, JetStreamRelay } from '@eventloom/hub/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { isPostgresUrl, type HubServerConfig } from './hub-server-config.ts';
 import { connectRedisCluster, type RedisCluster } from '@eventloom/hub/redis';
@@ -58,14 +72,19 @@ export async function startHubServer(
 ): Promise<HubServer> {
   const logger = options.logger ?? pino({ name: 'eventloom-hub', level: config.logLevel });
   const auth = await loadAuthenticator(config);
+  const authorize = await loadAuthorize(config, logger);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
   const onPostgres = isPostgresUrl(config.db);
   if (!onPostgres && config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
-  if (onPostgres && config.reactions !== undefined && config.reactionsDb === undefined) {
+  if (
+    onPostgres &&
+    (config.reactions !== undefined || config.nats !== undefined) &&
+    config.reactionsDb === undefined
+  ) {
     throw new HubError(
       HubErrorCode.config,
-      '--reactions on a postgres:// log: give --reactions-db (a SQLite file of this node)',
+      `${config.reactions === undefined ? '--nats' : '--reactions'} on a postgres:// log: give --reactions-db (a SQLite file of this node)`,
     );
   }
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
@@ -86,6 +105,10 @@ export async function startHubServer(
   const server = files === undefined ? undefined : createServer((req, res) => route(req, res, hub, files));
   let reactionStore: (ReactionStore & { close?: () => void | Promise<void> }) | undefined;
   let reactions: HubReactions | undefined;
+  let nats: NatsConnection | undefined;
+  let relay: JetStreamRelay | undefined;
+  let inbound: JetStreamInbound | undefined;
+  let removeNatsMetrics: () => void = () => undefined;
   try {
     hub = await createHub({
       store,
@@ -95,25 +118,72 @@ export async function startHubServer(
       host: config.host,
       ...(server === undefined ? {} : { server }),
       ...(registry === undefined ? {} : { registry }),
-      ...(config.corsOrigins.length === 0 ? {} : { allowedOrigins: config.corsOrigins }),
+      // Browsers from the hub's own origin only, unless told; any origin for the local demo.
+      allowedOrigins:
+        config.corsOrigins.length > 0 ? config.corsOrigins : config.insecureDev ? ['*'] : ['self'],
+      authorize,
+      ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(cluster === undefined ? {} : { cluster }),
     });
     if (server !== undefined) await listen(server, hub, config);
+    // Loaded only with --nats: a hub without NATS never loads its client.
+    const jetstream = config.nats === undefined ? undefined : await import('@eventloom/hub/jetstream');
+    if (jetstream !== undefined && config.nats !== undefined) {
+      nats = await jetstream.connectNats(config.nats);
+      relay = await jetstream.createJetStreamRelay({
+        connection: nats,
+        ...(config.natsStream === undefined ? {} : { stream: config.natsStream }),
+        ...(config.natsSubjectPrefix === undefined ? {} : { subjectPrefix: config.natsSubjectPrefix }),
+      });
+    }
     const admin = adminOptions(config, auth);
     if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
-    if (reactionModule !== undefined) {
+    if (reactionModule !== undefined || relay !== undefined) {
       reactionStore = openReactionStore(config);
+      const handlers = [
+        ...(reactionModule?.handlers ?? []),
+        ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
+      ];
       reactions = await createHubReactions({
         hub,
         reactionStore,
-        ...reactionModule,
+        handlers,
+        sagas: reactionModule?.sagas ?? [],
+        replayHandlers: reactionModule?.replayHandlers ?? [],
         ...(registry === undefined ? {} : { registry }),
         ...(admin === undefined ? {} : { admin }),
         logger,
       });
     }
+    if (
+      jetstream !== undefined &&
+      nats !== undefined &&
+      reactionStore !== undefined &&
+      config.natsInbound !== undefined
+    ) {
+      inbound = await jetstream.startJetStreamInbound({
+        connection: nats,
+        hub,
+        reactionStore,
+        ...(registry === undefined ? {} : { registry }),
+        stream: config.natsInboundStream ?? 'EVENTLOOM_INBOUND',
+        subjects: config.natsInbound,
+        logger,
+      });
+    }
+    if (jetstream !== undefined && relay !== undefined) {
+      const running = inbound;
+      removeNatsMetrics = jetstream.registerJetStreamMetrics(hub.metrics.registry, {
+        relay,
+        ...(running === undefined ? {} : { inbound: () => running }),
+      });
+    }
   } catch (error) {
+    await inbound?.stop();
+    await reactions?.stop();
+    relay?.close();
+    await nats?.close().catch(() => undefined);
     await hub?.close();
     await reactionStore?.close?.();
     await cluster?.close();
@@ -128,6 +198,7 @@ export async function startHubServer(
       schemas: config.schemas ?? null,
       static: config.static ?? null,
       reactions: config.reactions ?? null,
+      nats: config.nats ?? null,
     },
     'eventloom-hub listening',
   );
@@ -141,7 +212,11 @@ export async function startHubServer(
     logger,
     close() {
       closing ??= (async () => {
+        await inbound?.stop();
         await reactions?.stop();
+        removeNatsMetrics();
+        relay?.close();
+        await nats?.drain().catch(() => undefined);
         await running.close();
         if (server !== undefined) await closeServer(server);
         await reactionStore?.close?.();
@@ -152,6 +227,21 @@ export async function startHubServer(
       return closing;
     },
   };
+}
+
+/** The handler name the `--nats` relay's checkpoint and dead letters are stored under. */
+export const JETSTREAM_RELAY_HANDLER = 'jetstream-relay';
+
+/**
+ * Integration events to JetStream, a page at a time in flight; the checkpoint is written every 500
+ * events and only past acknowledged ones (a crash re-sends at most those, dropped by Nats-Msg-Id).
+ */
+function jetStreamHandler(relay: JetStreamRelay): Handler {
+  return integrationHandler(relay, {
+    name: JETSTREAM_RELAY_HANDLER,
+    source: '/eventloom-hub',
+    checkpointEvery: 500,
+  });
 }
 
 /**
@@ -235,6 +325,9 @@ async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator
     ...(config.jwtIssuer === undefined ? {} : { issuer: config.jwtIssuer }),
     ...(config.jwtAudience === undefined ? {} : { audience: config.jwtAudience }),
   };
+  const age =
+    config.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: config.maxTokenAgeSeconds };
+  Object.assign(claims, age);
   if (config.jwtSecret !== undefined) return jwtAuthenticator({ secret: config.jwtSecret, ...claims });
   if (config.jwtPublicKey !== undefined) {
     return jwtAuthenticator({
@@ -256,6 +349,60 @@ async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator
     return jwtAuthenticator({ jwks: jwks as { keys: [] }, ...claims });
   }
   throw new HubError(HubErrorCode.config, 'no authentication configured');
+}
+
+/**
+ * Who may do what to which streams: the `--rules` file, then the `--authorize` module for what no
+ * rule grants. Without either, every client may read and write every stream (but not push
+ * `command` or `integration` events): said loudly at start.
+ */
+async function loadAuthorize(config: HubServerConfig, logger: Logger): Promise<Authorize> {
+  let rules: StreamRule[] | undefined;
+  if (config.rules !== undefined) {
+    const text = await readConfigFile(config.rules, '--rules');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new HubError(HubErrorCode.config, `--rules ${config.rules} is not JSON`, { cause });
+    }
+    try {
+      rules = parseStreamRules(json);
+    } catch (cause) {
+      throw new HubError(HubErrorCode.config, `--rules ${config.rules}: ${toHubError(cause).message}`, {
+        cause,
+      });
+    }
+  }
+  const hook = config.authorize === undefined ? undefined : await loadAuthorizeHook(config.authorize);
+  if (rules === undefined && hook === undefined) {
+    logger.warn(
+      '!!! NO STREAM RULES: every authenticated client may read and write every stream (only command ' +
+        'and integration events are refused). Give --rules (and/or --authorize) before real users connect. !!!',
+    );
+    return openStreamsExceptCommands;
+  }
+  return streamRules(rules ?? [], hook);
+}
+
+/** Imports the `--authorize` module and takes its `authorize` export, or its default export. */
+async function loadAuthorizeHook(path: string): Promise<Authorize> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new HubError(HubErrorCode.config, `--authorize: cannot import ${path}: ${String(cause)}`, {
+      cause,
+    });
+  }
+  const hook = module['authorize'] ?? module['default'];
+  if (typeof hook !== 'function') {
+    throw new HubError(
+      HubErrorCode.config,
+      `--authorize: ${path} must export a function authorize(principal, action, stream, context) as \`authorize\` or default`,
+    );
+  }
+  return hook as Authorize;
 }
 
 async function readConfigFile(path: string, flag: string): Promise<string> {

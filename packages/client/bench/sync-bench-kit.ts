@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { io, type Socket } from 'socket.io-client';
-import { createEventloom, type AnyProjection, type Eventloom } from '../src/eventloom.ts';
-import { createSync, type Sync, type SyncOptions } from '../src/sync/create-sync.ts';
+import { createEventloom, type Eventloom } from '../src/eventloom.ts';
+import type { AnyProjection } from '../src/projection-host.ts';
+import { createSync } from '../src/sync/create-sync.ts';
+import type { Sync, SyncOptions } from '../src/sync/sync-types.ts';
 import { TodoAdded, todoCount, todoRegistry } from '../src/testing/todo-model.ts';
 
 /**

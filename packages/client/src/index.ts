@@ -1,21 +1,20 @@
-export {
-  createEventloom,
-  type Eventloom,
-  type EventloomOptions,
-  type AnyProjection,
-  type AppendInput,
-  type AppendInputOf,
-  type AppendOptions,
-  type AppendManyOptions,
-  type EventFilter,
-  type ExecuteResult,
-  type SyncPort,
-  type AckInput,
-  type RejectInput,
-  type RedecideInput,
-  type RedecideOutcome,
-  type SyncRecord,
-} from './eventloom.ts';
+export { createEventloom, type Eventloom, type EventloomOptions } from './eventloom.ts';
+export type { AnyProjection, EventFilter } from './projection-host.ts';
+export type {
+  AppendInput,
+  AppendInputOf,
+  AppendOptions,
+  AppendManyOptions,
+  ExecuteResult,
+} from './appender.ts';
+export type {
+  SyncPort,
+  AckInput,
+  RejectInput,
+  RedecideInput,
+  RedecideOutcome,
+  SyncRecord,
+} from './sync-port.ts';
 export { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 export {
   type ClientStore,
@@ -49,17 +48,17 @@ export {
   type MemoryDatabase,
 } from './memory-client-store.ts';
 export type { TabEnvironment } from './tab-coordinator.ts';
-export {
-  createSync,
-  type Sync,
-  type SyncOptions,
-  type SyncState,
-  type SyncMetrics,
-  type SyncTarget,
-  type RejectionReport,
-  type AnyDecider,
-  type SyncTap,
-} from './sync/create-sync.ts';
+export { createSync } from './sync/create-sync.ts';
+export type {
+  Sync,
+  SyncOptions,
+  SyncState,
+  SyncMetrics,
+  SyncTarget,
+  RejectionReport,
+  AnyDecider,
+  SyncTap,
+} from './sync/sync-types.ts';
 export {
   createMessaging,
   type Messaging,

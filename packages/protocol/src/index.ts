@@ -76,3 +76,4 @@ export {
   type DecodedPush,
   type DecodedPushEvent,
 } from './decode.ts';
+export { decidedOnRefused, RefusedInBatch, type RefusalRuleEvent } from './refusal-rule.ts';

@@ -8,8 +8,8 @@ import {
 } from '@eventloom/core';
 import { ClientError, ClientErrorCode } from '../client-error.ts';
 import { SYNC_DEAD_LETTERS, type DeadLetterRow } from '../client-store.ts';
-import type { AppendInput, AppendManyOptions, ExecuteResult } from '../eventloom.ts';
-import type { AnyDecider } from '../sync/create-sync.ts';
+import type { AppendInput, AppendManyOptions, ExecuteResult } from '../appender.ts';
+import type { AnyDecider } from '../sync/sync-types.ts';
 
 /** What {@link routeDeadLetters} needs of an Eventloom: to append again, or decide a command again. */
 export interface DeadLetterTarget {

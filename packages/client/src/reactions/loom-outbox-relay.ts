@@ -1,5 +1,5 @@
 import type { OutboxMessage, OutboxRelay } from '@eventloom/core';
-import type { AppendInput, AppendManyOptions } from '../eventloom.ts';
+import type { AppendInput, AppendManyOptions } from '../appender.ts';
 
 /** What {@link loomOutboxRelay} needs of an Eventloom: an idempotent append. */
 export interface RelayTarget {

@@ -4,7 +4,8 @@ import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
-import { createSync, type RejectionReport, type SyncOptions } from './create-sync.ts';
+import { createSync } from './create-sync.ts';
+import type { RejectionReport, SyncOptions } from './sync-types.ts';
 import { manualOnlineDetector } from './online-detector.ts';
 import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
 

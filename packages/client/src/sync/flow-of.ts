@@ -1,7 +1,7 @@
 import type { FlowStep, FlowStepName } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { Observable, share } from 'rxjs';
-import type { Sync } from './create-sync.ts';
+import type { Sync } from './sync-types.ts';
 
 /** Events whose first step is remembered (for `elapsedMs`), at most; the oldest are forgotten first. */
 const MAX_TRACKED = 10_000;

@@ -8,7 +8,7 @@ import {
 import { filter, Subject, type Observable } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import { createUuidV7 } from '../uuid-v7.ts';
-import type { Sync } from './create-sync.ts';
+import type { Sync } from './sync-types.ts';
 
 /** How long a query waits for a reply by default, in ms. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;

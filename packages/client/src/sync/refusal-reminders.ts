@@ -1,15 +1,16 @@
+import { decidedOnRefused } from '@eventloom/protocol';
 import type { OutboxRow } from '../client-store.ts';
 
 /**
- * The refused guarded events (with `expectedVersion`) of this client, one per stream, that later
- * guarded events on the stream may have been decided on. Such a later event must not be accepted
- * by chance (its `expectedVersion` matching because others wrote as many events): the session
- * sends the refused event again just ahead of it, and the hub, which answers the repeat with the
- * recorded refusal, refuses the later one with it (its "refused stream" rule). It is then decided
- * again on fresh state, like the first.
+ * The client's half of the refusal rule (`decidedOnRefused` in `@eventloom/protocol`, where the
+ * rule is stated): the refused guarded events (with `expectedVersion`) of this client, one per
+ * stream, that later guarded events on the stream may have been decided on. Such a later event
+ * must not be accepted by chance: the session sends the refused event again just ahead of it
+ * (`cutBatch`), and the hub, which answers the repeat with the recorded refusal, refuses the later
+ * one with it. It is then decided again on fresh state, like the first.
  *
- * Invariant: while the refused event is pending (parked for a new decision), every later guarded
- * event on its stream was decided with it in the state; once it leaves the outbox (decided again,
+ * While the refused event is pending (parked for a new decision), every later guarded event on
+ * its stream was decided with it in the state; once it leaves the outbox (decided again,
  * dead-lettered or dropped), only the events up to `upTo` — those already there — were.
  */
 export class RefusalReminders {
@@ -33,16 +34,8 @@ export class RefusalReminders {
 
   /** The refused event to send again ahead of `row`, if `row` was decided on it. */
   for(row: OutboxRow): OutboxRow | undefined {
-    if (row.event.expectedVersion === undefined) return undefined;
     const reminder = this.#byStream.get(row.event.stream);
     if (reminder === undefined) return undefined;
-    const { row: refused, upTo } = reminder;
-    return refused.clientSeq < row.clientSeq && row.clientSeq <= upTo ? refused : undefined;
-  }
-
-  /** Whether `row` is a refused event still pending whose dependents may not all be refused yet. */
-  pending(stream: string): OutboxRow | undefined {
-    const reminder = this.#byStream.get(stream);
-    return reminder !== undefined && reminder.upTo === Infinity ? reminder.row : undefined;
+    return decidedOnRefused(reminder.row.event, row.event, reminder.upTo) ? reminder.row : undefined;
   }
 }

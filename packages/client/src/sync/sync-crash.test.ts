@@ -1,7 +1,7 @@
 import { MessageName, type EventEnvelope } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
 import { TodoAdded } from '../testing/todo-model.ts';
-import type { SyncTarget } from './create-sync.ts';
+import type { SyncTarget } from './sync-types.ts';
 import { createSync } from './create-sync.ts';
 import {
   live,

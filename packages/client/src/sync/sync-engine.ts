@@ -8,11 +8,8 @@ import {
   type Subscription,
 } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
-import type { RejectInput } from '../eventloom.ts';
 import { createBackoff, type Backoff } from './backoff.ts';
-import { conflictAction, defaultConflictPolicy, type PushRejection } from './conflict-policy.ts';
 import type {
-  AnyDecider,
   RejectionReport,
   Sync,
   SyncMetrics,
@@ -20,28 +17,17 @@ import type {
   SyncState,
   SyncTap,
   SyncTarget,
-} from './create-sync.ts';
+} from './sync-types.ts';
 import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
-import { RefusalReminders } from './refusal-reminders.ts';
+import { RefusalHandler } from './refusal-handler.ts';
 import { defaultSocketFactory } from './sync-socket.ts';
 import { SyncWarnings } from './sync-warnings.ts';
-import { SyncSession, type Refusal, type SessionConfig, type SessionHost } from './sync-session.ts';
+import { SyncSession, type SessionConfig, type SessionHost } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 
 /** The window of the rates in `metrics$`, in ms. */
 const RATE_WINDOW_MS = 3_000;
-
-/** A refused decision waiting to be made again on fresh state. */
-interface QueuedDecision {
-  /** The clientSeq of its first event: the key. */
-  readonly first: number;
-  readonly decider: AnyDecider;
-  readonly ids: string[];
-  readonly seqs: number[];
-  readonly refusals: PushRejection[];
-  currentVersion: number | undefined;
-}
 
 /**
  * The sync engine behind {@link createSync}. It runs a connection loop while this tab leads and
@@ -61,7 +47,6 @@ export class SyncEngine implements Sync {
   readonly #options: SyncOptions;
   readonly #config: SessionConfig;
   readonly #backoff: Backoff;
-  readonly #deciders: ReadonlyMap<string, AnyDecider>;
   readonly #now: () => number;
   readonly #metrics: BehaviorSubject<SyncMetrics>;
   readonly #rejections = new Subject<RejectionReport>();
@@ -70,11 +55,7 @@ export class SyncEngine implements Sync {
   readonly #subscriptions: Subscription[] = [];
   readonly #unsubscribeOnline: () => void;
   readonly #tabs: TabSync | undefined;
-  readonly #queue = new Map<number, QueuedDecision>();
-  readonly #parked = new Set<number>();
-  readonly #reminders = new RefusalReminders();
-  /** A decision waits for the refusal of guarded events decided on the refused one. */
-  #deferred = false;
+  readonly #refusals: RefusalHandler;
   readonly #flushWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   readonly #host: SessionHost;
 
@@ -93,12 +74,12 @@ export class SyncEngine implements Sync {
   #pending: readonly EventEnvelope[] = [];
   #position = 0;
   #head = 0;
+  #repaired = 0;
+  #lostElsewhere = 0;
   #follower: TabStatus | undefined;
   #tick: ReturnType<typeof setTimeout> | undefined;
   #checkingFlushed = false;
   #checkFlushedAgain = false;
-  #redeciding = false;
-  #redecideAgain = false;
 
   constructor(loom: SyncTarget, options: SyncOptions) {
     if (typeof options.url !== 'string' || options.url.length === 0) {
@@ -110,9 +91,6 @@ export class SyncEngine implements Sync {
     this.#desired = checkSubscriptions(options.subscriptions);
     this.#now = options.now ?? Date.now;
     this.#backoff = createBackoff(options.backoff);
-    const names = new Map<string, AnyDecider>();
-    for (const decider of options.deciders ?? []) names.set(decider.name, decider);
-    this.#deciders = names;
     const push = options.push ?? {};
     this.#config = {
       url: options.url,
@@ -153,6 +131,19 @@ export class SyncEngine implements Sync {
       this.#networkOnline = value;
       if (value) this.#retryNow();
       this.#evaluate();
+    });
+    this.#refusals = new RefusalHandler({
+      port: loom.sync,
+      conflicts: options.conflicts,
+      deciders: options.deciders,
+      maxRedecides: options.maxRedecides,
+      session: () => this.#session,
+      rejections: (report) => {
+        this.#config.warnings.refused(report, this.#rejections.observed);
+        this.#rejections.next(report);
+      },
+      report: (error) => this.report(error),
+      progressed: () => this.#checkFlushed(),
     });
     this.#host = this.#makeHost();
 
@@ -395,13 +386,19 @@ export class SyncEngine implements Sync {
         this.#emit();
       },
       report: (error) => this.report(error),
-      refused: (refusals) => this.#refused(refusals),
-      parked: (clientSeq) => this.#parked.has(clientSeq),
-      reminder: (row) => this.#reminders.for(row),
-      caughtUp: () => this.#scheduleRedecides(),
+      realigned: (outcome) => {
+        this.#repaired += outcome.repairSeqs.length;
+        this.#lostElsewhere = outcome.othersLost.length;
+        this.#position = outcome.position;
+        this.#emit();
+      },
+      refused: (refusals) => this.#refusals.refused(refusals),
+      parked: (clientSeq) => this.#refusals.parked(clientSeq),
+      reminder: (row) => this.#refusals.reminder(row),
+      caughtUp: () => this.#refusals.schedule(),
       progressed: () => {
         this.#checkFlushed();
-        if (this.#deferred) this.#scheduleRedecides();
+        if (this.#refusals.deferred) this.#refusals.schedule();
       },
       notified: (payload) => {
         this.#each((tap) => tap.notified?.(payload));
@@ -418,199 +415,6 @@ export class SyncEngine implements Sync {
     };
   }
 
-  /** The conflict policy: refused events are decided again, dropped or parked; the outbox moves on. */
-  async #refused(refusals: readonly Refusal[]): Promise<void> {
-    const settle: RejectInput[] = [];
-    const byId = new Map<string, PushRejection>();
-    for (const { row, result } of refusals) {
-      this.#reminders.refused(row);
-      const rejection: PushRejection = {
-        event: row.event,
-        code: result.code,
-        message: result.message,
-        ...(result.currentVersion === undefined ? {} : { currentVersion: result.currentVersion }),
-        ...(row.command === undefined ? {} : { command: row.command }),
-      };
-      let action;
-      try {
-        action = conflictAction(this.#options.conflicts ?? defaultConflictPolicy, rejection);
-      } catch (error) {
-        this.report(toClientError(error));
-        action = 'dead-letter' as const;
-      }
-      let message = result.message;
-      if (action === 'redecide') {
-        const command = row.command;
-        const decider = command ? this.#deciders.get(command.decider) : undefined;
-        if (command && decider && command.attempt < (this.#options.maxRedecides ?? 5)) {
-          const queued = this.#queue.get(command.first) ?? {
-            first: command.first,
-            decider,
-            ids: [],
-            seqs: [],
-            refusals: [],
-            currentVersion: undefined,
-          };
-          queued.ids.push(row.event.id);
-          queued.seqs.push(row.clientSeq);
-          queued.refusals.push(rejection);
-          if (result.currentVersion !== undefined) {
-            queued.currentVersion = Math.max(queued.currentVersion ?? 0, result.currentVersion);
-          }
-          this.#queue.set(command.first, queued);
-          this.#parked.add(row.clientSeq);
-          continue;
-        }
-        action = 'dead-letter';
-        message = `${message} (not decided again: ${
-          command === undefined
-            ? 'no command was kept with the event'
-            : decider === undefined
-              ? `no decider named ${command.decider} was given to createSync`
-              : `decided ${command.attempt} times already`
-        })`.slice(0, 1024);
-      }
-      settle.push({
-        id: row.event.id,
-        code: result.code,
-        message,
-        ...(result.currentVersion === undefined ? {} : { currentVersion: result.currentVersion }),
-        ...(action === 'drop' ? { drop: true } : {}),
-      });
-      byId.set(row.event.id, { ...rejection, message });
-    }
-    if (settle.length > 0) {
-      const { deadLetters, dropped } = await this.#loom.sync.markRejected(settle);
-      for (const letter of deadLetters) this.#announce(byId.get(letter.event.id), 'dead-lettered');
-      for (const row of dropped) this.#announce(byId.get(row.event.id), 'dropped');
-      await this.#settleReminders([
-        ...deadLetters.map((d) => d.event.clientSeq),
-        ...dropped.map((r) => r.clientSeq),
-      ]);
-    }
-    if (this.#queue.size > 0) this.#scheduleRedecides();
-  }
-
-  #announce(
-    rejection: PushRejection | undefined,
-    action: RejectionReport['action'],
-    events?: RejectionReport['events'],
-  ): void {
-    if (rejection === undefined) return;
-    const { event, code, message } = rejection;
-    const report: RejectionReport = { event, code, message, action, ...(events ? { events } : {}) };
-    this.#config.warnings.refused(report, this.#rejections.observed);
-    this.#rejections.next(report);
-  }
-
-  /** Makes the queued decisions again once the log has caught up with the hub (a fresh pull first). */
-  #scheduleRedecides(): void {
-    if (this.#queue.size === 0) return;
-    if (this.#redeciding) {
-      this.#redecideAgain = true;
-      return;
-    }
-    this.#redeciding = true;
-    void this.#redecide()
-      .catch((error: unknown) => this.report(toClientError(error)))
-      .finally(() => {
-        this.#redeciding = false;
-        this.#session?.kickPush();
-        this.#checkFlushed();
-        if (this.#redecideAgain) {
-          this.#redecideAgain = false;
-          this.#scheduleRedecides();
-        }
-      });
-  }
-
-  async #redecide(): Promise<void> {
-    do {
-      this.#redecideAgain = false;
-      const session = this.#session;
-      if (session === undefined || !session.open || this.#queue.size === 0) return;
-      await session.syncLoop();
-      if (!session.open) return;
-      const entries = await this.#ready([...this.#queue.values()].sort((a, b) => a.first - b.first));
-      if (entries.length === 0) return;
-      // Events appended after this were decided without the refused ones (the redecided ones too).
-      const after = await this.#lastSeq();
-      const outcomes = await this.#loom.sync.redecide(
-        entries.map((e) => ({
-          ids: e.ids,
-          decider: e.decider,
-          ...(e.currentVersion === undefined ? {} : { currentVersion: e.currentVersion }),
-        })),
-      );
-      const stale: RejectInput[] = [];
-      outcomes.forEach((outcome, i) => {
-        const entry = entries[i]!;
-        const first = entry.refusals[0];
-        if (outcome.kind === 'stale') {
-          // Pulled up to the hub's head and still behind: this device does not hold the stream.
-          const message = `not decided again: this device holds ${first?.event.stream ?? 'the stream'} up to version ${outcome.streamVersion}, the hub at ${entry.currentVersion ?? '?'} (subscribe to it to decide there)`;
-          for (const id of entry.ids) {
-            stale.push({
-              id,
-              code: first?.code ?? 'wrong-expected-version',
-              message,
-              ...(entry.currentVersion === undefined ? {} : { currentVersion: entry.currentVersion }),
-            });
-          }
-          for (const r of entry.refusals) this.#announce({ ...r, message }, 'dead-lettered');
-        } else if (outcome.kind === 'appended') this.#announce(first, 'redecided', outcome.events);
-        else if (outcome.kind === 'refused') this.#announce(first, 'dead-lettered');
-        else if (outcome.kind === 'nothing') this.#announce(first, 'dropped');
-      });
-      if (stale.length > 0) await this.#loom.sync.markRejected(stale);
-      for (const [i, entry] of entries.entries()) {
-        this.#queue.delete(entry.first);
-        const outcome = outcomes[i];
-        // Events appended from here on were decided without the refused ones.
-        const upTo = outcome?.kind === 'appended' ? outcome.events[0]!.clientSeq - 1 : after;
-        for (const seq of entry.seqs) {
-          this.#parked.delete(seq);
-          this.#reminders.settled(seq, upTo);
-        }
-      }
-    } while (this.#redecideAgain && this.#queue.size > 0);
-  }
-
-  /**
-   * The queued decisions that can be made now: not those of a stream where guarded events decided
-   * on a refused one are still to be refused (pushed with the reminder); they come back refused
-   * and are decided again with it, in order, each without the others in its state.
-   */
-  async #ready(entries: readonly QueuedDecision[]): Promise<QueuedDecision[]> {
-    this.#deferred = false;
-    const waiting = entries.filter((e) => e.refusals.some((r) => r.event.expectedVersion !== undefined));
-    if (waiting.length === 0) return [...entries];
-    const first = Math.min(...waiting.map((e) => e.first));
-    const rows = await this.#loom.sync.readOutbox({ afterSeq: first - 1, unackedOnly: true });
-    const queued = new Set(entries.flatMap((e) => e.seqs));
-    const open = new Set<string>();
-    for (const row of rows) {
-      if (queued.has(row.clientSeq) || this.#parked.has(row.clientSeq)) continue;
-      const reminder = this.#reminders.for(row);
-      if (reminder !== undefined && queued.has(reminder.clientSeq)) open.add(row.event.stream);
-    }
-    if (open.size === 0) return [...entries];
-    this.#deferred = true;
-    return entries.filter((e) => !e.refusals.some((r) => open.has(r.event.stream)));
-  }
-
-  /** Marks refused events that left the outbox: the events after the outbox's end now were decided without them. */
-  async #settleReminders(seqs: readonly number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    const upTo = await this.#lastSeq();
-    for (const seq of seqs) this.#reminders.settled(seq, upTo);
-  }
-
-  /** The last clientSeq given out: events appended later get higher ones. */
-  async #lastSeq(): Promise<number> {
-    return this.#loom.sync.lastClientSeq();
-  }
-
   #checkFlushed(): void {
     if (this.#flushWaiters.length === 0 || !this.#leader) return;
     if (this.#checkingFlushed) {
@@ -623,7 +427,7 @@ export class SyncEngine implements Sync {
         do {
           this.#checkFlushedAgain = false;
           const unacked = await this.#loom.sync.readOutbox({ unackedOnly: true, limit: 1 });
-          if (unacked.length === 0 && this.#queue.size === 0) {
+          if (unacked.length === 0 && this.#refusals.waiting === 0) {
             for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
           }
         } while (this.#checkFlushedAgain && this.#flushWaiters.length > 0);
@@ -664,6 +468,8 @@ export class SyncEngine implements Sync {
       pulledPerSecond: this.#pulledMeter.perSecond(),
       pushed: this.#pushedMeter.total,
       pulled: this.#pulledMeter.total,
+      repaired: this.#repaired,
+      lostElsewhere: this.#lostElsewhere,
       lastError: this.#lastError,
     };
   }

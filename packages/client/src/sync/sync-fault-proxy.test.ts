@@ -27,7 +27,7 @@ import {
 import type { CommittedEvent } from '@eventloom/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TodoAdded } from '../testing/todo-model.ts';
-import type { SyncMetrics } from './create-sync.ts';
+import type { SyncMetrics } from './sync-types.ts';
 import { SocketTap } from './socket-tap.node.ts';
 import { live, openDevice, startTestHub, waitFor, type TestDevice } from './sync-harness.node.ts';
 

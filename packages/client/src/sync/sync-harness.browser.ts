@@ -8,7 +8,8 @@ import { afterEach, inject } from 'vitest';
 import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
 import { todoRegistry } from '../testing/todo-model.ts';
 import type { BrowserHubKey } from './sync-hub.global-setup.node.ts';
-import { createSync, type Sync } from './create-sync.ts';
+import { createSync } from './create-sync.ts';
+import type { Sync } from './sync-types.ts';
 
 const key: BrowserHubKey = 'eventloomHubUrl';
 

@@ -23,7 +23,8 @@ import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { afterEach } from 'vitest';
 import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
 import { todoRegistry } from '../testing/todo-model.ts';
-import { createSync, type Sync, type SyncOptions } from './create-sync.ts';
+import { createSync } from './create-sync.ts';
+import type { Sync, SyncOptions } from './sync-types.ts';
 
 /** A logger that says nothing: the hub's warnings about insecure dev mode would drown the output. */
 export const silent = {
@@ -43,6 +44,8 @@ export const silent = {
 export interface TestHub {
   readonly url: string;
   readonly port: number;
+  /** The SQLite file of the log (a `sqlite` hub): copy it while stopped to back the log up. */
+  readonly path: string | undefined;
   hub: Hub;
   store: EventStore;
   /** Closes the hub (and its store unless it is a memory store, which lives on for a restart). */
@@ -82,6 +85,7 @@ export async function startTestHub(
   const test: TestHub = {
     url: `http://127.0.0.1:${port}`,
     port,
+    path,
     get hub() {
       return hub;
     },

@@ -45,7 +45,7 @@ import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '../testing/todo-model.ts';
-import type { SyncMetrics } from './create-sync.ts';
+import type { SyncMetrics } from './sync-types.ts';
 import { SocketTap } from './socket-tap.node.ts';
 import { openDevice, waitFor, type TestDevice } from './sync-harness.node.ts';
 

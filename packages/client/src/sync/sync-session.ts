@@ -17,9 +17,10 @@ import {
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
-import type { AckInput, SyncPort } from '../eventloom.ts';
+import type { AckInput, RealignOutcome, SyncPort } from '../sync-port.ts';
 import { SerialQueue } from '../serial-queue.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
+import { cutBatch } from './cut-batch.ts';
 import type { Backoff } from './backoff.ts';
 import type { SocketFactory, SocketIoOptions, SyncSocket } from './sync-socket.ts';
 import type { SyncWarnings } from './sync-warnings.ts';
@@ -38,6 +39,8 @@ export interface SessionHost {
   received(count: number): void;
   /** A failure worth showing (`metrics$.lastError`) that the session recovers from. */
   report(error: ClientError): void;
+  /** The hub's word on this device changed its store (`SyncPort.realign`): a restored log, or a cleared device. */
+  realigned(outcome: RealignOutcome): void;
   /** Final refusals of pushed events: the conflict policy's turn. */
   refused(refusals: readonly Refusal[]): Promise<void>;
   /** Whether an outbox row waits to be decided again (not to be pushed meanwhile). */
@@ -111,6 +114,10 @@ export class SyncSession {
   readonly #host: SessionHost;
   readonly #config: SessionConfig;
   readonly #inbound = new SerialQueue();
+  /** Rows up to this seq are own events a restored hub log lost, sent again in `repair` pushes. */
+  #repairUpTo = 0;
+  /** Whether the hub reads `repair` on a push (protocol 3). */
+  #hubRepairs = false;
   readonly #failRequests = new Set<(error: ClientError) => void>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #outcome: Promise<SessionOutcome>;
@@ -312,6 +319,21 @@ export class SyncSession {
     if (record.hubId !== welcome.value.hubId)
       await this.#host.port.writeSyncRecord({ hubId: welcome.value.hubId });
     if (!this.#open) return;
+    // The hub's word on this device, checked at every hello: a hub that holds seqs this device
+    // never gave out (its storage was cleared), or a log behind what the device saw (restored).
+    const realigned = await this.#inbound.run(() =>
+      this.#host.port.realign({
+        hubClientSeq: welcome.value.lastClientSeq,
+        hubHead: welcome.value.head,
+      }),
+    );
+    if (!this.#open) return;
+    this.#position = realigned.position;
+    this.#hubRepairs = welcome.value.protocol >= 3;
+    this.#repairUpTo = realigned.repairSeqs.at(-1) ?? 0;
+    if (realigned.repairSeqs.length > 0 || realigned.othersLost.length > 0 || realigned.renumbered > 0) {
+      this.#host.realigned(realigned);
+    }
     this.#subscribed = desired;
     this.#head = Math.max(this.#head, welcome.value.head);
     this.#ready = true;
@@ -539,8 +561,19 @@ export class SyncSession {
         unackedOnly: true,
       });
       if (!this.#open || this.#rewindTo !== undefined || this.#pushHeld) continue;
-      const { batch, reminders, blocked } = this.#cut(rows, limit);
-      if (batch.length === 0) {
+      const {
+        batch: cutRows,
+        reminders,
+        blocked,
+      } = cutBatch({
+        rows,
+        limit,
+        maxBytes: this.#config.maxBytes,
+        parked: (seq) => this.#host.parked(seq),
+        guardedInFlight: this.#guardedInFlight,
+        reminder: (row) => this.#host.reminder(row),
+      });
+      if (cutRows.length === 0) {
         // Everything read waits to be decided again: look past it.
         if (!blocked && rows.length > limit) {
           this.#pushCursor = rows[limit - 1]!.clientSeq;
@@ -548,13 +581,20 @@ export class SyncSession {
         }
         return;
       }
+      const batch = [...cutRows];
+      // Own events a restored log lost go in pushes of their own, flagged for the hub to count.
+      const repair = batch[0]!.clientSeq <= this.#repairUpTo;
+      if (this.#repairUpTo > 0) {
+        const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
+        if (cut > 0) batch.splice(cut);
+      }
       this.#pushCursor = batch[batch.length - 1]!.clientSeq;
       this.#inFlight++;
       const guarded = new Set<string>();
       for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
       for (const stream of guarded)
         this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
-      void this.#send(batch, reminders)
+      void this.#send(batch, reminders, repair && this.#hubRepairs)
         .catch((error: unknown) => this.#finish(toClientError(error)))
         .finally(() => {
           this.#inFlight--;
@@ -569,61 +609,15 @@ export class SyncSession {
     }
   }
 
-  /**
-   * A batch of at most `limit` rows and `maxBytes` bytes, leaving out the rows that wait to be
-   * decided again. A decision's events are not split over two batches (unless it alone is larger
-   * than a batch), so the hub judges them together. It stops (`blocked`) at a guarded event whose
-   * stream has guarded events in flight. A refused event that a guarded row was decided on goes
-   * just ahead of it again (its seq in `reminders`), so that the hub refuses the row too.
-   */
-  #cut(
-    rows: readonly OutboxRow[],
-    limit: number,
-  ): { batch: OutboxRow[]; reminders: ReadonlySet<number>; blocked: boolean } {
-    const batch: OutboxRow[] = [];
-    const reminders = new Set<number>();
-    let bytes = 64;
-    let blocked = false;
-    for (const row of rows) {
-      if (this.#host.parked(row.clientSeq)) {
-        if (batch.length > 0) break;
-        continue;
-      }
-      if (row.event.expectedVersion !== undefined && this.#guardedInFlight.has(row.event.stream)) {
-        blocked = true;
-        break;
-      }
-      const found = this.#host.reminder(row);
-      const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
-      const size =
-        utf8Length(JSON.stringify(row.event)) +
-        1 +
-        (reminder === undefined ? 0 : utf8Length(JSON.stringify(reminder.event)) + 1);
-      const count = reminder === undefined ? 1 : 2;
-      if (batch.length > 0 && (batch.length + count > limit || bytes + size > this.#config.maxBytes)) {
-        const next = row.command?.first;
-        if (next !== undefined && batch[batch.length - 1]!.command?.first === next) {
-          const start = batch.findIndex((r) => r.command?.first === next);
-          if (start > 0) batch.length = start;
-        }
-        break;
-      }
-      if (reminder !== undefined) {
-        batch.push(reminder);
-        reminders.add(reminder.clientSeq);
-      }
-      batch.push(row);
-      bytes += size;
-    }
-    // A reminder is never last: the cursor stays on the rows themselves.
-    while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
-    return { batch, reminders, blocked };
-  }
-
-  async #send(batch: readonly OutboxRow[], reminders: ReadonlySet<number> = new Set()): Promise<void> {
+  async #send(
+    batch: readonly OutboxRow[],
+    reminders: ReadonlySet<number> = new Set(),
+    repair = false,
+  ): Promise<void> {
     let answer: unknown;
     try {
-      answer = await this.#request(MessageName.push, { events: batch.map((r) => r.event) });
+      const events = batch.map((r) => r.event);
+      answer = await this.#request(MessageName.push, repair ? { events, repair: true } : { events });
     } catch {
       return; // the session ended: the next one pushes these again
     }
@@ -747,13 +741,4 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
-}
-
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) bytes += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
-  }
-  return bytes;
 }

@@ -1,4 +1,4 @@
-import type { RejectionReport } from './create-sync.ts';
+import type { RejectionReport } from './sync-types.ts';
 
 /** Where the sync's warnings go: `console.warn` by default. */
 export type WarnSink = (message: string) => void;

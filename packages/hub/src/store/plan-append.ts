@@ -1,4 +1,10 @@
-import { ErrorCode, type CommittedEvent, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
+import {
+  ErrorCode,
+  RefusedInBatch,
+  type CommittedEvent,
+  type EventEnvelope,
+  type RejectionCode,
+} from '@eventloom/protocol';
 import type { StoreAppend, StoreAppendResult } from './event-store.ts';
 import { sameEnvelope } from './same-envelope.ts';
 
@@ -118,12 +124,9 @@ export function planAppend<T extends PlanItem>(
     return { status: 'rejected', ...rejection };
   };
 
-  // (clientId, stream) pairs where a client's event was refused in this plan (or a refused guarded
-  // event of it was sent again in this batch): its later events on
-  // that stream that carry `expectedVersion` were decided on a state that included the refused one,
-  // so they are refused too, even when the stream's version happens to match (a command's events
-  // are all or nothing; the client decides them again on fresh state).
-  const refusedStreams = new Set<string>();
+  // The refusal rule (`@eventloom/protocol` refusal-rule.ts): a client's later guarded events on a
+  // stream where one of its events was refused in this batch (or sent again refused) are refused too.
+  const refused = new RefusedInBatch();
 
   for (const item of batch) {
     const { event, rejection } = item;
@@ -133,8 +136,7 @@ export function planAppend<T extends PlanItem>(
       const answer = repeated(item, rejectionOf(clientId, clientSeq), byId, envelopeOf);
       // A refused guarded event sent again ahead of later ones (after a lost ack, or as the
       // engine's reminder): those were decided on it, as if it were refused in this batch.
-      if (answer.status === 'rejected' && event.expectedVersion !== undefined)
-        refusedStreams.add(`${clientId}\u0000${event.stream}`);
+      if (answer.status === 'rejected' && event.expectedVersion !== undefined) refused.refused(event);
       results.push(answer);
       continue;
     }
@@ -143,25 +145,24 @@ export function planAppend<T extends PlanItem>(
       continue;
     }
     if (rejection) {
-      refusedStreams.add(`${clientId}\u0000${event.stream}`);
+      refused.refused(event);
       results.push(reject(clientId, clientSeq, { id, ...rejection }));
       continue;
     }
     const current = versionOf(event.stream);
-    const streamKey = `${clientId}\u0000${event.stream}`;
-    const afterRefusal = event.expectedVersion !== undefined && refusedStreams.has(streamKey);
+    const afterRefusal = refused.decidedOn(event) !== undefined;
     const wrongVersion =
       event.expectedVersion !== undefined && (event.expectedVersion !== current || afterRefusal);
     // The unique index can speak only for events that are inserted: look up the others' ids.
     const existing = snapshot.idsCheckedOnInsert === true && !wrongVersion ? newById.get(id) : byId(id);
     if (existing) {
       // The same envelope would name this client and seq, which nothing committed has yet.
-      refusedStreams.add(streamKey);
+      refused.refused(event);
       results.push(reject(clientId, clientSeq, conflict(id)));
       continue;
     }
     if (wrongVersion) {
-      refusedStreams.add(streamKey);
+      refused.refused(event);
       results.push(
         reject(clientId, clientSeq, {
           id,

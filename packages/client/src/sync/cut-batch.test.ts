@@ -1,0 +1,233 @@
+import type { EventEnvelope } from '@eventloom/protocol';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { OutboxRow } from '../client-store.ts';
+import { cutBatch, rowBytes, type BatchInput } from './cut-batch.ts';
+import { RefusalReminders } from './refusal-reminders.ts';
+
+const STREAMS = ['s:a', 's:b', 's:c'] as const;
+
+interface Spec {
+  readonly stream: number;
+  readonly guarded: boolean;
+  /** Starts a new decision (or is no decision at all, when `decided` is false). */
+  readonly newDecision: boolean;
+  readonly decided: boolean;
+  readonly size: number;
+  readonly parked: boolean;
+  readonly refused: boolean;
+}
+
+const spec = fc.record<Spec>({
+  stream: fc.integer({ min: 0, max: STREAMS.length - 1 }),
+  guarded: fc.boolean(),
+  newDecision: fc.boolean(),
+  decided: fc.boolean(),
+  size: fc.integer({ min: 0, max: 300 }),
+  parked: fc.boolean(),
+  refused: fc.boolean(),
+});
+
+/** An outbox (clientSeq 1..n) and what the engine knows of it: parked rows, refusal reminders. */
+function scenario(specs: readonly Spec[], inFlight: readonly number[], limit: number, maxBytes: number) {
+  let first = 0;
+  const rows: OutboxRow[] = specs.map((s, i) => {
+    const clientSeq = i + 1;
+    if (s.newDecision || first === 0) first = clientSeq;
+    const event: EventEnvelope = {
+      id: `id-${clientSeq}`,
+      type: 'thing.done',
+      version: 1,
+      kind: 'domain',
+      stream: STREAMS[s.stream]!,
+      data: { pad: 'é'.repeat(s.size) },
+      meta: {},
+      clientId: 'c1',
+      clientSeq,
+      hlc: `hlc-${clientSeq}`,
+      ...(s.guarded ? { expectedVersion: i } : {}),
+    };
+    return {
+      clientSeq,
+      event,
+      ...(s.decided ? { command: { decider: 'd', command: null, first, attempt: 0 } } : {}),
+    };
+  });
+  const parked = new Set(rows.filter((_, i) => specs[i]!.parked).map((r) => r.clientSeq));
+  const reminders = new RefusalReminders();
+  // Refused guarded events are parked, waiting for a new decision.
+  for (const [i, row] of rows.entries()) {
+    if (specs[i]!.refused && specs[i]!.parked) reminders.refused(row);
+  }
+  const input: BatchInput = {
+    rows,
+    limit,
+    maxBytes,
+    parked: (seq) => parked.has(seq),
+    guardedInFlight: new Set(inFlight.map((i) => STREAMS[i]!)),
+    reminder: (row) => reminders.for(row),
+  };
+  return { rows, parked, input };
+}
+
+const arbitrary = fc.record({
+  specs: fc.array(spec, { maxLength: 30 }),
+  inFlight: fc.uniqueArray(fc.integer({ min: 0, max: STREAMS.length - 1 }), { maxLength: 2 }),
+  limit: fc.integer({ min: 1, max: 8 }),
+  maxBytes: fc.integer({ min: 300, max: 3000 }),
+});
+
+describe('cutBatch', () => {
+  it('keeps every rule of the push pipeline, for any outbox', () => {
+    fc.assert(
+      fc.property(arbitrary, ({ specs, inFlight, limit, maxBytes }) => {
+        const { rows, parked, input } = scenario(specs, inFlight, limit, maxBytes);
+        const { batch, reminders, blocked } = cutBatch(input);
+        const own = batch.filter((r) => !reminders.has(r.clientSeq));
+        const bySeq = new Map(rows.map((r) => [r.clientSeq, r]));
+
+        // The rows themselves: a run of the outbox in order, after the parked rows it starts with.
+        const start = rows.findIndex((r) => !parked.has(r.clientSeq));
+        if (own.length > 0) {
+          expect(rows.slice(start, start + own.length)).toEqual(own);
+        }
+        // Nothing parked is pushed as a row; reminders are refused events, once each, never last.
+        for (const row of own) expect(parked.has(row.clientSeq)).toBe(false);
+        expect(new Set(batch.map((r) => r.clientSeq)).size).toBe(batch.length);
+        if (batch.length > 0) expect(reminders.has(batch.at(-1)!.clientSeq)).toBe(false);
+        // A reminder stands just ahead of a row decided on it.
+        batch.forEach((row, i) => {
+          if (!reminders.has(row.clientSeq)) return;
+          const next = batch[i + 1]!;
+          expect(input.reminder(next)?.clientSeq).toBe(row.clientSeq);
+        });
+        // Every row decided on a refused event has that event ahead of it in the batch.
+        for (const row of own) {
+          const refused = input.reminder(row);
+          if (refused === undefined) continue;
+          expect(batch.indexOf(refused)).toBeGreaterThanOrEqual(0);
+          expect(batch.indexOf(refused)).toBeLessThan(batch.indexOf(row));
+        }
+        // No guarded event of a stream with guarded events in flight.
+        for (const row of own) {
+          if (row.event.expectedVersion !== undefined) {
+            expect(input.guardedInFlight.has(row.event.stream)).toBe(false);
+          }
+        }
+        // Within the limits, unless one row (with its reminder) alone is more.
+        const bytes = 64 + batch.reduce((sum, r) => sum + rowBytes(r), 0);
+        if (own.length > 1) {
+          expect(batch.length).toBeLessThanOrEqual(limit);
+          expect(bytes).toBeLessThanOrEqual(maxBytes);
+        }
+        // What comes next explains where it stopped.
+        const following = start < 0 ? undefined : rows[start + own.length];
+        if (blocked) {
+          expect(following?.event.expectedVersion).toBeDefined();
+          expect(input.guardedInFlight.has(following!.event.stream)).toBe(true);
+        }
+        // Progress: the first pushable row goes, unless its stream is blocked.
+        const firstRow = start < 0 ? undefined : rows[start];
+        if (
+          firstRow !== undefined &&
+          !(firstRow.event.expectedVersion !== undefined && input.guardedInFlight.has(firstRow.event.stream))
+        ) {
+          expect(own[0]).toBe(firstRow);
+        }
+        // A decision is not split by the limits, unless it alone fills the batch.
+        const last = own.at(-1);
+        const cutForSize = following !== undefined && !blocked && !parked.has(following.clientSeq);
+        if (cutForSize && last?.command !== undefined) {
+          if (following.command?.first === last.command.first) {
+            expect(own.every((r) => r.command?.first === last.command!.first)).toBe(true);
+          }
+        }
+        for (const row of batch) expect(bySeq.get(row.clientSeq)).toBe(row);
+      }),
+      {
+        numRuns: 1000,
+        examples: [
+          [
+            {
+              specs: [
+                {
+                  stream: 0,
+                  guarded: true,
+                  newDecision: false,
+                  decided: false,
+                  size: 0,
+                  parked: true,
+                  refused: true,
+                },
+                {
+                  stream: 0,
+                  guarded: true,
+                  newDecision: false,
+                  decided: true,
+                  size: 0,
+                  parked: false,
+                  refused: false,
+                },
+                {
+                  stream: 0,
+                  guarded: false,
+                  newDecision: false,
+                  decided: true,
+                  size: 0,
+                  parked: false,
+                  refused: false,
+                },
+              ],
+              inFlight: [],
+              limit: 1,
+              maxBytes: 300,
+            },
+          ],
+        ],
+      },
+    );
+  });
+
+  it('sends a refused event again ahead of the events decided on it, and not after it was settled', () => {
+    const { rows, input } = scenario(
+      [
+        { stream: 0, guarded: true, newDecision: true, decided: true, size: 1, parked: true, refused: true },
+        {
+          stream: 0,
+          guarded: true,
+          newDecision: true,
+          decided: true,
+          size: 1,
+          parked: false,
+          refused: false,
+        },
+        {
+          stream: 0,
+          guarded: false,
+          newDecision: true,
+          decided: false,
+          size: 1,
+          parked: false,
+          refused: false,
+        },
+        {
+          stream: 0,
+          guarded: true,
+          newDecision: true,
+          decided: true,
+          size: 1,
+          parked: false,
+          refused: false,
+        },
+      ],
+      [],
+      10,
+      10_000,
+    );
+    const { batch, reminders } = cutBatch(input);
+    // Once per batch: ahead of the first row decided on it.
+    expect(batch.map((r) => r.clientSeq)).toEqual([1, 2, 3, 4]);
+    expect([...reminders]).toEqual([1]);
+    expect(batch[0]).toBe(rows[0]);
+  });
+});

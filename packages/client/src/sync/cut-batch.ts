@@ -1,0 +1,100 @@
+import type { OutboxRow } from '../client-store.ts';
+
+/** What {@link cutBatch} decides from: the outbox and what the session and the engine know about it. */
+export interface BatchInput {
+  /** Unacked outbox rows after the push cursor, in clientSeq order (the session reads `limit + 1`). */
+  readonly rows: readonly OutboxRow[];
+  /** Events per batch. */
+  readonly limit: number;
+  /** Bytes per batch (the events' JSON, with the message's envelope). */
+  readonly maxBytes: number;
+  /** Whether a row waits to be decided again (refused, queued for a new decision): not pushed. */
+  readonly parked: (clientSeq: number) => boolean;
+  /** Streams with guarded events (`expectedVersion`) in a batch in flight. */
+  readonly guardedInFlight: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  /** The refused event `row` was decided on, to send again just ahead of it (the refusal rule). */
+  readonly reminder: (row: OutboxRow) => OutboxRow | undefined;
+}
+
+/** The next push batch. */
+export interface Batch {
+  /** The rows to push, in order: outbox rows, each reminder just ahead of the first row it is for. */
+  readonly batch: OutboxRow[];
+  /** The clientSeqs of the reminders in `batch` (refused events sent again, their answer known). */
+  readonly reminders: ReadonlySet<number>;
+  /** Whether it stopped at a guarded event whose stream has guarded events in flight. */
+  readonly blocked: boolean;
+}
+
+/** Room for the message around the events: `{"events":[...]}` and change. */
+const MESSAGE_OVERHEAD = 64;
+
+/**
+ * Cuts the next push batch from the outbox: pure, so that the push pipeline's rules can be checked
+ * on their own (see cut-batch.test.ts).
+ *
+ * - At most `limit` rows and `maxBytes` bytes, unless one row (with its reminder) alone is more.
+ * - Rows parked for a new decision are left out: skipped at the start, and the batch ends before
+ *   one after it (the rows after a parked one go in a later batch, in order).
+ * - A decision's events (same `command.first`) are not split over two batches unless the decision
+ *   alone is larger than a batch, so the hub judges them together.
+ * - It stops (`blocked`) at a guarded event whose stream has guarded events in flight: a refusal
+ *   must be known before the events decided on it go out.
+ * - A refused event that a row was decided on goes just ahead of it again (once per batch), so the
+ *   hub refuses the row too (the refusal rule, `decidedOnRefused` in `@eventloom/protocol`). A
+ *   reminder is never last: the push cursor stays on the rows themselves.
+ */
+export function cutBatch(input: BatchInput): Batch {
+  const { rows, limit, maxBytes } = input;
+  const batch: OutboxRow[] = [];
+  const reminders = new Set<number>();
+  let bytes = MESSAGE_OVERHEAD;
+  let blocked = false;
+  for (const row of rows) {
+    if (input.parked(row.clientSeq)) {
+      if (batch.length > 0) break;
+      continue;
+    }
+    if (row.event.expectedVersion !== undefined && input.guardedInFlight.has(row.event.stream)) {
+      blocked = true;
+      break;
+    }
+    const found = input.reminder(row);
+    const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
+    const size = rowBytes(row) + (reminder === undefined ? 0 : rowBytes(reminder));
+    const count = reminder === undefined ? 1 : 2;
+    if (batch.length > 0 && (batch.length + count > limit || bytes + size > maxBytes)) {
+      const next = row.command?.first;
+      if (next !== undefined && batch[batch.length - 1]!.command?.first === next) {
+        // Back to where the decision starts, unless nothing but reminders stands before it (the
+        // decision alone fills the batch then: cut it, or the batch would be empty).
+        const start = batch.findIndex((r) => r.command?.first === next);
+        if (batch.slice(0, start).some((r) => !reminders.has(r.clientSeq))) batch.length = start;
+      }
+      break;
+    }
+    if (reminder !== undefined) {
+      batch.push(reminder);
+      reminders.add(reminder.clientSeq);
+    }
+    batch.push(row);
+    bytes += size;
+  }
+  while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
+  return { batch, reminders, blocked };
+}
+
+/** A row's share of a push message: its event's JSON and a comma. */
+export function rowBytes(row: OutboxRow): number {
+  return utf8Length(JSON.stringify(row.event)) + 1;
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) bytes += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
