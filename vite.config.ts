@@ -89,7 +89,7 @@ export default defineConfig({
           name: 'bench-node',
           // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
           fileParallelism: false,
-          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts'],
+          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts', 'e2e/**/*.bench.ts'],
           exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
           environment: 'node',
           testTimeout: 600_000,
