@@ -50,15 +50,25 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'scripts/**/*.test.ts', 'README.test.ts'],
+          include: [
+            'packages/**/*.test.ts',
+            'apps/**/*.test.ts',
+            'integration/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'README.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/*.browser.test.ts', '**/*.bench.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
         },
       },
-      browser('browser', ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts'], 30_000, true, [
-        'packages/client/src/sync/sync-hub.global-setup.node.ts',
-      ]),
+      browser(
+        'browser',
+        ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts', 'integration/**/*.browser.test.ts'],
+        30_000,
+        true,
+        ['integration/src/sync/sync-hub.global-setup.node.ts'],
+      ),
       {
         test: {
           name: 'e2e',
@@ -78,7 +88,7 @@ export default defineConfig({
           name: 'bench-node',
           // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
           fileParallelism: false,
-          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts'],
+          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts', 'integration/**/*.bench.ts'],
           exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
           environment: 'node',
           testTimeout: 600_000,

@@ -4,7 +4,7 @@ import { reportBench } from '../../../bench/browser.ts';
 import { bestOf } from '../../../bench/report.ts';
 import { createEventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
-import { BATCH, committedEvents, dbName, N } from './bench-events.ts';
+import { BATCH, committedEvents, dbName, N } from '../src/testing/bench-events.ts';
 
 // Storing 100k confirmed events through the sync entry point (pages of 1,000, as pulls bring
 // them: the paged log with its stream index, the meta row, a live projection folding them)

@@ -8,7 +8,7 @@
  * argv: hubUrl rawUrl stream
  */
 import { io } from 'socket.io-client';
-import { TodoAdded } from '../src/testing/todo-model.ts';
+import { TodoAdded } from '@eventloom/client/testing';
 import { openNodeClient, probeEvent, whenLive } from './sync-bench-kit.ts';
 
 const [hubUrl, rawUrl, stream] = process.argv.slice(2) as [string, string, string];

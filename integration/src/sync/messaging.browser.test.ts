@@ -1,6 +1,6 @@
 import { firstValueFrom } from 'rxjs';
 import { expect, it } from 'vitest';
-import { createMessaging, type Messaging } from './messaging.ts';
+import { createMessaging, type Messaging } from '@eventloom/client';
 import { browserSyncFixtures, waitFor, type BrowserDevice } from './sync-harness.browser.ts';
 
 // Notifications and queries from a tab that does not hold the socket: they go out through the

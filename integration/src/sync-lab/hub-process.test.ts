@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleEnvelope, sampleEventId } from '@eventloom/protocol/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectToHub, readHubLog } from './connect-to-hub.ts';
-import { startHubProcess, waitForFreePort, type HubProcess } from './hub-process.ts';
-import { SyncLabError } from './sync-lab-error.ts';
+import { connectToHub, readHubLog } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
+import { startHubProcess, waitForFreePort, type HubProcess } from '@eventloom/sync-lab';
+import { SyncLabError } from '@eventloom/sync-lab';
 
 let dir: string;
 const hubs: HubProcess[] = [];
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 async function start(name: string): Promise<HubProcess> {
-  const hub = await startHubProcess({ dbPath: join(dir, `${name}.db`) });
+  const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, `${name}.db`) });
   hubs.push(hub);
   return hub;
 }
@@ -88,9 +89,11 @@ describe('startHubProcess', () => {
   });
 
   it('fails with the hub output when the hub cannot start', async () => {
-    const failure = await startHubProcess({ dbPath: join(dir, 'bad.db'), args: ['--no-such-flag'] }).catch(
-      (error: unknown) => error,
-    );
+    const failure = await startHubProcess({
+      bin: HUB_BIN,
+      dbPath: join(dir, 'bad.db'),
+      args: ['--no-such-flag'],
+    }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SyncLabError);
     expect(failure).toMatchObject({ code: 'hub-start' });
     expect((failure as Error).message).toMatch(/no-such-flag/);

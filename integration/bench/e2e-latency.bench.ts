@@ -20,10 +20,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHubProcess } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
-import { reportBench } from '../../../bench/node.ts';
-import { percentile } from '../../../bench/report.ts';
+import { reportBench } from '../../bench/node.ts';
+import { percentile } from '../../bench/report.ts';
 import { LatencyProbe, pause, startPeers, startRawRelay } from './sync-bench-kit.ts';
 
 const SIZES = [2, 10, 50] as const;
@@ -38,7 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('e2e-latency', async () => {
   for (const n of SIZES) {
-    const hub = await startHubProcess({ dbPath: join(dir, `hub-${n}.db`) });
+    const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, `hub-${n}.db`) });
     const relay = await startRawRelay();
     const stream = `latency:${n}`;
     const peers = await startPeers(hub.url, relay.url, n - 2, stream);

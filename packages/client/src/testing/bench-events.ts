@@ -1,6 +1,6 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import { sampleEventId } from '@eventloom/protocol/testing';
-import { TodoAdded, TodoDone } from '../src/testing/todo-model.ts';
+import { TodoAdded, TodoDone } from './todo-model.ts';
 
 /** 100k: the size every client benchmark works on. */
 export const N = 100_000;

@@ -2,7 +2,7 @@ import { createRegistry, defineEvent } from '@eventloom/core';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { TodoAdded, TodoDone, todoList, todoRegistry } from '../testing/todo-model.ts';
+import { TodoAdded, TodoDone, todoList, todoRegistry } from '@eventloom/client/testing';
 import { live, reached, syncFixtures, waitFor } from './sync-harness.node.ts';
 
 const { hub, open: device } = syncFixtures();

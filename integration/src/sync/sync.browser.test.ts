@@ -1,6 +1,6 @@
 import { firstValueFrom } from 'rxjs';
 import { expect, it } from 'vitest';
-import { TodoAdded, todoCount } from '../testing/todo-model.ts';
+import { TodoAdded, todoCount } from '@eventloom/client/testing';
 import { browserSyncFixtures, waitFor } from './sync-harness.browser.ts';
 
 // A hub runs in Node for the browser project (sync-hub.global-setup.node.ts): the page syncs with it

@@ -26,12 +26,13 @@ import { join } from 'node:path';
 import type { EventEnvelope, PullResult } from '@eventloom/protocol';
 import { sampleEventId } from '@eventloom/protocol/testing';
 import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, expect, it } from 'vitest';
-import { reportBench } from '../../../bench/node.ts';
-import { percentile, timeIt } from '../../../bench/report.ts';
-import { DexieClientStore } from '../src/dexie-client-store.ts';
-import { BATCH, N, todoInput } from './bench-events.ts';
+import { reportBench } from '../../bench/node.ts';
+import { percentile, timeIt } from '../../bench/report.ts';
+import { DexieClientStore } from '@eventloom/client';
+import { BATCH, N, todoInput } from '@eventloom/client/testing';
 import { forkScript, LatencyProbe, openNodeClient, pause, startRawRelay } from './sync-bench-kit.ts';
 
 const WRITERS = 5;
@@ -45,7 +46,7 @@ const dir = mkdtempSync(join(tmpdir(), 'eventloom-sync-catchup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('sync-catchup', async () => {
-  const hub = await startHubProcess({ dbPath: join(dir, 'hub.db') });
+  const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'hub.db') });
   try {
     // The clients that will catch up, offline before the others write.
     const subjects = await Promise.all(

@@ -2,12 +2,12 @@ import { createRegistry } from '@eventloom/core';
 import { MessageName } from '@eventloom/protocol';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
+import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '@eventloom/client/testing';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
-import { createSync } from './create-sync.ts';
-import type { RejectionReport, SyncOptions } from './sync-types.ts';
-import { manualOnlineDetector } from './online-detector.ts';
-import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
+import { createSync } from '@eventloom/client';
+import type { RejectionReport, SyncOptions } from '@eventloom/client';
+import { manualOnlineDetector } from '@eventloom/client';
+import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 
 const { hub, open: device } = syncFixtures();
 

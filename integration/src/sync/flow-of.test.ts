@@ -1,7 +1,7 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { TodoAdded, todoCount } from '../testing/todo-model.ts';
-import { flowOf, type FlowRecord } from './flow-of.ts';
+import { TodoAdded, todoCount } from '@eventloom/client/testing';
+import { flowOf, type FlowRecord } from '@eventloom/client';
 import { openDevice, syncFixtures, type TestDevice } from './sync-harness.node.ts';
 
 const { defer, hub, device } = syncFixtures();

@@ -1,7 +1,7 @@
 import { parseHlc } from '@eventloom/protocol';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, expect, it } from 'vitest';
-import { foldOrder, TodoAdded } from '../testing/todo-model.ts';
+import { foldOrder, TodoAdded } from '@eventloom/client/testing';
 import { live, openDevice, reached, startTestHub, waitFor, type TestDevice } from './sync-harness.node.ts';
 
 const DAY = 24 * 60 * 60 * 1000;

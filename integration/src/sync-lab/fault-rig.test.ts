@@ -11,14 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEnvelope } from '@eventloom/protocol';
 import { sampleEnvelope, sampleEventId } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkHistory, formatAnomalies, type AppendRecord } from './check-history.ts';
-import { connectToHub, readHubLog, type HubClient } from './connect-to-hub.ts';
-import { createFaultProxy, type FaultProxy } from './fault-proxy.ts';
-import { forceEachFault, RIG_FAULTS } from './force-each-fault.ts';
-import { startHubProcess, type HubProcess } from './hub-process.ts';
-import { withReplaySeed } from './replay-seed.ts';
-import { seededRandom, type SeededRandom } from './seeded-random.ts';
-import { waitUntil } from './wait-until.ts';
+import { checkHistory, formatAnomalies, type AppendRecord } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
+import { connectToHub, readHubLog, type HubClient } from '@eventloom/sync-lab';
+import { createFaultProxy, type FaultProxy } from '@eventloom/sync-lab';
+import { forceEachFault, RIG_FAULTS } from '@eventloom/sync-lab';
+import { startHubProcess, type HubProcess } from '@eventloom/sync-lab';
+import { withReplaySeed } from '@eventloom/sync-lab';
+import { seededRandom, type SeededRandom } from '@eventloom/sync-lab';
+import { waitUntil } from '@eventloom/sync-lab';
 
 const DEVICES = 3;
 const EVENTS_PER_DEVICE = 40;
@@ -131,7 +132,7 @@ afterAll(async () => {
 describe('the fault rig', () => {
   it('loses, duplicates and reorders nothing through resets, blackholes, splits, delays, re-sent pushes and a SIGKILL', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sync-lab-rig-'));
-    const runHub = await startHubProcess({ dbPath: join(dir, 'events.db') });
+    const runHub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'events.db') });
     hub = runHub;
     await withReplaySeed(
       async ({ seed }) => {

@@ -1,8 +1,8 @@
 import { MessageName, type EventEnvelope } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
-import { TodoAdded } from '../testing/todo-model.ts';
-import type { SyncTarget } from './sync-types.ts';
-import { createSync } from './create-sync.ts';
+import { TodoAdded } from '@eventloom/client/testing';
+import type { SyncTarget } from '@eventloom/client';
+import { createSync } from '@eventloom/client';
 import {
   live,
   openDevice,
@@ -11,7 +11,7 @@ import {
   type TestDevice,
   type TestHub,
 } from './sync-harness.node.ts';
-import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
+import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 
 const { defer, hub: startHub, open } = syncFixtures();
 

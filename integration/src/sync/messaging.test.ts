@@ -2,8 +2,8 @@ import { createHub, createMemoryStore, insecureDevAuthenticator } from '@eventlo
 import { MessageName, type JsonValue } from '@eventloom/protocol';
 import { firstValueFrom, Subject, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { ClientError } from '../client-error.ts';
-import { TodoAdded, todoCount } from '../testing/todo-model.ts';
+import { ClientError } from '@eventloom/client';
+import { TodoAdded, todoCount } from '@eventloom/client/testing';
 import {
   live,
   openDevice,
@@ -13,8 +13,8 @@ import {
   type TestDevice,
   type TestHub,
 } from './sync-harness.node.ts';
-import { createMessaging, type Messaging } from './messaging.ts';
-import { defaultSocketFactory, type SocketFactory } from './sync-socket.ts';
+import { createMessaging, type Messaging } from '@eventloom/client';
+import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 
 const { defer, hub, device: liveDevice } = syncFixtures();
 

@@ -5,11 +5,11 @@
  */
 import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { afterEach, inject } from 'vitest';
-import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
-import { todoRegistry } from '../testing/todo-model.ts';
+import { createEventloom, type Eventloom, type EventloomOptions } from '@eventloom/client';
+import { todoRegistry } from '@eventloom/client/testing';
 import type { BrowserHubKey } from './sync-hub.global-setup.node.ts';
-import { createSync } from './create-sync.ts';
-import type { Sync } from './sync-types.ts';
+import { createSync } from '@eventloom/client';
+import type { Sync } from '@eventloom/client';
 
 const key: BrowserHubKey = 'eventloomHubUrl';
 

@@ -40,12 +40,13 @@ import {
   type FaultProxy,
   type HubProcess,
 } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '../testing/todo-model.ts';
-import type { SyncMetrics } from './sync-types.ts';
+import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '@eventloom/client/testing';
+import type { SyncMetrics } from '@eventloom/client';
 import { SocketTap } from './socket-tap.node.ts';
 import { openDevice, waitFor, type TestDevice } from './sync-harness.node.ts';
 
@@ -96,7 +97,7 @@ const counts = new Map<string, number>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'eventloom-sync-model-'));
-  hub = await startHubProcess({ dbPath: join(dir, 'events.db') });
+  hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'events.db') });
 }, 60_000);
 
 afterAll(async () => {

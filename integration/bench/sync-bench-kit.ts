@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { io, type Socket } from 'socket.io-client';
-import { createEventloom, type Eventloom } from '../src/eventloom.ts';
-import type { AnyProjection } from '../src/projection-host.ts';
-import { createSync } from '../src/sync/create-sync.ts';
-import type { Sync, SyncOptions } from '../src/sync/sync-types.ts';
-import { TodoAdded, todoCount, todoRegistry } from '../src/testing/todo-model.ts';
+import { createEventloom, type Eventloom } from '@eventloom/client';
+import type { AnyProjection } from '@eventloom/client';
+import { createSync } from '@eventloom/client';
+import type { Sync, SyncOptions } from '@eventloom/client';
+import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
 
 /**
  * Forks a TypeScript script of this folder (through tsx) and resolves with its first message.

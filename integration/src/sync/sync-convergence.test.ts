@@ -1,8 +1,8 @@
 import { firstValueFrom } from 'rxjs';
 import { expect, it } from 'vitest';
-import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '../testing/todo-model.ts';
-import { seededRandom } from './backoff.ts';
-import type { RejectionReport } from './sync-types.ts';
+import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '@eventloom/client/testing';
+import { seededRandom } from '@eventloom/client';
+import type { RejectionReport } from '@eventloom/client';
 import { reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const SEED = Number(process.env['EVENTLOOM_SYNC_SEED'] ?? 20261127);

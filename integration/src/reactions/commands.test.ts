@@ -21,8 +21,8 @@ import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openDevice, startTestHub, type TestDevice, type TestHub } from '../sync/sync-harness.node.ts';
-import { NoteWritten, TodoAdded, todoDecider, TodoDone, type TodoCommand } from '../testing/todo-model.ts';
-import { createReactions } from './create-reactions.ts';
+import { NoteWritten, TodoAdded, todoDecider, TodoDone, type TodoCommand } from '@eventloom/client/testing';
+import { createReactions } from '@eventloom/client';
 
 const todoCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('add'), list: z.string(), id: z.string(), title: z.string() }),

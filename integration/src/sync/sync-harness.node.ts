@@ -21,10 +21,10 @@ import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { afterEach } from 'vitest';
-import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
-import { todoRegistry } from '../testing/todo-model.ts';
-import { createSync } from './create-sync.ts';
-import type { Sync, SyncOptions } from './sync-types.ts';
+import { createEventloom, type Eventloom, type EventloomOptions } from '@eventloom/client';
+import { todoRegistry } from '@eventloom/client/testing';
+import { createSync } from '@eventloom/client';
+import type { Sync, SyncOptions } from '@eventloom/client';
 
 /** A logger that says nothing: the hub's warnings about insecure dev mode would drown the output. */
 export const silent = {

@@ -24,10 +24,11 @@ import {
   type AppendRecord,
   type SeededRandom,
 } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
 import type { CommittedEvent } from '@eventloom/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TodoAdded } from '../testing/todo-model.ts';
-import type { SyncMetrics } from './sync-types.ts';
+import { TodoAdded } from '@eventloom/client/testing';
+import type { SyncMetrics } from '@eventloom/client';
 import { SocketTap } from './socket-tap.node.ts';
 import { live, openDevice, startTestHub, waitFor, type TestDevice } from './sync-harness.node.ts';
 
@@ -43,7 +44,7 @@ describe('the sync engine through a TCP fault proxy', () => {
   it('loses, duplicates and reorders nothing through delays, splits, resets, blackholes, offline spells and a hub SIGKILL', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eventloom-sync-faults-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const hub = await startHubProcess({ dbPath: join(dir, 'events.db') });
+    const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'events.db') });
     cleanup.push(() => hub.kill('SIGKILL'));
 
     await withReplaySeed(

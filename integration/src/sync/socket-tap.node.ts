@@ -6,7 +6,7 @@
  * package.
  */
 import { decodePushAck, MessageName, type EventEnvelope } from '@eventloom/protocol';
-import { defaultSocketFactory, type SocketFactory, type SyncSocket } from './sync-socket.ts';
+import { defaultSocketFactory, type SocketFactory, type SyncSocket } from '@eventloom/client';
 
 /** What a re-sent push came to. */
 export type ResendOutcome = 'answered' | 'armed' | 'disconnected';
