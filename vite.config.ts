@@ -25,7 +25,18 @@ const browser = (
 ) => ({
   // Pre-bundled up front: a late re-optimisation reloads the page in the middle of a test run.
   optimizeDeps: {
-    include: ['dexie', 'rxjs', 'rxjs/operators', 'fast-check', 'zod', '@eventloom/client > socket.io-client'],
+    include: [
+      '@eventloom/client > dexie',
+      'rxjs',
+      'rxjs/operators',
+      'fast-check',
+      'zod',
+      '@eventloom/client > socket.io-client',
+      '@eventloom/react > react',
+      '@eventloom/react > react/jsx-runtime',
+      '@eventloom/react > react-dom/client',
+      '@eventloom/react > react-dom/server',
+    ],
   },
   test: {
     name,
@@ -64,7 +75,11 @@ export default defineConfig({
       },
       browser(
         'browser',
-        ['packages/**/*.browser.test.ts', 'apps/**/*.browser.test.ts', 'integration/**/*.browser.test.ts'],
+        [
+          'packages/**/*.browser.test.{ts,tsx}',
+          'apps/**/*.browser.test.ts',
+          'integration/**/*.browser.test.ts',
+        ],
         30_000,
         true,
         ['integration/src/sync/sync-hub.global-setup.node.ts'],

@@ -4,6 +4,7 @@
  * `pnpm dev` (scripts/dev.ts) and `pnpm start` (scripts/start.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnHubProcess } from '@eventloom/hub-server/testing';
@@ -28,7 +29,7 @@ export interface DemoHub {
  */
 export async function startDemoHub(extraArgs: readonly string[] = []): Promise<DemoHub> {
   const port = process.env['EVENTLOOM_PORT'] ?? '8080';
-  const db = process.env['EVENTLOOM_DB'] ?? join(ROOT, 'data', 'events.db');
+  const db = demoDatabase();
   const { child, url, exited } = await spawnHubProcess(
     ['--insecure-dev', '--port', port, '--db', db, '--schemas', DEMO_SCHEMAS, ...extraArgs],
     // Its own process group: a Ctrl-C reaches this script only, which then stops the hub once.
@@ -42,6 +43,31 @@ export async function startDemoHub(extraArgs: readonly string[] = []): Promise<D
       await exited;
     },
   };
+}
+
+/** The demo's SQLite file, which `pnpm dev` and `pnpm start` share: `EVENTLOOM_DB`, else ./data/events.db. */
+export function demoDatabase(): string {
+  return process.env['EVENTLOOM_DB'] ?? join(ROOT, 'data', 'events.db');
+}
+
+/**
+ * Removes the demo's log ({@link demoDatabase} with its `-wal` and `-shm` files), so the next
+ * hub starts an empty board; resolves with the files removed. The hub must not be running. The
+ * browsers that synced with the old log keep their copy and see the new one as another log
+ * (`hub-changed`): clear the site's data in them (dev tools → Application → Clear site data).
+ */
+export async function resetDemoData(): Promise<string[]> {
+  const db = demoDatabase();
+  const removed: string[] = [];
+  for (const file of [db, `${db}-wal`, `${db}-shm`]) {
+    try {
+      await unlink(file);
+      removed.push(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
 }
 
 interface LogEntry {

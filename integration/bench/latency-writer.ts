@@ -1,7 +1,7 @@
 /**
  * Client A of the latency benchmarks, in a process of its own (another device): a Node client
- * synced with the hub, and a socket of the raw relay. On `{ op: 'hub' | 'raw', n }` it notes the
- * time, appends the n-th probe event (or emits it to the relay), and answers with that time (ms
+ * synced with the hub, and a socket of the raw relay. On `{ op: 'hub' | 'raw' | 'durable', n }` it
+ * notes the time, appends the n-th probe event (or emits it to the relay, plain or to be committed), and answers with that time (ms
  * since the epoch, sub-millisecond: `performance.timeOrigin + performance.now()`, comparable
  * across processes of one machine).
  *
@@ -22,11 +22,12 @@ await new Promise<void>((resolve, reject) => {
 });
 process.send!({ ready: true });
 
-process.on('message', (message: { op: 'hub' | 'raw'; n: number }) => {
+process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) => {
   const { op, n } = message;
   const start = performance.timeOrigin + performance.now();
-  if (op === 'raw') {
-    raw.emit('relay', { events: [probeEvent(stream, n)], prev: n - 1 });
+  if (op !== 'hub') {
+    // `durable`: the relay commits it (the durable floor) before it relays it.
+    raw.emit(op === 'raw' ? 'relay' : 'durable', { events: [probeEvent(stream, n)], prev: n - 1 });
     process.send!({ start });
     return;
   }

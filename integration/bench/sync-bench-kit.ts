@@ -49,9 +49,15 @@ export async function forkScript<T>(
   };
 }
 
-/** The bare Socket.IO relay (raw-relay-server.ts) in a child process. */
-export async function startRawRelay(): Promise<{ url: string; close(): Promise<void> }> {
-  const relay = await forkScript<{ port: number }>('./raw-relay-server.ts', []);
+/**
+ * The bare Socket.IO relay (raw-relay-server.ts) in a child process; with `dbPath`, it also relays
+ * through a raw durable commit to that SQLite file (the durable floor, {@link LatencyProbe.floor}).
+ */
+export async function startRawRelay(dbPath?: string): Promise<{ url: string; close(): Promise<void> }> {
+  const relay = await forkScript<{ port: number }>(
+    './raw-relay-server.ts',
+    dbPath === undefined ? [] : [dbPath],
+  );
   return { url: `http://127.0.0.1:${relay.first.port}`, close: () => relay.close() };
 }
 
@@ -176,6 +182,16 @@ export class LatencyProbe {
     return (await arrived) - start;
   }
 
+  /**
+   * The durable floor: the same event emitted by A → committed durably by the relay (a raw SQLite
+   * transaction, the hub's settings) → folded by B, in ms. Needs a relay started with a database.
+   */
+  async floor(): Promise<number> {
+    const arrived = new Promise<number>((resolve) => (this.#rawWaiter = resolve));
+    const start = await this.#ask('durable');
+    return (await arrived) - start;
+  }
+
   /** B's count through the raw relay (for a sanity check). */
   get rawCount(): number {
     return this.#rawCount;
@@ -187,7 +203,7 @@ export class LatencyProbe {
     await this.#b.close();
   }
 
-  #ask(op: 'hub' | 'raw'): Promise<number> {
+  #ask(op: 'hub' | 'raw' | 'durable'): Promise<number> {
     const { child } = this.#writer;
     return new Promise((resolve) => {
       child.once('message', (m) => resolve((m as { start: number }).start));

@@ -17,3 +17,10 @@ openBoardApp({ boardId, hubUrl: location.origin }).then(
     console.error(error);
   },
 );
+
+// `pnpm dev`: the modules loaded before the service worker took over are kept for offline reloads.
+if (import.meta.env.DEV) {
+  void import('./dev-offline.ts')
+    .then((m) => m.keepDevModulesOffline())
+    .catch((error: unknown) => console.warn('keeping the dev modules for offline use failed', error));
+}

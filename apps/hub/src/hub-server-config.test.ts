@@ -21,6 +21,36 @@ describe('parseHubServerConfig', () => {
     });
   });
 
+  it('picks Postgres for a postgres:// --db, with a pool size and a Redis bus, by flag or variable', () => {
+    const parsed = parseHubServerConfig(['--jwt-secret', secret, '--db-pool', '20'], {
+      EVENTLOOM_DB: 'postgres://hub:pw@db.internal:5432/eventloom',
+      EVENTLOOM_REDIS: 'redis://cache.internal:6379',
+    });
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      db: 'postgres://hub:pw@db.internal:5432/eventloom',
+      dbPool: 20,
+      redis: 'redis://cache.internal:6379',
+    });
+    const fromEnv = parseHubServerConfig(['--jwt-secret', secret, '--db', 'postgresql://h/e'], {
+      EVENTLOOM_DB_POOL: '4',
+    });
+    expect(fromEnv.ok && !fromEnv.help && fromEnv.config).toMatchObject({
+      db: 'postgresql://h/e',
+      dbPool: 4,
+    });
+  });
+
+  it('refuses a pool size or a Redis bus without a Postgres log, and bad values, with a clear message', () => {
+    const refuse = (argv: string[]) => {
+      const parsed = parseHubServerConfig(['--jwt-secret', secret, ...argv], {});
+      return parsed.ok ? undefined : parsed.error;
+    };
+    expect(refuse(['--db-pool', '5'])).toMatch(/postgres:\/\/ --db/);
+    expect(refuse(['--redis', 'redis://127.0.0.1:6379'])).toMatch(/postgres:\/\/ --db/);
+    expect(refuse(['--db', 'postgres://h/e', '--db-pool', '0'])).toMatch(/--db-pool must be a whole number/);
+    expect(refuse(['--db', 'postgres://h/e', '--redis', 'http://x'])).toMatch(/--redis must be a redis:\/\//);
+  });
+
   it('reads every option from the environment too, and lets a flag win', () => {
     const parsed = parseHubServerConfig(['--port', '7000'], {
       EVENTLOOM_PORT: '8000',

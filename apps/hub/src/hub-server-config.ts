@@ -4,8 +4,15 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export interface HubServerConfig {
   readonly port: number;
   readonly host: string;
-  /** The SQLite file; its folder is created when missing. */
+  /**
+   * The event log: a SQLite file (its folder is created when missing), or a `postgres://` URL
+   * (the Postgres store, for a hub of several nodes).
+   */
   readonly db: string;
+  /** Connections in the Postgres pool (with a `postgres://` db). */
+  readonly dbPool?: number;
+  /** `redis://…`: the bus that carries notifications between the nodes of a cluster. */
+  readonly redis?: string;
   readonly jwtSecret?: string;
   /** Path of a PEM public key file. */
   readonly jwtPublicKey?: string;
@@ -52,7 +59,17 @@ const OPTIONS = {
   db: {
     env: 'EVENTLOOM_DB',
     type: 'string',
-    help: 'SQLite file of the event log (default ./data/events.db)',
+    help: 'event log: a SQLite file (default ./data/events.db) or a postgres:// URL',
+  },
+  'db-pool': {
+    env: 'EVENTLOOM_DB_POOL',
+    type: 'string',
+    help: 'connections in the Postgres pool (default 10; postgres:// db only)',
+  },
+  redis: {
+    env: 'EVENTLOOM_REDIS',
+    type: 'string',
+    help: 'redis:// URL: carries notify between the nodes of a cluster',
   },
   'jwt-secret': {
     env: 'EVENTLOOM_JWT_SECRET',
@@ -113,7 +130,7 @@ const OPTIONS = {
 
 /** The text of `eventloom-hub --help`. */
 export const HUB_SERVER_HELP = [
-  'eventloom-hub: the Eventloom sync hub (Socket.IO + SQLite).',
+  'eventloom-hub: the Eventloom sync hub (Socket.IO + SQLite, or Postgres and Redis for several nodes).',
   '',
   'Usage: eventloom-hub [options]',
   '',
@@ -237,6 +254,30 @@ export function parseHubServerConfig(
     return { ok: false, error: '--reactions-db is the state of --reactions: give --reactions too' };
   }
 
+  const db = text('db') ?? './data/events.db';
+  const onPostgres = isPostgresUrl(db);
+  const poolText = text('db-pool');
+  if (poolText !== undefined && !onPostgres) {
+    return { ok: false, error: '--db-pool sizes the Postgres pool: give a postgres:// --db too' };
+  }
+  const dbPool = poolText === undefined ? undefined : Number(poolText);
+  if (dbPool !== undefined && (!/^\d+$/.test(poolText!) || dbPool < 1 || dbPool > 1000)) {
+    return {
+      ok: false,
+      error: `--db-pool must be a whole number from 1 to 1000, not ${JSON.stringify(poolText)}`,
+    };
+  }
+  const redis = text('redis');
+  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
+    return { ok: false, error: `--redis must be a redis:// or rediss:// URL, not ${JSON.stringify(redis)}` };
+  }
+  if (redis !== undefined && !onPostgres) {
+    return {
+      ok: false,
+      error: '--redis joins the nodes of a cluster, which share a Postgres log: give a postgres:// --db too',
+    };
+  }
+
   const logLevel = text('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     return {
@@ -248,7 +289,9 @@ export function parseHubServerConfig(
   const config: HubServerConfig = {
     port,
     host: text('host') ?? (insecureDev ? '127.0.0.1' : '0.0.0.0'),
-    db: text('db') ?? './data/events.db',
+    db,
+    ...(dbPool === undefined ? {} : { dbPool }),
+    ...optional('redis', redis),
     ...(jwtSecret === undefined ? {} : { jwtSecret }),
     ...(jwtPublicKey === undefined ? {} : { jwtPublicKey }),
     ...(jwks === undefined ? {} : { jwks }),
@@ -265,6 +308,11 @@ export function parseHubServerConfig(
     ...optional('adminRole', adminRole),
   };
   return { ok: true, help: false, config };
+}
+
+/** Whether `--db` names a Postgres database rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//.test(db);
 }
 
 /** pino's levels, and `silent`. */

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The `eventloom-hub` command: reads flags and environment, starts the hub, and shuts it down
  * gracefully on SIGTERM or SIGINT (a second signal exits at once). `eventloom-hub export` and

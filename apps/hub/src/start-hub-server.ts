@@ -23,7 +23,8 @@ import {
   type SqliteReactionStore,
 } from '@eventloom/hub';
 import { pino, type Logger } from 'pino';
-import type { HubServerConfig } from './hub-server-config.ts';
+import { isPostgresUrl, type HubServerConfig } from './hub-server-config.ts';
+import { connectRedisCluster, type RedisCluster } from '@eventloom/hub/redis';
 import { createStaticHandler, type StaticHandler } from './static-files.ts';
 
 /** A running hub server: the hub over its SQLite store. */
@@ -59,9 +60,26 @@ export async function startHubServer(
   const auth = await loadAuthenticator(config);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
-  if (config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
+  const onPostgres = isPostgresUrl(config.db);
+  if (!onPostgres && config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
+  if (onPostgres && config.reactions !== undefined && config.reactionsDb === undefined) {
+    throw new HubError(
+      HubErrorCode.config,
+      '--reactions on a postgres:// log: give --reactions-db (a SQLite file of this node)',
+    );
+  }
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
-  const store = await createSqliteStore({ path: config.db });
+  const store = await openEventStore(config, logger);
+  let cluster: RedisCluster | undefined;
+  if (config.redis !== undefined) {
+    try {
+      // One bus per log: the nodes of this log share its hub id, other logs on the Redis differ.
+      cluster = await connectRedisCluster(config.redis, logger, { key: `eventloom#${await store.hubId()}` });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
   // With --static the server is ours (the hub attaches to it): files and the hub share one port.
   // Its listener is in place before the hub attaches, so that Socket.IO answers its own path first.
   let hub: Hub | undefined;
@@ -79,6 +97,7 @@ export async function startHubServer(
       ...(registry === undefined ? {} : { registry }),
       ...(config.corsOrigins.length === 0 ? {} : { allowedOrigins: config.corsOrigins }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(cluster === undefined ? {} : { cluster }),
     });
     if (server !== undefined) await listen(server, hub, config);
     const admin = adminOptions(config, auth);
@@ -97,13 +116,15 @@ export async function startHubServer(
   } catch (error) {
     await hub?.close();
     await reactionStore?.close?.();
+    await cluster?.close();
     await store.close();
     throw error;
   }
   logger.info(
     {
       url: hub.url,
-      db: config.db,
+      db: onPostgres ? redactedUrl(config.db) : config.db,
+      redis: config.redis === undefined ? null : redactedUrl(config.redis),
       schemas: config.schemas ?? null,
       static: config.static ?? null,
       reactions: config.reactions ?? null,
@@ -124,12 +145,39 @@ export async function startHubServer(
         await running.close();
         if (server !== undefined) await closeServer(server);
         await reactionStore?.close?.();
+        await cluster?.close();
         await store.close();
         logger.info('eventloom-hub stopped');
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Opens the log `--db` names: Postgres for a `postgres://` URL (its driver loaded only then),
+ * else the SQLite file.
+ */
+async function openEventStore(config: HubServerConfig, logger: Logger): Promise<EventStore> {
+  if (!isPostgresUrl(config.db)) return createSqliteStore({ path: config.db });
+  const { createPostgresStore } = await import('@eventloom/hub/postgres');
+  const store = await createPostgresStore({
+    url: config.db,
+    ...(config.dbPool === undefined ? {} : { poolSize: config.dbPool }),
+  }).catch((error: unknown) => {
+    throw error instanceof HubError && error.code === HubErrorCode.unavailable
+      ? new HubError(HubErrorCode.config, `--db: cannot reach ${redactedUrl(config.db)}: ${error.message}`, {
+          cause: error,
+        })
+      : error;
+  });
+  logger.info({ db: redactedUrl(config.db), poolSize: config.dbPool ?? 10 }, 'event log on Postgres');
+  return store;
+}
+
+/** A URL without its password, for logs and messages. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 }
 
 /** Checks that `--static` is a folder with an index.html, and makes its handler. */
@@ -218,16 +266,30 @@ async function readConfigFile(path: string, flag: string): Promise<string> {
   }
 }
 
-/** Imports the `--schemas` module and takes its `registry` export, or its default export. */
-async function loadRegistry(path: string): Promise<HubRegistry> {
-  let module: Record<string, unknown>;
+/**
+ * Imports a module the user named on the command line. A `.ts` module needs a Node that strips
+ * types (22.18 and later, or 22.6 with `--experimental-strip-types`) or a loader such as tsx
+ * (`NODE_OPTIONS=--import=tsx`); on a Node that has neither, the error says so.
+ */
+async function importUserModule(path: string, flag: string): Promise<Record<string, unknown>> {
   try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+    return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--schemas: cannot import ${path}: ${String(cause)}`, {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const hint =
+      code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)
+        ? ` (Node ${process.versions.node} cannot import TypeScript by itself: use Node 22.18 or later, ` +
+          'or install tsx and run with NODE_OPTIONS=--import=tsx, or compile the module to JavaScript)'
+        : '';
+    throw new HubError(HubErrorCode.config, `${flag}: cannot import ${path}: ${String(cause)}${hint}`, {
       cause,
     });
   }
+}
+
+/** Imports the `--schemas` module and takes its `registry` export, or its default export. */
+async function loadRegistry(path: string): Promise<HubRegistry> {
+  const module = await importUserModule(path, '--schemas');
   const registry = module['registry'] ?? module['default'];
   if (typeof (registry as { validate?: unknown } | undefined)?.validate !== 'function') {
     throw new HubError(
@@ -250,14 +312,7 @@ interface ReactionModule {
  * what `defineHandler` and `defineSaga` return), or a default export holding them.
  */
 async function loadReactions(path: string): Promise<ReactionModule> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--reactions: cannot import ${path}: ${String(cause)}`, {
-      cause,
-    });
-  }
+  const module = await importUserModule(path, '--reactions');
   const fallback = (module['default'] ?? {}) as Record<string, unknown>;
   const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
     const value = module[key] ?? fallback[key] ?? [];

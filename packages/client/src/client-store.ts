@@ -184,6 +184,26 @@ export interface RejectionInput {
   readonly drop?: boolean;
 }
 
+/** What {@link ClientStore.realign} takes: what the hub's `welcome` said of this device. */
+export interface RealignInput {
+  /** The highest `clientSeq` the hub has decided for this client (`welcome.lastClientSeq`). */
+  readonly hubClientSeq: number;
+  /** The head of the hub's log (`welcome.head`). */
+  readonly hubHead: number;
+}
+
+/** What {@link ClientStore.realign} did. */
+export interface RealignResult {
+  readonly before: ClientMeta;
+  readonly meta: ClientMeta;
+  /** The device's own confirmed events sent back to the outbox, as rows with their new seqs, in order. */
+  readonly returned: readonly OutboxRow[];
+  /** Other devices' confirmed events that left the log (the hub lost them; their devices send them again). */
+  readonly dropped: readonly CommittedEvent[];
+  /** The seqs given anew, old → new (empty when none moved). */
+  readonly renumbered: ReadonlyMap<number, number>;
+}
+
 /** What {@link ClientStore.reject} did. */
 export interface RejectResult {
   readonly meta: ClientMeta;
@@ -203,7 +223,7 @@ export interface RejectResult {
  * - `clientSeq` is gapless from 1 across every writer of the database, and each row's seq is the
  *   one `appendPending` gave it; outbox rows are read in clientSeq order;
  * - the confirmed log holds each position at most once, in position order; `meta.position` only
- *   goes up; `insertConfirmed` of events at or below it changes nothing (only `insertHistory`
+ *   goes up (but for `realign` after a hub's log was restored from a backup); `insertConfirmed` of events at or below it changes nothing (only `insertHistory`
  *   stores there, and then `meta.history` goes up);
  * - an outbox row leaves only when its event comes back confirmed (same clientId, clientSeq and id,
  *   in the same transaction that stores the confirmed event), or, with `meta.epoch` going up, when
@@ -267,6 +287,16 @@ export interface ClientStore {
     events: readonly CommittedEvent[],
     options?: { readonly subscriptions?: readonly string[] },
   ): Promise<InsertHistoryResult>;
+  /**
+   * Brings the device in line with the hub's `welcome` (see `planRealign`): when the device is
+   * ahead of the hub (a log restored from an older backup), the confirmed log above the hub's head
+   * is dropped (the position goes down, `meta.history` up, snapshots are dropped) and the device's
+   * own events there return to the outbox; the rows the hub has not
+   * decided are numbered from `hubClientSeq + 1` where they do not follow on from it, and the
+   * counter moves past the hub's (`meta.epoch` goes up when rows change). The one exception to
+   * "`meta.position` only goes up".
+   */
+  realign(input: RealignInput): Promise<RealignResult>;
   /** Records what the sync engine keeps in the meta: the subscriptions the log covers, the hub's id. */
   writeSyncState(state: {
     readonly subscriptions?: readonly string[];

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientError } from './client-error.ts';
 import { DexieClientStore } from './dexie-client-store.ts';
 import { describeClientStore } from './testing/describe-client-store.ts';
+import { holdBackLoggedFault } from './testing/hold-back-logged-fault.ts';
 import { openNewerDatabase } from './testing/open-newer-database.ts';
 
 // The contract on Chromium's real IndexedDB; dexie-client-store.test.ts runs it on fake-indexeddb.
@@ -36,6 +37,7 @@ describe('DexieClientStore storage failures (Chromium)', () => {
     };
     const outbox = store.db.table('outbox');
     outbox.hook('creating', refuse);
+    cleanup.push(holdBackLoggedFault('QuotaExceededError'));
     const { sampleEnvelope } = await import('@eventloom/protocol/testing');
     const build = (m: { clientId: string; clientSeq: number }) => ({
       events: [1, 2, 3, 4].map((i) => sampleEnvelope({ clientId: m.clientId, clientSeq: m.clientSeq + i })),

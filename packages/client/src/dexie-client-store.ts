@@ -12,6 +12,8 @@ import type {
   InsertHistoryResult,
   OutboxRow,
   PendingBuild,
+  RealignInput,
+  RealignResult,
   RejectionInput,
   RejectResult,
   SnapshotRow,
@@ -19,6 +21,7 @@ import type {
   StoreCursor,
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
+import { aheadOfHub, planRealign } from './realign-plan.ts';
 import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 
 /** Where Dexie finds IndexedDB: the browser's by default; in Node, `fake-indexeddb` or another implementation. */
@@ -401,6 +404,32 @@ export class DexieClientStore implements ClientStore {
       };
       if (inserted.length > 0 || options.subscriptions) await this.#meta.put(toRow(meta));
       return { meta, inserted, removed };
+    });
+  }
+
+  realign(input: RealignInput): Promise<RealignResult> {
+    return this.#run('rw', [this.#meta, this.#events, this.#outbox, this.#snapshots], async () => {
+      const meta = await this.#readMeta();
+      const outbox = await this.#outbox.toArray();
+      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
+      const log = aheadOfHub(meta, outbox, input) ? await this.#readConfirmed({}) : [];
+      const plan = planRealign(meta, outbox, log, input);
+      if (plan.cutAbove !== undefined) {
+        const cut = plan.cutAbove;
+        const start =
+          ((await this.#events.where('first').belowOrEqual(cut).lastKey()) as number | undefined) ?? cut;
+        const pages = await this.#events.where('first').aboveOrEqual(start).toArray();
+        await this.#events.bulkDelete(pages.map((p) => p.first));
+        const kept = pages.flatMap((p) => p.events).filter((e) => e.position <= cut);
+        const rows: PageRow[] = [];
+        for (let i = 0; i < kept.length; i += PAGE_SIZE) rows.push(toPage(kept.slice(i, i + PAGE_SIZE)));
+        if (rows.length > 0) await this.#events.bulkAdd(rows);
+        await this.#snapshots.clear();
+      }
+      if (plan.deleteSeqs.length > 0) await this.#outbox.bulkDelete([...plan.deleteSeqs]);
+      if (plan.putRows.length > 0) await this.#outbox.bulkPut([...plan.putRows]);
+      if (plan.result.meta !== meta) await this.#meta.put(toRow(plan.result.meta));
+      return plan.result;
     });
   }
 

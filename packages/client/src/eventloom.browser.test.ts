@@ -9,6 +9,7 @@ import type { ClientError } from './client-error.ts';
 import { DexieClientStore } from './dexie-client-store.ts';
 import { createEventloom, type Eventloom } from './eventloom.ts';
 import { describeEventloom } from './testing/describe-eventloom.ts';
+import { holdBackLoggedFault } from './testing/hold-back-logged-fault.ts';
 import { openNewerDatabase } from './testing/open-newer-database.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoRegistry } from './testing/todo-model.ts';
 
@@ -123,6 +124,7 @@ describe('storage failures through the client (Chromium)', () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     };
     store.db.table('outbox').hook('creating', full);
+    cleanup.push(holdBackLoggedFault('QuotaExceededError'));
     store.db.table('events').hook('creating', full);
     await expect(
       loom.appendMany('list:1', [

@@ -1,5 +1,6 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
+import { aheadOfHub, planRealign } from './realign-plan.ts';
 import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
 import type {
   AckRecord,
@@ -12,6 +13,8 @@ import type {
   InsertHistoryResult,
   OutboxRow,
   PendingBuild,
+  RealignInput,
+  RealignResult,
   RejectionInput,
   RejectResult,
   SnapshotRow,
@@ -241,6 +244,23 @@ export class MemoryClientStore implements ClientStore {
       ...(options.subscriptions ? { subscriptions: [...options.subscriptions] } : {}),
     };
     return { meta: db.meta, inserted: clone(inserted), removed: clone(removed) };
+  }
+
+  async realign(input: RealignInput): Promise<RealignResult> {
+    const db = await this.#use();
+    const meta = db.meta!;
+    const outbox = [...db.outbox.values()];
+    const plan = planRealign(meta, outbox, aheadOfHub(meta, outbox, input) ? db.confirmed : [], input);
+    if (plan.cutAbove !== undefined) {
+      const cut = plan.cutAbove;
+      const kept = db.confirmed.filter((e) => e.position <= cut);
+      db.confirmed.splice(0, db.confirmed.length, ...kept);
+      db.snapshots.clear();
+    }
+    for (const seq of plan.deleteSeqs) db.outbox.delete(seq);
+    for (const row of plan.putRows) db.outbox.set(row.clientSeq, clone(row));
+    db.meta = plan.result.meta;
+    return clone(plan.result);
   }
 
   async writeSyncState(state: {

@@ -62,8 +62,15 @@ it('hub-ingest', async () => {
       store,
       auth: jwtAuthenticator({ secret: TEST_SECRET }),
       logger: pino({ level: 'silent' }),
-      // A backlog upload is far above the default per-socket rate: lift it for the benchmark.
-      limits: { rateBurst: 1e9, ratePerSecond: 1e9 },
+      // A backlog upload is far above the default rates (per socket, principal and address): lift them.
+      limits: {
+        rateBurst: 1e9,
+        ratePerSecond: 1e9,
+        principalRateBurst: 1e9,
+        principalRatePerSecond: 1e9,
+        addressRateBurst: 1e9,
+        addressRatePerSecond: 1e9,
+      },
     });
     const clients = await startClients(hub.url, outboxes.length, perClient);
     let acked = 0;

@@ -22,6 +22,8 @@ if (mode === 'hub') {
     store: await createMemoryStore(),
     auth: jwtAuthenticator({ secret: TEST_SECRET }),
     logger: pino({ level: 'silent' }),
+    // 1,000 sockets of one principal from one address: far above the defaults for a real peer.
+    limits: { maxConnectionsPerPrincipal: 10_000, maxConnectionsPerAddress: 10_000 },
   });
   url = hub.url;
 } else {

@@ -5,6 +5,7 @@ export type {
   StoreReadResult,
   StoreImportResult,
   ClientRecord,
+  HeadChange,
 } from './store/event-store.ts';
 export { planImport, type ImportPlan, type ImportSnapshot } from './store/plan-import.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
@@ -12,6 +13,7 @@ export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store
 export { createHub, type Hub } from './hub/create-hub.ts';
 export {
   DEFAULT_HUB_LIMITS,
+  type HubCluster,
   type HubOptions,
   type HubLimits,
   type HubAction,

@@ -18,6 +18,8 @@ import { welcomeSchema, type Welcome } from './welcome.ts';
 /** A decoded `push`: the batch was readable, and each event was decoded on its own. */
 export interface DecodedPush {
   readonly events: readonly DecodedPushEvent[];
+  /** The batch re-sends events a restored log lost (see `pushSchema`). */
+  readonly repair: boolean;
 }
 
 /** One event of a push: decoded, or refused with a code and the id it carried (if readable). */
@@ -65,9 +67,13 @@ export function decodePush(
     if (Object.getPrototypeOf(input) !== Object.prototype && Object.getPrototypeOf(input) !== null) {
       return err({ code: ErrorCode.invalid, message: 'push must be a plain object', path: '' });
     }
-    const extra = Object.keys(input).find((k) => k !== 'events');
+    const extra = Object.keys(input).find((k) => k !== 'events' && k !== 'repair');
     if (extra !== undefined) {
       return err({ code: ErrorCode.invalid, message: `unrecognized key: ${extra}`, path: extra });
+    }
+    const repair: unknown = Object.getOwnPropertyDescriptor(input, 'repair')?.value;
+    if (repair !== undefined && repair !== true) {
+      return err({ code: ErrorCode.invalid, message: 'repair must be true when given', path: 'repair' });
     }
     const events: unknown = Object.getOwnPropertyDescriptor(input, 'events')?.value;
     if (!Array.isArray(events)) {
@@ -91,7 +97,7 @@ export function decodePush(
       }
       decoded.push(event);
     }
-    return ok({ events: decoded });
+    return ok({ events: decoded, repair: repair === true });
   } catch (cause) {
     return err({ code: ErrorCode.invalid, message: `undecodable: ${String(cause)}`, path: '' });
   }

@@ -39,6 +39,19 @@ describe('withReplaySeed', () => {
     expect(answer).toBe('42/3');
   });
 
+  it('announces the seed before the run, so that a run that hangs can be replayed too', async () => {
+    const announced: string[] = [];
+    let seen: number | undefined;
+    await withReplaySeed(({ seed }) => (seen = seed), {
+      env: {},
+      label: 'sync model',
+      announce: (line) => announced.push(line),
+    });
+    expect(announced).toEqual([
+      `sync model: seed ${seen}, 1 run (replay: EVENTLOOM_SEED=${seen} replays it)`,
+    ]);
+  });
+
   it('prints the replay line on failure and puts it in front of the same error', async () => {
     const printed: string[] = [];
     const original = new Error('2 anomalies');

@@ -61,13 +61,18 @@ export interface ReplayOptions {
   readonly defaultRuns?: number;
   /** Named in the replay line, e.g. the test's name. */
   readonly label?: string;
-  /** Where the replay line is printed (default `console.error`). */
+  /** Where the replay line is printed on failure (default `console.error`). */
   readonly print?: (line: string) => void;
+  /**
+   * Where the seed is announced before the run (default `console.info`): a run that hangs or is
+   * killed never reaches the failure line, and the seed rotates on every run.
+   */
+  readonly announce?: (line: string) => void;
   readonly env?: Env;
 }
 
 /**
- * Runs `run` with this run's seed ({@link replaySeed}); if it throws, prints the line that replays
+ * Runs `run` with this run's seed ({@link replaySeed}), announced first; if it throws, prints the line that replays
  * it and rethrows the error with that line prepended to its message (the error stays the same
  * object, so a test runner's diff survives).
  *
@@ -82,6 +87,9 @@ export async function withReplaySeed<T>(
   const env = options.env ?? process.env;
   const seed = replaySeed(env);
   const runs = propertyRuns(options.defaultRuns ?? 1, env);
+  (options.announce ?? ((text: string) => console.info(text)))(
+    `${options.label ?? 'property test'}: seed ${seed}, ${runs === 1 ? '1 run' : `${runs} runs`} (${replayLine(seed)} replays it)`,
+  );
   try {
     return await run({ seed, runs });
   } catch (error) {

@@ -276,6 +276,102 @@ export function describeClientStore(label: string, create: (name: string) => Cli
       ]);
     });
 
+    it('realign: a cleared device moves its counter past the hub and numbers its rows after it', async () => {
+      const { store } = await fresh();
+      const { rows } = await store.appendPending((m) => build(m, 2));
+      const before = await store.readMeta();
+      const result = await store.realign({ hubClientSeq: 5, hubHead: 0 });
+      expect([...result.renumbered]).toEqual([
+        [1, 6],
+        [2, 7],
+      ]);
+      const pending = await store.readPending();
+      expect(pending.map((r) => [r.clientSeq, r.event.clientSeq, r.event.id])).toEqual([
+        [6, 6, rows[0]!.event.id],
+        [7, 7, rows[1]!.event.id],
+      ]);
+      expect(result.meta).toEqual({ ...before, clientSeq: 7, epoch: before.epoch + 1 });
+      expect(await store.readMeta()).toEqual(result.meta);
+      const next = await store.appendPending((m) => build(m, 1));
+      expect(next.rows[0]!.clientSeq).toBe(8);
+      // Nothing pending: the counter alone moves past the hub's.
+      const empty = (await fresh()).store;
+      expect((await empty.realign({ hubClientSeq: 9, hubHead: 0 })).meta.clientSeq).toBe(9);
+    });
+
+    it('realign: rows the hub decided keep their seqs, and a device in line changes nothing', async () => {
+      const { store } = await fresh();
+      await store.appendPending((m) => build(m, 3));
+      await store.markAcked([{ clientSeq: 1, position: 1 }]);
+      const before = await store.readMeta();
+      for (const hubClientSeq of [3, 2, 1]) {
+        const result = await store.realign({ hubClientSeq, hubHead: 0 });
+        expect(result.renumbered.size).toBe(0);
+        expect(result.meta).toEqual(before);
+      }
+      expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([1, 2, 3]);
+      // No row above the hub's seq and a counter ahead of it: the hub lost its decisions on them
+      // (refusals of a restored log), so those seqs are given out again.
+      await store.reject([
+        { clientSeq: 2, code: 'invalid', message: 'x' },
+        { clientSeq: 3, code: 'invalid', message: 'x' },
+      ]);
+      await store.insertConfirmed([confirmed((await store.readPending())[0]!.event, 1)]);
+      expect((await store.realign({ hubClientSeq: 1, hubHead: 1 })).meta.clientSeq).toBe(1);
+    });
+
+    it('realign: a restored log drops the confirmed log above a position and returns own events to the outbox', async () => {
+      const { store } = await fresh();
+      const { rows } = await store.appendPending((m) => build(m, 4));
+      const others = positions(1, 3);
+      // own 1 @1, other @2, own 2 @3, own 3 @4, other @5; own 4 pending; a snapshot at 5.
+      const log = [
+        confirmed(rows[0]!.event, 1),
+        { ...others[0]!, position: 2 },
+        confirmed(rows[1]!.event, 3),
+        confirmed(rows[2]!.event, 4),
+        { ...others[1]!, position: 5 },
+      ];
+      await store.insertConfirmed(log);
+      await store.putSnapshots([{ id: 'p@1', name: 'p', version: 1, position: 5, state: 1 }]);
+      const before = await store.readMeta();
+      expect(before.position).toBe(5);
+      // The restored log holds positions 1–2, and own seq 1 only.
+      const result = await store.realign({ hubClientSeq: 1, hubHead: 2 });
+      expect(result.dropped).toEqual([log[4]]);
+      expect(result.returned.map((r) => [r.clientSeq, r.event.id])).toEqual([
+        [2, rows[1]!.event.id],
+        [3, rows[2]!.event.id],
+      ]);
+      expect(result.returned[0]!.event).toEqual(rows[1]!.event);
+      expect(result.meta).toEqual({
+        ...before,
+        position: 2,
+        clientSeq: 4,
+        history: before.history + 1,
+        epoch: before.epoch + 1,
+      });
+      expect(await store.readConfirmed()).toEqual(log.slice(0, 2));
+      expect((await store.readPending()).map((r) => [r.clientSeq, r.event.id, r.acked])).toEqual([
+        [2, rows[1]!.event.id, undefined],
+        [3, rows[2]!.event.id, undefined],
+        [4, rows[3]!.event.id, undefined],
+      ]);
+      expect(await store.readSnapshot('p@1')).toBeUndefined();
+      const changes = await store.readChanges({
+        position: 5,
+        clientSeq: 4,
+        epoch: before.epoch,
+        history: before.history,
+      });
+      expect(changes).toMatchObject({ historyReset: true, pendingReset: true });
+      // The log goes on from the new position: the events the hub sends now are stored.
+      const redone = confirmed({ ...rows[1]!.event, clientSeq: 2 }, 3);
+      const inserted = await store.insertConfirmed([redone]);
+      expect(inserted.fresh).toEqual([redone]);
+      expect(inserted.removed.map((r) => r.event.id)).toEqual([rows[1]!.event.id]);
+    });
+
     it('stores confirmed events once, in position order, and moves the position', async () => {
       const { store } = await fresh();
       const events = positions(1, 5);

@@ -44,14 +44,25 @@ export interface JwtAuthOptions {
   readonly issuer?: string;
   /** The required `aud` claim. */
   readonly audience?: string;
-  /** Seconds of clock skew tolerated on `exp` and `nbf`; default 0. */
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`; default 0. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * The longest a token may be valid, in seconds (default 86,400: a day): a token whose `exp` is
+   * further than this from its `iat` (or from now, without `iat`), or issued longer ago, is refused.
+   */
+  readonly maxTokenAgeSeconds?: number;
 }
 
+/** The longest a token may be valid unless told otherwise: a day. */
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 86_400;
+/** The longest `iss` and `sub` the hub takes; a longer one is refused, not cut or dropped. */
+const MAX_CLAIM_LENGTH = 256;
+
 /**
- * Verifies a JWT from the handshake with `jose`: signature (never `alg: none`), `exp`, `nbf`,
- * and `iss`/`aud` when configured; the principal is `{ sub, iss }`. Throws a {@link HubError}
- * `config` on unusable options.
+ * Verifies a JWT from the handshake with `jose`: signature (never `alg: none`), `exp` (required,
+ * at most `maxTokenAgeSeconds` ahead), `nbf`, `iat` (not in the future), and `iss`/`aud` when
+ * configured; the principal is `{ sub, iss }` (each at most 256 characters, else refused). Throws
+ * a {@link HubError} `config` on unusable options.
  *
  * @example
  * const auth = jwtAuthenticator({ secret: process.env.JWT_SECRET!, audience: 'eventloom' });
@@ -63,12 +74,17 @@ export function jwtAuthenticator(options: JwtAuthOptions): Authenticator {
     throw new HubError(HubErrorCode.config, 'jwt auth needs exactly one of secret, publicKey or jwks');
   }
   const verifier = makeVerifier(options);
+  const tolerance = options.clockToleranceSeconds ?? 0;
+  const maxAge = options.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
+  if (!Number.isFinite(maxAge) || maxAge <= 0) {
+    throw new HubError(HubErrorCode.config, 'maxTokenAgeSeconds must be a positive number of seconds');
+  }
   const claims = {
     algorithms: verifier.algorithms,
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     ...(options.audience === undefined ? {} : { audience: options.audience }),
-    clockTolerance: options.clockToleranceSeconds ?? 0,
-    requiredClaims: ['sub'],
+    clockTolerance: tolerance,
+    requiredClaims: ['sub', 'exp'],
   };
   return {
     async authenticate(request) {
@@ -79,15 +95,21 @@ export function jwtAuthenticator(options: JwtAuthOptions): Authenticator {
       try {
         const { payload } = await jwtVerify(request.token, verifier.key, claims);
         const sub = payload.sub;
-        if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+        if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_CLAIM_LENGTH) {
           return { ok: false, message: 'token has no usable sub' };
         }
-        const iss = typeof payload.iss === 'string' && payload.iss.length <= 256 ? payload.iss : undefined;
+        const iss = payload.iss;
+        if (
+          iss !== undefined &&
+          (typeof iss !== 'string' || iss.length === 0 || iss.length > MAX_CLAIM_LENGTH)
+        ) {
+          return { ok: false, message: `token iss is empty or longer than ${MAX_CLAIM_LENGTH} characters` };
+        }
+        const age = checkAge(payload.exp!, payload.iat, maxAge, tolerance);
+        if (age !== undefined) return { ok: false, message: age };
         const principal: Principal = iss === undefined ? { sub } : { sub, iss };
         const tokenClaims: Readonly<Record<string, unknown>> = payload;
-        return typeof payload.exp === 'number'
-          ? { ok: true, principal, expiresAt: payload.exp * 1000, claims: tokenClaims }
-          : { ok: true, principal, claims: tokenClaims };
+        return { ok: true, principal, expiresAt: payload.exp! * 1000, claims: tokenClaims };
       } catch (cause) {
         return { ok: false, message: describeJoseError(cause) };
       }
@@ -104,6 +126,20 @@ export function insecureDevAuthenticator(): Authenticator {
     insecure: true,
     authenticate: () => Promise.resolve({ ok: true, principal: { sub: 'dev' } }),
   };
+}
+
+/** Why a token's times are refused (beyond jose's `exp` and `nbf` checks), or undefined. */
+function checkAge(
+  exp: number,
+  iat: number | undefined,
+  maxAge: number,
+  tolerance: number,
+): string | undefined {
+  const now = Date.now() / 1000;
+  if (iat !== undefined && iat > now + tolerance) return 'token issued in the future (iat)';
+  if (iat !== undefined && now - iat > maxAge + tolerance) return `token older than ${maxAge} s (iat)`;
+  if (exp - (iat ?? now) > maxAge + tolerance) return `token valid for longer than ${maxAge} s (exp)`;
+  return undefined;
 }
 
 function makeVerifier(options: JwtAuthOptions): {

@@ -441,12 +441,27 @@ describe('createHub: limits', () => {
 });
 
 describe('createHub: security', () => {
-  it('binds a client id to its first principal and refuses it to another', async () => {
+  it('binds a client id to the principal that first pushes with it, and refuses it to another', async () => {
     const { client, store } = await setup();
-    await client('alice', 'client-a');
+    const alice = await client('alice', 'client-a');
+    // hello alone binds nothing (connections that never push leave no trace)…
+    expect(await store.client('client-a')).toEqual({ lastClientSeq: 0, principal: undefined });
+    expect((await push(alice.socket, [makeEvent('client-a', 1)])).results[0]!.status).toBe('ok');
+    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
+    // …the first push does, and then the id is no one else's.
     const mallory = await client('mallory', 'client-a');
     expect(mallory.welcome).toMatchObject({ error: { code: 'unauthorized' } });
-    expect((await store.client('client-a')).principal).toBe('["eventloom-test","alice"]');
+  });
+
+  it('refuses the push of a principal that said hello with an id another one bound meanwhile', async () => {
+    const { client, store } = await setup();
+    const alice = await client('alice', 'client-a');
+    const mallory = await client('mallory', 'client-a');
+    expect(mallory.welcome.head).toBe(0);
+    expect((await push(alice.socket, [makeEvent('client-a', 1)])).results[0]!.status).toBe('ok');
+    const refused = await push(mallory.socket, [makeEvent('client-a', 2)]);
+    expect(refused).toMatchObject({ error: { code: 'unauthorized' } });
+    expect((await store.client('client-a')).lastClientSeq).toBe(1);
   });
 
   it('refuses events carrying another client id, without touching that client sequence', async () => {

@@ -5,20 +5,30 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import { ErrorCode, Limits } from '@eventloom/protocol';
+import { decodeNotify, ErrorCode, Limits } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import type { HubContext } from './hub-context.ts';
 import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
+import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
-import { HubSession } from './hub-session.ts';
+import { HubMemory } from './hub-memory.ts';
+import { HubSession, type SessionIdentity } from './hub-session.ts';
+import { outgoingBytes } from './outgoing-buffer.ts';
+import { PeerLimits } from './peer-limits.ts';
+import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
+import { CLUSTER_NOTIFY_EVENT, deliverLocally } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
+/** How often the outgoing buffers of all sockets are summed into the hub's memory, in ms. */
+const OUTGOING_SAMPLE_MS = 100;
+/** Samples between two sweeps of the idle principals and addresses. */
+const SWEEP_EVERY = 600;
 
 /** A running hub. */
 export interface Hub {
@@ -101,6 +111,10 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const metrics = createHubMetrics();
   let closing = false;
   const ready = new Set<HubSession>();
+  /** Every connected session, ready or not. */
+  const sessions = new Set<HubSession>();
+  const memory = new HubMemory(limits.maxHubMemoryBytes);
+  const peers = new PeerLimits(limits);
   const commitListeners = new Set<(head: number) => void>();
   const requestHandlers = new Set<(req: IncomingMessage, res: ServerResponse) => boolean>();
   const feed: LiveFeed = new LiveFeed(() => ctx, head);
@@ -110,7 +124,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     maxHeldPerClient: limits.maxHeldPerClient,
     onCommitted: (position, appended) => {
       metrics.eventsAppended.inc(appended);
-      feed.advanceTo(position);
       for (const listener of commitListeners) {
         try {
           listener(position);
@@ -121,6 +134,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     },
     onStoreError: (error) => logger.error({ err: error }, 'store append failed'),
   });
+  // Every commit to the log, this node's and (on a shared database) other nodes', reaches the feed here.
+  const unwatch = store.watchHead((change) => feed.onHead(change));
 
   const handleOpsRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     for (const handler of requestHandlers) if (handler(req, res)) return true;
@@ -135,9 +150,22 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         reply(res, 503, 'application/json', '{"status":"closing"}');
         return true;
       }
+      // Ready while the log can be read. A cluster's bus down degrades notifications only
+      // (events still flow): the node stays in service and says so.
+      const cluster = options.cluster;
+      const bus = cluster === undefined ? {} : { [cluster.name]: cluster.isUp() ? 'ok' : 'down' };
       store.head().then(
-        () => reply(res, 200, 'application/json', '{"status":"ready"}'),
-        () => reply(res, 503, 'application/json', '{"status":"store unavailable"}'),
+        () => {
+          const status = Object.values(bus).includes('down') ? 'degraded' : 'ready';
+          reply(res, 200, 'application/json', JSON.stringify({ status, store: 'ok', ...bus }));
+        },
+        () =>
+          reply(
+            res,
+            503,
+            'application/json',
+            JSON.stringify({ status: 'store unavailable', store: 'unavailable', ...bus }),
+          ),
       );
       return true;
     }
@@ -206,7 +234,23 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       return connectError(ErrorCode.unauthenticated, 'authentication failed');
     }
     if (outcome.ok && (outcome.expiresAt === undefined || outcome.expiresAt > Date.now())) {
-      socket.data = { principal: outcome.principal, expiresAt: outcome.expiresAt };
+      const key = principalKey(outcome.principal);
+      const admitted = peers.connect(key, socket.handshake.address);
+      if (!admitted.ok) {
+        metrics.rejections.inc({ code: ErrorCode.rateLimited });
+        logger.warn({ address: socket.handshake.address, reason: admitted.message }, 'connection refused');
+        return connectError(ErrorCode.rateLimited, admitted.message);
+      }
+      // Counted until the connection closes, whether or not the socket gets as far as `connection`.
+      socket.conn.once('close', () => peers.disconnect(admitted.peers));
+      const identity: SessionIdentity = {
+        principal: outcome.principal,
+        key,
+        claims: outcome.claims ?? {},
+        expiresAt: outcome.expiresAt,
+        peers: admitted.peers,
+      };
+      socket.data = identity;
       return undefined;
     }
     const message = outcome.ok ? 'token expired' : outcome.message;
@@ -217,16 +261,26 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   // `next` runs outside the promise chain, so that nothing it throws is swallowed.
   io.use((socket, next) => void admit(socket).then((refusal) => process.nextTick(next, refusal)));
 
+  if (options.cluster !== undefined) {
+    io.adapter(options.cluster.adapter);
+    // Notifications other nodes relay: checked there, delivered here to this node's sessions.
+    io.on(CLUSTER_NOTIFY_EVENT, (message: unknown) => {
+      const decoded = decodeNotify(message);
+      if (decoded.ok) void deliverLocally(ctx, undefined, decoded.value).catch(() => undefined);
+    });
+  }
+
   io.on('connection', (socket: Socket) => {
-    const { principal, expiresAt } = socket.data as {
-      principal: HubSession['principal'];
-      expiresAt?: number;
-    };
+    const identity = socket.data as SessionIdentity;
     socket.data = undefined;
     // The session lives as long as the socket: its listeners hold it.
-    new HubSession(ctx, socket, principal, expiresAt);
+    const session = new HubSession(ctx, socket, identity);
+    sessions.add(session);
     metrics.connectedClients.inc();
-    socket.once('disconnect', () => metrics.connectedClients.dec());
+    socket.once('disconnect', () => {
+      sessions.delete(session);
+      metrics.connectedClients.dec();
+    });
     if (auth.insecure === true)
       logger.warn({ socket: socket.id }, 'insecure dev mode: unauthenticated connection');
   });
@@ -238,13 +292,16 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     sequencer,
     feed,
     limits,
+    memory,
     metrics,
     logger,
+    restore: new RestoreWatch(metrics, logger),
     registry: options.registry,
     fingerprint: readFingerprint(options.registry, logger),
     authorize: options.authorize,
     queries: options.queries,
     ready,
+    cluster: options.cluster,
     closing: () => closing,
   };
 
@@ -260,6 +317,31 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       throw new HubError(HubErrorCode.config, `cannot listen: ${toHubError(cause).message}`, { cause });
     });
   }
+
+  // Sums what is queued for every socket into the hub's memory; while outgoing buffers take more
+  // than half the cap, the sockets with the most queued (more than one message) are dropped.
+  let samples = 0;
+  const sampler = setInterval(() => {
+    let total = 0;
+    const queued: [HubSession, number][] = [];
+    for (const session of sessions) {
+      const bytes = outgoingBytes(session.socket);
+      total += bytes;
+      if (bytes > limits.maxMessageBytes) queued.push([session, bytes]);
+    }
+    if (total > memory.limit / 2) {
+      queued.sort((a, b) => b[1] - a[1]);
+      for (const [session, bytes] of queued) {
+        if (total <= memory.limit / 4) break;
+        session.dropSlowConsumer();
+        total -= bytes;
+      }
+    }
+    memory.sampleOutgoing(total);
+    metrics.memoryHeld.set(memory.used);
+    if (++samples % SWEEP_EVERY === 0) peers.sweep();
+  }, OUTGOING_SAMPLE_MS);
+  sampler.unref();
 
   const address = (): AddressInfo | undefined => {
     const a = server.address();
@@ -297,9 +379,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     close() {
       closed ??= (async () => {
         closing = true;
+        clearInterval(sampler);
         logger.info('hub closing: finishing in-flight commits');
         await sequencer.close();
         await feed.idle();
+        unwatch();
         feed.close();
         // Let the acks of the last commits reach their sockets before the connections close.
         await new Promise((resolve) => setImmediate(resolve));

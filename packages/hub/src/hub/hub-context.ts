@@ -2,9 +2,11 @@ import type { Notify, Principal } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
+import type { HubMemory } from './hub-memory.ts';
 import type { HubMetrics } from './hub-metrics.ts';
-import type { Authorize, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
+import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
+import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**
@@ -25,8 +27,12 @@ export interface HubContext {
   readonly sequencer: Sequencer;
   readonly feed: LiveFeed;
   readonly limits: HubLimits;
+  /** The memory the hub holds for its peers, across all sockets (`limits.maxHubMemoryBytes`). */
+  readonly memory: HubMemory;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
+  /** What devices coming back to a restored log tell: detections, repairs, what is still missing. */
+  readonly restore: RestoreWatch;
   readonly registry: HubRegistry | undefined;
   /** The registry's fingerprint, read once at start (undefined without a registry). */
   readonly fingerprint: string | undefined;
@@ -35,6 +41,8 @@ export interface HubContext {
   readonly queries: Readonly<Record<string, HubQueryHandler>> | undefined;
   /** Sessions that said `hello`: they receive live events and notifications. */
   readonly ready: Set<ReadySession>;
+  /** The bus to the other nodes, on a cluster. */
+  readonly cluster: HubCluster | undefined;
   /** True once the hub is closing: nothing new is accepted. */
   closing(): boolean;
 }

@@ -8,6 +8,8 @@ export const HubErrorCode = {
   closed: 'closed',
   /** The store failed; nothing was acknowledged. */
   store: 'store',
+  /** The store cannot be reached now (its server is down or restarting); nothing was acknowledged: retry. */
+  unavailable: 'unavailable',
   /** An integration relay could not deliver: a webhook answered non-2xx, timed out or was unreachable. */
   relay: 'relay',
   /** Something unexpected was thrown inside the hub. */

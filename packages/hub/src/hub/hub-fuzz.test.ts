@@ -38,6 +38,24 @@ let heapBefore = 0;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+/**
+ * The fuzz seed: EVENTLOOM_SEED replays one; otherwise a fresh one each run (printed), so that CI
+ * explores new inputs every time. The seeds these tests were first written with stay as regressions.
+ */
+const FUZZ_SEED = (() => {
+  const raw = process.env['EVENTLOOM_SEED'];
+  const seed = raw === undefined || raw === '' ? Math.floor(Math.random() * 2 ** 31) : Number(raw);
+  console.info(`hub fuzz: seed ${seed} (replay: EVENTLOOM_SEED=${seed})`);
+  return seed;
+})();
+
+/** Half the runs on the regression seed, half on this run's {@link FUZZ_SEED}. */
+function seedsOf(regression: number, runs: number): { seed: number; numRuns: number }[] {
+  return [
+    { seed: regression, numRuns: runs / 2 },
+    { seed: FUZZ_SEED, numRuns: runs / 2 },
+  ];
+}
 
 function heapAfterGc(): number {
   gc();
@@ -219,50 +237,51 @@ describe('hub fuzz', () => {
     let closures = 0;
     const tally = new Map<string, number>();
     const sockets = { ready: await attacker(true), fresh: await attacker(false) };
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.tuple(frame, fc.boolean()), { minLength: 50, maxLength: 50 }),
-        async (batch) => {
-          const answers: Promise<void>[] = [];
-          for (const [f, useReady] of batch) {
-            const key = useReady ? 'ready' : 'fresh';
-            if (!sockets[key].connected) {
-              closures++;
-              sockets[key].disconnect();
-              sockets[key] = await attacker(useReady);
+    for (const seeds of seedsOf(20_261_127, 120))
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(frame, fc.boolean()), { minLength: 50, maxLength: 50 }),
+          async (batch) => {
+            const answers: Promise<void>[] = [];
+            for (const [f, useReady] of batch) {
+              const key = useReady ? 'ready' : 'fresh';
+              if (!sockets[key].connected) {
+                closures++;
+                sockets[key].disconnect();
+                sockets[key] = await attacker(useReady);
+              }
+              const socket = sockets[key];
+              frames++;
+              const { name, payload } = f.message;
+              const args = [payload, ...f.extra];
+              if (!f.withAck) {
+                socket.emit(name, ...args);
+                continue;
+              }
+              answers.push(
+                (socket.timeout(20_000).emitWithAck(name, ...args) as Promise<unknown>).then(
+                  (answer) => {
+                    const code = (answer as { error?: { code: string } } | null)?.error?.code ?? 'answered';
+                    tally.set(`${name}:${code}`, (tally.get(`${name}:${code}`) ?? 0) + 1);
+                    expect({ name, answer, wellFormed: wellFormedAnswer(name, answer) }).toMatchObject({
+                      wellFormed: true,
+                    });
+                  },
+                  (error: unknown) => {
+                    // No answer is acceptable only if the hub closed this socket.
+                    expect({ error: String(error), connected: socket.connected }).toMatchObject({
+                      connected: false,
+                    });
+                  },
+                ),
+              );
             }
-            const socket = sockets[key];
-            frames++;
-            const { name, payload } = f.message;
-            const args = [payload, ...f.extra];
-            if (!f.withAck) {
-              socket.emit(name, ...args);
-              continue;
-            }
-            answers.push(
-              (socket.timeout(20_000).emitWithAck(name, ...args) as Promise<unknown>).then(
-                (answer) => {
-                  const code = (answer as { error?: { code: string } } | null)?.error?.code ?? 'answered';
-                  tally.set(`${name}:${code}`, (tally.get(`${name}:${code}`) ?? 0) + 1);
-                  expect({ name, answer, wellFormed: wellFormedAnswer(name, answer) }).toMatchObject({
-                    wellFormed: true,
-                  });
-                },
-                (error: unknown) => {
-                  // No answer is acceptable only if the hub closed this socket.
-                  expect({ error: String(error), connected: socket.connected }).toMatchObject({
-                    connected: false,
-                  });
-                },
-              ),
-            );
-          }
-          await Promise.all(answers);
-          await bystanderIsServed();
-        },
-      ),
-      { numRuns: 120, seed: 20_261_127 },
-    );
+            await Promise.all(answers);
+            await bystanderIsServed();
+          },
+        ),
+        seeds,
+      );
     sockets.ready.disconnect();
     sockets.fresh.disconnect();
     // The fuzz reached the paths past decoding, not only the refusals.
@@ -304,22 +323,23 @@ describe('hub fuzz', () => {
       ),
     );
     let sent = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(rawFrame, { minLength: 50, maxLength: 50 }), async (frames) => {
-        let ws = await openRaw(url, token);
-        for (const f of frames) {
-          // A corrupt frame closes the connection: open another and go on.
-          if (ws.readyState !== WebSocket.OPEN) ws = await openRaw(url, token);
-          ws.send(f);
-          sent++;
-          // Let the hub read it before the next one, so that a close is seen in between.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        ws.close();
-        await bystanderIsServed();
-      }),
-      { numRuns: 80, seed: 4242 },
-    );
+    for (const seeds of seedsOf(4242, 80))
+      await fc.assert(
+        fc.asyncProperty(fc.array(rawFrame, { minLength: 50, maxLength: 50 }), async (frames) => {
+          let ws = await openRaw(url, token);
+          for (const f of frames) {
+            // A corrupt frame closes the connection: open another and go on.
+            if (ws.readyState !== WebSocket.OPEN) ws = await openRaw(url, token);
+            ws.send(f);
+            sent++;
+            // Let the hub read it before the next one, so that a close is seen in between.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          ws.close();
+          await bystanderIsServed();
+        }),
+        seeds,
+      );
     expect(sent).toBe(4_000);
   });
 

@@ -18,6 +18,14 @@ export interface HubMetrics {
    * commit, `broadcast` from a commit to its offer to the subscribers (live feed), in seconds.
    */
   readonly eventFlow: Histogram<'stage'>;
+  /** Bytes the hub holds for its peers now: pulls and pushes in flight, outgoing buffers (sampled). */
+  readonly memoryHeld: Gauge;
+  /** Devices that said hello holding positions past the log's head (a log restored from a backup). */
+  readonly restoreDetections: Counter;
+  /** Events committed again from devices' `repair` pushes (a restored log lost them). */
+  readonly repairedEvents: Counter;
+  /** At least this many events a restored log lost have not come back from their devices yet. */
+  readonly restoreMissingEvents: Gauge;
 }
 
 /** Makes a fresh set of hub metrics in a new {@link Registry}. */
@@ -59,6 +67,26 @@ export function createHubMetrics(): HubMetrics {
       help: 'Event path through the hub, per batch: stage="commit" from push receipt to durable commit, stage="broadcast" from commit to the live feed offering it to subscribers.',
       labelNames: ['stage'],
       buckets,
+      registers: [registry],
+    }),
+    memoryHeld: new Gauge({
+      name: 'eventloom_hub_memory_held_bytes',
+      help: 'Bytes the hub holds for its peers: pulls and pushes in flight, outgoing buffers (sampled).',
+      registers: [registry],
+    }),
+    restoreDetections: new Counter({
+      name: 'eventloom_hub_restore_detections_total',
+      help: 'Devices that said hello holding positions past the head of the log (restored from an older backup).',
+      registers: [registry],
+    }),
+    repairedEvents: new Counter({
+      name: 'eventloom_hub_repaired_events_total',
+      help: 'Events a restored log had lost, committed again from their devices.',
+      registers: [registry],
+    }),
+    restoreMissingEvents: new Gauge({
+      name: 'eventloom_hub_restore_missing_events',
+      help: 'At least this many events a restored log lost are still missing: their devices have not come back.',
       registers: [registry],
     }),
   };

@@ -2,21 +2,32 @@ import type { Server as HttpServer } from 'node:http';
 import type { EventEnvelope, JsonValue, Notify, Principal, Result } from '@eventloom/protocol';
 import { Limits } from '@eventloom/protocol';
 import type { Logger } from 'pino';
+import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { Authenticator } from './authenticator.ts';
 
-/** What a principal asks to do to a stream. `push` also covers sending `notify` to the stream. */
-export type HubAction = 'push' | 'pull' | 'subscribe';
+/** What a principal asks to do to a stream: store events, read them back, receive them live, relay a `notify`. */
+export type HubAction = 'push' | 'pull' | 'subscribe' | 'notify';
+
+/** What else an {@link Authorize} decision may depend on. */
+export interface AuthorizeContext {
+  /** For `push`, the event's kind (`domain`, `command`, `integration`); for `notify`, the message's. */
+  readonly kind?: string;
+  /** The verified token's claims (empty without a token, e.g. in insecure dev mode). */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
 
 /**
  * Decides whether `principal` may do `action` to `stream` (for `subscribe`, `stream` may be a
  * pattern such as `board:*`; live events are then checked again per concrete stream). Decisions
- * are cached for the life of a connection. A throw counts as a denial.
+ * are cached for the life of a connection, per action, stream and kind. A throw counts as a denial.
+ * `streamRules(…)` makes one from rules stated as data.
  */
 export type Authorize = (
   principal: Principal,
   action: HubAction,
   stream: string,
+  context: AuthorizeContext,
 ) => boolean | Promise<boolean>;
 
 /**
@@ -54,6 +65,29 @@ export interface HubLimits {
   readonly maxHeldPerClient: number;
   /** Most events in one store transaction (pushes queued together are committed together). */
   readonly maxTransactionEvents: number;
+  /**
+   * Bytes the hub holds for its peers at once, across all sockets: pages read for pulls, pushes
+   * being judged and committed, events held for a gap, and outgoing buffers. Past it, pulls and
+   * pushes are answered `rate-limited` (retryable), gapped events `sequence-gap`, and the sockets
+   * with the most queued for them are dropped as slow consumers.
+   */
+  readonly maxHubMemoryBytes: number;
+  /** Pulls one socket may have unanswered at once (more are answered `rate-limited`). */
+  readonly maxPullsPerSocket: number;
+  /** Token bucket per principal, shared by all its sockets (costs as `rateBurst`). */
+  readonly principalRateBurst: number;
+  readonly principalRatePerSecond: number;
+  /** Token bucket per remote address, shared by all its sockets. */
+  readonly addressRateBurst: number;
+  readonly addressRatePerSecond: number;
+  /** Sockets one principal may have open at once. */
+  readonly maxConnectionsPerPrincipal: number;
+  /** Sockets one remote address may have open at once (behind a proxy, all clients share its address). */
+  readonly maxConnectionsPerAddress: number;
+  /** New client ids one principal, and one address, may bind at once (bound at their first push)… */
+  readonly newClientIdsBurst: number;
+  /** …and then per hour. */
+  readonly newClientIdsPerHour: number;
 }
 
 /** The limits a hub uses unless told otherwise. */
@@ -69,6 +103,16 @@ export const DEFAULT_HUB_LIMITS: HubLimits = {
   gapTimeoutMs: 5_000,
   maxHeldPerClient: Limits.maxBatchSize,
   maxTransactionEvents: 5_000,
+  maxHubMemoryBytes: 256 * 1024 * 1024,
+  maxPullsPerSocket: 2,
+  principalRateBurst: 20_000,
+  principalRatePerSecond: 10_000,
+  addressRateBurst: 80_000,
+  addressRatePerSecond: 40_000,
+  maxConnectionsPerPrincipal: 64,
+  maxConnectionsPerAddress: 1_024,
+  newClientIdsBurst: 1_000,
+  newClientIdsPerHour: 1_000,
 };
 
 /** What {@link createHub} takes. */
@@ -77,7 +121,10 @@ export interface HubOptions {
   readonly store: EventStore;
   /** Who connections are: {@link jwtAuthenticator}, or {@link insecureDevAuthenticator} for the demo. */
   readonly auth: Authenticator;
-  /** Per-stream permissions for push, pull and subscribe; everything is allowed without it. */
+  /**
+   * Per-stream permissions for push, pull, subscribe and notify; everything is allowed without it
+   * (`eventloom-hub` warns then). `streamRules(…)` states them as data.
+   */
   readonly authorize?: Authorize;
   /** Event schemas; without one the hub checks envelopes only. */
   readonly registry?: HubRegistry;
@@ -100,6 +147,22 @@ export interface HubOptions {
   readonly allowedOrigins?: readonly string[];
   /** Socket.IO path; default `/socket.io`. */
   readonly path?: string;
+  /**
+   * For a hub of several nodes on one shared log (the Postgres store): the Socket.IO adapter
+   * that carries notifications and queries between nodes (`createAdapter(pub, sub)` of
+   * `@socket.io/redis-adapter`). Events never go through it: every node follows the log.
+   */
+  readonly cluster?: HubCluster;
+}
+
+/** The bus between the nodes of a hub (see {@link HubOptions.cluster}). */
+export interface HubCluster {
+  /** The adapter factory, as `io.adapter()` takes it. */
+  readonly adapter: NonNullable<Parameters<Server['adapter']>[0]>;
+  /** What the bus runs on, for `/readyz` and error messages (`redis`). */
+  readonly name: string;
+  /** Whether the bus is reachable now. */
+  isUp(): boolean;
 }
 
 /**

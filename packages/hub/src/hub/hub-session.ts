@@ -27,9 +27,10 @@ import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
 import type { HubContext, ReadySession } from './hub-context.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
+import type { PeerPair } from './peer-limits.ts';
 import { answerQuery } from './hub-queries.ts';
+import { relayNotify } from './notify-relay.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
-import { principalKey } from './principal-key.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 type Ack = (answer: unknown) => void;
@@ -38,6 +39,23 @@ type Ack = (answer: unknown) => void;
 const MAX_REFUSALS_IN_A_ROW = 100;
 /** Authorization decisions cached per connection, at most. */
 const MAX_CACHED_DECISIONS = 10_000;
+/** A principal holds at most this share of the hub's memory cap (pulls and pushes in flight). */
+const PRINCIPAL_MEMORY_SHARE = 1 / 4;
+/** Heap a decoded push takes, per byte of its events' JSON (the frame's objects and the decoded copy). */
+const PUSH_HEAP_FACTOR = 3;
+/** Heap a pull takes, per byte of its page budget (the text on the store's side, the parsed events, the ack). */
+const PULL_HEAP_FACTOR = 4;
+
+/** Who a connection is and what it shares with the other connections of its principal and address. */
+export interface SessionIdentity {
+  readonly principal: Principal;
+  /** `principalKey(principal)`: what its client ids are bound to. */
+  readonly key: string;
+  /** The verified token's claims (empty without a token). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly expiresAt: number | undefined;
+  readonly peers: PeerPair;
+}
 
 /**
  * One authenticated connection: its principal, its client id once it said `hello`, its
@@ -53,7 +71,11 @@ export class HubSession implements ReadySession {
   /** The position up to which this socket was sent everything it subscribes to (`prev`). */
   sentUpTo = 0;
   readonly #ctx: HubContext;
+  readonly #identity: SessionIdentity;
   readonly #bucket: TokenBucket;
+  /** True once the client id is bound to this principal in the store (at its first push). */
+  #bound = false;
+  #pulls = 0;
   #decisions: Map<string, boolean | Promise<boolean>> | undefined;
   #inFlight = 0;
   #refusals = 0;
@@ -62,10 +84,12 @@ export class HubSession implements ReadySession {
   #expiry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(ctx: HubContext, socket: Socket, principal: Principal, expiresAt: number | undefined) {
+  constructor(ctx: HubContext, socket: Socket, identity: SessionIdentity) {
     this.#ctx = ctx;
     this.socket = socket;
-    this.principal = principal;
+    this.#identity = identity;
+    this.principal = identity.principal;
+    const { expiresAt } = identity;
     this.#bucket = new TokenBucket({
       capacity: ctx.limits.rateBurst,
       refillPerSecond: ctx.limits.ratePerSecond,
@@ -81,16 +105,17 @@ export class HubSession implements ReadySession {
   }
 
   /** Whether this connection's principal may do `action` to `stream` (cached per connection). */
-  allowed(action: HubAction, stream: string): boolean | Promise<boolean> {
+  allowed(action: HubAction, stream: string, kind?: string): boolean | Promise<boolean> {
     const authorize = this.#ctx.authorize;
     if (authorize === undefined) return true;
-    const key = `${action}\u0000${stream}`;
+    const key = `${action}\u0000${kind ?? ''}\u0000${stream}`;
     this.#decisions ??= new Map();
     const cached = this.#decisions.get(key);
     if (cached !== undefined) return cached;
     let decision: boolean | Promise<boolean>;
     try {
-      const answer = authorize(this.principal, action, stream);
+      const context = { claims: this.#identity.claims, ...(kind === undefined ? {} : { kind }) };
+      const answer = authorize(this.principal, action, stream, context);
       decision =
         typeof answer === 'boolean'
           ? answer
@@ -184,7 +209,9 @@ export class HubSession implements ReadySession {
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (args.pop() as Ack) : undefined;
     const cost = 1 + pushCost(name, args[0]);
-    if (!this.#bucket.take(cost)) {
+    const { peers } = this.#identity;
+    // The socket's own rate, then what its principal and its address share with their other sockets.
+    if (!this.#bucket.take(cost) || !peers.principal.rate.take(cost) || !peers.address.rate.take(cost)) {
       this.#fail(ack, ErrorCode.rateLimited, 'too many messages: slow down', true);
       if (++this.#refusals > MAX_REFUSALS_IN_A_ROW) {
         this.disconnect(ErrorCode.rateLimited, 'kept sending past the rate limit', true);
@@ -267,6 +294,53 @@ export class HubSession implements ReadySession {
     return { error: { code, message: message.slice(0, 1024), retryable } };
   }
 
+  /**
+   * Binds the client id to this principal at its first push: counted against the new client ids
+   * its principal and its address may bind; refused when another principal took the id meanwhile.
+   */
+  async #bind(): Promise<{ error: HubErrorMessage } | undefined> {
+    const clientId = this.clientId!;
+    const { store } = this.#ctx;
+    const { key, peers } = this.#identity;
+    const record = await store.client(clientId);
+    if (record.principal === undefined) {
+      if (!peers.principal.newClientIds.take(1) || !peers.address.newClientIds.take(1)) {
+        return this.#error(ErrorCode.rateLimited, 'too many new client ids: reuse one, or retry later', true);
+      }
+    }
+    if (!(await store.bindClient(clientId, key))) return this.#otherPrincipal(clientId);
+    this.#bound = true;
+    return undefined;
+  }
+
+  #otherPrincipal(clientId: string): { error: HubErrorMessage } {
+    this.#ctx.logger.warn({ clientId, sub: this.principal.sub }, 'client id of another principal refused');
+    return this.#error(ErrorCode.unauthorized, 'this client id belongs to another principal');
+  }
+
+  /** Reserves hub memory for this socket's work, within its principal's share. */
+  #reserve(bytes: number): boolean {
+    const peer = this.#identity.peers.principal;
+    const { memory } = this.#ctx;
+    if (peer.memory + bytes > memory.limit * PRINCIPAL_MEMORY_SHARE) return false;
+    if (!memory.tryReserve(bytes)) return false;
+    peer.memory += bytes;
+    return true;
+  }
+
+  #release(bytes: number): void {
+    this.#identity.peers.principal.memory -= bytes;
+    this.#ctx.memory.release(bytes);
+  }
+
+  #busy(): { error: HubErrorMessage } {
+    return this.#error(
+      ErrorCode.rateLimited,
+      'the hub holds too much for its peers right now: retry shortly',
+      true,
+    );
+  }
+
   #notReady(): { error: HubErrorMessage } | undefined {
     if (this.#ctx.closing()) return this.#error(ErrorCode.unavailable, 'the hub is shutting down', true);
     if (!this.ready) return this.#error(ErrorCode.notReady, 'say hello first', true);
@@ -291,15 +365,14 @@ export class HubSession implements ReadySession {
     let record;
     let subscriptions;
     try {
-      if (!(await this.#ctx.store.bindClient(hello.clientId, principalKey(this.principal)))) {
-        this.#helloStarted = false;
-        this.#ctx.logger.warn(
-          { clientId: hello.clientId, sub: this.principal.sub },
-          'client id of another principal refused',
-        );
-        return this.#error(ErrorCode.unauthorized, 'this client id belongs to another principal');
-      }
+      // Nothing is written here: the client id is bound at its first push, so that connections
+      // that never push (churn) leave no trace in the store.
       record = await this.#ctx.store.client(hello.clientId);
+      if (record.principal !== undefined && record.principal !== this.#identity.key) {
+        this.#helloStarted = false;
+        return this.#otherPrincipal(hello.clientId);
+      }
+      this.#bound = record.principal !== undefined;
       subscriptions = await this.#allowedSubscriptions(hello.subscriptions);
     } catch (error) {
       this.#helloStarted = false;
@@ -317,6 +390,7 @@ export class HubSession implements ReadySession {
     this.clientId = hello.clientId;
     this.subscriptions = subscriptions;
     this.sentUpTo = this.#ctx.feed.cursor;
+    this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
     this.#ctx.ready.add(this);
     return {
       protocol: PROTOCOL_VERSION,
@@ -346,7 +420,30 @@ export class HubSession implements ReadySession {
     return allowed;
   }
 
+  /**
+   * A pull, within the memory it may take: a few at a time per socket, none while the socket has
+   * not read what it was sent, and each page's read budgeted and reserved from the hub's memory.
+   */
   async #pull(payload: unknown): Promise<unknown> {
+    const limits = this.#ctx.limits;
+    if (this.#pulls >= limits.maxPullsPerSocket) {
+      return this.#error(ErrorCode.rateLimited, 'too many pulls in flight: wait for their answers', true);
+    }
+    if (outgoingBytes(this.socket, limits.maxMessageBytes + 1) > limits.maxMessageBytes) {
+      return this.#error(ErrorCode.rateLimited, 'read what you were sent before pulling more', true);
+    }
+    const reserve = PULL_HEAP_FACTOR * limits.maxMessageBytes;
+    if (!this.#reserve(reserve)) return this.#busy();
+    this.#pulls++;
+    try {
+      return await this.#pullPage(payload);
+    } finally {
+      this.#pulls--;
+      this.#release(reserve);
+    }
+  }
+
+  async #pullPage(payload: unknown): Promise<unknown> {
     const started = performance.now();
     const notReady = this.#notReady();
     if (notReady !== undefined) return notReady;
@@ -365,7 +462,9 @@ export class HubSession implements ReadySession {
       const head = await this.#ctx.store.head();
       return { events: [], head, until: head, more: false } satisfies PullResult;
     }
-    const page = await this.#ctx.store.read({ from, limit, streams: filter });
+    // The store stops at one message's worth of JSON: a page is cut to one message anyway.
+    const maxJsonChars = this.#ctx.limits.maxMessageBytes;
+    const page = await this.#ctx.store.read({ from, limit, streams: filter, maxJsonChars });
     let events: CommittedEvent[] = [];
     for (const event of page.events) {
       if (streams !== undefined && !matchesSubscription(event.stream, this.subscriptions)) continue;
@@ -395,21 +494,32 @@ export class HubSession implements ReadySession {
       if (notReady !== undefined) return Promise.resolve(notReady);
       const decoded = decodePush(payload, this.#ctx.limits);
       if (!decoded.ok) return Promise.resolve(this.#error(decoded.error.code, decoded.error.message));
+      // Held until the push is answered: events waiting in the sequencer, or held there for a gap.
+      const reserve = PUSH_HEAP_FACTOR * pushBytes(decoded.value.events);
+      if (!this.#reserve(reserve)) return Promise.resolve(this.#busy());
       // Prepare in arrival order, so pipelined pushes of one socket reach the sequencer in order.
       const prepared = this.#pushChain.then(() => this.#prepare(decoded.value.events, rawEvents(payload)));
       this.#pushChain = prepared.then(
         () => undefined,
         () => undefined,
       );
-      return this.#submit(prepared, started);
+      const answered = this.#submit(prepared, started, decoded.value.repair);
+      void answered.finally(() => this.#release(reserve)).catch(() => undefined);
+      return answered;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #submit(prepared: Promise<Prepared>, started: number): Promise<unknown> {
-    const { results, items, slots } = await prepared;
+  async #submit(prepared: Promise<Prepared | Refused>, started: number, repair: boolean): Promise<unknown> {
+    const judged = await prepared;
+    if ('refusal' in judged) return judged.refusal;
+    const { results, items, slots } = judged;
     const stored = await this.#ctx.sequencer.submit(items);
+    if (repair) {
+      const committed = stored.filter((r) => r.status === 'ok').length;
+      this.#ctx.restore.repaired(this.clientId ?? '', committed);
+    }
     this.#ctx.feed.flow.committed(this.clientId, started, stored);
     for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
     for (const r of results)
@@ -451,7 +561,11 @@ export class HubSession implements ReadySession {
    * client's own sequence are recorded through the store so its `clientSeq` advances; those that
    * cannot be (unknown schema, unreadable event, someone else's client id) are answered directly.
    */
-  async #prepare(events: readonly DecodedPushEvent[], raw: readonly unknown[]): Promise<Prepared> {
+  async #prepare(events: readonly DecodedPushEvent[], raw: readonly unknown[]): Promise<Prepared | Refused> {
+    if (!this.#bound) {
+      const refusal = await this.#bind();
+      if (refusal !== undefined) return { refusal };
+    }
     const results = Array.from<PushResult | undefined>({ length: events.length });
     const items: StoreAppend[] = [];
     const slots: number[] = [];
@@ -504,7 +618,7 @@ export class HubSession implements ReadySession {
       if (!verdict.ok) rejection = { code: ErrorCode.invalid, message: verdict.error.message.slice(0, 1024) };
       else {
         // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
-        const allowed = this.allowed('push', event.stream);
+        const allowed = this.allowed('push', event.stream, event.kind);
         if (allowed !== true && !(await allowed)) {
           rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
         }
@@ -529,7 +643,7 @@ export class HubSession implements ReadySession {
       return;
     }
     const message = decoded.value;
-    if (!(await this.allowed('push', message.stream))) {
+    if (!(await this.allowed('notify', message.stream, message.kind))) {
       this.#fail(undefined, ErrorCode.unauthorized, `may not notify ${message.stream}`);
       return;
     }
@@ -537,10 +651,14 @@ export class HubSession implements ReadySession {
     const relayed: Notify = { ...message, from: this.clientId!, meta };
     const answered = relayed.kind === 'query' && answerQuery(this.#ctx, this, relayed);
     if (answered !== false && (await answered)) return;
-    for (const session of this.#ctx.ready) {
-      if (session !== this) await session.deliverNotify(relayed);
-    }
+    const shortfall = await relayNotify(this.#ctx, this, relayed);
+    if (shortfall !== undefined) this.#fail(undefined, shortfall.code, shortfall.message, true);
   }
+}
+
+/** A push refused whole before its events were judged (its client id could not be bound). */
+interface Refused {
+  readonly refusal: { error: HubErrorMessage };
 }
 
 /** A push judged by the session: answers it gave itself, and the events for the sequencer. */
@@ -637,6 +755,13 @@ function readOwn(value: unknown, key: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The JSON bytes of a decoded push's events (those that decoded). */
+function pushBytes(events: readonly DecodedPushEvent[]): number {
+  let bytes = 0;
+  for (const e of events) if (e.ok) bytes += e.bytes;
+  return bytes;
 }
 
 function pushCost(name: unknown, payload: unknown): number {

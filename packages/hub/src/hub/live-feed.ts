@@ -1,7 +1,7 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import type { EventStore } from '../store/event-store.ts';
+import type { EventStore, HeadChange } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
 import { EventFlow } from './event-flow.ts';
 import type { HubMetrics } from './hub-metrics.ts';
@@ -32,9 +32,12 @@ export interface FeedContext {
 const RETRY_MS = 1_000;
 
 /**
- * Reads committed events back from the store, in position order, and sends each ready session
- * the ones it subscribes to, with `prev`. Only one read runs at a time and `cursor` only moves
- * forward, so no session ever sees position n+1 before n.
+ * Follows the store's head (`EventStore.watchHead`: this node's commits and, on a shared database,
+ * every other node's) and sends each ready session of this node (`io.local`: never through an
+ * adapter) the committed events it subscribes to, in position order, with `prev`. Events the
+ * store handed over with a change that follows on from the feed's target are sent as they are;
+ * anything else is read back from the store. Only one delivery runs at a time and `cursor` only
+ * moves forward, so no session ever sees position n+1 before n.
  *
  * Invariant: every event at or below `cursor` has been offered to every session that was ready
  * when it was read; a session that becomes ready starts at `cursor` (its `welcome.head`).
@@ -45,6 +48,8 @@ export class LiveFeed {
   readonly #ctx: () => FeedContext;
   #cursor: number;
   #target: number;
+  /** Runs of committed events handed over by the store, not yet delivered, in position order. */
+  #given: { from: number; events: readonly CommittedEvent[] }[] = [];
   #running: Promise<void> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -59,6 +64,19 @@ export class LiveFeed {
   /** The highest position offered to the ready sessions. */
   get cursor(): number {
     return this.#cursor;
+  }
+
+  /** Takes a change of the store's head: delivers the events handed over, or reads them back. */
+  onHead(change: HeadChange): void {
+    if (this.#closed) return;
+    if (change.events !== undefined && change.from === this.#target) {
+      // Taken now: the store may not hold them later.
+      const events = change.events();
+      if (events.length === change.head - change.from && events[0]?.position === change.from + 1) {
+        this.#given.push({ from: change.from, events });
+      }
+    }
+    this.advanceTo(change.head);
   }
 
   /** Tells the feed that events up to `head` are committed; it catches up in the background. */
@@ -94,6 +112,7 @@ export class LiveFeed {
   /** Stops reading: nothing more is delivered. */
   close(): void {
     this.#closed = true;
+    this.#given = [];
     clearTimeout(this.#retry);
     this.#retry = undefined;
   }
@@ -105,15 +124,30 @@ export class LiveFeed {
       if (!anyoneListens(ctx)) {
         // Nobody could receive these events: skip reading them back. Whoever subscribes later starts after them.
         this.#cursor = this.#target;
+        this.#given = [];
         this.flow.skipped(this.#cursor);
         return false;
       }
-      let page;
-      try {
-        page = await ctx.store.read({ from: this.#cursor, limit: ctx.limits.maxBatchSize });
-      } catch (error) {
-        ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
-        return true;
+      while (this.#given.length > 0 && this.#given[0]!.from < this.#cursor) this.#given.shift();
+      let page: { events: readonly CommittedEvent[]; until: number; jsonChars?: number | undefined };
+      const given = this.#given[0];
+      if (given !== undefined && given.from === this.#cursor) {
+        // At most a page, as a read would give it; the rest stays for the next turn.
+        const take = Math.min(given.events.length, ctx.limits.maxBatchSize);
+        if (take === given.events.length) this.#given.shift();
+        else this.#given[0] = { from: given.from + take, events: given.events.slice(take) };
+        page = { events: given.events.slice(0, take), until: given.from + take };
+      } else {
+        try {
+          page = await ctx.store.read({
+            from: this.#cursor,
+            limit: ctx.limits.maxBatchSize,
+            maxJsonChars: ctx.limits.maxMessageBytes,
+          });
+        } catch (error) {
+          ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
+          return true;
+        }
       }
       if (page.until <= this.#cursor) return true;
       const from = this.#cursor;
@@ -153,8 +187,9 @@ async function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void
   }
   for (const { message, sessions } of groups.values()) {
     if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, message);
-    // One broadcast encodes the message once for all its sockets.
-    else ctx.io.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, message);
+    // One broadcast encodes the message once for all its sockets; local: an adapter (Redis)
+    // never carries events, every node reads them from the log.
+    else ctx.io.local.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, message);
   }
 }
 

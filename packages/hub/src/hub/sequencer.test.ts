@@ -21,6 +21,7 @@ async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
     streamVersion: (s) => store.streamVersion(s),
     client: (c) => store.client(c),
     bindClient: (c, p) => store.bindClient(c, p),
+    watchHead: (l) => store.watchHead(l),
     hubId: () => store.hubId(),
     close: () => store.close(),
   };
@@ -76,6 +77,7 @@ describe('Sequencer', () => {
       streamVersion: (s) => store.streamVersion(s),
       client: (c) => store.client(c),
       bindClient: (c, p) => store.bindClient(c, p),
+      watchHead: (l) => store.watchHead(l),
       hubId: () => store.hubId(),
       close: () => store.close(),
     };

@@ -1,5 +1,6 @@
 import { ErrorCode } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
+import { HubError, HubErrorCode } from './hub-error.ts';
 
 /** Bounds and hooks of a {@link Sequencer}. */
 export interface SequencerOptions {
@@ -305,12 +306,14 @@ function unavailable(item: StoreAppend): StoreAppendResult {
   };
 }
 
+/** A failed transaction's answer: `unavailable` (retry later) when the store cannot be reached, else `internal`. */
 function internal(item: StoreAppend, error: unknown): StoreAppendResult {
   const why = error instanceof Error ? error.message : String(error);
+  const unreachable = error instanceof HubError && error.code === HubErrorCode.unavailable;
   return {
     status: 'rejected',
     id: item.event.id,
-    code: ErrorCode.internal,
+    code: unreachable ? ErrorCode.unavailable : ErrorCode.internal,
     message: `store failure: ${why}`.slice(0, 1024),
   };
 }

@@ -27,13 +27,23 @@ export class TokenBucket {
 
   /** Spends `n` tokens if the bucket holds them; false (and nothing spent) otherwise. */
   take(n: number): boolean {
+    this.#refill();
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
+    return true;
+  }
+
+  /** True when the bucket is full again: forgetting it would change nothing. */
+  full(): boolean {
+    this.#refill();
+    return this.#tokens >= this.#capacity;
+  }
+
+  #refill(): void {
     const now = this.#now();
     if (now > this.#at) {
       this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#at) * this.#refillPerMs);
       this.#at = now;
     }
-    if (this.#tokens < n) return false;
-    this.#tokens -= n;
-    return true;
   }
 }

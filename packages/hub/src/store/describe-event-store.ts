@@ -404,6 +404,46 @@ export function describeEventStore(
         }
       });
 
+      it('stops a page at its maxJsonChars budget, always holding the first event, and pages on from until', async () => {
+        const store = await fresh();
+        const sent = events('client-a', 1, 8, { data: { text: 'x'.repeat(1_000) } });
+        await store.append(pushes(sent));
+        const size = (await store.read({ from: 0, limit: 1 })).events.map(
+          (e) => JSON.stringify(e).length,
+        )[0]!;
+        const cut = await store.read({ from: 0, limit: 100, maxJsonChars: 3 * size + Math.floor(size / 2) });
+        expect([positionsOf(cut.events), cut.until, cut.head]).toEqual([[1, 2, 3], 3, 8]);
+        // The first event in range goes in even when it alone is over the budget.
+        const one = await store.read({ from: 3, limit: 100, maxJsonChars: 1 });
+        expect([positionsOf(one.events), one.until]).toEqual([[4], 4]);
+        // The same for a filtered page, which ends before the first event it left out.
+        const filtered = await store.read({
+          from: 0,
+          limit: 100,
+          streams: ['list:*'],
+          maxJsonChars: 2 * size,
+        });
+        expect(positionsOf(filtered.events)).toEqual([1, 2]);
+        expect(filtered.until).toBe(2);
+        // Paging by until with a budget reads every event once.
+        const seen: number[] = [];
+        let from = 0;
+        for (let guard = 0; guard < 20 && from < 8; guard++) {
+          const page = await store.read({ from, limit: 100, maxJsonChars: 2 * size + 1 });
+          expect(page.events.length).toBeLessThanOrEqual(2);
+          seen.push(...positionsOf(page.events));
+          from = page.until;
+        }
+        expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      });
+
+      it('refuses a maxJsonChars that is not a positive integer', async () => {
+        const store = await fresh();
+        await expect(store.read({ from: 0, limit: 1, maxJsonChars: 0 })).rejects.toMatchObject({
+          code: HubErrorCode.store,
+        });
+      });
+
       it('never moves until below from, even past the head', async () => {
         const store = await fresh();
         await store.append(pushes(events('client-a', 1, 2)));
@@ -608,6 +648,26 @@ export function describeEventStore(
           expect(await again.append(pushes(sent))).toEqual(answers.map(repeatAnswer));
           const next = event('client-a', 4, { stream: 'seat:1', expectedVersion: 3 });
           expect(await again.append(pushes([next]))).toEqual([okOf(next, 4, 4)]);
+        },
+      );
+
+      it.skipIf(options.reopen === undefined)(
+        'stops a page at its maxJsonChars budget when it reads what an earlier run wrote',
+        async () => {
+          const store = await fresh();
+          await store.append(pushes(events('client-a', 1, 6, { data: { text: 'y'.repeat(2_000) } })));
+          const again = await reopen(store);
+          opened.push(again);
+          const size = JSON.stringify((await again.read({ from: 5, limit: 1 })).events[0]).length;
+          for (const streams of [undefined, ['list:1'], ['list:*']]) {
+            const page = await again.read({
+              from: 0,
+              limit: 100,
+              maxJsonChars: 2 * size + 10,
+              ...(streams === undefined ? {} : { streams }),
+            });
+            expect([positionsOf(page.events), page.until]).toEqual([[1, 2], 2]);
+          }
         },
       );
     });

@@ -54,6 +54,36 @@ export interface StoreReadResult {
   readonly jsonChars?: number;
 }
 
+/** What {@link EventStore.read} is asked for. */
+export interface StoreReadQuery {
+  /** Events after this position. */
+  readonly from: number;
+  /** Events in the page, at most. */
+  readonly limit: number;
+  /** Only events of these streams (exact names or `prefix*`; `*` is every stream). */
+  readonly streams?: readonly string[];
+  /**
+   * The page's memory budget: the store stops before the event that would bring the sum of the
+   * page's JSON text lengths (each event as `JSON.stringify` gives it, as `jsonChars` counts) above
+   * it, so that a read never holds more than about this much, whatever `limit` says. The first
+   * event in range always goes in (a page always moves on); a page cut by the budget ends
+   * (`until`) before the first event it left out. It must stop the read itself (not read a whole page and cut it afterwards).
+   */
+  readonly maxJsonChars?: number;
+}
+
+/**
+ * A new head of the log, as {@link EventStore.watchHead} tells it. `events`, when given, are the
+ * events of positions `from + 1 … head` (consecutive, in position order), handed over by a store
+ * that committed them itself, so that a watcher need not read them back; without them, the
+ * watcher reads from its own cursor. Calling `events` costs a parse: call it only when needed.
+ */
+export interface HeadChange {
+  readonly head: number;
+  readonly from?: number;
+  readonly events?: () => readonly CommittedEvent[];
+}
+
 /** What {@link EventStore.importEvents} did. */
 export interface StoreImportResult {
   readonly imported: number;
@@ -80,6 +110,7 @@ export interface ClientRecord {
  *   from 1 within a stream.
  * - a client's events are taken in `clientSeq` order: seq ≤ last is answered from the record of
  *   what happened to it (never committed twice), seq > last + 1 is a `gap`.
+ * - `read` with `maxJsonChars` holds no more events than fit in it (the first one always does).
  * - `append` resolves only after the batch is durable; a batch is one transaction, and each event
  *   in it is judged in the light of the ones before it (two events expecting version 3 of the same
  *   stream: the first is `ok`, the second `rejected`).
@@ -95,13 +126,9 @@ export interface EventStore {
   /**
    * Reads committed events after position `from`, at most `limit` of them, optionally only those
    * whose stream matches one of `streams` (exact names or `prefix*`; `*` is every stream; an empty
-   * list matches none).
+   * list matches none), and at most `maxJsonChars` of JSON (see {@link StoreReadQuery}).
    */
-  read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult>;
+  read(query: StoreReadQuery): Promise<StoreReadResult>;
   /** The highest committed position; 0 for an empty log. */
   head(): Promise<number>;
   /** The stream's version: the number of events committed to it; 0 for an unknown stream. */
@@ -113,6 +140,14 @@ export interface EventStore {
    * this principal, false when it belongs to another one.
    */
   bindClient(clientId: string, principal: string): Promise<boolean>;
+  /**
+   * Calls `listener` whenever the head moves up, whoever committed (this process, or another node
+   * on a shared database); returns the function that stops it. Heads only grow, but a listener
+   * may skip some: it must read what it has not seen. In-process stores call it right after each
+   * commit, with the committed events; a shared database wakes it by notification and polls
+   * slowly as a safety net for a lost one.
+   */
+  watchHead(listener: (change: HeadChange) => void): () => void;
   /**
    * Writes committed events exported from another log (see `planImport`), keeping their
    * positions, stream versions and times, in one durable transaction per call. The log must be

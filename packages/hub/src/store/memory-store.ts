@@ -4,13 +4,16 @@ import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
+  HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreReadQuery,
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
 import { importHubId, planImport } from './plan-import.ts';
 import { committedJson, envelopeJson } from './committed-json.ts';
+import { HeadWatchers } from './head-watchers.ts';
 import { planAppend, type AppendSnapshot, type RecordedRejection } from './plan-append.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
@@ -47,9 +50,12 @@ class MemoryEventStore implements EventStore {
   readonly #scanWindow: number;
   /** Committed events; the one at position p is at index p - 1. */
   readonly #log: CommittedEvent[] = [];
+  /** The JSON text length of each event of `#log`, at the same index. */
+  readonly #chars: number[] = [];
   readonly #positionById = new Map<string, number>();
   readonly #streams = new Map<string, number>();
   readonly #clients = new Map<string, MemoryClient>();
+  readonly #watchers = new HeadWatchers();
   #closed = false;
   /** What planAppend reads: the state before the batch, which append changes only after judging it. */
   readonly #snapshot: AppendSnapshot = {
@@ -72,11 +78,13 @@ class MemoryEventStore implements EventStore {
     this.#open();
     const plan = planAppend(this.#snapshot, batch, (item) => item.event);
     const recordedAt = new Date().toISOString();
+    const from = this.#log.length;
     for (const { item, position, streamVersion } of plan.events) {
       // The JSON round trip of the SQLite store: the same text, so the same event read back.
       const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
       const stored = deepFreeze(JSON.parse(text) as CommittedEvent);
       this.#log.push(stored);
+      this.#chars.push(text.length);
       this.#positionById.set(stored.id, stored.position);
     }
     for (const { clientId, clientSeq, rejection } of plan.rejections) {
@@ -84,6 +92,10 @@ class MemoryEventStore implements EventStore {
     }
     for (const [clientId, seq] of plan.clientSeqs) this.#clientOf(clientId).lastSeq = seq;
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
+    if (plan.events.length > 0) {
+      const committed = this.#log.slice(from);
+      this.#watchers.emit({ head: this.#log.length, from, events: () => committed });
+    }
     return plan.results;
   }
 
@@ -98,6 +110,7 @@ class MemoryEventStore implements EventStore {
     for (const event of plan.events) {
       const stored = deepFreeze(JSON.parse(JSON.stringify(event)) as CommittedEvent);
       this.#log.push(stored);
+      this.#chars.push(JSON.stringify(stored).length);
       this.#positionById.set(stored.id, stored.position);
     }
     for (const [stream, version] of plan.streamVersions) this.#streams.set(stream, version);
@@ -106,30 +119,27 @@ class MemoryEventStore implements EventStore {
     return { imported: plan.events.length, skipped: plan.skipped, head: this.#log.length };
   }
 
-  async read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult> {
+  async read(query: StoreReadQuery): Promise<StoreReadResult> {
     this.#open();
     const filter = streamFilter(query);
     const { from, limit } = query;
+    const budget = query.maxJsonChars ?? Infinity;
     const head = this.#log.length;
-    if (filter.kind === 'all') {
-      const events = this.#log.slice(from, from + limit);
-      const until = events.length === limit ? from + limit : Math.max(from, head);
-      return { events, until, head };
-    }
-    const bound = Math.min(head, from + this.#scanWindow);
-    const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+    const bound = filter.kind === 'all' ? head : Math.min(head, from + this.#scanWindow);
+    const subscriptions =
+      filter.kind === 'all' ? undefined : [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
     const events: CommittedEvent[] = [];
+    let jsonChars = 0;
     for (let p = from + 1; p <= bound; p++) {
       const event = this.#log[p - 1] as CommittedEvent;
-      if (!matchesSubscription(event.stream, subscriptions)) continue;
+      if (subscriptions !== undefined && !matchesSubscription(event.stream, subscriptions)) continue;
+      const chars = this.#chars[p - 1]!;
+      if (events.length > 0 && jsonChars + chars > budget) return { events, until: p - 1, head, jsonChars };
       events.push(event);
-      if (events.length === limit) return { events, until: p, head };
+      jsonChars += chars;
+      if (events.length === limit) return { events, until: p, head, jsonChars };
     }
-    return { events, until: Math.max(from, bound), head };
+    return { events, until: Math.max(from, bound), head, jsonChars };
   }
 
   async head(): Promise<number> {
@@ -160,8 +170,14 @@ class MemoryEventStore implements EventStore {
     return this.#hubId;
   }
 
+  watchHead(listener: (change: HeadChange) => void): () => void {
+    this.#open();
+    return this.#watchers.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#watchers.clear();
   }
 
   #clientOf(clientId: string): MemoryClient {

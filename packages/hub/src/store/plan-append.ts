@@ -158,7 +158,7 @@ export function planAppend<T extends PlanItem>(
     if (existing) {
       // The same envelope would name this client and seq, which nothing committed has yet.
       refused.refused(event);
-      results.push(reject(clientId, clientSeq, conflict(id, existing.position)));
+      results.push(reject(clientId, clientSeq, conflict(id)));
       continue;
     }
     if (wrongVersion) {
@@ -210,7 +210,7 @@ function repeated<T extends PlanItem>(
     return usedSeq(item, undefined);
   }
   if (!sameEnvelope(stored.content(), envelopeOf(item))) {
-    return { status: 'rejected', ...conflict(id, stored.position) };
+    return { status: 'rejected', ...conflict(id) };
   }
   return { status: 'duplicate', id, position: stored.position };
 }
@@ -225,11 +225,12 @@ function usedSeq(item: PlanItem, by: string | undefined): StoreAppendResult {
   };
 }
 
-function conflict(id: string, position: number): RecordedRejection {
+/** An id stored with other content. Says nothing of where: the pusher may not be allowed to read it. */
+function conflict(id: string): RecordedRejection {
   return {
     id,
     code: ErrorCode.idConflict,
-    message: `event ${id} was committed at position ${position} with different content`,
+    message: `event ${id} was committed already with different content`,
   };
 }
 

@@ -52,9 +52,10 @@ export class RecentCommits {
 
   /**
    * The events after `from`, at most `limit`, if this holds `from + 1` (else undefined: read the
-   * database). `until` and `head` as `EventStore.read` gives them for a whole-log page.
+   * database). `until` and `head` as `EventStore.read` gives them for a whole-log page, and so is
+   * `maxJsonChars`.
    */
-  page(from: number, limit: number): RecentPage | undefined {
+  page(from: number, limit: number, maxJsonChars = Infinity): RecentPage | undefined {
     const last = this.last;
     if (this.#envelopes.length === 0 || from < this.#first - 1 || from >= last) return undefined;
     const end = Math.min(last, from + limit);
@@ -68,6 +69,9 @@ export class RecentCommits {
         this.#streamVersions[i]!,
         this.#recordedAt[i]!,
       );
+      if (events.length > 0 && jsonChars + text.length > maxJsonChars) {
+        return { events, until: position - 1, head: last, jsonChars };
+      }
       jsonChars += text.length;
       events.push(JSON.parse(text) as CommittedEvent);
     }

@@ -204,28 +204,35 @@ export class SqliteLog {
    * events of streams that differ from a wanted one only in lone surrogates (SQLite keeps UTF-8):
    * the reader filters the parsed events again.
    */
-  read(from: number, limit: number, filter: StreamFilter): PageText {
+  read(from: number, limit: number, filter: StreamFilter, maxJsonChars = Infinity): PageText {
     const sql = this.#sql;
     return this.#readTx(() => {
       const head = sql.head.get() ?? 0;
       if (filter.kind === 'all') {
-        const page = textsOf(sql.page.all(from, limit));
-        const until = page.events.length === limit ? page.last : Math.max(from, head);
+        // Without a budget every row is wanted: all() is the quicker way to them.
+        const rows = maxJsonChars === Infinity ? sql.page.all(from, limit) : sql.page.iterate(from, limit);
+        const page = collect(rows, maxJsonChars);
+        const until = page.cut ? page.last : page.events.length === limit ? page.last : Math.max(from, head);
         return { events: page.events, until, head };
       }
       const bound = Math.min(head, from + this.#scanWindow);
+      const exact = JSON.stringify(filter.exact);
+      const prefixes = JSON.stringify(filter.prefixes);
+      const all = maxJsonChars === Infinity;
       const rows =
         filter.prefixes.length === 0
-          ? sql.pageExact.all(from, bound, JSON.stringify(filter.exact), limit)
-          : sql.pagePrefix.all(
-              from,
-              bound,
-              JSON.stringify(filter.exact),
-              JSON.stringify(filter.prefixes),
-              limit,
-            );
-      const page = textsOf(rows);
-      const until = page.events.length === limit ? page.last : Math.max(from, bound);
+          ? all
+            ? sql.pageExact.all(from, bound, exact, limit)
+            : sql.pageExact.iterate(from, bound, exact, limit)
+          : all
+            ? sql.pagePrefix.all(from, bound, exact, prefixes, limit)
+            : sql.pagePrefix.iterate(from, bound, exact, prefixes, limit);
+      const page = collect(rows, maxJsonChars);
+      const until = page.cut
+        ? page.next - 1
+        : page.events.length === limit
+          ? page.last
+          : Math.max(from, bound);
       return { events: page.events, until, head };
     });
   }
@@ -355,9 +362,28 @@ function answerOf(results: readonly StoreAppendResult[], recordedAt: string): Ap
   return { positions, streamVersions, others, recordedAt };
 }
 
-function textsOf(rows: readonly [number, string][]): { events: string[]; last: number } {
-  const events = rows.map((row) => row[1]);
-  return { events, last: rows.length === 0 ? 0 : rows[rows.length - 1]![0] };
+/**
+ * The texts of rows (position, event) in position order, until `maxJsonChars` would be passed (the
+ * first row always goes in). `cut`: rows were left; `next` is the position of the first one left.
+ * Stops the statement there, so the rows after the budget are never read.
+ */
+function collect(
+  rows: Iterable<[number, string]>,
+  maxJsonChars: number,
+): { events: string[]; last: number; cut: boolean; next: number } {
+  const events: string[] = [];
+  let chars = 0;
+  let last = 0;
+  // Leaving the loop early ends the statement (for an iterator) before the next row is read.
+  for (const [position, text] of rows) {
+    if (events.length > 0 && chars + text.length > maxJsonChars) {
+      return { events, last, cut: true, next: position };
+    }
+    events.push(text);
+    chars += text.length;
+    last = position;
+  }
+  return { events, last, cut: false, next: 0 };
 }
 
 /** Every statement the log runs, prepared once. */

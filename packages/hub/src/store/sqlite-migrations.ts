@@ -15,6 +15,7 @@ export type { SqliteMigration } from './run-sqlite-migrations.ts';
  *   of each refused (client_id, client_seq), the answer a re-push gets. A committed seq needs no
  *   row: the event, found by its id, names its client and seq.
  * - `meta`: `hub_id`, the log's id.
+ * - 4: recorded `id-conflict` messages no longer name a position.
  * - 3: `clients.principal` holds `principalKey` (JSON `[iss, sub]`) instead of `iss|sub`.
  */
 export const sqliteMigrations: readonly SqliteMigration[] = [
@@ -96,6 +97,18 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
             substr(principal, instr(principal, '|') + 1))
         END
         WHERE principal IS NOT NULL;
+      `);
+    },
+  },
+  {
+    // A recorded id-conflict told where the other event was committed: say it without the position.
+    version: 4,
+    name: 'id-conflicts without positions',
+    up(db) {
+      db.exec(`
+        UPDATE client_rejections
+        SET message = 'event ' || event_id || ' was committed already with different content'
+        WHERE code = 'id-conflict';
       `);
     },
   },

@@ -1,12 +1,15 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import { envelopeJson } from './committed-json.ts';
+import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
   EventStore,
+  HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreReadQuery,
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
@@ -79,6 +82,7 @@ class SqliteEventStore implements EventStore {
   readonly #reader: OpenLog;
   /** What this store committed last: read back (live feed, pulls near the head) without a query. */
   readonly #recent = new RecentCommits();
+  readonly #watchers = new HeadWatchers();
   #closed: Promise<void> | undefined;
 
   constructor(writer: OpenLog, reader: OpenLog) {
@@ -94,9 +98,18 @@ class SqliteEventStore implements EventStore {
       const { ids, envelopes } = columns;
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
       return this.#call<AppendAnswer>(call).then((answer) => {
+        let from = -1;
+        let head = 0;
         for (let i = 0; i < ids.length; i++) {
           if (answer.others[i] !== undefined) continue;
-          this.#recent.add(envelopes[i]!, answer.positions[i]!, answer.streamVersions[i]!, answer.recordedAt);
+          const position = answer.positions[i]!;
+          if (from < 0) from = position - 1;
+          head = position;
+          this.#recent.add(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+        }
+        if (from >= 0 && this.#watchers.size > 0) {
+          const recent = this.#recent;
+          this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
         }
         return resultsOf(ids, answer);
       });
@@ -105,20 +118,23 @@ class SqliteEventStore implements EventStore {
     }
   }
 
-  async read(query: {
-    readonly from: number;
-    readonly limit: number;
-    readonly streams?: readonly string[];
-  }): Promise<StoreReadResult> {
+  async read(query: StoreReadQuery): Promise<StoreReadResult> {
     this.#open();
     const filter = streamFilter(query);
-    const { from, limit } = query;
+    const { from, limit, maxJsonChars } = query;
     if (filter.kind === 'all') {
-      const recent = this.#recent.page(from, limit);
+      const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
     const { thread, handle } = this.#reader;
-    const page = await thread.request<PageText>({ op: 'read', handle, from, limit, filter });
+    const page = await thread.request<PageText>({
+      op: 'read',
+      handle,
+      from,
+      limit,
+      filter,
+      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
+    });
     let jsonChars = 0;
     const parsed = page.events.map((text) => {
       jsonChars += text.length;
@@ -173,7 +189,13 @@ class SqliteEventStore implements EventStore {
     return this.#call<string>({ op: 'hubId', handle: this.#writer.handle });
   }
 
+  watchHead(listener: (change: HeadChange) => void): () => void {
+    this.#open();
+    return this.#watchers.add(listener);
+  }
+
   close(): Promise<void> {
+    this.#watchers.clear();
     // Each thread answers in order: requests made before close() finish first.
     const close = ({ thread, handle }: OpenLog) =>
       thread.request<undefined>({ op: 'close', handle }).then(

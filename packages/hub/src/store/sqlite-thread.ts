@@ -20,6 +20,7 @@ export type SqliteCall =
       readonly from: number;
       readonly limit: number;
       readonly filter: StreamFilter;
+      readonly maxJsonChars?: number;
     }
   | { readonly op: 'head' | 'hubId' | 'close'; readonly handle: number }
   | { readonly op: 'streamVersion'; readonly handle: number; readonly stream: string }

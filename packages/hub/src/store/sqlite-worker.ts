@@ -45,7 +45,7 @@ function run(request: SqliteRequest): unknown {
     case 'import':
       return log.importEvents(request.events, request.hubId);
     case 'read':
-      return log.read(request.from, request.limit, request.filter);
+      return log.read(request.from, request.limit, request.filter, request.maxJsonChars);
     case 'head':
       return log.head();
     case 'streamVersion':

@@ -1,4 +1,5 @@
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
+import type { StoreReadQuery } from './event-store.ts';
 
 /** Which streams a read wants, as the stores query them. */
 export type StreamFilter =
@@ -21,16 +22,16 @@ export function scanWindowOf(scanWindow: number | undefined): number {
  * Checks a read query (a programmer error throws a {@link HubError}) and splits its `streams`
  * into exact names and prefixes; `*`, or no `streams` at all, is every stream.
  */
-export function streamFilter(query: {
-  readonly from: number;
-  readonly limit: number;
-  readonly streams?: readonly string[];
-}): StreamFilter {
+export function streamFilter(query: StoreReadQuery): StreamFilter {
   if (!Number.isSafeInteger(query.from) || query.from < 0) {
     throw new HubError(HubErrorCode.store, `read: from must be an integer ≥ 0, got ${query.from}`);
   }
   if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
     throw new HubError(HubErrorCode.store, `read: limit must be an integer ≥ 1, got ${query.limit}`);
+  }
+  const budget = query.maxJsonChars;
+  if (budget !== undefined && (!Number.isSafeInteger(budget) || budget < 1)) {
+    throw new HubError(HubErrorCode.store, `read: maxJsonChars must be an integer ≥ 1, got ${budget}`);
   }
   if (query.streams === undefined) return { kind: 'all' };
   const exact: string[] = [];

@@ -1,0 +1,128 @@
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
+import type { ClientMeta, OutboxRow, RealignInput, RealignResult } from './client-store.ts';
+
+/** Everything one {@link planRealign} changes, for a store to write in one transaction. */
+export interface RealignPlan {
+  readonly result: RealignResult;
+  /** Confirmed events above this position leave the log and the position moves down to it (undefined: the log stays). */
+  readonly cutAbove: number | undefined;
+  /** Outbox rows to delete (by their old clientSeq), then the rows to put. */
+  readonly deleteSeqs: readonly number[];
+  readonly putRows: readonly OutboxRow[];
+}
+
+/**
+ * Brings the device in line with what the hub's `welcome` says of it (DESIGN "The hub's word on a
+ * client is checked at every hello"); pure, so both stores plan alike.
+ *
+ * - A device ahead of the hub ({@link aheadOfHub}: the log was restored from an older backup):
+ *   the confirmed events above the hub's head (or above the first own event the hub lost, if
+ *   lower) leave the log; the device's own go back to the outbox, in their order, ahead of the
+ *   pending rows, to be sent again with the same ids. `confirmed` is then the device's whole log.
+ * - The rows the hub has not decided (seq above `hubClientSeq`; every row, when the device's own
+ *   counter is below the hub's: its storage was cleared) are numbered anew from
+ *   `hubClientSeq + 1` where they do not follow on from it already, and the counter moves to the
+ *   last of them: the hub takes them in order, and no seq the hub holds is given to another event.
+ * - Rows the hub decided (seq ≤ `hubClientSeq`, on a device whose counter is not behind) keep
+ *   theirs: acked or not, a re-push gets the hub's first answer.
+ */
+export function planRealign(
+  meta: ClientMeta,
+  outbox: readonly OutboxRow[],
+  confirmed: readonly CommittedEvent[],
+  input: RealignInput,
+): RealignPlan {
+  const hubSeq = input.hubClientSeq;
+  const cut = restoredAbove(meta, outbox, confirmed, input);
+  const leaving = cut === undefined ? [] : confirmed.filter((e) => e.position > cut);
+  const returning: OutboxRow[] = leaving
+    .filter((e) => e.clientId === meta.clientId)
+    .sort((a, b) => a.clientSeq - b.clientSeq)
+    .map((e) => ({ clientSeq: e.clientSeq, event: envelopeOf(e) }));
+  const cleared = meta.clientSeq < hubSeq;
+  const sorted = [...outbox].sort((a, b) => a.clientSeq - b.clientSeq);
+  const tail = cleared ? sorted : sorted.filter((row) => row.clientSeq > hubSeq);
+  const list = [...returning, ...tail];
+  const renumbered = new Map<number, number>();
+  const renumber = list.some((row, i) => row.clientSeq !== hubSeq + 1 + i) || returning.length > 0;
+  const putRows: OutboxRow[] = [];
+  const deleteSeqs: number[] = [];
+  let rows: OutboxRow[] = list;
+  if (renumber) {
+    list.forEach((row, i) => renumbered.set(row.clientSeq, hubSeq + 1 + i));
+    rows = list.map((row, i) => {
+      const clientSeq = hubSeq + 1 + i;
+      const event: EventEnvelope = { ...row.event, clientSeq };
+      const { acked: _acked, ...rest } = row;
+      const command =
+        row.command === undefined
+          ? undefined
+          : { ...row.command, first: renumbered.get(row.command.first) ?? row.command.first };
+      return { ...rest, clientSeq, event, ...(command === undefined ? {} : { command }) };
+    });
+    deleteSeqs.push(...tail.map((row) => row.clientSeq));
+    putRows.push(...rows);
+  }
+  const clientSeq = meta.clientSeq !== hubSeq || list.length > 0 ? hubSeq + list.length : meta.clientSeq;
+  const changedRows = renumber;
+  const next: ClientMeta = {
+    ...meta,
+    clientSeq,
+    position: cut ?? meta.position,
+    // The position went down: readers rebuild their confirmed states (as after older history).
+    history: meta.history + (cut === undefined ? 0 : 1),
+    epoch: meta.epoch + (changedRows ? 1 : 0),
+  };
+  return {
+    result: {
+      meta: next,
+      before: meta,
+      returned: renumber ? rows.slice(0, returning.length) : [],
+      dropped: leaving.filter((e) => e.clientId !== meta.clientId),
+      renumbered,
+    },
+    cutAbove: cut,
+    deleteSeqs,
+    putRows,
+  };
+}
+
+/**
+ * Whether the hub's log lost what this device holds: the device is past the hub's head, or the
+ * hub has not decided seqs the device saw decided (acked, refused or confirmed). A device whose
+ * own counter is behind the hub's lost its storage instead: that is not this.
+ */
+export function aheadOfHub(meta: ClientMeta, outbox: readonly OutboxRow[], input: RealignInput): boolean {
+  if (meta.position > input.hubHead) return true;
+  let decided = meta.clientSeq;
+  for (const row of outbox)
+    if (row.acked === undefined && row.clientSeq <= decided) decided = row.clientSeq - 1;
+  return decided > input.hubClientSeq;
+}
+
+/**
+ * Where a device ahead of the hub re-derives its log from: the hub's head, or lower where an own
+ * event the hub lost sits at or below it (other devices wrote to the restored log meanwhile).
+ * `confirmed`: the device's whole log. Undefined when the device is not ahead.
+ */
+function restoredAbove(
+  meta: ClientMeta,
+  outbox: readonly OutboxRow[],
+  confirmed: readonly CommittedEvent[],
+  input: RealignInput,
+): number | undefined {
+  if (!aheadOfHub(meta, outbox, input)) return undefined;
+  let above = Math.min(input.hubHead, meta.position);
+  for (const e of confirmed) {
+    if (e.clientId === meta.clientId && e.clientSeq > input.hubClientSeq) {
+      above = Math.min(above, e.position - 1);
+      break;
+    }
+  }
+  return above < meta.position ? above : undefined;
+}
+
+function envelopeOf(event: CommittedEvent): EventEnvelope {
+  const { position: _p, streamVersion: _v, recordedAt: _r, ...envelope } = event;
+  return envelope;
+}
