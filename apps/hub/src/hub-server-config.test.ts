@@ -156,6 +156,56 @@ describe('parseHubServerConfig', () => {
     expect(!parsed.ok && parsed.error).toContain(message);
   });
 
+  it('reads the NATS options from flags and EVENTLOOM_* variables', () => {
+    const parsed = parseHubServerConfig(
+      [
+        '--jwt-secret',
+        secret,
+        '--nats',
+        'nats://10.0.0.1:4222,nats://10.0.0.2:4222',
+        '--nats-inbound',
+        'billing.>',
+        '--nats-inbound',
+        'crm.*',
+      ],
+      {
+        EVENTLOOM_NATS_STREAM: 'SHOP',
+        EVENTLOOM_NATS_SUBJECT_PREFIX: 'shop.events',
+        EVENTLOOM_NATS_INBOUND_STREAM: 'PARTNERS',
+      },
+    );
+    expect(parsed.ok && !parsed.help && parsed.config).toMatchObject({
+      nats: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222',
+      natsStream: 'SHOP',
+      natsSubjectPrefix: 'shop.events',
+      natsInbound: ['billing.>', 'crm.*'],
+      natsInboundStream: 'PARTNERS',
+    });
+    const fromEnv = parseHubServerConfig(['--jwt-secret', secret], {
+      EVENTLOOM_NATS: 'nats://127.0.0.1:4222',
+      EVENTLOOM_NATS_INBOUND: 'a.b, c.>',
+    });
+    expect(fromEnv.ok && !fromEnv.help && fromEnv.config).toMatchObject({
+      nats: 'nats://127.0.0.1:4222',
+      natsInbound: ['a.b', 'c.>'],
+    });
+  });
+
+  it.each([
+    [['--jwt-secret', secret, '--nats-stream', 'S'], '--nats too'],
+    [['--jwt-secret', secret, '--nats-inbound', 'a.b'], '--nats too'],
+    [['--jwt-secret', secret, '--nats', 'http://x'], '--nats must be server URLs'],
+    [['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-stream', 'a.b'], '--nats-stream must be'],
+    [
+      ['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-subject-prefix', 'a.>'],
+      '--nats-subject-prefix',
+    ],
+    [['--jwt-secret', secret, '--nats', 'nats://x:4222', '--nats-inbound', 'a..b'], '--nats-inbound must be'],
+  ] as const)('refuses NATS options that cannot work: %j', (argv, message) => {
+    const parsed = parseHubServerConfig(argv, {});
+    expect(!parsed.ok && parsed.error).toContain(message);
+  });
+
   it('asks for help', () => {
     expect(parseHubServerConfig(['--help'], {})).toEqual({ ok: true, help: true });
   });

@@ -36,6 +36,16 @@ export interface HubServerConfig {
   readonly adminSubs?: readonly string[];
   /** A role allowed on the admin endpoints: the token's `roles` claim lists it, or its `role` claim is it. */
   readonly adminRole?: string;
+  /** NATS servers (comma-separated URLs): integration events are relayed to JetStream. */
+  readonly nats?: string;
+  /** The JetStream stream integration events go to (default `EVENTLOOM`). */
+  readonly natsStream?: string;
+  /** Integration events go to `<prefix>.<type>` (default `eventloom`). */
+  readonly natsSubjectPrefix?: string;
+  /** Subjects whose messages (CloudEvents) become events of the log. */
+  readonly natsInbound?: readonly string[];
+  /** The stream of the inbound subjects (default `EVENTLOOM_INBOUND`). */
+  readonly natsInboundStream?: string;
 }
 
 /** The outcome of reading the command line: a config, a request for help, or what is wrong. */
@@ -125,6 +135,31 @@ const OPTIONS = {
     type: 'string',
     help: 'role allowed on the /admin endpoints (token claim roles[] or role)',
   },
+  nats: {
+    env: 'EVENTLOOM_NATS',
+    type: 'string',
+    help: 'NATS servers (nats://127.0.0.1:4222, comma-separate several): relay integration events to JetStream',
+  },
+  'nats-stream': {
+    env: 'EVENTLOOM_NATS_STREAM',
+    type: 'string',
+    help: 'JetStream stream of the relayed events, created when missing (default EVENTLOOM)',
+  },
+  'nats-subject-prefix': {
+    env: 'EVENTLOOM_NATS_SUBJECT_PREFIX',
+    type: 'string',
+    help: 'events go to <prefix>.<type> (default eventloom)',
+  },
+  'nats-inbound': {
+    env: 'EVENTLOOM_NATS_INBOUND',
+    type: 'string',
+    help: 'subjects whose CloudEvents become events of the log (repeat, or comma-separate)',
+  },
+  'nats-inbound-stream': {
+    env: 'EVENTLOOM_NATS_INBOUND_STREAM',
+    type: 'string',
+    help: 'JetStream stream of --nats-inbound, created when missing (default EVENTLOOM_INBOUND)',
+  },
   help: { env: undefined, type: 'boolean', help: 'show this help' },
 } as const;
 
@@ -136,7 +171,7 @@ export const HUB_SERVER_HELP = [
   '',
   'Options (each also an environment variable; a flag wins over the variable):',
   ...Object.entries(OPTIONS).map(
-    ([flag, o]) => `  --${flag.padEnd(16)} ${(o.env ?? '').padEnd(26)} ${o.help}`,
+    ([flag, o]) => `  --${flag.padEnd(20)} ${(o.env ?? '').padEnd(30)} ${o.help}`,
   ),
   '',
   'Authentication: exactly one of --jwt-secret, --jwt-public-key or --jwks, or --insecure-dev.',
@@ -145,6 +180,7 @@ export const HUB_SERVER_HELP = [
   '/admin/dead-letters;',
   'Commands: eventloom-hub export | import (copy the log as NDJSON; eventloom-hub export --help).',
   'with --static, every other GET serves a file of that folder.',
+  'With --nats, integration events go to JetStream (<prefix>.<type>, Nats-Msg-Id = event id).',
 ].join('\n');
 
 /**
@@ -164,7 +200,7 @@ export function parseHubServerConfig(
     const options: ParseArgsConfig['options'] = Object.fromEntries(
       Object.entries(OPTIONS).map(([flag, o]) => [
         flag,
-        { type: o.type, multiple: flag === 'cors-origin' || flag === 'admin-sub' },
+        { type: o.type, multiple: flag === 'cors-origin' || flag === 'admin-sub' || flag === 'nats-inbound' },
       ]),
     );
     ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }));
@@ -254,6 +290,56 @@ export function parseHubServerConfig(
     return { ok: false, error: '--reactions-db is the state of --reactions: give --reactions too' };
   }
 
+  const nats = text('nats');
+  const flagInbound = values['nats-inbound'];
+  const natsInbound = (
+    Array.isArray(flagInbound) && flagInbound.length > 0
+      ? flagInbound.map(String)
+      : [text('nats-inbound') ?? '']
+  )
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const flag of ['nats-stream', 'nats-subject-prefix', 'nats-inbound-stream'] as const) {
+    if (text(flag) !== undefined && nats === undefined) {
+      return { ok: false, error: `--${flag} configures the NATS relay: give --nats too` };
+    }
+  }
+  if (natsInbound.length > 0 && nats === undefined) {
+    return { ok: false, error: '--nats-inbound reads from NATS: give --nats too' };
+  }
+  if (nats !== undefined) {
+    for (const server of nats.split(',').map((s) => s.trim())) {
+      if (!/^(nats|tls|ws|wss):\/\/[^\s/]+\/?$/.test(server) && !/^[^\s/:]+:\d+$/.test(server)) {
+        return {
+          ok: false,
+          error: `--nats must be server URLs like nats://127.0.0.1:4222 (comma-separated), not ${JSON.stringify(server)}`,
+        };
+      }
+    }
+  }
+  for (const flag of ['nats-stream', 'nats-inbound-stream'] as const) {
+    const value = text(flag);
+    if (value !== undefined && !/^[A-Za-z0-9_-]+$/.test(value)) {
+      return { ok: false, error: `--${flag} must be letters, digits, _ and -, not ${JSON.stringify(value)}` };
+    }
+  }
+  const natsSubjectPrefix = text('nats-subject-prefix');
+  if (natsSubjectPrefix !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(natsSubjectPrefix)) {
+    return {
+      ok: false,
+      error: `--nats-subject-prefix must be subject tokens joined by dots (eventloom), not ${JSON.stringify(natsSubjectPrefix)}`,
+    };
+  }
+  for (const subject of natsInbound) {
+    if (!/^[^\s.]+(\.[^\s.]+)*$/.test(subject)) {
+      return {
+        ok: false,
+        error: `--nats-inbound must be NATS subjects (billing.>), not ${JSON.stringify(subject)}`,
+      };
+    }
+  }
+
   const db = text('db') ?? './data/events.db';
   const onPostgres = isPostgresUrl(db);
   const poolText = text('db-pool');
@@ -306,6 +392,11 @@ export function parseHubServerConfig(
     ...optional('reactionsDb', text('reactions-db')),
     ...(adminSubs.length === 0 ? {} : { adminSubs }),
     ...optional('adminRole', adminRole),
+    ...optional('nats', nats),
+    ...optional('natsStream', text('nats-stream')),
+    ...optional('natsSubjectPrefix', natsSubjectPrefix),
+    ...(natsInbound.length === 0 ? {} : { natsInbound }),
+    ...optional('natsInboundStream', text('nats-inbound-stream')),
   };
   return { ok: true, help: false, config };
 }

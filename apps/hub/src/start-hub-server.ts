@@ -2,7 +2,13 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMemoryReactionStore, type Handler, type ReactionStore, type Saga } from '@eventloom/core';
+import {
+  createMemoryReactionStore,
+  integrationHandler,
+  type Handler,
+  type ReactionStore,
+  type Saga,
+} from '@eventloom/core';
 import {
   HubError,
   HubErrorCode,
@@ -22,6 +28,8 @@ import {
   type ReactionAdminOptions,
   type SqliteReactionStore,
 } from '@eventloom/hub';
+import type { JetStreamInbound, JetStreamRelay } from '@eventloom/hub/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { isPostgresUrl, type HubServerConfig } from './hub-server-config.ts';
 import { connectRedisCluster, type RedisCluster } from '@eventloom/hub/redis';
@@ -62,10 +70,14 @@ export async function startHubServer(
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
   const onPostgres = isPostgresUrl(config.db);
   if (!onPostgres && config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
-  if (onPostgres && config.reactions !== undefined && config.reactionsDb === undefined) {
+  if (
+    onPostgres &&
+    (config.reactions !== undefined || config.nats !== undefined) &&
+    config.reactionsDb === undefined
+  ) {
     throw new HubError(
       HubErrorCode.config,
-      '--reactions on a postgres:// log: give --reactions-db (a SQLite file of this node)',
+      `${config.reactions === undefined ? '--nats' : '--reactions'} on a postgres:// log: give --reactions-db (a SQLite file of this node)`,
     );
   }
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
@@ -86,6 +98,10 @@ export async function startHubServer(
   const server = files === undefined ? undefined : createServer((req, res) => route(req, res, hub, files));
   let reactionStore: (ReactionStore & { close?: () => void | Promise<void> }) | undefined;
   let reactions: HubReactions | undefined;
+  let nats: NatsConnection | undefined;
+  let relay: JetStreamRelay | undefined;
+  let inbound: JetStreamInbound | undefined;
+  let removeNatsMetrics: () => void = () => undefined;
   try {
     hub = await createHub({
       store,
@@ -100,20 +116,63 @@ export async function startHubServer(
       ...(cluster === undefined ? {} : { cluster }),
     });
     if (server !== undefined) await listen(server, hub, config);
+    // Loaded only with --nats: a hub without NATS never loads its client.
+    const jetstream = config.nats === undefined ? undefined : await import('@eventloom/hub/jetstream');
+    if (jetstream !== undefined && config.nats !== undefined) {
+      nats = await jetstream.connectNats(config.nats);
+      relay = await jetstream.createJetStreamRelay({
+        connection: nats,
+        ...(config.natsStream === undefined ? {} : { stream: config.natsStream }),
+        ...(config.natsSubjectPrefix === undefined ? {} : { subjectPrefix: config.natsSubjectPrefix }),
+      });
+    }
     const admin = adminOptions(config, auth);
     if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
-    if (reactionModule !== undefined) {
+    if (reactionModule !== undefined || relay !== undefined) {
       reactionStore = openReactionStore(config);
+      const handlers = [
+        ...(reactionModule?.handlers ?? []),
+        ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
+      ];
       reactions = await createHubReactions({
         hub,
         reactionStore,
-        ...reactionModule,
+        handlers,
+        sagas: reactionModule?.sagas ?? [],
+        replayHandlers: reactionModule?.replayHandlers ?? [],
         ...(registry === undefined ? {} : { registry }),
         ...(admin === undefined ? {} : { admin }),
         logger,
       });
     }
+    if (
+      jetstream !== undefined &&
+      nats !== undefined &&
+      reactionStore !== undefined &&
+      config.natsInbound !== undefined
+    ) {
+      inbound = await jetstream.startJetStreamInbound({
+        connection: nats,
+        hub,
+        reactionStore,
+        ...(registry === undefined ? {} : { registry }),
+        stream: config.natsInboundStream ?? 'EVENTLOOM_INBOUND',
+        subjects: config.natsInbound,
+        logger,
+      });
+    }
+    if (jetstream !== undefined && relay !== undefined) {
+      const running = inbound;
+      removeNatsMetrics = jetstream.registerJetStreamMetrics(hub.metrics.registry, {
+        relay,
+        ...(running === undefined ? {} : { inbound: () => running }),
+      });
+    }
   } catch (error) {
+    await inbound?.stop();
+    await reactions?.stop();
+    relay?.close();
+    await nats?.close().catch(() => undefined);
     await hub?.close();
     await reactionStore?.close?.();
     await cluster?.close();
@@ -128,6 +187,7 @@ export async function startHubServer(
       schemas: config.schemas ?? null,
       static: config.static ?? null,
       reactions: config.reactions ?? null,
+      nats: config.nats ?? null,
     },
     'eventloom-hub listening',
   );
@@ -141,7 +201,11 @@ export async function startHubServer(
     logger,
     close() {
       closing ??= (async () => {
+        await inbound?.stop();
         await reactions?.stop();
+        removeNatsMetrics();
+        relay?.close();
+        await nats?.drain().catch(() => undefined);
         await running.close();
         if (server !== undefined) await closeServer(server);
         await reactionStore?.close?.();
@@ -152,6 +216,21 @@ export async function startHubServer(
       return closing;
     },
   };
+}
+
+/** The handler name the `--nats` relay's checkpoint and dead letters are stored under. */
+export const JETSTREAM_RELAY_HANDLER = 'jetstream-relay';
+
+/**
+ * Integration events to JetStream, a page at a time in flight; the checkpoint is written every 500
+ * events and only past acknowledged ones (a crash re-sends at most those, dropped by Nats-Msg-Id).
+ */
+function jetStreamHandler(relay: JetStreamRelay): Handler {
+  return integrationHandler(relay, {
+    name: JETSTREAM_RELAY_HANDLER,
+    source: '/eventloom-hub',
+    checkpointEvery: 500,
+  });
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   type JsonValue,
   type StoredEventKind,
 } from '@eventloom/protocol';
-import { ClientError, ClientErrorCode } from './client-error.ts';
+import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import type { ClientStore, PendingCommand } from './client-store.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { ProjectionHost } from './projection-host.ts';
@@ -72,6 +72,15 @@ export type Decided<S, Code extends string> =
   | { ok: true; events: EventEnvelope[]; state: S; streamVersion: number }
   | { ok: false; rejection: Rejection<Code>; state: S; streamVersion: number };
 
+/** One `append` call waiting in a group (see {@link Appender.appendGrouped}). */
+export interface AppendGroupEntry {
+  readonly stream: string;
+  readonly event: AppendInput;
+  readonly options: AppendOptions | undefined;
+  readonly resolve: (event: EventEnvelope) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** An event validated, before the store gives it an id, a clientSeq and an hlc. */
 type Draft = Omit<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'hlc'>;
 
@@ -120,6 +129,59 @@ export class Appender {
     } = {},
   ): Promise<EventEnvelope[]> {
     const drafts = validateAppend(this.#upcaster.registry, stream, inputs, options, many);
+    return this.#stamp(drafts, many, extra, options?.idempotencyKey);
+  }
+
+  /**
+   * Appends the single events of a group (`append` calls made at once) in one transaction: each
+   * is validated alone (a bad one fails alone), the valid ones are stored together. If that
+   * transaction fails, each is tried alone, so that one event cannot fail the others. Settles
+   * every entry.
+   */
+  async appendGrouped(entries: readonly AppendGroupEntry[]): Promise<void> {
+    if (entries.length === 1) {
+      const only = entries[0]!;
+      try {
+        only.resolve((await this.append(only.stream, [only.event], only.options, false))[0]!);
+      } catch (error) {
+        only.reject(toClientError(error));
+      }
+      return;
+    }
+    const valid: AppendGroupEntry[] = [];
+    const drafts: Draft[] = [];
+    for (const entry of entries) {
+      try {
+        drafts.push(
+          ...validateAppend(this.#upcaster.registry, entry.stream, [entry.event], entry.options, false),
+        );
+        valid.push(entry);
+      } catch (error) {
+        entry.reject(toClientError(error));
+      }
+    }
+    if (valid.length === 0) return;
+    let events: EventEnvelope[];
+    try {
+      events = await this.#stamp(drafts, false, {}, undefined);
+    } catch {
+      // The shared transaction stored nothing: each on its own, so only the culprit fails.
+      for (const entry of valid) await this.appendGrouped([entry]);
+      return;
+    }
+    for (let i = 0; i < valid.length; i++) valid[i]!.resolve(events[i]!);
+  }
+
+  /** Stamps validated drafts (id, clientSeq, hlc) and stores them in one transaction. */
+  async #stamp(
+    drafts: readonly Draft[],
+    many: boolean,
+    extra: {
+      readonly command?: Omit<PendingCommand, 'first'>;
+      readonly replace?: readonly number[];
+    },
+    idempotencyKey: string | undefined,
+  ): Promise<EventEnvelope[]> {
     const result = await this.#store.appendPending(
       (meta) => {
         this.#clock.catchUp(meta.hlc);
@@ -139,7 +201,7 @@ export class Appender {
       },
       {
         ...(extra.replace ? { replace: extra.replace } : {}),
-        ...(options?.idempotencyKey === undefined ? {} : { key: options.idempotencyKey }),
+        ...(idempotencyKey === undefined ? {} : { key: idempotencyKey }),
       },
     );
     await this.#host.follow(result.before, result.replaced.length === 0, {

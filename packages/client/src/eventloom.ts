@@ -6,6 +6,7 @@ import type { ClientMeta, ClientStore } from './client-store.ts';
 import { DexieClientStore, type IndexedDbDeps } from './dexie-client-store.ts';
 import {
   Appender,
+  type AppendGroupEntry,
   type AppendInputOf,
   type AppendManyOptions,
   type AppendOptions,
@@ -173,6 +174,8 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly #host: ProjectionHost;
   readonly #appender: Appender;
   readonly #tabs: TabCoordinator;
+  /** The group of single appends queued last and not started yet. */
+  #appendGroup: AppendGroup | undefined;
 
   constructor(
     options: EventloomOptions<D>,
@@ -233,7 +236,36 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   }
 
   append(stream: string, event: AppendInputOf<D>, options?: AppendOptions): Promise<EventEnvelope> {
-    return this.#runtime.run(async () => (await this.#appender.append(stream, [event], options, false))[0]!);
+    // Appends made while the queue is busy, with nothing else queued between them, share one
+    // write transaction (group commit); each still resolves once its event is durable.
+    const runtime = this.#runtime;
+    const group = this.#appendGroup;
+    if (!runtime.closed && group !== undefined && group.queuedAt === runtime.queued) {
+      if (group.entries.length < MAX_APPEND_GROUP) {
+        return new Promise((resolve, reject) =>
+          group.entries.push({ stream, event, options, resolve, reject }),
+        );
+      }
+    }
+    const entries: AppendGroupEntry[] = [];
+    const promise = new Promise<EventEnvelope>((resolve, reject) =>
+      entries.push({ stream, event, options, resolve, reject }),
+    );
+    const opened: AppendGroup = { entries, queuedAt: -1 };
+    runtime
+      .run(async () => {
+        if (this.#appendGroup === opened) this.#appendGroup = undefined;
+        await this.#appender.appendGrouped(entries);
+      })
+      .catch((error: unknown) => {
+        // Only a closed client fails the whole task: every entry gets its error.
+        for (const entry of entries) entry.reject(error);
+      });
+    if (!runtime.closed) {
+      opened.queuedAt = runtime.queued;
+      this.#appendGroup = opened;
+    }
+    return promise;
   }
 
   appendMany(
@@ -277,4 +309,13 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     this.#host.complete();
     this.#runtime.complete();
   }
+}
+
+/** Most single appends that share one transaction. */
+const MAX_APPEND_GROUP = 1000;
+
+/** Single appends queued together; `queuedAt`: the runtime's task count when its task was queued. */
+interface AppendGroup {
+  readonly entries: AppendGroupEntry[];
+  queuedAt: number;
 }

@@ -12,6 +12,7 @@ export class LoomRuntime {
   readonly #queue = new SerialQueue();
   readonly #errors: Subject<ClientError>;
   #closed = false;
+  #queued = 0;
 
   constructor(name: string, errors: Subject<ClientError>) {
     this.name = name;
@@ -22,6 +23,11 @@ export class LoomRuntime {
     return this.#closed;
   }
 
+  /** Tasks queued so far (a task queued last may take more work while this has not moved). */
+  get queued(): number {
+    return this.#queued;
+  }
+
   /** Queues a task; a thrown value comes out as a {@link ClientError}. Rejects once closed. */
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) {
@@ -29,6 +35,7 @@ export class LoomRuntime {
         new ClientError(ClientErrorCode.databaseClosed, `eventloom ${this.name} is closed`),
       );
     }
+    this.#queued++;
     return this.#queue.run(async () => {
       try {
         return await task();

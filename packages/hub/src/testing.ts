@@ -10,3 +10,12 @@ export {
   orderServices,
   type OrderServicesOptions,
 } from './reactions/order-flow.test-fixture.ts';
+export {
+  natsUnavailable,
+  requireNats,
+  startOwnNatsServer,
+  uniqueName,
+  NATS_SERVER_BIN,
+  TEST_NATS_URL,
+  type OwnNatsServer,
+} from './integration/nats-test-server.ts';

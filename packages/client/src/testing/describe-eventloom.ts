@@ -146,6 +146,72 @@ export function describeEventloom(label: string, storage: IndexedDbDeps | undefi
       });
     });
 
+    describe('appends in flight at once', () => {
+      it('share one write transaction, and each resolves with its own event, in call order', async () => {
+        const loom = await open({ projections: [todoCount] });
+        const transactions = vi.spyOn(DexieClientStore.prototype, 'appendPending');
+        try {
+          const events = await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              loom.append(`list:${i % 3}`, TodoAdded.create({ id: `t${i}`, title: `to-do ${i}`, tags: [] })),
+            ),
+          );
+          expect(transactions).toHaveBeenCalledTimes(1);
+          expect(events.map((e) => e.clientSeq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+          expect(events.map((e) => (e.data as { id: string }).id)).toEqual(
+            Array.from({ length: 50 }, (_, i) => `t${i}`),
+          );
+          expect(events.map((e) => e.stream)).toEqual(Array.from({ length: 50 }, (_, i) => `list:${i % 3}`));
+          expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual(events);
+          expect(await firstValueFrom(loom.projection$(todoCount))).toBe(50);
+        } finally {
+          transactions.mockRestore();
+        }
+      });
+
+      it('fail one by one: a bad event fails alone, and other calls keep their place in the order', async () => {
+        const loom = await open({ projections: [todoCount] });
+        const settled = await Promise.allSettled([
+          loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] })),
+          loom.append('list:1', { type: 'todo.added', data: { id: 'b', title: 3 } } as never),
+          loom.append('list:2', TodoAdded.create({ id: 'c', title: 'c', tags: [] })),
+          // Valid data, but too large once stamped: it fails the shared transaction, then alone.
+          loom.append('list:1', NoteWritten.create({ text: 'x'.repeat(Limits.maxEventBytes) })),
+          loom.appendMany('list:3', [TodoAdded.create({ id: 'd', title: 'd', tags: [] })]),
+          loom.append('list:1', TodoDone.create({ id: 'a' })),
+        ]);
+        expect(settled.map((s) => s.status)).toEqual([
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'fulfilled',
+        ]);
+        expect(settled[1]).toMatchObject({ reason: { code: 'invalid' } });
+        expect(settled[3]).toMatchObject({ reason: { code: 'too-large' } });
+        const outbox = (await loom.sync.readOutbox()).map((r) => [r.clientSeq, r.event.type, r.event.stream]);
+        expect(outbox).toEqual([
+          [1, 'todo.added', 'list:1'],
+          [2, 'todo.added', 'list:2'],
+          [3, 'todo.added', 'list:3'],
+          [4, 'todo.done', 'list:1'],
+        ]);
+        expect(await firstValueFrom(loom.projection$(todoCount))).toBe(3);
+      });
+
+      it('fail with the closed error once the client is closed', async () => {
+        const loom = await open();
+        await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+        await loom.close();
+        const late = [
+          loom.append('list:1', TodoDone.create({ id: 'a' })),
+          loom.append('list:1', TodoDone.create({ id: 'a' })),
+        ];
+        for (const call of late) await expect(call).rejects.toMatchObject({ code: 'database-closed' });
+      });
+    });
+
     describe('projection$', () => {
       it('emits the current state on subscribe, then each change; confirmed-only leaves pending out', async () => {
         const loom = await open({ projections: [todoList] });

@@ -505,6 +505,47 @@ describe('createHub: security', () => {
     expect(await store.head()).toBe(2);
   });
 
+  it('delivers live events in order through subscribe decisions still pending', async () => {
+    // An authorize that answers later: the live feed waits for each decision, session by session,
+    // and still sends each session only what it may read, in position order. Patterns are allowed
+    // (so `user:*` stays subscribed); each concrete stream is decided when its first event comes.
+    const authorize = (principal: { sub: string }, _action: string, stream: string) =>
+      new Promise<boolean>((resolve) =>
+        setTimeout(
+          () =>
+            resolve(
+              stream === 'public' || stream.endsWith('*') || stream.startsWith(`user:${principal.sub}:`),
+            ),
+          5,
+        ),
+      );
+    const { client } = await setup({ authorize });
+    const alice = await client('alice', 'client-a', ['public', 'user:*']);
+    const bob = await client('bob', 'client-b', ['public', 'user:*']);
+    const carol = await client('carol', 'client-c', ['public']);
+    const live = [alice, bob, carol].map((c) => collect<LiveEvents>(c.socket, 'events'));
+    for (let n = 1; n <= 3; n++) {
+      await push(alice.socket, [
+        makeEvent('client-a', 2 * n - 1, { stream: `user:alice:notes-${n}` }),
+        makeEvent('client-a', 2 * n, { stream: 'public' }),
+      ]);
+    }
+    const seen = (messages: LiveEvents[]) =>
+      messages.flatMap((m) => m.events.map((e: CommittedEvent) => `${e.position}:${e.stream}`));
+    await until(() => seen(live[0]!).length === 6, 'alice live');
+    await until(() => seen(live[1]!).length === 3 && seen(live[2]!).length === 3, 'bob and carol live');
+    expect(seen(live[0]!)).toEqual([
+      '1:user:alice:notes-1',
+      '2:public',
+      '3:user:alice:notes-2',
+      '4:public',
+      '5:user:alice:notes-3',
+      '6:public',
+    ]);
+    expect(seen(live[1]!)).toEqual(['2:public', '4:public', '6:public']);
+    expect(seen(live[2]!)).toEqual(['2:public', '4:public', '6:public']);
+  });
+
   it('disconnects a socket when its token expires', async () => {
     const { url } = await setup();
     const token = await signToken('alice', { expiresAt: Math.floor(Date.now() / 1000) + 2 });

@@ -241,8 +241,15 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         logger.warn({ address: socket.handshake.address, reason: admitted.message }, 'connection refused');
         return connectError(ErrorCode.rateLimited, admitted.message);
       }
-      // Counted until the connection closes, whether or not the socket gets as far as `connection`.
-      socket.conn.once('close', () => peers.disconnect(admitted.peers));
+      // Counted until the socket disconnects, or its connection closes before it got that far
+      // (one connection may open and close the namespace many times: each socket counts once).
+      let counted = true;
+      const release = () => {
+        if (counted) peers.disconnect(admitted.peers);
+        counted = false;
+      };
+      socket.conn.once('close', release);
+      socket.once('disconnect', release);
       const identity: SessionIdentity = {
         principal: outcome.principal,
         key,

@@ -154,7 +154,8 @@ export class LiveFeed {
       this.#cursor = page.until;
       if (page.until > this.#target) this.#target = page.until;
       for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes, page.jsonChars)) {
-        await deliver(ctx, chunk);
+        const pending = deliver(ctx, chunk);
+        if (pending !== undefined) await pending;
       }
       this.flow.broadcast(from, page.until);
     }
@@ -167,24 +168,64 @@ function anyoneListens(ctx: FeedContext): boolean {
   return false;
 }
 
-/** Sends `events` (consecutive, in position order) to every ready session that should see them. */
-async function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void> {
-  if (events.length === 0 || ctx.ready.size === 0) return;
+/**
+ * Sends `events` (consecutive, in position order) to every ready session that should see them.
+ * Synchronous unless an authorization decision is pending: no microtask per session between the
+ * commit and the broadcast.
+ */
+function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void> | undefined {
+  if (events.length === 0 || ctx.ready.size === 0) return undefined;
   const groups = new Map<string, { message: LiveEvents; sessions: FeedSession[] }>();
-  for (const session of ctx.ready) {
-    const selected = await select(session, events);
-    if (selected.length === 0 || !ctx.ready.has(session)) continue;
-    if (session.isSlowConsumer()) {
-      session.dropSlowConsumer();
-      continue;
-    }
-    const prev = session.sentUpTo;
-    session.sentUpTo = selected[selected.length - 1]!.position;
-    const key = selected === events ? `${prev}|*` : `${prev}|${selected.map((e) => e.position).join(',')}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { message: { events: selected, prev }, sessions: [session] });
-    else group.sessions.push(session);
+  const sessions = [...ctx.ready];
+  for (let i = 0; i < sessions.length; i++) {
+    const session = sessions[i]!;
+    const selected = select(session, events);
+    if (selected instanceof Promise) return finishDeliver(ctx, events, groups, sessions, i, selected);
+    offer(ctx, groups, session, events, selected);
   }
+  send(ctx, groups);
+  return undefined;
+}
+
+/** {@link deliver} from session `at` on, once its pending selection is known. */
+async function finishDeliver(
+  ctx: FeedContext,
+  events: CommittedEvent[],
+  groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>,
+  sessions: readonly FeedSession[],
+  at: number,
+  pending: Promise<CommittedEvent[]>,
+): Promise<void> {
+  offer(ctx, groups, sessions[at]!, events, await pending);
+  for (let i = at + 1; i < sessions.length; i++) {
+    const selected = select(sessions[i]!, events);
+    offer(ctx, groups, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+  }
+  send(ctx, groups);
+}
+
+/** Adds a session's selection to the group of sessions that get the same message. */
+function offer(
+  ctx: FeedContext,
+  groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>,
+  session: FeedSession,
+  events: CommittedEvent[],
+  selected: CommittedEvent[],
+): void {
+  if (selected.length === 0 || !ctx.ready.has(session)) return;
+  if (session.isSlowConsumer()) {
+    session.dropSlowConsumer();
+    return;
+  }
+  const prev = session.sentUpTo;
+  session.sentUpTo = selected[selected.length - 1]!.position;
+  const key = selected === events ? `${prev}|*` : `${prev}|${selected.map((e) => e.position).join(',')}`;
+  const group = groups.get(key);
+  if (group === undefined) groups.set(key, { message: { events: selected, prev }, sessions: [session] });
+  else group.sessions.push(session);
+}
+
+function send(ctx: FeedContext, groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>): void {
   for (const { message, sessions } of groups.values()) {
     if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, message);
     // One broadcast encodes the message once for all its sockets; local: an adapter (Redis)
@@ -193,15 +234,50 @@ async function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void
   }
 }
 
-/** The events a session should get: past its `sentUpTo`, subscribed, and allowed. Same array when all are. */
-async function select(session: FeedSession, events: CommittedEvent[]): Promise<CommittedEvent[]> {
+/**
+ * The events a session should get: past its `sentUpTo`, subscribed, and allowed. Same array when
+ * all are. A promise only when an authorization decision is pending.
+ */
+function select(
+  session: FeedSession,
+  events: CommittedEvent[],
+): CommittedEvent[] | Promise<CommittedEvent[]> {
   let selected: CommittedEvent[] | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    let keep = event.position > session.sentUpTo && matchesSubscription(event.stream, session.subscriptions);
-    if (keep) {
+    if (event.position > session.sentUpTo && matchesSubscription(event.stream, session.subscriptions)) {
       const allowed = session.allowed('subscribe', event.stream);
-      keep = typeof allowed === 'boolean' ? allowed : await allowed;
+      if (typeof allowed !== 'boolean') return selectAsync(session, events, i, selected, allowed);
+      if (allowed) {
+        selected?.push(event);
+        continue;
+      }
+    }
+    selected ??= events.slice(0, i);
+  }
+  return selected ?? events;
+}
+
+async function selectAsync(
+  session: FeedSession,
+  events: CommittedEvent[],
+  from: number,
+  selected: CommittedEvent[] | undefined,
+  decision: Promise<boolean>,
+): Promise<CommittedEvent[]> {
+  let pending: Promise<boolean> | undefined = decision;
+  for (let i = from; i < events.length; i++) {
+    const event = events[i]!;
+    let keep: boolean;
+    if (pending !== undefined) {
+      keep = await pending;
+      pending = undefined;
+    } else {
+      keep = event.position > session.sentUpTo && matchesSubscription(event.stream, session.subscriptions);
+      if (keep) {
+        const allowed = session.allowed('subscribe', event.stream);
+        keep = typeof allowed === 'boolean' ? allowed : await allowed;
+      }
     }
     if (keep) selected?.push(event);
     else selected ??= events.slice(0, i);

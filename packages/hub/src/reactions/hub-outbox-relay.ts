@@ -45,6 +45,11 @@ export interface HubOutboxRelayOptions {
   readonly registry?: ReactionRegistry;
   readonly maxEventBytes: number;
   readonly logger: Logger;
+  /**
+   * The reaction store's checkpoint row of the batch in flight (default {@link RELAY_CHECKPOINT}):
+   * one per client id, as each relay numbers its own client's seqs.
+   */
+  readonly checkpoint?: string;
   /** Told of every message the log refused for good (invalid, too large…): it is not retried. */
   readonly onRefused?: (message: OutboxMessage, result: StoreAppendResult & { status: 'rejected' }) => void;
 }
@@ -63,10 +68,11 @@ export function createHubOutboxRelay(options: HubOutboxRelayOptions): OutboxRela
   return {
     async deliver(messages) {
       if (messages.length === 0) return;
+      const row = options.checkpoint ?? RELAY_CHECKPOINT;
       const ids = messages.map((m) => m.id);
       const { lastClientSeq } = await options.store.client(options.clientId);
       const first = await options.reactionStore.transaction(async (tx) => {
-        const intent = await tx.getCheckpoint(RELAY_CHECKPOINT);
+        const intent = await tx.getCheckpoint(row);
         // The batch in flight comes again (its append may have committed): the same seqs. Unless
         // its seqs are past the log's (a log replaced under the reactions): then nothing of it is there.
         if (
@@ -75,11 +81,11 @@ export function createHubOutboxRelay(options: HubOutboxRelayOptions): OutboxRela
           sameStart(intent.recentIds, ids)
         ) {
           if (intent.recentIds.length < ids.length) {
-            await tx.putCheckpoint(RELAY_CHECKPOINT, { position: intent.position, recentIds: ids });
+            await tx.putCheckpoint(row, { position: intent.position, recentIds: ids });
           }
           return intent.position;
         }
-        await tx.putCheckpoint(RELAY_CHECKPOINT, { position: lastClientSeq + 1, recentIds: ids });
+        await tx.putCheckpoint(row, { position: lastClientSeq + 1, recentIds: ids });
         return lastClientSeq + 1;
       });
       const items = messages.map((message, i) => appendOf(options, message, first + i));
