@@ -12,6 +12,8 @@ import { spawnHubProcess } from '@eventloom/hub-server/testing';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The board's event registry: the hub validates what clients push against it. */
 export const DEMO_SCHEMAS = join(ROOT, 'apps', 'demo', 'src', 'domain', 'registry.ts');
+/** The demo's stream rules: every stream for the one dev principal, domain events only. */
+const DEMO_RULES = join(ROOT, 'apps', 'demo', 'hub-rules.json');
 
 /** A running demo hub. */
 export interface DemoHub {
@@ -31,7 +33,18 @@ export async function startDemoHub(extraArgs: readonly string[] = []): Promise<D
   const port = process.env['EVENTLOOM_PORT'] ?? '8080';
   const db = demoDatabase();
   const { child, url, exited } = await spawnHubProcess(
-    ['--insecure-dev', '--port', port, '--db', db, '--schemas', DEMO_SCHEMAS, ...extraArgs],
+    [
+      '--insecure-dev',
+      '--port',
+      port,
+      '--db',
+      db,
+      '--schemas',
+      DEMO_SCHEMAS,
+      '--rules',
+      DEMO_RULES,
+      ...extraArgs,
+    ],
     // Its own process group: a Ctrl-C reaches this script only, which then stops the hub once.
     { cwd: ROOT, detached: true, killOnExit: 'SIGTERM', onLine: print },
   );

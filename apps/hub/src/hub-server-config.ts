@@ -22,8 +22,16 @@ export interface HubServerConfig {
   readonly jwtAudience?: string;
   /** A module exporting an event registry (`export const registry = createRegistry([...])` or default). */
   readonly schemas?: string;
-  /** Browser origins allowed to connect; empty: any. */
+  /** Browser origins allowed to connect; empty: the hub's own origin only (any with --insecure-dev). */
   readonly corsOrigins: readonly string[];
+  /** A JSON file of stream rules (who may push, pull, subscribe, notify which streams, by kind). */
+  readonly rules?: string;
+  /** A module exporting `authorize(principal, action, stream, context)`, asked when no rule grants. */
+  readonly authorize?: string;
+  /** The longest a client token may be valid, in seconds (default a day). */
+  readonly maxTokenAgeSeconds?: number;
+  /** A bearer token `/metrics` requires (open without one). */
+  readonly metricsToken?: string;
   readonly insecureDev: boolean;
   readonly logLevel: string;
   /** A folder of files (a built web app) to serve from the hub's own HTTP server. */
@@ -102,7 +110,27 @@ const OPTIONS = {
   'cors-origin': {
     env: 'EVENTLOOM_CORS_ORIGIN',
     type: 'string',
-    help: 'browser origin allowed to connect (repeat, or comma-separate; default any)',
+    help: 'browser origin allowed to connect (repeat, or comma-separate; default the hub’s own; any with --insecure-dev)',
+  },
+  rules: {
+    env: 'EVENTLOOM_RULES',
+    type: 'string',
+    help: 'JSON file of stream rules: claims → streams, per action and kind (see the README)',
+  },
+  authorize: {
+    env: 'EVENTLOOM_AUTHORIZE',
+    type: 'string',
+    help: 'module exporting authorize(principal, action, stream, context), asked when no rule grants',
+  },
+  'max-token-age': {
+    env: 'EVENTLOOM_MAX_TOKEN_AGE',
+    type: 'string',
+    help: 'longest a client token may be valid, in seconds (default 86400)',
+  },
+  'metrics-token': {
+    env: 'EVENTLOOM_METRICS_TOKEN',
+    type: 'string',
+    help: 'bearer token /metrics requires (default: open, see the README for what it tells)',
   },
   'insecure-dev': {
     env: 'EVENTLOOM_INSECURE_DEV',
@@ -268,7 +296,7 @@ export function parseHubServerConfig(
     .map((o) => o.trim())
     .filter((o) => o !== '');
   for (const origin of corsOrigins) {
-    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+    if (origin !== '*' && origin !== 'self' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       return {
         ok: false,
         error: `--cors-origin must be an origin like https://app.example (no path), or *, not ${JSON.stringify(origin)}`,
@@ -364,6 +392,19 @@ export function parseHubServerConfig(
     };
   }
 
+  const maxAgeText = text('max-token-age');
+  const maxTokenAgeSeconds = maxAgeText === undefined ? undefined : Number(maxAgeText);
+  if (maxAgeText !== undefined && (!/^\d+$/.test(maxAgeText) || maxTokenAgeSeconds! < 1)) {
+    return {
+      ok: false,
+      error: `--max-token-age must be a whole number of seconds ≥ 1, not ${JSON.stringify(maxAgeText)}`,
+    };
+  }
+  const metricsToken = text('metrics-token');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    return { ok: false, error: '--metrics-token must be at least 16 characters long' };
+  }
+
   const logLevel = text('log-level') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     return {
@@ -385,6 +426,10 @@ export function parseHubServerConfig(
     ...optional('jwtAudience', text('jwt-audience')),
     ...optional('schemas', text('schemas')),
     corsOrigins,
+    ...optional('rules', text('rules')),
+    ...optional('authorize', text('authorize')),
+    ...(maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds }),
+    ...optional('metricsToken', metricsToken),
     insecureDev,
     logLevel,
     ...optional('static', text('static')),

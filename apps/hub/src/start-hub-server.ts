@@ -19,6 +19,12 @@ import {
   createSqliteStore,
   insecureDevAuthenticator,
   jwtAuthenticator,
+  openStreamsExceptCommands,
+  parseStreamRules,
+  streamRules,
+  toHubError,
+  type Authorize,
+  type StreamRule,
   type Authenticator,
   type EventStore,
   type Hub,
@@ -66,6 +72,7 @@ export async function startHubServer(
 ): Promise<HubServer> {
   const logger = options.logger ?? pino({ name: 'eventloom-hub', level: config.logLevel });
   const auth = await loadAuthenticator(config);
+  const authorize = await loadAuthorize(config, logger);
   const registry = config.schemas === undefined ? undefined : await loadRegistry(config.schemas);
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
   const onPostgres = isPostgresUrl(config.db);
@@ -111,7 +118,11 @@ export async function startHubServer(
       host: config.host,
       ...(server === undefined ? {} : { server }),
       ...(registry === undefined ? {} : { registry }),
-      ...(config.corsOrigins.length === 0 ? {} : { allowedOrigins: config.corsOrigins }),
+      // Browsers from the hub's own origin only, unless told; any origin for the local demo.
+      allowedOrigins:
+        config.corsOrigins.length > 0 ? config.corsOrigins : config.insecureDev ? ['*'] : ['self'],
+      authorize,
+      ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(cluster === undefined ? {} : { cluster }),
     });
@@ -314,6 +325,9 @@ async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator
     ...(config.jwtIssuer === undefined ? {} : { issuer: config.jwtIssuer }),
     ...(config.jwtAudience === undefined ? {} : { audience: config.jwtAudience }),
   };
+  const age =
+    config.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: config.maxTokenAgeSeconds };
+  Object.assign(claims, age);
   if (config.jwtSecret !== undefined) return jwtAuthenticator({ secret: config.jwtSecret, ...claims });
   if (config.jwtPublicKey !== undefined) {
     return jwtAuthenticator({
@@ -335,6 +349,60 @@ async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator
     return jwtAuthenticator({ jwks: jwks as { keys: [] }, ...claims });
   }
   throw new HubError(HubErrorCode.config, 'no authentication configured');
+}
+
+/**
+ * Who may do what to which streams: the `--rules` file, then the `--authorize` module for what no
+ * rule grants. Without either, every client may read and write every stream (but not push
+ * `command` or `integration` events): said loudly at start.
+ */
+async function loadAuthorize(config: HubServerConfig, logger: Logger): Promise<Authorize> {
+  let rules: StreamRule[] | undefined;
+  if (config.rules !== undefined) {
+    const text = await readConfigFile(config.rules, '--rules');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new HubError(HubErrorCode.config, `--rules ${config.rules} is not JSON`, { cause });
+    }
+    try {
+      rules = parseStreamRules(json);
+    } catch (cause) {
+      throw new HubError(HubErrorCode.config, `--rules ${config.rules}: ${toHubError(cause).message}`, {
+        cause,
+      });
+    }
+  }
+  const hook = config.authorize === undefined ? undefined : await loadAuthorizeHook(config.authorize);
+  if (rules === undefined && hook === undefined) {
+    logger.warn(
+      '!!! NO STREAM RULES: every authenticated client may read and write every stream (only command ' +
+        'and integration events are refused). Give --rules (and/or --authorize) before real users connect. !!!',
+    );
+    return openStreamsExceptCommands;
+  }
+  return streamRules(rules ?? [], hook);
+}
+
+/** Imports the `--authorize` module and takes its `authorize` export, or its default export. */
+async function loadAuthorizeHook(path: string): Promise<Authorize> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new HubError(HubErrorCode.config, `--authorize: cannot import ${path}: ${String(cause)}`, {
+      cause,
+    });
+  }
+  const hook = module['authorize'] ?? module['default'];
+  if (typeof hook !== 'function') {
+    throw new HubError(
+      HubErrorCode.config,
+      `--authorize: ${path} must export a function authorize(principal, action, stream, context) as \`authorize\` or default`,
+    );
+  }
+  return hook as Authorize;
 }
 
 async function readConfigFile(path: string, flag: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
@@ -21,6 +21,31 @@ const TYPES: Readonly<Record<string, string>> = {
   '.wasm': 'application/wasm',
 };
 
+/**
+ * The security headers of every file served: a Content-Security-Policy that fits a built PWA
+ * (its scripts, styles, service worker, manifest and icons from its own origin, its sync socket
+ * to the same origin), no framing, no referrer.
+ */
+export const STATIC_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
 /** Answers a request from a folder of files; resolves true when it answered. */
 export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -28,8 +53,10 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promi
  * Serves the files of `root` (a built single-page app, e.g. `apps/demo/dist`) for GET and HEAD:
  * content types by extension, `ETag`s and 304s, hashed `/assets/*` cached for a year and
  * everything else revalidated (so a new service worker and `index.html` are seen at once), and
- * `index.html` for an unknown path that a browser navigates to (client-side routes). Never serves
- * outside `root`; answers false (not handled) for other methods and for missing non-page files.
+ * `index.html` for an unknown path that a browser navigates to (client-side routes), each with
+ * {@link STATIC_SECURITY_HEADERS}. Never serves outside `root`, not through a symlink either, and
+ * never a dotfile (`/.env`, `/.git/…`; `/.well-known/` excepted); answers false (not handled) for
+ * other methods and for missing non-page files.
  *
  * @example
  * const files = createStaticHandler('apps/demo/dist');
@@ -37,6 +64,17 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promi
  */
 export function createStaticHandler(root: string): StaticHandler {
   const base = resolve(root);
+  /** The folder as the file system resolves it (symlinks followed), once. */
+  let realBase: Promise<string> | undefined;
+  const inside = async (file: FoundFile): Promise<FoundFile | undefined> => {
+    realBase ??= realpath(base);
+    const [real, top] = await Promise.all([realpath(file.path).catch(() => undefined), realBase]);
+    return real !== undefined && (real === top || real.startsWith(top + sep)) ? file : undefined;
+  };
+  const fileIn = async (path: string) => {
+    const file = await fileAt(path);
+    return file === undefined ? undefined : inside(file);
+  };
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     let pathname: string;
@@ -45,16 +83,21 @@ export function createStaticHandler(root: string): StaticHandler {
     } catch {
       return false;
     }
-    if (pathname.includes('\0')) return false;
+    if (pathname.includes('\0') || hasDotSegment(pathname)) return false;
     const wanted = resolve(base, `.${normalize(`/${pathname}`)}`);
     if (wanted !== base && !wanted.startsWith(base + sep)) return false;
-    const file = (await fileAt(wanted)) ?? (await fileAt(join(wanted, 'index.html')));
+    const file = (await fileIn(wanted)) ?? (await fileIn(join(wanted, 'index.html')));
     if (file !== undefined) return send(req, res, file, pathname);
     // A navigation to a route of the app: the app shell answers it.
     const page = extname(pathname) === '' && (req.headers.accept ?? '').includes('text/html');
-    const shell = page ? await fileAt(join(base, 'index.html')) : undefined;
+    const shell = page ? await fileIn(join(base, 'index.html')) : undefined;
     return shell === undefined ? false : send(req, res, shell, '/index.html');
   };
+}
+
+/** A path segment that names a dotfile or dot-folder (`.env`, `.git`), but for `.well-known`. */
+function hasDotSegment(pathname: string): boolean {
+  return pathname.split(/[\\/]/).some((segment) => segment.startsWith('.') && segment !== '.well-known');
 }
 
 interface FoundFile {
@@ -83,7 +126,7 @@ function send(
     'content-type': TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
     'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     etag,
-    'x-content-type-options': 'nosniff',
+    ...STATIC_SECURITY_HEADERS,
   };
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);

@@ -44,6 +44,8 @@ export const silent = {
 export interface TestHub {
   readonly url: string;
   readonly port: number;
+  /** The SQLite file of the log (a `sqlite` hub): copy it while stopped to back the log up. */
+  readonly path: string | undefined;
   hub: Hub;
   store: EventStore;
   /** Closes the hub (and its store unless it is a memory store, which lives on for a restart). */
@@ -83,6 +85,7 @@ export async function startTestHub(
   const test: TestHub = {
     url: `http://127.0.0.1:${port}`,
     port,
+    path,
     get hub() {
       return hub;
     },

@@ -170,7 +170,12 @@ export class ProjectionHost {
     const view = this.#view;
     const fresh = changes.confirmed.filter((e) => e.position > view.position);
     const runtimes = [...this.#projections.values()];
-    const position = Math.max(view.position, changes.meta.position);
+    // The position goes down only when a restored hub log made the device re-derive its log: that
+    // comes with a history reset, and the rebuild folds the log up to the new position.
+    const position =
+      changes.historyReset && changes.meta.position < view.position
+        ? changes.meta.position
+        : Math.max(view.position, changes.meta.position);
     const rebase = new Set<ProjectionRuntime<unknown>>();
     if (fresh.length > 0 || position > view.position) {
       const upcast = runtimes.length > 0 ? this.#upcaster.readAll(fresh) : [];
@@ -200,7 +205,13 @@ export class ProjectionHost {
     }
     this.#view = {
       position,
-      clientSeq: Math.max(view.clientSeq, changes.meta.clientSeq, this.#pending.at(-1)?.row.clientSeq ?? 0),
+      // After a reset the whole outbox was read: the store's counter is the truth (a realign may
+      // have moved it down, numbering rows anew).
+      clientSeq: Math.max(
+        changes.pendingReset ? 0 : view.clientSeq,
+        changes.meta.clientSeq,
+        this.#pending.at(-1)?.row.clientSeq ?? 0,
+      ),
       epoch: changes.meta.epoch,
       history: changes.meta.history,
     };

@@ -123,6 +123,24 @@ export interface SyncPort {
     readonly subscriptions?: readonly string[];
     readonly hubId?: string;
   }): Promise<void>;
+  /**
+   * Takes the hub's word on this device at `welcome` (`ClientStore.realign`): the counter moves
+   * past the hub's seq; a device ahead of a restored log re-derives its confirmed log and queues
+   * its own lost events to be sent again. The view follows.
+   */
+  realign(welcome: { readonly hubClientSeq: number; readonly hubHead: number }): Promise<RealignOutcome>;
+}
+
+/** What {@link SyncPort.realign} did. */
+export interface RealignOutcome {
+  /** The confirmed position now (lower than before when the hub's log was restored). */
+  readonly position: number;
+  /** The device's own events sent back to the outbox: their seqs, in order (a `repair` push sends them). */
+  readonly repairSeqs: readonly number[];
+  /** Other devices' events the hub's log lost: they come back when those devices do. */
+  readonly othersLost: readonly CommittedEvent[];
+  /** How many outbox rows were numbered anew. */
+  readonly renumbered: number;
 }
 
 /**
@@ -343,6 +361,29 @@ export class LoomSyncPort implements SyncPort {
   }): Promise<void> => {
     return this.#runtime.run(async () => {
       await this.#store.writeSyncState(record);
+    });
+  };
+
+  readonly realign = (welcome: {
+    readonly hubClientSeq: number;
+    readonly hubHead: number;
+  }): Promise<RealignOutcome> => {
+    return this.#runtime.run(async () => {
+      const result = await this.#store.realign(welcome);
+      const changed =
+        result.meta.position !== result.before.position ||
+        result.meta.epoch !== result.before.epoch ||
+        result.meta.clientSeq !== result.before.clientSeq;
+      if (changed) {
+        await this.#host.refresh();
+        this.#announce();
+      }
+      return {
+        position: result.meta.position,
+        repairSeqs: result.returned.map((row) => row.clientSeq),
+        othersLost: result.dropped,
+        renumbered: result.renumbered.size,
+      };
     });
   };
 }

@@ -18,9 +18,18 @@ export {
   type HubLimits,
   type HubAction,
   type Authorize,
+  type AuthorizeContext,
   type HubRegistry,
 } from './hub/hub-options.ts';
 export {
+  streamRules,
+  parseStreamRules,
+  openStreamsExceptCommands,
+  HUB_ACTIONS,
+  type StreamRule,
+} from './hub/stream-rules.ts';
+export {
+  DEFAULT_MAX_TOKEN_AGE_SECONDS,
   jwtAuthenticator,
   insecureDevAuthenticator,
   type Authenticator,

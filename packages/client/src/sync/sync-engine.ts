@@ -74,6 +74,8 @@ export class SyncEngine implements Sync {
   #pending: readonly EventEnvelope[] = [];
   #position = 0;
   #head = 0;
+  #repaired = 0;
+  #lostElsewhere = 0;
   #follower: TabStatus | undefined;
   #tick: ReturnType<typeof setTimeout> | undefined;
   #checkingFlushed = false;
@@ -384,6 +386,12 @@ export class SyncEngine implements Sync {
         this.#emit();
       },
       report: (error) => this.report(error),
+      realigned: (outcome) => {
+        this.#repaired += outcome.repairSeqs.length;
+        this.#lostElsewhere = outcome.othersLost.length;
+        this.#position = outcome.position;
+        this.#emit();
+      },
       refused: (refusals) => this.#refusals.refused(refusals),
       parked: (clientSeq) => this.#refusals.parked(clientSeq),
       reminder: (row) => this.#refusals.reminder(row),
@@ -460,6 +468,8 @@ export class SyncEngine implements Sync {
       pulledPerSecond: this.#pulledMeter.perSecond(),
       pushed: this.#pushedMeter.total,
       pulled: this.#pulledMeter.total,
+      repaired: this.#repaired,
+      lostElsewhere: this.#lostElsewhere,
       lastError: this.#lastError,
     };
   }

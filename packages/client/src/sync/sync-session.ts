@@ -17,7 +17,7 @@ import {
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
-import type { AckInput, SyncPort } from '../sync-port.ts';
+import type { AckInput, RealignOutcome, SyncPort } from '../sync-port.ts';
 import { SerialQueue } from '../serial-queue.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
 import { cutBatch } from './cut-batch.ts';
@@ -39,6 +39,8 @@ export interface SessionHost {
   received(count: number): void;
   /** A failure worth showing (`metrics$.lastError`) that the session recovers from. */
   report(error: ClientError): void;
+  /** The hub's word on this device changed its store (`SyncPort.realign`): a restored log, or a cleared device. */
+  realigned(outcome: RealignOutcome): void;
   /** Final refusals of pushed events: the conflict policy's turn. */
   refused(refusals: readonly Refusal[]): Promise<void>;
   /** Whether an outbox row waits to be decided again (not to be pushed meanwhile). */
@@ -112,6 +114,10 @@ export class SyncSession {
   readonly #host: SessionHost;
   readonly #config: SessionConfig;
   readonly #inbound = new SerialQueue();
+  /** Rows up to this seq are own events a restored hub log lost, sent again in `repair` pushes. */
+  #repairUpTo = 0;
+  /** Whether the hub reads `repair` on a push (protocol 3). */
+  #hubRepairs = false;
   readonly #failRequests = new Set<(error: ClientError) => void>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #outcome: Promise<SessionOutcome>;
@@ -313,6 +319,21 @@ export class SyncSession {
     if (record.hubId !== welcome.value.hubId)
       await this.#host.port.writeSyncRecord({ hubId: welcome.value.hubId });
     if (!this.#open) return;
+    // The hub's word on this device, checked at every hello: a hub that holds seqs this device
+    // never gave out (its storage was cleared), or a log behind what the device saw (restored).
+    const realigned = await this.#inbound.run(() =>
+      this.#host.port.realign({
+        hubClientSeq: welcome.value.lastClientSeq,
+        hubHead: welcome.value.head,
+      }),
+    );
+    if (!this.#open) return;
+    this.#position = realigned.position;
+    this.#hubRepairs = welcome.value.protocol >= 3;
+    this.#repairUpTo = realigned.repairSeqs.at(-1) ?? 0;
+    if (realigned.repairSeqs.length > 0 || realigned.othersLost.length > 0 || realigned.renumbered > 0) {
+      this.#host.realigned(realigned);
+    }
     this.#subscribed = desired;
     this.#head = Math.max(this.#head, welcome.value.head);
     this.#ready = true;
@@ -540,7 +561,11 @@ export class SyncSession {
         unackedOnly: true,
       });
       if (!this.#open || this.#rewindTo !== undefined || this.#pushHeld) continue;
-      const { batch, reminders, blocked } = cutBatch({
+      const {
+        batch: cutRows,
+        reminders,
+        blocked,
+      } = cutBatch({
         rows,
         limit,
         maxBytes: this.#config.maxBytes,
@@ -548,7 +573,7 @@ export class SyncSession {
         guardedInFlight: this.#guardedInFlight,
         reminder: (row) => this.#host.reminder(row),
       });
-      if (batch.length === 0) {
+      if (cutRows.length === 0) {
         // Everything read waits to be decided again: look past it.
         if (!blocked && rows.length > limit) {
           this.#pushCursor = rows[limit - 1]!.clientSeq;
@@ -556,13 +581,20 @@ export class SyncSession {
         }
         return;
       }
+      const batch = [...cutRows];
+      // Own events a restored log lost go in pushes of their own, flagged for the hub to count.
+      const repair = batch[0]!.clientSeq <= this.#repairUpTo;
+      if (this.#repairUpTo > 0) {
+        const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
+        if (cut > 0) batch.splice(cut);
+      }
       this.#pushCursor = batch[batch.length - 1]!.clientSeq;
       this.#inFlight++;
       const guarded = new Set<string>();
       for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
       for (const stream of guarded)
         this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
-      void this.#send(batch, reminders)
+      void this.#send(batch, reminders, repair && this.#hubRepairs)
         .catch((error: unknown) => this.#finish(toClientError(error)))
         .finally(() => {
           this.#inFlight--;
@@ -577,10 +609,15 @@ export class SyncSession {
     }
   }
 
-  async #send(batch: readonly OutboxRow[], reminders: ReadonlySet<number> = new Set()): Promise<void> {
+  async #send(
+    batch: readonly OutboxRow[],
+    reminders: ReadonlySet<number> = new Set(),
+    repair = false,
+  ): Promise<void> {
     let answer: unknown;
     try {
-      answer = await this.#request(MessageName.push, { events: batch.map((r) => r.event) });
+      const events = batch.map((r) => r.event);
+      answer = await this.#request(MessageName.push, repair ? { events, repair: true } : { events });
     } catch {
       return; // the session ended: the next one pushes these again
     }

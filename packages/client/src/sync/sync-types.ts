@@ -33,6 +33,16 @@ export interface SyncMetrics {
   readonly pushed: number;
   /** Confirmed events stored since the sync started. */
   readonly pulled: number;
+  /**
+   * Own events this device sent again since the sync started because the hub's log had lost them
+   * (it was restored from an older backup): same ids, new positions.
+   */
+  readonly repaired: number;
+  /**
+   * Events of other devices this device held that the hub's log lost (at the last restore it
+   * noticed): they are back only once their devices return and send them again.
+   */
+  readonly lostElsewhere: number;
   /** The last failure, whether retried (connection, hub errors) or final (`error` state). */
   readonly lastError: ClientError | undefined;
 }

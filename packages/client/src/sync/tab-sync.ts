@@ -11,6 +11,8 @@ export interface TabStatus {
   readonly pulledPerSecond: number;
   readonly pushed: number;
   readonly pulled: number;
+  readonly repaired: number;
+  readonly lostElsewhere: number;
   readonly lastError: { readonly code: ClientErrorCode; readonly message: string } | undefined;
 }
 

@@ -4,6 +4,7 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { decodeNotify, ErrorCode, Limits } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
@@ -170,6 +171,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       return true;
     }
     if (path === '/metrics') {
+      if (!metricsAllowed(req, options.metricsToken)) {
+        res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+        reply(res, 401, 'application/json', '{"error":"metrics need the bearer token"}');
+        return true;
+      }
       metrics.registry.metrics().then(
         (text) => reply(res, 200, metrics.registry.contentType, text),
         (error: unknown) => {
@@ -205,14 +211,19 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     maxHttpBufferSize: limits.maxHttpBufferSize,
     perMessageDeflate: false,
     httpCompression: false,
-    cors: { origin: anyOrigin ? true : [...origins] },
+    // CORS headers for the polling transport; same-origin requests (`self`) need none.
+    cors: {
+      origin: anyOrigin
+        ? (origin, done) => done(null, origin !== 'null')
+        : origins.filter((o) => o !== 'self'),
+    },
     allowRequest: (req, callback) => {
       if (closing) {
         callback('the hub is shutting down', false);
         return;
       }
       const origin = req.headers.origin;
-      if (origin === undefined || anyOrigin || origins.includes(origin)) {
+      if (origin === undefined || originAllowed(origin, origins, req.headers.host)) {
         callback(null, true);
         return;
       }
@@ -450,6 +461,31 @@ function resolveLimits(overrides: Partial<HubLimits> | undefined): HubLimits {
     'maxTransactionEvents must be at least maxBatchSize',
   );
   return limits;
+}
+
+/**
+ * Whether a browser's `Origin` may connect: listed, or `self` listed and the origin is the hub's
+ * own (the `Host` it was reached at), or `*` listed. The opaque origin `null` (sandboxed frames,
+ * files) only when listed as such.
+ */
+function originAllowed(origin: string, allowed: readonly string[], host: string | undefined): boolean {
+  if (allowed.includes(origin)) return true;
+  if (origin === 'null') return false;
+  if (allowed.includes('*')) return true;
+  if (!allowed.includes('self') || host === undefined) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/** `/metrics` is open without a token; with one, only a request bearing it reads the metrics. */
+function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const given = req.headers.authorization ?? '';
+  const expected = `Bearer ${token}`;
+  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }
 
 function connectError(code: ErrorCode, message: string): Error & { data: { code: ErrorCode } } {

@@ -141,10 +141,17 @@ export interface HubOptions {
   readonly host?: string;
   /**
    * Origins a browser may connect from (the `Origin` header, e.g. `https://app.example`), checked
-   * in `allowRequest`; `*` allows any. Requests without an Origin (non-browser clients) pass.
-   * Default: any origin.
+   * in `allowRequest`: `self` is the hub's own origin (the app served beside it), `*` any origin
+   * but the opaque `null`, which must be listed as `null`. Requests without an Origin (non-browser
+   * clients) pass. Default: `*` (`eventloom-hub` defaults to `self` outside `--insecure-dev`).
    */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * A bearer token `/metrics` requires. Without one `/metrics` is open, and tells anyone who can
+   * reach it the hub's counts: connected sockets, events appended, rejections by code, latencies,
+   * memory held, and with reactions their names, positions and dead letters.
+   */
+  readonly metricsToken?: string;
   /** Socket.IO path; default `/socket.io`. */
   readonly path?: string;
   /**
