@@ -6,10 +6,8 @@ import { copyFile, rm } from 'node:fs/promises';
 import type { EventEnvelope } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { createEventloom } from '../eventloom.ts';
-import { DexieClientStore } from '../dexie-client-store.ts';
-import { TodoAdded, todoList, todoRegistry } from '../testing/todo-model.ts';
-import { createSync } from './create-sync.ts';
+import { createEventloom, createSync, DexieClientStore } from '@eventloom/client';
+import { TodoAdded, todoList, todoRegistry } from '@eventloom/client/testing';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const { defer, hub: startHub, device: openDevice } = syncFixtures();
