@@ -111,7 +111,14 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
-      browser('bench-browser', ['packages/**/*.browser.bench.ts'], 600_000, false),
+      // The hub the sync benchmarks in Chromium (outbox-drain) push to, started in Node.
+      browser(
+        'bench-browser',
+        ['packages/**/*.browser.bench.ts', 'integration/**/*.browser.bench.ts'],
+        600_000,
+        false,
+        ['integration/src/sync/sync-hub.global-setup.node.ts'],
+      ),
     ],
   },
 });

@@ -1,5 +1,6 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -46,7 +47,7 @@ export interface HubServer {
   readonly hub: Hub;
   readonly store: EventStore;
   /** The handlers and sagas of `--reactions`, running. */
-  readonly reactions?: HubReactions;
+  readonly reactions?: HubReactions | undefined;
   /** `http://host:port` it listens on. */
   readonly url: string;
   readonly logger: Logger;
@@ -77,16 +78,6 @@ export async function startHubServer(
   const reactionModule = config.reactions === undefined ? undefined : await loadReactions(config.reactions);
   const onPostgres = isPostgresUrl(config.db);
   if (!onPostgres && config.db !== ':memory:') await mkdir(dirname(resolve(config.db)), { recursive: true });
-  if (
-    onPostgres &&
-    (config.reactions !== undefined || config.nats !== undefined) &&
-    config.reactionsDb === undefined
-  ) {
-    throw new HubError(
-      HubErrorCode.config,
-      `${config.reactions === undefined ? '--nats' : '--reactions'} on a postgres:// log: give --reactions-db (a SQLite file of this node)`,
-    );
-  }
   const files = config.static === undefined ? undefined : await staticFiles(config.static);
   const store = await openEventStore(config, logger);
   let cluster: RedisCluster | undefined;
@@ -109,6 +100,8 @@ export async function startHubServer(
   let relay: JetStreamRelay | undefined;
   let inbound: JetStreamInbound | undefined;
   let removeNatsMetrics: () => void = () => undefined;
+  let leadership: { stop(): Promise<void> } | undefined;
+  let stopReactions: () => Promise<void> = async () => undefined;
   try {
     hub = await createHub({
       store,
@@ -139,49 +132,90 @@ export async function startHubServer(
     }
     const admin = adminOptions(config, auth);
     if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
-    if (reactionModule !== undefined || relay !== undefined) {
-      reactionStore = openReactionStore(config);
-      const handlers = [
-        ...(reactionModule?.handlers ?? []),
-        ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
-      ];
-      reactions = await createHubReactions({
-        hub,
-        reactionStore,
+    const running = hub;
+    const handlers = [
+      ...(reactionModule?.handlers ?? []),
+      ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
+    ];
+    const sagas = reactionModule?.sagas ?? [];
+    /** Starts the reactions (and the inbound consumer) on `fenced`: here, or on the cluster's runner node. */
+    const startReactions = async (fenced: ReactionStore) => {
+      const started = await createHubReactions({
+        hub: running,
+        reactionStore: fenced,
         handlers,
-        sagas: reactionModule?.sagas ?? [],
+        sagas,
         replayHandlers: reactionModule?.replayHandlers ?? [],
         ...(registry === undefined ? {} : { registry }),
         ...(admin === undefined ? {} : { admin }),
         logger,
       });
-    }
-    if (
-      jetstream !== undefined &&
-      nats !== undefined &&
-      reactionStore !== undefined &&
-      config.natsInbound !== undefined
-    ) {
-      inbound = await jetstream.startJetStreamInbound({
-        connection: nats,
-        hub,
-        reactionStore,
-        ...(registry === undefined ? {} : { registry }),
-        stream: config.natsInboundStream ?? 'EVENTLOOM_INBOUND',
-        subjects: config.natsInbound,
-        logger,
-      });
+      let consumer: JetStreamInbound | undefined;
+      if (jetstream !== undefined && nats !== undefined && config.natsInbound !== undefined) {
+        try {
+          consumer = await jetstream.startJetStreamInbound({
+            connection: nats,
+            hub: running,
+            reactionStore: fenced,
+            ...(registry === undefined ? {} : { registry }),
+            stream: config.natsInboundStream ?? 'EVENTLOOM_INBOUND',
+            subjects: config.natsInbound,
+            logger,
+          });
+        } catch (error) {
+          await started.stop();
+          throw error;
+        }
+      }
+      inbound = consumer;
+      return {
+        reactions: started,
+        async stop() {
+          await consumer?.stop();
+          if (inbound === consumer) inbound = undefined;
+          await started.stop();
+        },
+      };
+    };
+    if (reactionModule !== undefined || relay !== undefined) {
+      if (onPostgres && config.reactionsDb === undefined) {
+        // A cluster: the reactions' state is in the log's database, and one node runs them.
+        const postgres = await import('@eventloom/hub/postgres');
+        const shared = await postgres.createPostgresReactionStore({ url: config.db });
+        reactionStore = shared;
+        leadership = postgres.runReactionsOnce({
+          store: shared,
+          node: `${hostname()}:${process.pid}:${new URL(hub.url).port}`,
+          reactions: [...handlers.map((h) => h.name), ...sagas.map((s) => s.name)],
+          metrics: hub.metrics.registry,
+          logger,
+          start: async (fenced) => {
+            const started = await startReactions(fenced);
+            reactions = started.reactions;
+            return {
+              async stop() {
+                await started.stop();
+                reactions = undefined;
+              },
+            };
+          },
+        });
+      } else {
+        reactionStore = openReactionStore(config);
+        const started = await startReactions(reactionStore);
+        reactions = started.reactions;
+        stopReactions = () => started.stop();
+      }
     }
     if (jetstream !== undefined && relay !== undefined) {
-      const running = inbound;
       removeNatsMetrics = jetstream.registerJetStreamMetrics(hub.metrics.registry, {
         relay,
-        ...(running === undefined ? {} : { inbound: () => running }),
+        inbound: () => inbound,
       });
     }
   } catch (error) {
-    await inbound?.stop();
-    await reactions?.stop();
+    await leadership?.stop();
+    await stopReactions();
     relay?.close();
     await nats?.close().catch(() => undefined);
     await hub?.close();
@@ -207,13 +241,15 @@ export async function startHubServer(
   return {
     hub,
     store,
-    ...(reactions === undefined ? {} : { reactions }),
+    get reactions() {
+      return reactions;
+    },
     url: hub.url,
     logger,
     close() {
       closing ??= (async () => {
-        await inbound?.stop();
-        await reactions?.stop();
+        await leadership?.stop();
+        await stopReactions();
         removeNatsMetrics();
         relay?.close();
         await nats?.drain().catch(() => undefined);

@@ -205,7 +205,14 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       (e) => runtime.report(toClientError(e)),
     );
     this.leader$ = this.#tabs.leader$;
-    const announce = () => this.#tabs.announce();
+    // Telling other tabs is best effort: a write that is stored must not fail because of it.
+    const announce = () => {
+      try {
+        this.#tabs.announce();
+      } catch (error) {
+        this.#runtime.report(toClientError(error));
+      }
+    };
     this.#appender = new Appender({
       store,
       host,
@@ -303,8 +310,10 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   async close(): Promise<void> {
     if (this.#runtime.closed) return;
     this.#runtime.markClosed();
-    await this.#tabs.close();
+    // The work queued before close() finishes first (an append that resolves is durable, one that
+    // rejects stored nothing); only then do the other tabs stop hearing from this one.
     await this.#runtime.drain();
+    await this.#tabs.close();
     this.#store.close();
     this.#host.complete();
     this.#runtime.complete();

@@ -225,7 +225,7 @@ export class LoomSyncPort implements SyncPort {
 
   readonly markAcked = (acks: readonly AckInput[]): Promise<void> => {
     return this.#runtime.run(async () => {
-      const seqs = this.#host.seqsById();
+      const { seqs, stale } = await this.#seqsOf(acks.map((a) => a.id));
       const rows = acks.flatMap((a) => {
         const clientSeq = seqs.get(a.id);
         if (clientSeq === undefined) return [];
@@ -238,6 +238,7 @@ export class LoomSyncPort implements SyncPort {
       if (rows.length === 0) return;
       const { settled } = await this.#store.markAcked(rows);
       this.#host.noteAcked(new Map(rows.map(({ clientSeq, ...fields }) => [clientSeq, fields])));
+      if (stale) await this.#host.refresh();
       if (settled.length > 0) {
         await this.#host.refresh();
         this.#announce();
@@ -249,7 +250,7 @@ export class LoomSyncPort implements SyncPort {
     rejections: readonly RejectInput[],
   ): Promise<{ readonly deadLetters: readonly DeadLetterRow[]; readonly dropped: readonly OutboxRow[] }> => {
     return this.#runtime.run(async () => {
-      const seqs = this.#host.seqsById();
+      const { seqs } = await this.#seqsOf(rejections.map((r) => r.id));
       const rows = rejections.flatMap((r) => {
         const clientSeq = seqs.get(r.id);
         return clientSeq === undefined ? [] : [{ ...r, clientSeq }];
@@ -261,6 +262,17 @@ export class LoomSyncPort implements SyncPort {
       return { deadLetters, dropped };
     });
   };
+
+  /**
+   * The clientSeq of each event id, from the view's pending list, or from the store when an id is
+   * not in it: a row another tab appended and pushed before this one read it (`stale`).
+   */
+  async #seqsOf(ids: readonly string[]): Promise<{ seqs: Map<string, number>; stale: boolean }> {
+    const seqs = this.#host.seqsById();
+    if (ids.every((id) => seqs.has(id))) return { seqs, stale: false };
+    for (const row of await this.#store.readPending()) seqs.set(row.event.id, row.clientSeq);
+    return { seqs, stale: true };
+  }
 
   readonly redecide = (decisions: readonly RedecideInput[]): Promise<RedecideOutcome[]> => {
     return this.#runtime.run(() => this.#redecide(decisions));

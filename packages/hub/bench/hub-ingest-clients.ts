@@ -8,7 +8,8 @@ import type { EventEnvelope, PushAck } from '@eventloom/protocol';
 import { connectClient, hello, request, signToken } from '../src/hub/test-kit.ts';
 import { ingestOutbox } from './hub-ingest-events.ts';
 
-const [url, clients, perClient, batch] = [
+/** One hub URL, or several comma-separated (the nodes of a cluster): client c connects to the c-th, round robin. */
+const [urls, clients, perClient, batch] = [
   process.argv[2]!,
   Number(process.argv[3]),
   Number(process.argv[4]),
@@ -19,7 +20,8 @@ const IN_FLIGHT = 2;
 const outboxes: EventEnvelope[][] = Array.from({ length: clients }, (_, c) => ingestOutbox(c, perClient));
 const sockets = await Promise.all(
   outboxes.map(async (_, c) => {
-    const socket = await connectClient(url, { token: await signToken(`user-${c}`) });
+    const nodes = urls.split(',');
+    const socket = await connectClient(nodes[c % nodes.length]!, { token: await signToken(`user-${c}`) });
     await hello(socket, `client-${c}`, []);
     return socket;
   }),

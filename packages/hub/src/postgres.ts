@@ -10,3 +10,14 @@ export {
   type PostgresStoreOptions,
 } from './store/postgres-store.ts';
 export { migratePostgres, postgresMigrations, type PostgresMigration } from './store/postgres-migrations.ts';
+export {
+  createPostgresReactionStore,
+  type PostgresReactionStore,
+  type PostgresReactionStoreOptions,
+} from './reactions/postgres-reaction-store.ts';
+export {
+  runReactionsOnce,
+  REACTION_RUNNER_METRIC,
+  type ReactionLeadership,
+  type ReactionLeadershipOptions,
+} from './reactions/reaction-leadership.ts';

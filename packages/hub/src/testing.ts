@@ -19,3 +19,10 @@ export {
   TEST_NATS_URL,
   type OwnNatsServer,
 } from './integration/nats-test-server.ts';
+export {
+  createTestDatabase,
+  postgresUnavailable,
+  requirePostgres,
+  TEST_POSTGRES_URL,
+  type TestDatabase,
+} from './store/postgres-test-database.ts';

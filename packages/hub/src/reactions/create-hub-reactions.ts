@@ -108,8 +108,9 @@ export async function createHubReactions(options: HubReactionsOptions): Promise<
     if (cause instanceof HubError) throw cause;
     throw new HubError(HubErrorCode.store, 'reactions: the event store could not be read', { cause });
   }
-  const onCommit = (listener: (head: number) => void) => hub.onCommit(listener);
-  const unwatchHead = hub.onCommit((position) => {
+  // The store's head, whoever committed: this node, or another node on a shared database.
+  const onCommit = (listener: (head: number) => void) => store.watchHead((change) => listener(change.head));
+  const unwatchHead = onCommit((position) => {
     if (position > head) head = position;
   });
   const registry = options.registry;

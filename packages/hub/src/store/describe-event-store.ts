@@ -605,6 +605,38 @@ export function describeEventStore(
       });
     });
 
+    describe('head watching', () => {
+      it('tells a watcher of every commit: heads grow, handed-over events are what a read gives', async () => {
+        const store = await fresh();
+        const changes: { head: number; from?: number; events?: CommittedEvent[] }[] = [];
+        const stop = store.watchHead((change) => {
+          const given = change.events?.();
+          changes.push({
+            head: change.head,
+            ...(change.from === undefined ? {} : { from: change.from }),
+            ...(given === undefined ? {} : { events: [...given] }),
+          });
+        });
+        const a = events('client-a', 1, 3);
+        await store.append(pushes(a));
+        await store.append(pushes([a[0]!])); // a duplicate commits nothing
+        await store.append(pushes(events('client-b', 1, 2)));
+        await expect.poll(() => changes.at(-1)?.head, { timeout: 10_000 }).toBe(5);
+        const heads = changes.map((c) => c.head);
+        expect(heads).toEqual([...heads].sort((x, y) => x - y));
+        expect(new Set(heads).size).toBe(heads.length);
+        const log = await readAll(store);
+        for (const change of changes) {
+          if (change.events === undefined) continue;
+          expect(change.events).toEqual(log.slice(change.from, change.head));
+        }
+        stop();
+        await store.append(pushes(events('client-c', 1, 1)));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(changes.at(-1)?.head).toBe(5);
+      });
+    });
+
     describe('lifecycle', () => {
       it('has a hub id that is stable and differs between logs', async () => {
         const [one, two] = [await fresh(), await fresh()];

@@ -1,0 +1,52 @@
+/**
+ * The sync port settles acks and refusals by the store's rows, not only the view's pending list:
+ * a row another tab appended and the leader pushed before its view read it (issue 16 §3).
+ */
+import { describe, expect, it } from 'vitest';
+import { createEventloom } from './eventloom.ts';
+import { MemoryClientStore, type MemoryDatabase } from './memory-client-store.ts';
+import { TodoAdded, todoRegistry } from './testing/todo-model.ts';
+
+async function twoTabs() {
+  const databases = new Map<string, MemoryDatabase>();
+  const name = `tabs-${Math.random().toString(36).slice(2)}`;
+  const open = () =>
+    createEventloom({
+      name,
+      registry: todoRegistry,
+      storage: { store: new MemoryClientStore({ name, databases }) },
+    });
+  return { leader: await open(), other: await open() };
+}
+
+describe('acks and refusals of rows another tab appended', () => {
+  it('records the ack of a row the leader has not read yet', async () => {
+    const { leader, other } = await twoTabs();
+    try {
+      const event = await other.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+      // At once: the leader's view has not heard of the row (tabs hear of it in a later task).
+      await leader.sync.markAcked([{ id: event.id, position: 1, streamVersion: 1 }]);
+      expect((await other.sync.readOutbox()).map((row) => row.acked)).toEqual([
+        { position: 1, streamVersion: 1 },
+      ]);
+    } finally {
+      await other.close();
+      await leader.close();
+    }
+  });
+
+  it('parks the refusal of a row the leader has not read yet', async () => {
+    const { leader, other } = await twoTabs();
+    try {
+      const event = await other.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+      const { deadLetters } = await leader.sync.markRejected([
+        { id: event.id, code: 'invalid', message: 'refused' },
+      ]);
+      expect(deadLetters.map((letter) => letter.event.id)).toEqual([event.id]);
+      expect(await other.sync.readOutbox()).toEqual([]);
+    } finally {
+      await other.close();
+      await leader.close();
+    }
+  });
+});

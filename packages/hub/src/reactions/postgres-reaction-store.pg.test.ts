@@ -1,0 +1,77 @@
+import { describeReactionStore } from '@eventloom/core/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  postgresUnavailable,
+  requirePostgres,
+  type TestDatabase,
+} from '../store/postgres-test-database.ts';
+import { createPostgresReactionStore, type PostgresReactionStore } from './postgres-reaction-store.ts';
+
+const run = requirePostgres(await postgresUnavailable());
+
+const opened: PostgresReactionStore[] = [];
+let database: Promise<TestDatabase> | undefined;
+const schemas = new Map<string, string>();
+afterAll(async () => {
+  for (const store of opened) await store.close();
+  if (database !== undefined) await (await database).drop();
+});
+
+async function open(name: string): Promise<PostgresReactionStore> {
+  database ??= createTestDatabase('eventloom_reactions');
+  if (!schemas.has(name)) schemas.set(name, `r_${schemas.size + 1}`);
+  const store = await createPostgresReactionStore({ url: (await database).url, schema: schemas.get(name)! });
+  opened.push(store);
+  return store;
+}
+
+describe.runIf(run)('Postgres reaction store', () => {
+  describeReactionStore('postgres', open);
+
+  it('fences a writer whose lease moved on, and lets the new holder write', async () => {
+    const store = await open('fencing');
+    const first = await store.takeLease('reactions', 'node-a');
+    const old = store.fenced('reactions', first);
+    await old.transaction((tx) => tx.putCheckpoint('h', { position: 1, recentIds: [] }));
+    const second = await store.takeLease('reactions', 'node-b');
+    expect(second).toBe(first + 1);
+    await expect(
+      old.transaction((tx) => tx.putCheckpoint('h', { position: 99, recentIds: [] })),
+    ).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('node-b'),
+    });
+    await store
+      .fenced('reactions', second)
+      .transaction((tx) => tx.putCheckpoint('h', { position: 2, recentIds: [] }));
+    expect(await store.transaction((tx) => tx.getCheckpoint('h'))).toEqual({ position: 2, recentIds: [] });
+  });
+
+  it('counts saga instances by saga and status', async () => {
+    const store = await open('counts');
+    const instance = (id: string, status: 'active' | 'done') => ({
+      id,
+      saga: id.split('/')[0]!,
+      key: id.split('/')[1]!,
+      status,
+      state: null,
+      version: 1,
+      steps: [],
+      compensated: [],
+      stream: 's',
+      trace: { correlationId: 'c', causationId: 'c' },
+      startedAt: '2026-11-27T10:00:00.000Z',
+      updatedAt: '2026-11-27T10:00:00.000Z',
+    });
+    await store.transaction(async (tx) => {
+      await tx.putSaga(instance('a/1', 'active'));
+      await tx.putSaga(instance('a/2', 'active'));
+      await tx.putSaga(instance('b/1', 'done'));
+    });
+    expect(await store.sagaCounts()).toEqual([
+      { saga: 'a', status: 'active', count: 2 },
+      { saga: 'b', status: 'done', count: 1 },
+    ]);
+  });
+});
