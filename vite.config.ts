@@ -104,7 +104,12 @@ export default defineConfig({
           name: 'bench-node',
           // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
           fileParallelism: false,
-          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts', 'integration/**/*.bench.ts'],
+          include: [
+            'packages/**/*.bench.ts',
+            'apps/**/*.bench.ts',
+            'e2e/**/*.bench.ts',
+            'integration/**/*.bench.ts',
+          ],
           exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
           environment: 'node',
           testTimeout: 600_000,

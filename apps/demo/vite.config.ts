@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { precompress } from './scripts/precompress.ts';
 
 /** Where the dev server forwards the sync socket: `pnpm dev` starts the hub there. */
 const hub = process.env['EVENTLOOM_HUB_URL'] ?? 'http://127.0.0.1:8080';
@@ -29,6 +30,8 @@ const devModulesRoute: RuntimeCaching = {
  */
 export default defineConfig(({ command }) => ({
   root: import.meta.dirname,
+  // True under the dev server only (a build run by a test has DEV set too, but no dev server).
+  define: { __EVENTLOOM_DEV_SERVER__: JSON.stringify(command === 'serve') },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   // Pre-bundled up front: a dependency discovered late makes the dev server reload the page.
   optimizeDeps: {
@@ -54,6 +57,8 @@ export default defineConfig(({ command }) => ({
   preview: { host: '127.0.0.1' },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 600 },
   plugins: [
+    // Last: brotli and gzip copies of what the build wrote, the service worker included.
+    precompress(),
     VitePWA({
       registerType: 'autoUpdate',
       injectRegister: 'script-defer',

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { findPrecompressed, isCompressible } from './precompressed.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -54,7 +55,8 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promi
  * content types by extension, `ETag`s and 304s, hashed `/assets/*` cached for a year and
  * everything else revalidated (so a new service worker and `index.html` are seen at once), and
  * `index.html` for an unknown path that a browser navigates to (client-side routes), each with
- * {@link STATIC_SECURITY_HEADERS}. Never serves outside `root`, not through a symlink either, and
+ * {@link STATIC_SECURITY_HEADERS}, and the build's precompressed copies (`x.js.br`, `x.js.gz`) to
+ * clients that accept them. Never serves outside `root`, not through a symlink either, and
  * never a dotfile (`/.env`, `/.git/…`; `/.well-known/` excepted); answers false (not handled) for
  * other methods and for missing non-page files.
  *
@@ -115,28 +117,37 @@ async function fileAt(path: string): Promise<FoundFile | undefined> {
   }
 }
 
-function send(
+async function send(
   req: IncomingMessage,
   res: ServerResponse,
-  file: FoundFile,
+  found: FoundFile,
   pathname: string,
 ): Promise<boolean> {
-  const etag = `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`;
+  const type = TYPES[extname(found.path).toLowerCase()] ?? 'application/octet-stream';
+  // The build's brotli or gzip copy when the client takes it; the answer varies with the header.
+  const compressible = isCompressible(type);
+  const encoded = compressible
+    ? await findPrecompressed(found.path, found.mtimeMs, req.headers['accept-encoding'])
+    : undefined;
+  const file = encoded ?? found;
+  const etag = `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}${encoded ? `-${encoded.encoding}` : ''}"`;
   const headers = {
-    'content-type': TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
+    'content-type': type,
     'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     etag,
     ...STATIC_SECURITY_HEADERS,
+    ...(compressible ? { vary: 'Accept-Encoding' } : {}),
+    ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
   };
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
-    return Promise.resolve(true);
+    return true;
   }
   res.writeHead(200, { ...headers, 'content-length': String(file.size) });
   if (req.method === 'HEAD') {
     res.end();
-    return Promise.resolve(true);
+    return true;
   }
   return new Promise((done) => {
     const stream = createReadStream(file.path);

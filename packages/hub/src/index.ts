@@ -50,6 +50,12 @@ export {
 export {
   signWebhook,
   verifyWebhook,
+  createWebhookVerifier,
+  memoryReplayStore,
+  webhookKey,
+  type WebhookReplayStore,
+  type WebhookRefusal,
+  type WebhookVerifier,
   WebhookHeaders,
   type WebhookSigningInput,
   type WebhookVerification,

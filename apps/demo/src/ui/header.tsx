@@ -39,7 +39,7 @@ export function Header({ board }: { readonly board: BoardState }) {
   return (
     <header class="topbar">
       <div class="brand">
-        <img src="/icons/favicon-32.png" width={28} height={28} alt="" />
+        <img src="/icons/icon-192.png" width={28} height={28} alt="" />
         <div>
           <h1>Team board</h1>
           <p class="subtitle">Eventloom demo · offline-first, event-sourced</p>

@@ -15,7 +15,12 @@ export function useApp(): BoardApp {
 
 /** The latest value of an observable (`initial` until it emits); re-subscribes when it changes. */
 export function useObservable<T>(source: Observable<T>, initial: T): T {
-  const [value, setValue] = useState<T>(initial);
+  // A value the source holds already (a replayed one) is the first render's: no empty frame first.
+  const [value, setValue] = useState<T>(() => {
+    let current = initial;
+    source.subscribe((v) => (current = v)).unsubscribe();
+    return current;
+  });
   useEffect(() => {
     const subscription = source.subscribe({ next: (v) => setValue(() => v) });
     return () => subscription.unsubscribe();
