@@ -61,15 +61,30 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'scripts/**/*.test.ts', 'README.test.ts'],
+          include: [
+            'packages/**/*.test.ts',
+            'apps/**/*.test.ts',
+            'integration/**/*.test.ts',
+            'bench/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'README.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/*.browser.test.ts', '**/*.bench.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
         },
       },
-      browser('browser', ['packages/**/*.browser.test.{ts,tsx}', 'apps/**/*.browser.test.ts'], 30_000, true, [
-        'packages/client/src/sync/sync-hub.global-setup.node.ts',
-      ]),
+      browser(
+        'browser',
+        [
+          'packages/**/*.browser.test.{ts,tsx}',
+          'apps/**/*.browser.test.ts',
+          'integration/**/*.browser.test.ts',
+        ],
+        30_000,
+        true,
+        ['integration/src/sync/sync-hub.global-setup.node.ts'],
+      ),
       {
         test: {
           name: 'e2e',
@@ -89,7 +104,12 @@ export default defineConfig({
           name: 'bench-node',
           // One benchmark at a time: two cores, and each figure is a ratio measured in one run.
           fileParallelism: false,
-          include: ['packages/**/*.bench.ts', 'apps/**/*.bench.ts', 'e2e/**/*.bench.ts'],
+          include: [
+            'packages/**/*.bench.ts',
+            'apps/**/*.bench.ts',
+            'e2e/**/*.bench.ts',
+            'integration/**/*.bench.ts',
+          ],
           exclude: ['**/node_modules/**', '**/*.browser.bench.ts'],
           environment: 'node',
           testTimeout: 600_000,
@@ -97,9 +117,13 @@ export default defineConfig({
         },
       },
       // The hub the sync benchmarks in Chromium (outbox-drain) push to, started in Node.
-      browser('bench-browser', ['packages/**/*.browser.bench.ts'], 600_000, false, [
-        'packages/client/src/sync/sync-hub.global-setup.node.ts',
-      ]),
+      browser(
+        'bench-browser',
+        ['packages/**/*.browser.bench.ts', 'integration/**/*.browser.bench.ts'],
+        600_000,
+        false,
+        ['integration/src/sync/sync-hub.global-setup.node.ts'],
+      ),
     ],
   },
 });

@@ -16,6 +16,8 @@ export interface BenchResult {
   readonly target: number;
   readonly better: 'higher' | 'lower';
   readonly pass: boolean;
+  /** When it was measured (ISO 8601). */
+  readonly date: string;
 }
 
 /** What a benchmark measured; {@link toResult} derives the ratio and the verdict. */
@@ -38,7 +40,14 @@ export function toResult(m: BenchMeasurement): BenchResult {
   }
   const ratio = m.value / m.baseline;
   const pass = m.better === 'higher' ? ratio >= m.target : ratio <= m.target;
-  return { ...m, ratio: round(ratio, 3), value: round(m.value, 3), baseline: round(m.baseline, 3), pass };
+  return {
+    ...m,
+    ratio: round(ratio, 3),
+    value: round(m.value, 3),
+    baseline: round(m.baseline, 3),
+    pass,
+    date: new Date().toISOString(),
+  };
 }
 
 /** Formats results as one aligned text table. */

@@ -1,15 +1,23 @@
 /**
- * `pnpm bench [name…]`: runs all benchmarks, or those whose file name contains one of the names,
- * then prints one table of bench/results/*.json and exits non-zero if a target was missed.
+ * `pnpm bench [name…] [--readme]`: runs all benchmarks, or those whose file name contains one of
+ * the names, then prints one table of what this run wrote to bench/results and exits non-zero if a
+ * target was missed. `--readme` then rewrites the README's generated block from every result in
+ * bench/results (this run's and, for the benchmarks it did not run, the last ones kept there).
  */
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR } from './node.ts';
+import { describeMachine, renderBlock, rewriteBlock } from './readme.ts';
 import { formatTable, type BenchResult } from './report.ts';
 
-const filters = process.argv.slice(2).filter((a) => a !== '--');
-await rm(RESULTS_DIR, { recursive: true, force: true });
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const readme = args.includes('--readme');
+const filters = args.filter((a) => a !== '--readme');
+const started = new Date().toISOString();
+// A full run starts from nothing; a partial one keeps the other benchmarks' last results.
+if (filters.length === 0) await rm(RESULTS_DIR, { recursive: true, force: true });
 // The two projects run one after the other, so that Node and Chromium benchmarks never share the CPU.
 const statuses = ['bench-node', 'bench-browser'].map(
   (project) =>
@@ -20,9 +28,15 @@ const statuses = ['bench-node', 'bench-browser'].map(
 );
 const run = { status: statuses.every((s) => s === 0) ? 0 : 1 };
 const files = await readdir(RESULTS_DIR).catch(() => [] as string[]);
-const results: BenchResult[] = [];
+const kept: BenchResult[] = [];
 for (const file of files.filter((f) => f.endsWith('.json')).sort()) {
-  results.push(JSON.parse(await readFile(join(RESULTS_DIR, file), 'utf8')) as BenchResult);
+  kept.push(JSON.parse(await readFile(join(RESULTS_DIR, file), 'utf8')) as BenchResult);
+}
+const results = kept.filter((r) => typeof r.date === 'string' && r.date >= started);
+if (readme && kept.length > 0) {
+  const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+  await writeFile(path, rewriteBlock(await readFile(path, 'utf8'), renderBlock(kept, describeMachine())));
+  console.log(`README.md: benchmark table rewritten from ${kept.length} results in bench/results`);
 }
 if (results.length === 0) {
   console.error(`no benchmark results${filters.length ? ` for ${filters.join(', ')}` : ''}`);

@@ -5,7 +5,7 @@ import { bestOf } from '../../../bench/report.ts';
 import type { OutboxRow } from '../src/client-store.ts';
 import { createEventloom, type Eventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
-import { BATCH, dbName, N, todoInput } from './bench-events.ts';
+import { BATCH, dbName, N, todoInput } from '../src/testing/bench-events.ts';
 
 // appendMany of 100k events in batches of 1,000 (validation, ids, clientSeq, hlc, outbox rows,
 // the meta row, a live projection) against raw Dexie bulkAdd of the same rows into a table with

@@ -4,7 +4,7 @@ import { reportBench } from '../../../bench/browser.ts';
 import type { OutboxRow } from '../src/client-store.ts';
 import { createEventloom, type Eventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
-import { dbName, todoInput } from './bench-events.ts';
+import { dbName, todoInput } from '../src/testing/bench-events.ts';
 
 /** Sequential awaited appends per round. */
 const SEQUENTIAL = 500;

@@ -5,7 +5,7 @@ import { reportBench } from '../../../bench/browser.ts';
 import { bestOf } from '../../../bench/report.ts';
 import { createEventloom } from '../src/eventloom.ts';
 import { openByList, todoRegistry } from '../src/testing/todo-model.ts';
-import { BATCH, committedEvents, dbName, N } from './bench-events.ts';
+import { BATCH, committedEvents, dbName, N } from '../src/testing/bench-events.ts';
 
 // Open a database of 100k confirmed events and wait for the first projection$ emission of a keyed
 // projection (open to-dos for 1,000 lists): starting from its snapshot (plus the 50 events after

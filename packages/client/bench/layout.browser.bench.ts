@@ -1,6 +1,6 @@
 import { Dexie } from 'dexie';
 import { expect, test } from 'vitest';
-import { committedEvents, dbName, N } from './bench-events.ts';
+import { committedEvents, dbName, N } from '../src/testing/bench-events.ts';
 
 // The measurement behind the confirmed log's layout (the docblock of DexieClientStore): 100k
 // confirmed events, written in batches of 1,000, then read back, as one row per event or as

@@ -4,7 +4,7 @@ import { reportBench } from '../../../bench/browser.ts';
 import { percentile } from '../../../bench/report.ts';
 import { createEventloom } from '../src/eventloom.ts';
 import { TodoAdded, todoCount, todoRegistry } from '../src/testing/todo-model.ts';
-import { dbName } from './bench-events.ts';
+import { dbName } from '../src/testing/bench-events.ts';
 
 const SAMPLES = 500;
 const WARMUP = 50;

@@ -95,7 +95,7 @@ export const SCHEMA_VERSION = 3;
  * multi-entry stream index (the worst case: each page holds ~250 streams; fewer streams per page
  * cost less). Reading all 100k back: ≈ 720 ms as rows, 170–255 ms as pages. So: pages of up to
  * 256 events with the stream index, which still writes ~3.5× faster than the bare row-per-event
- * baseline (client-catchup: ≈ 2.4× through the whole client) and lets `execute` and `events$`
+ * baseline (catchup-vs-row-per-event: ≈ 2.4× through the whole client) and lets `execute` and `events$`
  * read one stream without scanning the log.
  *
  * Live events arrive one or a few at a time, and adding them to the last page rewrites it whole

@@ -2,11 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnHubProcess } from '@eventloom/hub-server/testing';
+import { spawnHubProcess } from './spawn-hub-process.ts';
 import { SyncLabError, SyncLabErrorCode } from './sync-lab-error.ts';
 
 /** Options of {@link startHubProcess}. */
 export interface HubProcessOptions {
+  /** The `eventloom-hub` command's entry point (`HUB_BIN` of `@eventloom/hub-server/testing`). */
+  readonly bin: string;
   /** The SQLite file of the hub's log; kept across restarts. */
   readonly dbPath: string;
   /**
@@ -57,9 +59,6 @@ export interface HubProcess {
   /** A paragraph for a failure message: pid, url, db, starts, and the last `lines` of output. */
   describe(lines?: number): string;
 }
-
-/** The `eventloom-hub` command's entry point, from the workspace package. */
-export { HUB_BIN } from '@eventloom/hub-server/testing';
 
 /**
  * Runs the real hub (`eventloom-hub --insecure-dev`) as a child process and resolves once it says
@@ -186,6 +185,7 @@ class ChildHub implements HubProcess {
     let timedOut = false;
     try {
       await spawnHubProcess(args, {
+        bin: this.#options.bin,
         env: { PATH: process.env['PATH'] ?? '', ...this.#options.env },
         killOnExit: 'SIGKILL',
         onSpawn: (child) => {

@@ -17,11 +17,11 @@ export {
 export {
   startHubProcess,
   waitForFreePort,
-  HUB_BIN,
   type HubProcess,
   type HubProcessOptions,
   type HubExit,
 } from './hub-process.ts';
+export { spawnHubProcess, type SpawnedHub, type SpawnHubOptions } from './spawn-hub-process.ts';
 export { connectToHub, readHubLog, type HubClient, type HubClientOptions } from './connect-to-hub.ts';
 export {
   checkHistory,

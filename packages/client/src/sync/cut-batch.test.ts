@@ -30,10 +30,12 @@ const spec = fc.record<Spec>({
 
 /** An outbox (clientSeq 1..n) and what the engine knows of it: parked rows, refusal reminders. */
 function scenario(specs: readonly Spec[], inFlight: readonly number[], limit: number, maxBytes: number) {
+  // A decision's events are appended in one transaction: consecutive clientSeqs.
   let first = 0;
   const rows: OutboxRow[] = specs.map((s, i) => {
     const clientSeq = i + 1;
-    if (s.newDecision || first === 0) first = clientSeq;
+    if (!s.decided) first = 0;
+    else if (s.newDecision || first === 0) first = clientSeq;
     const event: EventEnvelope = {
       id: `id-${clientSeq}`,
       type: 'thing.done',

@@ -15,3 +15,4 @@ export {
   type TodoEvents,
   type TodoCommand,
 } from './todo-model.ts';
+export { BATCH, N, dbName, todoInput, committedEvents } from './bench-events.ts';

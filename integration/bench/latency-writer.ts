@@ -1,0 +1,45 @@
+/**
+ * Client A of the latency benchmarks, in a process of its own (another device): a Node client
+ * synced with the hub, and a socket of the raw relay. On `{ op: 'hub' | 'raw' | 'durable', n }` it
+ * notes the time, appends the n-th probe event (or emits it to the relay, plain or to be committed), and answers with that time (ms
+ * since the epoch, sub-millisecond: `performance.timeOrigin + performance.now()`, comparable
+ * across processes of one machine).
+ *
+ * argv: hubUrl rawUrl stream
+ */
+import { io } from 'socket.io-client';
+import { TodoAdded } from '@eventloom/client/testing';
+import { openNodeClient, probeEvent, whenLive } from './sync-bench-kit.ts';
+
+const [hubUrl, rawUrl, stream] = process.argv.slice(2) as [string, string, string];
+
+const client = await openNodeClient(hubUrl, { sync: { subscriptions: [stream] } });
+await whenLive(client.sync);
+const raw = io(rawUrl, { transports: ['websocket'], reconnection: false, forceNew: true });
+await new Promise<void>((resolve, reject) => {
+  raw.once('connect', () => resolve());
+  raw.once('connect_error', reject);
+});
+process.send!({ ready: true });
+
+process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) => {
+  const { op, n } = message;
+  const start = performance.timeOrigin + performance.now();
+  if (op !== 'hub') {
+    // `durable`: the relay commits it (the durable floor) before it relays it.
+    raw.emit(op === 'raw' ? 'relay' : 'durable', { events: [probeEvent(stream, n)], prev: n - 1 });
+    process.send!({ start });
+    return;
+  }
+  client.loom.append(stream, TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] })).then(
+    () => process.send!({ start }),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+});
+process.on('disconnect', () => {
+  raw.disconnect();
+  void client.close().finally(() => process.exit(0));
+});

@@ -1,0 +1,251 @@
+/**
+ * What the Node sync benchmarks share: the raw relay server and the peer sockets as child
+ * processes, Node clients on their own fake-indexeddb synced with a hub, and a latency probe that
+ * measures append on one client → `projection$` emission on another against the raw relay (a bare
+ * Socket.IO message from A to B, folded by hand).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CommittedEvent } from '@eventloom/protocol';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { io, type Socket } from 'socket.io-client';
+import { createEventloom, type Eventloom } from '@eventloom/client';
+import type { AnyProjection } from '@eventloom/client';
+import { createSync } from '@eventloom/client';
+import type { Sync, SyncOptions } from '@eventloom/client';
+import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
+
+/**
+ * Forks a TypeScript script of this folder (through tsx) and resolves with its first message.
+ * `idle`: the child runs under Linux's SCHED_IDLE policy (`chrt --idle`), so that it only gets
+ * the CPU no one else wants, as if it ran on a device of its own.
+ */
+export async function forkScript<T>(
+  name: string,
+  args: readonly string[],
+  options: { readonly idle?: boolean } = {},
+): Promise<{ child: ChildProcess; first: T; close(): Promise<void> }> {
+  const script = fileURLToPath(new URL(name, import.meta.url));
+  const child = options.idle
+    ? fork(script, [...args], {
+        execPath: 'chrt',
+        execArgv: ['--idle', '0', process.execPath, '--import', 'tsx'],
+        stdio: 'inherit',
+      })
+    : fork(script, [...args], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const first = await new Promise<T>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`${name} exited early (${code})`)));
+  });
+  return {
+    child,
+    first,
+    close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The bare Socket.IO relay (raw-relay-server.ts) in a child process; with `dbPath`, it also relays
+ * through a raw durable commit to that SQLite file (the durable floor, {@link LatencyProbe.floor}).
+ */
+export async function startRawRelay(dbPath?: string): Promise<{ url: string; close(): Promise<void> }> {
+  const relay = await forkScript<{ port: number }>(
+    './raw-relay-server.ts',
+    dbPath === undefined ? [] : [dbPath],
+  );
+  return { url: `http://127.0.0.1:${relay.first.port}`, close: () => relay.close() };
+}
+
+/** `count` hub subscribers and `count` raw relay sockets (latency-peers.ts) in a child process. */
+export async function startPeers(
+  hubUrl: string,
+  rawUrl: string,
+  count: number,
+  stream: string,
+): Promise<{ close(): Promise<void> }> {
+  if (count === 0) return { close: async () => undefined };
+  const peers = await forkScript('./latency-peers.ts', [hubUrl, rawUrl, String(count), stream]);
+  return { close: () => peers.close() };
+}
+
+/** A Node client: an Eventloom on its own fake-indexeddb and its sync. */
+export interface NodeClient {
+  readonly loom: Eventloom;
+  readonly sync: Sync;
+  close(): Promise<void>;
+}
+
+let opened = 0;
+
+/** Opens a Node client synced with the hub at `url`. */
+export async function openNodeClient(
+  url: string,
+  options: { readonly projections?: readonly AnyProjection[]; readonly sync?: Partial<SyncOptions> } = {},
+): Promise<NodeClient> {
+  const loom = (await createEventloom({
+    name: `bench-${process.pid}-${++opened}`,
+    registry: todoRegistry,
+    projections: options.projections ?? [],
+    storage: { indexedDB: new IDBFactory(), IDBKeyRange },
+    tabs: { locks: null, BroadcastChannel: null },
+  })) as unknown as Eventloom;
+  const sync = createSync(loom, {
+    url,
+    subscriptions: ['*'],
+    tabs: { BroadcastChannel: null },
+    ...options.sync,
+  });
+  return {
+    loom,
+    sync,
+    async close() {
+      await sync.close();
+      await loom.close();
+    },
+  };
+}
+
+/** Resolves once `sync` is live and its outbox empty. */
+export function whenLive(sync: Sync): Promise<void> {
+  return new Promise((resolve) => {
+    const subscription = sync.metrics$.subscribe((m) => {
+      if (m.state === 'live' && m.outbox === 0) {
+        queueMicrotask(() => subscription.unsubscribe());
+        resolve();
+      }
+    });
+  });
+}
+
+/**
+ * Measures one-way latency from client A (latency-writer.ts, in a process of its own: another
+ * device) to client B (here), through the hub (append → B's `projection$` emission of a count) and
+ * through the raw relay (emit → B folds the message by hand), one sample at a time. Times are
+ * `performance.timeOrigin + performance.now()` on both sides.
+ */
+export class LatencyProbe {
+  readonly #writer: Awaited<ReturnType<typeof forkScript>>;
+  readonly #b: NodeClient;
+  readonly #rawB: Socket;
+  #seen = 0;
+  #rawCount = 0;
+  #sent = 0;
+  #waiter: { readonly target: number; readonly resolve: (at: number) => void } | undefined;
+  #rawWaiter: ((at: number) => void) | undefined;
+
+  private constructor(writer: Awaited<ReturnType<typeof forkScript>>, b: NodeClient, rawB: Socket) {
+    this.#writer = writer;
+    this.#b = b;
+    this.#rawB = rawB;
+    b.loom.projection$(todoCount).subscribe((count) => {
+      this.#seen = count;
+      const waiter = this.#waiter;
+      if (waiter !== undefined && count >= waiter.target) {
+        this.#waiter = undefined;
+        waiter.resolve(now());
+      }
+    });
+    rawB.on('relay', (message: { events: CommittedEvent[] }) => {
+      // The raw fold: the same count, by hand.
+      for (const event of message.events) if (event.type === 'todo.added') this.#rawCount++;
+      const waiter = this.#rawWaiter;
+      this.#rawWaiter = undefined;
+      waiter?.(now());
+    });
+  }
+
+  /** Starts A and opens B (folding a count) on the hub and on the raw relay, subscribed to `stream`. */
+  static async open(hubUrl: string, rawUrl: string, stream: string): Promise<LatencyProbe> {
+    const b = await openNodeClient(hubUrl, { projections: [todoCount], sync: { subscriptions: [stream] } });
+    await whenLive(b.sync);
+    const rawB = await connectRaw(rawUrl);
+    const writer = await forkScript('./latency-writer.ts', [hubUrl, rawUrl, stream]);
+    return new LatencyProbe(writer, b, rawB);
+  }
+
+  /** Append on A → B's projection shows it, in ms. */
+  async hub(): Promise<number> {
+    const arrived = new Promise<number>((resolve) => (this.#waiter = { target: this.#seen + 1, resolve }));
+    const start = await this.#ask('hub');
+    return (await arrived) - start;
+  }
+
+  /** The same event, as the hub would relay it, emitted by A → folded by B, in ms. */
+  async raw(): Promise<number> {
+    const arrived = new Promise<number>((resolve) => (this.#rawWaiter = resolve));
+    const start = await this.#ask('raw');
+    return (await arrived) - start;
+  }
+
+  /**
+   * The durable floor: the same event emitted by A → committed durably by the relay (a raw SQLite
+   * transaction, the hub's settings) → folded by B, in ms. Needs a relay started with a database.
+   */
+  async floor(): Promise<number> {
+    const arrived = new Promise<number>((resolve) => (this.#rawWaiter = resolve));
+    const start = await this.#ask('durable');
+    return (await arrived) - start;
+  }
+
+  /** B's count through the raw relay (for a sanity check). */
+  get rawCount(): number {
+    return this.#rawCount;
+  }
+
+  async close(): Promise<void> {
+    this.#rawB.disconnect();
+    await this.#writer.close();
+    await this.#b.close();
+  }
+
+  #ask(op: 'hub' | 'raw' | 'durable'): Promise<number> {
+    const { child } = this.#writer;
+    return new Promise((resolve) => {
+      child.once('message', (m) => resolve((m as { start: number }).start));
+      child.send({ op, n: ++this.#sent });
+    });
+  }
+}
+
+/** Milliseconds since the epoch, sub-millisecond, comparable across processes of this machine. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function connectRaw(url: string): Promise<Socket> {
+  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+/** A committed event shaped as the hub relays the probe's: same type, data and fields. */
+export function probeEvent(stream: string, n: number): CommittedEvent {
+  const input = TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] });
+  return {
+    id: `0190a1b2-c3d4-7e5f-8a9b-${String(n).padStart(12, '0')}`,
+    type: input.type,
+    version: input.version,
+    kind: 'domain',
+    stream,
+    data: input.data,
+    meta: { principal: { sub: 'dev' } },
+    clientId: 'probe-a',
+    clientSeq: n,
+    hlc: `${String(1_800_000_000_000 + n).padStart(15, '0')}-0000000000-probe-a`,
+    position: n,
+    streamVersion: n,
+    recordedAt: new Date().toISOString(),
+  };
+}
+
+/** Sleeps `ms` (between samples: the probe is a steady trickle, not a flood). */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,643 @@
+/**
+ * Model-based property test of the sync engine (issue 5, DESIGN.md §11). Each run opens 2–3
+ * devices (their own fake-indexeddb) that sync with the real hub, a child process, each through
+ * its own TCP fault proxy, and runs a random sequence of commands against them and against a
+ * model that only knows what each device appended and which are online:
+ *
+ * - `append` (add a to-do, or mark one of its own done; the optimistic projection shows it at once),
+ *   `goOffline`, `goOnline`;
+ * - `sync`: the online devices flush and catch up; the hub then holds every event they appended,
+ *   a prefix of each other device's appends in order, and nothing else, and each online device
+ *   holds the hub's log and folds it;
+ * - `restartHub` (SIGKILL, then a restart on the same port and database: every ack survives),
+ *   `crashClient` (close and reopen from its IndexedDB: nothing appended is lost or re-issued);
+ * - `duplicateFrame` (the last push sent again on the socket, or the next live message delivered
+ *   twice), `dropFrame` (the device's connection blackholed, then reset), `delay` (the proxy delays
+ *   and splits its chunks).
+ *
+ * After the commands every device goes online and syncs: every appended event is in every log
+ * exactly once, the logs are identical and in the hub's order, each device's own events in append
+ * order, projections equal to the model's fold, and `checkHistory` finds no anomaly.
+ *
+ * One hub process serves every run: each run works in streams of its own (`m<run>/…`) and its
+ * devices subscribe to those only, so a run sees a fresh log (positions aside) without the second
+ * a hub start costs. Runs: 200, `EVENTLOOM_RUNS` for more; a failure prints `EVENTLOOM_SEED=…`,
+ * which replays the command sequences and fault decisions. Failures are not shrunk (each run
+ * involves real processes); `EVENTLOOM_SHRINK=1` shrinks them.
+ */
+// oxlint-disable vitest/no-standalone-expect -- the commands' methods assert; fast-check runs them inside the test
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  checkHistory,
+  createFaultProxy,
+  formatAnomalies,
+  readHubLog,
+  withReplaySeed,
+  startHubProcess,
+  type AppendRecord,
+  type FaultProxy,
+  type HubProcess,
+} from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
+import fc from 'fast-check';
+import { firstValueFrom } from 'rxjs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '@eventloom/client/testing';
+import type { SyncMetrics } from '@eventloom/client';
+import { SocketTap } from './socket-tap.node.ts';
+import { openDevice, waitFor, type TestDevice } from './sync-harness.node.ts';
+
+const DEFAULT_RUNS = 200;
+const MAX_CLIENTS = 3;
+const MAX_COMMANDS = 8;
+/** A bound on every wait, so that a stuck run fails with a message instead of hanging: generous. */
+const WAIT_MS = 30_000;
+
+/** What the model knows: who is online, what each device appended, the to-dos and who owns them. */
+interface Model {
+  readonly clients: number;
+  readonly online: boolean[];
+  /** Each device's appends, in order: event ids. */
+  readonly appended: string[][];
+  /** Every to-do added: its owner and whether it was marked done. */
+  readonly todos: Map<string, { readonly owner: number; done: boolean }>;
+  nextTodo: number;
+}
+
+/** One device of a run, with what the test watches of it. */
+interface Device {
+  readonly index: number;
+  readonly test: TestDevice;
+  readonly tap: SocketTap;
+  readonly proxy: FaultProxy;
+  /** Events refused for good (there should be none: nothing here can conflict). */
+  readonly rejected: Set<string>;
+  unsubscribe: () => void;
+}
+
+/** The system under test in one run. */
+interface Real {
+  /** The run's stream prefix: `m<run>/`. */
+  readonly ns: string;
+  readonly hub: HubProcess;
+  readonly devices: Device[];
+  /** Every append of the run, for `checkHistory`. */
+  readonly appends: Map<string, Omit<AppendRecord, 'outcome' | 'position'>>;
+}
+
+type SyncCommand = fc.AsyncCommand<Model, Real>;
+
+let dir: string;
+let hub: HubProcess;
+const proxies: FaultProxy[] = [];
+const counts = new Map<string, number>();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eventloom-sync-model-'));
+  hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'events.db') });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await hub?.kill('SIGKILL');
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+it(`the sync engine against a model: append, offline/online, sync, hub SIGKILL, client crash, duplicated, dropped and delayed frames`, async () => {
+  const started = performance.now();
+  let runs = 0;
+  await withReplaySeed(
+    async ({ seed, runs: numRuns }) => {
+      for (let i = 0; i < MAX_CLIENTS; i++) {
+        proxies.push(
+          await createFaultProxy({ target: { host: '127.0.0.1', port: hub.port }, seed: seed + i }),
+        );
+      }
+      const property = fc.asyncProperty(
+        fc.integer({ min: 2, max: MAX_CLIENTS }),
+        // A few appends first, so that the faults that follow have pushes to act on.
+        fc.array(appendArbitrary(), { minLength: 1, maxLength: 3 }),
+        fc.commands(commandArbitraries(), { maxCommands: MAX_COMMANDS, size: 'max' }),
+        async (clients, prelude, commands) => {
+          const real = await openRun(++runs, clients);
+          try {
+            const model: Model = {
+              clients,
+              online: Array.from({ length: clients }, () => true),
+              appended: Array.from({ length: clients }, () => []),
+              todos: new Map(),
+              nextTodo: 0,
+            };
+            await fc.asyncModelRun(() => ({ model, real }), prelude);
+            await fc.asyncModelRun(() => ({ model, real }), commands);
+            await finalCheck(model, real);
+          } finally {
+            await closeRun(real);
+          }
+        },
+      );
+      await fc.assert(property, {
+        seed,
+        numRuns,
+        endOnFailure: process.env['EVENTLOOM_SHRINK'] !== '1',
+      });
+    },
+    { defaultRuns: DEFAULT_RUNS, label: 'sync model' },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `sync model: ${runs} runs in ${seconds.toFixed(1)} s (${((seconds / runs) * 1000).toFixed(0)} ms/run, hub started ${hub.starts}×); commands: ${[
+      ...counts,
+    ]
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ')}`,
+  );
+}, 3_600_000);
+
+// ---- the commands ----
+
+const clientArbitrary = fc.nat({ max: MAX_CLIENTS - 1 });
+
+function appendArbitrary(): fc.Arbitrary<SyncCommand> {
+  return fc
+    .tuple(
+      clientArbitrary,
+      fc.boolean(),
+      fc.oneof(
+        { weight: 3, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.nat({ max: 9 }) },
+      ),
+      fc.integer({ min: 1, max: 4 }),
+    )
+    .map(([c, shared, done, adds]) => new Append(c, shared, done, adds));
+}
+
+function commandArbitraries(): fc.Arbitrary<SyncCommand>[] {
+  const client = clientArbitrary;
+  const append = appendArbitrary();
+  return [
+    // Appends weigh three: the faults need something to lose.
+    append,
+    append,
+    append,
+    client.map((c) => new GoOffline(c)),
+    client.map((k) => new GoOnline(k)),
+    fc.constant(new Sync()),
+    fc.oneof(
+      { weight: 1, arbitrary: fc.constant(new RestartHub()) },
+      { weight: 3, arbitrary: client.map((c) => new CrashClient(c)) },
+    ),
+    fc.tuple(client, fc.constantFrom('push', 'live')).map(([c, what]) => new DuplicateFrame(c, what)),
+    fc.tuple(client, fc.integer({ min: 5, max: 60 })).map(([c, ms]) => new DropFrame(c, ms)),
+    fc
+      .tuple(client, fc.integer({ min: 0, max: 15 }), fc.boolean())
+      .map(([c, ms, split]) => new Delay(c, ms, split)),
+  ];
+}
+
+/**
+ * Appends `adds` to-dos one after the other (`done` undefined), or marks one of this device's open
+ * to-dos done.
+ */
+class Append implements SyncCommand {
+  readonly client: number;
+  readonly shared: boolean;
+  readonly done: number | undefined;
+  readonly adds: number;
+
+  constructor(client: number, shared: boolean, done: number | undefined, adds: number) {
+    this.client = client;
+    this.shared = shared;
+    this.done = done;
+    this.adds = adds;
+  }
+
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients && (this.done === undefined || openTodos(m, this.client).length > 0);
+  }
+
+  async run(m: Model, r: Real): Promise<void> {
+    count('append');
+    const loom = r.devices[this.client]!.test.loom;
+    const stream = this.shared ? `${r.ns}shared` : `${r.ns}c${this.client}`;
+    const record = (event: EventEnvelope) => {
+      m.appended[this.client]!.push(event.id);
+      r.appends.set(event.id, { id: event.id, clientId: event.clientId, clientSeq: event.clientSeq, stream });
+    };
+    const ids: string[] = [];
+    if (this.done === undefined) {
+      for (let i = 0; i < this.adds; i++) {
+        const id = `t${m.nextTodo++}`;
+        ids.push(id);
+        m.todos.set(id, { owner: this.client, done: false });
+        record(await loom.append(stream, TodoAdded.create({ id, title: id, tags: [] })));
+      }
+    } else {
+      const open = openTodos(m, this.client);
+      const id = open[this.done % open.length]!;
+      ids.push(id);
+      m.todos.get(id)!.done = true;
+      record(await loom.append(stream, TodoDone.create({ id })));
+    }
+    // Optimistic: the device shows its own writes at once, online or not.
+    const todos = await firstValueFrom(loom.projection$(todoList));
+    for (const id of ids) {
+      expect(todos.get(id)).toEqual({ title: id, done: this.done !== undefined, tags: [] });
+    }
+  }
+
+  toString(): string {
+    const what = this.done === undefined ? `add ×${this.adds}` : `done#${this.done}`;
+    return `append(c${this.client}, ${this.shared ? 'shared' : 'own'}, ${what})`;
+  }
+}
+
+class GoOffline implements SyncCommand {
+  readonly client: number;
+  constructor(client: number) {
+    this.client = client;
+  }
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients && m.online[this.client] === true;
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    count('goOffline');
+    r.devices[this.client]!.test.sync.goOffline();
+    m.online[this.client] = false;
+    await waitFor(r.devices[this.client]!.test.sync.syncState$, (s) => s === 'offline', WAIT_MS);
+  }
+  toString(): string {
+    return `goOffline(c${this.client})`;
+  }
+}
+
+/** Brings back the `k`-th offline device (counted round), if one is offline. */
+class GoOnline implements SyncCommand {
+  readonly k: number;
+  constructor(k: number) {
+    this.k = k;
+  }
+  check(m: Readonly<Model>): boolean {
+    return m.online.includes(false);
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    count('goOnline');
+    const offline = m.online.flatMap((on, i) => (on ? [] : [i]));
+    const client = offline[this.k % offline.length]!;
+    r.devices[client]!.test.sync.goOnline();
+    m.online[client] = true;
+  }
+  toString(): string {
+    return `goOnline(offline #${this.k})`;
+  }
+}
+
+/** The online devices flush and catch up; then the hub and they are compared with the model. */
+class Sync implements SyncCommand {
+  check(): boolean {
+    return true;
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    count('sync');
+    const online = r.devices.filter((d) => m.online[d.index]);
+    await converge(online, r);
+    const log = runLog(r, await readHubLog(r.hub.url));
+    const ids = new Set(log.map((e) => e.id));
+    // The hub holds everything online devices appended, and of the others a prefix of what they
+    // appended (what they pushed before going offline), in their order; nothing else.
+    for (const d of r.devices) {
+      const appended = m.appended[d.index]!;
+      const stored = log.filter((e) => e.clientId === d.test.loom.clientId).map((e) => e.id);
+      expect(stored).toEqual(appended.slice(0, stored.length));
+      if (m.online[d.index]) expect(stored).toEqual(appended);
+    }
+    expect(log.length).toBe(m.appended.reduce((n, a) => n + a.filter((id) => ids.has(id)).length, 0));
+    // Each online device holds the hub's log up to there, and folds it.
+    const expected = foldTodos(log);
+    for (const d of online) {
+      const held = await d.test.loom.readEvents();
+      const last = log.at(-1)?.position ?? 0;
+      expect(held.filter((e) => (e.position ?? 0) <= last)).toEqual(log);
+      if (held.length === log.length) {
+        expect(sortedTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(expected);
+      }
+    }
+    // Offline devices still show their own writes.
+    for (const d of r.devices) await expectOwnTodos(m, d);
+  }
+  toString(): string {
+    return 'sync';
+  }
+}
+
+/** SIGKILL of the hub, then a restart on the same port and database: every ack survives. */
+class RestartHub implements SyncCommand {
+  check(): boolean {
+    return true;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    count('restartHub');
+    // The acks given before the kill. Devices push again as soon as the hub is back, and the acks
+    // of those may come in while the log is read below: they are not what this checks.
+    const acked = r.devices.map((d) => new Map(d.tap.acks));
+    expect(await r.hub.kill('SIGKILL')).toBe('SIGKILL');
+    await r.hub.restart();
+    const stored = new Map((await readHubLog(r.hub.url)).map((e) => [e.id, e.position]));
+    for (const acks of acked) {
+      for (const [id, position] of acks) expect(stored.get(id), `acked ${id}`).toBe(position);
+    }
+  }
+  toString(): string {
+    return 'restartHub';
+  }
+}
+
+/** The device closes as a crash would and opens again from its IndexedDB: nothing appended is lost. */
+class CrashClient implements SyncCommand {
+  readonly client: number;
+  constructor(client: number) {
+    this.client = client;
+  }
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients;
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    count('crashClient');
+    const device = r.devices[this.client]!;
+    device.unsubscribe();
+    await device.test.crash();
+    await device.test.reopen({ sync: { startOffline: !m.online[this.client] } });
+    watch(device);
+    // Every event it appended is still there, confirmed or pending, under its id, in its order.
+    const own = (await device.test.loom.readEvents())
+      .filter((e) => e.clientId === device.test.loom.clientId)
+      .map((e) => e.id);
+    const pending = (await device.test.loom.sync.readOutbox()).map((row) => row.event.id);
+    expect([...own, ...pending.filter((id) => !own.includes(id))]).toEqual(m.appended[this.client]);
+    await expectOwnTodos(m, device);
+  }
+  toString(): string {
+    return `crashClient(c${this.client})`;
+  }
+}
+
+/** A frame twice at the Socket.IO layer: the last push sent again, or the next live message. */
+class DuplicateFrame implements SyncCommand {
+  readonly client: number;
+  readonly what: 'push' | 'live';
+
+  constructor(client: number, what: 'push' | 'live') {
+    this.client = client;
+    this.what = what;
+  }
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    count(`duplicateFrame.${this.what}`);
+    const tap = r.devices[this.client]!.tap;
+    if (this.what === 'push') await tap.resendLastPush();
+    else tap.duplicateNextLive();
+    expect(tap.violations).toEqual([]);
+  }
+  toString(): string {
+    return `duplicateFrame(c${this.client}, ${this.what})`;
+  }
+}
+
+/** The device's connection goes silent for `ms`, then is reset: whatever was in flight is lost. */
+class DropFrame implements SyncCommand {
+  readonly client: number;
+  readonly ms: number;
+
+  constructor(client: number, ms: number) {
+    this.client = client;
+    this.ms = ms;
+  }
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    count('dropFrame');
+    for (const connection of r.devices[this.client]!.proxy.connections()) connection.blackhole(this.ms);
+  }
+  toString(): string {
+    return `dropFrame(c${this.client}, ${this.ms} ms)`;
+  }
+}
+
+/** The device's proxy delays each chunk by up to `ms`, and splits some. */
+class Delay implements SyncCommand {
+  readonly client: number;
+  readonly ms: number;
+  readonly split: boolean;
+
+  constructor(client: number, ms: number, split: boolean) {
+    this.client = client;
+    this.ms = ms;
+    this.split = split;
+  }
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    count('delay');
+    r.devices[this.client]!.proxy.setFaults({
+      delayMs: [0, this.ms],
+      splitProbability: this.split ? 0.3 : 0,
+    });
+  }
+  toString(): string {
+    return `delay(c${this.client}, 0–${this.ms} ms${this.split ? ', split' : ''})`;
+  }
+}
+
+// ---- a run ----
+
+async function openRun(run: number, clients: number): Promise<Real> {
+  const ns = `m${run}/`;
+  const devices: Device[] = [];
+  for (let index = 0; index < clients; index++) {
+    const proxy = proxies[index]!;
+    proxy.clearFaults();
+    const tap = new SocketTap();
+    const test = await openDevice(
+      { url: proxy.url },
+      {
+        projections: [todoList, foldOrder],
+        sync: {
+          subscriptions: [`${ns}*`],
+          socket: tap.factory,
+          backoff: { initialMs: 10, maxMs: 200, seed: run * MAX_CLIENTS + index },
+          requestTimeoutMs: 5_000,
+          push: { maxEvents: 3, inFlight: 2 },
+        },
+      },
+    );
+    const device: Device = { index, test, tap, proxy, rejected: new Set(), unsubscribe: () => undefined };
+    watch(device);
+    devices.push(device);
+  }
+  return { ns, hub, devices, appends: new Map() };
+}
+
+function watch(device: Device): void {
+  const subscription = device.test.sync.rejections$.subscribe((r) => device.rejected.add(r.event.id));
+  device.unsubscribe = () => subscription.unsubscribe();
+}
+
+async function closeRun(real: Real): Promise<void> {
+  for (const d of real.devices) {
+    count('injected.push', d.tap.injected.pushes);
+    count('injected.live', d.tap.injected.live);
+    d.unsubscribe();
+    await d.test.close();
+    d.proxy.clearFaults();
+  }
+}
+
+/** Everything online, flushed and caught up: the strict comparison with the model. */
+async function finalCheck(m: Model, r: Real): Promise<void> {
+  for (const d of r.devices) {
+    d.proxy.clearFaults();
+    if (!m.online[d.index]) d.test.sync.goOnline();
+    m.online[d.index] = true;
+  }
+  await converge(r.devices, r);
+  const hubLog = await readHubLog(r.hub.url);
+  const log = runLog(r, hubLog);
+
+  // Every appended event is stored exactly once; each device's own in the order it appended them.
+  const appended = m.appended.flat();
+  expect(log.map((e) => e.id).sort()).toEqual([...appended].sort());
+  for (const d of r.devices) {
+    const own = log.filter((e) => e.clientId === d.test.loom.clientId).map((e) => e.id);
+    expect(own).toEqual(m.appended[d.index]);
+    expect([...d.rejected]).toEqual([]);
+    expect(d.tap.violations).toEqual([]);
+  }
+
+  // Identical logs, the hub's; projections equal to the model's fold, folded in position order.
+  const model = [...m.todos]
+    .map(([id, t]): [string, Todo] => [id, { title: id, done: t.done, tags: [] }])
+    .sort(byId);
+  const clients = [];
+  for (const d of r.devices) {
+    const held = await d.test.loom.readEvents();
+    expect(held).toEqual(log);
+    expect(sortedTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(model);
+    expect(sortedTodos(await firstValueFrom(d.test.loom.confirmedProjection$(todoList)))).toEqual(model);
+    expect(await firstValueFrom(d.test.loom.confirmedProjection$(foldOrder))).toEqual(
+      log.map((e) => `${e.type}:${e.id}`),
+    );
+    expect(await d.test.loom.sync.readOutbox()).toEqual([]);
+    clients.push({
+      clientId: d.test.loom.clientId,
+      confirmed: held as CommittedEvent[],
+      flushed: true,
+      caughtUp: true,
+      subscriptions: [`${r.ns}*`],
+    });
+  }
+
+  const acks = new Map(r.devices.flatMap((d) => [...d.tap.acks]));
+  const appends: AppendRecord[] = [...r.appends.values()].map((a) => {
+    const position = acks.get(a.id);
+    return position === undefined ? { ...a, outcome: 'pending' } : { ...a, outcome: 'acked', position };
+  });
+  expect(formatAnomalies(checkHistory({ appends, clients, hub: hubLog }))).toBe('no anomalies');
+}
+
+/** `devices` flush, then each holds the run's log up to the hub's head as it is then. */
+async function converge(devices: readonly Device[], r: Real): Promise<void> {
+  const describe = () =>
+    devices
+      .map((d) => {
+        const { lastError, ...m } = lastMetrics(d);
+        return `c${d.index} ${JSON.stringify(m)} ${lastError?.code ?? ''} ${lastError?.message ?? ''}`;
+      })
+      .join('\n') + `\n${r.hub.describe(10)}`;
+  await within(
+    Promise.all(devices.map((d) => d.test.sync.flushed())),
+    WAIT_MS,
+    () => `flushed:\n${describe()}`,
+  );
+  const log = runLog(r, await readHubLog(r.hub.url));
+  const last = log.at(-1)?.position ?? 0;
+  await within(
+    Promise.all(
+      devices.map((d) =>
+        waitFor(
+          d.test.sync.metrics$,
+          (x) => x.position >= last && x.outbox === 0 && x.state === 'live',
+          WAIT_MS + 1000,
+        ),
+      ),
+    ),
+    WAIT_MS,
+    () => `caught up to ${last}:\n${describe()}`,
+  );
+}
+
+function lastMetrics(d: Device): SyncMetrics {
+  let metrics!: SyncMetrics;
+  d.test.sync.metrics$.subscribe((m) => (metrics = m)).unsubscribe();
+  return metrics;
+}
+
+async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting until ${message()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---- the model's side ----
+
+function openTodos(m: Readonly<Model>, client: number): string[] {
+  return [...m.todos].filter(([, t]) => t.owner === client && !t.done).map(([id]) => id);
+}
+
+/** The device shows every to-do it added, in the state it left them, whatever it is synced with. */
+async function expectOwnTodos(m: Readonly<Model>, d: Device): Promise<void> {
+  const todos = await firstValueFrom(d.test.loom.projection$(todoList));
+  for (const [id, t] of m.todos) {
+    if (t.owner === d.index) expect(todos.get(id)).toEqual({ title: id, done: t.done, tags: [] });
+  }
+}
+
+/** The run's events in the hub's log. */
+function runLog(r: Real, log: readonly CommittedEvent[]): CommittedEvent[] {
+  return log.filter((e) => e.stream.startsWith(r.ns));
+}
+
+/** The to-do list a log folds to, by a reducer written out here. */
+function foldTodos(log: readonly CommittedEvent[]): [string, Todo][] {
+  const todos = new Map<string, Todo>();
+  for (const e of log) {
+    const { id } = e.data as { id: string };
+    if (e.type === 'todo.added') todos.set(id, { title: id, done: false, tags: [] });
+    else if (e.type === 'todo.done' && todos.has(id)) todos.set(id, { ...todos.get(id)!, done: true });
+  }
+  return [...todos].sort(byId);
+}
+
+function sortedTodos(todos: ReadonlyMap<string, Todo>): [string, Todo][] {
+  return [...todos].sort(byId);
+}
+
+function byId(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+function count(name: string, n = 1): void {
+  counts.set(name, (counts.get(name) ?? 0) + n);
+}

@@ -1,0 +1,105 @@
+import { createRegistry, defineEvent } from '@eventloom/core';
+import { firstValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TodoAdded, TodoDone, todoList, todoRegistry } from '@eventloom/client/testing';
+import { live, reached, syncFixtures, waitFor } from './sync-harness.node.ts';
+
+const { hub, open: device } = syncFixtures();
+
+/** The to-do model as an older app knew it: `todo.added` at version 1 only. */
+const TodoAddedV1 = defineEvent('todo.added', { 1: z.object({ id: z.string().min(1), title: z.string() }) });
+const registryV1 = createRegistry([TodoAddedV1, TodoDone]);
+
+describe('createSync: the hub goes away and comes back', () => {
+  it('reconnects with backoff after a hub restart on the same SQLite file and port, and pushes what waited', async () => {
+    const h = await hub({ sqlite: true });
+    const a = await device(h);
+    const b = await device(h);
+    await Promise.all([live(a.sync), live(b.sync)]);
+    await a.loom.append('list:1', TodoAdded.create({ id: 'before', title: 'x', tags: [] }));
+    await a.sync.flushed();
+    await h.stop();
+    await waitFor(a.sync.syncState$, (s) => s === 'connecting');
+    await a.loom.append('list:1', TodoAdded.create({ id: 'during', title: 'x', tags: [] }));
+    await b.loom.append('list:1', TodoAdded.create({ id: 'during-b', title: 'x', tags: [] }));
+    // Let a few attempts fail against the closed port.
+    await waitFor(a.sync.metrics$, (m) => m.lastError?.code === 'connection-failed');
+    await h.restart();
+    await Promise.all([a.sync.flushed(), b.sync.flushed()]);
+    await Promise.all([reached(a, 3), reached(b, 3)]);
+    expect((await h.events()).map((e) => (e.data as { id: string }).id).sort()).toEqual([
+      'before',
+      'during',
+      'during-b',
+    ]);
+    expect(await a.loom.readEvents()).toEqual(await b.loom.readEvents());
+    // Back to live once its catch-up after the restart ends (it may still be finishing it here).
+    await live(a.sync);
+  });
+
+  it('keeps an event of a version the hub does not know pending, with those after it, until a hub that knows it accepts them', async () => {
+    const h = await hub({ sqlite: true, registry: registryV1 });
+    const a = await device(h);
+    await live(a.sync);
+    // (An append stores the latest version of its type: todo.added is written as v2, todo.done is v1.)
+    await a.loom.append('list:1', TodoDone.create({ id: 'known' }));
+    const v2 = await a.loom.append('list:1', TodoAdded.create({ id: 'new', title: 'v2', tags: ['t'] }));
+    await a.loom.append('list:1', TodoDone.create({ id: 'new' }));
+    await waitFor(a.sync.metrics$, (m) => m.lastError?.code === 'unknown-event-version');
+    await waitFor(a.sync.metrics$, (m) => m.position === 1);
+    const outbox = await a.loom.sync.readOutbox();
+    expect(outbox.map((r) => [r.clientSeq, r.acked === undefined])).toEqual([
+      [2, true],
+      [3, true],
+    ]);
+    expect((await h.events()).map((e) => e.clientSeq)).toEqual([1]);
+    // The optimistic state shows them all meanwhile.
+    expect(await firstValueFrom(a.loom.projection$(todoList))).toEqual(
+      new Map([['new', { title: 'v2', done: true, tags: ['t'] }]]),
+    );
+    // The hub is upgraded (same log, same port): the events go, in order, as they were written.
+    await h.restart({ registry: todoRegistry });
+    await a.sync.flushed();
+    await reached(a, 3);
+    const log = await h.events();
+    expect(log.map((e) => [e.clientSeq, e.version])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 1],
+    ]);
+    expect(log[1]!.id).toBe(v2.id);
+    expect(await a.loom.sync.readOutbox()).toEqual([]);
+  });
+});
+
+describe('createSync: a schema upgrade while offline', () => {
+  it('syncs events written under v1 after the app upgraded to v2, and reads them back upcast', async () => {
+    const h = await hub({ registry: todoRegistry });
+    const a = await device(h, { registry: registryV1 as never, sync: { startOffline: true } });
+    for (const id of ['a', 'b']) {
+      await a.loom.append('list:1', TodoAddedV1.create({ id, title: id }) as never);
+    }
+    expect((await a.loom.sync.readOutbox()).map((r) => r.event.version)).toEqual([1, 1]);
+    await a.crash();
+    // The new app: todo.added v2 with an upcaster. The pending v1 events are kept as written.
+    await a.reopen({ registry: todoRegistry, sync: { startOffline: false } });
+    expect((await firstValueFrom(a.loom.projection$(todoList))).get('a')).toEqual({
+      title: 'a',
+      done: false,
+      tags: [],
+    });
+    await a.sync.flushed();
+    await reached(a, 2);
+    expect((await h.events()).map((e) => e.version)).toEqual([1, 1]);
+    const read = await a.loom.readEvents();
+    expect(read.map((e) => [e.version, e.data])).toEqual([
+      [2, { id: 'a', title: 'a', tags: [] }],
+      [2, { id: 'b', title: 'b', tags: [] }],
+    ]);
+    // Another device on v2 reads them upcast too.
+    const b = await device(h);
+    await reached(b, 2);
+    expect((await b.loom.readEvents()).map((e) => e.data)).toEqual(read.map((e) => e.data));
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The hub's word on a device, checked at every hello (issue 16 §1): a hub log restored from an
+ * older backup, and a device whose storage was cleared but that kept its client id.
+ */
+import { copyFile, rm } from 'node:fs/promises';
+import type { EventEnvelope } from '@eventloom/protocol';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { createEventloom, createSync, DexieClientStore } from '@eventloom/client';
+import { TodoAdded, todoList, todoRegistry } from '@eventloom/client/testing';
+import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
+
+const { defer, hub: startHub, device: openDevice } = syncFixtures();
+
+async function add(device: TestDevice, from: number, count: number): Promise<EventEnvelope[]> {
+  const events: EventEnvelope[] = [];
+  for (let i = from; i < from + count; i++) {
+    events.push(
+      await device.loom.append('list:1', TodoAdded.create({ id: `t${i}`, title: `t${i}`, tags: [] })),
+    );
+  }
+  await device.sync.flushed();
+  return events;
+}
+
+/** Stops the hub, copies its SQLite file (the hub closed it: the WAL is folded in), restarts it. */
+async function backup(hub: TestHub, to: string): Promise<void> {
+  await hub.stop();
+  await copyFile(hub.path!, to);
+  await hub.restart();
+}
+
+/** Stops the hub, puts the backup in place of its log, restarts it. */
+async function restore(hub: TestHub, from: string): Promise<void> {
+  await hub.stop();
+  await rm(`${hub.path!}-wal`, { force: true });
+  await rm(`${hub.path!}-shm`, { force: true });
+  await copyFile(from, hub.path!);
+  await hub.restart();
+}
+
+async function metric(hub: TestHub, name: string): Promise<number> {
+  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  return Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `))
+      ?.split(' ')[1],
+  );
+}
+
+describe('a hub log restored from an older backup', () => {
+  it('gets back what the devices that return still hold, and reports what they cannot give back', async () => {
+    const hub = await startHub({ sqlite: true });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
+    const a = await openDevice(hub);
+    const c = await openDevice(hub);
+    const before = await add(a, 0, 5);
+    await backup(hub, saved);
+    const after = await add(a, 5, 5);
+    // c writes 2 events after the backup too, and a holds them; then c is gone for good.
+    await live(c.sync);
+    const lostWithC = [
+      await c.loom.append('list:1', TodoAdded.create({ id: 'c0', title: 'c0', tags: [] })),
+      await c.loom.append('list:1', TodoAdded.create({ id: 'c1', title: 'c1', tags: [] })),
+    ];
+    await c.sync.flushed();
+    await reached(a, 12);
+    await c.close();
+
+    a.sync.goOffline();
+    await restore(hub, saved);
+    a.sync.goOnline();
+    await live(a.sync);
+    const last = await a.loom.append('list:1', TodoAdded.create({ id: 't10', title: 't10', tags: [] }));
+    await a.sync.flushed();
+
+    // A fresh device sees every event of a: 11 of them, each once; c's two are missing and said so.
+    const fresh = await openDevice(hub);
+    await reached(fresh, 11);
+    const ids = (await fresh.loom.readEvents()).map((e) => e.id);
+    expect(ids.sort()).toEqual([...before, ...after, last].map((e) => e.id).sort());
+    const metrics = await waitFor(a.sync.metrics$, (m) => m.repaired === 5);
+    expect(metrics).toMatchObject({ repaired: 5, lostElsewhere: 2, outbox: 0, position: 11 });
+    expect(lostWithC.every((e) => !ids.includes(e.id))).toBe(true);
+    expect(await metric(hub, 'eventloom_hub_repaired_events_total')).toBe(5);
+    expect(await metric(hub, 'eventloom_hub_restore_missing_events')).toBe(2);
+
+    // a's log is the hub's again, re-derived above the restored head, and its projections fold it.
+    expect(await a.loom.readEvents()).toEqual(await hub.events());
+    const todos = await waitFor(a.loom.confirmedProjection$(todoList), (t) => t.size === 11);
+    expect([...todos.keys()].sort()).toEqual(
+      [...before, ...after, last].map((e) => (e.data as { id: string }).id).sort(),
+    );
+  }, 60_000);
+});
+
+describe('a device whose storage was cleared but kept its client id', () => {
+  it('moves its clientSeq past the hub and never reuses one', async () => {
+    const hub = await startHub();
+    const a = await openDevice(hub);
+    const first = await add(a, 0, 3);
+    const clientId = a.loom.clientId;
+    await a.close();
+
+    // The same client id on empty storage: it writes two events before it meets the hub.
+    const indexedDB = new IDBFactory();
+    const store = new DexieClientStore({
+      name: 'cleared',
+      indexedDB: { indexedDB, IDBKeyRange },
+      newClientId: () => clientId,
+    });
+    const loom = await createEventloom({ name: 'cleared', registry: todoRegistry, storage: { store } });
+    defer(() => loom.close());
+    const offline = [
+      await loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] })),
+      await loom.append('list:1', TodoAdded.create({ id: 'y', title: 'y', tags: [] })),
+    ];
+    expect(offline.map((e) => e.clientSeq)).toEqual([1, 2]);
+    const sync = createSync(loom, { url: hub.url, subscriptions: ['*'], warn: false });
+    defer(() => sync.close());
+    await live(sync);
+    await sync.flushed();
+    const log = await hub.events();
+    expect(log.map((e) => [e.id, e.clientSeq])).toEqual([
+      ...first.map((e) => [e.id, e.clientSeq]),
+      [offline[0]!.id, 4],
+      [offline[1]!.id, 5],
+    ]);
+    expect(await loom.sync.readDeadLetters()).toEqual([]);
+    await waitFor(sync.metrics$, (m) => m.position === 5 && m.outbox === 0);
+    const next = await loom.append('list:1', TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
+    expect(next.clientSeq).toBe(6);
+  }, 30_000);
+});
