@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats } from '@eventloom/hub/jetstream';
@@ -41,7 +41,23 @@ describe.runIf(run)('eventloom-hub --nats across hub SIGKILLs and a NATS restart
     nats = await startOwnNatsServer();
     const stream = uniqueName('EL_CRASH');
     const prefix = stream.toLowerCase();
-    const args = hubArgs(join(dir, 'events.db'), ['--nats', nats.url, '--nats-stream', stream]);
+    // Integration events are not writable by ordinary clients: the operator's rule lets the
+    // shop's service (its token's sub) push them.
+    const rules = join(dir, 'rules.json');
+    await writeFile(
+      rules,
+      JSON.stringify({
+        rules: [{ when: { sub: 'shop' }, streams: ['order:*'], kinds: ['domain', 'integration'] }],
+      }),
+    );
+    const args = hubArgs(join(dir, 'events.db'), [
+      '--nats',
+      nats.url,
+      '--nats-stream',
+      stream,
+      '--rules',
+      rules,
+    ]);
     const env = { EVENTLOOM_NATS_SUBJECT_PREFIX: prefix };
     const start = async () => {
       hub = await spawnHub(args, env);
