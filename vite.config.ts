@@ -69,9 +69,22 @@ export default defineConfig({
             'scripts/**/*.test.ts',
             'README.test.ts',
           ],
-          exclude: ['**/node_modules/**', '**/*.browser.test.ts', '**/*.bench.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.browser.test.ts', '**/*.bench.test.ts', '**/*.soak.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'soak',
+          // The attack soak saturates both cores for its 12 s and checks /healthz within 1 s: it
+          // runs alone, after the node and browser projects (group 0) and before e2e (group 2).
+          include: ['packages/**/*.soak.test.ts'],
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          sequence: { groupOrder: 1 },
         },
       },
       browser(
@@ -95,6 +108,9 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['e2e/src/global-setup.ts'],
           fileParallelism: false,
+          // After the other projects, so that a browser timing out on a starved dev server is never
+          // what a run measures.
+          sequence: { groupOrder: 2 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
