@@ -21,8 +21,23 @@ import type {
   StoreCursor,
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
+import { mergePages, PAGE_SIZE, readConfirmed, toPage, writePages, type PageRow } from './confirmed-pages.ts';
+import {
+  defineSchema,
+  META_KEY,
+  randomClientId,
+  SCHEMA_VERSION,
+  toMeta,
+  toRow,
+  type AppendKeyRow,
+  type MetaRow,
+} from './dexie-schema.ts';
+import { readPending, removeConfirmed } from './dexie-outbox.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
 import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
+
+export { PAGE_SIZE, TAIL_FILL } from './confirmed-pages.ts';
+export { SCHEMA_VERSION } from './dexie-schema.ts';
 
 /** Where Dexie finds IndexedDB: the browser's by default; in Node, `fake-indexeddb` or another implementation. */
 export interface IndexedDbDeps {
@@ -47,28 +62,6 @@ export interface DexieClientStoreOptions {
    */
   readonly durability?: 'default' | 'strict' | 'relaxed';
 }
-
-/** Confirmed events per page row; see {@link DexieClientStore}. */
-export const PAGE_SIZE = 256;
-
-/**
- * A small insert adds to the last page only while it holds fewer events than this (or than the
- * insert brings); otherwise it starts a new page. See {@link DexieClientStore}.
- */
-export const TAIL_FILL = 32;
-
-/**
- * The IndexedDB schema version this code writes (Dexie's version; IndexedDB sees it × 10).
- *
- * History:
- * - 1: meta, events (pages), outbox, rejected, snapshots.
- * - 2: `rejected` becomes `deadLetters` (rows copied over); the outbox gets an index on
- *   `acked.position`, to settle acked rows of streams the log does not hold.
- * - 3: the reaction runtime's tables (`checkpoints`, `applied`, `sagas`, `timeouts`,
- *   `reactionOutbox`; its dead letters share `deadLetters`), and `appendKeys`, the idempotency
- *   keys of appends.
- */
-export const SCHEMA_VERSION = 3;
 
 /**
  * The {@link ClientStore} on Dexie (IndexedDB). Tables:
@@ -129,31 +122,7 @@ export class DexieClientStore implements ClientStore {
       ...(options.durability ? { chromeTransactionDurability: options.durability } : {}),
       autoOpen: false,
     });
-    this.db.version(1).stores({
-      meta: 'key',
-      events: 'first, *streams',
-      outbox: 'clientSeq',
-      rejected: 'clientSeq',
-      snapshots: 'id, name',
-    });
-    this.db
-      .version(2)
-      .stores({ outbox: 'clientSeq, acked.position', rejected: null, deadLetters: 'id, handler' })
-      .upgrade(async (tx) => {
-        const rejected = (await tx.table('rejected').toArray()) as RejectedRowV1[];
-        await tx
-          .table('deadLetters')
-          .bulkAdd(rejected.map((r) => deadLetterOf({ clientSeq: r.clientSeq, event: r.event }, r, r.at)));
-      });
-    // New tables only: nothing to copy.
-    this.db.version(3).stores({
-      appendKeys: 'key',
-      checkpoints: 'consumer',
-      applied: 'id',
-      sagas: 'id, saga',
-      timeouts: 'id',
-      reactionOutbox: '++seq, &id',
-    });
+    defineSchema(this.db);
     this.#meta = this.db.table('meta');
     this.#events = this.db.table('events');
     this.#outbox = this.db.table('outbox');
@@ -285,7 +254,7 @@ export class DexieClientStore implements ClientStore {
   readPending(
     query: { readonly afterSeq?: number; readonly limit?: number; readonly unackedOnly?: boolean } = {},
   ): Promise<OutboxRow[]> {
-    return this.#run('r', [this.#outbox], () => this.#readPending(query));
+    return this.#run('r', [this.#outbox], () => readPending(this.#outbox, query));
   }
 
   markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
@@ -364,8 +333,8 @@ export class DexieClientStore implements ClientStore {
           : events.filter((e) => e.position > before.position);
       let removed: OutboxRow[] = [];
       if (fresh.length > 0) {
-        await this.#writePages(fresh);
-        removed = await this.#removeConfirmed(fresh, before.clientId);
+        await writePages(this.#events, fresh);
+        removed = await removeConfirmed(this.#outbox, fresh, before.clientId);
       }
       const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
       // Acked rows the position passed without their event: streams this log does not hold.
@@ -391,8 +360,8 @@ export class DexieClientStore implements ClientStore {
       let inserted: CommittedEvent[] = [];
       let removed: OutboxRow[] = [];
       if (older.length > 0) {
-        inserted = await this.#mergePages(older);
-        removed = await this.#removeConfirmed(inserted, before.clientId);
+        inserted = await mergePages(this.#events, older);
+        removed = await removeConfirmed(this.#outbox, inserted, before.clientId);
       }
       if (inserted.length > 0) await this.#snapshots.clear();
       const meta: ClientMeta = {
@@ -412,7 +381,7 @@ export class DexieClientStore implements ClientStore {
       const meta = await this.#readMeta();
       const outbox = await this.#outbox.toArray();
       // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
-      const log = aheadOfHub(meta, outbox, input) ? await this.#readConfirmed({}) : [];
+      const log = aheadOfHub(meta, outbox, input) ? await readConfirmed(this.#events, {}) : [];
       const plan = planRealign(meta, outbox, log, input);
       if (plan.cutAbove !== undefined) {
         const cut = plan.cutAbove;
@@ -449,7 +418,7 @@ export class DexieClientStore implements ClientStore {
   }
 
   readConfirmed(query: ConfirmedQuery = {}): Promise<CommittedEvent[]> {
-    return this.#run('r', [this.#events], () => this.#readConfirmed(query));
+    return this.#run('r', [this.#events], () => readConfirmed(this.#events, query));
   }
 
   readChanges(cursor: StoreCursor): Promise<StoreChanges> {
@@ -459,10 +428,10 @@ export class DexieClientStore implements ClientStore {
       const historyReset = meta.history !== cursor.history;
       const [confirmed, pending] = await Promise.all([
         meta.position > cursor.position
-          ? this.#readConfirmed({ from: cursor.position, until: meta.position })
+          ? readConfirmed(this.#events, { from: cursor.position, until: meta.position })
           : Promise.resolve([]),
         pendingReset || meta.clientSeq > cursor.clientSeq
-          ? this.#readPending(pendingReset ? {} : { afterSeq: cursor.clientSeq })
+          ? readPending(this.#outbox, pendingReset ? {} : { afterSeq: cursor.clientSeq })
           : Promise.resolve([]),
       ]);
       return { meta, confirmed, pending, pendingReset, historyReset };
@@ -504,184 +473,4 @@ export class DexieClientStore implements ClientStore {
     if (!row) throw new ClientError(ClientErrorCode.databaseClosed, 'the store is not open (no meta record)');
     return toMeta(row);
   }
-
-  async #readPending(query: {
-    readonly afterSeq?: number;
-    readonly limit?: number;
-    readonly unackedOnly?: boolean;
-  }): Promise<OutboxRow[]> {
-    let collection = this.#outbox.where('clientSeq').above(query.afterSeq ?? 0);
-    if (query.unackedOnly) collection = collection.and((row) => row.acked === undefined);
-    if (query.limit !== undefined) collection = collection.limit(query.limit);
-    return collection.toArray();
-  }
-
-  // Fills the last page up to PAGE_SIZE (a small insert only a small page: TAIL_FILL), then
-  // starts new pages.
-  async #writePages(fresh: readonly CommittedEvent[]): Promise<void> {
-    let rest = fresh;
-    const last = await this.#events.orderBy('first').last();
-    const held = last?.events.length ?? PAGE_SIZE;
-    if (last && held < PAGE_SIZE && (held < TAIL_FILL || fresh.length >= held)) {
-      const take = rest.slice(0, PAGE_SIZE - last.events.length);
-      rest = rest.slice(take.length);
-      await this.#events.put(toPage([...last.events, ...take]));
-    }
-    if (rest.length === 0) return;
-    const pages: PageRow[] = [];
-    for (let i = 0; i < rest.length; i += PAGE_SIZE) pages.push(toPage(rest.slice(i, i + PAGE_SIZE)));
-    await this.#events.bulkAdd(pages);
-  }
-
-  // Merges events at or below the position into the pages they fall in, skipping positions held,
-  // and cuts the merged run into pages again. Returns the events stored.
-  async #mergePages(older: readonly CommittedEvent[]): Promise<CommittedEvent[]> {
-    const low = older[0]!.position;
-    const high = older.at(-1)!.position;
-    const start =
-      ((await this.#events.where('first').belowOrEqual(low).lastKey()) as number | undefined) ?? low;
-    const pages = await this.#events.where('first').between(start, high, true, true).toArray();
-    const held = new Set<number>();
-    for (const page of pages) for (const e of page.events) held.add(e.position);
-    const inserted = older.filter((e) => !held.has(e.position));
-    if (inserted.length === 0) return [];
-    const merged = [...pages.flatMap((p) => p.events), ...inserted].sort((a, b) => a.position - b.position);
-    await this.#events.bulkDelete(pages.map((p) => p.first));
-    const rows: PageRow[] = [];
-    for (let i = 0; i < merged.length; i += PAGE_SIZE) rows.push(toPage(merged.slice(i, i + PAGE_SIZE)));
-    await this.#events.bulkAdd(rows);
-    return inserted;
-  }
-
-  // The outbox rows these confirmed events stand for: same client, same seq, same id.
-  async #removeConfirmed(fresh: readonly CommittedEvent[], clientId: string): Promise<OutboxRow[]> {
-    const mine = fresh.filter((e) => e.clientId === clientId);
-    if (mine.length === 0) return [];
-    const rows = await this.#outbox.bulkGet(mine.map((e) => e.clientSeq));
-    const removed = rows.filter(
-      (row, i): row is OutboxRow => row !== undefined && row.event.id === mine[i]!.id,
-    );
-    if (removed.length > 0) await this.#outbox.bulkDelete(removed.map((r) => r.clientSeq));
-    return removed;
-  }
-
-  async #readConfirmed(query: ConfirmedQuery): Promise<CommittedEvent[]> {
-    const from = query.from ?? 0;
-    const until = query.until ?? Infinity;
-    const limit = query.limit ?? Infinity;
-    const types = query.types ? new Set(query.types) : undefined;
-    const out: CommittedEvent[] = [];
-    const take = (pages: readonly PageRow[]): boolean => {
-      for (const page of pages) {
-        if (page.last <= from) continue;
-        for (const e of page.events) {
-          if (e.position <= from) continue;
-          if (e.position > until) return false;
-          if (query.stream !== undefined && e.stream !== query.stream) continue;
-          if (types && !types.has(e.type)) continue;
-          out.push(e);
-          if (out.length >= limit) return false;
-        }
-      }
-      return true;
-    };
-    if (query.stream !== undefined) {
-      take(await this.#events.where('streams').equals(query.stream).toArray());
-      return out;
-    }
-    // The page holding position from + 1 is the last page starting at or before it.
-    const start =
-      ((await this.#events
-        .where('first')
-        .belowOrEqual(from + 1)
-        .lastKey()) as number | undefined) ?? from + 1;
-    if (limit === Infinity) {
-      const range =
-        until === Infinity
-          ? this.#events.where('first').aboveOrEqual(start)
-          : this.#events.where('first').between(start, until, true, true);
-      take(await range.toArray());
-      return out;
-    }
-    // With a limit, read a few pages at a time instead of the whole tail.
-    let next = start;
-    for (;;) {
-      const pages = await this.#events.where('first').aboveOrEqual(next).limit(8).toArray();
-      if (pages.length === 0 || !take(pages)) return out;
-      next = pages.at(-1)!.first + 1;
-    }
-  }
 }
-
-interface MetaRow extends Omit<ClientMeta, 'hlc' | 'history' | 'subscriptions' | 'hubId'> {
-  readonly key: typeof META_KEY;
-  readonly hlc?: string;
-  // Missing in rows written by schema version 1.
-  readonly history?: number;
-  readonly subscriptions?: readonly string[];
-  readonly hubId?: string;
-}
-
-/** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */
-interface RejectedRowV1 extends RejectionInput {
-  readonly event: OutboxRow['event'];
-  readonly at: number;
-}
-
-/** An idempotency key of an append (`appendPending`'s `key`), and when it was first used (ms). */
-interface AppendKeyRow {
-  readonly key: string;
-  readonly at: number;
-}
-
-/** Up to {@link PAGE_SIZE} consecutive confirmed events, keyed by the first one's position. */
-interface PageRow {
-  readonly first: number;
-  readonly last: number;
-  /** The distinct streams of the page: one index entry per stream, not per event. */
-  readonly streams: readonly string[];
-  readonly events: readonly CommittedEvent[];
-}
-
-const META_KEY = 'client';
-
-function toMeta(row: MetaRow): ClientMeta {
-  return {
-    clientId: row.clientId,
-    clientSeq: row.clientSeq,
-    hlc: row.hlc,
-    position: row.position,
-    epoch: row.epoch,
-    history: row.history ?? 0,
-    subscriptions: row.subscriptions,
-    hubId: row.hubId,
-  };
-}
-
-function toRow(meta: ClientMeta): MetaRow {
-  const { hlc, subscriptions, hubId, ...rest } = meta;
-  return {
-    key: META_KEY,
-    ...rest,
-    ...(hlc === undefined ? {} : { hlc }),
-    ...(subscriptions === undefined ? {} : { subscriptions: [...subscriptions] }),
-    ...(hubId === undefined ? {} : { hubId }),
-  };
-}
-
-function toPage(events: readonly CommittedEvent[]): PageRow {
-  const streams = new Set<string>();
-  for (const e of events) streams.add(e.stream);
-  return { first: events[0]!.position, last: events.at(-1)!.position, streams: [...streams], events };
-}
-
-/** A random client id: 20 characters of [a-z0-9], about 103 bits. */
-function randomClientId(): string {
-  const bytes = new Uint8Array(20);
-  crypto.getRandomValues(bytes);
-  let id = '';
-  for (const b of bytes) id += ALPHABET[b % 36];
-  return id;
-}
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

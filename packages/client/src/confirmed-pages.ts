@@ -1,0 +1,127 @@
+import type { CommittedEvent } from '@eventloom/protocol';
+import type { Table } from 'dexie';
+import type { ConfirmedQuery } from './client-store.ts';
+
+// The page layout of the confirmed log in `DexieClientStore`'s `events` table (see its TSDoc for why pages).
+
+/** Confirmed events per page row; see `DexieClientStore`. */
+export const PAGE_SIZE = 256;
+
+/**
+ * A small insert adds to the last page only while it holds fewer events than this (or than the
+ * insert brings); otherwise it starts a new page. See `DexieClientStore`.
+ */
+export const TAIL_FILL = 32;
+
+/** Up to {@link PAGE_SIZE} consecutive confirmed events, keyed by the first one's position. */
+export interface PageRow {
+  readonly first: number;
+  readonly last: number;
+  /** The distinct streams of the page: one index entry per stream, not per event. */
+  readonly streams: readonly string[];
+  readonly events: readonly CommittedEvent[];
+}
+
+/** Makes the page row of up to {@link PAGE_SIZE} consecutive confirmed events. */
+export function toPage(events: readonly CommittedEvent[]): PageRow {
+  const streams = new Set<string>();
+  for (const e of events) streams.add(e.stream);
+  return { first: events[0]!.position, last: events.at(-1)!.position, streams: [...streams], events };
+}
+
+/**
+ * Adds confirmed events after the last page: fills the last page up to {@link PAGE_SIZE} (a small
+ * insert only a small page: {@link TAIL_FILL}), then starts new pages. Runs inside the caller's transaction.
+ */
+export async function writePages(
+  events: Table<PageRow, number>,
+  fresh: readonly CommittedEvent[],
+): Promise<void> {
+  let rest = fresh;
+  const last = await events.orderBy('first').last();
+  const held = last?.events.length ?? PAGE_SIZE;
+  if (last && held < PAGE_SIZE && (held < TAIL_FILL || fresh.length >= held)) {
+    const take = rest.slice(0, PAGE_SIZE - last.events.length);
+    rest = rest.slice(take.length);
+    await events.put(toPage([...last.events, ...take]));
+  }
+  if (rest.length === 0) return;
+  const pages: PageRow[] = [];
+  for (let i = 0; i < rest.length; i += PAGE_SIZE) pages.push(toPage(rest.slice(i, i + PAGE_SIZE)));
+  await events.bulkAdd(pages);
+}
+
+/**
+ * Merges events at or below the position into the pages they fall in, skipping positions held,
+ * and cuts the merged run into pages again. Returns the events stored.
+ */
+export async function mergePages(
+  events: Table<PageRow, number>,
+  older: readonly CommittedEvent[],
+): Promise<CommittedEvent[]> {
+  const low = older[0]!.position;
+  const high = older.at(-1)!.position;
+  const start = ((await events.where('first').belowOrEqual(low).lastKey()) as number | undefined) ?? low;
+  const pages = await events.where('first').between(start, high, true, true).toArray();
+  const held = new Set<number>();
+  for (const page of pages) for (const e of page.events) held.add(e.position);
+  const inserted = older.filter((e) => !held.has(e.position));
+  if (inserted.length === 0) return [];
+  const merged = [...pages.flatMap((p) => p.events), ...inserted].sort((a, b) => a.position - b.position);
+  await events.bulkDelete(pages.map((p) => p.first));
+  const rows: PageRow[] = [];
+  for (let i = 0; i < merged.length; i += PAGE_SIZE) rows.push(toPage(merged.slice(i, i + PAGE_SIZE)));
+  await events.bulkAdd(rows);
+  return inserted;
+}
+
+/** Reads confirmed events from the pages, by position, stream and type, up to a limit. */
+export async function readConfirmed(
+  events: Table<PageRow, number>,
+  query: ConfirmedQuery,
+): Promise<CommittedEvent[]> {
+  const from = query.from ?? 0;
+  const until = query.until ?? Infinity;
+  const limit = query.limit ?? Infinity;
+  const types = query.types ? new Set(query.types) : undefined;
+  const out: CommittedEvent[] = [];
+  const take = (pages: readonly PageRow[]): boolean => {
+    for (const page of pages) {
+      if (page.last <= from) continue;
+      for (const e of page.events) {
+        if (e.position <= from) continue;
+        if (e.position > until) return false;
+        if (query.stream !== undefined && e.stream !== query.stream) continue;
+        if (types && !types.has(e.type)) continue;
+        out.push(e);
+        if (out.length >= limit) return false;
+      }
+    }
+    return true;
+  };
+  if (query.stream !== undefined) {
+    take(await events.where('streams').equals(query.stream).toArray());
+    return out;
+  }
+  // The page holding position from + 1 is the last page starting at or before it.
+  const start =
+    ((await events
+      .where('first')
+      .belowOrEqual(from + 1)
+      .lastKey()) as number | undefined) ?? from + 1;
+  if (limit === Infinity) {
+    const range =
+      until === Infinity
+        ? events.where('first').aboveOrEqual(start)
+        : events.where('first').between(start, until, true, true);
+    take(await range.toArray());
+    return out;
+  }
+  // With a limit, read a few pages at a time instead of the whole tail.
+  let next = start;
+  for (;;) {
+    const pages = await events.where('first').aboveOrEqual(next).limit(8).toArray();
+    if (pages.length === 0 || !take(pages)) return out;
+    next = pages.at(-1)!.first + 1;
+  }
+}
