@@ -98,23 +98,3 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
-
-/** Counts a batch going out in `guardedInFlight`: the streams of its guarded events. Returns them, for {@link releaseGuarded}. */
-export function holdGuarded(
-  guardedInFlight: Map<string, number>,
-  batch: readonly OutboxRow[],
-): ReadonlySet<string> {
-  const guarded = new Set<string>();
-  for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
-  for (const stream of guarded) guardedInFlight.set(stream, (guardedInFlight.get(stream) ?? 0) + 1);
-  return guarded;
-}
-
-/** Uncounts a batch that came back from `guardedInFlight` ({@link holdGuarded}'s streams). */
-export function releaseGuarded(guardedInFlight: Map<string, number>, guarded: ReadonlySet<string>): void {
-  for (const stream of guarded) {
-    const left = (guardedInFlight.get(stream) ?? 1) - 1;
-    if (left > 0) guardedInFlight.set(stream, left);
-    else guardedInFlight.delete(stream);
-  }
-}

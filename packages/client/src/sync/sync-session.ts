@@ -4,6 +4,7 @@ import {
   decodePullResult,
   decodePushAck,
   decodeSubscribeAck,
+  decodeWelcome,
   ErrorCode,
   MessageName,
   PROTOCOL_VERSION,
@@ -12,19 +13,83 @@ import {
   type Notify,
   type ProtocolIssue,
   type PullResult,
+  type PushResult,
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
+import type { AckInput, RealignOutcome, SyncPort } from '../sync-port.ts';
 import { SerialQueue } from '../serial-queue.ts';
-import { checkWelcome } from './check-welcome.ts';
-import { cutBatch, holdGuarded, releaseGuarded } from './cut-batch.ts';
-import { makeSocket, watchOpening } from './make-socket.ts';
-import { pullHistory } from './pull-history.ts';
-import { RequestTracker } from './request-tracker.ts';
-import { clientCode, covers, issueError, resolveToken, sameList } from './session-errors.ts';
-import type { SessionConfig, SessionHost, SessionOutcome } from './session-host.ts';
-import { sortPushResults } from './sort-push-results.ts';
-import type { SyncSocket } from './sync-socket.ts';
+import { UNDECIDED_CODES } from './conflict-policy.ts';
+import { cutBatch } from './cut-batch.ts';
+import type { Backoff } from './backoff.ts';
+import type { SocketFactory, SocketIoOptions, SyncSocket } from './sync-socket.ts';
+import type { SyncWarnings } from './sync-warnings.ts';
+
+/** What a session needs from the engine that runs it (one engine, many sessions over time). */
+export interface SessionHost {
+  readonly port: SyncPort;
+  readonly config: SessionConfig;
+  /** The subscriptions the app wants now. */
+  desiredSubscriptions(): readonly string[];
+  /** The session reached a state the app should see. */
+  stateChanged(state: 'catching-up' | 'live'): void;
+  /** The log's position or the hub's head moved. */
+  positionChanged(position: number, head: number): void;
+  pushed(count: number): void;
+  received(count: number): void;
+  /** A failure worth showing (`metrics$.lastError`) that the session recovers from. */
+  report(error: ClientError): void;
+  /** The hub's word on this device changed its store (`SyncPort.realign`): a restored log, or a cleared device. */
+  realigned(outcome: RealignOutcome): void;
+  /** Final refusals of pushed events: the conflict policy's turn. */
+  refused(refusals: readonly Refusal[]): Promise<void>;
+  /** Whether an outbox row waits to be decided again (not to be pushed meanwhile). */
+  parked(clientSeq: number): boolean;
+  /** The refused guarded event `row` was decided on, to send again ahead of it ({@link RefusalReminders}). */
+  reminder(row: OutboxRow): OutboxRow | undefined;
+  /** The session caught up (again): decisions waiting for fresh state can be made now. */
+  caughtUp(): void;
+  /** Acks were recorded or the outbox moved: `flushed()` may resolve. */
+  progressed(): void;
+  /** A `notify` message arrived (notification, query or reply): undecoded. */
+  notified(payload: unknown): void;
+  /** Live events arrived (decoded, not yet stored): for the engine's taps. */
+  broadcast(events: readonly CommittedEvent[]): void;
+  /** Acks about to be recorded: for the engine's taps. */
+  acked(acks: readonly AckInput[]): void;
+  /** Confirmed events were stored, the last `inserted` of them new (the others held already): for the engine's taps. */
+  stored(events: readonly CommittedEvent[], inserted: number): void;
+}
+
+/** What a session is configured with (resolved defaults). */
+export interface SessionConfig {
+  readonly url: string;
+  readonly token: string | (() => string | Promise<string>) | undefined;
+  readonly io: SocketIoOptions;
+  readonly socket: SocketFactory;
+  readonly fingerprint: string | null;
+  /** The developer's warnings (refusals nobody hears, held events, another registry than the hub's). */
+  readonly warnings: SyncWarnings;
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+  readonly inFlight: number;
+  readonly pullLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly holdBackoff: Backoff;
+}
+
+/** A pushed event the hub refused for good, with its outbox row. */
+export interface Refusal {
+  readonly row: OutboxRow;
+  readonly result: Extract<PushResult, { status: 'rejected' }>;
+}
+
+/** How a session ended: the error, whether retrying is pointless, whether it had gone live. */
+export interface SessionOutcome {
+  readonly error: ClientError | undefined;
+  readonly fatal: boolean;
+  readonly live: boolean;
+}
 
 /** Live messages held while a pull runs, at most; beyond, they are dropped and pulled again. */
 const MAX_HELD = 256;
@@ -53,7 +118,8 @@ export class SyncSession {
   #repairUpTo = 0;
   /** Whether the hub reads `repair` on a push (protocol 3). */
   #hubRepairs = false;
-  readonly #requests: RequestTracker;
+  readonly #failRequests = new Set<(error: ClientError) => void>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #outcome: Promise<SessionOutcome>;
   #resolveOutcome!: (outcome: SessionOutcome) => void;
   #socket: SyncSocket | undefined;
@@ -88,7 +154,6 @@ export class SyncSession {
     this.#host = host;
     this.#config = host.config;
     this.#maxEvents = host.config.maxEvents;
-    this.#requests = new RequestTracker(host.config.requestTimeoutMs, (error) => this.#finish(error));
     this.#outcome = new Promise((resolve) => (this.#resolveOutcome = resolve));
   }
 
@@ -172,23 +237,57 @@ export class SyncSession {
     this.#head = record.position;
     const token = await resolveToken(this.#config.token);
     if (!this.#open) return;
-    const listeners = {
-      finish: (error: ClientError) => this.#finish(error),
-      later: (ms: number, fn: () => void) => this.#later(ms, fn),
-      live: (payload: unknown) => this.#onLive(payload),
-      hubError: (payload: unknown) => this.#onHubError(payload),
-      notified: (payload: unknown) => this.#host.notified(payload),
-    };
-    const { socket, connected } = makeSocket(this.#config, token, listeners);
+    const io = this.#config.io;
+    const socket = this.#config.socket(this.#config.url, {
+      // WebSocket first; long polling where a proxy lets no WebSocket through.
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      timeout: this.#config.requestTimeoutMs,
+      ...io,
+      reconnection: false,
+      forceNew: true,
+      autoConnect: false,
+      ...(token === undefined ? {} : { auth: { ...(isRecord(io.auth) ? io.auth : {}), token } }),
+    });
     this.#socket = socket;
+    const connected = new Promise<void>((resolve) => {
+      socket.on('connect', () => resolve());
+    });
+    socket.on('connect_error', (error: unknown) => this.#finish(connectError(error)));
+    socket.on('disconnect', (reason: unknown) =>
+      this.#finish(new ClientError(ClientErrorCode.connectionFailed, `disconnected: ${String(reason)}`)),
+    );
+    socket.on(MessageName.events, (payload: unknown) => this.#onLive(payload));
+    socket.on(MessageName.hubError, (payload: unknown) => this.#onHubError(payload));
+    socket.on(MessageName.notify, (payload: unknown) => this.#host.notified(payload));
     socket.connect();
-    const opened = watchOpening(socket, this.#config.requestTimeoutMs, listeners);
+    // socket.io-client does not notice a transport that closes while it opens (it waits for its
+    // own timeout): watch the engine where there is one, and bound the wait in any case.
+    let opened = false;
+    const engine = (
+      socket as { io?: { engine?: { once?(event: 'close', fn: (reason: unknown) => void): void } } }
+    ).io?.engine;
+    engine?.once?.('close', (reason) => {
+      // A refusal (connect_error, with the hub's code) closes the engine first: let it speak.
+      this.#later(0, () => {
+        if (!opened) {
+          const message = `closed while opening: ${String(reason)}`;
+          this.#finish(new ClientError(ClientErrorCode.connectionFailed, message));
+        }
+      });
+    });
+    this.#later(this.#config.requestTimeoutMs, () => {
+      if (!opened) {
+        const message = `no connection within ${this.#config.requestTimeoutMs} ms`;
+        this.#finish(new ClientError(ClientErrorCode.timeout, message));
+      }
+    });
     await connected;
-    opened();
+    opened = true;
     if (!this.#open) return;
 
     const desired = this.#host.desiredSubscriptions();
-    const checked = checkWelcome(
+    const welcome = decodeWelcome(
       await this.#request(MessageName.hello, {
         protocol: PROTOCOL_VERSION,
         clientId: this.#host.port.clientId,
@@ -196,33 +295,47 @@ export class SyncSession {
         subscriptions: [...desired],
         schemaFingerprint: this.#config.fingerprint,
       }),
-      record,
-      this.#config,
     );
-    if (!checked.ok) {
-      this.#finish(checked.error, checked.fatal);
+    if (!welcome.ok) {
+      const error = issueError(welcome.error, 'hello');
+      this.#finish(error, FATAL_HELLO.has(welcome.error.code));
       return;
     }
-    const welcome = checked.welcome;
-    if (record.hubId !== welcome.hubId) await this.#host.port.writeSyncRecord({ hubId: welcome.hubId });
+    if (welcome.value.minProtocol > PROTOCOL_VERSION) {
+      const message = `the hub serves protocol ${welcome.value.minProtocol} and up; this client speaks ${PROTOCOL_VERSION}`;
+      this.#finish(new ClientError(ClientErrorCode.protocolTooOld, message), true);
+      return;
+    }
+    this.#config.warnings.welcomed(
+      this.#config.url,
+      this.#config.fingerprint,
+      welcome.value.schemaFingerprint,
+    );
+    if (record.hubId !== undefined && record.hubId !== welcome.value.hubId && record.position > 0) {
+      const message = `this device synced with hub log ${record.hubId}; ${this.#config.url} serves ${welcome.value.hubId}: its positions mean something else`;
+      this.#finish(new ClientError(ClientErrorCode.hubChanged, message), true);
+      return;
+    }
+    if (record.hubId !== welcome.value.hubId)
+      await this.#host.port.writeSyncRecord({ hubId: welcome.value.hubId });
     if (!this.#open) return;
     // The hub's word on this device, checked at every hello: a hub that holds seqs this device
     // never gave out (its storage was cleared), or a log behind what the device saw (restored).
     const realigned = await this.#inbound.run(() =>
       this.#host.port.realign({
-        hubClientSeq: welcome.lastClientSeq,
-        hubHead: welcome.head,
+        hubClientSeq: welcome.value.lastClientSeq,
+        hubHead: welcome.value.head,
       }),
     );
     if (!this.#open) return;
     this.#position = realigned.position;
-    this.#hubRepairs = welcome.protocol >= 3;
+    this.#hubRepairs = welcome.value.protocol >= 3;
     this.#repairUpTo = realigned.repairSeqs.at(-1) ?? 0;
     if (realigned.repairSeqs.length > 0 || realigned.othersLost.length > 0 || realigned.renumbered > 0) {
       this.#host.realigned(realigned);
     }
     this.#subscribed = desired;
-    this.#head = Math.max(this.#head, welcome.head);
+    this.#head = Math.max(this.#head, welcome.value.head);
     this.#ready = true;
     this.#host.stateChanged('catching-up');
     this.#host.positionChanged(this.#position, this.#head);
@@ -238,18 +351,47 @@ export class SyncSession {
     if (!this.#open) return;
     this.#open = false;
     this.#ready = false;
-    this.#requests.end(error ?? new ClientError(ClientErrorCode.connectionFailed, 'the session ended'));
+    for (const fail of this.#failRequests) {
+      fail(error ?? new ClientError(ClientErrorCode.connectionFailed, 'the session ended'));
+    }
+    this.#failRequests.clear();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
     this.#socket?.disconnect();
     this.#resolveOutcome({ error, fatal, live: this.#live });
   }
 
   /** Sends a request and resolves with the hub's answer; rejects on timeout (which drops the connection) or disconnect. */
   #request(name: string, payload: unknown): Promise<unknown> {
-    const socket = this.#socket;
-    if (!this.#open || socket === undefined || !socket.connected) {
-      return Promise.reject(new ClientError(ClientErrorCode.connectionFailed, 'not connected'));
-    }
-    return this.#requests.request(socket, name, payload);
+    return new Promise((resolve, reject) => {
+      const socket = this.#socket;
+      if (!this.#open || socket === undefined || !socket.connected) {
+        reject(new ClientError(ClientErrorCode.connectionFailed, 'not connected'));
+        return;
+      }
+      const fail = (error: ClientError) => {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+        this.#failRequests.delete(fail);
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        const error = new ClientError(
+          ClientErrorCode.timeout,
+          `the hub did not answer ${name} within ${this.#config.requestTimeoutMs} ms`,
+        );
+        fail(error);
+        this.#finish(error);
+      }, this.#config.requestTimeoutMs);
+      this.#timers.add(timer);
+      this.#failRequests.add(fail);
+      socket.emit(name, payload, (answer: unknown) => {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+        this.#failRequests.delete(fail);
+        resolve(answer);
+      });
+    });
   }
 
   #onHubError(payload: unknown): void {
@@ -260,7 +402,11 @@ export class SyncSession {
   }
 
   #later(ms: number, fn: () => void): void {
-    this.#requests.later(ms, fn);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
   }
 
   // ---- catch-up and live ----
@@ -300,8 +446,30 @@ export class SyncSession {
       if (!sameList(covered, desired)) await this.#host.port.writeSyncRecord({ subscriptions: desired });
       return;
     }
-    const request = (name: string, payload: unknown) => this.#request(name, payload);
-    await pullHistory({ host: this.#host, inbound: this.#inbound, request }, added, desired, bound);
+    let from = 0;
+    for (;;) {
+      const answer = decodePullResult(
+        await this.#request(MessageName.pull, { from, limit: this.#config.pullLimit, streams: [...added] }),
+      );
+      if (!answer.ok) {
+        // A stream the principal may not pull has no history to fetch here; the rest carries on.
+        if (answer.error.code === ErrorCode.unauthorized) {
+          this.#host.report(issueError(answer.error, 'pull'));
+          await this.#host.port.writeSyncRecord({ subscriptions: desired });
+          return;
+        }
+        throw issueError(answer.error, 'pull');
+      }
+      const page = answer.value;
+      const last = !page.more || page.until >= bound;
+      const older = page.events.filter((e) => e.position <= bound);
+      await this.#inbound.run(async () => {
+        const result = await this.#host.port.insertHistory(older, last ? { subscriptions: desired } : {});
+        this.#host.received(result.inserted);
+      });
+      if (last) return;
+      from = page.until;
+    }
   }
 
   /** Pulls pages from the log's position until the hub says there is no more; the next page is asked for while one is stored. */
@@ -422,12 +590,19 @@ export class SyncSession {
       }
       this.#pushCursor = batch[batch.length - 1]!.clientSeq;
       this.#inFlight++;
-      const guarded = holdGuarded(this.#guardedInFlight, batch);
+      const guarded = new Set<string>();
+      for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
+      for (const stream of guarded)
+        this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
       void this.#send(batch, reminders, repair && this.#hubRepairs)
         .catch((error: unknown) => this.#finish(toClientError(error)))
         .finally(() => {
           this.#inFlight--;
-          releaseGuarded(this.#guardedInFlight, guarded);
+          for (const stream of guarded) {
+            const left = (this.#guardedInFlight.get(stream) ?? 1) - 1;
+            if (left > 0) this.#guardedInFlight.set(stream, left);
+            else this.#guardedInFlight.delete(stream);
+          }
           this.kickPush();
         });
       if (blocked) return;
@@ -453,13 +628,31 @@ export class SyncSession {
       return;
     }
     const { results } = decoded.value;
-    const { acks, refusals, rewind, held } = sortPushResults(batch, results, reminders);
+    const acks: AckInput[] = [];
+    const refusals: Refusal[] = [];
+    let rewind: number | undefined;
     let hold = false;
-    for (const { row, result } of held) {
-      hold = true;
-      this.#host.report(new ClientError(clientCode(result.code), `hub: ${result.message}`));
-      this.#config.warnings.held(result.code, row.event.type, row.event.version, result.message);
-    }
+    batch.forEach((row, i) => {
+      if (reminders.has(row.clientSeq)) return; // its answer is known: refused
+      const result =
+        results[i]?.id === row.event.id ? results[i] : results.find((r) => r.id === row.event.id);
+      if (result === undefined) {
+        rewind = Math.min(rewind ?? Infinity, row.clientSeq - 1);
+        return;
+      }
+      if (result.status === 'ok')
+        acks.push({ id: row.event.id, position: result.position, streamVersion: result.streamVersion });
+      else if (result.status === 'duplicate') acks.push({ id: row.event.id, position: result.position });
+      else if (UNDECIDED_CODES.has(result.code)) {
+        rewind = Math.min(rewind ?? Infinity, row.clientSeq - 1);
+        // A gap only needs the events before it pushed again; the others need the hub to change.
+        if (result.code !== ErrorCode.sequenceGap) {
+          hold = true;
+          this.#host.report(new ClientError(clientCode(result.code), `hub: ${result.message}`));
+          this.#config.warnings.held(result.code, row.event.type, row.event.version, result.message);
+        }
+      } else refusals.push({ row, result });
+    });
     if (acks.length > 0) {
       this.#host.acked(acks);
       await this.#host.port.markAcked(acks);
@@ -496,4 +689,56 @@ export class SyncSession {
       this.kickPush();
     });
   }
+}
+
+/** Hello refusals that no retry can fix: the app or the hub must change first. */
+const FATAL_HELLO: ReadonlySet<string> = new Set([
+  ErrorCode.protocolTooOld,
+  ErrorCode.protocolTooNew,
+  ErrorCode.unauthorized,
+  ErrorCode.invalid,
+]);
+
+async function resolveToken(token: SessionConfig['token']): Promise<string | undefined> {
+  if (typeof token !== 'function') return token;
+  try {
+    return await token();
+  } catch (cause) {
+    throw new ClientError(ClientErrorCode.unauthenticated, 'the token function failed', { cause });
+  }
+}
+
+function connectError(error: unknown): ClientError {
+  const data = (error as { data?: { code?: unknown } } | undefined)?.data;
+  const code = typeof data?.code === 'string' ? clientCode(data.code) : ClientErrorCode.connectionFailed;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ClientError(code, `cannot connect: ${message}`, { cause: error });
+}
+
+function issueError(issue: ProtocolIssue, what: string): ClientError {
+  return new ClientError(clientCode(issue.code), `${what}: ${issue.message}`);
+}
+
+const CLIENT_CODES = new Set<string>(Object.values(ClientErrorCode));
+
+/** The hub's code as a client code (they share the protocol's), `internal` if unknown. */
+function clientCode(code: string): ClientErrorCode {
+  return CLIENT_CODES.has(code) ? (code as ClientErrorCode) : ClientErrorCode.internal;
+}
+
+/** Whether subscription `c` covers every stream `s` covers. */
+export function covers(c: string, s: string): boolean {
+  if (c === s) return true;
+  if (!c.endsWith('*')) return false;
+  return s.startsWith(c.slice(0, -1));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((s) => set.has(s));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
