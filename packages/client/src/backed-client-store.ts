@@ -20,7 +20,7 @@ import type {
   StoreCursor,
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
-import { META_KEY, randomClientId, toMeta, toRow, type ClientRows } from './client-tables.ts';
+import { META_KEY, randomClientId, sameMeta, toMeta, toRow, type ClientRows } from './client-tables.ts';
 import { cutPages, mergePages, readConfirmed, writePages } from './confirmed-pages.ts';
 import {
   deleteRows,
@@ -32,8 +32,8 @@ import {
   type PendingQuery,
 } from './outbox-tables.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
-import type { ReadTx, StoreBackend } from './store-backend.ts';
-import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
+import type { ReadTx, StoreBackend, WriteTx } from './store-backend.ts';
+import { ackOf, checkOrder, deadLetterOf, pendingRows } from './store-rows.ts';
 
 /** Options every {@link BackedClientStore} takes. */
 export interface BackedClientStoreOptions {
@@ -68,6 +68,11 @@ export interface BackedClientStoreOptions {
 export class BackedClientStore implements ClientStore {
   readonly #backend: StoreBackend<ClientRows>;
   readonly #newClientId: () => string;
+  /**
+   * The meta as this store last read or wrote it: the guess a plain append builds on without
+   * waiting for a read (checked in the same transaction, see {@link appendOnGuess}).
+   */
+  #lastMeta: ClientMeta | undefined;
 
   constructor(backend: StoreBackend<ClientRows>, options: BackedClientStoreOptions = {}) {
     this.#backend = backend;
@@ -78,7 +83,7 @@ export class BackedClientStore implements ClientStore {
     await this.#backend.open();
     return this.#backend.write(['meta'], async (tx) => {
       const existing = await tx.get('meta', META_KEY);
-      if (existing) return toMeta(existing);
+      if (existing) return (this.#lastMeta = toMeta(existing));
       const meta: ClientMeta = {
         clientId: this.#newClientId(),
         clientSeq: 0,
@@ -89,7 +94,7 @@ export class BackedClientStore implements ClientStore {
         subscriptions: undefined,
         hubId: undefined,
       };
-      await tx.put('meta', [toRow(meta)]);
+      await this.#putMeta(tx, meta);
       return meta;
     });
   }
@@ -99,12 +104,59 @@ export class BackedClientStore implements ClientStore {
   }
 
   readMeta(): Promise<ClientMeta> {
-    return this.#backend.read(['meta'], (tx) => readMeta(tx));
+    return this.#backend.read(['meta'], (tx) => this.#readMeta(tx));
   }
 
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
     options: { readonly replace?: readonly number[]; readonly key?: string } = {},
+  ): Promise<AppendPendingResult> {
+    const guess = this.#lastMeta;
+    if (guess === undefined || options.key !== undefined || (options.replace?.length ?? 0) > 0) {
+      return this.#appendAfterRead(build, options);
+    }
+    // The plain append does not wait for the meta: see `appendOnGuess`.
+    return this.#backend
+      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, build))
+      .catch((error: unknown) => {
+        if (error === STALE_META) return this.#appendAfterRead(build, options);
+        throw error;
+      });
+  }
+
+  /**
+   * A plain append (no key, nothing replaced) that does not wait for the meta: the rows and the new
+   * meta are built on `guess`, the meta this store last saw, and written at once, while the meta is
+   * read in the same transaction. A transaction's requests run in order, so the read sees the state
+   * before the writes; if another tab or instance moved the meta since, it throws
+   * {@link STALE_META} and the transaction rolls back with nothing stored. Saves a round trip per
+   * append on IndexedDB.
+   */
+  async #appendOnGuess(
+    tx: WriteTx<ClientRows>,
+    guess: ClientMeta,
+    build: (meta: ClientMeta) => PendingBuild,
+  ): Promise<AppendPendingResult> {
+    const read = tx.get('meta', META_KEY);
+    // A failing build aborts the transaction: the read's failure is that one.
+    void read.catch(() => undefined);
+    const { meta, rows } = pendingRows(guess, build(guess), []);
+    const writes =
+      rows.length === 0 ? Promise.resolve() : Promise.all([tx.put('outbox', rows), this.#putMeta(tx, meta)]);
+    // Rolling back fails the writes too: that is the point, not an error to report.
+    void writes.catch(() => undefined);
+    const row = await read;
+    if (row === undefined || !sameMeta(toMeta(row), guess)) {
+      this.#lastMeta = undefined;
+      throw STALE_META;
+    }
+    await writes;
+    return { before: guess, meta, rows, replaced: [] };
+  }
+
+  #appendAfterRead(
+    build: (meta: ClientMeta) => PendingBuild,
+    options: { readonly replace?: readonly number[]; readonly key?: string },
   ): Promise<AppendPendingResult> {
     const { key } = options;
     const replace = options.replace ?? [];
@@ -116,7 +168,7 @@ export class BackedClientStore implements ClientStore {
         ...(key === undefined ? [] : (['appendKeys'] as const)),
       ],
       async (tx) => {
-        const before = await readMeta(tx);
+        const before = await this.#readMeta(tx);
         if (key !== undefined) {
           if ((await tx.get('appendKeys', key)) !== undefined) {
             return { before, meta: before, rows: [], replaced: [], duplicate: true };
@@ -124,28 +176,11 @@ export class BackedClientStore implements ClientStore {
           await tx.put('appendKeys', [{ key, at: Date.now() }]);
         }
         const replaced = (await getRows(tx, replace)).filter((r): r is OutboxRow => r !== undefined);
-        const built = build(before);
-        const rows = built.events.map((event, i): OutboxRow => {
-          if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
-            throw new ClientError(
-              ClientErrorCode.internal,
-              `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
-            );
-          }
-          return built.command
-            ? { clientSeq: event.clientSeq, event, command: built.command }
-            : { clientSeq: event.clientSeq, event };
-        });
+        const { meta, rows } = pendingRows(before, build(before), replaced);
         if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced };
-        const meta: ClientMeta = {
-          ...before,
-          clientSeq: before.clientSeq + rows.length,
-          hlc: built.hlc ?? before.hlc,
-          epoch: before.epoch + (replaced.length > 0 ? 1 : 0),
-        };
         await deleteRows(tx, replaced);
         await tx.put('outbox', rows);
-        await tx.put('meta', [toRow(meta)]);
+        await this.#putMeta(tx, meta);
         return { before, meta, rows, replaced };
       },
     );
@@ -159,7 +194,7 @@ export class BackedClientStore implements ClientStore {
 
   markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
     return this.#backend.write(['meta', 'outbox', 'acked'], async (tx) => {
-      const before = await readMeta(tx);
+      const before = await this.#readMeta(tx);
       if (acks.length === 0) return { meta: before, settled: [] };
       const rows = await getRows(
         tx,
@@ -177,14 +212,14 @@ export class BackedClientStore implements ClientStore {
       if (settled.length === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
       await deleteRows(tx, settled);
-      await tx.put('meta', [toRow(meta)]);
+      await this.#putMeta(tx, meta);
       return { meta, settled };
     });
   }
 
   reject(rejections: readonly RejectionInput[]): Promise<RejectResult> {
     return this.#backend.write(['meta', 'outbox', 'acked', 'deadLetters'], async (tx) => {
-      const before = await readMeta(tx);
+      const before = await this.#readMeta(tx);
       const rows = await getRows(
         tx,
         rejections.map((r) => r.clientSeq),
@@ -204,7 +239,7 @@ export class BackedClientStore implements ClientStore {
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
       await deleteRows(tx, gone);
       await tx.put('deadLetters', deadLetters);
-      await tx.put('meta', [toRow(meta)]);
+      await this.#putMeta(tx, meta);
       return { meta, deadLetters, dropped };
     });
   }
@@ -230,7 +265,7 @@ export class BackedClientStore implements ClientStore {
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
     return await this.#backend.write(['meta', 'events', 'outbox', 'acked'], async (tx) => {
-      const before = await readMeta(tx);
+      const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
           ? events
@@ -244,7 +279,7 @@ export class BackedClientStore implements ClientStore {
       // Acked rows the position passed without their event: streams this log does not hold.
       const settled = position > before.position ? await settleAcked(tx, position) : [];
       const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
-      if (meta.position !== before.position) await tx.put('meta', [toRow(meta)]);
+      if (meta.position !== before.position) await this.#putMeta(tx, meta);
       return { before, meta, fresh, removed, settled };
     });
   }
@@ -255,7 +290,7 @@ export class BackedClientStore implements ClientStore {
   ): Promise<InsertHistoryResult> {
     checkOrder(events);
     return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
-      const before = await readMeta(tx);
+      const before = await this.#readMeta(tx);
       const older = events.filter((e) => e.position <= before.position);
       let inserted: CommittedEvent[] = [];
       let removed: OutboxRow[] = [];
@@ -271,14 +306,14 @@ export class BackedClientStore implements ClientStore {
         epoch: before.epoch + (removed.length > 0 ? 1 : 0),
         ...(options.subscriptions ? { subscriptions: [...options.subscriptions] } : {}),
       };
-      if (inserted.length > 0 || options.subscriptions) await tx.put('meta', [toRow(meta)]);
+      if (inserted.length > 0 || options.subscriptions) await this.#putMeta(tx, meta);
       return { meta, inserted, removed };
     });
   }
 
   realign(input: RealignInput): Promise<RealignResult> {
     return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
-      const meta = await readMeta(tx);
+      const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
       // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
       const log = aheadOfHub(meta, outbox, input) ? await readConfirmed(tx, {}) : [];
@@ -292,7 +327,7 @@ export class BackedClientStore implements ClientStore {
         await tx.delete('acked', plan.deleteSeqs);
       }
       await putRows(tx, plan.putRows);
-      if (plan.result.meta !== meta) await tx.put('meta', [toRow(plan.result.meta)]);
+      if (plan.result.meta !== meta) await this.#putMeta(tx, plan.result.meta);
       return plan.result;
     });
   }
@@ -303,11 +338,11 @@ export class BackedClientStore implements ClientStore {
   }): Promise<ClientMeta> {
     return this.#backend.write(['meta'], async (tx) => {
       const meta: ClientMeta = {
-        ...(await readMeta(tx)),
+        ...(await this.#readMeta(tx)),
         ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
         ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
       };
-      await tx.put('meta', [toRow(meta)]);
+      await this.#putMeta(tx, meta);
       return meta;
     });
   }
@@ -318,7 +353,7 @@ export class BackedClientStore implements ClientStore {
 
   readChanges(cursor: StoreCursor): Promise<StoreChanges> {
     return this.#backend.read(['meta', 'events', 'outbox', 'acked'], async (tx) => {
-      const meta = await readMeta(tx);
+      const meta = await this.#readMeta(tx);
       const pendingReset = meta.epoch !== cursor.epoch;
       const historyReset = meta.history !== cursor.history;
       const confirmed =
@@ -348,10 +383,19 @@ export class BackedClientStore implements ClientStore {
       }
     });
   }
+
+  /** Writes the meta row (in the caller's transaction), and remembers it as the next append's guess. */
+  #putMeta(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<void> {
+    this.#lastMeta = meta;
+    return tx.put('meta', [toRow(meta)]);
+  }
+
+  async #readMeta(tx: ReadTx<ClientRows>): Promise<ClientMeta> {
+    const row = await tx.get('meta', META_KEY);
+    if (!row) throw new ClientError(ClientErrorCode.databaseClosed, 'the store is not open (no meta record)');
+    return (this.#lastMeta = toMeta(row));
+  }
 }
 
-async function readMeta(tx: ReadTx<ClientRows>): Promise<ClientMeta> {
-  const row = await tx.get('meta', META_KEY);
-  if (!row) throw new ClientError(ClientErrorCode.databaseClosed, 'the store is not open (no meta record)');
-  return toMeta(row);
-}
+/** What {@link BackedClientStore}'s append on a guessed meta throws when the meta moved: its transaction rolls back. */
+const STALE_META = new ClientError(ClientErrorCode.internal, 'the meta moved since it was last seen');
