@@ -84,7 +84,7 @@ export function startSync(loom: Eventloom, options: SyncOptions): BoardSync {
       return;
     }
     // Parked: the dead letter says why (a re-decision the board refused says what the board said).
-    loom.sync.readDeadLetters().then(
+    loom.readDeadLetters().then(
       (rows) => options.onRejection(withDeadLetter(describe(report), rows)),
       () => options.onRejection(describe(report)),
     );
