@@ -5,7 +5,6 @@ import { createEventloom, type Eventloom } from '../eventloom.ts';
 import type { SecondTab } from '../testing/second-tab.ts';
 import { confirmAll, TodoAdded, todoRegistry, type TodoEvents } from '../testing/todo-model.ts';
 import { createReactions } from './create-reactions.ts';
-import { syncPortOf } from '../sync-port-access.ts';
 
 /** The one event type these handlers take: their events' `data` is typed by it. */
 type Added = Pick<TodoEvents, 'todo.added'>;
@@ -85,7 +84,7 @@ describe('createReactions in Chromium', () => {
     expect(await firstValueFrom(reactions.deadLetters.deadLetters$)).toEqual([]);
 
     const refused = await other.append('list:1', tab.TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
-    await syncPortOf(other).markRejected([{ id: refused.id, code: 'invalid', message: 'no' }]);
+    await tab.syncPortOf(other).markRejected([{ id: refused.id, code: 'invalid', message: 'no' }]);
     const letters = await firstValueFrom(
       reactions.deadLetters.deadLetters$.pipe(filter((list) => list.length > 0)),
     );
