@@ -42,6 +42,18 @@ export {
   type DexieClientStoreOptions,
   type IndexedDbDeps,
 } from './dexie-client-store.ts';
+export { BackedClientStore, type BackedClientStoreOptions } from './backed-client-store.ts';
+export { CLIENT_SCHEMA, type ClientRows, type ClientTable } from './client-tables.ts';
+export type {
+  StoreBackend,
+  ReadTx,
+  WriteTx,
+  StoreKey,
+  StoreRange,
+  StoreSchema,
+  TableSchema,
+  IndexSchema,
+} from './store-backend.ts';
 export {
   MemoryClientStore,
   type MemoryClientStoreOptions,
