@@ -10,6 +10,7 @@ import type { InsertConfirmedResult } from './client-store.ts';
 import { ClientError, ClientErrorCode } from './client-error.ts';
 import { createEventloom } from './eventloom.ts';
 import { MemoryClientStore } from './memory-client-store.ts';
+import { syncPortOf } from './sync-port-access.ts';
 import { todoCount, todoRegistry } from './testing/todo-model.ts';
 
 /** A memory store whose writes of confirmed events wait for the test to let them land, or fail. */
@@ -58,7 +59,7 @@ async function written(store: HeldStore, count: number): Promise<void> {
 describe('folding confirmed events ahead of their write', () => {
   it('shows the events in projection$ while their write is in flight, and keeps them once it lands', async () => {
     const { store, loom, counts, close } = await open();
-    const inserting = loom.sync.insertConfirmed([added(1), added(2)], { from: 0 });
+    const inserting = syncPortOf(loom).insertConfirmed([added(1), added(2)], { from: 0 });
     await written(store, 1);
     expect(counts.at(-1)).toBe(2);
     store.held!.release();
@@ -70,14 +71,14 @@ describe('folding confirmed events ahead of their write', () => {
 
   it('goes back to what the store holds when the write fails, and folds the events when they come again', async () => {
     const { store, loom, counts, close } = await open();
-    const first = loom.sync.insertConfirmed([added(1)], { from: 0 });
+    const first = syncPortOf(loom).insertConfirmed([added(1)], { from: 0 });
     void first.catch(() => undefined);
     await written(store, 1);
     expect(counts.at(-1)).toBe(1);
     store.held!.fail(new ClientError(ClientErrorCode.quotaExceeded, 'full'));
     await expect(first).rejects.toMatchObject({ code: 'quota-exceeded' });
     expect(counts.at(-1)).toBe(0);
-    const again = loom.sync.insertConfirmed([added(1), added(2)], { from: 0 });
+    const again = syncPortOf(loom).insertConfirmed([added(1), added(2)], { from: 0 });
     await written(store, 2);
     store.held!.release();
     expect(await again).toEqual({ inserted: 2, position: 2 });
@@ -94,7 +95,7 @@ describe('folding confirmed events ahead of their write', () => {
       [[added(5)], {}],
     ] as const) {
       const before = counts.at(-1);
-      const inserting = loom.sync.insertConfirmed(events, options);
+      const inserting = syncPortOf(loom).insertConfirmed(events, options);
       await written(store, store.writes + 1);
       expect(counts.at(-1)).toBe(before);
       store.held!.release();
