@@ -1,4 +1,5 @@
 export { createEventloom, type Eventloom, type EventloomOptions } from './eventloom.ts';
+export type { AppendOutcome, CommandOutcome } from './outcomes.ts';
 export type { AnyProjection, EventFilter } from './projection-host.ts';
 export type {
   AppendInput,
