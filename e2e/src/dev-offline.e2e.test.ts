@@ -60,6 +60,9 @@ it('`pnpm dev` serves a service worker: a reload with the network off opens the 
   const device = await Device.open(browser, url, 'dev', 'dev-offline');
   try {
     await device.waitForServiceWorker();
+    // The modules the page loaded before the worker took control are copied into its cache just
+    // after: going offline before that ends would reload into a page that misses some of them.
+    await device.page.locator('html[data-offline-ready]').waitFor({ state: 'attached', timeout: 30_000 });
     await device.addCard('todo', 'Written under pnpm dev');
     const before = await device.board();
 

@@ -128,6 +128,13 @@ export class Device {
     await target.locator('[data-testid="card-title"]', { hasText: title }).waitFor({ timeout: 10_000 });
   }
 
+  /** The name this device's member goes by on the board, as the header shows it once it has joined. */
+  async memberName(): Promise<string> {
+    const name = this.page.locator('[data-testid="my-name"][data-joined="true"]');
+    await name.waitFor({ timeout: 30_000 });
+    return (await name.textContent()) ?? '';
+  }
+
   async syncState(): Promise<SyncSnapshot> {
     const status = this.page.locator('[data-testid="sync-status"]');
     return {

@@ -10,26 +10,21 @@ import type { Device } from './device.ts';
 import setup from './global-setup.ts';
 import { ROOT } from './paths.ts';
 
-type Demo = {
-  memberId: string;
-  commands: { join(memberId: string, name: string, color: string): Promise<void> };
-};
-
 await setup();
 const rig = await DemoRig.start('readme', { tmpPrefix: 'eventloom-shot-' });
 try {
   const ada = await rig.open('ada');
   const linus = await rig.open('linus');
-  const rename = (device: Device, name: string, color: string) =>
-    device.page.evaluate(
-      ([n, c]) => {
-        const app = (globalThis as unknown as { eventloomDemo: Demo }).eventloomDemo;
-        return app.commands.join(app.memberId, n!, c!);
-      },
-      [name, color],
-    );
-  await rename(ada, 'Ada', '#4f46e5');
-  await rename(linus, 'Linus', '#0d9488');
+  // Each device joins under a name it picks; its person then changes it, as one would.
+  const rename = async (device: Device, name: string) => {
+    await device.memberName();
+    await device.page.locator('[data-testid="identity"]').click();
+    await device.page.locator('#my-name').fill(name);
+    await device.page.locator('[data-testid="my-name-save"]').click();
+    await device.page.locator('[data-testid="my-name"]', { hasText: name }).waitFor();
+  };
+  await rename(ada, 'Ada');
+  await rename(linus, 'Linus');
   await Promise.all([ada.waitSynced(), linus.waitSynced()]);
 
   await ada.addCard('backlog', 'Research conflict UX');

@@ -6,6 +6,7 @@ import { connectToHub } from '../../packages/sync-lab/src/connect-to-hub.ts';
 import type { BrowserHubKey } from '../src/sync/sync-hub.global-setup.node.ts';
 import { createEventloom, createSync, createUuidV7 } from '@eventloom/client';
 import { BATCH, dbName, todoInput, todoRegistry } from '@eventloom/client/testing';
+import { syncPortOf } from '@eventloom/client/testing';
 
 /** Backlogs drained, smallest first: the growth from one to the next shows whether it is linear. */
 const SIZES = [10_000, 30_000, 100_000] as const;
@@ -29,7 +30,7 @@ test('outbox-drain', async () => {
     }));
     const loom = await createEventloom({ name: dbName(`drain-${n}`), registry: todoRegistry });
     for (let i = 0; i < n; i += BATCH) await loom.appendMany(`drain:${n}:0`, inputs.slice(i, i + BATCH));
-    const rows = await loom.sync.readOutbox();
+    const rows = await syncPortOf(loom).readOutbox();
     expect(rows).toHaveLength(n);
 
     // Baseline 1: the same events, from memory, by a bare client of its own.

@@ -34,6 +34,7 @@ import { percentile, timeIt } from '../../bench/report.ts';
 import { DexieClientStore } from '@eventloom/client';
 import { BATCH, N, todoInput } from '@eventloom/client/testing';
 import { forkScript, LatencyProbe, openNodeClient, pause, startRawRelay } from './sync-bench-kit.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const WRITERS = 5;
 const ROUNDS = 3;
@@ -71,7 +72,7 @@ it('sync-catchup', async () => {
         await live;
       });
       subjectMs = Math.min(subjectMs, ms);
-      expect(await subject.loom.sync.lastPosition()).toBe(N);
+      expect(await syncPortOf(subject.loom).lastPosition()).toBe(N);
       await subject.close();
     }
     await reportBench({

@@ -15,9 +15,10 @@ import {
 } from 'rxjs';
 import { BoardCommands } from './board-commands.ts';
 import { Conflicts } from './conflicts.ts';
-import { boardProjection, boardStream, registry, type BoardState } from './domain/index.ts';
+import { boardProjection, boardStream, memberOf, registry, type BoardState } from './domain/index.ts';
+import { explainConflict, type ConflictOutcome } from './explain-conflict.ts';
 import { startReactions, type BoardReactions } from './reactions.ts';
-import { startSync, type BoardSync } from './sync.ts';
+import { startSync, type BoardSync, type HubRejection } from './sync.ts';
 import { newMemberLook } from './member-look.ts';
 
 /** How long a device that is not a member yet waits to catch up before it picks its name, in ms. */
@@ -43,8 +44,11 @@ export interface BoardApp {
   readonly loom: Eventloom;
   readonly boardId: string;
   readonly stream: string;
-  /** This device's member id (its client id): whom "me" means on the board. */
-  readonly memberId: string;
+  /**
+   * This device (its client id). The member it acts as is `memberIdOf(board, clientId)`: its own
+   * id, unless the person said they are another member (a second browser of theirs).
+   */
+  readonly clientId: string;
   readonly commands: BoardCommands;
   readonly conflicts: Conflicts;
   readonly sync: BoardSync;
@@ -81,7 +85,12 @@ export async function openBoardApp(options: {
   const sync = startSync(loom, {
     url: options.hubUrl,
     streams: [stream],
-    onRejection: (rejection) => conflicts.hubRejected(rejection),
+    onRejection: (rejection) => {
+      tellRejection(rejection).catch((error: unknown) => {
+        console.warn('telling the story of a conflict failed', error);
+        conflicts.hubRejected(rejection);
+      });
+    },
   });
   const reactions = startReactions(loom, boardId, commands, conflicts);
 
@@ -103,9 +112,25 @@ export async function openBoardApp(options: {
     shareReplay({ bufferSize: 1, refCount: true }),
   );
 
-  const memberId = loom.clientId;
+  /** Records a rejected push; a lost conflict with the story of who changed the board first. */
+  async function tellRejection(rejection: HubRejection): Promise<void> {
+    if (rejection.code !== 'wrong-expected-version') return conflicts.hubRejected(rejection);
+    // The engine decides a conflict again once it has caught up: the changes that came first are here.
+    const [confirmed, board] = await Promise.all([loom.readEvents({ stream }), firstValueFrom(board$)]);
+    const story = explainConflict({
+      rejected: { type: rejection.eventType, data: rejection.event.data },
+      expectedVersion: rejection.event.expectedVersion,
+      confirmed,
+      outcome: outcomeOf(rejection),
+      board,
+      me: loom.clientId,
+    });
+    conflicts.hubRejected(rejection, story);
+  }
+
+  const clientId = loom.clientId;
   // In the background: the board opens at once, offline too.
-  joinBoard(memberId, board$, sync, commands).catch((error: unknown) =>
+  joinBoard(clientId, board$, sync, commands).catch((error: unknown) =>
     console.warn('joining the board failed; it is tried again at the next start', error),
   );
 
@@ -113,7 +138,7 @@ export async function openBoardApp(options: {
     loom,
     boardId,
     stream,
-    memberId,
+    clientId,
     commands,
     conflicts,
     sync,
@@ -134,12 +159,12 @@ export async function openBoardApp(options: {
  * {@link JOIN_WAIT_MS}, offline), so that the name it picks is not one a member already has.
  */
 async function joinBoard(
-  memberId: string,
+  clientId: string,
   board$: Observable<BoardState>,
   sync: BoardSync,
   commands: BoardCommands,
 ): Promise<void> {
-  if ((await firstValueFrom(board$)).members[memberId] !== undefined) return;
+  if (memberOf(await firstValueFrom(board$), clientId) !== undefined) return;
   await firstValueFrom(
     sync.status$.pipe(
       filter((s) => s.state === 'live' || s.state === 'error' || s.manualOffline),
@@ -148,9 +173,25 @@ async function joinBoard(
     { defaultValue: undefined },
   );
   const board = await firstValueFrom(board$);
-  if (board.members[memberId] !== undefined) return;
-  const { name, color } = newMemberLook(memberId, Object.values(board.members));
-  await commands.join(memberId, name, color);
+  if (memberOf(board, clientId) !== undefined) return;
+  const { name, color } = newMemberLook(clientId, Object.values(board.members));
+  await commands.join(clientId, name, color);
+}
+
+/** What became of a refused change, from the sync engine's action. */
+function outcomeOf(rejection: HubRejection): ConflictOutcome {
+  switch (rejection.action) {
+    case 'dead-lettered': {
+      // The dead letter says "decided again and refused: <code>: <the board's words>": the words.
+      const reason = rejection.deadLetter?.reason ?? rejection.message;
+      return { kind: 'undone', reason: reason.replace(/^decided again and refused: [\w-]+: /, '') };
+    }
+    case 'dropped':
+      // The policy decides conflicts again; what it drops is a decision with nothing left to do.
+      return { kind: 'nothing-left' };
+    case 'redecided':
+      return rejection.appended === 0 ? { kind: 'nothing-left' } : { kind: 'reapplied' };
+  }
 }
 
 /** A timeline row; a pending event (an envelope from the outbox) has no position or streamVersion yet. */

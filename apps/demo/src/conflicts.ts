@@ -2,6 +2,7 @@ import type { Rejection } from '@eventloom/core';
 import type { JsonValue } from '@eventloom/protocol';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { BoardCommand } from './domain/index.ts';
+import type { ConflictStory } from './explain-conflict.ts';
 import type { HubRejection } from './sync.ts';
 
 /**
@@ -26,6 +27,17 @@ export interface ConflictEntry {
   readonly resolution: string | undefined;
   /** The dead letter it was parked as (`hub`), to retry or discard. */
   readonly deadLetterId: string | undefined;
+  /** A conflict this device lost (`hub`), in a team member's words: who came first, what became of mine. */
+  readonly story?: ConflictStory;
+  /** For the details view (`hub`): the hub's own message, the version decided on, the ids. */
+  readonly technical?: {
+    readonly hubMessage: string;
+    readonly expectedVersion: number | undefined;
+    readonly eventId: string;
+    readonly clientId: string;
+  };
+  /** Whether the person closed its notice (a lost conflict's stays until then). */
+  readonly seen?: boolean;
 }
 
 const MAX_ENTRIES = 50;
@@ -84,6 +96,12 @@ export class Conflicts {
     if (entry !== undefined) this.resolve(entry.id, resolution);
   }
 
+  /** Marks an entry's notice as seen: closed by the person (it stays in the list). */
+  markSeen(id: string): void {
+    this.#local = this.#local.map((e): ConflictEntry => (e.id === id ? { ...e, seen: true } : e));
+    this.#save();
+  }
+
   /** Marks an entry resolved, saying how. */
   resolve(id: string, resolution: string): void {
     this.#local = this.#local.map((e): ConflictEntry =>
@@ -99,9 +117,10 @@ export class Conflicts {
 
   /**
    * Records what the sync engine reports of a rejected push: the hub's code and message, and
-   * what became of it (decided again and appended, dropped, or parked in the dead letters).
+   * what became of it (decided again and appended, dropped, or parked in the dead letters), told
+   * in words by `story` when it was a conflict this device lost.
    */
-  hubRejected(report: HubRejection): void {
+  hubRejected(report: HubRejection, story?: ConflictStory): void {
     const entry: ConflictEntry = {
       id: report.eventId,
       at: Date.now(),
@@ -114,6 +133,13 @@ export class Conflicts {
       status: report.resolution === undefined ? 'open' : 'resolved',
       resolution: report.resolution,
       deadLetterId: report.deadLetter?.id,
+      ...(story === undefined ? {} : { story }),
+      technical: {
+        hubMessage: report.message,
+        expectedVersion: report.event.expectedVersion,
+        eventId: report.eventId,
+        clientId: report.event.clientId,
+      },
     };
     this.#local = [entry, ...this.#local.filter((e) => e.id !== entry.id)].slice(0, MAX_ENTRIES);
     this.#save();

@@ -1,4 +1,4 @@
-import type { BoardEvents, BoardState } from './domain/index.ts';
+import { memberOf, type BoardEvents, type BoardState } from './domain/index.ts';
 
 /** An event as the timeline reads it: a type, its data (latest version), who wrote it. */
 export interface DescribableEvent {
@@ -15,7 +15,7 @@ export interface DescribableEvent {
 export function describeEvent(event: DescribableEvent, board: BoardState): string {
   const card = (id: string) => `“${board.cards[id]?.title ?? 'a card'}”`;
   const column = (id: string) => board.columns[id]?.title ?? 'a column';
-  const member = (id: string | null) => (id === null ? 'nobody' : (board.members[id]?.name ?? 'someone'));
+  const member = (id: string | null) => (id === null ? 'nobody' : (memberOf(board, id)?.name ?? 'someone'));
   switch (event.type) {
     case 'card.created': {
       const d = event.data as BoardEvents['card.created'];

@@ -31,3 +31,13 @@ export async function keepDevModulesOffline(): Promise<number> {
   );
   return added;
 }
+
+/**
+ * Says that a reload with the network off will find every module this page loaded: sets
+ * `<html data-offline-ready>` (what the end-to-end test of `pnpm dev` waits for before it goes
+ * offline) and tells the developer in the console.
+ */
+export function markOfflineReady(kept: number): void {
+  document.documentElement.dataset['offlineReady'] = 'true';
+  console.info(`Eventloom demo (dev): ready offline, ${kept} dev-server modules kept by the service worker`);
+}

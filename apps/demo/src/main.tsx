@@ -27,8 +27,12 @@ openBoardApp({ boardId, hubUrl: location.origin }).then(
 );
 
 // `pnpm dev`: the modules loaded before the service worker took over are kept for offline reloads.
+// Until they are, a reload with the network off would miss some: `<html data-offline-ready>` says when.
 if (__EVENTLOOM_DEV_SERVER__) {
   void import('./dev-offline.ts')
-    .then((m) => m.keepDevModulesOffline())
+    .then(async (m) => {
+      const kept = await m.keepDevModulesOffline();
+      m.markOfflineReady(kept);
+    })
     .catch((error: unknown) => console.warn('keeping the dev modules for offline use failed', error));
 }

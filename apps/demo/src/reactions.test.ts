@@ -7,6 +7,7 @@ import { BoardCommands } from './board-commands.ts';
 import { Conflicts } from './conflicts.ts';
 import { boardProjection, boardStream, cardsIn, registry, type BoardState } from './domain/index.ts';
 import { startReactions, type BoardReactions } from './reactions.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const opened: Eventloom[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -33,7 +34,7 @@ async function device() {
   const hub = {
     /** Confirms every pending event, as the hub would; returns the head. */
     async confirm(): Promise<number> {
-      const rows = await loom.sync.readOutbox();
+      const rows = await syncPortOf(loom).readOutbox();
       const committed = rows.map((row): CommittedEvent => {
         const version = (versions.get(row.event.stream) ?? 0) + 1;
         versions.set(row.event.stream, version);
@@ -44,7 +45,7 @@ async function device() {
           recordedAt: new Date().toISOString(),
         };
       });
-      if (committed.length > 0) await loom.sync.insertConfirmed(committed);
+      if (committed.length > 0) await syncPortOf(loom).insertConfirmed(committed);
       return position;
     },
     /**
@@ -54,7 +55,7 @@ async function device() {
     async settle(reactions: BoardReactions): Promise<void> {
       for (let round = 0; round < 50; round++) {
         await reactions.settled(await hub.confirm());
-        if ((await loom.sync.readOutbox()).length === 0) return;
+        if ((await syncPortOf(loom).readOutbox()).length === 0) return;
       }
       throw new Error('the saga did not settle');
     },
@@ -82,7 +83,9 @@ describe('the archive-column saga on a device', () => {
     await commands.archiveColumn('done', null);
     // Offline (nothing confirmed): the saga does not start on a pending request.
     await reactions.settled(head);
-    expect((await loom.sync.readOutbox()).map((r) => r.event.type)).toEqual(['column.archive-requested']);
+    expect((await syncPortOf(loom).readOutbox()).map((r) => r.event.type)).toEqual([
+      'column.archive-requested',
+    ]);
 
     await hub.settle(reactions);
     const after = await board();
@@ -142,7 +145,7 @@ describe('the archive-column saga on a device', () => {
     const first = react();
     await first.settled(head);
     await first.close();
-    expect((await loom.sync.readOutbox()).map((r) => r.event.type)).toEqual(['card.archived']);
+    expect((await syncPortOf(loom).readOutbox()).map((r) => r.event.type)).toEqual(['card.archived']);
     const second = react();
     await hub.settle(second);
     expect((await board()).columns['done']?.archived).toBe(true);
@@ -159,7 +162,7 @@ describe('the dead-letter queue on a device', () => {
     const first = await commands.createCard({ columnId: 'done', title: 'refused', createdBy: null });
     const second = await commands.createCard({ columnId: 'done', title: 'dropped', createdBy: null });
     if (!first.ok || !second.ok) throw new Error('the board refused the cards');
-    await loom.sync.markRejected([
+    await syncPortOf(loom).markRejected([
       { id: first.eventIds[0]!, code: 'wrong-expected-version', message: 'the board moved' },
       { id: second.eventIds[0]!, code: 'invalid', message: 'no' },
     ]);
@@ -173,7 +176,7 @@ describe('the dead-letter queue on a device', () => {
     await reactions.discard(letters[1]!.id);
     await firstValueFrom(reactions.deadLetters$.pipe(filter((list) => list.length === 0)));
     // Decided again on the current board: a new event for the same card, the other one is gone.
-    const pending = (await loom.sync.readOutbox()).map((r) => r.event);
+    const pending = (await syncPortOf(loom).readOutbox()).map((r) => r.event);
     expect(pending.map((e) => [e.type, (e.data as { title: string }).title])).toEqual([
       ['card.created', 'refused'],
     ]);

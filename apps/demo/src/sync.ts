@@ -32,6 +32,15 @@ export interface SyncStatus {
 export interface HubRejection {
   readonly eventId: string;
   readonly eventType: string;
+  /** The refused event's data, the board version it was decided on, and the device that wrote it. */
+  readonly event: {
+    readonly data: unknown;
+    readonly expectedVersion: number | undefined;
+    readonly clientId: string;
+  };
+  /** What the conflict policy did with it, and how many events a new decision appended in its place. */
+  readonly action: RejectionReport['action'];
+  readonly appended: number;
   readonly code: string;
   readonly message: string;
   /** In words; undefined when it was parked for a person (the dead-letter queue). */
@@ -84,7 +93,7 @@ export function startSync(loom: Eventloom, options: SyncOptions): BoardSync {
       return;
     }
     // Parked: the dead letter says why (a re-decision the board refused says what the board said).
-    loom.sync.readDeadLetters().then(
+    loom.readDeadLetters().then(
       (rows) => options.onRejection(withDeadLetter(describe(report), rows)),
       () => options.onRejection(describe(report)),
     );
@@ -125,6 +134,13 @@ function describe(report: RejectionReport): HubRejection {
   const base = {
     eventId: report.event.id,
     eventType: report.event.type,
+    event: {
+      data: report.event.data,
+      expectedVersion: report.event.expectedVersion,
+      clientId: report.event.clientId,
+    },
+    action: report.action,
+    appended: report.events?.length ?? 0,
     code: report.code,
     message: report.message,
   };

@@ -5,24 +5,25 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { HubError, createSqliteStore } from '@eventloom/hub';
+import { HubError, createSqliteStore, type EventStore } from '@eventloom/hub';
+import { isPostgresUrl } from './hub-server-config.ts';
 import { exportLog, importLog, progressBar } from './log-transfer.ts';
 
 /** The text of `eventloom-hub export --help` and `eventloom-hub import --help`. */
 export const LOG_TRANSFER_HELP = [
-  'eventloom-hub export [--db FILE] [--from POSITION] [--out FILE] [--quiet]',
+  'eventloom-hub export [--db FILE|URL] [--from POSITION] [--out FILE] [--quiet]',
   '  Writes the log after POSITION (default 0: all of it), up to its head when the export began,',
   '  as NDJSON: a header line {format, hubId, from, head, exportedAt}, then one committed event',
   '  per line, in position order. To standard output unless --out.',
   '',
-  'eventloom-hub import [--db FILE] [--in FILE] [--quiet]',
+  'eventloom-hub import [--db FILE|URL] [--in FILE] [--quiet]',
   '  Reads such an export (standard input unless --in) into the log at --db, keeping positions,',
   '  stream versions and times; an empty log takes the export hub id. The log must be empty or',
   '  hold a prefix of the same export: events already there are skipped, so an interrupted import',
-  '  can run again. Stop the hub that serves --db first.',
+  '  can run again. Stop the hub that serves --db first (every node, on Postgres).',
   '',
-  '--db defaults to EVENTLOOM_DB, then ./data/events.db. On a terminal, a progress bar goes to',
-  'standard error (--quiet turns it off).',
+  '--db is a SQLite file or a postgres:// URL, as for the hub; it defaults to EVENTLOOM_DB, then',
+  './data/events.db. On a terminal, a progress bar goes to standard error (--quiet turns it off).',
 ].join('\n');
 
 /** Where a command reads, writes and reports; the process's own streams by default. */
@@ -80,13 +81,13 @@ export async function runLogTransfer(
         say(`--from must be a whole number, not ${JSON.stringify(fromText)}`);
         return 2;
       }
-      if (db !== ':memory:' && !(await exists(db))) {
+      if (db !== ':memory:' && !isPostgresUrl(db) && !(await exists(db))) {
         say(`no log at ${db} (give --db or EVENTLOOM_DB)`);
         return 1;
       }
       const outPath = values['out'] as string | undefined;
       const out = outPath === undefined ? io.stdout : createWriteStream(outPath);
-      const store = await createSqliteStore({ path: db });
+      const store = await openLog(db);
       const bar = tty ? progressBar(io.stderr as NodeJS.WriteStream, 'events') : undefined;
       try {
         const { exported, head } = await exportLog(store, out, {
@@ -109,8 +110,8 @@ export async function runLogTransfer(
     const input = inPath === undefined ? io.stdin : createReadStream(inPath);
     // Iterated from now on: a readline interface drops lines no iterator waits for yet.
     const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
-    if (db !== ':memory:') await mkdir(dirname(resolve(db)), { recursive: true });
-    const store = await createSqliteStore({ path: db });
+    if (db !== ':memory:' && !isPostgresUrl(db)) await mkdir(dirname(resolve(db)), { recursive: true });
+    const store = await openLog(db);
     const bar = tty ? progressBar(io.stderr as NodeJS.WriteStream, 'bytes') : undefined;
     let bytes = 0;
     try {
@@ -136,6 +137,13 @@ export async function runLogTransfer(
     say(error instanceof HubError || error instanceof Error ? error.message : String(error));
     return 1;
   }
+}
+
+/** The log at `db`: a Postgres database for a `postgres://` URL (not watched: no node runs here), else a SQLite file. */
+async function openLog(db: string): Promise<EventStore> {
+  if (!isPostgresUrl(db)) return createSqliteStore({ path: db });
+  const { createPostgresStore } = await import('@eventloom/hub/postgres');
+  return createPostgresStore({ url: db, pollIntervalMs: 0 });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createSqliteStore, type EventStore } from '@eventloom/hub';
+import { createPostgresStore } from '@eventloom/hub/postgres';
+import { createTestDatabase, postgresUnavailable, requirePostgres } from '@eventloom/hub/testing';
 import type { CommittedEvent, PushAck, Welcome } from '@eventloom/protocol';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import { runLogTransfer } from './log-transfer-command.ts';
 import { call, connectTo, eventOf, runHub, SECRET, tokenFor } from './spawn-hub.ts';
 import { startHubServer, type HubServer } from './start-hub-server.ts';
 
+const onPostgres = requirePostgres(await postgresUnavailable());
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -184,6 +187,42 @@ describe('eventloom-hub export and import', () => {
       output: expect.stringContaining('eventloom-hub import'),
     });
   }, 60_000);
+
+  it.runIf(onPostgres)(
+    'moves a SQLite log to Postgres with --db postgres://, and exports it back the same',
+    async () => {
+      const dir = await tempDir();
+      const source = join(dir, 'source.db');
+      await smallLog(source, 25);
+      const file = join(dir, 'log.ndjson');
+      expect(await transfer(['export', '--db', source, '--out', file])).toMatchObject({ code: 0 });
+      const db = await createTestDatabase('eventloom_transfer');
+      cleanups.push(() => db.drop());
+      expect(await transfer(['import', '--db', db.url, '--in', file])).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('25 events imported, 0 there already; head 25'),
+      });
+      expect(await transfer(['import', '--db', db.url, '--in', file])).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('0 events imported, 25 there already'),
+      });
+      const back = join(dir, 'back.ndjson');
+      expect(await transfer(['export', '--db', db.url, '--out', back])).toMatchObject({ code: 0 });
+      const [sent, returned] = [await readFile(file, 'utf8'), await readFile(back, 'utf8')];
+      // The same events, byte for byte, and the same hub id; only the header's time differs.
+      expect(returned.split('\n').slice(1)).toEqual(sent.split('\n').slice(1));
+      const headerOf = (text: string) => JSON.parse(text.split('\n')[0]!) as { hubId: string; head: number };
+      expect(headerOf(returned)).toMatchObject({ hubId: headerOf(sent).hubId, head: 25 });
+      const store = await createPostgresStore({ url: db.url, pollIntervalMs: 0 });
+      cleanups.push(() => store.close());
+      const from = await open(source);
+      expect(await store.client('a')).toEqual(await from.client('a'));
+      expect(await store.append([{ event: eventOf('a', 26, 'list:a') }])).toMatchObject([
+        { status: 'ok', position: 26, streamVersion: 26 },
+      ]);
+    },
+    60_000,
+  );
 
   it('serves /admin/events to admins only, a page at a time', async () => {
     const dir = await tempDir();

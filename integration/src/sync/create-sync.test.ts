@@ -8,6 +8,7 @@ import { createSync } from '@eventloom/client';
 import type { RejectionReport, SyncOptions } from '@eventloom/client';
 import { manualOnlineDetector } from '@eventloom/client';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const { hub, open: device } = syncFixtures();
 
@@ -23,7 +24,7 @@ describe('createSync: push, ack, confirm', () => {
     await reached(a, 1);
     const [stored] = await h.events();
     expect(stored).toMatchObject({ id: event.id, clientId: a.loom.clientId, clientSeq: 1, position: 1 });
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
     expect(await a.loom.readEvents()).toMatchObject([{ id: event.id, position: 1, streamVersion: 1 }]);
     expect(await firstValueFrom(a.loom.confirmedProjection$(todoCount))).toBe(1);
     const metrics = await firstValueFrom(a.sync.metrics$);
@@ -166,7 +167,7 @@ describe('createSync: push, ack, confirm', () => {
     a.sync.goOnline();
     await flushed;
     expect((await h.events()).map((e) => e.clientSeq)).toEqual([1, 2]);
-    expect(await a.loom.sync.readOutbox({ unackedOnly: true })).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox({ unackedOnly: true })).toEqual([]);
   });
 
   it('moves through its states: offline, connecting, catching-up, live, and back', async () => {
@@ -268,7 +269,7 @@ describe('createSync: push, ack, confirm', () => {
     await waitFor(a.sync.syncState$, (s) => s === 'error');
     expect((await firstValueFrom(a.sync.metrics$)).lastError?.code).toBe('protocol-too-new');
     await a.loom.append('list:1', add('kept'));
-    expect(await a.loom.sync.readOutbox()).toHaveLength(1);
+    expect(await syncPortOf(a.loom).readOutbox()).toHaveLength(1);
   });
 });
 
@@ -326,9 +327,9 @@ describe('createSync: refused events and the conflict policy', () => {
       expectedVersion: 3,
       streamVersion: 4,
     });
-    const [letter] = await a.loom.sync.readDeadLetters();
+    const [letter] = await a.loom.readDeadLetters();
     expect(letter).toMatchObject({ event: { type: 'todo.done' }, error: { code: 'wrong-expected-version' } });
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
     expect(await firstValueFrom(a.loom.projection$(todoList))).toEqual(
       await firstValueFrom(b.loom.projection$(todoList)),
     );
@@ -340,14 +341,14 @@ describe('createSync: refused events and the conflict policy', () => {
     expect((await h.events()).filter((e) => e.clientId === a.loom.clientId).map((e) => e.clientSeq)).toEqual([
       3,
     ]);
-    expect(await a.loom.sync.readDeadLetters()).toEqual([]);
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await a.loom.readDeadLetters()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
   });
 
   it('parks refused events in the dead letters with the reason when told to, and the outbox moves on', async () => {
     const { h, a, reports } = await conflict('dead-letter');
     expect(reports.map((r) => r.action)).toEqual(['dead-lettered', 'dead-lettered']);
-    const letters = await a.loom.sync.readDeadLetters();
+    const letters = await a.loom.readDeadLetters();
     expect(letters.map((l) => [l.event.type, l.error.code, l.rejection.currentVersion])).toEqual([
       ['todo.done', 'wrong-expected-version', 3],
       ['todo.added', 'wrong-expected-version', 3],
@@ -356,7 +357,7 @@ describe('createSync: refused events and the conflict policy', () => {
     expect((await h.events()).filter((e) => e.clientId === a.loom.clientId).map((e) => e.clientSeq)).toEqual([
       3,
     ]);
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
   });
 
   it('never lets a decision made on a refused one through, even in a later batch whose version matches by chance', async () => {
@@ -380,7 +381,7 @@ describe('createSync: refused events and the conflict policy', () => {
       'x@3',
       'y@4',
     ]);
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
     expect(await firstValueFrom(a.loom.projection$(todoList))).toEqual(
       await firstValueFrom(b.loom.projection$(todoList)),
     );
@@ -395,7 +396,7 @@ describe('createSync: refused events and the conflict policy', () => {
     await a.loom.append('list:1', add('after'));
     await a.sync.flushed();
     expect((await h.events()).map((e) => e.clientSeq)).toEqual([1, 3]);
-    expect((await a.loom.sync.readDeadLetters()).map((l) => [l.rejection.clientSeq, l.error.code])).toEqual([
+    expect((await a.loom.readDeadLetters()).map((l) => [l.rejection.clientSeq, l.error.code])).toEqual([
       [2, 'invalid'],
     ]);
   });
@@ -495,7 +496,7 @@ describe('createSync: partial sync', () => {
     await writer.sync.flushed();
     await reached(reader, 8);
     expect(await ids()).toEqual(['p1', 'p2', 'p3']);
-    expect(await reader.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(reader.loom).readOutbox()).toEqual([]);
     // Add list:* at run time: the history of list:2 comes in among the others; later events follow.
     await reader.sync.setSubscriptions(['list:*']);
     expect(reader.sync.subscriptions).toEqual(['list:*']);
@@ -505,7 +506,7 @@ describe('createSync: partial sync', () => {
     await writer.sync.flushed();
     await reached(reader, 9);
     expect(await ids()).toEqual(['p1', 'q1', 'p2', 'q2', 'q3', 'p3', 'q4']);
-    expect((await reader.loom.sync.readSyncRecord()).subscriptions).toEqual(['list:*']);
+    expect((await syncPortOf(reader.loom).readSyncRecord()).subscriptions).toEqual(['list:*']);
   });
 
   it('fetches the history of streams subscribed while it was closed when it opens again', async () => {

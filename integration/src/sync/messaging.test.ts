@@ -15,6 +15,7 @@ import {
 } from './sync-harness.node.ts';
 import { createMessaging, type Messaging } from '@eventloom/client';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const { defer, hub, device: liveDevice } = syncFixtures();
 
@@ -65,8 +66,8 @@ async function nothingStored(h: TestHub, devices: readonly TestDevice[]): Promis
   expect(await h.store.head()).toBe(0);
   for (const d of devices) {
     expect(await d.loom.readEvents()).toEqual([]);
-    expect(await d.loom.sync.readOutbox()).toEqual([]);
-    expect(await d.loom.sync.lastPosition()).toBe(0);
+    expect(await syncPortOf(d.loom).readOutbox()).toEqual([]);
+    expect(await syncPortOf(d.loom).lastPosition()).toBe(0);
   }
 }
 

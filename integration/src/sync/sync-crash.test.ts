@@ -12,6 +12,7 @@ import {
   type TestHub,
 } from './sync-harness.node.ts';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
+import { bindSyncPort, syncPortOf } from '@eventloom/client/testing';
 
 const { defer, hub: startHub, open } = syncFixtures();
 
@@ -41,7 +42,7 @@ async function recoverAndCheck(
 ): Promise<void> {
   await device.reopen({ sync: { startOffline: true, socket: defaultSocketFactory } });
   // Still pending, as they were written: same ids, same seqs, none acked.
-  expect((await device.loom.sync.readOutbox()).map((r) => [r.event, r.acked])).toEqual(
+  expect((await syncPortOf(device.loom).readOutbox()).map((r) => [r.event, r.acked])).toEqual(
     appended.map((e) => [e, undefined]),
   );
   device.sync.goOnline();
@@ -51,7 +52,7 @@ async function recoverAndCheck(
   expect(log.map((e) => e.id)).toEqual(appended.map((e) => e.id));
   expect(log.map((e) => e.clientSeq)).toEqual(appended.map((_, i) => i + 1));
   expect((await device.loom.readEvents()).map((e) => e.id)).toEqual(appended.map((e) => e.id));
-  expect(await device.loom.sync.readOutbox()).toEqual([]);
+  expect(await syncPortOf(device.loom).readOutbox()).toEqual([]);
 }
 
 /** Resolves when the factory's socket hits `point` for a push; what happens to the push there is up to `point`. */
@@ -116,16 +117,13 @@ describe('createSync: a client that crashes', () => {
     const appended = await appendThree(device);
     let failures = 0;
     const loom = device.loom;
-    const target: SyncTarget = {
-      leader$: loom.leader$,
-      pending$: loom.pending$,
-      registry: loom.registry,
-      sync: {
-        ...loom.sync,
-        markAcked: (acks) =>
-          failures++ === 0 ? Promise.reject(new Error('disk on fire')) : loom.sync.markAcked(acks),
-      },
-    };
+    const port = syncPortOf(loom);
+    const target: SyncTarget = { leader$: loom.leader$, pending$: loom.pending$, registry: loom.registry };
+    bindSyncPort(target, {
+      ...port,
+      markAcked: (acks) =>
+        failures++ === 0 ? Promise.reject(new Error('disk on fire')) : port.markAcked(acks),
+    });
     const sync = createSync(target, {
       url: hub.url,
       subscriptions: ['*'],

@@ -49,6 +49,7 @@ import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '@eventloom/
 import type { SyncMetrics } from '@eventloom/client';
 import { SocketTap } from './socket-tap.node.ts';
 import { openDevice, waitFor, type TestDevice } from './sync-harness.node.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const DEFAULT_RUNS = 200;
 const MAX_CLIENTS = 3;
@@ -375,7 +376,7 @@ class CrashClient implements SyncCommand {
     const own = (await device.test.loom.readEvents())
       .filter((e) => e.clientId === device.test.loom.clientId)
       .map((e) => e.id);
-    const pending = (await device.test.loom.sync.readOutbox()).map((row) => row.event.id);
+    const pending = (await syncPortOf(device.test.loom).readOutbox()).map((row) => row.event.id);
     expect([...own, ...pending.filter((id) => !own.includes(id))]).toEqual(m.appended[this.client]);
     await expectOwnTodos(m, device);
   }
@@ -533,7 +534,7 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
     expect(await firstValueFrom(d.test.loom.confirmedProjection$(foldOrder))).toEqual(
       log.map((e) => `${e.type}:${e.id}`),
     );
-    expect(await d.test.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(d.test.loom).readOutbox()).toEqual([]);
     clients.push({
       clientId: d.test.loom.clientId,
       confirmed: held as CommittedEvent[],

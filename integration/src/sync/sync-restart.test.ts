@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { TodoAdded, TodoDone, todoList, todoRegistry } from '@eventloom/client/testing';
 import { live, reached, syncFixtures, waitFor } from './sync-harness.node.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 const { hub, open: device } = syncFixtures();
 
@@ -48,7 +49,7 @@ describe('createSync: the hub goes away and comes back', () => {
     await a.loom.append('list:1', TodoDone.create({ id: 'new' }));
     await waitFor(a.sync.metrics$, (m) => m.lastError?.code === 'unknown-event-version');
     await waitFor(a.sync.metrics$, (m) => m.position === 1);
-    const outbox = await a.loom.sync.readOutbox();
+    const outbox = await syncPortOf(a.loom).readOutbox();
     expect(outbox.map((r) => [r.clientSeq, r.acked === undefined])).toEqual([
       [2, true],
       [3, true],
@@ -69,7 +70,7 @@ describe('createSync: the hub goes away and comes back', () => {
       [3, 1],
     ]);
     expect(log[1]!.id).toBe(v2.id);
-    expect(await a.loom.sync.readOutbox()).toEqual([]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
   });
 });
 
@@ -80,7 +81,7 @@ describe('createSync: a schema upgrade while offline', () => {
     for (const id of ['a', 'b']) {
       await a.loom.append('list:1', TodoAddedV1.create({ id, title: id }) as never);
     }
-    expect((await a.loom.sync.readOutbox()).map((r) => r.event.version)).toEqual([1, 1]);
+    expect((await syncPortOf(a.loom).readOutbox()).map((r) => r.event.version)).toEqual([1, 1]);
     await a.crash();
     // The new app: todo.added v2 with an upcaster. The pending v1 events are kept as written.
     await a.reopen({ registry: todoRegistry, sync: { startOffline: false } });

@@ -128,7 +128,7 @@ describe('a device whose storage was cleared but kept its client id', () => {
       [offline[0]!.id, 4],
       [offline[1]!.id, 5],
     ]);
-    expect(await loom.sync.readDeadLetters()).toEqual([]);
+    expect(await loom.readDeadLetters()).toEqual([]);
     await waitFor(sync.metrics$, (m) => m.position === 5 && m.outbox === 0);
     const next = await loom.append('list:1', TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
     expect(next.clientSeq).toBe(6);

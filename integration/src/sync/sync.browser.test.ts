@@ -2,6 +2,7 @@ import { firstValueFrom } from 'rxjs';
 import { expect, it } from 'vitest';
 import { TodoAdded, todoCount } from '@eventloom/client/testing';
 import { browserSyncFixtures, waitFor } from './sync-harness.browser.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 // A hub runs in Node for the browser project (sync-hub.global-setup.node.ts): the page syncs with it
 // over a real WebSocket, from Chromium's IndexedDB.
@@ -19,7 +20,7 @@ it('syncs a client in Chromium with a hub: push, ack, confirm, and another clien
   await waitFor(b.loom.confirmedProjection$(todoCount), (n) => n === 1);
   const [seen] = await b.loom.readEvents({ stream });
   expect(seen).toMatchObject({ id: event.id, clientId: a.loom.clientId, stream });
-  expect(await a.loom.sync.readOutbox()).toEqual([]);
+  expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
   const metrics = await waitFor(a.sync.metrics$, (m) => m.lag === 0 && m.outbox === 0);
   expect(metrics.state).toBe('live');
 });

@@ -5,6 +5,7 @@ import { bestOf } from '../../../bench/report.ts';
 import { createEventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
 import { BATCH, committedEvents, dbName, N } from '../src/testing/bench-events.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 // What the confirmed log's page layout buys: storing 100k confirmed events through the sync entry
 // point (pages of 1,000, as pulls bring them, into the paged log of DexieClientStore — up to 256
@@ -29,7 +30,7 @@ test('catchup-vs-row-per-event', async () => {
     const best = await bestOf(
       1,
       async () => {
-        for (let i = 0; i < N; i += BATCH) await loom.sync.insertConfirmed(events.slice(i, i + BATCH));
+        for (let i = 0; i < N; i += BATCH) await syncPortOf(loom).insertConfirmed(events.slice(i, i + BATCH));
       },
       async () => {
         for (let i = 0; i < N; i += BATCH) await raw.table('events').bulkAdd(events.slice(i, i + BATCH));
@@ -37,7 +38,7 @@ test('catchup-vs-row-per-event', async () => {
     );
     subjectMs = Math.min(subjectMs, best.subjectMs);
     baselineMs = Math.min(baselineMs, best.baselineMs);
-    expect(await loom.sync.lastPosition()).toBe(N);
+    expect(await syncPortOf(loom).lastPosition()).toBe(N);
     await loom.close();
     raw.close();
     await Promise.all([Dexie.delete(loom.name), Dexie.delete(raw.name)]);

@@ -6,6 +6,7 @@ import type { OutboxRow } from '../src/client-store.ts';
 import { createEventloom, type Eventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
 import { BATCH, dbName, N, todoInput } from '../src/testing/bench-events.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 // appendMany of 100k events in batches of 1,000 (validation, ids, clientSeq, hlc, outbox rows,
 // the meta row, a live projection) against raw Dexie bulkAdd of the same rows into a table with
@@ -15,7 +16,7 @@ test('client-append-burst', async () => {
   // The baseline stores exactly the rows the client stored: made once, by a first run.
   const warm = await createEventloom({ name: dbName('append-warm'), registry: todoRegistry });
   for (let i = 0; i < N; i += BATCH) await warm.appendMany('list:0', inputs.slice(i, i + BATCH));
-  const rows: OutboxRow[] = (await warm.sync.readOutbox()).map((r) => ({
+  const rows: OutboxRow[] = (await syncPortOf(warm).readOutbox()).map((r) => ({
     clientSeq: r.clientSeq,
     event: r.event,
   }));

@@ -5,6 +5,7 @@ import type { OutboxRow } from '../src/client-store.ts';
 import { createEventloom, type Eventloom } from '../src/eventloom.ts';
 import { todoCount, todoRegistry } from '../src/testing/todo-model.ts';
 import { dbName, todoInput } from '../src/testing/bench-events.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 /** Sequential awaited appends per round. */
 const SEQUENTIAL = 500;
@@ -24,7 +25,7 @@ test('client-append-single', async () => {
   const inputs = Array.from({ length: BURST }, (_, i) => todoInput(i));
   const warm = await createEventloom({ name: dbName('single-warm'), registry: todoRegistry });
   for (const input of inputs) await warm.append(input.stream, input);
-  const rows: OutboxRow[] = (await warm.sync.readOutbox()).map((r) => ({
+  const rows: OutboxRow[] = (await syncPortOf(warm).readOutbox()).map((r) => ({
     clientSeq: r.clientSeq,
     event: r.event,
   }));
@@ -62,7 +63,7 @@ test('client-append-single', async () => {
     expect(appended.map((e) => e.clientSeq)).toEqual(
       Array.from({ length: BURST }, (_, i) => SEQUENTIAL + i + 1),
     );
-    expect(await loom.sync.readOutbox()).toHaveLength(SEQUENTIAL + BURST);
+    expect(await syncPortOf(loom).readOutbox()).toHaveLength(SEQUENTIAL + BURST);
 
     await loom.close();
     raw.close();

@@ -6,6 +6,7 @@ import { bestOf } from '../../../bench/report.ts';
 import { createEventloom } from '../src/eventloom.ts';
 import { openByList, todoRegistry } from '../src/testing/todo-model.ts';
 import { BATCH, committedEvents, dbName, N } from '../src/testing/bench-events.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 // Open a database of 100k confirmed events and wait for the first projection$ emission of a keyed
 // projection (open to-dos for 1,000 lists): starting from its snapshot (plus the 50 events after
@@ -21,11 +22,11 @@ test('cold-start', async () => {
     snapshotEvery: 1000,
   });
   for (let i = 0; i < N - 50; i += BATCH)
-    await seed.sync.insertConfirmed(events.slice(i, Math.min(i + BATCH, N - 50)));
+    await syncPortOf(seed).insertConfirmed(events.slice(i, Math.min(i + BATCH, N - 50)));
   await firstValueFrom(seed.projection$(openByList, 'list:7'));
   await seed.close();
   const tail = await createEventloom({ name, registry: todoRegistry, snapshotEvery: Infinity });
-  await tail.sync.insertConfirmed(events.slice(N - 50));
+  await syncPortOf(tail).insertConfirmed(events.slice(N - 50));
   await tail.close();
 
   const start = async (snapshotEvery: number) => {

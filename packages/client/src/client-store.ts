@@ -237,7 +237,9 @@ export interface ClientStore {
   /** The meta record. */
   readMeta(): Promise<ClientMeta>;
   /**
-   * In one transaction: reads the meta, calls `build` with it (synchronously), and stores the
+   * In one transaction: reads the meta, calls `build` with it (synchronously; a store may call it
+   * more than once, on a meta it guessed and then on the one it read: only the last call's events
+   * are stored), and stores the
    * events it returns in the outbox, with the meta's `clientSeq` and `hlc` moved to theirs. The
    * events must carry the seqs `meta.clientSeq + 1, + 2, …` and the meta's client id. `replace`:
    * outbox rows (by clientSeq) to take out in the same transaction (a decision made again).

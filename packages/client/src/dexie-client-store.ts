@@ -32,9 +32,9 @@ import {
   type AppendKeyRow,
   type MetaRow,
 } from './dexie-schema.ts';
-import { readPending, removeConfirmed } from './dexie-outbox.ts';
+import { appendOnGuess, readPending, removeConfirmed, STALE_META } from './dexie-outbox.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
-import { ackOf, checkOrder, deadLetterOf } from './store-rows.ts';
+import { ackOf, checkOrder, deadLetterOf, pendingRows } from './store-rows.ts';
 
 export { PAGE_SIZE, TAIL_FILL } from './confirmed-pages.ts';
 export { SCHEMA_VERSION } from './dexie-schema.ts';
@@ -111,6 +111,11 @@ export class DexieClientStore implements ClientStore {
   readonly #appendKeys: Table<AppendKeyRow, string>;
   readonly #options: DexieClientStoreOptions;
   #closing = false;
+  /**
+   * The meta as this store last read or wrote it: the guess a plain append builds on without
+   * waiting for a read (checked in the same transaction, see `#appendOnGuess`).
+   */
+  #lastMeta: ClientMeta | undefined;
   /** Why the database closed under us, to tell callers instead of a bare `database-closed`. */
   #closedBecause: ClientError | undefined;
 
@@ -181,7 +186,7 @@ export class DexieClientStore implements ClientStore {
     }
     return this.#run('rw', [this.#meta], async () => {
       const existing = await this.#meta.get(META_KEY);
-      if (existing) return toMeta(existing);
+      if (existing) return (this.#lastMeta = toMeta(existing));
       const meta: ClientMeta = {
         clientId: (this.#options.newClientId ?? randomClientId)(),
         clientSeq: 0,
@@ -193,7 +198,7 @@ export class DexieClientStore implements ClientStore {
         hubId: undefined,
       };
       await this.#meta.add(toRow(meta));
-      return meta;
+      return (this.#lastMeta = meta);
     });
   }
 
@@ -209,6 +214,23 @@ export class DexieClientStore implements ClientStore {
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
     options: { readonly replace?: readonly number[]; readonly key?: string } = {},
+  ): Promise<AppendPendingResult> {
+    const guess = this.#lastMeta;
+    if (guess === undefined || options.key !== undefined || (options.replace?.length ?? 0) > 0) {
+      return this.#appendAfterRead(build, options);
+    }
+    // The plain append does not wait for the meta: see `appendOnGuess`.
+    return this.#run('rw', [this.#meta, this.#outbox], () =>
+      appendOnGuess(this.#meta, this.#outbox, guess, build, (meta) => this.#putMeta(meta)),
+    ).catch((error: unknown) => {
+      if (error === STALE_META) return this.#appendAfterRead(build, options);
+      throw error;
+    });
+  }
+
+  #appendAfterRead(
+    build: (meta: ClientMeta) => PendingBuild,
+    options: { readonly replace?: readonly number[]; readonly key?: string },
   ): Promise<AppendPendingResult> {
     const { key } = options;
     const tables =
@@ -226,27 +248,10 @@ export class DexieClientStore implements ClientStore {
         replace.length === 0
           ? []
           : (await this.#outbox.bulkGet([...replace])).filter((r): r is OutboxRow => r !== undefined);
-      const built = build(before);
-      const rows = built.events.map((event, i): OutboxRow => {
-        if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
-          throw new ClientError(
-            ClientErrorCode.internal,
-            `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
-          );
-        }
-        return built.command
-          ? { clientSeq: event.clientSeq, event, command: built.command }
-          : { clientSeq: event.clientSeq, event };
-      });
+      const { meta, rows } = pendingRows(before, build(before), replaced);
       if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced };
-      const meta: ClientMeta = {
-        ...before,
-        clientSeq: before.clientSeq + rows.length,
-        hlc: built.hlc ?? before.hlc,
-        epoch: before.epoch + (replaced.length > 0 ? 1 : 0),
-      };
       if (replaced.length > 0) await this.#outbox.bulkDelete(replaced.map((r) => r.clientSeq));
-      await Promise.all([this.#outbox.bulkAdd(rows), this.#meta.put(toRow(meta))]);
+      await Promise.all([this.#outbox.bulkAdd(rows), this.#putMeta(meta)]);
       return { before, meta, rows, replaced };
     });
   }
@@ -273,10 +278,7 @@ export class DexieClientStore implements ClientStore {
       if (updated.length > 0) await this.#outbox.bulkPut(updated);
       if (settled.length === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
-      await Promise.all([
-        this.#outbox.bulkDelete(settled.map((r) => r.clientSeq)),
-        this.#meta.put(toRow(meta)),
-      ]);
+      await Promise.all([this.#outbox.bulkDelete(settled.map((r) => r.clientSeq)), this.#putMeta(meta)]);
       return { meta, settled };
     });
   }
@@ -302,7 +304,7 @@ export class DexieClientStore implements ClientStore {
           ...dropped.map((r) => r.clientSeq),
         ]),
         this.#deadLetters.bulkPut(deadLetters),
-        this.#meta.put(toRow(meta)),
+        this.#putMeta(meta),
       ]);
       return { meta, deadLetters, dropped };
     });
@@ -344,7 +346,7 @@ export class DexieClientStore implements ClientStore {
           : [];
       if (settled.length > 0) await this.#outbox.bulkDelete(settled.map((r) => r.clientSeq));
       const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
-      if (meta.position !== before.position) await this.#meta.put(toRow(meta));
+      if (meta.position !== before.position) await this.#putMeta(meta);
       return { before, meta, fresh, removed, settled };
     });
   }
@@ -371,7 +373,7 @@ export class DexieClientStore implements ClientStore {
         epoch: before.epoch + (removed.length > 0 ? 1 : 0),
         ...(options.subscriptions ? { subscriptions: [...options.subscriptions] } : {}),
       };
-      if (inserted.length > 0 || options.subscriptions) await this.#meta.put(toRow(meta));
+      if (inserted.length > 0 || options.subscriptions) await this.#putMeta(meta);
       return { meta, inserted, removed };
     });
   }
@@ -397,7 +399,7 @@ export class DexieClientStore implements ClientStore {
       }
       if (plan.deleteSeqs.length > 0) await this.#outbox.bulkDelete([...plan.deleteSeqs]);
       if (plan.putRows.length > 0) await this.#outbox.bulkPut([...plan.putRows]);
-      if (plan.result.meta !== meta) await this.#meta.put(toRow(plan.result.meta));
+      if (plan.result.meta !== meta) await this.#putMeta(plan.result.meta);
       return plan.result;
     });
   }
@@ -412,7 +414,7 @@ export class DexieClientStore implements ClientStore {
         ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
         ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
       };
-      await this.#meta.put(toRow(meta));
+      await this.#putMeta(meta);
       return meta;
     });
   }
@@ -468,9 +470,15 @@ export class DexieClientStore implements ClientStore {
     }
   }
 
+  /** Writes the meta row (in the caller's transaction), and remembers it as the next append's guess. */
+  #putMeta(meta: ClientMeta): Promise<string> {
+    this.#lastMeta = meta;
+    return this.#meta.put(toRow(meta));
+  }
+
   async #readMeta(): Promise<ClientMeta> {
     const row = await this.#meta.get(META_KEY);
     if (!row) throw new ClientError(ClientErrorCode.databaseClosed, 'the store is not open (no meta record)');
-    return toMeta(row);
+    return (this.#lastMeta = toMeta(row));
   }
 }

@@ -1,6 +1,9 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { Table } from 'dexie';
-import type { OutboxRow } from './client-store.ts';
+import { ClientError, ClientErrorCode } from './client-error.ts';
+import type { AppendPendingResult, ClientMeta, OutboxRow, PendingBuild } from './client-store.ts';
+import { META_KEY, sameMeta, toMeta, type MetaRow } from './dexie-schema.ts';
+import { pendingRows } from './store-rows.ts';
 
 // Reads and removals of `DexieClientStore`'s outbox, run inside the caller's transaction.
 
@@ -33,4 +36,34 @@ export async function removeConfirmed(
   );
   if (removed.length > 0) await outbox.bulkDelete(removed.map((r) => r.clientSeq));
   return removed;
+}
+
+/** What {@link appendOnGuess} throws when the meta moved under its guess: its transaction aborts. */
+export const STALE_META = new ClientError(ClientErrorCode.internal, 'the meta moved since it was last seen');
+
+/**
+ * A plain append (no key, nothing replaced) that does not wait for the meta: the rows and the new
+ * meta are built on `guess`, the meta the store last saw, and written at once, while the meta is
+ * read in the same transaction. IndexedDB runs a transaction's requests in order, so the read sees
+ * the state before the writes; if another tab or instance moved the meta since, it throws
+ * {@link STALE_META} and the transaction aborts with nothing stored. Saves a round trip per append.
+ */
+export async function appendOnGuess(
+  metaTable: Table<MetaRow, string>,
+  outbox: Table<OutboxRow, number>,
+  guess: ClientMeta,
+  build: (meta: ClientMeta) => PendingBuild,
+  putMeta: (meta: ClientMeta) => Promise<unknown>,
+): Promise<AppendPendingResult> {
+  const read = metaTable.get(META_KEY);
+  // A failing build aborts the transaction: the read's failure is that one.
+  void read.catch(() => undefined);
+  const { meta, rows } = pendingRows(guess, build(guess), []);
+  const writes = rows.length === 0 ? Promise.resolve() : Promise.all([outbox.bulkAdd(rows), putMeta(meta)]);
+  // Aborting fails the writes too: that is the point, not an error to report.
+  void writes.catch(() => undefined);
+  const row = await read;
+  if (row === undefined || !sameMeta(toMeta(row), guess)) throw STALE_META;
+  await writes;
+  return { before: guess, meta, rows, replaced: [] };
 }

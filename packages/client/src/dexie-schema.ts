@@ -94,6 +94,22 @@ export function toRow(meta: ClientMeta): MetaRow {
   };
 }
 
+/** Whether two metas are the same record. */
+export function sameMeta(a: ClientMeta, b: ClientMeta): boolean {
+  const [x, y] = [a.subscriptions, b.subscriptions];
+  return (
+    a.clientId === b.clientId &&
+    a.clientSeq === b.clientSeq &&
+    a.hlc === b.hlc &&
+    a.position === b.position &&
+    a.epoch === b.epoch &&
+    a.history === b.history &&
+    a.hubId === b.hubId &&
+    (x === y ||
+      (x !== undefined && y !== undefined && x.length === y.length && x.every((s, i) => s === y[i])))
+  );
+}
+
 /** A random client id: 20 characters of [a-z0-9], about 103 bits. */
 export function randomClientId(): string {
   const bytes = new Uint8Array(20);

@@ -6,6 +6,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { createEventloom } from './eventloom.ts';
 import { TodoAdded, todoRegistry } from './testing/todo-model.ts';
+import { syncPortOf } from './sync-port-access.ts';
 
 describe('close() and the appends in flight', () => {
   it('lets every append made before close() finish and be durable, then refuses new ones', async () => {
@@ -29,7 +30,7 @@ describe('close() and the appends in flight', () => {
 
     const again = await open();
     try {
-      const stored = (await again.sync.readOutbox()).map((row) => row.event.id);
+      const stored = (await syncPortOf(again).readOutbox()).map((row) => row.event.id);
       const resolved = settled.map((s) => (s.status === 'fulfilled' ? s.value.id : ''));
       expect(stored).toEqual(resolved);
     } finally {

@@ -12,6 +12,7 @@ import { describeEventloom } from './testing/describe-eventloom.ts';
 import { holdBackLoggedFault } from './testing/hold-back-logged-fault.ts';
 import { openNewerDatabase } from './testing/open-newer-database.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoRegistry } from './testing/todo-model.ts';
+import { syncPortOf } from './sync-port-access.ts';
 
 // Append, read, projections, snapshots, reopen, bad input: the same suite as in Node, on Chromium's IndexedDB.
 describeEventloom('Chromium IndexedDB', undefined);
@@ -88,11 +89,11 @@ describe('the rebase (property)', () => {
                 });
               }
             }
-            await loom.sync.insertConfirmed(page);
+            await syncPortOf(loom).insertConfirmed(page);
             confirmed.push(...page);
             lastPage = page;
           } else if (step.kind === 'replay') {
-            await loom.sync.insertConfirmed(lastPage);
+            await syncPortOf(loom).insertConfirmed(lastPage);
           } else {
             await loom.close();
             loom = await open(name);
@@ -103,7 +104,7 @@ describe('the rebase (property)', () => {
           expect(await firstValueFrom(loom.projection$(foldOrder))).toEqual(
             fold(foldOrder, [...confirmed, ...pending]),
           );
-          expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual(pending);
+          expect((await syncPortOf(loom).readOutbox()).map((r) => r.event)).toEqual(pending);
         }
         await loom.close();
         await Dexie.delete(name);
@@ -140,14 +141,14 @@ describe('storage failures through the client (Chromium)', () => {
         data: { id: 'x', title: 'x', tags: [] },
       },
     ];
-    await expect(loom.sync.insertConfirmed(page)).rejects.toMatchObject({ code: 'quota-exceeded' });
+    await expect(syncPortOf(loom).insertConfirmed(page)).rejects.toMatchObject({ code: 'quota-exceeded' });
     expect(await firstValueFrom(loom.projection$(todoCount))).toBe(1);
     expect(await firstValueFrom(loom.confirmedProjection$(todoCount))).toBe(0);
-    expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual([a]);
-    expect(await loom.sync.lastPosition()).toBe(0);
+    expect((await syncPortOf(loom).readOutbox()).map((r) => r.event)).toEqual([a]);
+    expect(await syncPortOf(loom).lastPosition()).toBe(0);
     store.db.table('outbox').hook('creating').unsubscribe(full);
     store.db.table('events').hook('creating').unsubscribe(full);
-    await loom.sync.insertConfirmed(page);
+    await syncPortOf(loom).insertConfirmed(page);
     const b = await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
     expect(b.clientSeq).toBe(2);
     expect(await firstValueFrom(loom.projection$(todoCount))).toBe(3);

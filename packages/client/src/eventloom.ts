@@ -2,7 +2,7 @@ import type { Decider, EventDefinition, EventRegistry, FoldableEvent, Projection
 import type { EventEnvelope, EventMeta } from '@eventloom/protocol';
 import { Subject, type Observable } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
-import type { ClientMeta, ClientStore } from './client-store.ts';
+import type { ClientMeta, ClientStore, DeadLetterRow } from './client-store.ts';
 import { DexieClientStore, type IndexedDbDeps } from './dexie-client-store.ts';
 import {
   Appender,
@@ -16,6 +16,7 @@ import { DeviceClock } from './device-clock.ts';
 import { LoomRuntime } from './loom-runtime.ts';
 import { ProjectionHost, type AnyProjection, type EventFilter } from './projection-host.ts';
 import { LoomSyncPort, type SyncPort } from './sync-port.ts';
+import { bindSyncPort } from './sync-port-access.ts';
 import { defaultTabEnvironment, TabCoordinator, type TabEnvironment } from './tab-coordinator.ts';
 import { Upcaster } from './upcaster.ts';
 import { createUuidV7 } from './uuid-v7.ts';
@@ -98,8 +99,10 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
   readonly leader$: Observable<boolean>;
   /** Failures that have no caller to throw to: a reducer that threw, the database closed under us. */
   readonly errors$: Observable<ClientError>;
-  /** The sync engine's entry point. */
-  readonly sync: SyncPort;
+  /** The events the hub refused, parked with the reasons (handler `eventloom.sync`), in clientSeq order. */
+  readDeadLetters(): Promise<DeadLetterRow[]>;
+  /** Deletes refused events from the dead letters, by dead-letter id; unknown ids are skipped. */
+  discardDeadLetters(ids: readonly string[]): Promise<void>;
   /** Closes the database and completes every stream; gives up the lead. */
   close(): Promise<void>;
 }
@@ -166,7 +169,6 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly pending$: Observable<readonly EventEnvelope[]>;
   readonly leader$: Observable<boolean>;
   readonly errors$: Observable<ClientError>;
-  readonly sync: SyncPort;
 
   readonly #options: EventloomOptions<D>;
   readonly #store: ClientStore;
@@ -174,6 +176,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly #host: ProjectionHost;
   readonly #appender: Appender;
   readonly #tabs: TabCoordinator;
+  readonly #port: SyncPort;
   /** The group of single appends queued last and not started yet. */
   #appendGroup: AppendGroup | undefined;
 
@@ -221,7 +224,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       nextId: createUuidV7({ now }),
       announce,
     });
-    this.sync = new LoomSyncPort({
+    const port = new LoomSyncPort({
       runtime,
       store,
       host,
@@ -230,6 +233,8 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       clientId: meta.clientId,
       announce,
     });
+    this.#port = port;
+    bindSyncPort(this, port);
   }
 
   /** Reads the outbox, then loads the projections given at creation (in the background). */
@@ -289,6 +294,14 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     options: { readonly stream?: string; readonly meta?: EventMeta } = {},
   ): Promise<ExecuteResult<S, Code>> {
     return this.#runtime.run(() => this.#appender.execute(decider, command, options));
+  }
+
+  readDeadLetters(): Promise<DeadLetterRow[]> {
+    return this.#port.readDeadLetters();
+  }
+
+  discardDeadLetters(ids: readonly string[]): Promise<void> {
+    return this.#port.discardDeadLetters(ids);
   }
 
   events$(filter: EventFilter = {}): Observable<FoldableEvent> {

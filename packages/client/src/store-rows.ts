@@ -4,7 +4,9 @@ import {
   SYNC_DEAD_LETTERS,
   type AckRecord,
   type DeadLetterRow,
+  type ClientMeta,
   type OutboxRow,
+  type PendingBuild,
   type RejectionInput,
 } from './client-store.ts';
 
@@ -48,4 +50,34 @@ export function deadLetterOf(row: OutboxRow, r: RejectionInput, at: number): Dea
       ...(row.command === undefined ? {} : { command: row.command }),
     },
   };
+}
+
+/**
+ * The outbox rows an `appendPending` build on `before` stores (their seqs and client id checked),
+ * and the meta after them and the `replaced` rows.
+ */
+export function pendingRows(
+  before: ClientMeta,
+  built: PendingBuild,
+  replaced: readonly OutboxRow[],
+): { meta: ClientMeta; rows: OutboxRow[] } {
+  const rows = built.events.map((event, i): OutboxRow => {
+    if (event.clientSeq !== before.clientSeq + i + 1 || event.clientId !== before.clientId) {
+      throw new ClientError(
+        ClientErrorCode.internal,
+        `appendPending: event ${i} must have clientSeq ${before.clientSeq + i + 1} and clientId ${before.clientId}`,
+      );
+    }
+    return built.command
+      ? { clientSeq: event.clientSeq, event, command: built.command }
+      : { clientSeq: event.clientSeq, event };
+  });
+  if (rows.length === 0 && replaced.length === 0) return { meta: before, rows };
+  const meta: ClientMeta = {
+    ...before,
+    clientSeq: before.clientSeq + rows.length,
+    hlc: built.hlc ?? before.hlc,
+    epoch: before.epoch + (replaced.length > 0 ? 1 : 0),
+  };
+  return { meta, rows };
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createEventloom } from './eventloom.ts';
 import { MemoryClientStore, type MemoryDatabase } from './memory-client-store.ts';
 import { TodoAdded, todoRegistry } from './testing/todo-model.ts';
+import { syncPortOf } from './sync-port-access.ts';
 
 async function twoTabs() {
   const databases = new Map<string, MemoryDatabase>();
@@ -25,8 +26,8 @@ describe('acks and refusals of rows another tab appended', () => {
     try {
       const event = await other.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
       // At once: the leader's view has not heard of the row (tabs hear of it in a later task).
-      await leader.sync.markAcked([{ id: event.id, position: 1, streamVersion: 1 }]);
-      expect((await other.sync.readOutbox()).map((row) => row.acked)).toEqual([
+      await syncPortOf(leader).markAcked([{ id: event.id, position: 1, streamVersion: 1 }]);
+      expect((await syncPortOf(other).readOutbox()).map((row) => row.acked)).toEqual([
         { position: 1, streamVersion: 1 },
       ]);
     } finally {
@@ -39,11 +40,11 @@ describe('acks and refusals of rows another tab appended', () => {
     const { leader, other } = await twoTabs();
     try {
       const event = await other.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
-      const { deadLetters } = await leader.sync.markRejected([
+      const { deadLetters } = await syncPortOf(leader).markRejected([
         { id: event.id, code: 'invalid', message: 'refused' },
       ]);
       expect(deadLetters.map((letter) => letter.event.id)).toEqual([event.id]);
-      expect(await other.sync.readOutbox()).toEqual([]);
+      expect(await syncPortOf(other).readOutbox()).toEqual([]);
     } finally {
       await other.close();
       await leader.close();

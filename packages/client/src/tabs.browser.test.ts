@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEventloom, type Eventloom } from './eventloom.ts';
 import type { SecondTab } from './testing/second-tab.ts';
 import { TodoAdded, todoCount, todoRegistry } from './testing/todo-model.ts';
+import { syncPortOf } from './sync-port-access.ts';
 
 // Two pages on one database: this test's page and an iframe (a second document of the same
 // origin, with its own JavaScript realm, Web Locks client and BroadcastChannel objects, as a
@@ -44,8 +45,8 @@ describe('two pages on one database', () => {
 
     // Confirmed events stored by the leader reach the other page too.
     const confirmedInB = firstValueFrom(b.confirmedProjection$(tab.todoCount).pipe(filter((n) => n === 1)));
-    const [first] = await a.sync.readOutbox();
-    await a.sync.insertConfirmed([
+    const [first] = await syncPortOf(a).readOutbox();
+    await syncPortOf(a).insertConfirmed([
       { ...first!.event, position: 1, streamVersion: 1, recordedAt: new Date().toISOString() },
     ]);
     expect(await confirmedInB).toBe(1);

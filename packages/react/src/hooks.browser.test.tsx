@@ -27,6 +27,7 @@ import {
   useProjection,
   useSyncState,
 } from './index.ts';
+import { syncPortOf } from '@eventloom/client/testing';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -254,7 +255,9 @@ describe('@eventloom/react in Chromium (React 19)', () => {
     expect(text(el, 'letters')).toBe('0');
     const refused = await loom.append('list:1', TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
     await act(async () => {
-      await loom.sync.markRejected([{ id: refused.id, code: 'invalid', message: 'refused by a test' }]);
+      await syncPortOf(loom).markRejected([
+        { id: refused.id, code: 'invalid', message: 'refused by a test' },
+      ]);
     });
     await vi.waitFor(() => expect(text(el, 'letters')).toBe('1'));
     expect(letters.map((l) => [l.handler, l.event?.id])).toEqual([['eventloom.sync', refused.id]]);

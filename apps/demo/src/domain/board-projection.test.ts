@@ -1,6 +1,14 @@
 import { fold, foldByKey } from '@eventloom/core';
 import { describe, expect, it } from 'vitest';
-import { boardProjection, cardsIn, EMPTY_BOARD, liveColumns, overLimit } from './board-projection.ts';
+import {
+  boardProjection,
+  cardsIn,
+  EMPTY_BOARD,
+  liveColumns,
+  memberIdOf,
+  memberOf,
+  overLimit,
+} from './board-projection.ts';
 import { confirmedHistory, toEvent } from './fixtures.ts';
 
 const card = (cardId: string, columnId: string, rank: number, title = cardId) => ({
@@ -125,6 +133,30 @@ describe('the board projection', () => {
     });
     expect(board.early).toEqual({});
     expect(cardsIn(board, 'todo').map((c) => c.id)).toEqual(['b']);
+  });
+
+  it('makes a device that says it is an existing member act as that member', () => {
+    const joined = (memberId: string, name: string, position: number, clientId: string) =>
+      toEvent(
+        'team',
+        { type: 'member.joined', data: { memberId, name, color: '#336699' } },
+        position,
+        clientId,
+      );
+    const board = fold(boardProjection, [
+      joined('ada', 'Ada', 1, 'ada'),
+      // A second browser joins as a new member first, then its person says "I am Ada".
+      joined('phone', 'Grace', 2, 'phone'),
+      toEvent('team', card('a', 'todo', 1), 3, 'phone'),
+      toEvent('team', { type: 'card.assigned', data: { cardId: 'a', assignee: 'phone' } }, 4, 'phone'),
+      joined('ada', 'Ada', 5, 'phone'),
+    ]);
+    expect(Object.values(board.members).map((m) => m.name)).toEqual(['Ada']);
+    expect(memberIdOf(board, 'phone')).toBe('ada');
+    expect(memberOf(board, 'phone')?.name).toBe('Ada');
+    // What the browser did as its first member is Ada's, assignments included.
+    expect(memberOf(board, board.cards['a']!.assignee!)?.name).toBe('Ada');
+    expect(memberIdOf(board, 'ada')).toBe('ada');
   });
 
   it('never mutates the state it is given', () => {

@@ -65,6 +65,12 @@ export interface BoardState {
   readonly columns: Readonly<Record<string, Column>>;
   readonly cards: Readonly<Record<string, Card>>;
   readonly members: Readonly<Record<string, Member>>;
+  /**
+   * Which member each device (client id) is, when it is not the member of its own id: a person
+   * who opens the board in a second browser and says "I am Ada" appends Ada's `member.joined`
+   * from there. Read members through {@link memberOf}, which follows it.
+   */
+  readonly devices: Readonly<Record<string, string>>;
   readonly archives: Readonly<Record<string, ArchiveRun>>;
   /**
    * Events about cards not created yet, by card id, applied in order once the card is. A device
@@ -114,6 +120,7 @@ export const EMPTY_BOARD: BoardState = {
   },
   cards: {},
   members: {},
+  devices: {},
   archives: {},
   early: {},
 };
@@ -139,7 +146,7 @@ const updateRun = (state: BoardState, id: string, change: (run: ArchiveRun) => A
 /** The board, one state per board stream (`projection$(boardProjection, 'board:team')`). */
 export const boardProjection = defineProjection<BoardState, BoardEvents>({
   name: 'board',
-  version: 1,
+  version: 2,
   initial: EMPTY_BOARD,
   key: (event) => event.stream,
   on: {
@@ -209,13 +216,18 @@ export const boardProjection = defineProjection<BoardState, BoardEvents>({
     'card.blocked': (state, { id, type, data }) => applyToCard(state, { id, type, data }),
     'card.archived': (state, { id, type, data }) => applyToCard(state, { id, type, data }),
     'card.restored': (state, { id, type, data }) => applyToCard(state, { id, type, data }),
-    'member.joined': (state, { data }) => ({
-      ...state,
-      members: {
-        ...state.members,
-        [data.memberId]: { id: data.memberId, name: data.name, color: data.color },
-      },
-    }),
+    'member.joined': (state, { data, clientId }) => {
+      const member = { id: data.memberId, name: data.name, color: data.color };
+      if (clientId === data.memberId) return { ...state, members: { ...state.members, [member.id]: member } };
+      // A device that says it is another member: the member its own id had (joined before the
+      // person said who they are) goes, and its cards and events are the chosen member's.
+      const { [clientId]: _self, ...members } = state.members;
+      return {
+        ...state,
+        members: { ...members, [member.id]: member },
+        devices: { ...state.devices, [clientId]: member.id },
+      };
+    },
   },
 });
 
@@ -269,6 +281,19 @@ function applyToCard(state: BoardState, event: EarlyCardEvent): BoardState {
           }));
     }
   }
+}
+
+/**
+ * The member an id names: a member id, or the client id of a device (which may have said it is
+ * another member, see `devices`); undefined if the board does not know it.
+ */
+export function memberOf(board: BoardState, id: string): Member | undefined {
+  return board.members[memberIdOf(board, id)];
+}
+
+/** The member id a device (client id) acts as: its own, unless it said it is another member. */
+export function memberIdOf(board: BoardState, clientId: string): string {
+  return board.devices[clientId] ?? clientId;
 }
 
 /** The columns on the board (not archived), left to right. */

@@ -24,6 +24,8 @@ export {
   cardsIn,
   archivedCards,
   overLimit,
+  memberOf,
+  memberIdOf,
   EMPTY_BOARD,
   type BoardState,
   type Card,

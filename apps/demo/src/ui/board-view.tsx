@@ -3,6 +3,8 @@ import { useMemo, useState } from 'preact/hooks';
 import {
   cardsIn,
   liveColumns,
+  memberIdOf,
+  memberOf,
   overLimit,
   rankAt,
   type BoardState,
@@ -152,7 +154,7 @@ function ColumnView(props: ColumnProps) {
           {count}
           {column.wipLimit !== null && <span class="limit">/{column.wipLimit}</span>}
         </span>
-        <ColumnMenu column={column} cardCount={count} />
+        <ColumnMenu column={column} cardCount={count} memberId={memberIdOf(board, app.clientId)} />
       </header>
       {over && <p class="column-note warn">Over its WIP limit: move cards out before adding more.</p>}
       {run && (
@@ -183,7 +185,7 @@ function ColumnView(props: ColumnProps) {
         {drop !== undefined && lineBefore === undefined && <div class="drop-line" aria-hidden="true" />}
         {cards.length === 0 && <p class="empty">No cards</p>}
       </div>
-      {!run && <AddCard columnId={column.id} full={full} memberId={app.memberId} />}
+      {!run && <AddCard columnId={column.id} full={full} memberId={memberIdOf(board, app.clientId)} />}
     </section>
   );
 }
@@ -204,7 +206,7 @@ interface CardProps {
 
 function CardView(props: CardProps) {
   const { board, card, index, siblings, left, right } = props;
-  const assignee = card.assignee === null ? undefined : board.members[card.assignee];
+  const assignee = card.assignee === null ? undefined : memberOf(board, card.assignee);
   return (
     <article
       class={`card${card.blocked !== null ? ' blocked' : ''}${props.dragging ? ' dragging' : ''}`}
@@ -340,7 +342,15 @@ function AddCard({ columnId, full, memberId }: { columnId: string; full: boolean
   );
 }
 
-function ColumnMenu({ column, cardCount }: { readonly column: Column; readonly cardCount: number }) {
+function ColumnMenu({
+  column,
+  cardCount,
+  memberId,
+}: {
+  readonly column: Column;
+  readonly cardCount: number;
+  readonly memberId: string;
+}) {
   const app = useApp();
   return (
     <details class="menu">
@@ -400,7 +410,7 @@ function ColumnMenu({ column, cardCount }: { readonly column: Column; readonly c
           onClick={(event) => {
             const confirmText = `Archive ${column.title} and its ${cardCount} card${cardCount === 1 ? '' : 's'}?`;
             if (!window.confirm(confirmText)) return;
-            void app.commands.archiveColumn(column.id, app.memberId);
+            void app.commands.archiveColumn(column.id, memberId);
             (event.currentTarget.closest('details') as HTMLDetailsElement).open = false;
           }}
         >

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { cardsIn, liveColumns, rankAt, type BoardState } from '../domain/index.ts';
+import { cardsIn, liveColumns, memberIdOf, rankAt, type BoardState } from '../domain/index.ts';
 import { useApp } from './hooks.ts';
 
 /** The card editor: title and description, assignee, blocked flag, column; archive. */
@@ -78,7 +78,7 @@ export function CardDialog(props: {
               {members.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.name}
-                  {m.id === app.memberId ? ' (you)' : ''}
+                  {m.id === memberIdOf(board, app.clientId) ? ' (you)' : ''}
                 </option>
               ))}
             </select>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { BoardState } from '../domain/index.ts';
+import { memberOf, type BoardState } from '../domain/index.ts';
 import type { ConnectionState, SyncStatus } from '../sync.ts';
 import { useApp, useObservable } from './hooks.ts';
 
@@ -23,14 +23,15 @@ const INITIAL: SyncStatus = {
 export function Header({ board }: { readonly board: BoardState }) {
   const app = useApp();
   const status = useObservable(app.sync.status$, INITIAL);
-  const me = board.members[app.memberId];
+  const me = memberOf(board, app.clientId);
   const [editing, setEditing] = useState(false);
 
   const rename = (event: Event) => {
     event.preventDefault();
     const input = (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement;
     const name = input.value.trim();
-    if (name !== '' && name !== me?.name) void app.commands.join(app.memberId, name, me?.color ?? '#4f46e5');
+    if (name !== '' && name !== me?.name)
+      void app.commands.join(me?.id ?? app.clientId, name, me?.color ?? '#4f46e5');
     setEditing(false);
   };
 
@@ -82,16 +83,24 @@ export function Header({ board }: { readonly board: BoardState }) {
               Your name
             </label>
             <input id="my-name" name="name" defaultValue={me?.name ?? ''} maxLength={40} autoFocus />
-            <button type="submit" class="button small">
+            <button type="submit" class="button small" data-testid="my-name-save">
               Save
             </button>
           </form>
         ) : (
-          <button type="button" class="identity" onClick={() => setEditing(true)} title="Change your name">
+          <button
+            type="button"
+            class="identity"
+            data-testid="identity"
+            onClick={() => setEditing(true)}
+            title="Change your name"
+          >
             <span class="avatar" style={{ background: me?.color ?? '#94a3b8' }}>
               {(me?.name ?? '?').slice(0, 1)}
             </span>
-            <span>{me?.name ?? 'You'}</span>
+            <span data-testid="my-name" data-joined={me !== undefined}>
+              {me?.name ?? 'You'}
+            </span>
           </button>
         )}
       </div>

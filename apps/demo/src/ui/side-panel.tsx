@@ -2,8 +2,16 @@ import { useMemo, useState } from 'preact/hooks';
 import type { TimelineEntry } from '../board-app.ts';
 import type { ConflictEntry } from '../conflicts.ts';
 import { describeEvent } from '../describe-event.ts';
-import { archivedCards, cardsIn, type BoardCommand, type BoardState } from '../domain/index.ts';
+import {
+  archivedCards,
+  cardsIn,
+  memberIdOf,
+  memberOf,
+  type BoardCommand,
+  type BoardState,
+} from '../domain/index.ts';
 import type { DeadLetterView } from '../reactions.ts';
+import { ConflictText } from './conflict-text.tsx';
 import { shortId, timeAgo, useApp, useObservable } from './hooks.ts';
 
 type Tab = 'timeline' | 'conflicts' | 'sagas' | 'dead-letters' | 'archived';
@@ -76,7 +84,10 @@ function Timeline({
       {entries.length === 0 && <p class="empty">No events yet.</p>}
       <ol class="timeline" data-testid="timeline" data-pending={pending}>
         {entries.map((e) => {
-          const who = e.clientId === app.memberId ? 'You' : (board.members[e.clientId]?.name ?? 'Someone');
+          const who =
+            memberIdOf(board, e.clientId) === memberIdOf(board, app.clientId)
+              ? 'You'
+              : (memberOf(board, e.clientId)?.name ?? 'Someone');
           const cause = e.meta.causationId === undefined ? undefined : byId.get(e.meta.causationId);
           return (
             <li
@@ -157,13 +168,13 @@ function ConflictsPanel({
               <span class={`badge ${entry.status === 'open' ? 'warn' : 'ok'}`}>
                 {entry.status === 'open' ? 'open' : 'resolved'}
               </span>
-              <code>{entry.code}</code>
-              <span class="muted">
-                {entry.source === 'hub' ? 'rejected by the hub' : 'refused on this device'} ·{' '}
-                {timeAgo(entry.at)}
-              </span>
+              <strong>
+                {entry.story?.title ??
+                  (entry.source === 'hub' ? 'Not accepted by the hub' : 'Refused on this device')}
+              </strong>
+              <span class="muted">{timeAgo(entry.at)}</span>
             </div>
-            <p>{entry.message}</p>
+            <ConflictText entry={entry} />
             {entry.resolution !== undefined && <p class="resolution">✓ {entry.resolution}</p>}
             {entry.status === 'open' && entry.deadLetterId !== undefined && (
               <p class="muted">Parked in the dead-letter queue until someone decides.</p>
@@ -302,7 +313,7 @@ function SagasPanel({ board }: { readonly board: BoardState }) {
               </span>
               <strong>{board.columns[run.columnId]?.title ?? 'a column'}</strong>
               <span class="muted">
-                by {run.by === null ? 'someone' : (board.members[run.by]?.name ?? 'someone')}
+                by {run.by === null ? 'someone' : (memberOf(board, run.by)?.name ?? 'someone')}
               </span>
             </div>
             <p>

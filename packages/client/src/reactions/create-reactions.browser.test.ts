@@ -84,7 +84,7 @@ describe('createReactions in Chromium', () => {
     expect(await firstValueFrom(reactions.deadLetters.deadLetters$)).toEqual([]);
 
     const refused = await other.append('list:1', tab.TodoAdded.create({ id: 'z', title: 'z', tags: [] }));
-    await other.sync.markRejected([{ id: refused.id, code: 'invalid', message: 'no' }]);
+    await tab.syncPortOf(other).markRejected([{ id: refused.id, code: 'invalid', message: 'no' }]);
     const letters = await firstValueFrom(
       reactions.deadLetters.deadLetters$.pipe(filter((list) => list.length > 0)),
     );

@@ -16,6 +16,7 @@ import { confirmAll, TodoAdded, todoDecider, todoRegistry, type TodoEvents } fro
 import { createReactions, type Reactions } from './create-reactions.ts';
 import { DexieReactionStore } from './dexie-reaction-store.ts';
 import { loomOutboxRelay } from './loom-outbox-relay.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** The one event type these handlers take: their events' `data` is typed by it. */
 type Added = Pick<TodoEvents, 'todo.added'>;
@@ -103,7 +104,7 @@ describe('createReactions on the client database', () => {
     expect(applied).toEqual(['notify:ok', 'notify:bad']);
     expect(await reactions.deadLetters.list()).toEqual([]);
     // What the handler emitted is in the device's outbox, once each, traced from its trigger.
-    const emitted = (await loom.sync.readOutbox()).map((r) => r.event);
+    const emitted = (await syncPortOf(loom).readOutbox()).map((r) => r.event);
     expect(emitted.map((e) => [e.type, e.data, e.meta.causationId])).toEqual([
       ['todo.done', { id: 'ok' }, expect.any(String)],
       ['todo.done', { id: 'bad' }, bad!.id],
@@ -170,7 +171,7 @@ describe('createReactions on the client database', () => {
     // What it emitted, confirmed since (the hub stand-in confirmed the outbox) or still pending.
     const emitted = [
       ...(await second.readEvents({ type: 'todo.done' })),
-      ...(await second.sync.readOutbox()).map((r) => r.event),
+      ...(await syncPortOf(second).readOutbox()).map((r) => r.event),
     ];
     expect(emitted.map((e) => e.data)).toEqual(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id })));
   });
@@ -217,14 +218,14 @@ describe('createReactions on the client database', () => {
     await runner.start();
     await died;
     await runner.stop();
-    expect((await loom.sync.readOutbox()).map((r) => r.event.type)).toEqual(['todo.done']);
+    expect((await syncPortOf(loom).readOutbox()).map((r) => r.event.type)).toEqual(['todo.done']);
     await loom.close();
 
     // The next life finds the message still in the reaction outbox and delivers it again.
     const again = await open(name);
     const reactions = react(again, { sagas: [finish] });
     await reactions.settled(head);
-    const rows = await again.sync.readOutbox();
+    const rows = await syncPortOf(again).readOutbox();
     expect(rows.map((r) => [r.event.type, r.event.data, r.event.meta])).toEqual([
       ['todo.done', { id: 'a' }, { correlationId: added!.id, causationId: added!.id }],
     ]);
@@ -245,7 +246,7 @@ describe('createReactions on the client database', () => {
     const plain = await loom.append('list:1', add('x'));
     const decided = await loom.execute(todoDecider, { type: 'add', list: 'list:2', id: 'y', title: 'y' });
     if (!decided.ok) throw new Error('the decider refused');
-    await loom.sync.markRejected([
+    await syncPortOf(loom).markRejected([
       { id: plain.id, code: 'invalid', message: 'no' },
       { id: decided.events[0]!.id, code: 'unauthorized', message: 'not yours' },
     ]);
@@ -267,8 +268,8 @@ describe('createReactions on the client database', () => {
     const outcomes = await reactions.deadLetters.retryAll();
     expect(outcomes.map((o) => o.status)).toEqual(['applied', 'applied']);
     expect(await reactions.deadLetters.list()).toEqual([]);
-    expect(await loom.sync.readDeadLetters()).toEqual([]);
-    const pending = (await loom.sync.readOutbox()).map((r) => r.event);
+    expect(await loom.readDeadLetters()).toEqual([]);
+    const pending = (await syncPortOf(loom).readOutbox()).map((r) => r.event);
     expect(pending.map((e) => [e.stream, e.type, e.data, e.expectedVersion])).toEqual([
       ['list:1', 'todo.added', { id: 'x', title: 'x', tags: [] }, undefined],
       ['list:2', 'todo.added', { id: 'y', title: 'y', tags: [] }, 0],

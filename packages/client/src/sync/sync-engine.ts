@@ -25,6 +25,8 @@ import { RateMeter } from './rate-meter.ts';
 import { RefusalHandler } from './refusal-handler.ts';
 import { SyncSession } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
+import type { SyncPort } from '../sync-port.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** The window of the rates in `metrics$`, in ms. */
 const RATE_WINDOW_MS = 3_000;
@@ -41,7 +43,7 @@ export class SyncEngine implements Sync {
   readonly rejections$: Observable<RejectionReport>;
   readonly clientId: string;
 
-  readonly #loom: SyncTarget;
+  readonly #port: SyncPort;
   /** What extensions attached (`attach`): they see the traffic as it passes. */
   readonly #taps = new Set<SyncTap>();
   readonly #options: SyncOptions;
@@ -85,8 +87,8 @@ export class SyncEngine implements Sync {
     if (typeof options.url !== 'string' || options.url.length === 0) {
       throw new ClientError(ClientErrorCode.invalid, 'createSync: url must be a non-empty string');
     }
-    this.#loom = loom;
-    this.clientId = loom.sync.clientId;
+    const port = (this.#port = syncPortOf(loom));
+    this.clientId = port.clientId;
     this.#options = options;
     this.#desired = checkSubscriptions(options.subscriptions);
     this.#now = options.now ?? Date.now;
@@ -110,7 +112,7 @@ export class SyncEngine implements Sync {
       this.#evaluate();
     });
     this.#refusals = new RefusalHandler({
-      port: loom.sync,
+      port,
       conflicts: options.conflicts,
       deciders: options.deciders,
       maxRedecides: options.maxRedecides,
@@ -131,7 +133,7 @@ export class SyncEngine implements Sync {
           : null
         : options.tabs.BroadcastChannel;
     this.#tabs = Channel
-      ? new TabSync(loom.sync.name, Channel, {
+      ? new TabSync(port.name, Channel, {
           isLeader: () => this.#leader,
           status: (status) => {
             this.#follower = status;
@@ -345,7 +347,7 @@ export class SyncEngine implements Sync {
 
   #makeHost(): SessionHost {
     return {
-      port: this.#loom.sync,
+      port: this.#port,
       config: this.#config,
       desiredSubscriptions: () => this.#desired,
       stateChanged: (state) => this.#setState(state),
@@ -403,7 +405,7 @@ export class SyncEngine implements Sync {
       try {
         do {
           this.#checkFlushedAgain = false;
-          const unacked = await this.#loom.sync.readOutbox({ unackedOnly: true, limit: 1 });
+          const unacked = await this.#port.readOutbox({ unackedOnly: true, limit: 1 });
           if (unacked.length === 0 && this.#refusals.waiting === 0) {
             for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
           }

@@ -2,7 +2,7 @@ import type { Decider } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope, Notify, RejectionCode } from '@eventloom/protocol';
 import type { Observable } from 'rxjs';
 import type { ClientError } from '../client-error.ts';
-import type { AckInput, SyncPort } from '../sync-port.ts';
+import type { AckInput } from '../sync-port.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { ConflictPolicy } from './conflict-policy.ts';
 import type { OnlineDetector } from './online-detector.ts';
@@ -175,9 +175,12 @@ export interface SyncTap {
   closed?(): void;
 }
 
-/** The part of an `Eventloom` the sync engine uses: any Eventloom, or a wrapper of one. */
+/**
+ * The part of an `Eventloom` the sync engine uses: an Eventloom (its sync port is private: the
+ * engine finds it by the Eventloom itself), or a wrapper of one that a test bound a port to
+ * (`bindSyncPort` of `@eventloom/client/testing`).
+ */
 export interface SyncTarget {
-  readonly sync: SyncPort;
   readonly pending$: Observable<readonly EventEnvelope[]>;
   readonly leader$: Observable<boolean>;
   readonly registry: { readonly fingerprint: string };

@@ -79,6 +79,21 @@ export function outboxContract(fresh: FreshStore): void {
     expect((await b.store.readMeta()).clientSeq).toBe(seqs.length);
   });
 
+  it('never gives a seq twice when another store appended and its rows already left the outbox', async () => {
+    const a = await fresh();
+    const b = await fresh(a.name);
+    const first = await a.store.appendPending((m) => build(m, 1));
+    const second = await b.store.appendPending((m) => build(m, 1));
+    expect(second.rows.map((r) => r.clientSeq)).toEqual([2]);
+    // Both rows come back confirmed through b: the outbox is empty, only the meta remembers seq 2.
+    await b.store.insertConfirmed([confirmed(first.rows[0]!.event, 1), confirmed(second.rows[0]!.event, 2)]);
+    expect(await a.store.readPending()).toEqual([]);
+    const third = await a.store.appendPending((m) => build(m, 1));
+    expect(third.before).toMatchObject({ clientSeq: 2, position: 2 });
+    expect(third.rows.map((r) => r.clientSeq)).toEqual([3]);
+    expect(await b.store.readMeta()).toEqual(third.meta);
+  });
+
   it('records acks on outbox rows and skips rows that are gone', async () => {
     const { store } = await fresh();
     await store.appendPending((m) => build(m, 3));

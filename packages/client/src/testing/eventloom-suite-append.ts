@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DexieClientStore } from '../dexie-client-store.ts';
 import { NoteWritten, TodoAdded, todoCount, TodoDone, todoDecider } from './todo-model.ts';
 import type { LoomSuite } from './eventloom-suite-fixtures.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** `append`: the envelope it stores, its options and its refusals. */
 export function appendSuite({ open }: LoomSuite): void {
@@ -30,7 +31,7 @@ export function appendSuite({ open }: LoomSuite): void {
       expect(a.id).toMatch(UUID_V7_PATTERN);
       expect(b.id > a.id).toBe(true);
       expect(b.hlc > a.hlc).toBe(true);
-      expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual([a, b]);
+      expect((await syncPortOf(loom).readOutbox()).map((r) => r.event)).toEqual([a, b]);
     });
 
     it('stores an older version validated and upcast to the latest', async () => {
@@ -97,7 +98,7 @@ export function appendSuite({ open }: LoomSuite): void {
           NoteWritten.create({ text: 'y'.repeat(200_000) }),
         ]),
       ).rejects.toMatchObject({ code: 'too-large', path: '1' });
-      expect(await loom.sync.readOutbox()).toEqual([]);
+      expect(await syncPortOf(loom).readOutbox()).toEqual([]);
       expect(await firstValueFrom(loom.projection$(todoCount))).toBe(0);
       // Nothing was consumed: the next event still gets clientSeq 1.
       expect((await loom.append('list:1', TodoDone.create({ id: 'a' }))).clientSeq).toBe(1);
@@ -123,7 +124,7 @@ export function appendsInFlightSuite({ open }: LoomSuite): void {
           Array.from({ length: 50 }, (_, i) => `t${i}`),
         );
         expect(events.map((e) => e.stream)).toEqual(Array.from({ length: 50 }, (_, i) => `list:${i % 3}`));
-        expect((await loom.sync.readOutbox()).map((r) => r.event)).toEqual(events);
+        expect((await syncPortOf(loom).readOutbox()).map((r) => r.event)).toEqual(events);
         expect(await firstValueFrom(loom.projection$(todoCount))).toBe(50);
       } finally {
         transactions.mockRestore();
@@ -151,7 +152,11 @@ export function appendsInFlightSuite({ open }: LoomSuite): void {
       ]);
       expect(settled[1]).toMatchObject({ reason: { code: 'invalid' } });
       expect(settled[3]).toMatchObject({ reason: { code: 'too-large' } });
-      const outbox = (await loom.sync.readOutbox()).map((r) => [r.clientSeq, r.event.type, r.event.stream]);
+      const outbox = (await syncPortOf(loom).readOutbox()).map((r) => [
+        r.clientSeq,
+        r.event.type,
+        r.event.stream,
+      ]);
       expect(outbox).toEqual([
         [1, 'todo.added', 'list:1'],
         [2, 'todo.added', 'list:2'],
@@ -179,7 +184,7 @@ export function executeSuite({ open }: LoomSuite): void {
   describe('execute', () => {
     it('decides on the stream state and appends with expectedVersion', async () => {
       const loom = await open();
-      await loom.sync.insertConfirmed([
+      await syncPortOf(loom).insertConfirmed([
         {
           ...sampleCommitted({ position: 1, stream: 'list:9', streamVersion: 1, clientId: 'x' }),
           type: 'todo.added',
@@ -201,7 +206,7 @@ export function executeSuite({ open }: LoomSuite): void {
       expect(again).toMatchObject({ ok: false, rejection: { rejected: true, code: 'already-done' } });
       const missing = await loom.execute(todoDecider, { type: 'complete', list: 'list:9', id: 'z' });
       expect(missing).toMatchObject({ ok: false, rejection: { code: 'missing' } });
-      expect((await loom.sync.readOutbox()).length).toBe(2);
+      expect((await syncPortOf(loom).readOutbox()).length).toBe(2);
     });
   });
 }

@@ -6,6 +6,7 @@ import { DexieClientStore } from '../dexie-client-store.ts';
 import { createEventloom } from '../eventloom.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoList, todoRegistry } from './todo-model.ts';
 import type { LoomSuite } from './eventloom-suite-fixtures.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** Persistence across opens, snapshots, and tabs on one database. */
 export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
@@ -13,7 +14,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
     it('keeps the log, the outbox, the client id and the counters across close and reopen', async () => {
       const first = await open();
       const a = await first.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
-      await first.sync.insertConfirmed([
+      await syncPortOf(first).insertConfirmed([
         confirm(a, 1),
         { ...sampleCommitted({ position: 2, clientId: 'x' }), type: 'todo.done', data: { id: 'a' } },
       ]);
@@ -35,7 +36,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
       const c = await again.append('list:1', TodoDone.create({ id: 'b' }));
       expect(c.clientSeq).toBe(3);
       expect(c.hlc > b.hlc).toBe(true);
-      expect(await again.sync.lastPosition()).toBe(2);
+      expect(await syncPortOf(again).lastPosition()).toBe(2);
     });
 
     it('snapshots every N confirmed events, starts from the snapshot, and rebuilds a changed version from the log', async () => {
@@ -47,7 +48,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
         data: { id: `t${position}`, title: 't', tags: [] },
       });
       for (let p = 1; p <= 25; p += 5)
-        await first.sync.insertConfirmed([1, 2, 3, 4, 5].map((i) => added(p + i - 1)));
+        await syncPortOf(first).insertConfirmed([1, 2, 3, 4, 5].map((i) => added(p + i - 1)));
       await first.close();
       // Plant a snapshot that disagrees with the log: a start from it shows.
       const store = new DexieClientStore({ name: first.name, ...(storage ? { indexedDB: storage } : {}) });

@@ -4,6 +4,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { confirm, foldOrder, openByList, TodoAdded, todoCount, TodoDone, todoList } from './todo-model.ts';
 import type { LoomSuite } from './eventloom-suite-fixtures.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** `projection$`: folds of the confirmed log and the outbox. */
 export function projectionSuite({ open, watch }: LoomSuite): void {
@@ -17,7 +18,7 @@ export function projectionSuite({ open, watch }: LoomSuite): void {
       await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'eggs', tags: [] }));
       expect(optimistic.values).toEqual([0, 1, 2]);
       expect(confirmed.values).toEqual([0]);
-      await loom.sync.insertConfirmed([confirm(a, 1)]);
+      await syncPortOf(loom).insertConfirmed([confirm(a, 1)]);
       expect(confirmed.values).toEqual([0, 1]);
       expect(optimistic.values).toEqual([0, 1, 2]);
       const list = await firstValueFrom(loom.projection$(todoList));
@@ -68,7 +69,7 @@ export function eventsSuite({ open, watch }: LoomSuite): void {
         type,
         data: type === 'todo.done' ? { id: 'a' } : { id: 'a', title: 't', tags: [] },
       });
-      await loom.sync.insertConfirmed([
+      await syncPortOf(loom).insertConfirmed([
         event(1, 'list:1', 'todo.added'),
         event(2, 'list:2', 'todo.added'),
         event(3, 'list:1', 'todo.done'),
@@ -76,7 +77,10 @@ export function eventsSuite({ open, watch }: LoomSuite): void {
       const list1 = firstValueFrom(loom.events$({ stream: 'list:1' }).pipe(take(3), toArray()));
       const done = firstValueFrom(loom.events$({ type: 'todo.done', from: 3 }).pipe(take(1), toArray()));
       const fromTwo = watch(loom.events$({ from: 2 }));
-      await loom.sync.insertConfirmed([event(4, 'list:2', 'todo.done'), event(5, 'list:1', 'todo.added')]);
+      await syncPortOf(loom).insertConfirmed([
+        event(4, 'list:2', 'todo.done'),
+        event(5, 'list:1', 'todo.added'),
+      ]);
       expect((await list1).map((e) => e.position)).toEqual([1, 3, 5]);
       expect((await done).map((e) => e.position)).toEqual([4]);
       expect(fromTwo.values.map((e) => e.position)).toEqual([3, 4, 5]);
@@ -100,7 +104,7 @@ export function rebaseSuite({ open }: LoomSuite): void {
         type: 'todo.added',
         data: { id: 'o', title: 'o', tags: [] },
       };
-      await loom.sync.insertConfirmed([other, confirm(pending[1]!, 2)]);
+      await syncPortOf(loom).insertConfirmed([other, confirm(pending[1]!, 2)]);
       const state = await firstValueFrom(loom.projection$(foldOrder));
       expect(state).toEqual(
         fold(foldOrder, [other, confirm(pending[1]!, 2), pending[0]!, pending[2]!, pending[3]!]),

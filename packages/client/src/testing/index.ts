@@ -16,3 +16,4 @@ export {
   type TodoCommand,
 } from './todo-model.ts';
 export { BATCH, N, dbName, todoInput, committedEvents } from './bench-events.ts';
+export { bindSyncPort, syncPortOf } from '../sync-port-access.ts';

@@ -9,6 +9,7 @@ import {
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { z } from 'zod';
 import type { Eventloom } from '../eventloom.ts';
+import { syncPortOf } from '../sync-port-access.ts';
 
 /** A to-do was added; version 1 had no tags (upcast to `[]`). */
 export const TodoAdded = defineEvent(
@@ -123,8 +124,8 @@ export function confirm(event: EventEnvelope, position: number, streamVersion = 
 
 /** Plays the hub for an Eventloom without a sync: confirms its outbox in order; returns the head. */
 export async function confirmAll(loom: Eventloom): Promise<number> {
-  let position = await loom.sync.lastPosition();
-  const rows = await loom.sync.readOutbox();
-  if (rows.length > 0) await loom.sync.insertConfirmed(rows.map((r) => confirm(r.event, ++position)));
+  let position = await syncPortOf(loom).lastPosition();
+  const rows = await syncPortOf(loom).readOutbox();
+  if (rows.length > 0) await syncPortOf(loom).insertConfirmed(rows.map((r) => confirm(r.event, ++position)));
   return position;
 }

@@ -1,21 +1,34 @@
-import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import type { CommittedEvent } from '@eventloom/protocol';
 import { matchesSubscription } from '@eventloom/protocol';
-import type { Sql, TransactionSql } from 'postgres';
-import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { committedJson, envelopeJson } from './committed-json.ts';
+import type { Sql } from 'postgres';
+import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
   ClientRecord,
   EventStore,
   HeadChange,
   StoreAppend,
   StoreAppendResult,
+  StoreImportResult,
   StoreReadQuery,
   StoreReadResult,
 } from './event-store.ts';
 import { HeadWatchers } from './head-watchers.ts';
-import { planAppend, type AppendPlan, type AppendSnapshot, type PlanItem } from './plan-append.ts';
+import {
+  appendTransaction,
+  eventsOf,
+  readHead,
+  REUSED_ID,
+  toItem,
+  type Committed,
+  type Item,
+} from './postgres-append.ts';
+import { toPostgresError } from './postgres-errors.ts';
+import { importTransaction } from './postgres-import.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
+
+export { POSTGRES_APPEND_LOCK } from './postgres-append.ts';
+export { toPostgresError } from './postgres-errors.ts';
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -42,14 +55,6 @@ export interface PostgresStoreOptions {
 
 /** The channel commits are announced on (the payload is the new head); `_<schema>` is added for a named schema. */
 export const POSTGRES_HEAD_CHANNEL = 'eventloom_head';
-
-/**
- * The advisory lock every append holds for its transaction (`pg_advisory_xact_lock`): writers on
- * every node take turns, so positions are assigned and committed in the same order and a reader
- * never sees position n + 1 before n (a sequence would hand numbers out in one order and commit
- * them in another). Any 64-bit number of ours; 'Eloo' then 2.
- */
-export const POSTGRES_APPEND_LOCK = 0x456c6f6f_0002n;
 
 /**
  * Opens (creating or migrating it) the event log in the Postgres database at `options.url`. Every
@@ -116,7 +121,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 /** The Postgres store; see {@link createPostgresStore}. */
 class PostgresEventStore implements EventStore {
   readonly #sql: Sql;
-  readonly #hubId: string;
+  /** Changed by an import only (an empty log takes the id of the log it imports). */
+  #hubId: string;
   readonly #scanWindow: number;
   readonly #watchers: HeadWatchers;
   readonly #pollIntervalMs: number;
@@ -154,6 +160,32 @@ class PostgresEventStore implements EventStore {
     if (batch.length === 0) return Promise.resolve([]);
     const items = batch.map(toItem);
     const run = this.#tail.then(() => this.#append(items));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  importEvents(
+    events: readonly CommittedEvent[],
+    options: { readonly hubId?: string } = {},
+  ): Promise<StoreImportResult> {
+    try {
+      this.#open();
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+    const run = this.#tail.then(async () => {
+      this.#open();
+      let imported;
+      try {
+        imported = await this.#sql.begin((tx) => importTransaction(tx, events, options.hubId, this.#channel));
+      } catch (thrown) {
+        throw toPostgresError(thrown);
+      }
+      this.#hubId = imported.hubId;
+      this.#sawHead(imported.head);
+      const { imported: count, skipped, head } = imported;
+      return { imported: count, skipped, head };
+    });
     this.#tail = run.catch(() => undefined);
     return run;
   }
@@ -304,10 +336,10 @@ class PostgresEventStore implements EventStore {
     try {
       let committed: Committed;
       try {
-        committed = await this.#sql.begin((tx) => this.#transaction(tx, items, true));
+        committed = await this.#sql.begin((tx) => appendTransaction(tx, items, true, this.#channel));
       } catch (thrown) {
         if (thrown !== REUSED_ID) throw thrown;
-        committed = await this.#sql.begin((tx) => this.#transaction(tx, items, false));
+        committed = await this.#sql.begin((tx) => appendTransaction(tx, items, false, this.#channel));
       }
       const { plan, recordedAt, before } = committed;
       if (plan.events.length > 0) {
@@ -318,102 +350,6 @@ class PostgresEventStore implements EventStore {
     } catch (thrown) {
       throw toPostgresError(thrown);
     }
-  }
-
-  /**
-   * One append transaction: the lock, the state the batch is judged against (read in one round
-   * trip, for the clients and streams it names), the plan, the writes (one more round trip).
-   * The plan is pure: when it asks for a row that was not read (a repeated seq's refusal or event,
-   * an id to check), the rows it asked for are read and it plans again.
-   */
-  async #transaction(
-    tx: TransactionSql,
-    items: readonly Item[],
-    idsCheckedOnInsert: boolean,
-  ): Promise<Committed> {
-    const clientIds = [...new Set(items.map((i) => i.event.clientId))];
-    const streams = [...new Set(items.map((i) => i.event.stream))];
-    const [, headRows, clientRows, streamRows, repeatRows] = await Promise.all([
-      tx`SELECT pg_advisory_xact_lock(${POSTGRES_APPEND_LOCK.toString()}::bigint)`,
-      tx<{ head: string }[]>`SELECT coalesce(max(position), 0) AS head FROM eventloom_events`,
-      tx<{ client_id: string; last_seq: string }[]>`
-        SELECT client_id, last_seq FROM eventloom_clients WHERE client_id = ANY(${clientIds}::text[])`,
-      tx<{ stream: string; version: number }[]>`
-        SELECT stream, version FROM eventloom_streams WHERE stream = ANY(${streams}::text[])`,
-      // The events of seqs decided before: a repeat is answered from them (or their refusals).
-      tx<{ id: string; event: string }[]>`
-        SELECT e.id, e.event FROM eventloom_events e WHERE e.id IN (
-          SELECT b.id FROM unnest(${items.map((i) => i.event.id)}::text[],
-                                  ${items.map((i) => i.event.clientId)}::text[],
-                                  ${items.map((i) => i.event.clientSeq)}::bigint[]) AS b(id, client_id, seq)
-          JOIN eventloom_clients c ON c.client_id = b.client_id WHERE b.seq <= c.last_seq)`,
-    ]);
-    const state: JudgedState = {
-      head: Number(headRows[0]?.head ?? 0),
-      lastSeqs: new Map(clientRows.map((r) => [r.client_id, Number(r.last_seq)])),
-      versions: new Map(streamRows.map((r) => [r.stream, r.version])),
-      events: new Map(repeatRows.map((r) => [r.id, r.event])),
-      rejections: new Map(),
-      fetchedIds: new Set(repeatRows.map((r) => r.id)),
-      fetchedRejections: new Set(),
-    };
-    await fetchRejections(tx, state, repeatedSeqs(items, state));
-    let plan: AppendPlan<Item>;
-    for (;;) {
-      const missing: Missing = { ids: new Set(), seqs: [] };
-      plan = planAppend(snapshotOf(state, missing, idsCheckedOnInsert), items, envelopeOf);
-      if (missing.ids.size === 0 && missing.seqs.length === 0) break;
-      await Promise.all([fetchEvents(tx, state, [...missing.ids]), fetchRejections(tx, state, missing.seqs)]);
-    }
-    const recordedAt = new Date().toISOString();
-    const writes: Promise<unknown>[] = [];
-    if (plan.events.length > 0) {
-      const texts = plan.events.map((p) =>
-        committedJson(p.item.envelope, p.position, p.streamVersion, recordedAt),
-      );
-      writes.push(
-        tx<{ id: string }[]>`
-          INSERT INTO eventloom_events (position, id, stream, stream_version, event)
-          SELECT * FROM unnest(${plan.events.map((p) => p.position)}::bigint[],
-                               ${plan.events.map((p) => p.item.event.id)}::text[],
-                               ${plan.events.map((p) => p.item.event.stream)}::text[],
-                               ${plan.events.map((p) => p.streamVersion)}::integer[],
-                               ${texts}::text[])
-          ON CONFLICT (id) DO NOTHING RETURNING id`.then((inserted) => {
-          if (inserted.length === plan.events.length) return;
-          if (idsCheckedOnInsert) throw REUSED_ID;
-          throw new HubError(HubErrorCode.store, 'event store: an id of the batch is stored already');
-        }),
-      );
-    }
-    if (plan.rejections.length > 0) {
-      const r = plan.rejections;
-      writes.push(tx`
-        INSERT INTO eventloom_rejections (client_id, client_seq, event_id, code, message, current_version)
-        SELECT * FROM unnest(${r.map((x) => x.clientId)}::text[], ${r.map((x) => x.clientSeq)}::bigint[],
-                             ${r.map((x) => x.rejection.id)}::text[], ${r.map((x) => x.rejection.code)}::text[],
-                             ${r.map((x) => x.rejection.message)}::text[],
-                             ${r.map((x) => x.rejection.currentVersion ?? null)}::integer[])`);
-    }
-    if (plan.streamVersions.size > 0) {
-      writes.push(tx`
-        INSERT INTO eventloom_streams (stream, version)
-        SELECT * FROM unnest(${[...plan.streamVersions.keys()]}::text[], ${[...plan.streamVersions.values()]}::integer[])
-        ON CONFLICT (stream) DO UPDATE SET version = excluded.version`);
-    }
-    if (plan.clientSeqs.size > 0) {
-      writes.push(tx`
-        INSERT INTO eventloom_clients (client_id, last_seq)
-        SELECT * FROM unnest(${[...plan.clientSeqs.keys()]}::text[], ${[...plan.clientSeqs.values()]}::bigint[])
-        ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq`);
-    }
-    if (plan.events.length > 0) {
-      // Delivered to the listeners of every node when (and only if) the transaction commits.
-      const head = plan.events[plan.events.length - 1]!.position;
-      writes.push(tx`SELECT pg_notify(${this.#channel}, ${String(head)})`);
-    }
-    await Promise.all(writes);
-    return { plan, recordedAt, before: state.head };
   }
 
   /**
@@ -466,168 +402,4 @@ class PostgresEventStore implements EventStore {
   #open(): void {
     if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
-}
-
-/** Thrown inside an append transaction, to roll it back, when the unique index refused an id. */
-const REUSED_ID = Symbol('reused id');
-
-/** One event of a batch, as the plan reads it, with its envelope as the JSON text to store. */
-interface Item extends PlanItem {
-  readonly envelope: string;
-}
-
-interface Committed {
-  readonly plan: AppendPlan<Item>;
-  readonly recordedAt: string;
-  /** The head the batch followed. */
-  readonly before: number;
-}
-
-/** The rows a transaction read: what the plan is judged against. */
-interface JudgedState {
-  readonly head: number;
-  readonly lastSeqs: Map<string, number>;
-  readonly versions: Map<string, number>;
-  /** Committed events by id, as stored text. */
-  readonly events: Map<string, string>;
-  /** Refusals by `seq:clientId`. */
-  readonly rejections: Map<string, RejectionRow>;
-  readonly fetchedIds: Set<string>;
-  readonly fetchedRejections: Set<string>;
-}
-
-/** What a plan asked for that was not read yet. */
-interface Missing {
-  readonly ids: Set<string>;
-  readonly seqs: { clientId: string; clientSeq: number }[];
-}
-
-interface RejectionRow {
-  readonly client_id: string;
-  readonly client_seq: string;
-  readonly event_id: string;
-  readonly code: string;
-  readonly message: string;
-  readonly current_version: number | null;
-}
-
-/** Copies what the plan judges by: the caller may change its objects once append has returned. */
-function toItem({ event, rejection }: StoreAppend): Item {
-  const envelope = envelopeJson(event);
-  const { id, clientId, clientSeq, stream, expectedVersion } = event;
-  const judged = { id, clientId, clientSeq, stream, expectedVersion };
-  return rejection === undefined
-    ? { event: judged, envelope }
-    : { event: judged, envelope, rejection: { code: rejection.code, message: rejection.message } };
-}
-
-/** The whole envelope of an item, for the plan's rare comparison of contents. */
-function envelopeOf(item: Item): EventEnvelope {
-  return JSON.parse(item.envelope) as EventEnvelope;
-}
-
-function snapshotOf(state: JudgedState, missing: Missing, idsCheckedOnInsert: boolean): AppendSnapshot {
-  return {
-    head: () => state.head,
-    lastClientSeq: (clientId) => state.lastSeqs.get(clientId) ?? 0,
-    rejection: (clientId, clientSeq) => {
-      const key = `${clientSeq}:${clientId}`;
-      if (!state.fetchedRejections.has(key)) {
-        missing.seqs.push({ clientId, clientSeq });
-        return undefined;
-      }
-      const row = state.rejections.get(key);
-      if (row === undefined) return undefined;
-      const base = { id: row.event_id, code: row.code as RejectionCode, message: row.message };
-      return row.current_version === null ? base : { ...base, currentVersion: row.current_version };
-    },
-    committedById: (id) => {
-      if (!state.fetchedIds.has(id)) {
-        missing.ids.add(id);
-        return undefined;
-      }
-      const text = state.events.get(id);
-      return text === undefined ? undefined : (JSON.parse(text) as CommittedEvent);
-    },
-    streamVersion: (stream) => state.versions.get(stream) ?? 0,
-    idsCheckedOnInsert,
-  };
-}
-
-/** The (client, seq) pairs of the batch at or below their client's last seq: repeats. */
-function repeatedSeqs(items: readonly Item[], state: JudgedState): { clientId: string; clientSeq: number }[] {
-  const seqs: { clientId: string; clientSeq: number }[] = [];
-  for (const { event } of items) {
-    if (event.clientSeq <= (state.lastSeqs.get(event.clientId) ?? 0)) {
-      seqs.push({ clientId: event.clientId, clientSeq: event.clientSeq });
-    }
-  }
-  return seqs;
-}
-
-async function fetchEvents(tx: TransactionSql, state: JudgedState, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const rows = await tx<{ id: string; event: string }[]>`
-    SELECT id, event FROM eventloom_events WHERE id = ANY(${ids as string[]}::text[])`;
-  for (const id of ids) state.fetchedIds.add(id);
-  for (const row of rows) state.events.set(row.id, row.event);
-}
-
-async function fetchRejections(
-  tx: TransactionSql,
-  state: JudgedState,
-  seqs: readonly { clientId: string; clientSeq: number }[],
-): Promise<void> {
-  if (seqs.length === 0) return;
-  const rows = await tx<RejectionRow[]>`
-    SELECT r.client_id, r.client_seq, r.event_id, r.code, r.message, r.current_version
-    FROM eventloom_rejections r
-    JOIN unnest(${seqs.map((s) => s.clientId)}::text[], ${seqs.map((s) => s.clientSeq)}::bigint[])
-      AS b(client_id, seq) ON r.client_id = b.client_id AND r.client_seq = b.seq`;
-  for (const s of seqs) state.fetchedRejections.add(`${s.clientSeq}:${s.clientId}`);
-  for (const row of rows) state.rejections.set(`${Number(row.client_seq)}:${row.client_id}`, row);
-}
-
-function eventsOf(plan: AppendPlan<Item>, recordedAt: string): CommittedEvent[] {
-  return plan.events.map(
-    (p) =>
-      JSON.parse(committedJson(p.item.envelope, p.position, p.streamVersion, recordedAt)) as CommittedEvent,
-  );
-}
-
-async function readHead(sql: Sql): Promise<number> {
-  const [row] = await sql<
-    { head: string }[]
-  >`SELECT coalesce(max(position), 0) AS head FROM eventloom_events`;
-  return Number(row?.head ?? 0);
-}
-
-/** Postgres error classes that mean "cannot reach or use the server now", not "this is wrong". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
-const UNAVAILABLE_ERRNO = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-]);
-
-/**
- * A Postgres error as a {@link HubError}: `unavailable` when the server cannot be reached or
- * is shutting down (retry later), else `store`.
- */
-export function toPostgresError(thrown: unknown): HubError {
-  if (thrown instanceof HubError) return thrown;
-  const code = (thrown as { code?: unknown } | null)?.code;
-  if (
-    typeof code === 'string' &&
-    (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code) || code.startsWith('CONNECT'))
-  ) {
-    const message = thrown instanceof Error ? thrown.message : String(thrown);
-    return new HubError(HubErrorCode.unavailable, `event store unavailable: ${message}`, {
-      cause: thrown,
-    });
-  }
-  return toHubError(thrown, HubErrorCode.store);
 }
