@@ -118,7 +118,12 @@ describe('createSync: a client that crashes', () => {
     let failures = 0;
     const loom = device.loom;
     const port = syncPortOf(loom);
-    const target: SyncTarget = { leader$: loom.leader$, pending$: loom.pending$, registry: loom.registry };
+    const target: SyncTarget = {
+      leader$: loom.leader$,
+      pending$: loom.pending$,
+      outbox$: loom.outbox$,
+      registry: loom.registry,
+    };
     bindSyncPort(target, {
       ...port,
       markAcked: (acks) =>

@@ -51,6 +51,8 @@ export interface PendingCommand {
   readonly first: number;
   /** How many times the command was decided again after a rejection (0: the first decision). */
   readonly attempt: number;
+  /** The ids of the refused events a decision made again replaced (`loom.outcome` follows them). */
+  readonly replaces?: readonly string[];
 }
 
 /** A pending event in the outbox: the envelope as written, and the hub's ack once it came. */

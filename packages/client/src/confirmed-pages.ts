@@ -1,8 +1,10 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import type { Table } from 'dexie';
+import type { ClientRows } from './client-tables.ts';
 import type { ConfirmedQuery } from './client-store.ts';
+import type { ReadTx, WriteTx } from './store-backend.ts';
 
-// The page layout of the confirmed log in `DexieClientStore`'s `events` table (see its TSDoc for why pages).
+// The page layout of the confirmed log in the `events` table, on every backend (see
+// `BackedClientStore`'s TSDoc for why pages). Each function runs inside the caller's transaction.
 
 /** Confirmed events per page row; see `DexieClientStore`. */
 export const PAGE_SIZE = 256;
@@ -33,22 +35,19 @@ export function toPage(events: readonly CommittedEvent[]): PageRow {
  * Adds confirmed events after the last page: fills the last page up to {@link PAGE_SIZE} (a small
  * insert only a small page: {@link TAIL_FILL}), then starts new pages. Runs inside the caller's transaction.
  */
-export async function writePages(
-  events: Table<PageRow, number>,
-  fresh: readonly CommittedEvent[],
-): Promise<void> {
+export async function writePages(tx: WriteTx<ClientRows>, fresh: readonly CommittedEvent[]): Promise<void> {
   let rest = fresh;
-  const last = await events.orderBy('first').last();
+  const [last] = await tx.scan('events', { reverse: true, limit: 1 });
   const held = last?.events.length ?? PAGE_SIZE;
   if (last && held < PAGE_SIZE && (held < TAIL_FILL || fresh.length >= held)) {
     const take = rest.slice(0, PAGE_SIZE - last.events.length);
     rest = rest.slice(take.length);
-    await events.put(toPage([...last.events, ...take]));
+    await tx.put('events', [toPage([...last.events, ...take])]);
   }
   if (rest.length === 0) return;
   const pages: PageRow[] = [];
   for (let i = 0; i < rest.length; i += PAGE_SIZE) pages.push(toPage(rest.slice(i, i + PAGE_SIZE)));
-  await events.bulkAdd(pages);
+  await tx.put('events', pages);
 }
 
 /**
@@ -56,28 +55,53 @@ export async function writePages(
  * and cuts the merged run into pages again. Returns the events stored.
  */
 export async function mergePages(
-  events: Table<PageRow, number>,
+  tx: WriteTx<ClientRows>,
   older: readonly CommittedEvent[],
 ): Promise<CommittedEvent[]> {
   const low = older[0]!.position;
   const high = older.at(-1)!.position;
-  const start = ((await events.where('first').belowOrEqual(low).lastKey()) as number | undefined) ?? low;
-  const pages = await events.where('first').between(start, high, true, true).toArray();
+  const start = (await pageHolding(tx, low)) ?? low;
+  const pages = await tx.scan('events', { lower: start, upper: high });
   const held = new Set<number>();
   for (const page of pages) for (const e of page.events) held.add(e.position);
   const inserted = older.filter((e) => !held.has(e.position));
   if (inserted.length === 0) return [];
   const merged = [...pages.flatMap((p) => p.events), ...inserted].sort((a, b) => a.position - b.position);
-  await events.bulkDelete(pages.map((p) => p.first));
-  const rows: PageRow[] = [];
-  for (let i = 0; i < merged.length; i += PAGE_SIZE) rows.push(toPage(merged.slice(i, i + PAGE_SIZE)));
-  await events.bulkAdd(rows);
+  await tx.delete(
+    'events',
+    pages.map((p) => p.first),
+  );
+  await tx.put('events', toPages(merged));
   return inserted;
+}
+
+/** Drops the confirmed events above `cut` (pages after it go, the page across it is cut short). */
+export async function cutPages(tx: WriteTx<ClientRows>, cut: number): Promise<void> {
+  const start = (await pageHolding(tx, cut)) ?? cut;
+  const pages = await tx.scan('events', { lower: start });
+  await tx.delete(
+    'events',
+    pages.map((p) => p.first),
+  );
+  await tx.put('events', toPages(pages.flatMap((p) => p.events).filter((e) => e.position <= cut)));
+}
+
+/** Cuts consecutive events into pages of {@link PAGE_SIZE}. */
+function toPages(events: readonly CommittedEvent[]): PageRow[] {
+  const rows: PageRow[] = [];
+  for (let i = 0; i < events.length; i += PAGE_SIZE) rows.push(toPage(events.slice(i, i + PAGE_SIZE)));
+  return rows;
+}
+
+/** The key of the last page starting at or before `position`: the one that would hold it. */
+async function pageHolding(tx: ReadTx<ClientRows>, position: number): Promise<number | undefined> {
+  const [key] = await tx.scanKeys('events', { upper: position, reverse: true, limit: 1 });
+  return key as number | undefined;
 }
 
 /** Reads confirmed events from the pages, by position, stream and type, up to a limit. */
 export async function readConfirmed(
-  events: Table<PageRow, number>,
+  tx: ReadTx<ClientRows>,
   query: ConfirmedQuery,
 ): Promise<CommittedEvent[]> {
   const from = query.from ?? 0;
@@ -100,27 +124,20 @@ export async function readConfirmed(
     return true;
   };
   if (query.stream !== undefined) {
-    take(await events.where('streams').equals(query.stream).toArray());
+    take(await tx.scanIndex('events', 'streams', { lower: query.stream, upper: query.stream }));
     return out;
   }
   // The page holding position from + 1 is the last page starting at or before it.
-  const start =
-    ((await events
-      .where('first')
-      .belowOrEqual(from + 1)
-      .lastKey()) as number | undefined) ?? from + 1;
+  const start = (await pageHolding(tx, from + 1)) ?? from + 1;
   if (limit === Infinity) {
-    const range =
-      until === Infinity
-        ? events.where('first').aboveOrEqual(start)
-        : events.where('first').between(start, until, true, true);
-    take(await range.toArray());
+    if (until < start) return out;
+    take(await tx.scan('events', until === Infinity ? { lower: start } : { lower: start, upper: until }));
     return out;
   }
   // With a limit, read a few pages at a time instead of the whole tail.
   let next = start;
   for (;;) {
-    const pages = await events.where('first').aboveOrEqual(next).limit(8).toArray();
+    const pages = await tx.scan('events', { lower: next, limit: 8 });
     if (pages.length === 0 || !take(pages)) return out;
     next = pages.at(-1)!.first + 1;
   }

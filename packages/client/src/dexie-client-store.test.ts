@@ -21,7 +21,7 @@ const VERSION_1_STORES = {
 };
 
 it('upgrades a version 1 database: rejected rows become dead letters, the meta gains its new fields', async () => {
-  expect(SCHEMA_VERSION).toBe(3);
+  expect(SCHEMA_VERSION).toBe(4);
   const name = `upgrade-${Date.now()}`;
   const old = new Dexie(name, { indexedDB, IDBKeyRange });
   old.version(1).stores(VERSION_1_STORES);
@@ -64,6 +64,7 @@ it('upgrades a version 1 database: rejected rows become dead letters, the meta g
   ]);
   expect(await store.readPending()).toEqual([{ clientSeq: 2, event: pending }]);
   expect(store.db.tables.map((t) => t.name).sort()).toEqual([
+    'acked',
     'appendKeys',
     'applied',
     'checkpoints',
@@ -107,7 +108,7 @@ it('upgrades a version 2 database: its rows stay, the reaction tables and append
 
   const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
   expect((await store.open()).clientSeq).toBe(1);
-  expect(store.db.verno).toBe(3);
+  expect(store.db.verno).toBe(4);
   expect(await store.readPending()).toEqual([{ clientSeq: 1, event: pending }]);
   expect(await store.readDeadLetters()).toEqual([letter]);
   for (const table of ['appendKeys', 'checkpoints', 'applied', 'sagas', 'timeouts', 'reactionOutbox']) {
@@ -119,6 +120,41 @@ it('upgrades a version 2 database: its rows stay, the reaction tables and append
   expect((await store.appendPending(() => ({ events: [], hlc: undefined }), { key: 'k' })).duplicate).toBe(
     true,
   );
+  store.close();
+});
+
+it('upgrades a version 3 database: acked outbox rows move to the acked table, and still settle', async () => {
+  const name = `upgrade-v3-${Date.now()}`;
+  const old = new Dexie(name, { indexedDB, IDBKeyRange });
+  old.version(1).stores(VERSION_1_STORES);
+  old.version(2).stores({ outbox: 'clientSeq, acked.position', rejected: null, deadLetters: 'id, handler' });
+  old.version(3).stores({
+    appendKeys: 'key',
+    checkpoints: 'consumer',
+    applied: 'id',
+    sagas: 'id, saga',
+    timeouts: 'id',
+    reactionOutbox: '++seq, &id',
+  });
+  const rows = [1, 2, 3].map((clientSeq) => ({
+    clientSeq,
+    event: sampleEnvelope({ clientId: 'dev1', clientSeq }),
+  }));
+  const acked = { ...rows[1]!, acked: { position: 4, streamVersion: 1 } };
+  await old
+    .table('meta')
+    .put({ key: 'client', clientId: 'dev1', clientSeq: 3, position: 2, epoch: 0, history: 0 });
+  await old.table('outbox').bulkPut([rows[0], acked, rows[2]]);
+  old.close();
+
+  const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
+  await store.open();
+  expect(store.db.verno).toBe(4);
+  expect(await store.db.table('acked').toArray()).toEqual([acked]);
+  expect(await store.readPending()).toEqual([rows[0], acked, rows[2]]);
+  expect(await store.readPending({ unackedOnly: true })).toEqual([rows[0], rows[2]]);
+  expect((await store.insertConfirmed([], { until: 4 })).settled).toEqual([acked]);
+  expect(await store.readPending()).toEqual([rows[0], rows[2]]);
   store.close();
 });
 

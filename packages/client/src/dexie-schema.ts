@@ -1,5 +1,5 @@
 import type { Dexie } from 'dexie';
-import type { ClientMeta, OutboxRow, RejectionInput } from './client-store.ts';
+import type { OutboxRow, RejectionInput } from './client-store.ts';
 import { deadLetterOf } from './store-rows.ts';
 
 /**
@@ -12,10 +12,15 @@ import { deadLetterOf } from './store-rows.ts';
  * - 3: the reaction runtime's tables (`checkpoints`, `applied`, `sagas`, `timeouts`,
  *   `reactionOutbox`; its dead letters share `deadLetters`), and `appendKeys`, the idempotency
  *   keys of appends.
+ * - 4: acked outbox rows move to a table of their own, `acked` (with the `acked.position` index),
+ *   so that the rows still to push are one range of `outbox` however many acked rows linger.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
-/** Declares every schema version of the database on `db`, with the upgrade from each to the next. */
+/**
+ * Declares every schema version of the database on `db`, with the upgrade from each to the next.
+ * The last version's tables and indexes are `CLIENT_SCHEMA`'s, plus the reaction runtime's.
+ */
 export function defineSchema(db: Dexie): void {
   db.version(1).stores({
     meta: 'key',
@@ -41,16 +46,14 @@ export function defineSchema(db: Dexie): void {
     timeouts: 'id',
     reactionOutbox: '++seq, &id',
   });
-}
-
-/** The one row of the `meta` table: the {@link ClientMeta}, keyed by {@link META_KEY}. */
-export interface MetaRow extends Omit<ClientMeta, 'hlc' | 'history' | 'subscriptions' | 'hubId'> {
-  readonly key: typeof META_KEY;
-  readonly hlc?: string;
-  // Missing in rows written by schema version 1.
-  readonly history?: number;
-  readonly subscriptions?: readonly string[];
-  readonly hubId?: string;
+  db.version(4)
+    .stores({ outbox: 'clientSeq', acked: 'clientSeq, acked.position' })
+    .upgrade(async (tx) => {
+      const outbox = tx.table<OutboxRow, number>('outbox');
+      const acked = await outbox.filter((row) => row.acked !== undefined).toArray();
+      await tx.table('acked').bulkAdd(acked);
+      await outbox.bulkDelete(acked.map((row) => row.clientSeq));
+    });
 }
 
 /** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */
@@ -58,65 +61,3 @@ interface RejectedRowV1 extends RejectionInput {
   readonly event: OutboxRow['event'];
   readonly at: number;
 }
-
-/** An idempotency key of an append (`appendPending`'s `key`), and when it was first used (ms). */
-export interface AppendKeyRow {
-  readonly key: string;
-  readonly at: number;
-}
-
-/** The key of the one row of the `meta` table. */
-export const META_KEY = 'client';
-
-/** The {@link ClientMeta} a meta row holds (rows of schema version 1 have no `history`). */
-export function toMeta(row: MetaRow): ClientMeta {
-  return {
-    clientId: row.clientId,
-    clientSeq: row.clientSeq,
-    hlc: row.hlc,
-    position: row.position,
-    epoch: row.epoch,
-    history: row.history ?? 0,
-    subscriptions: row.subscriptions,
-    hubId: row.hubId,
-  };
-}
-
-/** The meta row of a {@link ClientMeta}, leaving out fields that are undefined. */
-export function toRow(meta: ClientMeta): MetaRow {
-  const { hlc, subscriptions, hubId, ...rest } = meta;
-  return {
-    key: META_KEY,
-    ...rest,
-    ...(hlc === undefined ? {} : { hlc }),
-    ...(subscriptions === undefined ? {} : { subscriptions: [...subscriptions] }),
-    ...(hubId === undefined ? {} : { hubId }),
-  };
-}
-
-/** Whether two metas are the same record. */
-export function sameMeta(a: ClientMeta, b: ClientMeta): boolean {
-  const [x, y] = [a.subscriptions, b.subscriptions];
-  return (
-    a.clientId === b.clientId &&
-    a.clientSeq === b.clientSeq &&
-    a.hlc === b.hlc &&
-    a.position === b.position &&
-    a.epoch === b.epoch &&
-    a.history === b.history &&
-    a.hubId === b.hubId &&
-    (x === y ||
-      (x !== undefined && y !== undefined && x.length === y.length && x.every((s, i) => s === y[i])))
-  );
-}
-
-/** A random client id: 20 characters of [a-z0-9], about 103 bits. */
-export function randomClientId(): string {
-  const bytes = new Uint8Array(20);
-  crypto.getRandomValues(bytes);
-  let id = '';
-  for (const b of bytes) id += ALPHABET[b % 36];
-  return id;
-}
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

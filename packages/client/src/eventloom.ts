@@ -2,7 +2,7 @@ import type { Decider, EventDefinition, EventRegistry, FoldableEvent, Projection
 import type { EventEnvelope, EventMeta } from '@eventloom/protocol';
 import { Subject, type Observable } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
-import type { ClientMeta, ClientStore, DeadLetterRow } from './client-store.ts';
+import type { ClientMeta, ClientStore, DeadLetterRow, OutboxRow } from './client-store.ts';
 import { DexieClientStore, type IndexedDbDeps } from './dexie-client-store.ts';
 import {
   Appender,
@@ -15,6 +15,7 @@ import {
 import { DeviceClock } from './device-clock.ts';
 import { LoomRuntime } from './loom-runtime.ts';
 import { ProjectionHost, type AnyProjection, type EventFilter } from './projection-host.ts';
+import { followCommand, OutcomeTracker, type AppendOutcome, type CommandOutcome } from './outcomes.ts';
 import { LoomSyncPort, type SyncPort } from './sync-port.ts';
 import { bindSyncPort } from './sync-port-access.ts';
 import { defaultTabEnvironment, TabCoordinator, type TabEnvironment } from './tab-coordinator.ts';
@@ -95,6 +96,26 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
   confirmedProjection$<S>(projection: Projection<S>, key?: string): Observable<S>;
   /** The pending events (the outbox), in clientSeq order: now, and after each change. */
   readonly pending$: Observable<readonly EventEnvelope[]>;
+  /**
+   * The outbox rows, in clientSeq order, each with the hub's ack once it came (`acked`: stored at
+   * that position, not back confirmed yet; without it: not acked yet): now, and after each change
+   * or ack. Acks are recorded by the tab that syncs; another tab sees its rows leave.
+   */
+  readonly outbox$: Observable<readonly OutboxRow[]>;
+  /**
+   * What became of an event this device appended (what `append` returned): resolves once the hub
+   * stored it (`committed`, at its position), refused it (`refused`, with the reason, in the dead
+   * letters), or its decision was made again (`redecided`, with the events in its place), or it
+   * was `dropped`; `unknown` if the device keeps no trace of it. Waits while it is not acked (as
+   * long as it takes: offline, for good); rejects with `database-closed` when the Eventloom closes.
+   */
+  outcome(event: EventEnvelope): Promise<AppendOutcome>;
+  /**
+   * What became of a command `execute` decided, followed through every decision made again to
+   * its end: `committed` (the last decision's events and positions), `rejected` by the decider
+   * here, `refused` by the hub (dead-lettered), `dropped` or `unknown`.
+   */
+  commandOutcome(result: ExecuteResult<unknown>): Promise<CommandOutcome>;
   /** Whether this tab leads (holds the Web Lock of the database): now, and after each change. */
   readonly leader$: Observable<boolean>;
   /** Failures that have no caller to throw to: a reducer that threw, the database closed under us. */
@@ -167,9 +188,11 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly clientId: string;
   readonly registry: EventRegistry<D>;
   readonly pending$: Observable<readonly EventEnvelope[]>;
+  readonly outbox$: Observable<readonly OutboxRow[]>;
   readonly leader$: Observable<boolean>;
   readonly errors$: Observable<ClientError>;
 
+  readonly #outcomes: OutcomeTracker;
   readonly #options: EventloomOptions<D>;
   readonly #store: ClientStore;
   readonly #runtime: LoomRuntime;
@@ -201,6 +224,8 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     const upcaster = new Upcaster(options.registry, (e) => runtime.report(e));
     const host = (this.#host = new ProjectionHost({ runtime, store, upcaster, meta, snapshotEvery }));
     this.pending$ = host.pending$;
+    this.outbox$ = host.outbox$;
+    const outcomes = (this.#outcomes = new OutcomeTracker({ runtime, store, changed$: host.pending$ }));
     this.#tabs = new TabCoordinator(
       options.name,
       { ...defaultTabEnvironment(), ...options.tabs },
@@ -232,6 +257,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       clock,
       clientId: meta.clientId,
       announce,
+      note: (fates) => outcomes.note(fates),
     });
     this.#port = port;
     bindSyncPort(this, port);
@@ -296,6 +322,15 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     return this.#runtime.run(() => this.#appender.execute(decider, command, options));
   }
 
+  outcome(event: EventEnvelope): Promise<AppendOutcome> {
+    return this.#outcomes.outcome(event);
+  }
+
+  commandOutcome(result: ExecuteResult<unknown>): Promise<CommandOutcome> {
+    if (!result.ok) return Promise.resolve({ status: 'rejected', rejection: result.rejection });
+    return followCommand(result.events, (event) => this.#outcomes.outcome(event));
+  }
+
   readDeadLetters(): Promise<DeadLetterRow[]> {
     return this.#port.readDeadLetters();
   }
@@ -326,6 +361,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     // The work queued before close() finishes first (an append that resolves is durable, one that
     // rejects stored nothing); only then do the other tabs stop hearing from this one.
     await this.#runtime.drain();
+    this.#outcomes.close();
     await this.#tabs.close();
     this.#store.close();
     this.#host.complete();

@@ -1,4 +1,5 @@
 export { createEventloom, type Eventloom, type EventloomOptions } from './eventloom.ts';
+export type { AppendOutcome, CommandOutcome } from './outcomes.ts';
 export type { AnyProjection, EventFilter } from './projection-host.ts';
 export type {
   AppendInput,
@@ -42,6 +43,18 @@ export {
   type DexieClientStoreOptions,
   type IndexedDbDeps,
 } from './dexie-client-store.ts';
+export { BackedClientStore, type BackedClientStoreOptions } from './backed-client-store.ts';
+export { CLIENT_SCHEMA, type ClientRows, type ClientTable } from './client-tables.ts';
+export type {
+  StoreBackend,
+  ReadTx,
+  WriteTx,
+  StoreKey,
+  StoreRange,
+  StoreSchema,
+  TableSchema,
+  IndexSchema,
+} from './store-backend.ts';
 export {
   MemoryClientStore,
   type MemoryClientStoreOptions,

@@ -1,6 +1,6 @@
 import type { FoldableEvent, Projection } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
-import { distinctUntilChanged, map, Observable, startWith, Subject, type Subscription } from 'rxjs';
+import { distinctUntilChanged, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
 import { toClientError } from './client-error.ts';
 import type { ClientMeta, ClientStore, OutboxRow, StoreChanges, StoreCursor } from './client-store.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
@@ -43,6 +43,8 @@ interface LoadedProjection {
  */
 export class ProjectionHost {
   readonly pending$: Observable<readonly EventEnvelope[]>;
+  /** The outbox rows (with the acks this tab recorded): now, and after each change or ack. */
+  readonly outbox$: Observable<readonly OutboxRow[]>;
 
   readonly #runtime: LoomRuntime;
   readonly #store: ClientStore;
@@ -51,6 +53,7 @@ export class ProjectionHost {
   readonly #snapshotEvery: number;
   readonly #confirmed = new Subject<readonly CommittedEvent[]>();
   readonly #pendingChanged = new Subject<void>();
+  readonly #ackNoted = new Subject<void>();
   /** Every projection asked for, loaded or loading. */
   readonly #loading = new Map<string, LoadedProjection>();
   /** The loaded projections, which every change folds into. */
@@ -78,6 +81,10 @@ export class ProjectionHost {
     this.pending$ = this.#pendingChanged.pipe(
       startWith(undefined),
       map(() => this.#pending.map((p) => p.row.event)),
+    );
+    this.outbox$ = merge(this.#pendingChanged, this.#ackNoted).pipe(
+      startWith(undefined),
+      map(() => this.#pending.map((p) => p.row)),
     );
   }
 
@@ -113,6 +120,7 @@ export class ProjectionHost {
       const ack = acked.get(p.row.clientSeq);
       return ack ? { ...p, row: { ...p.row, acked: ack } } : p;
     });
+    this.#ackNoted.next();
   }
 
   /**
@@ -366,6 +374,7 @@ export class ProjectionHost {
     for (const runtime of this.#projections.values()) runtime.changes.complete();
     this.#confirmed.complete();
     this.#pendingChanged.complete();
+    this.#ackNoted.complete();
   }
 
   #confirmedQuery(filter: EventFilter) {

@@ -46,7 +46,12 @@ describe('the sync port', () => {
       storage: { indexedDB, IDBKeyRange },
     });
     try {
-      const lookAlike = { pending$: loom.pending$, leader$: loom.leader$, registry: loom.registry };
+      const lookAlike = {
+        pending$: loom.pending$,
+        outbox$: loom.outbox$,
+        leader$: loom.leader$,
+        registry: loom.registry,
+      };
       expect(() =>
         createSync(lookAlike, {
           url: 'http://127.0.0.1:9',

@@ -5,6 +5,7 @@ import type { ClientStore, DeadLetterRow, OutboxRow } from './client-store.ts';
 import type { Appender } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
+import type { AppendOutcome } from './outcomes.ts';
 import type { ProjectionHost } from './projection-host.ts';
 
 /** A hub ack of a pushed event, for {@link SyncPort.markAcked}. `streamVersion` is missing for a `duplicate`. */
@@ -157,6 +158,7 @@ export class LoomSyncPort implements SyncPort {
   readonly #appender: Appender;
   readonly #clock: DeviceClock;
   readonly #announce: () => void;
+  readonly #note: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
 
   constructor(options: {
     readonly runtime: LoomRuntime;
@@ -167,6 +169,8 @@ export class LoomSyncPort implements SyncPort {
     readonly clientId: string;
     /** Tells other tabs the store changed. */
     readonly announce: () => void;
+    /** Hears what became of appended events, as each is stored (`loom.outcome`). */
+    readonly note?: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
   }) {
     this.clientId = options.clientId;
     this.name = options.runtime.name;
@@ -176,6 +180,7 @@ export class LoomSyncPort implements SyncPort {
     this.#appender = options.appender;
     this.#clock = options.clock;
     this.#announce = options.announce;
+    this.#note = options.note ?? (() => undefined);
   }
 
   readonly insertConfirmed = (
@@ -193,6 +198,12 @@ export class LoomSyncPort implements SyncPort {
         historyReset: false,
       });
       this.#clock.observe(result.fresh);
+      this.#note([
+        ...result.fresh
+          .filter((e) => e.clientId === this.clientId)
+          .map((e) => [e.id, committed(e.position, e.streamVersion)] as const),
+        ...settledFates(result.settled),
+      ]);
       await this.#host.snapshotDue();
       if (result.fresh.length > 0 || result.meta.position !== result.before.position) this.#announce();
       return { inserted: result.fresh.length, position: result.meta.position };
@@ -238,6 +249,7 @@ export class LoomSyncPort implements SyncPort {
       if (rows.length === 0) return;
       const { settled } = await this.#store.markAcked(rows);
       this.#host.noteAcked(new Map(rows.map(({ clientSeq, ...fields }) => [clientSeq, fields])));
+      this.#note(acks.map((a) => [a.id, committed(a.position, a.streamVersion)] as const));
       if (stale) await this.#host.refresh();
       if (settled.length > 0) {
         await this.#host.refresh();
@@ -257,6 +269,10 @@ export class LoomSyncPort implements SyncPort {
       });
       if (rows.length === 0) return { deadLetters: [], dropped: [] };
       const { deadLetters, dropped } = await this.#store.reject(rows);
+      this.#note([
+        ...deadLetters.map((letter) => [letter.event.id, refused(letter)] as const),
+        ...dropped.map((row) => [row.event.id, droppedFate('dropped by the conflict policy')] as const),
+      ]);
       await this.#host.refresh();
       this.#announce();
       return { deadLetters, dropped };
@@ -306,11 +322,12 @@ export class LoomSyncPort implements SyncPort {
         command.command,
         stream,
         waiting,
-        { ...command, attempt: command.attempt + 1 },
+        { ...command, attempt: command.attempt + 1, replaces: rows.map((r) => r.event.id) },
         seqs,
       );
       for (const seq of seqs) waiting.delete(seq);
       if (decided.ok && decided.events.length > 0) {
+        this.#note(rows.map((r) => [r.event.id, { status: 'redecided', events: decided.events }] as const));
         outcomes.push({ kind: 'appended', events: decided.events });
         continue;
       }
@@ -334,6 +351,13 @@ export class LoomSyncPort implements SyncPort {
                 ...(currentVersion === undefined ? {} : { currentVersion }),
               },
         ),
+      );
+      this.#note(
+        decided.ok
+          ? rows.map((r) => [r.event.id, droppedFate('decided again: nothing to do')] as const)
+          : deadLetters.map(
+              (letter) => [letter.event.id, { ...refused(letter), rejection: decided.rejection }] as const,
+            ),
       );
       await this.#host.refresh();
       outcomes.push(
@@ -398,4 +422,33 @@ export class LoomSyncPort implements SyncPort {
       };
     });
   };
+}
+
+function committed(position: number, streamVersion: number | undefined): AppendOutcome {
+  return streamVersion === undefined
+    ? { status: 'committed', position }
+    : { status: 'committed', position, streamVersion };
+}
+
+function refused(letter: DeadLetterRow): AppendOutcome {
+  const { currentVersion } = letter.rejection;
+  return {
+    status: 'refused',
+    code: letter.error.code,
+    message: letter.error.message,
+    ...(currentVersion === undefined ? {} : { currentVersion }),
+  };
+}
+
+function droppedFate(message: string): AppendOutcome {
+  return { status: 'dropped', message };
+}
+
+/** Acked rows that left without coming back (a stream this log does not hold): committed at their ack. */
+function settledFates(rows: readonly OutboxRow[]): (readonly [string, AppendOutcome])[] {
+  return rows.flatMap((row) =>
+    row.acked === undefined
+      ? []
+      : [[row.event.id, committed(row.acked.position, row.acked.streamVersion)] as const],
+  );
 }

@@ -74,6 +74,8 @@ export class SyncEngine implements Sync {
   #attempt = 0;
   #lastError: ClientError | undefined;
   #pending: readonly EventEnvelope[] = [];
+  /** How many outbox rows the hub acked (not back confirmed yet). */
+  #acked = 0;
   #position = 0;
   #head = 0;
   #repaired = 0;
@@ -156,6 +158,12 @@ export class SyncEngine implements Sync {
       loom.leader$.subscribe({
         next: (leader) => this.#setLeader(leader),
         complete: () => this.#setLeader(false),
+      }),
+      loom.outbox$.subscribe((rows) => {
+        const acked = rows.reduce((n, row) => (row.acked === undefined ? n : n + 1), 0);
+        if (acked === this.#acked) return;
+        this.#acked = acked;
+        this.#emit();
       }),
       loom.pending$.subscribe((pending) => {
         this.#pending = pending;
@@ -440,6 +448,7 @@ export class SyncEngine implements Sync {
     return {
       state: this.#state,
       outbox: this.#pending.length,
+      acked: this.#acked,
       position: this.#position,
       head,
       lag: head - this.#position,

@@ -2,6 +2,7 @@ import type { Decider } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope, Notify, RejectionCode } from '@eventloom/protocol';
 import type { Observable } from 'rxjs';
 import type { ClientError } from '../client-error.ts';
+import type { OutboxRow } from '../client-store.ts';
 import type { AckInput } from '../sync-port.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { ConflictPolicy } from './conflict-policy.ts';
@@ -19,6 +20,11 @@ export interface SyncMetrics {
   readonly state: SyncState;
   /** Pending events: the outbox (acked ones included, until they come back confirmed). */
   readonly outbox: number;
+  /**
+   * Of `outbox`, the events the hub acked (stored at a position) that have not come back confirmed
+   * yet; `outbox − acked` have not been acked.
+   */
+  readonly acked: number;
   /** The last confirmed position this device holds. */
   readonly position: number;
   /** The hub's head, as last heard. */
@@ -181,6 +187,8 @@ export interface SyncTap {
  * (`bindSyncPort` of `@eventloom/client/testing`).
  */
 export interface SyncTarget {
+  /** The outbox rows with their acks: `metrics$.acked` counts the acked ones. */
+  readonly outbox$: Observable<readonly OutboxRow[]>;
   readonly pending$: Observable<readonly EventEnvelope[]>;
   readonly leader$: Observable<boolean>;
   readonly registry: { readonly fingerprint: string };

@@ -5,6 +5,7 @@ import type { ClientErrorCode } from '../client-error.ts';
 export interface TabStatus {
   readonly state: 'offline' | 'connecting' | 'catching-up' | 'live' | 'error';
   readonly outbox: number;
+  readonly acked: number;
   readonly position: number;
   readonly head: number;
   readonly pushedPerSecond: number;
