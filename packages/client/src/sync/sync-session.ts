@@ -145,6 +145,8 @@ export class SyncSession {
   #pushWanted = false;
   #rewindTo: number | undefined;
   #pushHeld = false;
+  /** The hub records `unknown-event-version` refusals (protocol 4): such events are held aside. */
+  #hubHoldsAside = false;
   #holdAttempt = 0;
   /** Rewinds in a row without an ack. */
   #gaps = 0;
@@ -330,6 +332,11 @@ export class SyncSession {
     if (!this.#open) return;
     this.#position = realigned.position;
     this.#hubRepairs = welcome.value.protocol >= 3;
+    // A hub of protocol 4 records `unknown-event-version`: such events wait aside in the dead
+    // letters while the others go on, and are sent again (same ids) at each hello.
+    this.#hubHoldsAside = welcome.value.protocol >= 4;
+    if (this.#hubHoldsAside) await this.#inbound.run(() => this.#host.port.requeueHeld());
+    if (!this.#open) return;
     this.#repairUpTo = realigned.repairSeqs.at(-1) ?? 0;
     if (realigned.repairSeqs.length > 0 || realigned.othersLost.length > 0 || realigned.renumbered > 0) {
       this.#host.realigned(realigned);
@@ -643,7 +650,10 @@ export class SyncSession {
       if (result.status === 'ok')
         acks.push({ id: row.event.id, position: result.position, streamVersion: result.streamVersion });
       else if (result.status === 'duplicate') acks.push({ id: row.event.id, position: result.position });
-      else if (UNDECIDED_CODES.has(result.code)) {
+      else if (
+        UNDECIDED_CODES.has(result.code) &&
+        !(this.#hubHoldsAside && result.code === ErrorCode.unknownEventVersion)
+      ) {
         rewind = Math.min(rewind ?? Infinity, row.clientSeq - 1);
         // A gap only needs the events before it pushed again; the others need the hub to change.
         if (result.code !== ErrorCode.sequenceGap) {
