@@ -48,6 +48,8 @@ export interface EventloomOptions<D extends EventDefinition = EventDefinition> {
  * An open Eventloom client: the device's event log, outbox and live projections.
  * Every write is one IndexedDB transaction, and the in-memory projections change only after it
  * committed: a failure leaves neither half-written rows nor a state that the rows do not back.
+ * The one exception is the hub's confirmed events, folded while their write is in flight: the hub
+ * holds them, and a failed write takes the projections back to what the store holds.
  */
 export interface Eventloom<D extends EventDefinition = EventDefinition> {
   readonly name: string;

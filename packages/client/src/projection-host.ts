@@ -30,6 +30,12 @@ export interface PendingEntry {
   readonly event: FoldableEvent | undefined;
 }
 
+/** The view as it was before {@link ProjectionHost.foldAhead}. */
+export interface FoldedAhead {
+  readonly view: StoreCursor;
+  readonly pending: PendingEntry[];
+}
+
 interface LoadedProjection {
   readonly runtime: ProjectionRuntime<unknown>;
   readonly ready: Promise<ProjectionRuntime<unknown>>;
@@ -38,8 +44,9 @@ interface LoadedProjection {
 /**
  * The in-memory view of the store: how far it has read (the cursor), the pending events, and the
  * loaded projections that fold every change. It moves only inside the runtime's queue, and only by
- * what a transaction committed, so a projection never shows a state the rows do not back. Hosts
- * `events$`, `readEvents`, `projection$` and the snapshots.
+ * what a transaction committed, so a projection never shows a state the rows do not back, except
+ * the hub's confirmed events folded while their write is in flight ({@link foldAhead}: the hub
+ * holds them). Hosts `events$`, `readEvents`, `projection$` and the snapshots.
  */
 export class ProjectionHost {
   readonly pending$: Observable<readonly EventEnvelope[]>;
@@ -169,11 +176,64 @@ export class ProjectionHost {
   }
 
   /**
+   * Folds confirmed events from the hub before their write lands, so that `projection$` shows them
+   * at once: the hub holds them, so a write that never lands only means pulling them again. Only
+   * when the view covers the log up to `from` (every event after it up to the last is among
+   * `events`). Returns what {@link settleAhead} or {@link dropAhead} needs, or undefined when it
+   * folded nothing.
+   */
+  foldAhead(
+    events: readonly CommittedEvent[],
+    from: number,
+    until: number | undefined,
+  ): FoldedAhead | undefined {
+    const view = this.#view;
+    const position = Math.max(events.at(-1)?.position ?? 0, until ?? 0);
+    if (from > view.position || position <= view.position || this.#historyMoved) return undefined;
+    const ahead: FoldedAhead = { view, pending: this.#pending };
+    this.apply({
+      meta: { ...view, position },
+      confirmed: events,
+      pending: [],
+      pendingReset: false,
+      historyReset: false,
+    });
+    return ahead;
+  }
+
+  /**
+   * The write of events folded ahead landed: when it stored exactly what was folded, the view only
+   * takes the store's counters; otherwise (another writer moved the store meanwhile) it reads the
+   * store again.
+   */
+  async settleAhead(
+    ahead: FoldedAhead,
+    before: ClientMeta,
+    after: ClientMeta,
+    settled: boolean,
+  ): Promise<void> {
+    if (!settled && sameCursor(before, ahead.view) && after.position === this.#view.position) {
+      this.#view = { ...this.#view, epoch: after.epoch, history: after.history };
+      return;
+    }
+    await this.refresh();
+  }
+
+  /** The write of events folded ahead failed: back to the view before, projections folded again from the store. */
+  async dropAhead(ahead: FoldedAhead): Promise<void> {
+    this.#view = ahead.view;
+    this.#pending = ahead.pending;
+    this.#pendingChanged.next();
+    this.#historyMoved = true;
+    await this.refresh();
+  }
+
+  /**
    * Moves the view forward by a consistent set of changes: confirmed events fold into every
    * projection's confirmed state in position order, pending events they confirm leave, new pending
    * events fold on top, and where the base or the pending set changed, the projection is rebased.
    */
-  apply(changes: StoreChanges): void {
+  apply(changes: Omit<StoreChanges, 'meta'> & { readonly meta: StoreCursor }): void {
     if (changes.historyReset) this.#historyMoved = true;
     const view = this.#view;
     const fresh = changes.confirmed.filter((e) => e.position > view.position);

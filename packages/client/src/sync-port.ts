@@ -1,7 +1,7 @@
 import type { Decider, Rejection } from '@eventloom/core';
 import { ErrorCode, type CommittedEvent, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
-import type { ClientStore, DeadLetterRow, OutboxRow } from './client-store.ts';
+import type { ClientStore, DeadLetterRow, InsertConfirmedResult, OutboxRow } from './client-store.ts';
 import type { Appender } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
@@ -75,11 +75,13 @@ export interface SyncPort {
    * Stores a page of confirmed events (position order) from a pull or a live `events` message:
    * events at or below the last confirmed position are ignored, the confirmed state folds the new
    * ones in position order, the pending events they confirm (same id) leave the outbox, and the
-   * pending rest is rebased on top. `until`: the position a filtered page covers up to.
+   * pending rest is rebased on top. `until`: the position a filtered page covers up to. `from`:
+   * the position the events follow on from (the log holds nothing between it and the first of
+   * them): given, the projections may fold them before their write lands (the hub holds them).
    */
   insertConfirmed(
     events: readonly CommittedEvent[],
-    options?: { readonly until?: number },
+    options?: { readonly until?: number; readonly from?: number },
   ): Promise<{ readonly inserted: number; readonly position: number }>;
   /**
    * Stores confirmed events at or below the last position that the log does not hold: the history
@@ -191,18 +193,29 @@ export class LoomSyncPort implements SyncPort {
 
   readonly insertConfirmed = (
     events: readonly CommittedEvent[],
-    options?: { readonly until?: number },
+    options?: { readonly until?: number; readonly from?: number },
   ): Promise<{ readonly inserted: number; readonly position: number }> => {
     return this.#runtime.run(async () => {
       const until = options?.until;
-      const result = await this.#store.insertConfirmed(events, until === undefined ? {} : { until });
-      await this.#host.follow(result.before, result.settled.length === 0, {
-        meta: result.meta,
-        confirmed: result.fresh,
-        pending: [],
-        pendingReset: false,
-        historyReset: false,
-      });
+      // The projections show the hub's events before the write lands (the hub holds them).
+      const ahead =
+        options?.from === undefined ? undefined : this.#host.foldAhead(events, options.from, until);
+      let result: InsertConfirmedResult;
+      try {
+        result = await this.#store.insertConfirmed(events, until === undefined ? {} : { until });
+      } catch (error) {
+        if (ahead) await this.#host.dropAhead(ahead);
+        throw error;
+      }
+      if (ahead) await this.#host.settleAhead(ahead, result.before, result.meta, result.settled.length > 0);
+      else
+        await this.#host.follow(result.before, result.settled.length === 0, {
+          meta: result.meta,
+          confirmed: result.fresh,
+          pending: [],
+          pendingReset: false,
+          historyReset: false,
+        });
       this.#clock.observe(result.fresh);
       this.#note([
         ...result.fresh

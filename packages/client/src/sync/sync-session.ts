@@ -503,7 +503,12 @@ export class SyncSession {
 
   /** Stores confirmed events (inside `inbound`). */
   async #store(events: readonly CommittedEvent[], until: number | undefined, head: number): Promise<void> {
-    const result = await this.#host.port.insertConfirmed(events, until === undefined ? {} : { until });
+    // Every caller checked that the log covers what comes before these events.
+    const from = this.#position;
+    const result = await this.#host.port.insertConfirmed(
+      events,
+      until === undefined ? { from } : { until, from },
+    );
     this.#host.stored(events, result.inserted);
     this.#position = result.position;
     this.#head = Math.max(this.#head, head, result.position);

@@ -204,6 +204,7 @@ export class HubSession implements ReadySession {
     this.#closed = true;
     clearTimeout(this.#expiry);
     this.#ctx.ready.delete(this);
+    this.#ctx.crossNode?.untrack(this);
     this.#decisions = undefined;
   }
 
@@ -377,11 +378,16 @@ export class HubSession implements ReadySession {
       }
       this.#bound = record.principal !== undefined;
       subscriptions = await this.#allowedSubscriptions(hello.subscriptions);
+      // On a cluster, listening on its routes before the welcome: what is notified after it arrives.
+      await this.#ctx.crossNode?.track(this, hello.clientId, subscriptions);
     } catch (error) {
       this.#helloStarted = false;
       throw error;
     }
-    if (this.#closed) return this.#error(ErrorCode.unavailable, 'disconnected');
+    if (this.#closed) {
+      this.#ctx.crossNode?.untrack(this);
+      return this.#error(ErrorCode.unavailable, 'disconnected');
+    }
     const fingerprint = this.#ctx.fingerprint;
     if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
       this.#ctx.logger.warn(
@@ -412,6 +418,7 @@ export class HubSession implements ReadySession {
     if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
     const subscriptions = await this.#allowedSubscriptions(decoded.value.subscriptions);
     this.subscriptions = subscriptions;
+    if (!this.#closed) void this.#ctx.crossNode?.track(this, this.clientId!, subscriptions);
     this.sentUpTo = this.#ctx.feed.cursor;
     return { subscriptions: [...subscriptions], head: this.sentUpTo };
   }
