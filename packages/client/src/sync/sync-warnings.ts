@@ -32,7 +32,7 @@ export class SyncWarnings {
     this.#once(
       `refused:${code}`,
       `[eventloom] the hub refused ${event.type} v${event.version} on ${event.stream} (${code}): ${message}. ` +
-        `The event was ${code === 'unknown-event-version' && fate === 'dead-lettered' ? 'held aside in the dead letters, to be sent again (same id) at the next hello' : fate}. Subscribe to sync.rejections$ to handle refusals (this warning is shown once per code).`,
+        `The event was ${code === 'unknown-event-version' && action === 'dead-lettered' ? 'held aside in the dead letters, to be sent again (same id) at the next hello' : fate}. Subscribe to sync.rejections$ to handle refusals (this warning is shown once per code).`,
     );
   }
 
