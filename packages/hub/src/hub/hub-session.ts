@@ -62,6 +62,8 @@ export class HubSession implements ReadySession {
   #inFlight = 0;
   #refusals = 0;
   #helloStarted = false;
+  /** The protocol the client spoke at `hello`. */
+  #protocol = 0;
   #pushChain: Promise<unknown> = Promise.resolve();
   #expiry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -302,6 +304,7 @@ export class HubSession implements ReadySession {
       return this.#error(ErrorCode.protocolTooNew, message);
     }
     this.#helloStarted = true;
+    this.#protocol = hello.protocol;
     let record;
     let subscriptions;
     try {
@@ -456,6 +459,7 @@ export class HubSession implements ReadySession {
     const judge: PushJudge = {
       clientId: this.clientId!,
       principal: this.principal,
+      protocol: this.#protocol,
       registry: this.#ctx.registry,
       allowed: (action, stream, kind) => this.allowed(action, stream, kind),
     };

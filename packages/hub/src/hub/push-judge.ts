@@ -17,6 +17,8 @@ import { rejected, toPushResult } from './push-results.ts';
 export interface PushJudge {
   readonly clientId: string;
   readonly principal: Principal;
+  /** The protocol the client spoke at `hello`. */
+  readonly protocol: number;
   readonly registry: HubRegistry | undefined;
   allowed(action: HubAction, stream: string, kind?: string): boolean | Promise<boolean>;
 }
@@ -81,7 +83,11 @@ export async function judgePush(
       continue;
     }
     const verdict = validate(judge.registry, event);
-    if (!verdict.ok && verdict.error.code !== ErrorCode.invalid) {
+    // A client of protocol 4 holds such an event aside and sends it again later under a new
+    // seq: its refusal is recorded and the events after it go on. Older clients wait on it.
+    const heldAside =
+      !verdict.ok && verdict.error.code === ErrorCode.unknownEventVersion && judge.protocol >= 4;
+    if (!verdict.ok && verdict.error.code !== ErrorCode.invalid && !heldAside) {
       const code =
         verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
       results[i] = rejected(event.id, code, verdict.error.message);
@@ -89,8 +95,10 @@ export async function judgePush(
       continue;
     }
     let rejection: StoreAppend['rejection'];
-    if (!verdict.ok) rejection = { code: ErrorCode.invalid, message: verdict.error.message.slice(0, 1024) };
-    else {
+    if (!verdict.ok) {
+      const code = heldAside ? ErrorCode.unknownEventVersion : ErrorCode.invalid;
+      rejection = { code, message: verdict.error.message.slice(0, 1024) };
+    } else {
       // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
       const allowed = judge.allowed('push', event.stream, event.kind);
       if (allowed !== true && !(await allowed)) {
