@@ -60,11 +60,6 @@ export function Header({ board }: { readonly board: BoardState }) {
         <span class="chip" title="Events appended on this device that the hub has not confirmed yet">
           <strong data-testid="pending-count">{status.pending}</strong> pending
         </span>
-        {status.lag > 0 && (
-          <span class="chip" title="Events on the hub this device has not pulled yet">
-            {status.lag} behind
-          </span>
-        )}
         <button
           type="button"
           class={status.manualOffline ? 'button primary' : 'button'}
@@ -74,6 +69,12 @@ export function Header({ board }: { readonly board: BoardState }) {
         >
           {status.manualOffline ? 'Go online' : 'Go offline'}
         </button>
+        {/* Last in the row: when it comes and goes, nothing after it moves. */}
+        {status.lag > 0 && (
+          <span class="chip" title="Events on the hub this device has not pulled yet">
+            {status.lag} behind
+          </span>
+        )}
       </div>
 
       <div class="me">
