@@ -5,6 +5,7 @@ import type { ClientStore, DeadLetterRow, InsertConfirmedResult, OutboxRow } fro
 import type { Appender } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
+import { isHeldAside, requeueHeld } from './held-events.ts';
 import type { AppendOutcome } from './outcomes.ts';
 import type { ProjectionHost } from './projection-host.ts';
 
@@ -132,6 +133,11 @@ export interface SyncPort {
    * its own lost events to be sent again. The view follows.
    */
   realign(welcome: { readonly hubClientSeq: number; readonly hubHead: number }): Promise<RealignOutcome>;
+  /**
+   * Puts the events held aside (dead letters of `unknown-event-version`) back in the outbox, same
+   * ids, new seqs, to be sent again: at each `hello` to a hub that records such refusals.
+   */
+  requeueHeld(): Promise<readonly EventEnvelope[]>;
 }
 
 /** What {@link SyncPort.realign} did. */
@@ -283,7 +289,8 @@ export class LoomSyncPort implements SyncPort {
       if (rows.length === 0) return { deadLetters: [], dropped: [] };
       const { deadLetters, dropped } = await this.#store.reject(rows);
       this.#note([
-        ...deadLetters.map((letter) => [letter.event.id, refused(letter)] as const),
+        // An event held aside is sent again later: its fate is still open.
+        ...deadLetters.filter((l) => !isHeldAside(l)).map((l) => [l.event.id, refused(l)] as const),
         ...dropped.map((row) => [row.event.id, droppedFate('dropped by the conflict policy')] as const),
       ]);
       await this.#host.refresh();
@@ -380,6 +387,14 @@ export class LoomSyncPort implements SyncPort {
     this.#announce();
     return outcomes;
   }
+
+  readonly requeueHeld = (): Promise<readonly EventEnvelope[]> => {
+    return this.#runtime.run(async () => {
+      const requeued = await requeueHeld({ store: this.#store, host: this.#host, clock: this.#clock });
+      if (requeued.length > 0) this.#announce();
+      return requeued;
+    });
+  };
 
   readonly readDeadLetters = (): Promise<DeadLetterRow[]> => {
     return this.#runtime.run(() => this.#store.readDeadLetters());

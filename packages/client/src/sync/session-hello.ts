@@ -16,6 +16,8 @@ export interface Welcomed {
   readonly repairUpTo: number;
   /** Whether the hub reads `repair` on a push (protocol 3). */
   readonly hubRepairs: boolean;
+  /** Whether the hub records `unknown-event-version` refusals (protocol 4): such events wait aside. */
+  readonly hubHoldsAside: boolean;
 }
 
 /**
@@ -74,7 +76,12 @@ export async function sayHello(
   if (realigned.repairSeqs.length > 0 || realigned.othersLost.length > 0 || realigned.renumbered > 0) {
     host.realigned(realigned);
   }
-  return { subscriptions: desired, head: welcome.value.head, repairUpTo, hubRepairs };
+  // A hub of protocol 4 records `unknown-event-version`: such events wait aside in the dead
+  // letters while the others go on, and are sent again (same ids, new seqs) at each hello.
+  const hubHoldsAside = welcome.value.protocol >= 4;
+  if (hubHoldsAside) await log.inbound.run(() => host.port.requeueHeld());
+  if (!link.open) return undefined;
+  return { subscriptions: desired, head: welcome.value.head, repairUpTo, hubRepairs, hubHoldsAside };
 }
 
 /** Hello refusals that no retry can fix: the app or the hub must change first. */

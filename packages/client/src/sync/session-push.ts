@@ -23,6 +23,8 @@ export class PushPipeline {
   #repairUpTo = 0;
   /** Whether the hub reads `repair` on a push (protocol 3). */
   #hubRepairs = false;
+  /** Whether the hub records `unknown-event-version` refusals (protocol 4): such events are held aside. */
+  #hubHoldsAside = false;
   #pushCursor = 0;
   #inFlight = 0;
   /** Streams with guarded events in a batch in flight, and how many such batches (0 or 1). */
@@ -46,6 +48,11 @@ export class PushPipeline {
   repairs(upTo: number, hubRepairs: boolean): void {
     this.#repairUpTo = upTo;
     this.#hubRepairs = hubRepairs;
+  }
+
+  /** What `hello` said of unknown versions: a hub of protocol 4 records them, and they are held aside. */
+  holdsAside(hubHoldsAside: boolean): void {
+    this.#hubHoldsAside = hubHoldsAside;
   }
 
   /** New outbox rows, or rows free to go again: push what is there (once the hub welcomed the session). */
@@ -164,7 +171,10 @@ export class PushPipeline {
       if (result.status === 'ok')
         acks.push({ id: row.event.id, position: result.position, streamVersion: result.streamVersion });
       else if (result.status === 'duplicate') acks.push({ id: row.event.id, position: result.position });
-      else if (UNDECIDED_CODES.has(result.code)) {
+      else if (
+        UNDECIDED_CODES.has(result.code) &&
+        !(this.#hubHoldsAside && result.code === ErrorCode.unknownEventVersion)
+      ) {
         rewind = Math.min(rewind ?? Infinity, row.clientSeq - 1);
         // A gap only needs the events before it pushed again; the others need the hub to change.
         if (result.code !== ErrorCode.sequenceGap) {

@@ -98,6 +98,7 @@ export class SyncSession {
     const welcomed = await sayHello(host, link, this.#log, record);
     if (welcomed === undefined) return;
     this.#push.repairs(welcomed.repairUpTo, welcomed.hubRepairs);
+    this.#push.holdsAside(welcomed.hubHoldsAside);
     this.#catchUp.hubHolds(welcomed.subscriptions);
     this.#log.head = Math.max(this.#log.head, welcomed.head);
     link.welcomed();

@@ -33,8 +33,9 @@ export type Authorize = (
 
 /**
  * The event schemas the hub validates `data` against: an `EventRegistry` of `@eventloom/core`
- * (`createRegistry([...])`) fits. `validate` fails with `unknown-event-version` (never recorded,
- * so the event stays pending on its client until the hub learns its type and version), `invalid`
+ * (`createRegistry([...])`) fits. `validate` fails with `unknown-event-version` (recorded as a
+ * rejection for a client of protocol 4, which holds the event aside and sends it again later, so
+ * that its later events go on; not recorded for older clients, whose later events wait), `invalid`
  * (recorded as a rejection), or `internal` (an upcaster bug on the hub: not recorded either).
  */
 export interface HubRegistry {

@@ -80,6 +80,8 @@ export class HubSession implements ReadySession {
   #inFlight = 0;
   #refusals = 0;
   #helloStarted = false;
+  /** The protocol the client spoke at `hello`. */
+  #protocol = 0;
   #pushChain: Promise<unknown> = Promise.resolve();
   #expiry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -363,6 +365,7 @@ export class HubSession implements ReadySession {
       return this.#error(ErrorCode.protocolTooNew, message);
     }
     this.#helloStarted = true;
+    this.#protocol = hello.protocol;
     let record;
     let subscriptions;
     try {
@@ -614,7 +617,11 @@ export class HubSession implements ReadySession {
         continue;
       }
       const verdict = validate(this.#ctx.registry, event);
-      if (!verdict.ok && verdict.error.code !== ErrorCode.invalid) {
+      // A client of protocol 4 holds such an event aside and sends it again later under a new
+      // seq: its refusal is recorded and the events after it go on. Older clients wait on it.
+      const heldAside =
+        !verdict.ok && verdict.error.code === ErrorCode.unknownEventVersion && this.#protocol >= 4;
+      if (!verdict.ok && verdict.error.code !== ErrorCode.invalid && !heldAside) {
         const code =
           verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
         results[i] = rejected(event.id, code, verdict.error.message);
@@ -622,8 +629,10 @@ export class HubSession implements ReadySession {
         continue;
       }
       let rejection: StoreAppend['rejection'];
-      if (!verdict.ok) rejection = { code: ErrorCode.invalid, message: verdict.error.message.slice(0, 1024) };
-      else {
+      if (!verdict.ok) {
+        const code = heldAside ? ErrorCode.unknownEventVersion : ErrorCode.invalid;
+        rejection = { code, message: verdict.error.message.slice(0, 1024) };
+      } else {
         // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
         const allowed = this.allowed('push', event.stream, event.kind);
         if (allowed !== true && !(await allowed)) {
