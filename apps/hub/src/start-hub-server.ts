@@ -3,20 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  createMemoryReactionStore,
-  integrationHandler,
-  type Handler,
-  type ReactionStore,
-  type Saga,
-} from '@eventloom/core';
+import type { Handler, ReactionStore, Saga } from '@eventloom/core';
+import type * as CoreModule from '@eventloom/core';
 import {
   HubError,
   HubErrorCode,
   adminEventsHandler,
   createHub,
-  createHubReactions,
-  createSqliteReactionStore,
   createSqliteStore,
   insecureDevAuthenticator,
   jwtAuthenticator,
@@ -30,11 +23,11 @@ import {
   type EventStore,
   type Hub,
   type HubLimits,
-  type HubReactions,
   type HubRegistry,
   type ReactionAdminOptions,
-  type SqliteReactionStore,
 } from '@eventloom/hub';
+import type { HubReactions, SqliteReactionStore } from '@eventloom/hub/reactions';
+import type * as ReactionsModule from '@eventloom/hub/reactions';
 import type { JetStreamInbound, JetStreamRelay } from '@eventloom/hub/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
@@ -133,13 +126,15 @@ export async function startHubServer(
     const admin = adminOptions(config, auth);
     if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
     const running = hub;
+    // Loaded only with --reactions or --nats: a hub without them never loads the reactions (nor rxjs).
+    const kit = reactionModule === undefined && relay === undefined ? undefined : await loadReactionKit();
     const handlers = [
       ...(reactionModule?.handlers ?? []),
-      ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
+      ...(relay === undefined || kit === undefined ? [] : [jetStreamHandler(kit, relay)]),
     ];
     const sagas = reactionModule?.sagas ?? [];
     /** Starts the reactions (and the inbound consumer) on `fenced`: here, or on the cluster's runner node. */
-    const startReactions = async (fenced: ReactionStore) => {
+    const startReactions = async (fenced: ReactionStore, { createHubReactions }: ReactionKit) => {
       const started = await createHubReactions({
         hub: running,
         reactionStore: fenced,
@@ -177,7 +172,7 @@ export async function startHubServer(
         },
       };
     };
-    if (reactionModule !== undefined || relay !== undefined) {
+    if (kit !== undefined) {
       if (onPostgres && config.reactionsDb === undefined) {
         // A cluster: the reactions' state is in the log's database, and one node runs them.
         const postgres = await import('@eventloom/hub/postgres');
@@ -190,7 +185,7 @@ export async function startHubServer(
           metrics: hub.metrics.registry,
           logger,
           start: async (fenced) => {
-            const started = await startReactions(fenced);
+            const started = await startReactions(fenced, kit);
             reactions = started.reactions;
             return {
               async stop() {
@@ -201,8 +196,8 @@ export async function startHubServer(
           },
         });
       } else {
-        reactionStore = openReactionStore(config);
-        const started = await startReactions(reactionStore);
+        reactionStore = openReactionStore(config, kit);
+        const started = await startReactions(reactionStore, kit);
         reactions = started.reactions;
         stopReactions = () => started.stop();
       }
@@ -272,7 +267,7 @@ export const JETSTREAM_RELAY_HANDLER = 'jetstream-relay';
  * Integration events to JetStream, a page at a time in flight; the checkpoint is written every 500
  * events and only past acknowledged ones (a crash re-sends at most those, dropped by Nats-Msg-Id).
  */
-function jetStreamHandler(relay: JetStreamRelay): Handler {
+function jetStreamHandler({ integrationHandler }: ReactionKit, relay: JetStreamRelay): Handler {
   return integrationHandler(relay, {
     name: JETSTREAM_RELAY_HANDLER,
     source: '/eventloom-hub',
@@ -523,11 +518,30 @@ async function loadReactions(path: string): Promise<ReactionModule> {
 }
 
 /** The reactions' store: SQLite beside the log (or at `--reactions-db`); in memory for a `:memory:` log. */
-function openReactionStore(config: HubServerConfig): ReactionStore & { close?: () => void | Promise<void> } {
+function openReactionStore(
+  config: HubServerConfig,
+  { createMemoryReactionStore, createSqliteReactionStore }: ReactionKit,
+): ReactionStore & { close?: () => void | Promise<void> } {
   if (config.reactionsDb === undefined && config.db === ':memory:') return createMemoryReactionStore();
   const path = config.reactionsDb ?? reactionsDbBeside(config.db);
   const store: SqliteReactionStore = createSqliteReactionStore({ path });
   return store;
+}
+
+/** What running reactions takes beyond the hub: imported only when there are some to run. */
+type ReactionKit = typeof ReactionsModule &
+  Pick<typeof CoreModule, 'createMemoryReactionStore' | 'integrationHandler'>;
+
+async function loadReactionKit(): Promise<ReactionKit> {
+  const [reactions, core] = await Promise.all([
+    import('@eventloom/hub/reactions'),
+    import('@eventloom/core'),
+  ]);
+  return {
+    ...reactions,
+    createMemoryReactionStore: core.createMemoryReactionStore,
+    integrationHandler: core.integrationHandler,
+  };
 }
 
 /** `data/events.db` → `data/events.reactions.db`. */

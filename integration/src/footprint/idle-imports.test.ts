@@ -42,4 +42,19 @@ describe('an idle hub', () => {
     expect(packages.has('better-sqlite3')).toBe(true);
     expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['better-sqlite3']);
   });
+
+  it('loads neither the reactions nor rxjs unless it runs some (eventloom-hub, and @eventloom/hub)', () => {
+    for (const entry of [
+      join(ROOT, 'apps', 'hub', 'src', 'main.ts'),
+      join(ROOT, 'packages', 'hub', 'src', 'index.ts'),
+    ]) {
+      const { files, packages } = staticImports(entry);
+      expect(packages.has('socket.io')).toBe(true);
+      expect(packages.has('rxjs')).toBe(false);
+      const reactions = [...files].filter(
+        (f) => f.includes(join('packages', 'core')) || f.includes(join('hub', 'src', 'reactions')),
+      );
+      expect(reactions).toEqual([]);
+    }
+  });
 });
