@@ -167,6 +167,7 @@ export class LoomSyncPort implements SyncPort {
   readonly #clock: DeviceClock;
   readonly #announce: () => void;
   readonly #note: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+  readonly #historyStored: (events: readonly CommittedEvent[]) => void;
 
   constructor(options: {
     readonly runtime: LoomRuntime;
@@ -179,6 +180,8 @@ export class LoomSyncPort implements SyncPort {
     readonly announce: () => void;
     /** Hears what became of appended events, as each is stored (`loom.outcome`). */
     readonly note?: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+    /** Hears the history stored below the position (`loom.history$`). */
+    readonly historyStored?: (events: readonly CommittedEvent[]) => void;
   }) {
     this.clientId = options.clientId;
     this.name = options.runtime.name;
@@ -189,6 +192,7 @@ export class LoomSyncPort implements SyncPort {
     this.#clock = options.clock;
     this.#announce = options.announce;
     this.#note = options.note ?? (() => undefined);
+    this.#historyStored = options.historyStored ?? (() => undefined);
   }
 
   readonly insertConfirmed = (
@@ -240,6 +244,7 @@ export class LoomSyncPort implements SyncPort {
         await this.#host.refresh();
         this.#clock.observe(result.inserted);
         this.#announce();
+        if (result.inserted.length > 0) this.#historyStored(result.inserted);
       }
       return { inserted: result.inserted.length, position: result.meta.position };
     });
