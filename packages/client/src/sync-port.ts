@@ -167,6 +167,7 @@ export class LoomSyncPort implements SyncPort {
   readonly #clock: DeviceClock;
   readonly #announce: () => void;
   readonly #note: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+  readonly #historyStored: (events: readonly CommittedEvent[]) => void;
 
   constructor(options: {
     readonly runtime: LoomRuntime;
@@ -179,6 +180,8 @@ export class LoomSyncPort implements SyncPort {
     readonly announce: () => void;
     /** Hears what became of appended events, as each is stored (`loom.outcome`). */
     readonly note?: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+    /** Hears the history stored below the position (`loom.history$`). */
+    readonly historyStored?: (events: readonly CommittedEvent[]) => void;
   }) {
     this.clientId = options.clientId;
     this.name = options.runtime.name;
@@ -189,6 +192,7 @@ export class LoomSyncPort implements SyncPort {
     this.#clock = options.clock;
     this.#announce = options.announce;
     this.#note = options.note ?? (() => undefined);
+    this.#historyStored = options.historyStored ?? (() => undefined);
   }
 
   readonly insertConfirmed = (
@@ -240,6 +244,7 @@ export class LoomSyncPort implements SyncPort {
         await this.#host.refresh();
         this.#clock.observe(result.inserted);
         this.#announce();
+        if (result.inserted.length > 0) this.#historyStored(result.inserted);
       }
       return { inserted: result.inserted.length, position: result.meta.position };
     });
@@ -304,7 +309,7 @@ export class LoomSyncPort implements SyncPort {
    * not in it: a row another tab appended and pushed before this one read it (`stale`).
    */
   async #seqsOf(ids: readonly string[]): Promise<{ seqs: Map<string, number>; stale: boolean }> {
-    const seqs = this.#host.seqsById();
+    const seqs = this.#host.seqsOf(ids);
     if (ids.every((id) => seqs.has(id))) return { seqs, stale: false };
     for (const row of await this.#store.readPending()) seqs.set(row.event.id, row.clientSeq);
     return { seqs, stale: true };
