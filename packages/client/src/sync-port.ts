@@ -309,7 +309,7 @@ export class LoomSyncPort implements SyncPort {
    * not in it: a row another tab appended and pushed before this one read it (`stale`).
    */
   async #seqsOf(ids: readonly string[]): Promise<{ seqs: Map<string, number>; stale: boolean }> {
-    const seqs = this.#host.seqsById();
+    const seqs = this.#host.seqsOf(ids);
     if (ids.every((id) => seqs.has(id))) return { seqs, stale: false };
     for (const row of await this.#store.readPending()) seqs.set(row.event.id, row.clientSeq);
     return { seqs, stale: true };
