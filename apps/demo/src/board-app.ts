@@ -106,7 +106,10 @@ export async function openBoardApp(options: {
         },
       }),
     );
-  const loadingReactions = connecting
+  // After the sync has started, in a task of its own: starting both at once makes one long task.
+  const loadingReactions = loadingSync
+    .catch(() => undefined)
+    .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
     .then(() => import('./reactions.ts'))
     .then(({ startReactions }) => startReactions(loom, boardId, commands, conflicts));
   const started = Promise.all([loadingSync, loadingReactions]).then(

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,24 @@ function run(...args: string[]): Promise<string> {
     );
   });
 }
+
+test('the SQLite sample type-checks', () => {
+  mkdirSync(scripts, { recursive: true });
+  writeFileSync(join(scripts, 'todos.ts'), sample);
+  writeFileSync(
+    join(scripts, 'tsconfig.json'),
+    JSON.stringify({
+      extends: '../../../tsconfig.base.json',
+      compilerOptions: { types: ['node'], lib: ['ES2023', 'DOM'] },
+      files: ['todos.ts'],
+    }),
+  );
+  const tsc = spawnSync(join(import.meta.dirname, '../../../node_modules/.bin/tsc'), ['-p', scripts], {
+    encoding: 'utf8',
+  });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  expect(tsc.status).toBe(0);
+}, 120_000);
 
 test('a Node client on the SQLite store keeps its offline writes across restarts, then syncs them', async () => {
   expect(sample).toContain('SqliteClientStore');
