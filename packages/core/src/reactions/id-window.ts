@@ -59,10 +59,9 @@ export class IdWindow {
   toArray(): string[] {
     const ring = this.#ring;
     if (ring.length < this.#size) return ring.slice();
-    const ids = new Array<string>(ring.length);
-    for (let i = 0, j = this.#head; i < ring.length; i++, j = j + 1 === ring.length ? 0 : j + 1) {
-      ids[i] = ring[j]!;
-    }
+    const ids: string[] = [];
+    for (let i = this.#head; i < ring.length; i++) ids.push(ring[i]!);
+    for (let i = 0; i < this.#head; i++) ids.push(ring[i]!);
     return ids;
   }
 
