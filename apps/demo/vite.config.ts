@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { preloadFirstPaint } from './scripts/preload-first-paint.ts';
 import { precompress } from './scripts/precompress.ts';
 
 /** Where the dev server forwards the sync socket: `pnpm dev` starts the hub there. */
@@ -57,6 +58,7 @@ export default defineConfig(({ command }) => ({
   preview: { host: '127.0.0.1' },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 600 },
   plugins: [
+    preloadFirstPaint(['/src/board-app.ts', '/src/show-board.tsx']),
     // Last: brotli and gzip copies of what the build wrote, the service worker included.
     precompress(),
     VitePWA({

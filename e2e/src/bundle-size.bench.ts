@@ -2,8 +2,8 @@
  * bundle-size and bundle-size-react: minimal browser apps built by Vite for production from the
  * packages as a consumer installs them (packed, installed with npm: their dist/), against a bundle
  * of their dependencies alone, with the very imports that the app and the Eventloom modules in its
- * bundle make (read from their code), built the same way. Both gzipped (node:zlib, level 9),
- * JavaScript chunks together; target ≤ 1.3×.
+ * bundle make (read from their syntax trees, never from comments), built the same way. Both
+ * gzipped (node:zlib, level 9), JavaScript chunks together; target ≤ 1.3×.
  * - bundle-size (consumer/bundle-app/main.ts): an Eventloom, one event type, one projection,
  *   `createSync`; the dependencies: dexie, rxjs, zod, socket.io-client.
  * - bundle-size-react (consumer/bundle-app-react/main.tsx): the same app rendered with
@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build, transformWithOxc, type Plugin, type Rolldown } from 'vite';
+import { build, parseAst, transformWithOxc, type Plugin, type Rolldown } from 'vite';
 import { expect, it } from 'vitest';
 import { reportBench } from '../../bench/node.ts';
 import { installPackedProject } from './packed-project.ts';
@@ -38,30 +38,32 @@ async function assertBundleSize(name: string, entry: string, mustInclude: string
   // Our modules in the app's bundle (from node_modules/@eventloom/*/dist), and the app itself.
   const ours = app.modules.filter((id) => OURS.test(id));
   expect(ours.some((id) => id.includes(mustInclude))).toBe(true);
-  // What they use of the dependencies: each imported name, or the members read from it
-  // (`z.object`), so that the baseline keeps only that.
-  const used = new Map<string, Set<string>>();
+  // What they use of the dependencies, read from their syntax tree (so never from a comment):
+  // each imported binding, or the members read from it (`z.object`), so that the baseline keeps
+  // only that.
+  const used = new Map<string, DependencyUse>();
   for (const id of [...ours, join(dir, entry)]) {
     const { code } = await transformWithOxc(await readFile(id, 'utf8'), id.replace(/\.js$/, '.ts'), {
       jsx: { runtime: 'automatic' },
     });
-    for (const [dependency, names] of importsOf(code)) {
-      if (dependency.startsWith('.') || dependency.startsWith('@eventloom/')) continue;
-      const uses = used.get(dependency) ?? new Set<string>();
-      used.set(dependency, uses);
-      for (const local of names) {
-        const members = [...code.matchAll(new RegExp(`\\b${local}\\.([A-Za-z_$][\\w$]*)`, 'g'))].map(
-          (m) => `${local}.${m[1]!}`,
-        );
-        for (const use of members.length > 0 ? members : [local]) uses.add(use);
-      }
-    }
+    collectUses(code, used);
   }
-  const lines = [...used].flatMap(([dependency, uses]) => {
-    const names = new Set([...uses].map((u) => u.split('.')[0]!));
-    return names.size === 0 ? [] : [`import { ${[...names].join(', ')} } from '${dependency}';`];
+  const lines = [...used].map(([dependency, use]) => {
+    const clause = [
+      ...(use.defaultName === undefined ? [] : [use.defaultName]),
+      ...(use.named.size === 0 ? [] : [`{ ${[...use.named.keys()].join(', ')} }`]),
+    ].join(', ');
+    return `import ${clause} from '${dependency}';`;
   });
-  const source = `${lines.join('\n')}\nglobalThis.eventloomDependencies = [${[...used.values()].flatMap((u) => [...u]).join(', ')}];\n`;
+  const values = [...used.values()].flatMap((use) => [
+    ...(use.defaultName === undefined
+      ? []
+      : use.defaultMembers.size > 0
+        ? [...use.defaultMembers]
+        : [use.defaultName]),
+    ...[...use.named].flatMap(([name, members]) => (members.size > 0 ? [...members] : [name])),
+  ]);
+  const source = `${lines.join('\n')}\nglobalThis.eventloomDependencies = [${values.join(', ')}];\n`;
   const deps = await bundle(dir, DEPS_ENTRY, {
     name: 'eventloom-dependencies',
     resolveId: (id) => (id === DEPS_ENTRY ? `\0${DEPS_ENTRY}` : undefined),
@@ -71,7 +73,7 @@ async function assertBundleSize(name: string, entry: string, mustInclude: string
     `[bench] ${name}: app ${app.bytes} B (${app.gzip} B gzip, ${ours.length} Eventloom modules); dependencies alone ${deps.bytes} B (${deps.gzip} B gzip): ${[
       ...used,
     ]
-      .map(([d, uses]) => `${d} { ${[...uses].join(', ')} }`)
+      .map(([d, use]) => `${d} { ${describeUse(use)} }`)
       .join('; ')}`,
   );
   await reportBench({
@@ -107,16 +109,86 @@ async function bundle(
   };
 }
 
-/** The value imports a module makes from each package: `import { a, b as c } from 'pkg'` (type-only ones left out), by local name. */
-function importsOf(source: string): Map<string, string[]> {
-  const found = new Map<string, string[]>();
-  for (const match of source.matchAll(/import\s+(?!type\s)\{([^}]*)\}\s+from\s+['"]([^'"]+)['"]/g)) {
-    const names = match[1]!
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0 && !s.startsWith('type '))
-      .map((s) => s.split(/\s+as\s+/)[0]!);
-    found.set(match[2]!, [...(found.get(match[2]!) ?? []), ...names]);
+/**
+ * What the modules use of one dependency: its default export and its named exports (under a
+ * local name of the baseline's own), each with the members read from it (`z.object`), if any.
+ */
+interface DependencyUse {
+  defaultName: string | undefined;
+  readonly defaultMembers: Set<string>;
+  /** By exported name: the members read from it, as `name.member`. */
+  readonly named: Map<string, Set<string>>;
+}
+
+function describeUse(use: DependencyUse): string {
+  return [
+    ...(use.defaultName === undefined ? [] : [`default ${[...use.defaultMembers].join(' ')}`.trim()]),
+    ...[...use.named].map(([name, members]) => (members.size > 0 ? [...members].join(', ') : name)),
+  ].join(', ');
+}
+
+/** A node of the ESTree that `parseAst` gives, as far as this walk needs. */
+type AstNode = { readonly type: string } & Record<string, unknown>;
+
+/**
+ * Adds to `used` the imports `code` (JavaScript) makes from packages (not relative paths nor our
+ * own packages): `import d, { a, b as c } from 'x'` and `import * as ns from 'x'` (taken as its
+ * members), and for each binding the members the module reads from it.
+ */
+function collectUses(code: string, used: Map<string, DependencyUse>): void {
+  const ast = parseAst(code) as unknown as { body: AstNode[] };
+  /** Local binding → where its members go. */
+  const members = new Map<string, (member: string) => void>();
+  for (const node of ast.body) {
+    if (node.type !== 'ImportDeclaration') continue;
+    const dependency = (node['source'] as { value: string }).value;
+    if (dependency.startsWith('.') || dependency.startsWith('@eventloom/')) continue;
+    const use = used.get(dependency) ?? {
+      defaultName: undefined,
+      defaultMembers: new Set(),
+      named: new Map(),
+    };
+    used.set(dependency, use);
+    for (const specifier of node['specifiers'] as AstNode[]) {
+      const local = (specifier['local'] as { name: string }).name;
+      if (specifier.type === 'ImportDefaultSpecifier') {
+        use.defaultName ??= `default_${used.size}`;
+        const name = use.defaultName;
+        members.set(local, (m) => use.defaultMembers.add(`${name}.${m}`));
+      } else if (specifier.type === 'ImportNamespaceSpecifier') {
+        // Only its members are used (a namespace read whole would keep the whole package anyway).
+        members.set(local, (m) => {
+          if (!use.named.has(m)) use.named.set(m, new Set());
+        });
+      } else {
+        const imported = specifier['imported'] as { name?: string; value?: string };
+        const name = imported.name ?? imported.value!;
+        const set = use.named.get(name) ?? new Set<string>();
+        use.named.set(name, set);
+        members.set(local, (m) => set.add(`${name}.${m}`));
+      }
+    }
   }
-  return found;
+  walk(ast as unknown as AstNode, (node) => {
+    if (node.type !== 'MemberExpression' || node['computed'] === true) return;
+    const object = node['object'] as AstNode;
+    const property = node['property'] as AstNode;
+    if (object.type !== 'Identifier' || property.type !== 'Identifier') return;
+    members.get(object['name'] as string)?.(property['name'] as string);
+  });
+}
+
+function walk(node: AstNode, visit: (node: AstNode) => void): void {
+  visit(node);
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) {
+      for (const item of value) if (isNode(item)) walk(item, visit);
+    } else if (isNode(value)) walk(value, visit);
+  }
+}
+
+function isNode(value: unknown): value is AstNode {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * Makes the README's screenshot of the demo (docs/demo.png): two devices fill a board through
- * the real hub, one runs the archive saga, and the other is refused a move by a WIP limit.
+ * the real hub, one runs the archive saga, and the other loses a conflict over a WIP limit and is
+ * told so, with who came first.
  * `node --import tsx e2e/src/readme-screenshot.ts` (builds the demo first).
  */
 import { mkdir } from 'node:fs/promises';
@@ -33,7 +34,7 @@ try {
   await linus.addCard('todo', 'Migrate the hub to Postgres');
   await linus.addCard('doing', 'Fix the login redirect');
   await ada.addCard('doing', 'Design the onboarding flow');
-  await ada.addCard('doing', 'Plan the sprint');
+  await ada.addCard('todo', 'Plan the sprint');
   await ada.addCard('done', 'Write the quick start');
   await ada.addCard('done', 'Set up CI');
   await linus.page.getByRole('button', { name: '+ Add a column' }).click();
@@ -67,16 +68,24 @@ try {
   linus.page.once('dialog', (dialog) => void dialog.accept());
   await released.locator('[data-testid="column-menu"]').click();
   await released.locator('[data-testid="archive-column"]').click();
-  await ada.page.locator(`[data-column-id="${releasedId}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+  // Six round trips to the hub, one step after another: generous for a loaded machine.
+  await ada.page.locator(`[data-column-id="${releasedId}"]`).waitFor({ state: 'detached', timeout: 120_000 });
   await Promise.all([ada.waitSynced(), linus.waitSynced()]);
 
-  // Ada tries to start one more thing: Doing is at its WIP limit.
+  // Both offline, both start one more thing: Doing has room for one. Linus syncs first; Ada's move
+  // was decided on a board without his, and the board refuses it when it is decided again.
   const cancel = ada.page.locator('.add-card-form button:not([type="submit"])');
   while ((await cancel.count()) > 0) await cancel.first().click();
+  await Promise.all([ada.setOffline(true), linus.setOffline(true)]);
+  await linus.moveCardTo('Plan the sprint', 'Doing');
+  await ada.moveCardTo('Write the release notes', 'Doing');
+  await linus.setOffline(false);
+  await linus.waitSynced();
+  await ada.setOffline(false);
   await ada.page
-    .getByRole('button', { name: 'Move “Write the release notes” to Doing', exact: true })
-    .click();
-  await ada.page.locator('[data-testid="refusal-toast"]').waitFor();
+    .locator('[data-testid="conflict-toast"][data-outcome="undone"]')
+    .waitFor({ timeout: 60_000 });
+  await ada.waitSynced();
   await ada.page.mouse.move(0, 0);
   await mkdir(join(ROOT, 'docs'), { recursive: true });
   await ada.page.screenshot({ path: join(ROOT, 'docs', 'demo.png') });

@@ -162,4 +162,42 @@ describe('devices sharing a board through the hub', () => {
     expect(await timeline.count()).toBeGreaterThan(8);
     await carol.screenshot('5-carol-caught-up');
   });
+
+  it('a person opening the board in a second browser can say they are a member it has already', async () => {
+    const aliceName = await alice.memberName();
+    const laptop = await open('alice-laptop');
+    await laptop.waitSynced();
+    // A new browser joins under a name of its own first, one that no member has.
+    const firstName = await laptop.memberName();
+    expect(firstName).not.toBe(aliceName);
+    await laptop.page.locator('[data-testid="identity"]').click();
+    await laptop.page.getByLabel('Already on this board, from another browser? I am').selectOption({
+      label: aliceName,
+    });
+    await laptop.page.locator('[data-testid="i-am-save"]').click();
+    await laptop.page.locator('[data-testid="my-name"]', { hasText: aliceName }).waitFor();
+    await laptop.addCard('backlog', 'From the laptop');
+    await laptop.waitSynced();
+
+    // Bob's screen: the card is Alice's, and the name the laptop had first is gone from the board.
+    await bob.page.locator('[data-testid="tab-timeline"]').click();
+    const added = bob.page
+      .locator('[data-testid="timeline-event"]')
+      .filter({ hasText: 'added “From the laptop” to Backlog' });
+    await added.waitFor({ timeout: 15_000 });
+    expect(await added.locator('.event-text strong').textContent()).toBe(aliceName);
+    await bob.page.locator('[data-testid="card-title"]', { hasText: 'From the laptop' }).click();
+    const members = await bob.page.locator('[data-testid="card-assignee"] option').allTextContents();
+    expect(members).toContain(aliceName);
+    expect(members).not.toContain(firstName);
+    await bob.page.keyboard.press('Escape');
+    // Alice's own screen counts it as hers.
+    await alice.page.locator('[data-testid="tab-timeline"]').click();
+    const mine = alice.page
+      .locator('[data-testid="timeline-event"]')
+      .filter({ hasText: 'added “From the laptop” to Backlog' });
+    await mine.waitFor({ timeout: 15_000 });
+    expect(await mine.locator('.event-text strong').textContent()).toBe('You');
+    await laptop.screenshot('6-laptop-is-alice');
+  });
 });

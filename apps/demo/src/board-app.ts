@@ -17,8 +17,9 @@ import { BoardCommands } from './board-commands.ts';
 import { Conflicts } from './conflicts.ts';
 import { boardProjection, boardStream, memberOf, registry, type BoardState } from './domain/index.ts';
 import { explainConflict, type ConflictOutcome } from './explain-conflict.ts';
-import { startReactions, type BoardReactions } from './reactions.ts';
-import { startSync, type BoardSync, type HubRejection } from './sync.ts';
+import { deferredReactions, deferredSync } from './deferred.ts';
+import type { BoardReactions } from './reactions.ts';
+import type { BoardSync, HubRejection } from './sync.ts';
 import { newMemberLook } from './member-look.ts';
 
 /** How long a device that is not a member yet waits to catch up before it picks its name, in ms. */
@@ -57,6 +58,12 @@ export interface BoardApp {
   readonly board$: Observable<BoardState>;
   /** Newest first: pending events, then the last confirmed ones. */
   readonly timeline$: Observable<readonly TimelineEntry[]>;
+  /**
+   * Loads and starts the sync with the hub and the reactions. The board is readable and writable
+   * before (offline-first); the page calls it once the board is on screen, so that the first
+   * paint does not wait for their code. Resolves once they have started (or failed to, logged).
+   */
+  connect(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,17 +89,35 @@ export async function openBoardApp(options: {
   const commands = new BoardCommands(loom, boardId, (command, rejection) =>
     conflicts.refused(command, rejection),
   );
-  const sync = startSync(loom, {
-    url: options.hubUrl,
-    streams: [stream],
-    onRejection: (rejection) => {
-      tellRejection(rejection).catch((error: unknown) => {
-        console.warn('telling the story of a conflict failed', error);
-        conflicts.hubRejected(rejection);
-      });
-    },
-  });
-  const reactions = startReactions(loom, boardId, commands, conflicts);
+  // The sync engine (and Socket.IO) and the reaction runtime load after the first paint: see `connect`.
+  let connect!: () => void;
+  const connecting = new Promise<void>((resolve) => (connect = resolve));
+  const loadingSync = connecting
+    .then(() => import('./sync.ts'))
+    .then(({ startSync }) =>
+      startSync(loom, {
+        url: options.hubUrl,
+        streams: [stream],
+        onRejection: (rejection) => {
+          tellRejection(rejection).catch((error: unknown) => {
+            console.warn('telling the story of a conflict failed', error);
+            conflicts.hubRejected(rejection);
+          });
+        },
+      }),
+    );
+  // After the sync has started, in a task of its own: starting both at once makes one long task.
+  const loadingReactions = loadingSync
+    .catch(() => undefined)
+    .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
+    .then(() => import('./reactions.ts'))
+    .then(({ startReactions }) => startReactions(loom, boardId, commands, conflicts));
+  const started = Promise.all([loadingSync, loadingReactions]).then(
+    () => undefined,
+    (error: unknown) => console.error('the sync or the reactions could not start', error),
+  );
+  const sync = deferredSync(loadingSync);
+  const reactions = deferredReactions(loadingReactions);
 
   const board$ = loom
     .projection$(boardProjection, stream)
@@ -145,7 +170,12 @@ export async function openBoardApp(options: {
     reactions,
     board$,
     timeline$,
+    connect: () => {
+      connect();
+      return started;
+    },
     async close() {
+      connect();
       await reactions.close();
       await sync.close();
       conflicts.close();

@@ -1,46 +1,30 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import {
-  createMemoryReactionStore,
-  integrationHandler,
-  type Handler,
-  type ReactionStore,
-  type Saga,
-} from '@eventloom/core';
+import type { Handler, ReactionStore } from '@eventloom/core';
+import type * as CoreModule from '@eventloom/core';
 import {
   HubError,
   HubErrorCode,
   adminEventsHandler,
   createHub,
-  createHubReactions,
-  createSqliteReactionStore,
   createSqliteStore,
-  insecureDevAuthenticator,
-  jwtAuthenticator,
-  openStreamsExceptCommands,
-  parseStreamRules,
-  streamRules,
-  toHubError,
-  type Authorize,
-  type StreamRule,
   type Authenticator,
   type EventStore,
   type Hub,
   type HubLimits,
-  type HubReactions,
-  type HubRegistry,
   type ReactionAdminOptions,
-  type SqliteReactionStore,
 } from '@eventloom/hub';
+import type { HubReactions, SqliteReactionStore } from '@eventloom/hub/reactions';
+import type * as ReactionsModule from '@eventloom/hub/reactions';
 import type { JetStreamInbound, JetStreamRelay } from '@eventloom/hub/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { isPostgresUrl, type HubServerConfig } from './hub-server-config.ts';
 import { connectRedisCluster, type RedisCluster } from '@eventloom/hub/redis';
 import { createStaticHandler, type StaticHandler } from './static-files.ts';
+import { loadAuthenticator, loadAuthorize, loadReactions, loadRegistry } from './load-config-modules.ts';
 
 /** A running hub server: the hub over its SQLite store. */
 export interface HubServer {
@@ -133,13 +117,15 @@ export async function startHubServer(
     const admin = adminOptions(config, auth);
     if (admin !== undefined) hub.addRequestHandler(adminEventsHandler(admin, store, logger));
     const running = hub;
+    // Loaded only with --reactions or --nats: a hub without them never loads the reactions (nor rxjs).
+    const kit = reactionModule === undefined && relay === undefined ? undefined : await loadReactionKit();
     const handlers = [
       ...(reactionModule?.handlers ?? []),
-      ...(relay === undefined ? [] : [jetStreamHandler(relay)]),
+      ...(relay === undefined || kit === undefined ? [] : [jetStreamHandler(kit, relay)]),
     ];
     const sagas = reactionModule?.sagas ?? [];
     /** Starts the reactions (and the inbound consumer) on `fenced`: here, or on the cluster's runner node. */
-    const startReactions = async (fenced: ReactionStore) => {
+    const startReactions = async (fenced: ReactionStore, { createHubReactions }: ReactionKit) => {
       const started = await createHubReactions({
         hub: running,
         reactionStore: fenced,
@@ -177,7 +163,7 @@ export async function startHubServer(
         },
       };
     };
-    if (reactionModule !== undefined || relay !== undefined) {
+    if (kit !== undefined) {
       if (onPostgres && config.reactionsDb === undefined) {
         // A cluster: the reactions' state is in the log's database, and one node runs them.
         const postgres = await import('@eventloom/hub/postgres');
@@ -190,7 +176,7 @@ export async function startHubServer(
           metrics: hub.metrics.registry,
           logger,
           start: async (fenced) => {
-            const started = await startReactions(fenced);
+            const started = await startReactions(fenced, kit);
             reactions = started.reactions;
             return {
               async stop() {
@@ -201,8 +187,8 @@ export async function startHubServer(
           },
         });
       } else {
-        reactionStore = openReactionStore(config);
-        const started = await startReactions(reactionStore);
+        reactionStore = openReactionStore(config, kit);
+        const started = await startReactions(reactionStore, kit);
         reactions = started.reactions;
         stopReactions = () => started.stop();
       }
@@ -272,7 +258,7 @@ export const JETSTREAM_RELAY_HANDLER = 'jetstream-relay';
  * Integration events to JetStream, a page at a time in flight; the checkpoint is written every 500
  * events and only past acknowledged ones (a crash re-sends at most those, dropped by Nats-Msg-Id).
  */
-function jetStreamHandler(relay: JetStreamRelay): Handler {
+function jetStreamHandler({ integrationHandler }: ReactionKit, relay: JetStreamRelay): Handler {
   return integrationHandler(relay, {
     name: JETSTREAM_RELAY_HANDLER,
     source: '/eventloom-hub',
@@ -355,179 +341,31 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-async function loadAuthenticator(config: HubServerConfig): Promise<Authenticator> {
-  if (config.insecureDev) return insecureDevAuthenticator();
-  const claims = {
-    ...(config.jwtIssuer === undefined ? {} : { issuer: config.jwtIssuer }),
-    ...(config.jwtAudience === undefined ? {} : { audience: config.jwtAudience }),
-  };
-  const age =
-    config.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: config.maxTokenAgeSeconds };
-  Object.assign(claims, age);
-  if (config.jwtSecret !== undefined) return jwtAuthenticator({ secret: config.jwtSecret, ...claims });
-  if (config.jwtPublicKey !== undefined) {
-    return jwtAuthenticator({
-      publicKey: await readConfigFile(config.jwtPublicKey, '--jwt-public-key'),
-      ...claims,
-    });
-  }
-  if (config.jwks !== undefined) {
-    const text = await readConfigFile(config.jwks, '--jwks');
-    let jwks: unknown;
-    try {
-      jwks = JSON.parse(text);
-    } catch (cause) {
-      throw new HubError(HubErrorCode.config, `--jwks ${config.jwks} is not JSON`, { cause });
-    }
-    if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
-      throw new HubError(HubErrorCode.config, `--jwks ${config.jwks} has no "keys" array`);
-    }
-    return jwtAuthenticator({ jwks: jwks as { keys: [] }, ...claims });
-  }
-  throw new HubError(HubErrorCode.config, 'no authentication configured');
-}
-
-/**
- * Who may do what to which streams: the `--rules` file, then the `--authorize` module for what no
- * rule grants. Without either, every client may read and write every stream (but not push
- * `command` or `integration` events): said loudly at start.
- */
-async function loadAuthorize(config: HubServerConfig, logger: Logger): Promise<Authorize> {
-  let rules: StreamRule[] | undefined;
-  if (config.rules !== undefined) {
-    const text = await readConfigFile(config.rules, '--rules');
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new HubError(HubErrorCode.config, `--rules ${config.rules} is not JSON`, { cause });
-    }
-    try {
-      rules = parseStreamRules(json);
-    } catch (cause) {
-      throw new HubError(HubErrorCode.config, `--rules ${config.rules}: ${toHubError(cause).message}`, {
-        cause,
-      });
-    }
-  }
-  const hook = config.authorize === undefined ? undefined : await loadAuthorizeHook(config.authorize);
-  if (rules === undefined && hook === undefined) {
-    logger.warn(
-      '!!! NO STREAM RULES: every authenticated client may read and write every stream (only command ' +
-        'and integration events are refused). Give --rules (and/or --authorize) before real users connect. !!!',
-    );
-    return openStreamsExceptCommands;
-  }
-  return streamRules(rules ?? [], hook);
-}
-
-/** Imports the `--authorize` module and takes its `authorize` export, or its default export. */
-async function loadAuthorizeHook(path: string): Promise<Authorize> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new HubError(HubErrorCode.config, `--authorize: cannot import ${path}: ${String(cause)}`, {
-      cause,
-    });
-  }
-  const hook = module['authorize'] ?? module['default'];
-  if (typeof hook !== 'function') {
-    throw new HubError(
-      HubErrorCode.config,
-      `--authorize: ${path} must export a function authorize(principal, action, stream, context) as \`authorize\` or default`,
-    );
-  }
-  return hook as Authorize;
-}
-
-async function readConfigFile(path: string, flag: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new HubError(HubErrorCode.config, `${flag}: cannot read ${path}`, { cause });
-  }
-}
-
-/**
- * Imports a module the user named on the command line. A `.ts` module needs a Node that strips
- * types (22.18 and later, or 22.6 with `--experimental-strip-types`) or a loader such as tsx
- * (`NODE_OPTIONS=--import=tsx`); on a Node that has neither, the error says so.
- */
-async function importUserModule(path: string, flag: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  } catch (cause) {
-    const code = (cause as { code?: unknown } | null)?.code;
-    const hint =
-      code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(path)
-        ? ` (Node ${process.versions.node} cannot import TypeScript by itself: use Node 22.18 or later, ` +
-          'or install tsx and run with NODE_OPTIONS=--import=tsx, or compile the module to JavaScript)'
-        : '';
-    throw new HubError(HubErrorCode.config, `${flag}: cannot import ${path}: ${String(cause)}${hint}`, {
-      cause,
-    });
-  }
-}
-
-/** Imports the `--schemas` module and takes its `registry` export, or its default export. */
-async function loadRegistry(path: string): Promise<HubRegistry> {
-  const module = await importUserModule(path, '--schemas');
-  const registry = module['registry'] ?? module['default'];
-  if (typeof (registry as { validate?: unknown } | undefined)?.validate !== 'function') {
-    throw new HubError(
-      HubErrorCode.config,
-      `--schemas: ${path} must export an event registry as \`registry\` or default (createRegistry([...]) of @eventloom/core)`,
-    );
-  }
-  return registry as HubRegistry;
-}
-
-/** What a `--reactions` module gives the hub to run. */
-interface ReactionModule {
-  readonly handlers: readonly Handler[];
-  readonly sagas: readonly Saga[];
-  readonly replayHandlers: readonly Handler[];
-}
-
-/**
- * Imports the `--reactions` module: its `handlers`, `sagas` and `replayHandlers` exports (lists of
- * what `defineHandler` and `defineSaga` return), or a default export holding them.
- */
-async function loadReactions(path: string): Promise<ReactionModule> {
-  const module = await importUserModule(path, '--reactions');
-  const fallback = (module['default'] ?? {}) as Record<string, unknown>;
-  const list = <T>(key: string, check: (item: unknown) => boolean, what: string): readonly T[] => {
-    const value = module[key] ?? fallback[key] ?? [];
-    if (!Array.isArray(value) || !value.every(check)) {
-      throw new HubError(
-        HubErrorCode.config,
-        `--reactions: ${path} must export \`${key}\` as a list of what ${what} returns`,
-      );
-    }
-    return value as T[];
-  };
-  const isHandler = (h: unknown) =>
-    typeof (h as Handler | undefined)?.name === 'string' && typeof (h as Handler).handle === 'function';
-  const isSaga = (s: unknown) =>
-    typeof (s as Saga | undefined)?.name === 'string' && (s as Saga).on instanceof Map;
-  const reactions = {
-    handlers: list<Handler>('handlers', isHandler, 'defineHandler'),
-    sagas: list<Saga>('sagas', isSaga, 'defineSaga'),
-    replayHandlers: list<Handler>('replayHandlers', isHandler, 'defineHandler'),
-  };
-  if (reactions.handlers.length + reactions.sagas.length === 0) {
-    throw new HubError(HubErrorCode.config, `--reactions: ${path} exports no handlers and no sagas`);
-  }
-  return reactions;
-}
-
 /** The reactions' store: SQLite beside the log (or at `--reactions-db`); in memory for a `:memory:` log. */
-function openReactionStore(config: HubServerConfig): ReactionStore & { close?: () => void | Promise<void> } {
+function openReactionStore(
+  config: HubServerConfig,
+  { createMemoryReactionStore, createSqliteReactionStore }: ReactionKit,
+): ReactionStore & { close?: () => void | Promise<void> } {
   if (config.reactionsDb === undefined && config.db === ':memory:') return createMemoryReactionStore();
   const path = config.reactionsDb ?? reactionsDbBeside(config.db);
   const store: SqliteReactionStore = createSqliteReactionStore({ path });
   return store;
+}
+
+/** What running reactions takes beyond the hub: imported only when there are some to run. */
+type ReactionKit = typeof ReactionsModule &
+  Pick<typeof CoreModule, 'createMemoryReactionStore' | 'integrationHandler'>;
+
+async function loadReactionKit(): Promise<ReactionKit> {
+  const [reactions, core] = await Promise.all([
+    import('@eventloom/hub/reactions'),
+    import('@eventloom/core'),
+  ]);
+  return {
+    ...reactions,
+    createMemoryReactionStore: core.createMemoryReactionStore,
+    integrationHandler: core.integrationHandler,
+  };
 }
 
 /** `data/events.db` → `data/events.reactions.db`. */

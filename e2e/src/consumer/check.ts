@@ -1,9 +1,12 @@
 // Type-checked as a consumer would (moduleResolution bundler, then nodenext): every published
 // entry point, with types flowing from the definitions into projections and hooks.
 import { ErrorCode, PROTOCOL_VERSION, type EventEnvelope } from '@eventloom/protocol';
+import { RefusedInBatch, type RejectionCode } from '@eventloom/protocol/codes';
 import { createRegistry, defineEvent, defineProjection, type EventMapOf } from '@eventloom/core';
 import { createEventloom, createSync, type ClientError, type SyncState } from '@eventloom/client';
 import { createHub, createSqliteStore, insecureDevAuthenticator } from '@eventloom/hub';
+import { createHubReactions, createSqliteReactionStore } from '@eventloom/hub/reactions';
+import { createWebhookVerifier, memoryReplayStore } from '@eventloom/hub/webhooks';
 import { parseHubServerConfig, startHubServer } from '@eventloom/hub-server';
 import { main as cli } from '@eventloom/cli';
 import { useProjection, useEvents, EventloomProvider } from '@eventloom/react';
@@ -31,6 +34,18 @@ export async function run(): Promise<void> {
     auth: insecureDevAuthenticator(),
     port: 0,
   });
+  const reactions = await createHubReactions({
+    hub,
+    reactionStore: createSqliteReactionStore({ path: ':memory:' }),
+    handlers: [],
+  });
+  await reactions.stop();
+  const verifier = createWebhookVerifier({
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    replayStore: memoryReplayStore(),
+  });
+  const rejection: RejectionCode = 'wrong-expected-version';
+  console.log(typeof verifier, rejection, new RefusedInBatch() instanceof RefusedInBatch);
   const parsed = parseHubServerConfig(['--insecure-dev'], {});
   if (parsed.ok && !parsed.help) await (await startHubServer(parsed.config)).close();
   const exit: number = await cli(['--help']);

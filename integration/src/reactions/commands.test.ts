@@ -16,7 +16,7 @@ import {
   routeCommands,
   type FoldableEvent,
 } from '@eventloom/core';
-import { createHubReactions } from '@eventloom/hub';
+import { createHubReactions } from '@eventloom/hub/reactions';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';

@@ -13,7 +13,11 @@
  *   `crashClient` (close and reopen from its IndexedDB: nothing appended is lost or re-issued);
  * - `duplicateFrame` (the last push sent again on the socket, or the next live message delivered
  *   twice), `dropFrame` (the device's connection blackholed, then reset), `delay` (the proxy delays
- *   and splits its chunks).
+ *   and splits its chunks);
+ * - `decide`: a guarded append (`execute` of the to-do decider, with `expectedVersion`) on one
+ *   list all devices share, adding or completing to-dos several devices may pick at once, so that
+ *   the hub refuses some and they are decided again or dead-lettered, across the faults above.
+ *   The model knows which ids were added and which completed; the devices decide the rest.
  *
  * After the commands every device goes online and syncs: every appended event is in every log
  * exactly once, the logs are identical and in the hub's order, each device's own events in append
@@ -45,7 +49,7 @@ import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { foldOrder, TodoAdded, TodoDone, todoList, type Todo } from '@eventloom/client/testing';
+import { foldOrder, TodoAdded, TodoDone, todoDecider, todoList, type Todo } from '@eventloom/client/testing';
 import type { SyncMetrics } from '@eventloom/client';
 import { SocketTap } from './socket-tap.node.ts';
 import { openDevice, waitFor, type TestDevice } from './sync-harness.node.ts';
@@ -66,6 +70,10 @@ interface Model {
   /** Every to-do added: its owner and whether it was marked done. */
   readonly todos: Map<string, { readonly owner: number; done: boolean }>;
   nextTodo: number;
+  /** Guarded to-dos (`g<n>`, on the shared guarded list) a device decided to add, or found added. */
+  readonly guardedAdded: Set<string>;
+  /** Guarded to-dos a device decided to complete (it saw them open). */
+  readonly guardedDone: Set<string>;
 }
 
 /** One device of a run, with what the test watches of it. */
@@ -74,7 +82,7 @@ interface Device {
   readonly test: TestDevice;
   readonly tap: SocketTap;
   readonly proxy: FaultProxy;
-  /** Events refused for good (there should be none: nothing here can conflict). */
+  /** Events refused for good (only guarded ones may be: the plain appends cannot conflict). */
   readonly rejected: Set<string>;
   unsubscribe: () => void;
 }
@@ -107,7 +115,7 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-it(`the sync engine against a model: append, offline/online, sync, hub SIGKILL, client crash, duplicated, dropped and delayed frames`, async () => {
+it(`the sync engine against a model: append, guarded decisions that conflict, offline/online, sync, hub SIGKILL, client crash, duplicated, dropped and delayed frames`, async () => {
   const started = performance.now();
   let runs = 0;
   await withReplaySeed(
@@ -120,7 +128,7 @@ it(`the sync engine against a model: append, offline/online, sync, hub SIGKILL, 
       const property = fc.asyncProperty(
         fc.integer({ min: 2, max: MAX_CLIENTS }),
         // A few appends first, so that the faults that follow have pushes to act on.
-        fc.array(appendArbitrary(), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.oneof(appendArbitrary(), decideArbitrary()), { minLength: 1, maxLength: 3 }),
         fc.commands(commandArbitraries(), { maxCommands: MAX_COMMANDS, size: 'max' }),
         async (clients, prelude, commands) => {
           const real = await openRun(++runs, clients);
@@ -131,6 +139,8 @@ it(`the sync engine against a model: append, offline/online, sync, hub SIGKILL, 
               appended: Array.from({ length: clients }, () => []),
               todos: new Map(),
               nextTodo: 0,
+              guardedAdded: new Set(),
+              guardedDone: new Set(),
             };
             await fc.asyncModelRun(() => ({ model, real }), prelude);
             await fc.asyncModelRun(() => ({ model, real }), commands);
@@ -176,6 +186,13 @@ function appendArbitrary(): fc.Arbitrary<SyncCommand> {
     .map(([c, shared, done, adds]) => new Append(c, shared, done, adds));
 }
 
+/** A guarded decision on one of three to-dos: adding weighs two, completing one. */
+function decideArbitrary(): fc.Arbitrary<SyncCommand> {
+  return fc
+    .tuple(clientArbitrary, fc.nat({ max: 2 }), fc.nat({ max: 2 }))
+    .map(([c, todo, kind]) => new Decide(c, todo, kind === 2));
+}
+
 function commandArbitraries(): fc.Arbitrary<SyncCommand>[] {
   const client = clientArbitrary;
   const append = appendArbitrary();
@@ -191,6 +208,9 @@ function commandArbitraries(): fc.Arbitrary<SyncCommand>[] {
       { weight: 1, arbitrary: fc.constant(new RestartHub()) },
       { weight: 3, arbitrary: client.map((c) => new CrashClient(c)) },
     ),
+    // Guarded decisions weigh two: conflicts need two devices deciding on the same to-dos.
+    decideArbitrary(),
+    decideArbitrary(),
     fc.tuple(client, fc.constantFrom('push', 'live')).map(([c, what]) => new DuplicateFrame(c, what)),
     fc.tuple(client, fc.integer({ min: 5, max: 60 })).map(([c, ms]) => new DropFrame(c, ms)),
     fc
@@ -256,6 +276,54 @@ class Append implements SyncCommand {
   }
 }
 
+/**
+ * A guarded append: the device runs the to-do decider on the shared guarded list (add `g<todo>`,
+ * or complete it), on the state it holds. Devices pick the same few ids, so decisions conflict at
+ * the hub: the loser's events are refused, decided again on fresh state, or dead-lettered.
+ */
+class Decide implements SyncCommand {
+  readonly client: number;
+  readonly todo: number;
+  readonly complete: boolean;
+
+  constructor(client: number, todo: number, complete: boolean) {
+    this.client = client;
+    this.todo = todo;
+    this.complete = complete;
+  }
+
+  check(m: Readonly<Model>): boolean {
+    return this.client < m.clients;
+  }
+
+  async run(m: Model, r: Real): Promise<void> {
+    count(this.complete ? 'decide.complete' : 'decide.add');
+    const loom = r.devices[this.client]!.test.loom;
+    const list = guardedList(r);
+    const id = `g${this.todo}`;
+    const result = await loom.execute(
+      todoDecider,
+      this.complete ? { type: 'complete', list, id } : { type: 'add', list, id, title: id },
+    );
+    if (result.ok) {
+      // Added (or completed) on the state the device held: it ends in the log, by this device's
+      // decision or, if another device's came first, by that one.
+      if (this.complete) m.guardedDone.add(id);
+      else m.guardedAdded.add(id);
+      expect(result.events.map((e) => e.expectedVersion)).not.toContain(undefined);
+    } else {
+      // Refused here: the device holds it added (confirmed or pending), or completed already.
+      const codes = this.complete ? ['missing', 'already-done'] : ['exists'];
+      expect(codes).toContain(result.rejection.code);
+      if (!this.complete) m.guardedAdded.add(id);
+    }
+  }
+
+  toString(): string {
+    return `decide(c${this.client}, ${this.complete ? 'complete' : 'add'} g${this.todo})`;
+  }
+}
+
 class GoOffline implements SyncCommand {
   readonly client: number;
   constructor(client: number) {
@@ -305,7 +373,8 @@ class Sync implements SyncCommand {
     count('sync');
     const online = r.devices.filter((d) => m.online[d.index]);
     await converge(online, r);
-    const log = runLog(r, await readHubLog(r.hub.url));
+    const whole = runLog(r, await readHubLog(r.hub.url));
+    const log = plainLog(r, whole);
     const ids = new Set(log.map((e) => e.id));
     // The hub holds everything online devices appended, and of the others a prefix of what they
     // appended (what they pushed before going offline), in their order; nothing else.
@@ -320,12 +389,13 @@ class Sync implements SyncCommand {
     const expected = foldTodos(log);
     for (const d of online) {
       const held = await d.test.loom.readEvents();
-      const last = log.at(-1)?.position ?? 0;
-      expect(held.filter((e) => (e.position ?? 0) <= last)).toEqual(log);
-      if (held.length === log.length) {
-        expect(sortedTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(expected);
+      const last = whole.at(-1)?.position ?? 0;
+      expect(held.filter((e) => (e.position ?? 0) <= last)).toEqual(whole);
+      if (held.length === whole.length) {
+        expect(plainTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(expected);
       }
     }
+    expectGuardedLog(whole, r);
     // Offline devices still show their own writes.
     for (const d of r.devices) await expectOwnTodos(m, d);
   }
@@ -373,10 +443,13 @@ class CrashClient implements SyncCommand {
     await device.test.reopen({ sync: { startOffline: !m.online[this.client] } });
     watch(device);
     // Every event it appended is still there, confirmed or pending, under its id, in its order.
+    const guarded = guardedList(r);
     const own = (await device.test.loom.readEvents())
-      .filter((e) => e.clientId === device.test.loom.clientId)
+      .filter((e) => e.clientId === device.test.loom.clientId && e.stream !== guarded)
       .map((e) => e.id);
-    const pending = (await syncPortOf(device.test.loom).readOutbox()).map((row) => row.event.id);
+    const pending = (await syncPortOf(device.test.loom).readOutbox())
+      .filter((row) => row.event.stream !== guarded)
+      .map((row) => row.event.id);
     expect([...own, ...pending.filter((id) => !own.includes(id))]).toEqual(m.appended[this.client]);
     await expectOwnTodos(m, device);
   }
@@ -475,6 +548,7 @@ async function openRun(run: number, clients: number): Promise<Real> {
           backoff: { initialMs: 10, maxMs: 200, seed: run * MAX_CLIENTS + index },
           requestTimeoutMs: 5_000,
           push: { maxEvents: 3, inFlight: 2 },
+          deciders: [todoDecider],
         },
       },
     );
@@ -494,6 +568,7 @@ async function closeRun(real: Real): Promise<void> {
   for (const d of real.devices) {
     count('injected.push', d.tap.injected.pushes);
     count('injected.live', d.tap.injected.live);
+    count('refused.guarded', d.rejected.size);
     d.unsubscribe();
     await d.test.close();
     d.proxy.clearFaults();
@@ -509,17 +584,25 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
   }
   await converge(r.devices, r);
   const hubLog = await readHubLog(r.hub.url);
-  const log = runLog(r, hubLog);
+  const whole = runLog(r, hubLog);
+  const log = plainLog(r, whole);
 
   // Every appended event is stored exactly once; each device's own in the order it appended them.
   const appended = m.appended.flat();
   expect(log.map((e) => e.id).sort()).toEqual([...appended].sort());
+  const plainIds = new Set(appended);
   for (const d of r.devices) {
     const own = log.filter((e) => e.clientId === d.test.loom.clientId).map((e) => e.id);
     expect(own).toEqual(m.appended[d.index]);
-    expect([...d.rejected]).toEqual([]);
+    expect([...d.rejected].filter((id) => plainIds.has(id))).toEqual([]);
     expect(d.tap.violations).toEqual([]);
   }
+
+  // The guarded list: the decider's rules hold in the log, every to-do decided added is there
+  // once, and every one decided done is done; what lost a conflict left no event in any outbox.
+  const guarded = expectGuardedLog(whole, r);
+  expect([...guarded.added].sort()).toEqual([...m.guardedAdded].sort());
+  for (const id of m.guardedDone) expect(guarded.done.has(id), `${id} done`).toBe(true);
 
   // Identical logs, the hub's; projections equal to the model's fold, folded in position order.
   const model = [...m.todos]
@@ -528,11 +611,11 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
   const clients = [];
   for (const d of r.devices) {
     const held = await d.test.loom.readEvents();
-    expect(held).toEqual(log);
-    expect(sortedTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(model);
-    expect(sortedTodos(await firstValueFrom(d.test.loom.confirmedProjection$(todoList)))).toEqual(model);
+    expect(held).toEqual(whole);
+    expect(plainTodos(await firstValueFrom(d.test.loom.projection$(todoList)))).toEqual(model);
+    expect(plainTodos(await firstValueFrom(d.test.loom.confirmedProjection$(todoList)))).toEqual(model);
     expect(await firstValueFrom(d.test.loom.confirmedProjection$(foldOrder))).toEqual(
-      log.map((e) => `${e.type}:${e.id}`),
+      whole.map((e) => `${e.type}:${e.id}`),
     );
     expect(await syncPortOf(d.test.loom).readOutbox()).toEqual([]);
     clients.push({
@@ -618,6 +701,48 @@ async function expectOwnTodos(m: Readonly<Model>, d: Device): Promise<void> {
 /** The run's events in the hub's log. */
 function runLog(r: Real, log: readonly CommittedEvent[]): CommittedEvent[] {
   return log.filter((e) => e.stream.startsWith(r.ns));
+}
+
+/** The run's list of guarded to-dos, which every device shares. */
+function guardedList(r: Real): string {
+  return `${r.ns}guarded`;
+}
+
+/** The run's plain appends (the model's): every stream but the guarded list. */
+function plainLog(r: Real, log: readonly CommittedEvent[]): CommittedEvent[] {
+  const guarded = guardedList(r);
+  return log.filter((e) => e.stream !== guarded);
+}
+
+/**
+ * The guarded list in the hub's log keeps the decider's rules whatever the conflicts: stream
+ * versions 1, 2, 3…; each to-do added once; done only once, and only after it was added.
+ */
+function expectGuardedLog(
+  log: readonly CommittedEvent[],
+  r: Real,
+): { readonly added: Set<string>; readonly done: Set<string> } {
+  const guarded = log.filter((e) => e.stream === guardedList(r));
+  expect(guarded.map((e) => e.streamVersion)).toEqual(guarded.map((_, i) => i + 1));
+  const added = new Set<string>();
+  const done = new Set<string>();
+  for (const e of guarded) {
+    const { id } = e.data as { id: string };
+    if (e.type === 'todo.added') {
+      expect(added.has(id), `${id} added twice`).toBe(false);
+      added.add(id);
+    } else {
+      expect(added.has(id), `${id} done before it was added`).toBe(true);
+      expect(done.has(id), `${id} done twice`).toBe(false);
+      done.add(id);
+    }
+  }
+  return { added, done };
+}
+
+/** The to-dos of the plain appends (the guarded ones, `g<n>`, are checked on the log). */
+function plainTodos(todos: ReadonlyMap<string, Todo>): [string, Todo][] {
+  return sortedTodos(todos).filter(([id]) => !id.startsWith('g'));
 }
 
 /** The to-do list a log folds to, by a reducer written out here. */

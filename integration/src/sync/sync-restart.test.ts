@@ -39,38 +39,44 @@ describe('createSync: the hub goes away and comes back', () => {
     await live(a.sync);
   });
 
-  it('keeps an event of a version the hub does not know pending, with those after it, until a hub that knows it accepts them', async () => {
+  it('holds an event of a version the hub does not know aside, lets those after it go on, and sends it again, same id, to a hub that knows it', async () => {
     const h = await hub({ sqlite: true, registry: registryV1 });
     const a = await device(h);
     await live(a.sync);
     // (An append stores the latest version of its type: todo.added is written as v2, todo.done is v1.)
-    await a.loom.append('list:1', TodoDone.create({ id: 'known' }));
+    const known = await a.loom.append('list:1', TodoDone.create({ id: 'known' }));
     const v2 = await a.loom.append('list:1', TodoAdded.create({ id: 'new', title: 'v2', tags: ['t'] }));
-    await a.loom.append('list:1', TodoDone.create({ id: 'new' }));
-    await waitFor(a.sync.metrics$, (m) => m.lastError?.code === 'unknown-event-version');
-    await waitFor(a.sync.metrics$, (m) => m.position === 1);
-    const outbox = await syncPortOf(a.loom).readOutbox();
-    expect(outbox.map((r) => [r.clientSeq, r.acked === undefined])).toEqual([
-      [2, true],
-      [3, true],
-    ]);
-    expect((await h.events()).map((e) => e.clientSeq)).toEqual([1]);
-    // The optimistic state shows them all meanwhile.
-    expect(await firstValueFrom(a.loom.projection$(todoList))).toEqual(
-      new Map([['new', { title: 'v2', done: true, tags: ['t'] }]]),
-    );
-    // The hub is upgraded (same log, same port): the events go, in order, as they were written.
-    await h.restart({ registry: todoRegistry });
+    const after = await a.loom.append('list:2', TodoDone.create({ id: 'other' }));
+    const outcome = a.loom.outcome(v2);
+    // The others go on: the hub used the held event's seq for its refusal.
     await a.sync.flushed();
+    await reached(a, 2);
+    expect((await h.events()).map((e) => [e.id, e.clientSeq])).toEqual([
+      [known.id, 1],
+      [after.id, 3],
+    ]);
+    expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
+    // It waits in a visible place, its fate still open.
+    expect(await a.loom.readDeadLetters()).toMatchObject([
+      { event: { id: v2.id, version: 2 }, error: { code: 'unknown-event-version' } },
+    ]);
+    // The hub is upgraded (same log, same port): at the next hello the event is sent again.
+    await h.restart({ registry: todoRegistry });
+    expect(await outcome).toMatchObject({ status: 'committed', position: 3 });
     await reached(a, 3);
     const log = await h.events();
-    expect(log.map((e) => [e.clientSeq, e.version])).toEqual([
-      [1, 1],
-      [2, 2],
-      [3, 1],
+    expect(log.map((e) => [e.id, e.clientSeq, e.version])).toEqual([
+      [known.id, 1, 1],
+      [after.id, 3, 1],
+      [v2.id, 4, 2],
     ]);
-    expect(log[1]!.id).toBe(v2.id);
+    expect(await a.loom.readDeadLetters()).toEqual([]);
     expect(await syncPortOf(a.loom).readOutbox()).toEqual([]);
+    expect((await firstValueFrom(a.loom.projection$(todoList))).get('new')).toEqual({
+      title: 'v2',
+      done: false,
+      tags: ['t'],
+    });
   });
 });
 

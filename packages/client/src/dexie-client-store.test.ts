@@ -158,6 +158,25 @@ it('upgrades a version 3 database: acked outbox rows move to the acked table, an
   store.close();
 });
 
+it('keeps acked rows out of the outbox table: what is left to push is read without stepping over them', async () => {
+  const store = new DexieClientStore({ name: `acked-${Date.now()}`, indexedDB: { indexedDB, IDBKeyRange } });
+  const meta = await store.open();
+  const build = (m: typeof meta) => ({
+    events: Array.from({ length: 300 }, (_, i) =>
+      sampleEnvelope({ clientId: m.clientId, clientSeq: m.clientSeq + i + 1 }),
+    ),
+    hlc: undefined,
+  });
+  const { rows } = await store.appendPending(build);
+  await store.markAcked(rows.slice(0, 299).map((r, i) => ({ clientSeq: r.clientSeq, position: i + 1 })));
+  // The outbox table holds the one row still to push; the sync engine's reads are one key range of it.
+  expect(await store.db.table('outbox').count()).toBe(1);
+  expect(await store.db.table('acked').count()).toBe(299);
+  expect(await store.readPending({ unackedOnly: true, limit: 1 })).toEqual([rows[299]]);
+  expect((await store.readPending({ afterSeq: 297, limit: 2 })).map((r) => r.clientSeq)).toEqual([298, 299]);
+  store.close();
+});
+
 it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, live ones never rewrite more than a small page', async () => {
   const store = new DexieClientStore({ name: `layout-${Date.now()}`, indexedDB: { indexedDB, IDBKeyRange } });
   await store.open();

@@ -91,6 +91,13 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
   events$(filter?: EventFilter): Observable<FoldableEvent>;
   /** Confirmed events matching the filter, in position order, upcast, as stored now. */
   readEvents(filter?: EventFilter): Promise<FoldableEvent[]>;
+  /** The last confirmed position this device holds (0: none). */
+  lastPosition(): Promise<number>;
+  /**
+   * Confirmed events stored **below** the position, upcast, one batch per store: the history of
+   * a stream subscribed later, which `events$` does not emit. In the tab that syncs.
+   */
+  readonly history$: Observable<readonly FoldableEvent[]>;
   /**
    * A projection's optimistic state (confirmed, then pending events on top), of `key` for a keyed
    * projection: emits the current state on subscribe and then each new one.
@@ -193,9 +200,11 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
   readonly registry: EventRegistry<D>;
   readonly pending$: Observable<readonly EventEnvelope[]>;
   readonly outbox$: Observable<readonly OutboxRow[]>;
+  readonly history$: Observable<readonly FoldableEvent[]>;
   readonly leader$: Observable<boolean>;
   readonly errors$: Observable<ClientError>;
 
+  readonly #history = new Subject<readonly FoldableEvent[]>();
   readonly #outcomes: OutcomeTracker;
   readonly #options: EventloomOptions<D>;
   readonly #store: ClientStore;
@@ -229,6 +238,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     const host = (this.#host = new ProjectionHost({ runtime, store, upcaster, meta, snapshotEvery }));
     this.pending$ = host.pending$;
     this.outbox$ = host.outbox$;
+    this.history$ = this.#history.asObservable();
     const outcomes = (this.#outcomes = new OutcomeTracker({ runtime, store, changed$: host.pending$ }));
     this.#tabs = new TabCoordinator(
       options.name,
@@ -262,6 +272,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       clientId: meta.clientId,
       announce,
       note: (fates) => outcomes.note(fates),
+      historyStored: (events) => this.#history.next(upcaster.readAll(events)),
     });
     this.#port = port;
     bindSyncPort(this, port);
@@ -335,6 +346,10 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     return followCommand(result.events, (event) => this.#outcomes.outcome(event));
   }
 
+  lastPosition(): Promise<number> {
+    return this.#port.lastPosition();
+  }
+
   readDeadLetters(): Promise<DeadLetterRow[]> {
     return this.#port.readDeadLetters();
   }
@@ -366,6 +381,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     // rejects stored nothing); only then do the other tabs stop hearing from this one.
     await this.#runtime.drain();
     this.#outcomes.close();
+    this.#history.complete();
     await this.#tabs.close();
     this.#store.close();
     this.#host.complete();

@@ -1,5 +1,5 @@
 import type { Rejection } from '@eventloom/core';
-import type { EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import { ErrorCode, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import type { Observable, Subscription } from 'rxjs';
 import { ClientError, ClientErrorCode } from './client-error.ts';
 import type { ClientStore } from './client-store.ts';
@@ -195,6 +195,13 @@ export class OutcomeTracker {
         ]),
       );
       const letter = letters.get(event.id);
+      // Held aside (the hub did not know its version): it is sent again, its fate still open.
+      if (
+        letter !== undefined &&
+        letter.status === 'refused' &&
+        letter.code === ErrorCode.unknownEventVersion
+      )
+        continue;
       if (letter !== undefined) {
         this.#settle(event.id, letter);
         continue;

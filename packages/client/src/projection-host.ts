@@ -4,6 +4,7 @@ import { distinctUntilChanged, map, merge, Observable, startWith, Subject, type 
 import { toClientError } from './client-error.ts';
 import type { ClientMeta, ClientStore, OutboxRow, StoreChanges, StoreCursor } from './client-store.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
+import { indexOfSeq } from './index-of-seq.ts';
 import { ProjectionRuntime } from './projection-runtime.ts';
 import type { Upcaster } from './upcaster.ts';
 
@@ -67,6 +68,12 @@ export class ProjectionHost {
   readonly #projections = new Map<string, ProjectionRuntime<unknown>>();
   #view: StoreCursor;
   #pending: PendingEntry[] = [];
+  /**
+   * The clientSeq of each pending event by id, kept with `#pending` (which is in clientSeq order),
+   * so that acks, which come once per pushed batch, cost what they ack and not the whole backlog:
+   * an offline backlog drains in linear time.
+   */
+  #seqById = new Map<string, number>();
   /** Set when the store's history moved under the view: the projections are rebuilt. */
   #historyMoved = false;
   #refreshQueued = false;
@@ -110,9 +117,14 @@ export class ProjectionHost {
     return this.#pending.flatMap((p) => (p.event ? [p.event] : []));
   }
 
-  /** The clientSeq of each pending event, by event id. */
-  seqsById(): Map<string, number> {
-    return new Map(this.#pending.map((p) => [p.row.event.id, p.row.clientSeq]));
+  /** The clientSeq of the pending events with these ids (those pending), by event id. */
+  seqsOf(ids: readonly string[]): Map<string, number> {
+    const seqs = new Map<string, number>();
+    for (const id of ids) {
+      const seq = this.#seqById.get(id);
+      if (seq !== undefined) seqs.set(id, seq);
+    }
+    return seqs;
   }
 
   /** The pending rows with these event ids. */
@@ -123,11 +135,21 @@ export class ProjectionHost {
 
   /** Records acks on the pending rows in memory (the store holds them already). */
   noteAcked(acked: ReadonlyMap<number, OutboxRow['acked']>): void {
-    this.#pending = this.#pending.map((p) => {
-      const ack = acked.get(p.row.clientSeq);
-      return ack ? { ...p, row: { ...p.row, acked: ack } } : p;
-    });
+    // A new list (readers may hold the old one), the same events at the same places.
+    const pending = this.#pending.slice();
+    for (const [seq, ack] of acked) {
+      const i = indexOfSeq(pending, seq);
+      if (i === undefined || ack === undefined) continue;
+      const p = pending[i]!;
+      pending[i] = { ...p, row: { ...p.row, acked: ack } };
+    }
+    this.#pending = pending;
     this.#ackNoted.next();
+  }
+
+  /** Makes `#seqById` anew from `#pending` (after it was replaced as a whole). */
+  #indexPending(): void {
+    this.#seqById = new Map(this.#pending.map((p) => [p.row.event.id, p.row.clientSeq]));
   }
 
   /**
@@ -223,6 +245,7 @@ export class ProjectionHost {
   async dropAhead(ahead: FoldedAhead): Promise<void> {
     this.#view = ahead.view;
     this.#pending = ahead.pending;
+    this.#indexPending();
     this.#pendingChanged.next();
     this.#historyMoved = true;
     await this.refresh();
@@ -255,6 +278,7 @@ export class ProjectionHost {
     if (changes.pendingReset) {
       const before = this.#pending;
       this.#pending = changes.pending.map((row) => this.#entry(row));
+      this.#indexPending();
       removed = before;
       added = this.#pending;
       for (const runtime of runtimes) rebase.add(runtime);
@@ -262,11 +286,16 @@ export class ProjectionHost {
       const confirmedIds = new Set(fresh.filter((e) => e.clientId === this.#clientId).map((e) => e.id));
       if (confirmedIds.size > 0) {
         removed = this.#pending.filter((p) => confirmedIds.has(p.row.event.id));
-        if (removed.length > 0)
+        if (removed.length > 0) {
           this.#pending = this.#pending.filter((p) => !confirmedIds.has(p.row.event.id));
+          for (const p of removed) this.#seqById.delete(p.row.event.id);
+        }
       }
       added = changes.pending.filter((row) => row.clientSeq > view.clientSeq).map((row) => this.#entry(row));
-      if (added.length > 0) this.#pending.push(...added);
+      if (added.length > 0) {
+        this.#pending.push(...added);
+        for (const p of added) this.#seqById.set(p.row.event.id, p.row.clientSeq);
+      }
       for (const runtime of runtimes) {
         if (removed.some((p) => p.event !== undefined && runtime.handles(p.event))) rebase.add(runtime);
       }

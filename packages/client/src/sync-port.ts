@@ -5,6 +5,7 @@ import type { ClientStore, DeadLetterRow, InsertConfirmedResult, OutboxRow } fro
 import type { Appender, WriteListener } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
+import { isHeldAside, requeueHeld } from './held-events.ts';
 import type { AppendOutcome } from './outcomes.ts';
 import type { ProjectionHost } from './projection-host.ts';
 
@@ -138,6 +139,11 @@ export interface SyncPort {
    * its own lost events to be sent again. The view follows.
    */
   realign(welcome: { readonly hubClientSeq: number; readonly hubHead: number }): Promise<RealignOutcome>;
+  /**
+   * Puts the events held aside (dead letters of `unknown-event-version`) back in the outbox, same
+   * ids, new seqs, to be sent again: at each `hello` to a hub that records such refusals.
+   */
+  requeueHeld(): Promise<readonly EventEnvelope[]>;
 }
 
 /** What {@link SyncPort.realign} did. */
@@ -167,6 +173,7 @@ export class LoomSyncPort implements SyncPort {
   readonly #clock: DeviceClock;
   readonly #announce: () => void;
   readonly #note: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+  readonly #historyStored: (events: readonly CommittedEvent[]) => void;
 
   constructor(options: {
     readonly runtime: LoomRuntime;
@@ -179,6 +186,8 @@ export class LoomSyncPort implements SyncPort {
     readonly announce: () => void;
     /** Hears what became of appended events, as each is stored (`loom.outcome`). */
     readonly note?: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
+    /** Hears the history stored below the position (`loom.history$`). */
+    readonly historyStored?: (events: readonly CommittedEvent[]) => void;
   }) {
     this.clientId = options.clientId;
     this.name = options.runtime.name;
@@ -189,6 +198,7 @@ export class LoomSyncPort implements SyncPort {
     this.#clock = options.clock;
     this.#announce = options.announce;
     this.#note = options.note ?? (() => undefined);
+    this.#historyStored = options.historyStored ?? (() => undefined);
   }
 
   readonly insertConfirmed = (
@@ -240,6 +250,7 @@ export class LoomSyncPort implements SyncPort {
         await this.#host.refresh();
         this.#clock.observe(result.inserted);
         this.#announce();
+        if (result.inserted.length > 0) this.#historyStored(result.inserted);
       }
       return { inserted: result.inserted.length, position: result.meta.position };
     });
@@ -291,7 +302,8 @@ export class LoomSyncPort implements SyncPort {
       if (rows.length === 0) return { deadLetters: [], dropped: [] };
       const { deadLetters, dropped } = await this.#store.reject(rows);
       this.#note([
-        ...deadLetters.map((letter) => [letter.event.id, refused(letter)] as const),
+        // An event held aside is sent again later: its fate is still open.
+        ...deadLetters.filter((l) => !isHeldAside(l)).map((l) => [l.event.id, refused(l)] as const),
         ...dropped.map((row) => [row.event.id, droppedFate('dropped by the conflict policy')] as const),
       ]);
       await this.#host.refresh();
@@ -305,7 +317,7 @@ export class LoomSyncPort implements SyncPort {
    * not in it: a row another tab appended and pushed before this one read it (`stale`).
    */
   async #seqsOf(ids: readonly string[]): Promise<{ seqs: Map<string, number>; stale: boolean }> {
-    const seqs = this.#host.seqsById();
+    const seqs = this.#host.seqsOf(ids);
     if (ids.every((id) => seqs.has(id))) return { seqs, stale: false };
     for (const row of await this.#store.readPending()) seqs.set(row.event.id, row.clientSeq);
     return { seqs, stale: true };
@@ -388,6 +400,14 @@ export class LoomSyncPort implements SyncPort {
     this.#announce();
     return outcomes;
   }
+
+  readonly requeueHeld = (): Promise<readonly EventEnvelope[]> => {
+    return this.#runtime.run(async () => {
+      const requeued = await requeueHeld({ store: this.#store, host: this.#host, clock: this.#clock });
+      if (requeued.length > 0) this.#announce();
+      return requeued;
+    });
+  };
 
   readonly readDeadLetters = (): Promise<DeadLetterRow[]> => {
     return this.#runtime.run(() => this.#store.readDeadLetters());

@@ -1,7 +1,36 @@
 import { CompatibilityChange } from './compatibility-change.ts';
+import {
+  arrayShape,
+  bound,
+  clip,
+  describe,
+  isMultiple,
+  isSingleValue,
+  items,
+  listValues,
+  lowerBound,
+  num,
+  patterns,
+  props,
+  sameTypeIn,
+  upperBound,
+  valueIn,
+} from './json-schema-keywords.ts';
+import {
+  ANNOTATIONS,
+  asSchema,
+  deepEqual,
+  deref,
+  normalise,
+  strings,
+  typeOf,
+  type Bag,
+  type Branch,
+  type JsonSchema,
+  type Norm,
+} from './json-schema-norm.ts';
 
-/** A JSON Schema document or sub-schema (draft 2020-12 as `z.toJSONSchema` writes it, or draft-07). */
-export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
+export type { JsonSchema } from './json-schema-norm.ts';
 
 /** One reason a reader may refuse what a writer may write, at a path into the data. */
 export interface SchemaIncompatibility {
@@ -64,39 +93,6 @@ interface Ctx {
   depth: number;
 }
 
-type Bag = { readonly [keyword: string]: unknown };
-type TypeName = 'null' | 'boolean' | 'string' | 'number' | 'array' | 'object';
-
-/** A schema as a union of single-type branches. `any` accepts everything; no branches accepts nothing. */
-interface Norm {
-  readonly any: boolean;
-  readonly branches: readonly Branch[];
-  /** Extra conditions that could not be merged in (an `allOf` part that is itself a union). */
-  readonly also: readonly JsonSchema[];
-}
-
-type Branch =
-  | { readonly t: 'enum'; readonly values: readonly unknown[] }
-  | { readonly t: TypeName; readonly integer: boolean; readonly k: Bag };
-
-const ANNOTATIONS = new Set([
-  '$schema',
-  '$id',
-  '$comment',
-  '$defs',
-  'definitions',
-  'id',
-  'title',
-  'description',
-  'default',
-  'examples',
-  'deprecated',
-  'readOnly',
-  'writeOnly',
-  'contentEncoding',
-  'contentMediaType',
-]);
-
 const MODELED = new Set([
   'type',
   'enum',
@@ -127,7 +123,6 @@ const MODELED = new Set([
   'multipleOf',
 ]);
 
-const TYPE_NAMES: readonly TypeName[] = ['null', 'boolean', 'string', 'number', 'array', 'object'];
 const MAX_DEPTH = 256;
 
 function sub(ctx: Ctx, w: JsonSchema, r: JsonSchema, path: string): SchemaIncompatibility[] {
@@ -469,324 +464,6 @@ function compareObjects(ctx: Ctx, w: Bag, r: Bag, path: string): SchemaIncompati
   return issues;
 }
 
-function normalise(schema: JsonSchema, root: JsonSchema): Norm {
-  let bag: Bag | boolean = schema;
-  for (let hops = 0; typeof bag === 'object' && typeof bag['$ref'] === 'string'; hops++) {
-    if (hops > 64) return { any: true, branches: [], also: [] };
-    const { $ref, ...siblings } = bag;
-    const target = resolveRef($ref as string, root);
-    bag = hasConstraints(siblings) ? { allOf: [target, siblings] } : target;
-  }
-  if (bag === true) return { any: true, branches: [], also: [] };
-  if (bag === false) return { any: false, branches: [], also: [] };
-  const also: JsonSchema[] = [];
-  const merged = mergeAllOf(bag, root, also);
-  const union = (merged['anyOf'] ?? merged['oneOf']) as unknown;
-  if (Array.isArray(union)) {
-    const { anyOf: _a, oneOf: _o, ...rest } = merged;
-    const branches: Branch[] = [];
-    let any = false;
-    for (const part of union as JsonSchema[]) {
-      const n = normalise(hasConstraints(rest) ? { allOf: [rest, part] } : part, root);
-      any ||= n.any;
-      branches.push(...n.branches);
-      also.push(...n.also);
-    }
-    return { any, branches, also };
-  }
-  if (isNever(merged)) return { any: false, branches: [], also };
-  return { ...branchesOf(merged), also };
-}
-
-function branchesOf(bag: Bag): { any: boolean; branches: Branch[] } {
-  const typeList =
-    bag['type'] === undefined ? undefined : strings(Array.isArray(bag['type']) ? bag['type'] : [bag['type']]);
-  const accepts = (value: unknown): boolean =>
-    typeList === undefined ||
-    typeList.some((t) => t === typeOf(value) || (t === 'integer' && Number.isInteger(value)));
-  if ('const' in bag)
-    return { any: false, branches: accepts(bag['const']) ? [{ t: 'enum', values: [bag['const']] }] : [] };
-  if (Array.isArray(bag['enum'])) {
-    return { any: false, branches: [{ t: 'enum', values: (bag['enum'] as unknown[]).filter(accepts) }] };
-  }
-  const types = typeList;
-  // Without `type`, keywords constrain only values of their own type (`properties` says nothing
-  // about a string), so the schema is one branch per type, each carrying every keyword.
-  if (types === undefined) {
-    return {
-      any: !hasConstraints(bag),
-      branches: hasConstraints(bag) ? TYPE_NAMES.map((t) => ({ t, integer: false, k: bag })) : [],
-    };
-  }
-  const branches: Branch[] = [];
-  for (const t of new Set(types)) {
-    if (t === 'integer') {
-      if (!types.includes('number')) branches.push({ t: 'number', integer: true, k: bag });
-    } else if ((TYPE_NAMES as readonly string[]).includes(t))
-      branches.push({ t: t as TypeName, integer: false, k: bag });
-  }
-  return { any: false, branches };
-}
-
-/** Folds `allOf` parts into one keyword bag where that is exact; unions inside `allOf` go to `also`. */
-function mergeAllOf(bag: Bag, root: JsonSchema, also: JsonSchema[]): Bag {
-  const parts = bag['allOf'];
-  if (!Array.isArray(parts)) return bag;
-  const { allOf: _, ...rest } = bag;
-  let merged: Record<string, unknown> = { ...rest };
-  for (const raw of parts as JsonSchema[]) {
-    let part: JsonSchema = raw;
-    for (let hops = 0; typeof part === 'object' && typeof part['$ref'] === 'string' && hops < 64; hops++) {
-      const { $ref, ...siblings } = part;
-      part = hasConstraints(siblings)
-        ? { allOf: [resolveRef($ref as string, root), siblings] }
-        : resolveRef($ref as string, root);
-    }
-    if (part === true) continue;
-    if (part === false) return { not: {} };
-    const flat = mergeAllOf(part, root, also);
-    if (flat['anyOf'] !== undefined || flat['oneOf'] !== undefined) {
-      also.push(flat);
-      continue;
-    }
-    merged = mergeBags(merged, flat);
-  }
-  return merged;
-}
-
-function mergeBags(a: Record<string, unknown>, b: Bag): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [key, value] of Object.entries(b)) {
-    const prev = out[key];
-    if (prev === undefined) {
-      out[key] = value;
-      continue;
-    }
-    switch (key) {
-      case 'pattern':
-        out['pattern'] = prev;
-        out['allOf'] = [...((out['allOf'] as unknown[] | undefined) ?? []), { pattern: value }];
-        break;
-      case 'required':
-        out[key] = [...new Set([...strings(prev), ...strings(value)])];
-        break;
-      case 'properties': {
-        const props: Record<string, unknown> = { ...(prev as Bag) };
-        for (const [name, schema] of Object.entries(value as Bag)) {
-          props[name] = props[name] === undefined ? schema : { allOf: [props[name], schema] };
-        }
-        out[key] = props;
-        break;
-      }
-      case 'minimum':
-      case 'exclusiveMinimum':
-      case 'minLength':
-      case 'minItems':
-        out[key] = Math.max(prev as number, value as number);
-        break;
-      case 'maximum':
-      case 'exclusiveMaximum':
-      case 'maxLength':
-      case 'maxItems':
-        out[key] = Math.min(prev as number, value as number);
-        break;
-      case 'type': {
-        const left = strings(Array.isArray(prev) ? prev : [prev]);
-        const right = strings(Array.isArray(value) ? value : [value]);
-        out[key] = left
-          .filter((t) => right.includes(t) || (t === 'integer' && right.includes('number')))
-          .concat(right.filter((t) => t === 'integer' && left.includes('number')));
-        break;
-      }
-      default:
-        if (!deepEqual(prev, value)) out[key] = value;
-    }
-  }
-  return out;
-}
-
-/** Follows bare `$ref`s (no sibling keywords) to the node they name, so that a pair is recognised however it was reached. */
-function deref(schema: JsonSchema, root: JsonSchema): JsonSchema {
-  let node = schema;
-  for (let hops = 0; hops < 64 && typeof node === 'object' && typeof node['$ref'] === 'string'; hops++) {
-    if (Object.keys(node).some((key) => key !== '$ref' && !ANNOTATIONS.has(key))) break;
-    node = resolveRef(node['$ref'], root);
-  }
-  return node;
-}
-
-function resolveRef(ref: string, root: JsonSchema): JsonSchema {
-  if (ref === '#') return root;
-  if (!ref.startsWith('#/') || typeof root !== 'object') return true;
-  let node: unknown = root;
-  for (const raw of ref.slice(2).split('/')) {
-    const segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, segment)) return true;
-    node = (node as Bag)[segment];
-  }
-  return asSchema(node);
-}
-
-function valueIn(value: unknown, rb: Branch): boolean {
-  if (rb.t === 'enum') return rb.values.some((v) => deepEqual(v, value));
-  const t = typeOf(value);
-  if (t !== rb.t) return false;
-  if (rb.t === 'number' && rb.integer && !Number.isInteger(value)) return false;
-  const k = rb.k;
-  if (typeof value === 'string') {
-    if (value.length < (num(k['minLength']) ?? 0) || value.length > (num(k['maxLength']) ?? Infinity))
-      return false;
-    return patterns(k).every((p) => {
-      try {
-        return new RegExp(p, 'u').test(value);
-      } catch {
-        return false;
-      }
-    });
-  }
-  if (typeof value === 'number') {
-    const low = lowerBound(k);
-    const high = upperBound(k);
-    if (low && (value < low.value || (low.exclusive && value === low.value))) return false;
-    if (high && (value > high.value || (high.exclusive && value === high.value))) return false;
-    const step = num(k['multipleOf']);
-    return step === undefined || isMultiple(value, step);
-  }
-  return true;
-}
-
-function sameTypeIn(value: unknown, R: Norm): boolean {
-  const t = typeOf(value);
-  return R.branches.some((rb) => (rb.t === 'enum' ? rb.values.some((v) => typeOf(v) === t) : rb.t === t));
-}
-
-function describe(n: Norm): string {
-  if (n.any) return 'any value';
-  if (n.branches.length === 0) return 'no value at all';
-  const parts = n.branches.map((b) =>
-    b.t === 'enum' ? listValues(b.values) : b.t === 'number' && b.integer ? 'integer' : b.t,
-  );
-  return [...new Set(parts)].join(' | ');
-}
-
-function isSingleValue(schema: JsonSchema): boolean {
-  if (typeof schema !== 'object') return false;
-  return 'const' in schema || (Array.isArray(schema['enum']) && (schema['enum'] as unknown[]).length === 1);
-}
-
-function items(n: number): string {
-  return n === 1 ? '1 item' : `${n} items`;
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-
-function listValues(values: readonly unknown[]): string {
-  const shown = values.slice(0, 8).map((v) => JSON.stringify(v));
-  return values.length > 8 ? `${shown.join(' | ')} | … (${values.length - 8} more)` : shown.join(' | ');
-}
-
-interface Bound {
-  readonly value: number;
-  readonly exclusive: boolean;
-}
-
-function lowerBound(k: Bag): Bound | undefined {
-  const inclusive = num(k['minimum']);
-  const exclusive = num(k['exclusiveMinimum']);
-  if (exclusive !== undefined && (inclusive === undefined || exclusive >= inclusive))
-    return { value: exclusive, exclusive: true };
-  return inclusive === undefined ? undefined : { value: inclusive, exclusive: false };
-}
-
-function upperBound(k: Bag): Bound | undefined {
-  const inclusive = num(k['maximum']);
-  const exclusive = num(k['exclusiveMaximum']);
-  if (exclusive !== undefined && (inclusive === undefined || exclusive <= inclusive))
-    return { value: exclusive, exclusive: true };
-  return inclusive === undefined ? undefined : { value: inclusive, exclusive: false };
-}
-
-function bound(b: Bound | undefined, strict: '>' | '<'): string {
-  if (!b) return 'has no such bound';
-  return `allows ${b.exclusive ? strict : strict === '>' ? '≥' : '≤'} ${b.value}`;
-}
-
-function isMultiple(value: number, step: number): boolean {
-  const q = value / step;
-  return Math.abs(q - Math.round(q)) < 1e-9;
-}
-
-function patterns(k: Bag): string[] {
-  const out: string[] = [];
-  if (typeof k['pattern'] === 'string') out.push(k['pattern']);
-  if (Array.isArray(k['allOf'])) {
-    for (const part of k['allOf'] as unknown[]) {
-      if (typeof part === 'object' && part !== null && typeof (part as Bag)['pattern'] === 'string') {
-        out.push((part as Bag)['pattern'] as string);
-      }
-    }
-  }
-  return out;
-}
-
-function props(k: Bag): Map<string, JsonSchema> {
-  const out = new Map<string, JsonSchema>();
-  const raw = k['properties'];
-  if (typeof raw === 'object' && raw !== null) {
-    for (const [name, schema] of Object.entries(raw)) out.set(name, asSchema(schema));
-  }
-  return out;
-}
-
-/**
- * The fixed items and the schema of every later item. Draft 2020-12 writes `prefixItems` + `items`;
- * draft-07 writes a list in `items` + `additionalItems`. `unevaluatedItems` applies past the
- * prefix when nothing else does.
- */
-function arrayShape(k: Bag): { prefix: JsonSchema[]; rest: JsonSchema } {
-  const items = k['items'];
-  if (Array.isArray(items)) {
-    return { prefix: schemaList(items), rest: asSchema(k['additionalItems'] ?? k['unevaluatedItems']) };
-  }
-  return { prefix: schemaList(k['prefixItems']), rest: asSchema(items ?? k['unevaluatedItems']) };
-}
-
-function schemaList(value: unknown): JsonSchema[] {
-  return Array.isArray(value) ? value.map(asSchema) : [];
-}
-
-function asSchema(value: unknown): JsonSchema {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Bag;
-  return true;
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function hasConstraints(bag: Bag): boolean {
-  return Object.keys(bag).some((key) => !ANNOTATIONS.has(key));
-}
-
-function isNever(bag: Bag): boolean {
-  const not = bag['not'];
-  return not === true || (typeof not === 'object' && not !== null && !hasConstraints(not as Bag));
-}
-
-function typeOf(value: unknown): TypeName | 'other' {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  const t = typeof value;
-  return t === 'boolean' || t === 'string' || t === 'number' || t === 'object' ? t : 'other';
-}
-
 function idOf(ctx: Ctx, schema: JsonSchema): string {
   if (typeof schema === 'boolean') return String(schema);
   let id = ctx.ids.get(schema);
@@ -795,14 +472,4 @@ function idOf(ctx: Ctx, schema: JsonSchema): string {
     ctx.ids.set(schema, id);
   }
   return String(id);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((key) => Object.hasOwn(b, key) && deepEqual((a as Bag)[key], (b as Bag)[key]));
 }

@@ -8,8 +8,12 @@
  *   differs from the hub's (a hub sends it only to clients that speak 2).
  * - 3: `push` may carry `repair: true` (events a restored log lost, sent again); a client sends
  *   it only to a hub that speaks 3.
+ * - 4: the hub records its `unknown-event-version` refusal of a client that speaks 4 (the seq is
+ *   used, the events after it go on); such a client holds the event aside in its dead letters
+ *   and sends it again, same id and a new seq, at its next `hello`. Older clients still wait on
+ *   it (not recorded).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The oldest protocol version a hub of this release still serves. */
 export const MIN_PROTOCOL_VERSION = 1;

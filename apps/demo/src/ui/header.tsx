@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
-import { memberOf, type BoardState } from '../domain/index.ts';
+import type { BoardState } from '../domain/index.ts';
 import type { ConnectionState, SyncStatus } from '../sync.ts';
 import { useApp, useObservable } from './hooks.ts';
+import { Identity } from './identity.tsx';
 
 const LABELS: Record<ConnectionState, string> = {
   live: 'Live',
@@ -23,18 +23,6 @@ const INITIAL: SyncStatus = {
 export function Header({ board }: { readonly board: BoardState }) {
   const app = useApp();
   const status = useObservable(app.sync.status$, INITIAL);
-  const me = memberOf(board, app.clientId);
-  const [editing, setEditing] = useState(false);
-
-  const rename = (event: Event) => {
-    event.preventDefault();
-    const input = (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement;
-    const name = input.value.trim();
-    if (name !== '' && name !== me?.name)
-      void app.commands.join(me?.id ?? app.clientId, name, me?.color ?? '#4f46e5');
-    setEditing(false);
-  };
-
   const title = status.lastError ?? `sync: ${LABELS[status.state]}`;
 
   return (
@@ -60,11 +48,6 @@ export function Header({ board }: { readonly board: BoardState }) {
         <span class="chip" title="Events appended on this device that the hub has not confirmed yet">
           <strong data-testid="pending-count">{status.pending}</strong> pending
         </span>
-        {status.lag > 0 && (
-          <span class="chip" title="Events on the hub this device has not pulled yet">
-            {status.lag} behind
-          </span>
-        )}
         <button
           type="button"
           class={status.manualOffline ? 'button primary' : 'button'}
@@ -74,36 +57,15 @@ export function Header({ board }: { readonly board: BoardState }) {
         >
           {status.manualOffline ? 'Go online' : 'Go offline'}
         </button>
-      </div>
-
-      <div class="me">
-        {editing ? (
-          <form onSubmit={rename} class="inline-form">
-            <label class="sr-only" for="my-name">
-              Your name
-            </label>
-            <input id="my-name" name="name" defaultValue={me?.name ?? ''} maxLength={40} autoFocus />
-            <button type="submit" class="button small" data-testid="my-name-save">
-              Save
-            </button>
-          </form>
-        ) : (
-          <button
-            type="button"
-            class="identity"
-            data-testid="identity"
-            onClick={() => setEditing(true)}
-            title="Change your name"
-          >
-            <span class="avatar" style={{ background: me?.color ?? '#94a3b8' }}>
-              {(me?.name ?? '?').slice(0, 1)}
-            </span>
-            <span data-testid="my-name" data-joined={me !== undefined}>
-              {me?.name ?? 'You'}
-            </span>
-          </button>
+        {/* Last in the row: when it comes and goes, nothing after it moves. */}
+        {status.lag > 0 && (
+          <span class="chip" title="Events on the hub this device has not pulled yet">
+            {status.lag} behind
+          </span>
         )}
       </div>
+
+      <Identity board={board} />
     </header>
   );
 }

@@ -17,6 +17,7 @@ import type { EventFilter } from '../projection-host.ts';
 import type { AnyDecider } from '../sync/sync-types.ts';
 import { routeDeadLetters, type DeadLetterTarget } from './client-dead-letter-queue.ts';
 import { DexieReactionStore } from './dexie-reaction-store.ts';
+import { queueHistory, startFromNow, startOf, type HandlerStarts } from './history-runner.ts';
 import { loomOutboxRelay, type RelayTarget } from './loom-outbox-relay.ts';
 import { timerScheduler } from './timer-scheduler.ts';
 
@@ -39,6 +40,11 @@ export interface ReactionsOptions {
   readonly random?: () => number;
   /** How many handled event ids each checkpoint keeps for dedupe. Default 256. */
   readonly dedupeWindow?: number;
+  /**
+   * Per handler name, where it starts and whether history stored later below its checkpoint runs
+   * through it: `from-the-beginning` (the default) or `from-now` (see {@link HandlerStart}).
+   */
+  readonly starts?: HandlerStarts;
 }
 
 /** What {@link createReactions} needs of an Eventloom. */
@@ -48,6 +54,10 @@ export interface ReactionsTarget extends RelayTarget, DeadLetterTarget {
   readonly indexedDb?: IndexedDbDeps | undefined;
   readonly leader$: Observable<boolean>;
   events$(filter?: EventFilter): Observable<FoldableEvent>;
+  /** History stored below the position: run through `from-the-beginning` handlers (an Eventloom has it). */
+  readonly history$?: Observable<readonly FoldableEvent[]>;
+  /** The last confirmed position, where a `from-now` handler starts (an Eventloom has it). */
+  lastPosition?(): Promise<number>;
 }
 
 /** Handlers and sagas running on this device: see {@link createReactions}. */
@@ -102,6 +112,7 @@ class ClientReactions implements Reactions {
   readonly #running = new BehaviorSubject(false);
   readonly #close: () => void;
   readonly #leader: Subscription;
+  readonly #history: Subscription | undefined;
   /** Lead changes, applied one after the other. */
   #chain: Promise<void> = Promise.resolve();
   #runner: ReactionRunner | undefined;
@@ -143,6 +154,14 @@ class ClientReactions implements Reactions {
       this.#close = () => client.close();
     }
     const { handlers = [], sagas = [] } = options;
+    for (const handler of handlers) {
+      if (startOf(options.starts, handler.name) === 'from-now' && loom.lastPosition === undefined) {
+        throw new ClientError(
+          ClientErrorCode.invalid,
+          `handler ${handler.name} starts from-now: the target has no lastPosition()`,
+        );
+      }
+    }
     this.deadLetters = routeDeadLetters({
       queue: createDeadLetterQueue({ store: this.#store, scheduler: this.#scheduler, handlers, sagas }),
       store: this.#store,
@@ -150,6 +169,7 @@ class ClientReactions implements Reactions {
       ...(options.deciders === undefined ? {} : { deciders: options.deciders }),
       now: () => this.#scheduler.now(),
     });
+    this.#history = loom.history$?.subscribe((events) => this.#enqueue(() => this.#runHistory(events)));
     this.#leader = loom.leader$.pipe(distinctUntilChanged()).subscribe({
       next: (leads) => this.#enqueue(() => (leads ? this.#start() : this.#halt())),
       complete: () => this.#enqueue(() => this.#halt()),
@@ -182,6 +202,7 @@ class ClientReactions implements Reactions {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#leader.unsubscribe();
+    this.#history?.unsubscribe();
     this.#enqueue(() => this.#halt());
     await this.#chain;
     this.#close();
@@ -196,6 +217,9 @@ class ClientReactions implements Reactions {
   async #start(): Promise<void> {
     if (this.#stopped || this.#runner !== undefined) return;
     const { handlers, sagas, random, dedupeWindow } = this.#options;
+    if (handlers !== undefined && this.#loom.lastPosition !== undefined) {
+      await startFromNow(this.#store, handlers, this.#options.starts, await this.#loom.lastPosition());
+    }
     const runner = createReactionRunner({
       store: this.#store,
       feed: observableFeed((after) => this.#loom.events$({ from: after })),
@@ -216,6 +240,26 @@ class ClientReactions implements Reactions {
       throw error;
     }
     this.#running.next(true);
+  }
+
+  /**
+   * History was stored below the log's position: the runner starts again (its feeds read from the
+   * checkpoints, so they take what lies above them), and what `from-the-beginning` handlers had
+   * passed is run through them once each, from their dead-letter queue.
+   */
+  async #runHistory(events: readonly FoldableEvent[]): Promise<void> {
+    if (this.#stopped || events.length === 0) return;
+    const running = this.#runner !== undefined;
+    await this.#halt();
+    const ids = await queueHistory(
+      this.#store,
+      this.#options.handlers ?? [],
+      this.#options.starts,
+      events,
+      this.#scheduler.now(),
+    );
+    if (running) await this.#start();
+    for (const id of ids) await this.deadLetters.retry(id);
   }
 
   async #halt(): Promise<void> {

@@ -42,7 +42,8 @@ export function conflictAction(policy: ConflictPolicy, rejection: PushRejection)
 
 /**
  * Push results that are not final: the hub recorded nothing, and the event stays pending to be
- * pushed again — after the hub learns its version (`unknown-event-version`), from the right
+ * pushed again — after the hub learns its version (`unknown-event-version`, from a hub older
+ * than protocol 4; a newer hub records it and the event is held aside), from the right
  * clientSeq (`sequence-gap`), or later (`internal`, `unavailable`).
  */
 export const UNDECIDED_CODES: ReadonlySet<RejectionCode> = new Set<RejectionCode>([

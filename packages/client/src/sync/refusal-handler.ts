@@ -8,7 +8,8 @@ import {
   type PushRejection,
 } from './conflict-policy.ts';
 import { RefusalReminders } from './refusal-reminders.ts';
-import type { Refusal, SyncSession } from './sync-session.ts';
+import type { Refusal } from './session-host.ts';
+import type { SyncSession } from './sync-session.ts';
 import type { AnyDecider, RejectionReport } from './sync-types.ts';
 
 /** A refused decision waiting to be made again on fresh state. */

@@ -1,7 +1,9 @@
-import { Limits, subscriptionsSchema, type EventEnvelope, type Notify } from '@eventloom/protocol';
-import { BehaviorSubject, distinctUntilChanged, map, Subject, Subscription, type Observable } from 'rxjs';
+import type { EventEnvelope, Notify } from '@eventloom/protocol';
+import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable, Subscription } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import { createBackoff, type Backoff } from './backoff.ts';
+import { checkSubscriptions, isFatal, resolveSessionConfig } from './session-config.ts';
+import type { SessionConfig, SessionHost } from './session-host.ts';
 import type {
   RejectionReport,
   Sync,
@@ -14,9 +16,7 @@ import type {
 import { defaultOnlineDetector } from './online-detector.ts';
 import { RateMeter } from './rate-meter.ts';
 import { RefusalHandler } from './refusal-handler.ts';
-import { defaultSocketFactory } from './sync-socket.ts';
-import { SyncWarnings } from './sync-warnings.ts';
-import { SyncSession, type SessionConfig, type SessionHost } from './sync-session.ts';
+import { SyncSession } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 import type { SyncPort } from '../sync-port.ts';
 import { syncPortOf } from '../sync-port-access.ts';
@@ -88,30 +88,7 @@ export class SyncEngine implements Sync {
     this.#desired = checkSubscriptions(options.subscriptions);
     this.#now = options.now ?? Date.now;
     this.#backoff = createBackoff(options.backoff);
-    const push = options.push ?? {};
-    this.#config = {
-      url: options.url,
-      token: options.token,
-      io: options.io ?? {},
-      socket: options.socket ?? defaultSocketFactory,
-      fingerprint: fingerprintOf(loom),
-      warnings: new SyncWarnings(options.warn),
-      maxEvents: clamp(push.maxEvents ?? Limits.maxBatchSize, 1, Limits.maxBatchSize),
-      maxBytes: clamp(
-        push.maxBytes ?? 1024 * 1024,
-        Limits.maxEventBytes + 1024,
-        Limits.maxMessageBytes - 1024,
-      ),
-      inFlight: clamp(push.inFlight ?? 4, 1, 16),
-      pullLimit: clamp(options.pullLimit ?? 1000, 1, Limits.maxPullLimit),
-      requestTimeoutMs: options.requestTimeoutMs ?? 20_000,
-      // Waiting for the hub to learn an event version, or to come back from an internal failure.
-      holdBackoff: createBackoff({
-        ...options.backoff,
-        initialMs: Math.max(1000, options.backoff?.initialMs ?? 1000),
-        maxMs: Math.max(60_000, options.backoff?.maxMs ?? 60_000),
-      }),
-    };
+    this.#config = resolveSessionConfig(loom, options);
     this.#pushedMeter = new RateMeter(RATE_WINDOW_MS, this.#now);
     this.#pulledMeter = new RateMeter(RATE_WINDOW_MS, this.#now);
     this.#metrics = new BehaviorSubject(this.#snapshot());
@@ -508,47 +485,6 @@ export class SyncEngine implements Sync {
   }
 }
 
-function checkSubscriptions(subscriptions: readonly string[]): readonly string[] {
-  const parsed = subscriptionsSchema.safeParse(subscriptions);
-  if (!parsed.success) {
-    throw new ClientError(
-      ClientErrorCode.invalid,
-      `subscriptions: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-    );
-  }
-  return [...new Set(parsed.data)];
-}
-
-function fingerprintOf(loom: SyncTarget): string | null {
-  try {
-    return loom.registry.fingerprint;
-  } catch {
-    return null;
-  }
-}
-
-/** Failures no retry can fix: wait for `goOnline()` (after the app, the token or the hub changed). */
-function isFatal(error: ClientError | undefined, token: SyncOptions['token']): boolean {
-  if (error === undefined) return false;
-  switch (error.code) {
-    case ClientErrorCode.databaseClosed:
-    case ClientErrorCode.versionConflict:
-    case ClientErrorCode.protocolTooOld:
-    case ClientErrorCode.protocolTooNew:
-    case ClientErrorCode.hubChanged:
-      return true;
-    case ClientErrorCode.unauthenticated:
-      // A token function may give a fresh token next time; a fixed one will not change.
-      return typeof token !== 'function';
-    default:
-      return false;
-  }
-}
-
 function closedError(): ClientError {
   return new ClientError(ClientErrorCode.closed, 'the sync is closed');
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.floor(value)));
 }

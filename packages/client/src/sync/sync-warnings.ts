@@ -32,7 +32,7 @@ export class SyncWarnings {
     this.#once(
       `refused:${code}`,
       `[eventloom] the hub refused ${event.type} v${event.version} on ${event.stream} (${code}): ${message}. ` +
-        `The event was ${fate}. Subscribe to sync.rejections$ to handle refusals (this warning is shown once per code).`,
+        `The event was ${code === 'unknown-event-version' && action === 'dead-lettered' ? 'held aside in the dead letters, to be sent again (same id) at the next hello' : fate}. Subscribe to sync.rejections$ to handle refusals (this warning is shown once per code).`,
     );
   }
 
@@ -53,7 +53,7 @@ export class SyncWarnings {
     this.#once(
       'schema',
       `[eventloom] this app's event registry (fingerprint ${own ?? 'none'}) differs from the one the hub at ${url} validates against (${hubs}). ` +
-        `Events of types or versions the hub does not know wait in the outbox; events of another shape are refused as invalid.`,
+        `Events of types or versions the hub does not know wait aside (in the dead letters, sent again at each hello; in the outbox with a hub older than protocol 4); events of another shape are refused as invalid.`,
     );
   }
 

@@ -9,7 +9,7 @@ import {
   isAdminError,
   send,
   type ReactionAdminOptions,
-} from '../reactions/reaction-admin-handler.ts';
+} from './admin-http.ts';
 import type { EventStore } from '../store/event-store.ts';
 
 /** The largest page `/admin/events` gives; `limit` defaults to 1,000. */

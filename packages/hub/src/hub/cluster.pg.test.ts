@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EventStore } from '../store/event-store.ts';
 import { createPostgresStore } from '../store/postgres-store.ts';
 import { postgresUnavailable, requirePostgres, testSchemas } from '../store/postgres-test-database.ts';
+import type { HubOptions } from './hub-options.ts';
 import { connectRedisCluster, type RedisCluster } from './redis-cluster.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.test-kit.ts';
 import { collect, makeEvent, request, silentLogger, testScope, until, type TestHub } from './test-kit.ts';
@@ -37,8 +38,21 @@ describe.runIf(run)('hub cluster on Postgres and Redis', () => {
   /** Starts `n` nodes on a fresh log; each store connects through `dbPort` when given (a proxy). */
   async function cluster(
     n: number,
-    options: { pollIntervalMs?: number; dbPort?: number; redisPort?: number } = {},
-  ): Promise<{ nodes: TestHub[]; stores: EventStore[]; buses: RedisCluster[]; url: string; schema: string }> {
+    options: {
+      pollIntervalMs?: number;
+      dbPort?: number;
+      redisPort?: number;
+      authorize?: HubOptions['authorize'];
+    } = {},
+  ): Promise<{
+    nodes: TestHub[];
+    stores: EventStore[];
+    buses: RedisCluster[];
+    /** What each node's bus received from Redis: the notifications routed to it, copies included. */
+    received: string[][];
+    url: string;
+    schema: string;
+  }> {
     const { url, schema } = await schemas.next();
     const dbUrl = new URL(url);
     if (options.dbPort !== undefined) dbUrl.port = String(options.dbPort);
@@ -47,6 +61,7 @@ describe.runIf(run)('hub cluster on Postgres and Redis', () => {
     const nodes: TestHub[] = [];
     const stores: EventStore[] = [];
     const buses: RedisCluster[] = [];
+    const received: string[][] = [];
     for (let i = 0; i < n; i++) {
       const store = await createPostgresStore({
         url: dbUrl.toString(),
@@ -59,11 +74,22 @@ describe.runIf(run)('hub cluster on Postgres and Redis', () => {
         key: `eventloom#${await store.hubId()}`,
       });
       scope.defer(() => bus.close());
-      nodes.push(await scope.startHub({ store, cluster: bus }));
+      const seen: string[] = [];
+      received.push(seen);
+      const observed: RedisCluster = {
+        ...bus,
+        notifications: (onMessage) =>
+          bus.notifications((payload) => {
+            seen.push(payload);
+            onMessage(payload);
+          }),
+      };
+      const authorize = options.authorize === undefined ? {} : { authorize: options.authorize };
+      nodes.push(await scope.startHub({ store, cluster: observed, ...authorize }));
       stores.push(store);
       buses.push(bus);
     }
-    return { nodes, stores, buses, url, schema };
+    return { nodes, stores, buses, received, url, schema };
   }
 
   /** Pushes `count` events of `clientId` in batches of `batch`, in order; resolves with the acks. */
@@ -165,6 +191,49 @@ describe.runIf(run)('hub cluster on Postgres and Redis', () => {
     });
     await until(() => atA.length === 1, 'the reply back on the first node');
     expect(atA[0]).toMatchObject({ kind: 'reply', from: 'notify-c', data: { here: ['carol'] } });
+  });
+
+  it('routes a notify only to the nodes with a session that may take it, and each node still checks each session', async () => {
+    // Dave may not receive room:secret: his node is told (his room:* route), his session is not.
+    const authorize: HubOptions['authorize'] = (principal, action, stream) =>
+      !(principal.sub === 'dave' && action === 'subscribe' && stream === 'room:secret');
+    const { nodes, received } = await cluster(3, { authorize });
+    const alice = await scope.client(nodes[0]!.url, 'alice', 'route-alice', []);
+    const bob = await scope.client(nodes[1]!.url, 'bob', 'route-bob', ['room:1']);
+    const dave = await scope.client(nodes[1]!.url, 'dave', 'route-dave', ['room:*']);
+    const carol = await scope.client(nodes[2]!.url, 'carol', 'route-carol', ['li[s]t?:*']);
+    const at = {
+      bob: collect<Notify>(bob.socket, 'notify'),
+      dave: collect<Notify>(dave.socket, 'notify'),
+      carol: collect<Notify>(carol.socket, 'notify'),
+    };
+    const notify = (n: number, stream: string, to?: string) =>
+      alice.socket.emit('notify', {
+        id: `0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4b0${n}`,
+        kind: 'notification',
+        type: 'typing',
+        stream,
+        data: { n },
+        ...(to === undefined ? {} : { to }),
+      });
+    const streamsAt = (node: number) =>
+      received[node]!.map((p) => (JSON.parse(p) as { message: Notify }).message.stream);
+    notify(1, 'room:1');
+    notify(2, 'room:secret');
+    notify(3, 'li[s]t?:9');
+    notify(4, 'list:9');
+    notify(5, 'elsewhere', 'route-carol');
+    await until(() => at.carol.length === 2, 'the list notification and the one to carol on node 2');
+    await until(() => at.bob.length === 1 && at.dave.length === 1, 'room:1 on node 1');
+    // Node 1 listens on room:1 and room:*: it got room:1 twice (one copy dropped), and room:secret.
+    await until(() => received[1]!.length === 3, 'node 1 told of what its routes match');
+    expect(streamsAt(1)).toEqual(['room:1', 'room:1', 'room:secret']);
+    expect(at.bob.map((m) => m.data)).toEqual([{ n: 1 }]);
+    expect(at.dave.map((m) => m.data)).toEqual([{ n: 1 }]);
+    // Node 2 was told of its literal prefix and of carol's own message only; node 0 of nothing.
+    expect(streamsAt(2)).toEqual(['li[s]t?:9', 'elsewhere']);
+    expect(at.carol.map((m) => m.data)).toEqual([{ n: 3 }, { n: 5 }]);
+    expect(received[0]).toEqual([]);
   });
 
   it('still delivers every commit after its listener connection is killed: by the poll, then by a new listener', async () => {

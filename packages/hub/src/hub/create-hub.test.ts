@@ -356,9 +356,12 @@ describe('createHub: registry', () => {
     });
   });
 
-  it('rejects invalid data (recorded) and unknown versions (not recorded, later events wait)', async () => {
-    const { client, store } = await setup({ registry });
-    const a = await client('alice', 'client-a');
+  it('rejects invalid data (recorded) and, for a client of protocol 3, unknown versions (not recorded, later events wait)', async () => {
+    const { url, store } = await setup({ registry });
+    const socket = await connectClient(url, { token: await signToken('alice') });
+    scope.defer(() => socket.disconnect());
+    await hello(socket, 'client-a', ['*'], 3);
+    const a = { socket };
     const invalid = makeEvent('client-a', 1, { data: { title: 3 } });
     const unknown = makeEvent('client-a', 2, { version: 2 });
     const after = makeEvent('client-a', 3);
@@ -373,6 +376,26 @@ describe('createHub: registry', () => {
     // Once the client sends a version the hub knows for seq 2, the sequence goes on.
     const fixed = await push(a.socket, [{ ...unknown, version: 1 }, after]);
     expect(fixed.results.map((r: PushResult) => r.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('records the unknown-version refusal of a client of protocol 4, so that its later events go on', async () => {
+    const { client, store } = await setup({ registry });
+    const a = await client('alice', 'client-a');
+    const unknown = makeEvent('client-a', 1, { version: 2 });
+    const after = makeEvent('client-a', 2);
+    const ack = await push(a.socket, [unknown, after]);
+    expect(ack.results).toMatchObject([
+      { status: 'rejected', code: 'unknown-event-version' },
+      { status: 'ok', position: 1 },
+    ]);
+    expect((await store.client('client-a')).lastClientSeq).toBe(2);
+    // Sent again by the client, same id under a new seq, once the hub knows it: committed.
+    const again = await push(a.socket, [{ ...unknown, clientSeq: 3, version: 1 }]);
+    expect(again.results).toMatchObject([{ status: 'ok', id: unknown.id, position: 2 }]);
+    // The old seq still answers its recorded refusal.
+    expect((await push(a.socket, [unknown])).results).toMatchObject([
+      { status: 'rejected', code: 'unknown-event-version' },
+    ]);
   });
 });
 

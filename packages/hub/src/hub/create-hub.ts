@@ -6,22 +6,22 @@ import {
 } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
-import { decodeNotify, ErrorCode, Limits } from '@eventloom/protocol';
+import { ErrorCode, Limits } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import { pino, type Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
-import type { HubContext } from './hub-context.ts';
+import type { HubContext, SessionIdentity } from './hub-context.ts';
 import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
 import { RestoreWatch } from './restore-watch.ts';
 import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubMemory } from './hub-memory.ts';
-import { HubSession, type SessionIdentity } from './hub-session.ts';
+import { HubSession } from './hub-session.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { PeerLimits } from './peer-limits.ts';
 import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
-import { CLUSTER_NOTIFY_EVENT, deliverLocally } from './notify-relay.ts';
+import { CrossNodeNotify } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
@@ -281,11 +281,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
 
   if (options.cluster !== undefined) {
     io.adapter(options.cluster.adapter);
-    // Notifications other nodes relay: checked there, delivered here to this node's sessions.
-    io.on(CLUSTER_NOTIFY_EVENT, (message: unknown) => {
-      const decoded = decodeNotify(message);
-      if (decoded.ok) void deliverLocally(ctx, undefined, decoded.value).catch(() => undefined);
-    });
   }
 
   io.on('connection', (socket: Socket) => {
@@ -320,6 +315,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     queries: options.queries,
     ready,
     cluster: options.cluster,
+    crossNode:
+      options.cluster === undefined ? undefined : new CrossNodeNotify(options.cluster, () => ctx, logger),
     closing: () => closing,
   };
 

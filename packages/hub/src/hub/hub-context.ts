@@ -6,6 +6,8 @@ import type { HubMemory } from './hub-memory.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
+import type { CrossNodeNotify } from './notify-relay.ts';
+import type { PeerPair } from './peer-limits.ts';
 import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
 
@@ -43,6 +45,19 @@ export interface HubContext {
   readonly ready: Set<ReadySession>;
   /** The bus to the other nodes, on a cluster. */
   readonly cluster: HubCluster | undefined;
+  /** This node's notifications to and from the others, on a cluster. */
+  readonly crossNode: CrossNodeNotify | undefined;
   /** True once the hub is closing: nothing new is accepted. */
   closing(): boolean;
+}
+
+/** Who a connection is and what it shares with the other connections of its principal and address. */
+export interface SessionIdentity {
+  readonly principal: Principal;
+  /** `principalKey(principal)`: what its client ids are bound to. */
+  readonly key: string;
+  /** The verified token's claims (empty without a token). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly expiresAt: number | undefined;
+  readonly peers: PeerPair;
 }

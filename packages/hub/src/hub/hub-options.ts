@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { EventStore } from '../store/event-store.ts';
 import type { Authenticator } from './authenticator.ts';
+import type { NotifyBus } from './notify-routes.ts';
 
 /** What a principal asks to do to a stream: store events, read them back, receive them live, relay a `notify`. */
 export type HubAction = 'push' | 'pull' | 'subscribe' | 'notify';
@@ -32,8 +33,9 @@ export type Authorize = (
 
 /**
  * The event schemas the hub validates `data` against: an `EventRegistry` of `@eventloom/core`
- * (`createRegistry([...])`) fits. `validate` fails with `unknown-event-version` (never recorded,
- * so the event stays pending on its client until the hub learns its type and version), `invalid`
+ * (`createRegistry([...])`) fits. `validate` fails with `unknown-event-version` (recorded as a
+ * rejection for a client of protocol 4, which holds the event aside and sends it again later, so
+ * that its later events go on; not recorded for older clients, whose later events wait), `invalid`
  * (recorded as a rejection), or `internal` (an upcaster bug on the hub: not recorded either).
  */
 export interface HubRegistry {
@@ -155,21 +157,26 @@ export interface HubOptions {
   /** Socket.IO path; default `/socket.io`. */
   readonly path?: string;
   /**
-   * For a hub of several nodes on one shared log (the Postgres store): the Socket.IO adapter
-   * that carries notifications and queries between nodes (`createAdapter(pub, sub)` of
-   * `@socket.io/redis-adapter`). Events never go through it: every node follows the log.
+   * For a hub of several nodes on one shared log (the Postgres store): the bus that carries
+   * notifications and queries between nodes (`connectRedisCluster` of `@eventloom/hub/redis`).
+   * Events never go through it: every node follows the log.
    */
   readonly cluster?: HubCluster;
 }
 
 /** The bus between the nodes of a hub (see {@link HubOptions.cluster}). */
 export interface HubCluster {
-  /** The adapter factory, as `io.adapter()` takes it. */
+  /** The Socket.IO adapter, as `io.adapter()` takes it (Socket.IO's own cross-node calls). */
   readonly adapter: NonNullable<Parameters<Server['adapter']>[0]>;
   /** What the bus runs on, for `/readyz` and error messages (`redis`). */
   readonly name: string;
   /** Whether the bus is reachable now. */
   isUp(): boolean;
+  /**
+   * The notification routes of one node: `onMessage` receives each payload published by any node
+   * on a route this node opened (see `NotifyBus`).
+   */
+  notifications(onMessage: (payload: string) => void): NotifyBus;
 }
 
 /**

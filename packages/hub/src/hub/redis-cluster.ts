@@ -8,11 +8,13 @@ export interface RedisCluster extends HubCluster {
 }
 
 /**
- * Connects the two Redis clients the Socket.IO Redis adapter needs (one publishes, one
- * subscribes) and makes the hub's `cluster` option of them. The pub/sub adapter, not the streams
- * one: notifications are at-most-once and ephemeral by design (the log carries everything that
- * must survive), so nothing is gained by keeping them in a Redis stream, and pub/sub adds no
- * polling delay and keeps no data in Redis. The clients reconnect on their own; while they are
+ * Connects two Redis clients (one publishes, one subscribes) and makes the hub's `cluster` option
+ * of them: the Socket.IO Redis adapter (for Socket.IO's own cross-node calls), and the hub's
+ * notifications, on one channel per stream, prefix (a pattern) and client id that the node's
+ * sessions need (see `notifyChannel`), so that only the nodes that may deliver a notification
+ * receive it. Pub/sub, not Redis streams: notifications are at-most-once and ephemeral by design
+ * (the log carries everything that must survive), so nothing is gained by keeping them in a
+ * stream, and pub/sub adds no polling delay and keeps no data in Redis. The clients reconnect on their own; while they are
  * away, `isUp()` is false (notify then answers `unavailable`, and `/readyz` says `redis: down`).
  * Needs `@redis/client` and `@socket.io/redis-adapter` installed beside `@eventloom/hub`.
  *
@@ -74,14 +76,64 @@ export async function connectRedisCluster(
       cause,
     });
   }
+  const key = options.key ?? 'eventloom';
+  /** Runs a Redis command for the notifications; a failure (thrown or rejected) is logged only. */
+  const attempt = async (what: string, command: () => Promise<unknown>): Promise<void> => {
+    try {
+      await command();
+    } catch (error) {
+      if (pub.isOpen && sub.isOpen) logger.warn({ err: error }, `redis: cannot ${what}`);
+    }
+  };
   return {
     name: 'redis',
-    adapter: createAdapter(pub, sub, { key: options.key ?? 'eventloom' }),
+    adapter: createAdapter(pub, sub, { key }),
     isUp: () => pub.isReady && sub.isReady,
+    notifications(onMessage) {
+      const listener = (message: string) => onMessage(message);
+      const pattern = (prefix: string) => `${globEscaped(notifyChannel(key, 'stream', prefix))}*`;
+      return {
+        open(route) {
+          return attempt(`listen on ${route.kind} ${route.name}`, () =>
+            route.kind === 'prefix'
+              ? sub.pSubscribe(pattern(route.name), listener)
+              : sub.subscribe(notifyChannel(key, route.kind, route.name), listener),
+          );
+        },
+        close(route) {
+          void attempt(`stop listening on ${route.kind} ${route.name}`, () =>
+            route.kind === 'prefix'
+              ? sub.pUnsubscribe(pattern(route.name), listener)
+              : sub.unsubscribe(notifyChannel(key, route.kind, route.name), listener),
+          );
+        },
+        publish(route, payload) {
+          if (route.kind === 'prefix') return;
+          void attempt(`publish on ${route.kind} ${route.name}`, () =>
+            pub.publish(notifyChannel(key, route.kind, route.name), payload),
+          );
+        },
+      };
+    },
     async close() {
       await Promise.all([pub.close().catch(() => pub.destroy()), sub.close().catch(() => sub.destroy())]);
     },
   };
+}
+
+/**
+ * The Redis channel of a notification route: `<key>#notify#stream#<stream>` or
+ * `<key>#notify#client#<clientId>`. A prefix route is the pattern of the stream channels that
+ * start with it (`PSUBSCRIBE`, its glob characters escaped), so one `PUBLISH` reaches the nodes
+ * listening on the stream and those listening on any prefix of it, and no other node.
+ */
+export function notifyChannel(key: string, kind: 'stream' | 'client', name: string): string {
+  return `${key}#notify#${kind}#${name}`;
+}
+
+/** `text` as a Redis glob pattern that matches exactly it (`*`, `?`, `[`, `]`, `\\` escaped). */
+export function globEscaped(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** A URL without its password, for messages. */

@@ -1,10 +1,6 @@
-import {
-  ErrorCode,
-  RefusedInBatch,
-  type CommittedEvent,
-  type EventEnvelope,
-  type RejectionCode,
-} from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
+// Not the main entry: this runs on the SQLite thread too, which must not load zod and the schemas.
+import { ErrorCode, RefusedInBatch, type RejectionCode } from '@eventloom/protocol/codes';
 import type { StoreAppend, StoreAppendResult } from './event-store.ts';
 import { sameEnvelope } from './same-envelope.ts';
 

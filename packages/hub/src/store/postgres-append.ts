@@ -22,9 +22,10 @@ export function lockAppends(tx: TransactionSql): Promise<unknown> {
 }
 
 /**
- * One append transaction (run it in `sql.begin`): the lock, the state the batch is judged against
- * (read in one round trip, for the clients and streams it names; one more for a re-push), the
- * plan, the writes (one more round trip, pipelined).
+ * One append transaction (in `sql.begin`; {@link runAppend} runs it): the lock, the state the batch
+ * is judged against (read in one round trip, for the clients and streams it names; one more for a
+ * re-push), the plan, then the writes, sent without waiting for their answers (`written`
+ * resolves with their failures, if any), so that the COMMIT follows them in the same round trip.
  * The plan is pure: when it asks for a row that was not read (a repeated seq's refusal or event,
  * an id to check), the rows it asked for are read and it plans again.
  */
@@ -33,7 +34,7 @@ export async function appendTransaction(
   items: readonly Item[],
   idsCheckedOnInsert: boolean,
   channel: string,
-): Promise<Committed> {
+): Promise<{ committed: Committed; written: Promise<unknown[]> }> {
   const clientIds = [...new Set(items.map((i) => i.event.clientId))];
   const streams = [...new Set(items.map((i) => i.event.stream))];
   const [, headRows, clientRows, streamRows] = await Promise.all([
@@ -112,16 +113,47 @@ export async function appendTransaction(
     const head = plan.events[plan.events.length - 1]!.position;
     writes.push(tx`SELECT pg_notify(${channel}, ${String(head)})`);
   }
-  // Every outcome, so that an id conflict is told from the failures it causes after it.
-  const failures = (await Promise.allSettled(writes)).flatMap((w) =>
-    w.status === 'rejected' ? [w.reason as unknown] : [],
+  // Not awaited: the COMMIT goes out right behind the writes, one round trip less under the lock.
+  // Every outcome is kept, so that an id conflict is told from the failures it causes after it.
+  const written = Promise.allSettled(writes).then((settled) =>
+    settled.flatMap((w) => (w.status === 'rejected' ? [w.reason as unknown] : [])),
   );
-  if (failures.length > 0) {
-    if (!failures.some(isIdConflict)) throw failures[0];
-    if (idsCheckedOnInsert) throw REUSED_ID;
-    throw new HubError(HubErrorCode.store, 'event store: an id of the batch is stored already');
+  return { committed: { plan, recordedAt, before: state.head }, written };
+}
+
+/**
+ * Runs one append transaction (see {@link appendTransaction}) and resolves once it committed;
+ * throws {@link REUSED_ID} (with `idsCheckedOnInsert`) when the unique index refused an id. The
+ * writes and the COMMIT are sent together: when a write failed, Postgres answers the COMMIT by
+ * rolling back, and the failure is thrown here.
+ */
+export async function runAppend(
+  sql: Sql,
+  items: readonly Item[],
+  idsCheckedOnInsert: boolean,
+  channel: string,
+): Promise<Committed> {
+  let written: Promise<unknown[]> = Promise.resolve([]);
+  let committed: Committed;
+  try {
+    committed = await sql.begin(async (tx) => {
+      const planned = await appendTransaction(tx, items, idsCheckedOnInsert, channel);
+      written = planned.written;
+      return planned.committed;
+    });
+  } catch (thrown) {
+    throw failureOf([thrown, ...(await written)], idsCheckedOnInsert);
   }
-  return { plan, recordedAt, before: state.head };
+  const failures = await written;
+  if (failures.length > 0) throw failureOf(failures, idsCheckedOnInsert);
+  return committed;
+}
+
+/** What to throw for the failures of a transaction's writes: an id conflict first, see REUSED_ID. */
+function failureOf(failures: readonly unknown[], idsCheckedOnInsert: boolean): unknown {
+  if (!failures.some(isIdConflict)) return failures[0];
+  if (idsCheckedOnInsert) return REUSED_ID;
+  return new HubError(HubErrorCode.store, 'event store: an id of the batch is stored already');
 }
 
 /** Whether a statement failed on the unique index of event ids (`id text UNIQUE` of migration 1). */

@@ -14,10 +14,10 @@ import type {
 } from './event-store.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import {
-  appendTransaction,
   eventsOf,
   readHead,
   REUSED_ID,
+  runAppend,
   toItem,
   type Committed,
   type Item,
@@ -336,10 +336,10 @@ class PostgresEventStore implements EventStore {
     try {
       let committed: Committed;
       try {
-        committed = await this.#sql.begin((tx) => appendTransaction(tx, items, true, this.#channel));
+        committed = await runAppend(this.#sql, items, true, this.#channel);
       } catch (thrown) {
         if (thrown !== REUSED_ID) throw thrown;
-        committed = await this.#sql.begin((tx) => appendTransaction(tx, items, false, this.#channel));
+        committed = await runAppend(this.#sql, items, false, this.#channel);
       }
       const { plan, recordedAt, before } = committed;
       if (plan.events.length > 0) {

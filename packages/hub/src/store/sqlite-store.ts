@@ -13,7 +13,7 @@ import type {
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
-import type { AppendAnswer, AppendColumns, PageText } from './sqlite-log.ts';
+import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
 
@@ -38,8 +38,9 @@ export interface SqliteStoreOptions {
  * {@link HubError} `store` on a file of another application or of a newer schema.
  *
  * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
- * reads on another with a connection of their own; neither blocks the caller's event loop, which
- * goes on reading sockets meanwhile, and a long catch-up read does not hold commits up.
+ * reads on another with a connection of their own, both opened by the first read that reaches
+ * SQLite; neither blocks the caller's event loop, which goes on reading sockets meanwhile, and a
+ * long catch-up read does not hold commits up.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
@@ -57,16 +58,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
   const writer = { thread, handle };
   const inMemory =
     options.path === ':memory:' || options.path === '' || options.path.startsWith('file::memory:');
-  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, writer);
-  // Opened after the writer has created or migrated the file: it finds the schema current.
-  const readerThread = SqliteThread.shared('reader');
-  try {
-    const readerHandle = await readerThread.request<number>({ op: 'open', options: logOptions });
-    return new SqliteEventStore(writer, { thread: readerThread, handle: readerHandle });
-  } catch (thrown) {
-    await thread.request({ op: 'close', handle }).catch(() => undefined);
-    throw toHubError(thrown, HubErrorCode.store);
-  }
+  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, undefined);
+  // The read connection, and its thread, wait for the first read that needs them: a hub nobody
+  // catches up from never starts them (a thread with its own heap costs megabytes).
+  return new SqliteEventStore(writer, logOptions);
 }
 
 /** A log opened on one of the SQLite threads. */
@@ -78,16 +73,18 @@ interface OpenLog {
 /** The SQLite store: the caller's side of a log on the SQLite thread; see {@link createSqliteStore}. */
 class SqliteEventStore implements EventStore {
   readonly #writer: OpenLog;
-  /** The writer itself when there is no read connection. */
-  readonly #reader: OpenLog;
+  /** How to open the read connection; undefined when reads go to the writer. */
+  readonly #readerOptions: SqliteLogOptions | undefined;
+  /** The read connection, once a read has needed it (again after a failed open). */
+  #reader: Promise<OpenLog> | undefined;
   /** What this store committed last: read back (live feed, pulls near the head) without a query. */
   readonly #recent = new RecentCommits();
   readonly #watchers = new HeadWatchers();
   #closed: Promise<void> | undefined;
 
-  constructor(writer: OpenLog, reader: OpenLog) {
+  constructor(writer: OpenLog, readerOptions: SqliteLogOptions | undefined) {
     this.#writer = writer;
-    this.#reader = reader;
+    this.#readerOptions = readerOptions;
   }
 
   append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
@@ -126,7 +123,7 @@ class SqliteEventStore implements EventStore {
       const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
-    const { thread, handle } = this.#reader;
+    const { thread, handle } = await this.#readLog();
     const page = await thread.request<PageText>({
       op: 'read',
       handle,
@@ -202,11 +199,31 @@ class SqliteEventStore implements EventStore {
         () => undefined,
         () => undefined,
       );
-    this.#closed ??= Promise.all([
-      close(this.#writer),
-      this.#reader === this.#writer ? undefined : close(this.#reader),
-    ]).then(() => undefined);
+    this.#closed ??= Promise.all([close(this.#writer), this.#reader?.then(close, () => undefined)]).then(
+      () => undefined,
+    );
     return this.#closed;
+  }
+
+  /**
+   * The connection reads go to: the writer's, or the read connection, opened on the reader thread
+   * by the first read (after the writer created or migrated the file: it finds the schema current).
+   */
+  #readLog(): OpenLog | Promise<OpenLog> {
+    const options = this.#readerOptions;
+    if (options === undefined) return this.#writer;
+    if (this.#reader === undefined) {
+      const thread = SqliteThread.shared('reader');
+      const opening = thread.request<number>({ op: 'open', options }).then(
+        (handle) => ({ thread, handle }),
+        (thrown: unknown) => {
+          if (this.#reader === opening) this.#reader = undefined;
+          throw toHubError(thrown, HubErrorCode.store);
+        },
+      );
+      this.#reader = opening;
+    }
+    return this.#reader;
   }
 
   #call<T>(call: SqliteCall): Promise<T> {

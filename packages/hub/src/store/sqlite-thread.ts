@@ -68,6 +68,12 @@ export class SqliteThread {
     return started;
   }
 
+  /** Whether the process's thread for `role` is running (started, and not dead). */
+  static running(role: SqliteThreadRole): boolean {
+    const current = SqliteThread.#shared.get(role);
+    return current !== undefined && current.#dead === undefined;
+  }
+
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubError): void }>();
   #nextId = 1;

@@ -1,0 +1,172 @@
+import {
+  ErrorCode,
+  UUID_V7_PATTERN,
+  type DecodedPushEvent,
+  type EventEnvelope,
+  type Principal,
+  type PushResult,
+  type RejectionCode,
+  type Result,
+} from '@eventloom/protocol';
+import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
+import type { HubAction, HubRegistry } from './hub-options.ts';
+import { readOwn } from './message-payload.ts';
+import { rejected, toPushResult } from './push-results.ts';
+
+/** What judging a push reads of its connection. */
+export interface PushJudge {
+  readonly clientId: string;
+  readonly principal: Principal;
+  /** The protocol the client spoke at `hello`. */
+  readonly protocol: number;
+  readonly registry: HubRegistry | undefined;
+  allowed(action: HubAction, stream: string, kind?: string): boolean | Promise<boolean>;
+}
+
+/** A push judged by the session: answers it gave itself, and the events for the sequencer. */
+export interface JudgedPush {
+  /** One slot per pushed event; filled here for the events the session refused itself. */
+  readonly results: (PushResult | undefined)[];
+  readonly items: StoreAppend[];
+  /** The index in `results` of each item. */
+  readonly slots: number[];
+}
+
+/**
+ * Judges each event before the store sees it: envelope and size (decoded already), client id,
+ * registry, authorization; writes the principal into `meta`. Refusals that concern this
+ * client's own sequence are recorded through the store so its `clientSeq` advances; those that
+ * cannot be (unknown schema, unreadable event, someone else's client id) are answered directly.
+ */
+export async function judgePush(
+  judge: PushJudge,
+  events: readonly DecodedPushEvent[],
+  raw: readonly unknown[],
+): Promise<JudgedPush> {
+  const results = Array.from<PushResult | undefined>({ length: events.length });
+  const items: StoreAppend[] = [];
+  const slots: number[] = [];
+  const { clientId, principal } = judge;
+  /** The lowest own seq refused without a record: nothing after it can be accepted yet. */
+  let blockedAt = Infinity;
+  for (let i = 0; i < events.length; i++) {
+    const decoded = events[i]!;
+    if (!decoded.ok) {
+      const own = ownSequence(decoded, raw[i], clientId);
+      if (own !== undefined && own.seq < blockedAt) {
+        items.push({
+          event: own.envelope,
+          rejection: { code: rejectionCode(decoded.error.code), message: decoded.error.message },
+        });
+        slots.push(i);
+      } else {
+        results[i] = rejected(decoded.id, rejectionCode(decoded.error.code), decoded.error.message);
+        if (own !== undefined) blockedAt = Math.min(blockedAt, own.seq);
+      }
+      continue;
+    }
+    const event = decoded.value;
+    if (event.clientId !== clientId) {
+      results[i] = rejected(
+        event.id,
+        ErrorCode.unauthorized,
+        `clientId ${event.clientId} is not this connection's (${clientId})`,
+      );
+      continue;
+    }
+    if (event.clientSeq > blockedAt) {
+      results[i] = rejected(
+        event.id,
+        ErrorCode.sequenceGap,
+        `an earlier event (clientSeq ${blockedAt}) was not accepted yet`,
+      );
+      continue;
+    }
+    const verdict = validate(judge.registry, event);
+    // A client of protocol 4 holds such an event aside and sends it again later under a new
+    // seq: its refusal is recorded and the events after it go on. Older clients wait on it.
+    const heldAside =
+      !verdict.ok && verdict.error.code === ErrorCode.unknownEventVersion && judge.protocol >= 4;
+    if (!verdict.ok && verdict.error.code !== ErrorCode.invalid && !heldAside) {
+      const code =
+        verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
+      results[i] = rejected(event.id, code, verdict.error.message);
+      blockedAt = Math.min(blockedAt, event.clientSeq);
+      continue;
+    }
+    let rejection: StoreAppend['rejection'];
+    if (!verdict.ok) {
+      const code = heldAside ? ErrorCode.unknownEventVersion : ErrorCode.invalid;
+      rejection = { code, message: verdict.error.message.slice(0, 1024) };
+    } else {
+      // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
+      const allowed = judge.allowed('push', event.stream, event.kind);
+      if (allowed !== true && !(await allowed)) {
+        rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
+      }
+    }
+    // The decoded event is this push's own copy (the decoder built it): stamp it in place.
+    event.meta.principal = principal;
+    items.push(rejection === undefined ? { event } : { event, rejection });
+    slots.push(i);
+  }
+  return { results, items, slots };
+}
+
+/** The push's answers: the session's own, and the store's on the events it was given (`stored`, in `items` order). */
+export function pushResults(judged: JudgedPush, stored: readonly StoreAppendResult[]): PushResult[] {
+  const { results, slots } = judged;
+  for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
+  return results as PushResult[];
+}
+
+/** The registry's verdict on an event's data; a registry that throws counts as `internal`. */
+function validate(registry: HubRegistry | undefined, event: EventEnvelope): Result<unknown> {
+  if (registry === undefined) return { ok: true, value: event };
+  try {
+    return registry.validate(event);
+  } catch (error) {
+    return {
+      ok: false,
+      error: { code: ErrorCode.internal, message: `the hub's registry failed: ${String(error)}`, path: '' },
+    };
+  }
+}
+
+function rejectionCode(code: ErrorCode): RejectionCode {
+  return code === ErrorCode.tooLarge ? ErrorCode.tooLarge : ErrorCode.invalid;
+}
+
+/**
+ * For an event that failed to decode but names this connection's client, a UUIDv7 id and a
+ * clientSeq: a stand-in envelope under which its refusal is recorded, so the sequence moves on.
+ */
+function ownSequence(
+  decoded: Extract<DecodedPushEvent, { ok: false }>,
+  raw: unknown,
+  clientId: string,
+): { seq: number; envelope: EventEnvelope } | undefined {
+  if (!UUID_V7_PATTERN.test(decoded.id)) return undefined;
+  const seq = readOwn(raw, 'clientSeq');
+  if (
+    readOwn(raw, 'clientId') !== clientId ||
+    typeof seq !== 'number' ||
+    !Number.isSafeInteger(seq) ||
+    seq < 1
+  ) {
+    return undefined;
+  }
+  const envelope: EventEnvelope = {
+    id: decoded.id,
+    type: 'eventloom.unreadable',
+    version: 1,
+    kind: 'domain',
+    stream: 'eventloom:unreadable',
+    data: null,
+    meta: {},
+    clientId,
+    clientSeq: seq,
+    hlc: `000000000000000-0000000000-${clientId}`,
+  };
+  return { seq, envelope };
+}

@@ -1,0 +1,48 @@
+/**
+ * The read connection of a file log, and the reader thread it runs on, start with the first read
+ * that reaches SQLite: an idle hub does without that thread's heap. In a file of its own, so that
+ * no other test has started the process's reader thread first.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleEnvelope } from '@eventloom/protocol/testing';
+import { afterAll, expect, it } from 'vitest';
+import { createSqliteStore } from './sqlite-store.ts';
+import { SqliteThread } from './sqlite-thread.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-reader-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('starts the reader thread on the first read that reaches SQLite, not before', async () => {
+  const unread = await createSqliteStore({ path: join(dir, 'unread.db') });
+  await unread.append([{ event: sampleEnvelope({ clientSeq: 1 }) }]);
+  await unread.close();
+  expect(SqliteThread.running('writer')).toBe(true);
+  expect(SqliteThread.running('reader')).toBe(false);
+
+  const path = join(dir, 'read.db');
+  const store = await createSqliteStore({ path });
+  try {
+    const events = [1, 2, 3].map((clientSeq) => sampleEnvelope({ clientSeq, stream: `s-${clientSeq % 2}` }));
+    await store.append(events.map((event) => ({ event })));
+    // Near the head, the store answers from what it just committed.
+    expect((await store.read({ from: 0, limit: 10 })).events.map((e) => e.id)).toEqual(
+      events.map((e) => e.id),
+    );
+    expect(SqliteThread.running('reader')).toBe(false);
+    // A filtered read goes to SQLite, on the read connection.
+    const filtered = await store.read({ from: 0, limit: 10, streams: ['s-1'] });
+    expect(filtered.events.map((e) => e.id)).toEqual([events[0]!.id, events[2]!.id]);
+    expect(SqliteThread.running('reader')).toBe(true);
+  } finally {
+    await store.close();
+  }
+  // Closed with its read connection: opened again, it reads what was written.
+  const again = await createSqliteStore({ path });
+  try {
+    expect((await again.read({ from: 0, limit: 10 })).events).toHaveLength(3);
+  } finally {
+    await again.close();
+  }
+});
