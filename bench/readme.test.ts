@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BEGIN, END, renderBlock, rewriteBlock } from './readme.ts';
+import { BEGIN, END, blockResults, renderBlock, rewriteBlock } from './readme.ts';
 import { toResult } from './report.ts';
 
 const result = (name: string, value: number) =>
@@ -23,5 +23,26 @@ describe('the README benchmark block', () => {
 
   it('refuses a README without the markers', () => {
     expect(() => rewriteBlock('# no block\n', renderBlock([], 'm'))).toThrow(/no benchmark block/);
+  });
+
+  it('reads back the results a block shows (as shown: ratios to two places), with the date of its run', () => {
+    const results = [
+      result('a', 80_123.5),
+      toResult({
+        name: 'size',
+        value: 107_018,
+        unit: 'bytes gzip',
+        baseline: 77_999,
+        target: 1.3,
+        better: 'lower',
+      }),
+    ];
+    const readme = rewriteBlock(`${BEGIN}\n${END}\n`, renderBlock(results, 'm'));
+    const minute = results[0]!.date.slice(0, 16);
+    expect(blockResults(readme)).toEqual([
+      { ...results[0]!, value: 80_124, ratio: 801.24, date: `${minute}:00.000Z` },
+      { ...results[1]!, ratio: 1.37, date: `${minute}:00.000Z` },
+    ]);
+    expect(blockResults('# no block\n')).toEqual([]);
   });
 });

@@ -48,3 +48,35 @@ export function rewriteBlock(readme: string, block: string): string {
   }
   return readme.slice(0, begin) + block + readme.slice(end + END.length);
 }
+
+/**
+ * The results the README's block shows, read back from its table: what `--readme` keeps for the
+ * benchmarks that have no result in bench/results (run elsewhere, by someone else). Their date is
+ * the first of the block's "Last run"; none when there is no block.
+ */
+export function blockResults(readme: string): BenchResult[] {
+  const begin = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (begin < 0 || end < begin) return [];
+  const block = readme.slice(begin, end);
+  const minute = /Last run: (\d{4}-\d\d-\d\d \d\d:\d\d)/.exec(block)?.[1];
+  const date = minute === undefined ? new Date(0).toISOString() : `${minute.replace(' ', 'T')}:00.000Z`;
+  const table = /```text\n([\s\S]*?)```/.exec(block)?.[1] ?? '';
+  const number = (cell: string) => Number(cell.replaceAll(',', ''));
+  return table
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/ {2,}/))
+    .filter((cells) => cells.length === 7)
+    .map(([name, value, baseline, unit, ratio, target, pass]) => ({
+      name: name!,
+      value: number(value!),
+      baseline: number(baseline!),
+      unit: unit!,
+      ratio: number(ratio!.replace('×', '')),
+      target: number(target!.replace(/[≥≤×]/g, '').trim()),
+      better: target!.startsWith('≥') ? ('higher' as const) : ('lower' as const),
+      pass: pass === 'yes',
+      date,
+    }));
+}

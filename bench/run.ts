@@ -9,7 +9,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR } from './node.ts';
-import { describeMachine, renderBlock, rewriteBlock } from './readme.ts';
+import { blockResults, describeMachine, renderBlock, rewriteBlock } from './readme.ts';
 import { formatTable, type BenchResult } from './report.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -35,8 +35,14 @@ for (const file of files.filter((f) => f.endsWith('.json')).sort()) {
 const results = kept.filter((r) => typeof r.date === 'string' && r.date >= started);
 if (readme && kept.length > 0) {
   const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
-  await writeFile(path, rewriteBlock(await readFile(path, 'utf8'), renderBlock(kept, describeMachine())));
-  console.log(`README.md: benchmark table rewritten from ${kept.length} results in bench/results`);
+  const text = await readFile(path, 'utf8');
+  // The rows of benchmarks with no result here (run in another checkout) stay as the block shows them.
+  const shown = blockResults(text).filter((r) => !kept.some((k) => k.name === r.name));
+  const rows = [...kept, ...shown].sort((a, b) => a.name.localeCompare(b.name));
+  await writeFile(path, rewriteBlock(text, renderBlock(rows, describeMachine())));
+  console.log(
+    `README.md: benchmark table rewritten from ${kept.length} results in bench/results and ${shown.length} kept from it`,
+  );
 }
 if (results.length === 0) {
   console.error(`no benchmark results${filters.length ? ` for ${filters.join(', ')}` : ''}`);
