@@ -22,12 +22,17 @@ function Screen() {
   const app = useApp();
   const board = useObservable(app.board$, EMPTY_BOARD);
   const [openCard, setOpenCard] = useState<string | undefined>(undefined);
+  const sideShown = useAfterFirstPaint();
   return (
     <div class="layout">
       <Header board={board} />
       <main class="main">
         <BoardView board={board} onOpenCard={setOpenCard} />
-        <SidePanel board={board} />
+        {sideShown ? (
+          <SidePanel board={board} />
+        ) : (
+          <aside class="side side-pending" aria-label="Event flow" aria-busy="true" />
+        )}
       </main>
       <Toast board={board} />
       {openCard !== undefined && (
@@ -35,6 +40,21 @@ function Screen() {
       )}
     </div>
   );
+}
+
+/**
+ * False for the first render, true a task after it has been painted: the side panel (timeline,
+ * conflicts, sagas…) comes then, so the board's first paint does not wait for it. Its place is
+ * kept meanwhile (`.side-pending`), so nothing moves when it comes.
+ */
+function useAfterFirstPaint(): boolean {
+  const [shown, setShown] = useState(false);
+  useEffect(() => {
+    // Preact runs effects after the frame is painted; the timeout makes the render a task of its own.
+    const timer = setTimeout(() => setShown(true), 0);
+    return () => clearTimeout(timer);
+  }, []);
+  return shown;
 }
 
 /** How long a notice that needs nothing from the person stays, in ms. */
