@@ -31,6 +31,14 @@ describe('the timeline in words', () => {
     ).toBe('lifted the WIP limit of Doing');
   });
 
+  it('tells a browser that says it is a member the board has already from a member joining', () => {
+    const joined = { type: 'member.joined', data: { memberId: 'ann', name: 'Ann', color: '#336699' } };
+    expect(describeEvent({ ...joined, clientId: 'ann' }, board)).toBe('joined the board as Ann');
+    expect(describeEvent({ ...joined, clientId: 'anns-laptop' }, board)).toBe(
+      'opened the board in another browser',
+    );
+  });
+
   it('still says something for what it does not know', () => {
     expect(describeEvent({ type: 'card.archived', data: { cardId: 'gone', requestId: 'r1' } }, board)).toBe(
       'archived “a card” (saga step)',

@@ -4,6 +4,8 @@ import { memberOf, type BoardEvents, type BoardState } from './domain/index.ts';
 export interface DescribableEvent {
   readonly type: string;
   readonly data: unknown;
+  /** The device that wrote it, where known: a join for another member's id is a device saying who it is. */
+  readonly clientId?: string;
 }
 
 /**
@@ -81,7 +83,9 @@ export function describeEvent(event: DescribableEvent, board: BoardState): strin
     }
     case 'member.joined': {
       const d = event.data as BoardEvents['member.joined'];
-      return `joined the board as ${d.name}`;
+      return event.clientId === undefined || event.clientId === d.memberId
+        ? `joined the board as ${d.name}`
+        : 'opened the board in another browser';
     }
     default:
       return event.type;

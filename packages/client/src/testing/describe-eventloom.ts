@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import { afterEach, describe } from 'vitest';
-import type { IndexedDbDeps } from '../dexie-client-store.ts';
+import type { ClientStore } from '../client-store.ts';
+import { DexieClientStore, type IndexedDbDeps } from '../dexie-client-store.ts';
 import { createEventloom, type Eventloom, type EventloomOptions } from '../eventloom.ts';
 import { todoRegistry } from './todo-model.ts';
 import { appendSuite, appendsInFlightSuite, executeSuite } from './eventloom-suite-append.ts';
@@ -13,16 +14,27 @@ import { syncDecisionsSuite, syncEntrySuite } from './eventloom-suite-sync.ts';
  * The client's behaviour through its public API, run in Node on fake-indexeddb (eventloom.test.ts)
  * and in Chromium on its IndexedDB (eventloom.browser.test.ts). `storage` undefined: the global one.
  */
-export function describeEventloom(label: string, storage: IndexedDbDeps | undefined): void {
+export function describeEventloom(
+  label: string,
+  storage: IndexedDbDeps | { readonly store: (name: string) => ClientStore } | undefined,
+): void {
+  const storeOf = (name: string): ClientStore =>
+    storage && 'store' in storage
+      ? storage.store(name)
+      : new DexieClientStore({ name, ...(storage ? { indexedDB: storage } : {}) });
+  const storageOf = (name: string): EventloomOptions<(typeof todoRegistry.definitions)[number]>['storage'] =>
+    storage && 'store' in storage ? { store: storage.store(name) } : storage;
   describe(`Eventloom: ${label}`, () => {
     const opened: Eventloom[] = [];
     let n = 0;
 
     async function open(options: Partial<EventloomOptions<(typeof todoRegistry.definitions)[number]>> = {}) {
+      const name = `loom-${Date.now()}-${++n}`;
+      const storageOption = storageOf(name);
       const loom = await createEventloom({
-        name: `loom-${Date.now()}-${++n}`,
+        name,
         registry: todoRegistry,
-        ...(storage ? { storage } : {}),
+        ...(storageOption ? { storage: storageOption } : {}),
         ...options,
       });
       opened.push(loom);
@@ -39,7 +51,7 @@ export function describeEventloom(label: string, storage: IndexedDbDeps | undefi
       for (const loom of opened.splice(0)) await loom.close();
     });
 
-    const suite: LoomSuite = { open, watch, storage, opened };
+    const suite: LoomSuite = { open, watch, storageOf, storeOf, opened };
     appendSuite(suite);
     appendsInFlightSuite(suite);
     projectionSuite(suite);

@@ -2,7 +2,7 @@ import { eventEnvelopeSchema, Limits, UUID_V7_PATTERN } from '@eventloom/protoco
 import { sampleCommitted } from '@eventloom/protocol/testing';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { DexieClientStore } from '../dexie-client-store.ts';
+import { BackedClientStore } from '../backed-client-store.ts';
 import { NoteWritten, TodoAdded, todoCount, TodoDone, todoDecider } from './todo-model.ts';
 import type { LoomSuite } from './eventloom-suite-fixtures.ts';
 import { syncPortOf } from '../sync-port-access.ts';
@@ -111,7 +111,7 @@ export function appendsInFlightSuite({ open }: LoomSuite): void {
   describe('appends in flight at once', () => {
     it('share one write transaction, and each resolves with its own event, in call order', async () => {
       const loom = await open({ projections: [todoCount] });
-      const transactions = vi.spyOn(DexieClientStore.prototype, 'appendPending');
+      const transactions = vi.spyOn(BackedClientStore.prototype, 'appendPending');
       try {
         const events = await Promise.all(
           Array.from({ length: 50 }, (_, i) =>

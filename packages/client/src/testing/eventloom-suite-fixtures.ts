@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { IndexedDbDeps } from '../dexie-client-store.ts';
+import type { ClientStore } from '../client-store.ts';
 import type { Eventloom, EventloomOptions } from '../eventloom.ts';
 import type { todoRegistry } from './todo-model.ts';
 
@@ -11,8 +11,10 @@ export interface LoomSuite {
   readonly open: (options?: Partial<EventloomOptions<TodoDefinition>>) => Promise<Eventloom<TodoDefinition>>;
   /** Collects what `source` emits until stopped. */
   readonly watch: <T>(source: Observable<T>) => { values: T[]; stop: () => void };
-  /** The IndexedDB implementation; undefined: the global one. */
-  readonly storage: IndexedDbDeps | undefined;
+  /** The `storage` option of a loom on database `name` (undefined: the global IndexedDB). */
+  readonly storageOf: (name: string) => EventloomOptions<TodoDefinition>['storage'];
+  /** A store on database `name` of its own, to read or plant rows under a loom. */
+  readonly storeOf: (name: string) => ClientStore;
   /** The looms to close after each test; a test that opens one itself adds it. */
   readonly opened: Eventloom[];
 }

@@ -2,14 +2,13 @@ import { defineProjection } from '@eventloom/core';
 import { sampleCommitted } from '@eventloom/protocol/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { DexieClientStore } from '../dexie-client-store.ts';
 import { createEventloom } from '../eventloom.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoList, todoRegistry } from './todo-model.ts';
 import type { LoomSuite } from './eventloom-suite-fixtures.ts';
 import { syncPortOf } from '../sync-port-access.ts';
 
 /** Persistence across opens, snapshots, and tabs on one database. */
-export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
+export function persistenceSuite({ open, storageOf, storeOf, opened }: LoomSuite): void {
   describe('persistence, snapshots and tabs', () => {
     it('keeps the log, the outbox, the client id and the counters across close and reopen', async () => {
       const first = await open();
@@ -23,7 +22,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
       const again = await createEventloom({
         name: first.name,
         registry: todoRegistry,
-        ...(storage ? { storage } : {}),
+        ...storageOption(storageOf(first.name)),
       });
       opened.push(again);
       expect(again.clientId).toBe(first.clientId);
@@ -51,7 +50,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
         await syncPortOf(first).insertConfirmed([1, 2, 3, 4, 5].map((i) => added(p + i - 1)));
       await first.close();
       // Plant a snapshot that disagrees with the log: a start from it shows.
-      const store = new DexieClientStore({ name: first.name, ...(storage ? { indexedDB: storage } : {}) });
+      const store = storeOf(first.name);
       await store.open();
       expect(await store.readSnapshot('todo-count@1')).toMatchObject({ position: 20, state: 20 });
       await store.putSnapshots([
@@ -61,7 +60,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
       const again = await createEventloom({
         name: first.name,
         registry: todoRegistry,
-        ...(storage ? { storage } : {}),
+        ...storageOption(storageOf(first.name)),
         snapshotEvery: 10,
       });
       opened.push(again);
@@ -80,7 +79,7 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
       const b = await createEventloom({
         name: a.name,
         registry: todoRegistry,
-        ...(storage ? { storage } : {}),
+        ...storageOption(storageOf(a.name)),
         tabs: { locks: null },
       });
       opened.push(b);
@@ -94,4 +93,8 @@ export function persistenceSuite({ open, storage, opened }: LoomSuite): void {
       await vi.waitFor(async () => expect(await firstValueFrom(a.projection$(foldOrder))).toHaveLength(2));
     });
   });
+}
+
+function storageOption<S>(storage: S | undefined): { storage: S } | object {
+  return storage === undefined ? {} : { storage };
 }

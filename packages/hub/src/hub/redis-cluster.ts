@@ -116,7 +116,22 @@ export async function connectRedisCluster(
       };
     },
     async close() {
-      await Promise.all([pub.close().catch(() => pub.destroy()), sub.close().catch(() => sub.destroy())]);
+      // Gracefully, for CLOSE_WAIT_MS at most: a client still reconnecting (Redis away) would
+      // wait for it to come back before it answered its pending commands.
+      await Promise.all(
+        [pub, sub].map(async (client) => {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const closed = await Promise.race([
+            client.close().then(
+              () => true,
+              () => false,
+            ),
+            new Promise<boolean>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS, false))),
+          ]);
+          clearTimeout(timer);
+          if (!closed) client.destroy();
+        }),
+      );
     },
   };
 }
@@ -135,6 +150,9 @@ export function notifyChannel(key: string, kind: 'stream' | 'client', name: stri
 export function globEscaped(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
+
+/** How long `close()` lets the Redis clients finish their pending commands, in ms. */
+const CLOSE_WAIT_MS = 2_000;
 
 /** A URL without its password, for messages. */
 function redacted(url: string): string {

@@ -94,9 +94,10 @@ export interface TestScope {
  */
 export function testScope(): TestScope {
   const cleanups: (() => unknown)[] = [];
+  // Generous: closing a hub lets its peers finish for up to 2 s, and a test may start several.
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  }, 30_000);
   const defer = (...more: (() => unknown)[]) => void cleanups.push(...more);
   return {
     defer,
