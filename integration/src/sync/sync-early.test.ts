@@ -1,7 +1,7 @@
 /**
- * The critical path shortened (issue 15): the receiver folds the hub's events before its write
- * lands. A device killed in that window (abandoned, never closed) loses nothing: after it opens
- * again and syncs, its projection is the hub's log, folded.
+ * The critical path shortened (issue 15): the sender pushes while its local write is in flight,
+ * and the receiver folds the hub's events before its write lands. A device killed in either
+ * window (abandoned, never closed) loses nothing and duplicates nothing once it opens again.
  */
 import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
@@ -11,8 +11,12 @@ import {
   createEventloom,
   createSync,
   DexieClientStore,
+  type AppendPendingOptions,
+  type AppendPendingResult,
+  type ClientMeta,
   type ClientStore,
   type InsertConfirmedResult,
+  type PendingBuild,
 } from '@eventloom/client';
 import { TodoAdded, todoList, todoRegistry } from '@eventloom/client/testing';
 import { live, syncFixtures, waitFor } from './sync-harness.node.ts';
@@ -36,6 +40,32 @@ class DyingStore extends DexieClientStore {
 
 // Unique across test files: BroadcastChannel reaches every worker thread of the process.
 const NAME = `receiver-${Math.random().toString(36).slice(2, 8)}`;
+
+/** A device's store that dies during its next append, once the rows are stamped: the write never lands. */
+class DyingSender extends DexieClientStore {
+  armed = false;
+  died = false;
+
+  override appendPending(
+    build: (meta: ClientMeta) => PendingBuild,
+    options: AppendPendingOptions = {},
+  ): Promise<AppendPendingResult> {
+    if (!this.armed) return super.appendPending(build, options);
+    const stamped = options.stamped;
+    void super
+      .appendPending(build, {
+        ...options,
+        stamped: (rows) => {
+          stamped?.(rows);
+          this.died = true;
+          // The process is gone: the transaction never commits.
+          throw new Error('killed');
+        },
+      })
+      .catch(() => undefined);
+    return new Promise<never>(() => undefined);
+  }
+}
 
 async function openReceiver(url: string, indexedDB: IDBFactory, store?: ClientStore) {
   const loom = await createEventloom({
@@ -89,5 +119,50 @@ describe('the receiver folds ahead of its write', () => {
     const todos = await firstValueFrom(again.loom.projection$(todoList));
     expect([...todos.keys()]).toEqual([...folded.keys()]);
     expect((await again.loom.readEvents()).map((e) => e.id)).toEqual(log.map((e) => e.id));
+  });
+
+  it('killed after its push left, before its local write landed: the event is in the log once, and the device goes on above it', async () => {
+    const hub = await startHub();
+    const indexedDB = new IDBFactory();
+    const store = new DyingSender({ name: NAME, indexedDB: { indexedDB, IDBKeyRange } });
+    const first = await openReceiver(hub.url, indexedDB, store);
+    defer(() => first.sync.close());
+    await live(first.sync);
+    const a = await first.loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+    await first.sync.flushed();
+    store.armed = true;
+    // Never resolves: the device dies with the write in flight.
+    void first.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+    let log: CommittedEvent[] = [];
+    while (log.length < 2) {
+      await new Promise((r) => setTimeout(r, 20));
+      log = await hub.events();
+    }
+    expect(store.died).toBe(true);
+    await first.sync.close();
+    const b = log[1]!;
+    expect(b).toMatchObject({ clientId: a.clientId, clientSeq: a.clientSeq + 1 });
+
+    const again = await openReceiver(hub.url, indexedDB);
+    defer(
+      () => again.sync.close(),
+      () => again.loom.close(),
+    );
+    // Nothing of b on the device: it never landed.
+    expect((await again.loom.readEvents()).map((e) => e.id)).toEqual([a.id]);
+    await waitFor(again.sync.metrics$, (m) => m.position >= 2 && m.state === 'live');
+    const c = await again.loom.append('list:1', TodoAdded.create({ id: 'c', title: 'c', tags: [] }));
+    expect(c.clientSeq).toBe(b.clientSeq + 1);
+    await again.sync.flushed();
+    await waitFor(again.sync.metrics$, (m) => m.position >= 3);
+    const final = await hub.events();
+    expect(final.map((e) => [e.id, e.clientSeq])).toEqual([
+      [a.id, a.clientSeq],
+      [b.id, b.clientSeq],
+      [c.id, c.clientSeq],
+    ]);
+    expect((await again.loom.readEvents()).map((e) => e.id)).toEqual(final.map((e) => e.id));
+    const todos = await firstValueFrom(again.loom.projection$(todoList));
+    expect([...todos.keys()]).toEqual(['a', 'b', 'c']);
   });
 });

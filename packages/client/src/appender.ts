@@ -18,7 +18,7 @@ import {
   type StoredEventKind,
 } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
-import type { ClientStore, PendingCommand } from './client-store.ts';
+import type { AppendPendingResult, ClientStore, OutboxRow, PendingCommand } from './client-store.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { ProjectionHost } from './projection-host.ts';
 import type { Upcaster } from './upcaster.ts';
@@ -81,6 +81,12 @@ export interface AppendGroupEntry {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * Told of an append's outbox rows while their write is in flight; may return what to call, inside
+ * the same task, with whether the write landed.
+ */
+export type WriteListener = (rows: readonly OutboxRow[]) => ((landed: boolean) => void) | undefined;
+
 /** An event validated, before the store gives it an id, a clientSeq and an hlc. */
 type Draft = Omit<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'hlc'>;
 
@@ -96,6 +102,7 @@ export class Appender {
   readonly #clock: DeviceClock;
   readonly #nextId: () => string;
   readonly #announce: () => void;
+  readonly #writing = new Set<WriteListener>();
 
   constructor(options: {
     readonly store: ClientStore;
@@ -162,9 +169,15 @@ export class Appender {
     }
     if (valid.length === 0) return;
     let events: EventEnvelope[];
+    const shared = { stamped: false };
     try {
-      events = await this.#stamp(drafts, false, {}, undefined);
-    } catch {
+      events = await this.#stamp(drafts, false, {}, undefined, shared);
+    } catch (error) {
+      // Stamped rows may have been pushed: sent again alone, they would go under new ids.
+      if (shared.stamped) {
+        for (const entry of valid) entry.reject(toClientError(error));
+        return;
+      }
       // The shared transaction stored nothing: each on its own, so only the culprit fails.
       for (const entry of valid) await this.appendGrouped([entry]);
       return;
@@ -181,8 +194,47 @@ export class Appender {
       readonly replace?: readonly number[];
     },
     idempotencyKey: string | undefined,
+    shared: { stamped: boolean } = { stamped: false },
   ): Promise<EventEnvelope[]> {
-    const result = await this.#store.appendPending(
+    // Told once the rows are final, while their write is in flight: the sync may push them then.
+    const landed: ((ok: boolean) => void)[] = [];
+    const stamped = (rows: readonly OutboxRow[]) => {
+      shared.stamped = true;
+      for (const listener of this.#writing) {
+        const then = listener(rows);
+        if (then) landed.push(then);
+      }
+    };
+    let result: AppendPendingResult;
+    try {
+      result = await this.#appendPending(drafts, many, extra, idempotencyKey, stamped);
+    } catch (error) {
+      for (const then of landed) then(false);
+      throw error;
+    }
+    for (const then of landed) then(true);
+    await this.#host.follow(result.before, result.replaced.length === 0, {
+      meta: result.meta,
+      confirmed: [],
+      pending: result.rows,
+      pendingReset: false,
+      historyReset: false,
+    });
+    this.#announce();
+    return result.rows.map((r) => r.event);
+  }
+
+  #appendPending(
+    drafts: readonly Draft[],
+    many: boolean,
+    extra: {
+      readonly command?: Omit<PendingCommand, 'first'>;
+      readonly replace?: readonly number[];
+    },
+    idempotencyKey: string | undefined,
+    stamped: (rows: readonly OutboxRow[]) => void,
+  ): Promise<AppendPendingResult> {
+    return this.#store.appendPending(
       (meta) => {
         this.#clock.catchUp(meta.hlc);
         const events = drafts.map((draft, i): EventEnvelope => {
@@ -202,17 +254,19 @@ export class Appender {
       {
         ...(extra.replace ? { replace: extra.replace } : {}),
         ...(idempotencyKey === undefined ? {} : { key: idempotencyKey }),
+        ...(this.#writing.size === 0 ? {} : { stamped }),
       },
     );
-    await this.#host.follow(result.before, result.replaced.length === 0, {
-      meta: result.meta,
-      confirmed: [],
-      pending: result.rows,
-      pendingReset: false,
-      historyReset: false,
-    });
-    this.#announce();
-    return result.rows.map((r) => r.event);
+  }
+
+  /**
+   * Tells `listener` of each append's rows once they are final, while their write is in flight
+   * (inside the append's task); it may return what to call with whether the write landed. Returns
+   * the function that stops telling it.
+   */
+  onWriting(listener: WriteListener): () => void {
+    this.#writing.add(listener);
+    return () => void this.#writing.delete(listener);
   }
 
   /** Runs a decider for `execute`: the command is remembered (if it is JSON) for a later redecide. */

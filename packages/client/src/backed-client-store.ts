@@ -2,6 +2,7 @@ import type { CommittedEvent } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
 import type {
   AckRecord,
+  AppendPendingOptions,
   AppendPendingResult,
   ClientMeta,
   ClientStore,
@@ -109,7 +110,7 @@ export class BackedClientStore implements ClientStore {
 
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
-    options: { readonly replace?: readonly number[]; readonly key?: string } = {},
+    options: AppendPendingOptions = {},
   ): Promise<AppendPendingResult> {
     const guess = this.#lastMeta;
     if (guess === undefined || options.key !== undefined || (options.replace?.length ?? 0) > 0) {
@@ -117,7 +118,7 @@ export class BackedClientStore implements ClientStore {
     }
     // The plain append does not wait for the meta: see `appendOnGuess`.
     return this.#backend
-      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, build))
+      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, build, options.stamped))
       .catch((error: unknown) => {
         if (error === STALE_META) return this.#appendAfterRead(build, options);
         throw error;
@@ -136,6 +137,7 @@ export class BackedClientStore implements ClientStore {
     tx: WriteTx<ClientRows>,
     guess: ClientMeta,
     build: (meta: ClientMeta) => PendingBuild,
+    stamped: AppendPendingOptions['stamped'],
   ): Promise<AppendPendingResult> {
     const read = tx.get('meta', META_KEY);
     // A failing build aborts the transaction: the read's failure is that one.
@@ -150,13 +152,14 @@ export class BackedClientStore implements ClientStore {
       this.#lastMeta = undefined;
       throw STALE_META;
     }
+    if (rows.length > 0 && stamped) tx.outside(() => stamped(rows));
     await writes;
     return { before: guess, meta, rows, replaced: [] };
   }
 
   #appendAfterRead(
     build: (meta: ClientMeta) => PendingBuild,
-    options: { readonly replace?: readonly number[]; readonly key?: string },
+    options: AppendPendingOptions,
   ): Promise<AppendPendingResult> {
     const { key } = options;
     const replace = options.replace ?? [];
@@ -178,6 +181,8 @@ export class BackedClientStore implements ClientStore {
         const replaced = (await getRows(tx, replace)).filter((r): r is OutboxRow => r !== undefined);
         const { meta, rows } = pendingRows(before, build(before), replaced);
         if (rows.length === 0 && replaced.length === 0) return { before, meta: before, rows, replaced };
+        const { stamped } = options;
+        if (rows.length > 0 && stamped) tx.outside(() => stamped(rows));
         await deleteRows(tx, replaced);
         await tx.put('outbox', rows);
         await this.#putMeta(tx, meta);

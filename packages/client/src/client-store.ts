@@ -246,11 +246,13 @@ export interface ClientStore {
    * events must carry the seqs `meta.clientSeq + 1, + 2, …` and the meta's client id. `replace`:
    * outbox rows (by clientSeq) to take out in the same transaction (a decision made again).
    * `key`: an idempotency key, recorded in the same transaction; if an earlier append recorded
-   * it, nothing is stored, `build` is not called and the result says `duplicate`.
+   * it, nothing is stored, `build` is not called and the result says `duplicate`. `stamped`: called
+   * once the rows are those the transaction stores if it commits (their seqs checked against the
+   * meta it read), before it commits; the sync pushes them from there.
    */
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
-    options?: { readonly replace?: readonly number[]; readonly key?: string },
+    options?: AppendPendingOptions,
   ): Promise<AppendPendingResult>;
   /** The outbox in clientSeq order: rows above `afterSeq`, at most `limit`, optionally only those not acked. */
   readPending(query?: {
@@ -321,6 +323,13 @@ export interface AckRecord {
   readonly clientSeq: number;
   readonly position: number;
   readonly streamVersion?: number;
+}
+
+/** The options of {@link ClientStore.appendPending}. */
+export interface AppendPendingOptions {
+  readonly replace?: readonly number[];
+  readonly key?: string;
+  readonly stamped?: (rows: readonly OutboxRow[]) => void;
 }
 
 /** What the `build` callback of {@link ClientStore.appendPending} returns. */

@@ -1,4 +1,4 @@
-import type { Collection, Dexie, Table } from 'dexie';
+import { Dexie, type Collection, type Table } from 'dexie';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import {
   compareKeys,
@@ -165,6 +165,11 @@ class DexieTx<R> implements WriteTx<R> {
 
   clear<T extends keyof R & string>(table: T): Promise<void> {
     return this.#table(table).clear();
+  }
+
+  outside<T>(fn: () => T): T {
+    // Dexie carries the transaction along every promise made in its scope: leave it.
+    return Dexie.ignoreTransaction(fn);
   }
 
   #table<T extends keyof R & string>(name: T): Table<R[T], StoreKey> {

@@ -65,7 +65,9 @@ export interface Eventloom<D extends EventDefinition = EventDefinition> {
    * Validates an event, gives it an id (UUIDv7), this device's next clientSeq and an hlc, and
    * stores it in the outbox; resolves with the stored envelope once committed. Throws a
    * {@link ClientError} (`invalid`, `unknown-event-version`, `too-large`, or a storage code) and
-   * then stores nothing.
+   * then stores nothing on the device. (The leader tab's sync pushes the event while its write is
+   * in flight: if a storage failure hits after that, the hub may hold it, and it comes back as a
+   * confirmed event, as after a crash.)
    */
   append(stream: string, event: AppendInputOf<D>, options?: AppendOptions): Promise<EventEnvelope>;
   /** Appends several events in one transaction: all of them, or none. */

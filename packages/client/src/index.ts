@@ -35,6 +35,7 @@ export {
   type InsertConfirmedResult,
   type PendingBuild,
   type AppendPendingResult,
+  type AppendPendingOptions,
 } from './client-store.ts';
 export {
   DexieClientStore,

@@ -232,6 +232,10 @@ class MemoryTx<R> implements WriteTx<R> {
     });
   }
 
+  outside<T>(fn: () => T): T {
+    return fn();
+  }
+
   #keys(t: MemoryTable, range: StoreRange): StoreKey[] {
     const { below, above } = bounds(range);
     return t.order.range(below, above, range.limit ?? Infinity, range.reverse ?? false);

@@ -55,6 +55,8 @@ export interface WriteTx<R> extends ReadTx<R> {
   /** Deletes rows by key; missing keys are skipped. */
   delete<T extends keyof R & string>(table: T, keys: readonly StoreKey[]): Promise<void>;
   clear<T extends keyof R & string>(table: T): Promise<void>;
+  /** Runs `fn` outside the transaction: what it starts (promises, other transactions) never joins it. */
+  outside<T>(fn: () => T): T;
 }
 
 /**

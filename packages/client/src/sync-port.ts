@@ -2,7 +2,7 @@ import type { Decider, Rejection } from '@eventloom/core';
 import { ErrorCode, type CommittedEvent, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
 import type { ClientStore, DeadLetterRow, InsertConfirmedResult, OutboxRow } from './client-store.ts';
-import type { Appender } from './appender.ts';
+import type { Appender, WriteListener } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
 import { isHeldAside, requeueHeld } from './held-events.ts';
@@ -92,6 +92,12 @@ export interface SyncPort {
     events: readonly CommittedEvent[],
     options?: { readonly subscriptions?: readonly string[] },
   ): Promise<{ readonly inserted: number; readonly position: number }>;
+  /**
+   * Tells `listener` of this instance's appends while their write is in flight, once their rows
+   * are final (inside the append's task): the sync may push them before the commit. The listener
+   * may return what to call with whether the write landed. Returns the function that stops it.
+   */
+  onWriting?(listener: WriteListener): () => void;
   /** The outbox in clientSeq order (the push order): rows above `afterSeq`, at most `limit`, optionally not yet acked. */
   readOutbox(query?: {
     readonly afterSeq?: number;
@@ -249,6 +255,8 @@ export class LoomSyncPort implements SyncPort {
       return { inserted: result.inserted.length, position: result.meta.position };
     });
   };
+
+  readonly onWriting = (listener: WriteListener): (() => void) => this.#appender.onWriting(listener);
 
   readonly readOutbox = (query?: {
     readonly afterSeq?: number;

@@ -260,6 +260,10 @@ class SqliteTx<R> implements WriteTx<R> {
     }
   }
 
+  outside<T>(fn: () => T): T {
+    return fn();
+  }
+
   #table(table: string): StoreSchema[string] {
     if (!this.#writable) throw new ClientError(ClientErrorCode.internal, 'a read transaction cannot write');
     const def = this.#schema[table];

@@ -20,7 +20,7 @@ export interface FlowOptions {
 
 /**
  * Each step of events through this tab's sync (DESIGN.md §7, issue #6 "Observability"):
- * `appended` (the outbox write), `committed` (the hub's ack, with the position), `broadcast`
+ * `appended` (the outbox write, from when it is in flight), `committed` (the hub's ack, with the position), `broadcast`
  * (received live), `applied` (the confirmed store write, after which projections have folded it).
  * The leader tab sees every step; another tab sees its `appended` ones. Subscribers share one
  * watch on the sync, attached while anyone subscribes (nothing is recorded before); completes
@@ -74,6 +74,12 @@ export function flowOf(sync: Sync, options: FlowOptions = {}): Observable<FlowRe
         while (from > 0 && pending[from - 1]!.clientSeq > previous) from--;
         const at = now();
         for (let i = from; i < pending.length; i++) emit(pending[i]!, 'appended', at);
+      },
+      // The append's write is in flight: it may be pushed (and come back) before it lands.
+      writing(events: readonly EventEnvelope[]) {
+        const at = now();
+        for (const event of events) emit(event, 'appended', at);
+        lastSeq = Math.max(lastSeq ?? 0, events[events.length - 1]?.clientSeq ?? 0);
       },
       acked(acks) {
         const at = now();

@@ -1,5 +1,5 @@
 import { decodePushAck, ErrorCode, MessageName, type ProtocolIssue } from '@eventloom/protocol';
-import { ClientError, toClientError } from '../client-error.ts';
+import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
 import type { AckInput } from '../sync-port.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
@@ -74,6 +74,45 @@ export class PushPipeline {
     })();
   }
 
+  /**
+   * Pushes an append's rows while their local write is in flight (issue 15), when they are next in
+   * line: the session is ready, every row before them went out, and they fit one batch. Their acks
+   * and refusals are recorded in the client's queue, so after the write. Returns what to call with
+   * whether the write landed: if it did not, the hub may hold events this device never stored, so
+   * the session ends, and the next `hello` moves the counter past them (`realign`) before any
+   * other row goes out.
+   */
+  ahead(rows: readonly OutboxRow[]): ((landed: boolean) => void) | undefined {
+    const first = rows[0];
+    if (
+      first === undefined ||
+      !this.#link.open ||
+      !this.#link.ready ||
+      this.#pushHeld ||
+      this.#rewindTo !== undefined ||
+      this.#inFlight >= this.#host.config.inFlight ||
+      first.clientSeq !== this.#pushCursor + 1 ||
+      first.clientSeq <= this.#repairUpTo
+    ) {
+      return undefined;
+    }
+    const cut = cutBatch({
+      rows,
+      limit: this.#maxEvents,
+      maxBytes: this.#host.config.maxBytes,
+      parked: (seq) => this.#host.parked(seq),
+      guardedInFlight: this.#guardedInFlight,
+      reminder: (row) => this.#host.reminder(row),
+    });
+    if (cut.batch.length !== rows.length || cut.reminders.size > 0) return undefined;
+    this.#sendBatch(cut.batch, cut.reminders, false);
+    return (landed) => {
+      if (landed) return;
+      const message = 'events were pushed while their local write failed: starting over to realign';
+      this.#link.finish(new ClientError(ClientErrorCode.storage, message));
+    };
+  }
+
   async #pushMore(): Promise<void> {
     const config = this.#host.config;
     while (this.#link.open && this.#link.ready && this.#inFlight < config.inFlight && !this.#pushHeld) {
@@ -83,11 +122,13 @@ export class PushPipeline {
         this.#rewindTo = undefined;
       }
       const limit = this.#maxEvents;
-      const rows = await this.#host.port.readOutbox({
+      const read = await this.#host.port.readOutbox({
         afterSeq: this.#pushCursor,
         limit: limit + 1,
         unackedOnly: true,
       });
+      // Rows pushed ahead of their write meanwhile (`ahead`) went out already.
+      const rows = read.filter((row) => row.clientSeq > this.#pushCursor);
       if (!this.#link.open || this.#rewindTo !== undefined || this.#pushHeld) continue;
       const {
         batch: cutRows,
@@ -116,25 +157,30 @@ export class PushPipeline {
         const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
         if (cut > 0) batch.splice(cut);
       }
-      this.#pushCursor = batch[batch.length - 1]!.clientSeq;
-      this.#inFlight++;
-      const guarded = new Set<string>();
-      for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
-      for (const stream of guarded)
-        this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
-      void this.#send(batch, reminders, repair && this.#hubRepairs)
-        .catch((error: unknown) => this.#link.finish(toClientError(error)))
-        .finally(() => {
-          this.#inFlight--;
-          for (const stream of guarded) {
-            const left = (this.#guardedInFlight.get(stream) ?? 1) - 1;
-            if (left > 0) this.#guardedInFlight.set(stream, left);
-            else this.#guardedInFlight.delete(stream);
-          }
-          this.kick();
-        });
+      this.#sendBatch(batch, reminders, repair && this.#hubRepairs);
       if (blocked) return;
     }
+  }
+
+  /** Sends a batch cut from the outbox (the cursor moves past it); its answer frees its slot. */
+  #sendBatch(batch: readonly OutboxRow[], reminders: ReadonlySet<number>, repair: boolean): void {
+    this.#pushCursor = batch[batch.length - 1]!.clientSeq;
+    this.#inFlight++;
+    const guarded = new Set<string>();
+    for (const row of batch) if (row.event.expectedVersion !== undefined) guarded.add(row.event.stream);
+    for (const stream of guarded)
+      this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
+    void this.#send(batch, reminders, repair)
+      .catch((error: unknown) => this.#link.finish(toClientError(error)))
+      .finally(() => {
+        this.#inFlight--;
+        for (const stream of guarded) {
+          const left = (this.#guardedInFlight.get(stream) ?? 1) - 1;
+          if (left > 0) this.#guardedInFlight.set(stream, left);
+          else this.#guardedInFlight.delete(stream);
+        }
+        this.kick();
+      });
   }
 
   async #send(

@@ -1,12 +1,5 @@
 import type { EventEnvelope, Notify } from '@eventloom/protocol';
-import {
-  BehaviorSubject,
-  distinctUntilChanged,
-  map,
-  Subject,
-  type Observable,
-  type Subscription,
-} from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable, Subscription } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import { createBackoff, type Backoff } from './backoff.ts';
 import { checkSubscriptions, isFatal, resolveSessionConfig } from './session-config.ts';
@@ -173,6 +166,15 @@ export class SyncEngine implements Sync {
         this.#emit();
       }),
     );
+    // The leader pushes an append's rows while their write is in flight (issue 15).
+    const stopWriting = port.onWriting?.((rows) => {
+      if (this.#taps.size > 0) {
+        const events = rows.map((row) => row.event);
+        this.#each((tap) => tap.writing?.(events));
+      }
+      return this.#leader ? this.#session?.pushAhead(rows) : undefined;
+    });
+    if (stopWriting) this.#subscriptions.push(new Subscription(stopWriting));
     // A tab that starts as a follower learns the leader's state at once.
     if (!this.#leader) this.#tabs?.ask();
   }

@@ -1,5 +1,6 @@
 import { MessageName, type Notify } from '@eventloom/protocol';
 import { toClientError, type ClientError } from '../client-error.ts';
+import type { OutboxRow } from '../client-store.ts';
 import { CatchUp } from './session-catch-up.ts';
 import { sayHello } from './session-hello.ts';
 import type { SessionHost, SessionOutcome } from './session-host.ts';
@@ -64,6 +65,11 @@ export class SyncSession {
   /** New outbox rows, or rows free to go again: push what is there. */
   kickPush(): void {
     this.#push.kick();
+  }
+
+  /** An append's rows while their write is in flight: pushed now if they are next (`PushPipeline.ahead`). */
+  pushAhead(rows: readonly OutboxRow[]): ((landed: boolean) => void) | undefined {
+    return this.#push.ahead(rows);
   }
 
   /** Changes the subscriptions (the engine's desired ones) and catches up with them. */

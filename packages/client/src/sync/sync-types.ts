@@ -169,6 +169,8 @@ export interface Sync {
 export interface SyncTap {
   /** The outbox (pending events, clientSeq order): at once when attached, then after each change. */
   pending?(pending: readonly EventEnvelope[]): void;
+  /** An append's events while their outbox write is in flight, before they may be pushed (this tab's appends). */
+  writing?(events: readonly EventEnvelope[]): void;
   /** Hub acks (`ok` or `duplicate`), about to be recorded (leader tab). */
   acked?(acks: readonly AckInput[]): void;
   /** Events received live from the hub, decoded, before they are stored (leader tab). */
