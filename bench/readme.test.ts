@@ -17,6 +17,8 @@ describe('the README benchmark block', () => {
     expect(next).toMatch(/Last run: \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     expect(next).toMatch(/a\s+80\s+100\s+events\/s\s+0\.80×\s+≥ 0\.5×\s+yes/);
     expect(next).toMatch(/b\s+20\s+100\s+events\/s\s+0\.20×\s+≥ 0\.5×\s+NO/);
+    // No trailing blanks (the formatter's check would refuse the README).
+    expect(next.split('\n').filter((line) => line.endsWith(' '))).toEqual([]);
     // Generating again from the same results changes nothing.
     expect(rewriteBlock(next, block)).toBe(next);
   });
