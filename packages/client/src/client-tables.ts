@@ -1,5 +1,5 @@
 import type { ClientMeta, DeadLetterRow, OutboxRow, SnapshotRow } from './client-store.ts';
-import type { PageRow } from './confirmed-pages.ts';
+import type { CommittedEvent } from '@eventloom/protocol';
 import type { StoreSchema } from './store-backend.ts';
 
 /**
@@ -111,3 +111,12 @@ export function randomClientId(): string {
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Up to `PAGE_SIZE` (confirmed-pages.ts) consecutive confirmed events, keyed by the first one's position. */
+export interface PageRow {
+  readonly first: number;
+  readonly last: number;
+  /** The distinct streams of the page: one index entry per stream, not per event. */
+  readonly streams: readonly string[];
+  readonly events: readonly CommittedEvent[];
+}

@@ -1,5 +1,5 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import type { ClientRows } from './client-tables.ts';
+import type { ClientRows, PageRow } from './client-tables.ts';
 import type { ConfirmedQuery } from './client-store.ts';
 import type { ReadTx, WriteTx } from './store-backend.ts';
 
@@ -14,15 +14,6 @@ export const PAGE_SIZE = 256;
  * insert brings); otherwise it starts a new page. See `DexieClientStore`.
  */
 export const TAIL_FILL = 32;
-
-/** Up to {@link PAGE_SIZE} consecutive confirmed events, keyed by the first one's position. */
-export interface PageRow {
-  readonly first: number;
-  readonly last: number;
-  /** The distinct streams of the page: one index entry per stream, not per event. */
-  readonly streams: readonly string[];
-  readonly events: readonly CommittedEvent[];
-}
 
 /** Makes the page row of up to {@link PAGE_SIZE} consecutive confirmed events. */
 export function toPage(events: readonly CommittedEvent[]): PageRow {

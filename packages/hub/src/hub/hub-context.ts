@@ -6,7 +6,6 @@ import type { HubMemory } from './hub-memory.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } from './hub-options.ts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
-import type { CrossNodeNotify } from './notify-relay.ts';
 import type { PeerPair } from './peer-limits.ts';
 import type { RestoreWatch } from './restore-watch.ts';
 import type { Sequencer } from './sequencer.ts';
@@ -46,9 +45,23 @@ export interface HubContext {
   /** The bus to the other nodes, on a cluster. */
   readonly cluster: HubCluster | undefined;
   /** This node's notifications to and from the others, on a cluster. */
-  readonly crossNode: CrossNodeNotify | undefined;
+  readonly crossNode: CrossNode | undefined;
   /** True once the hub is closing: nothing new is accepted. */
   closing(): boolean;
+}
+
+/**
+ * What the sessions and the notify path use of the notifications that cross nodes
+ * (`CrossNodeNotify`, in notify-relay.ts, implements it): it is declared here so that the context
+ * does not import the relay, which reads the context.
+ */
+export interface CrossNode {
+  /** Sets what a session needs (at `hello`, and when its subscriptions change). */
+  track(session: object, clientId: string, subscriptions: readonly string[]): Promise<void>;
+  /** Forgets a session that disconnected. */
+  untrack(session: object): void;
+  /** Publishes a notification (delivered here already) to the nodes that may deliver it. */
+  publish(message: Notify): void;
 }
 
 /** Who a connection is and what it shares with the other connections of its principal and address. */

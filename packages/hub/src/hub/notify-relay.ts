@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeNotify, ErrorCode, type Notify } from '@eventloom/protocol';
 import type { Logger } from 'pino';
-import type { HubContext, ReadySession } from './hub-context.ts';
+import type { CrossNode, HubContext, ReadySession } from './hub-context.ts';
 import type { HubCluster } from './hub-options.ts';
 import { NotifyRoutes, routeOfMessage, type NotifyBus } from './notify-routes.ts';
 
@@ -64,7 +64,7 @@ const RECENT_IDS = 64;
  * A node that listens on a stream and on a prefix of it receives one message twice: each carries
  * the sender's node id and a counter, and the copies are dropped (as is a node's own message).
  */
-export class CrossNodeNotify {
+export class CrossNodeNotify implements CrossNode {
   readonly #node = randomUUID();
   readonly #cluster: HubCluster;
   readonly #bus: NotifyBus;
