@@ -15,6 +15,7 @@ import {
   type AppendPendingResult,
   type ClientMeta,
   type ClientStore,
+  type Eventloom,
   type InsertConfirmedResult,
   type PendingBuild,
 } from '@eventloom/client';
@@ -68,7 +69,12 @@ class DyingSender extends DexieClientStore {
 }
 
 async function openReceiver(url: string, indexedDB: IDBFactory, store?: ClientStore) {
-  const loom = await createEventloom({
+  const loom = await openLoom(indexedDB, store);
+  return { loom, sync: connect(loom, url) };
+}
+
+async function openLoom(indexedDB: IDBFactory, store?: ClientStore) {
+  return createEventloom({
     name: NAME,
     // A dead tab neither holds a lock nor talks: the one opened after it is alone.
     tabs: { locks: null, BroadcastChannel: null },
@@ -76,14 +82,16 @@ async function openReceiver(url: string, indexedDB: IDBFactory, store?: ClientSt
     projections: [todoList],
     storage: store ? { store } : { indexedDB, IDBKeyRange },
   });
-  const sync = createSync(loom, {
+}
+
+function connect(loom: Eventloom, url: string) {
+  return createSync(loom, {
     url,
     subscriptions: ['*'],
     backoff: { initialMs: 20, maxMs: 300, seed: 3 },
     tabs: { BroadcastChannel: null },
     warn: false,
   });
-  return { loom, sync };
 }
 
 describe('the receiver folds ahead of its write', () => {
@@ -164,5 +172,52 @@ describe('the receiver folds ahead of its write', () => {
     expect((await again.loom.readEvents()).map((e) => e.id)).toEqual(final.map((e) => e.id));
     const todos = await firstValueFrom(again.loom.projection$(todoList));
     expect([...todos.keys()]).toEqual(['a', 'b', 'c']);
+  });
+
+  it('killed after its push left, before its local write landed, then appending offline: the new event is renumbered past the hub, not refused', async () => {
+    const hub = await startHub();
+    const indexedDB = new IDBFactory();
+    const store = new DyingSender({ name: NAME, indexedDB: { indexedDB, IDBKeyRange } });
+    const first = await openReceiver(hub.url, indexedDB, store);
+    defer(() => first.sync.close());
+    await live(first.sync);
+    const a = await first.loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+    await first.sync.flushed();
+    store.armed = true;
+    void first.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+    let log: CommittedEvent[] = [];
+    while (log.length < 2) {
+      await new Promise((r) => setTimeout(r, 20));
+      log = await hub.events();
+    }
+    expect(store.died).toBe(true);
+    await first.sync.close();
+    const b = log[1]!;
+
+    // Back offline: the next append takes b's seq, which the hub holds for b.
+    const loom = await openLoom(indexedDB);
+    defer(() => loom.close());
+    const c = await loom.append('list:1', TodoAdded.create({ id: 'c', title: 'c', tags: [] }));
+    const d = await loom.append('list:1', TodoAdded.create({ id: 'd', title: 'd', tags: [] }));
+    expect(c.clientSeq).toBe(b.clientSeq);
+    const sync = connect(loom, hub.url);
+    defer(() => sync.close());
+    await live(sync);
+    await sync.flushed();
+    await waitFor(sync.metrics$, (m) => m.position >= 4);
+    const final = await hub.events();
+    // c and d keep their ids and order, under the seqs after b's.
+    expect(final.map((e) => [e.id, e.clientSeq])).toEqual([
+      [a.id, a.clientSeq],
+      [b.id, b.clientSeq],
+      [c.id, b.clientSeq + 1],
+      [d.id, b.clientSeq + 2],
+    ]);
+    expect(await loom.readDeadLetters()).toEqual([]);
+    expect((await loom.readEvents()).map((e) => e.id)).toEqual(final.map((e) => e.id));
+    const next = await loom.append('list:1', TodoAdded.create({ id: 'e', title: 'e', tags: [] }));
+    expect(next.clientSeq).toBe(b.clientSeq + 3);
+    const todos = await firstValueFrom(loom.projection$(todoList));
+    expect([...todos.keys()]).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });

@@ -321,7 +321,8 @@ export class BackedClientStore implements ClientStore {
       const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
       // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
-      const log = aheadOfHub(meta, outbox, input) ? await readConfirmed(tx, {}) : [];
+      const log =
+        input.usedFrom === undefined && aheadOfHub(meta, outbox, input) ? await readConfirmed(tx, {}) : [];
       const plan = planRealign(meta, outbox, log, input);
       if (plan.cutAbove !== undefined) {
         await cutPages(tx, plan.cutAbove);

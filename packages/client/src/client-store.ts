@@ -192,6 +192,13 @@ export interface RealignInput {
   readonly hubClientSeq: number;
   /** The head of the hub's log (`welcome.head`). */
   readonly hubHead: number;
+  /**
+   * The hub holds other events at the seqs from this one up to `hubClientSeq` (it refused one
+   * `seq-used`: the device lost events the hub stored and gave their seqs again). The undecided
+   * rows from it on are numbered past `hubClientSeq`, in order; the log is not checked against
+   * `hubHead` (a push's answer says nothing of it).
+   */
+  readonly usedFrom?: number;
 }
 
 /** What {@link ClientStore.realign} did. */

@@ -24,7 +24,9 @@ export interface RealignPlan {
  *   `hubClientSeq + 1` where they do not follow on from it already, and the counter moves to the
  *   last of them: the hub takes them in order, and no seq the hub holds is given to another event.
  * - Rows the hub decided (seq ≤ `hubClientSeq`, on a device whose counter is not behind) keep
- *   theirs: acked or not, a re-push gets the hub's first answer.
+ *   theirs: acked or not, a re-push gets the hub's first answer. But from `usedFrom` on (the hub
+ *   refused one of them `seq-used`: it holds other events there), the unacked rows are numbered
+ *   anew past `hubClientSeq` too.
  */
 export function planRealign(
   meta: ClientMeta,
@@ -33,7 +35,8 @@ export function planRealign(
   input: RealignInput,
 ): RealignPlan {
   const hubSeq = input.hubClientSeq;
-  const cut = restoredAbove(meta, outbox, confirmed, input);
+  const used = input.usedFrom;
+  const cut = used === undefined ? restoredAbove(meta, outbox, confirmed, input) : undefined;
   const leaving = cut === undefined ? [] : confirmed.filter((e) => e.position > cut);
   const returning: OutboxRow[] = leaving
     .filter((e) => e.clientId === meta.clientId)
@@ -41,7 +44,12 @@ export function planRealign(
     .map((e) => ({ clientSeq: e.clientSeq, event: envelopeOf(e) }));
   const cleared = meta.clientSeq < hubSeq;
   const sorted = [...outbox].sort((a, b) => a.clientSeq - b.clientSeq);
-  const tail = cleared ? sorted : sorted.filter((row) => row.clientSeq > hubSeq);
+  const tail = cleared
+    ? sorted
+    : sorted.filter(
+        (row) =>
+          row.clientSeq > hubSeq || (used !== undefined && row.clientSeq >= used && row.acked === undefined),
+      );
   const list = [...returning, ...tail];
   const renumbered = new Map<number, number>();
   const renumber = list.some((row, i) => row.clientSeq !== hubSeq + 1 + i) || returning.length > 0;

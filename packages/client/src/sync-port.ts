@@ -1,7 +1,13 @@
 import type { Decider, Rejection } from '@eventloom/core';
 import { ErrorCode, type CommittedEvent, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from './client-error.ts';
-import type { ClientStore, DeadLetterRow, InsertConfirmedResult, OutboxRow } from './client-store.ts';
+import type {
+  ClientStore,
+  DeadLetterRow,
+  InsertConfirmedResult,
+  OutboxRow,
+  RealignInput,
+} from './client-store.ts';
 import type { Appender, WriteListener } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
@@ -136,9 +142,10 @@ export interface SyncPort {
   /**
    * Takes the hub's word on this device at `welcome` (`ClientStore.realign`): the counter moves
    * past the hub's seq; a device ahead of a restored log re-derives its confirmed log and queues
-   * its own lost events to be sent again. The view follows.
+   * its own lost events to be sent again. The view follows. With `usedFrom` (a push refused
+   * `seq-used`), the undecided rows from that seq on are numbered past the hub's.
    */
-  realign(welcome: { readonly hubClientSeq: number; readonly hubHead: number }): Promise<RealignOutcome>;
+  realign(welcome: RealignInput): Promise<RealignOutcome>;
   /**
    * Puts the events held aside (dead letters of `unknown-event-version`) back in the outbox, same
    * ids, new seqs, to be sent again: at each `hello` to a hub that records such refusals.
@@ -441,10 +448,7 @@ export class LoomSyncPort implements SyncPort {
     });
   };
 
-  readonly realign = (welcome: {
-    readonly hubClientSeq: number;
-    readonly hubHead: number;
-  }): Promise<RealignOutcome> => {
+  readonly realign = (welcome: RealignInput): Promise<RealignOutcome> => {
     return this.#runtime.run(async () => {
       const result = await this.#store.realign(welcome);
       const changed =

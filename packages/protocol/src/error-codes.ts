@@ -15,6 +15,12 @@ export const ErrorCode = {
   tooLarge: 'too-large',
   /** An id that was already stored with different content. */
   idConflict: 'id-conflict',
+  /**
+   * The hub holds another event at this `clientSeq` (the device lost an event the hub stored, and
+   * gave its seq again); the client numbers its undecided events past the hub's seq and pushes
+   * them again. Sent only to clients that speak protocol 5 (older ones get `invalid`).
+   */
+  seqUsed: 'seq-used',
   /** A `clientSeq` above the next expected one was not filled in time; the client pushes again. */
   sequenceGap: 'sequence-gap',
   /** No valid credentials on the connection. */
@@ -47,6 +53,7 @@ export const REJECTION_CODES = [
   ErrorCode.tooLarge,
   ErrorCode.idConflict,
   ErrorCode.sequenceGap,
+  ErrorCode.seqUsed,
   ErrorCode.internal,
   ErrorCode.unavailable,
 ] as const;

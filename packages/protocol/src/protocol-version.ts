@@ -12,8 +12,11 @@
  *   used, the events after it go on); such a client holds the event aside in its dead letters
  *   and sends it again, same id and a new seq, at its next `hello`. Older clients still wait on
  *   it (not recorded).
+ * - 5: a pushed event at a `clientSeq` the hub holds for another event is refused `seq-used`
+ *   (older clients get `invalid`): the client numbers its undecided events past the hub's seq,
+ *   same ids and order, and pushes them again.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** The oldest protocol version a hub of this release still serves. */
 export const MIN_PROTOCOL_VERSION = 1;

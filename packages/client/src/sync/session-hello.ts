@@ -18,6 +18,11 @@ export interface Welcomed {
   readonly hubRepairs: boolean;
   /** Whether the hub records `unknown-event-version` refusals (protocol 4): such events wait aside. */
   readonly hubHoldsAside: boolean;
+  /**
+   * Undecided rows up to this seq may be events the hub never saw, at seqs it holds for others:
+   * they go first, on their own (0 when the hub does not say so: protocol 4 and older).
+   */
+  readonly settleUpTo: number;
 }
 
 /**
@@ -81,7 +86,17 @@ export async function sayHello(
   const hubHoldsAside = welcome.value.protocol >= 4;
   if (hubHoldsAside) await log.inbound.run(() => host.port.requeueHeld());
   if (!link.open) return undefined;
-  return { subscriptions: desired, head: welcome.value.head, repairUpTo, hubRepairs, hubHoldsAside };
+  // A hub of protocol 5 refuses `seq-used` an event at a seq it holds for another: the device
+  // (killed after a push, before its write of it landed) gave that seq again, offline.
+  const settleUpTo = welcome.value.protocol >= 5 ? welcome.value.lastClientSeq : 0;
+  return {
+    subscriptions: desired,
+    head: welcome.value.head,
+    repairUpTo,
+    hubRepairs,
+    hubHoldsAside,
+    settleUpTo,
+  };
 }
 
 /** Hello refusals that no retry can fix: the app or the hub must change first. */

@@ -25,6 +25,12 @@ export class PushPipeline {
   #hubRepairs = false;
   /** Whether the hub records `unknown-event-version` refusals (protocol 4): such events are held aside. */
   #hubHoldsAside = false;
+  /** Undecided rows up to this seq go first, alone: the hub may hold other events at their seqs. */
+  #settleUpTo = 0;
+  /** The hub's head at `hello`, for a realign after a `seq-used` refusal. */
+  #hubHead = 0;
+  /** A batch of rows up to `#settleUpTo` is in flight: nothing else goes until its answer. */
+  #settling = false;
   #pushCursor = 0;
   #inFlight = 0;
   /** Streams with guarded events in a batch in flight, and how many such batches (0 or 1). */
@@ -53,6 +59,17 @@ export class PushPipeline {
   /** What `hello` said of unknown versions: a hub of protocol 4 records them, and they are held aside. */
   holdsAside(hubHoldsAside: boolean): void {
     this.#hubHoldsAside = hubHoldsAside;
+  }
+
+  /**
+   * What `hello` said of the device's seq (protocol 5): undecided rows up to `upTo` go first, on
+   * their own, and nothing after them goes until the hub answered. A `seq-used` refusal (the hub
+   * holds another event there) numbers them and every undecided row after them past `upTo`
+   * (`SyncPort.realign` with `usedFrom`), same ids and order, and they go again.
+   */
+  settles(upTo: number, hubHead: number): void {
+    this.#settleUpTo = upTo;
+    this.#hubHead = hubHead;
   }
 
   /** New outbox rows, or rows free to go again: push what is there (once the hub welcomed the session). */
@@ -89,6 +106,8 @@ export class PushPipeline {
       !this.#link.open ||
       !this.#link.ready ||
       this.#pushHeld ||
+      this.#settling ||
+      first.clientSeq <= this.#settleUpTo ||
       this.#rewindTo !== undefined ||
       this.#inFlight >= this.#host.config.inFlight ||
       first.clientSeq !== this.#pushCursor + 1 ||
@@ -115,7 +134,13 @@ export class PushPipeline {
 
   async #pushMore(): Promise<void> {
     const config = this.#host.config;
-    while (this.#link.open && this.#link.ready && this.#inFlight < config.inFlight && !this.#pushHeld) {
+    while (
+      this.#link.open &&
+      this.#link.ready &&
+      this.#inFlight < config.inFlight &&
+      !this.#pushHeld &&
+      !this.#settling
+    ) {
       if (this.#rewindTo !== undefined) {
         if (this.#inFlight > 0) return;
         this.#pushCursor = this.#rewindTo;
@@ -157,13 +182,25 @@ export class PushPipeline {
         const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
         if (cut > 0) batch.splice(cut);
       }
+      if (batch[0]!.clientSeq <= this.#settleUpTo) {
+        const cut = batch.findIndex((row) => row.clientSeq > this.#settleUpTo);
+        if (cut > 0) batch.splice(cut);
+        this.#settling = true;
+        this.#sendBatch(batch, reminders, repair && this.#hubRepairs, true);
+        return;
+      }
       this.#sendBatch(batch, reminders, repair && this.#hubRepairs);
       if (blocked) return;
     }
   }
 
   /** Sends a batch cut from the outbox (the cursor moves past it); its answer frees its slot. */
-  #sendBatch(batch: readonly OutboxRow[], reminders: ReadonlySet<number>, repair: boolean): void {
+  #sendBatch(
+    batch: readonly OutboxRow[],
+    reminders: ReadonlySet<number>,
+    repair: boolean,
+    settle = false,
+  ): void {
     this.#pushCursor = batch[batch.length - 1]!.clientSeq;
     this.#inFlight++;
     const guarded = new Set<string>();
@@ -171,8 +208,12 @@ export class PushPipeline {
     for (const stream of guarded)
       this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
     void this.#send(batch, reminders, repair)
+      .then((settled) => {
+        if (settle && settled) this.#settleUpTo = 0;
+      })
       .catch((error: unknown) => this.#link.finish(toClientError(error)))
       .finally(() => {
+        if (settle) this.#settling = false;
         this.#inFlight--;
         for (const stream of guarded) {
           const left = (this.#guardedInFlight.get(stream) ?? 1) - 1;
@@ -183,28 +224,30 @@ export class PushPipeline {
       });
   }
 
+  /** Sends a batch and records its answers; whether every event got one. */
   async #send(
     batch: readonly OutboxRow[],
     reminders: ReadonlySet<number> = new Set(),
     repair = false,
-  ): Promise<void> {
+  ): Promise<boolean> {
     let answer: unknown;
     try {
       const events = batch.map((r) => r.event);
       answer = await this.#link.request(MessageName.push, repair ? { events, repair: true } : { events });
     } catch {
-      return; // the session ended: the next one pushes these again
+      return false; // the session ended: the next one pushes these again
     }
-    if (!this.#link.open) return;
+    if (!this.#link.open) return false;
     const decoded = decodePushAck(answer);
     if (!decoded.ok) {
       this.#refusedWhole(batch, decoded.error);
-      return;
+      return false;
     }
     const { results } = decoded.value;
     const acks: AckInput[] = [];
     const refusals: Refusal[] = [];
     let rewind: number | undefined;
+    let usedFrom: number | undefined;
     let hold = false;
     batch.forEach((row, i) => {
       if (reminders.has(row.clientSeq)) return; // its answer is known: refused
@@ -217,6 +260,7 @@ export class PushPipeline {
       if (result.status === 'ok')
         acks.push({ id: row.event.id, position: result.position, streamVersion: result.streamVersion });
       else if (result.status === 'duplicate') acks.push({ id: row.event.id, position: result.position });
+      else if (result.code === ErrorCode.seqUsed) usedFrom = Math.min(usedFrom ?? Infinity, row.clientSeq);
       else if (
         UNDECIDED_CODES.has(result.code) &&
         !(this.#hubHoldsAside && result.code === ErrorCode.unknownEventVersion)
@@ -240,8 +284,15 @@ export class PushPipeline {
     // A gap that does not close by pushing again (the hub lost track?) is not retried in a tight loop.
     if (rewind !== undefined && !hold && ++this.#gaps > 3) hold = true;
     if (refusals.length > 0) await this.#host.refused(refusals);
+    if (usedFrom !== undefined) {
+      // The hub holds other events from this seq on: number the undecided rows past its seq.
+      const hubClientSeq = Math.max(this.#settleUpTo, batch[batch.length - 1]!.clientSeq);
+      await this.#host.port.realign({ hubClientSeq, hubHead: this.#hubHead, usedFrom });
+      rewind = Math.min(rewind ?? Infinity, usedFrom - 1);
+    }
     if (rewind !== undefined) this.#rewind(rewind, hold);
     this.#host.progressed();
+    return rewind === undefined;
   }
 
   /** The hub refused the whole push: smaller batches for `too-large`, else wait and push again. */

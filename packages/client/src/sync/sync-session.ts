@@ -105,6 +105,7 @@ export class SyncSession {
     if (welcomed === undefined) return;
     this.#push.repairs(welcomed.repairUpTo, welcomed.hubRepairs);
     this.#push.holdsAside(welcomed.hubHoldsAside);
+    this.#push.settles(welcomed.settleUpTo, welcomed.head);
     this.#catchUp.hubHolds(welcomed.subscriptions);
     this.#log.head = Math.max(this.#log.head, welcomed.head);
     link.welcomed();

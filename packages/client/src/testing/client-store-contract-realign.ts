@@ -104,6 +104,29 @@ export function historyAndRealignContract(fresh: FreshStore): void {
     expect((await store.realign({ hubClientSeq: 1, hubHead: 1 })).meta.clientSeq).toBe(1);
   });
 
+  it('realign: from a seq the hub holds for other events, the undecided rows are numbered past the hub', async () => {
+    const { store } = await fresh();
+    // Seq 2 was lost on the device (the hub stored it); 2 and 3 were given again, offline.
+    const { rows } = await store.appendPending((m) => build(m, 3));
+    await store.markAcked([{ clientSeq: 1, position: 1 }]);
+    await store.insertConfirmed([confirmed(rows[0]!.event, 1)]);
+    const before = await store.readMeta();
+    const result = await store.realign({ hubClientSeq: 2, hubHead: 0, usedFrom: 2 });
+    expect([...result.renumbered]).toEqual([
+      [2, 3],
+      [3, 4],
+    ]);
+    // hubHead is not checked: the log stays.
+    expect(result.meta).toEqual({ ...before, clientSeq: 4, epoch: before.epoch + 1 });
+    expect(await store.readConfirmed()).toEqual([confirmed(rows[0]!.event, 1)]);
+    const pending = await store.readPending();
+    expect(pending.map((r) => [r.clientSeq, r.event.clientSeq, r.event.id])).toEqual([
+      [3, 3, rows[1]!.event.id],
+      [4, 4, rows[2]!.event.id],
+    ]);
+    expect((await store.appendPending((m) => build(m, 1))).rows[0]!.clientSeq).toBe(5);
+  });
+
   it('realign: a restored log drops the confirmed log above a position and returns own events to the outbox', async () => {
     const { store } = await fresh();
     const { rows } = await store.appendPending((m) => build(m, 4));

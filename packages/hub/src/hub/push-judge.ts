@@ -30,6 +30,8 @@ export interface JudgedPush {
   readonly items: StoreAppend[];
   /** The index in `results` of each item. */
   readonly slots: number[];
+  /** The protocol the client spoke at `hello`. */
+  readonly protocol: number;
 }
 
 /**
@@ -110,13 +112,13 @@ export async function judgePush(
     items.push(rejection === undefined ? { event } : { event, rejection });
     slots.push(i);
   }
-  return { results, items, slots };
+  return { results, items, slots, protocol: judge.protocol };
 }
 
 /** The push's answers: the session's own, and the store's on the events it was given (`stored`, in `items` order). */
 export function pushResults(judged: JudgedPush, stored: readonly StoreAppendResult[]): PushResult[] {
   const { results, slots } = judged;
-  for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!);
+  for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!, judged.protocol);
   return results as PushResult[];
 }
 

@@ -8,15 +8,16 @@ export function rejected(id: string, code: RejectionCode, message: string): Push
   return { status: 'rejected', id: id.length <= 64 ? id : '', code, message: message.slice(0, 1024) };
 }
 
-/** The store's answer on one event as the push ack says it. */
-export function toPushResult(result: StoreAppendResult): PushResult {
+/** The store's answer on one event as the push ack says it to a client of `protocol` (`seq-used` from 5 on, `invalid` before). */
+export function toPushResult(result: StoreAppendResult, protocol: number): PushResult {
   switch (result.status) {
     case 'ok':
       return { status: 'ok', id: result.id, position: result.position, streamVersion: result.streamVersion };
     case 'duplicate':
       return { status: 'duplicate', id: result.id, position: result.position };
     case 'rejected': {
-      const r = rejected(result.id, result.code, result.message);
+      const code = result.code === ErrorCode.seqUsed && protocol < 5 ? ErrorCode.invalid : result.code;
+      const r = rejected(result.id, code, result.message);
       return result.currentVersion === undefined || r.status !== 'rejected'
         ? r
         : { ...r, currentVersion: result.currentVersion };

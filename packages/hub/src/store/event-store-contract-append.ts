@@ -166,13 +166,13 @@ export function appendContract({ fresh }: ContractContext): void {
       expect((await readAll(store)).map((e) => e.clientSeq)).toEqual([1, 2, 3]);
     });
 
-    it('rejects a different event at an already used seq as invalid, and keeps the seq’s answer', async () => {
+    it('rejects a different event at an already used seq as seq-used, and keeps the seq’s answer', async () => {
       const store = await fresh();
       const first = event('client-a', 1);
       await store.append(pushes([first]));
       const other = event('client-a', 1);
       const [result] = await store.append(pushes([other]));
-      expect(result).toMatchObject({ status: 'rejected', id: other.id, code: ErrorCode.invalid });
+      expect(result).toMatchObject({ status: 'rejected', id: other.id, code: ErrorCode.seqUsed });
       expect(await store.head()).toBe(1);
       expect(await store.client('client-a')).toEqual({ lastClientSeq: 1, principal: undefined });
       expect(await store.append(pushes([first]))).toEqual([

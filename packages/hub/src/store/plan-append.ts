@@ -82,7 +82,7 @@ export interface AppendPlan<T extends PlanItem> {
  *
  * A seq ≤ last was either refused (its refusal is recorded) or committed (the event with the
  * pushed id is stored under this very client and seq: `duplicate` when the content is the same,
- * else `id-conflict`); anything else is another event at a used seq, `invalid`.
+ * else `id-conflict`); anything else is another event at a used seq, `seq-used`.
  */
 export function planAppend<T extends PlanItem>(
   snapshot: AppendSnapshot,
@@ -216,7 +216,7 @@ function usedSeq(item: PlanItem, by: string | undefined): StoreAppendResult {
   return {
     status: 'rejected',
     id,
-    code: ErrorCode.invalid,
+    code: ErrorCode.seqUsed,
     message: `clientSeq ${clientSeq} of client ${clientId} was already used by ${by === undefined ? 'another event' : `event ${by}`}`,
   };
 }
