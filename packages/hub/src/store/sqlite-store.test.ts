@@ -278,7 +278,7 @@ describe('schema version 2', () => {
       { status: 'rejected', id: refused.id, code: 'unauthorized', message: 'may not push to list:1' },
     ]);
     const [other] = await store.append([{ event: sampleEnvelope({ clientSeq: 1 }) }]);
-    expect(other).toMatchObject({ status: 'rejected', code: 'invalid' });
+    expect(other).toMatchObject({ status: 'rejected', code: 'seq-used' });
     const next = sampleEnvelope({ clientSeq: 3 });
     expect(await store.append([{ event: next }])).toEqual([
       { status: 'ok', id: next.id, position: 2, streamVersion: 2 },
