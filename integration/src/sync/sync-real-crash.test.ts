@@ -1,8 +1,9 @@
 /**
  * A real client crash (issue 16 §6): a device in a process of its own, on a SQLite file, appends
  * without end while it syncs, and is SIGKILLed while it writes and pushes — no `close`, nothing
- * drained. A new instance then opens the same file and syncs: every append that had resolved is durable,
- * every event is stored at the hub exactly once, in clientSeq order, and nothing stays pending.
+ * drained. A new instance then opens the same file and syncs: every append that had resolved is
+ * durable, every event is stored at the hub exactly once, in clientSeq order, and nothing stays
+ * pending. (It also needs the SQLite store to let the sync's I/O run while the device appends.)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
