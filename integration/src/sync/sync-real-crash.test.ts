@@ -57,11 +57,12 @@ async function runAndKill(hub: TestHub, path: string, prefix: string, appends: n
     );
   });
   await vi.waitFor(
-    async () => expect((await hub.events()).length, err.slice(-2000)).toBeGreaterThan(stored),
-    {
-      timeout: 60_000,
-      interval: 20,
+    async () => {
+      const length = (await hub.events()).length;
+      if (length <= stored)
+        throw new Error(`the hub holds ${length} events; the device said: ${err.slice(-2000)}`);
     },
+    { timeout: 60_000, interval: 20 },
   );
   const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   child.kill('SIGKILL');
