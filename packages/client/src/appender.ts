@@ -90,6 +90,12 @@ export type WriteListener = (rows: readonly OutboxRow[]) => ((landed: boolean) =
 /** An event validated, before the store gives it an id, a clientSeq and an hlc. */
 type Draft = Omit<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'hlc'>;
 
+/** What an append carries besides its events: the command that decided them, the rows they replace. */
+interface AppendExtra {
+  readonly command?: Omit<PendingCommand, 'first'>;
+  readonly replace?: readonly number[];
+}
+
 /**
  * Appends events to the outbox: validates them, stamps them (id, clientSeq, hlc) in the store's
  * transaction, and moves the in-memory view by what was stored. Runs deciders (`execute`) on the
@@ -130,10 +136,7 @@ export class Appender {
     inputs: readonly AppendInput[],
     options: AppendManyOptions | undefined,
     many: boolean,
-    extra: {
-      readonly command?: Omit<PendingCommand, 'first'>;
-      readonly replace?: readonly number[];
-    } = {},
+    extra: AppendExtra = {},
   ): Promise<EventEnvelope[]> {
     const drafts = validateAppend(this.#upcaster.registry, stream, inputs, options, many);
     return this.#stamp(drafts, many, extra, options?.idempotencyKey);
@@ -189,10 +192,7 @@ export class Appender {
   async #stamp(
     drafts: readonly Draft[],
     many: boolean,
-    extra: {
-      readonly command?: Omit<PendingCommand, 'first'>;
-      readonly replace?: readonly number[];
-    },
+    extra: AppendExtra,
     idempotencyKey: string | undefined,
     shared: { stamped: boolean } = { stamped: false },
   ): Promise<EventEnvelope[]> {
@@ -227,10 +227,7 @@ export class Appender {
   #appendPending(
     drafts: readonly Draft[],
     many: boolean,
-    extra: {
-      readonly command?: Omit<PendingCommand, 'first'>;
-      readonly replace?: readonly number[];
-    },
+    extra: AppendExtra,
     idempotencyKey: string | undefined,
     stamped: (rows: readonly OutboxRow[]) => void,
   ): Promise<AppendPendingResult> {

@@ -102,18 +102,7 @@ export async function appendTransaction(
                            ${r.map((x) => x.rejection.message)}::text[],
                            ${r.map((x) => x.rejection.currentVersion ?? null)}::integer[])`);
   }
-  if (plan.streamVersions.size > 0) {
-    writes.push(tx`
-      INSERT INTO eventloom_streams (stream, version)
-      SELECT * FROM unnest(${[...plan.streamVersions.keys()]}::text[], ${[...plan.streamVersions.values()]}::integer[])
-      ON CONFLICT (stream) DO UPDATE SET version = excluded.version`);
-  }
-  if (plan.clientSeqs.size > 0) {
-    writes.push(tx`
-      INSERT INTO eventloom_clients (client_id, last_seq)
-      SELECT * FROM unnest(${[...plan.clientSeqs.keys()]}::text[], ${[...plan.clientSeqs.values()]}::bigint[])
-      ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq`);
-  }
+  writeHeads(tx, plan, writes);
   if (plan.events.length > 0) {
     // Delivered to the listeners of every node when (and only if) the transaction commits.
     const head = plan.events[plan.events.length - 1]!.position;
@@ -153,6 +142,32 @@ export async function runAppend(
   const failures = await written;
   if (failures.length > 0) throw failureOf(failures, idsCheckedOnInsert);
   return committed;
+}
+
+/**
+ * Queues the upserts of the streams' new versions and the clients' new last seqs, the heads an
+ * append or an import moves (`writes` is sent with the rest of the transaction's writes).
+ */
+export function writeHeads(
+  tx: TransactionSql,
+  plan: {
+    readonly streamVersions: ReadonlyMap<string, number>;
+    readonly clientSeqs: ReadonlyMap<string, number>;
+  },
+  writes: Promise<unknown>[],
+): void {
+  if (plan.streamVersions.size > 0) {
+    writes.push(tx`
+      INSERT INTO eventloom_streams (stream, version)
+      SELECT * FROM unnest(${[...plan.streamVersions.keys()]}::text[], ${[...plan.streamVersions.values()]}::integer[])
+      ON CONFLICT (stream) DO UPDATE SET version = excluded.version`);
+  }
+  if (plan.clientSeqs.size > 0) {
+    writes.push(tx`
+      INSERT INTO eventloom_clients (client_id, last_seq)
+      SELECT * FROM unnest(${[...plan.clientSeqs.keys()]}::text[], ${[...plan.clientSeqs.values()]}::bigint[])
+      ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq`);
+  }
 }
 
 /** What to throw for the failures of a transaction's writes: an id conflict first, see REUSED_ID. */

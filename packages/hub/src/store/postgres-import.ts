@@ -1,7 +1,7 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { TransactionSql } from 'postgres';
 import type { StoreImportResult } from './event-store.ts';
-import { lockAppends } from './postgres-append.ts';
+import { lockAppends, writeHeads } from './postgres-append.ts';
 import { importHubId, planImport } from './plan-import.ts';
 
 /** What {@link importTransaction} did: the store's answer, and the log's id after it. */
@@ -68,18 +68,7 @@ export async function importTransaction(
                            ${added.map((e) => e.stream)}::text[], ${added.map((e) => e.streamVersion)}::integer[],
                            ${added.map((e) => JSON.stringify(e))}::text[])`);
   }
-  if (plan.streamVersions.size > 0) {
-    writes.push(tx`
-      INSERT INTO eventloom_streams (stream, version)
-      SELECT * FROM unnest(${[...plan.streamVersions.keys()]}::text[], ${[...plan.streamVersions.values()]}::integer[])
-      ON CONFLICT (stream) DO UPDATE SET version = excluded.version`);
-  }
-  if (plan.clientSeqs.size > 0) {
-    writes.push(tx`
-      INSERT INTO eventloom_clients (client_id, last_seq)
-      SELECT * FROM unnest(${[...plan.clientSeqs.keys()]}::text[], ${[...plan.clientSeqs.values()]}::bigint[])
-      ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq`);
-  }
+  writeHeads(tx, plan, writes);
   const head = added.length > 0 ? added[added.length - 1]!.position : before;
   if (added.length > 0) writes.push(tx`SELECT pg_notify(${channel}, ${String(head)})`);
   await Promise.all(writes);
