@@ -132,13 +132,17 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
-      // The hub the sync benchmarks in Chromium (outbox-drain) push to, started in Node.
+      // The hubs the sync benchmarks in Chromium push to, started in Node: a memory one (outbox-drain),
+      // and a real `eventloom-hub` on SQLite beside the raw relay (e2e-latency-browser).
       browser(
         'bench-browser',
         ['packages/**/*.browser.bench.ts', 'integration/**/*.browser.bench.ts'],
         600_000,
         false,
-        ['integration/src/sync/sync-hub.global-setup.node.ts'],
+        [
+          'integration/src/sync/sync-hub.global-setup.node.ts',
+          'integration/bench/e2e-latency-browser.global-setup.node.ts',
+        ],
       ),
     ],
   },

@@ -13,7 +13,9 @@ import { createEventloom, type Eventloom } from '@eventloom/client';
 import type { AnyProjection } from '@eventloom/client';
 import { createSync } from '@eventloom/client';
 import type { Sync, SyncOptions } from '@eventloom/client';
-import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
+import { todoCount, todoRegistry } from '@eventloom/client/testing';
+
+export { probeEvent } from './probe-event.ts';
 
 /**
  * Forks a TypeScript script of this folder (through tsx) and resolves with its first message.
@@ -223,26 +225,6 @@ function connectRaw(url: string): Promise<Socket> {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);
   });
-}
-
-/** A committed event shaped as the hub relays the probe's: same type, data and fields. */
-export function probeEvent(stream: string, n: number): CommittedEvent {
-  const input = TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] });
-  return {
-    id: `0190a1b2-c3d4-7e5f-8a9b-${String(n).padStart(12, '0')}`,
-    type: input.type,
-    version: input.version,
-    kind: 'domain',
-    stream,
-    data: input.data,
-    meta: { principal: { sub: 'dev' } },
-    clientId: 'probe-a',
-    clientSeq: n,
-    hlc: `${String(1_800_000_000_000 + n).padStart(15, '0')}-0000000000-probe-a`,
-    position: n,
-    streamVersion: n,
-    recordedAt: new Date().toISOString(),
-  };
 }
 
 /** Sleeps `ms` (between samples: the probe is a steady trickle, not a flood). */

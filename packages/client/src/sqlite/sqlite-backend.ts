@@ -31,7 +31,8 @@ export interface SqliteBackendOptions {
  * table of (key, row) with the row in V8's structured-clone format (so Maps and Dates come back as
  * they went in), and each index a table of (value, key) pairs. Every backend of one file in a
  * process shares one connection, and its transactions run one at a time; across processes,
- * SQLite's locks (WAL mode, a busy timeout) keep them apart.
+ * SQLite's locks (WAL mode, a busy timeout) keep them apart. Each transaction starts on a new
+ * task of the event loop, so that a loop of awaited writes never starves I/O and timers.
  */
 export class SqliteBackend<R> implements StoreBackend<R> {
   readonly #schema: StoreSchema;
@@ -73,6 +74,11 @@ export class SqliteBackend<R> implements StoreBackend<R> {
     const connection = this.#connection;
     if (this.#closed || !connection) return Promise.reject(closedError());
     const run = connection.queue.then(async () => {
+      // better-sqlite3 is synchronous: without this, a caller awaiting transaction after
+      // transaction would only ever run microtasks, and starve the event loop (the sync's socket,
+      // timers) until it stops. Each transaction starts on a task of its own, as IndexedDB's
+      // requests complete on tasks; before BEGIN, so that no lock is held across the yield.
+      await nextTask();
       if (this.#closed) throw closedError();
       const db = connection.db;
       try {
@@ -311,6 +317,11 @@ function entriesOf(table: string, index: string): string {
 
 function quote(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Resolves on a later turn of the event loop, after the I/O and timers due by then. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function closedError(): ClientError {
