@@ -11,9 +11,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fork } from 'node:child_process';
-import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { EventEnvelope } from '@eventloom/protocol';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
@@ -23,6 +20,7 @@ import { createHub } from '../src/hub/create-hub.ts';
 import { TEST_SECRET } from '../src/hub/test-kit.ts';
 import { jwtAuthenticator } from '../src/hub/authenticator.ts';
 import { createSqliteStore } from '../src/store/sqlite-store.ts';
+import { startIngestClients } from './hub-ingest-clients-kit.ts';
 import { ingestOutbox } from './hub-ingest-events.ts';
 import { openRawSqliteLog, rawRowsOf } from './raw-sqlite.ts';
 
@@ -72,7 +70,7 @@ it('hub-ingest', async () => {
         addressRatePerSecond: 1e9,
       },
     });
-    const clients = await startClients(hub.url, outboxes.length, perClient);
+    const clients = await startIngestClients([hub.url], outboxes.length, perClient, BATCH);
     let acked = 0;
     hubMs = Math.min(
       hubMs,
@@ -95,28 +93,3 @@ it('hub-ingest', async () => {
     better: 'higher',
   });
 });
-
-/** Forks the client process and waits until its sockets said hello; `run` pushes everything. */
-async function startClients(
-  url: string,
-  clients: number,
-  perClient: number,
-): Promise<{ run(): Promise<number> }> {
-  const script = fileURLToPath(new URL('./hub-ingest-clients.ts', import.meta.url));
-  const child = fork(script, [url, String(clients), String(perClient), String(BATCH)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: 'inherit',
-  });
-  if (child.pid !== undefined) setPriority(child.pid, 19);
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`ingest clients exited early (${code})`)));
-  });
-  return {
-    run: () =>
-      new Promise<number>((resolve) => {
-        child.once('message', (m) => resolve((m as { acked: number }).acked));
-        child.send('start');
-      }),
-  };
-}

@@ -3,10 +3,7 @@
  * clients in a child process, the raw baseline (batched inserts into the same schema with the
  * same driver), and the CPU time the server's backends spent (from /proc).
  */
-import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { EventEnvelope } from '@eventloom/protocol';
 import postgres from 'postgres';
 import { pino } from 'pino';
@@ -20,6 +17,7 @@ import { createPostgresStore } from '../src/store/postgres-store.ts';
 import { committedJson, envelopeJson } from '../src/store/committed-json.ts';
 
 export { createTestDatabase } from '../src/store/postgres-test-database.ts';
+export { startIngestClients } from './hub-ingest-clients-kit.ts';
 
 /** Hub nodes on one Postgres log (one schema), each with its own store and pool, optionally with Redis. */
 export async function startNodes(
@@ -59,32 +57,6 @@ export async function startNodes(
       for (const bus of buses) await bus.close();
       for (const store of stores) await store.close();
     },
-  };
-}
-
-/** Forks the ingest clients (at nice 19) on `urls` (client c on urls[c % n]); `run` pushes everything. */
-export async function startIngestClients(
-  urls: readonly string[],
-  clients: number,
-  perClient: number,
-  batch: number,
-): Promise<{ run(): Promise<number> }> {
-  const script = fileURLToPath(new URL('./hub-ingest-clients.ts', import.meta.url));
-  const child = fork(script, [urls.join(','), String(clients), String(perClient), String(batch)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: 'inherit',
-  });
-  if (child.pid !== undefined) setPriority(child.pid, 19);
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`ingest clients exited early (${code})`)));
-  });
-  return {
-    run: () =>
-      new Promise<number>((resolve) => {
-        child.once('message', (m) => resolve((m as { acked: number }).acked));
-        child.send('start');
-      }),
   };
 }
 
