@@ -199,9 +199,13 @@ class SqliteEventStore implements EventStore {
         () => undefined,
         () => undefined,
       );
-    this.#closed ??= Promise.all([close(this.#writer), this.#reader?.then(close, () => undefined)]).then(
-      () => undefined,
-    );
+    // The reader first, the writer last: the last connection to close folds the WAL into the
+    // file, so a file copied after the hub stopped is the whole log. Closed together, the two
+    // raced, and a copy of the file alone could miss the end of the log (its hub id included).
+    this.#closed ??= (async () => {
+      await this.#reader?.then(close, () => undefined);
+      await close(this.#writer);
+    })();
     return this.#closed;
   }
 
