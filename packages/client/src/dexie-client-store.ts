@@ -66,5 +66,12 @@ export function dexieBackendOf(options: DexieClientStoreOptions): {
     autoOpen: false,
   });
   defineSchema(db);
-  return { db, backend: new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, options.onClosed) };
+  const backend = new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, {
+    ...(options.onClosed ? { onClosed: options.onClosed } : {}),
+    ...(deps ? { IDBKeyRange: deps.IDBKeyRange } : {}),
+    ...(options.durability && options.durability !== 'default' ? { durability: options.durability } : {}),
+    // The reaction store hears of the sync's dead letters through Dexie (`DexieReactionStore.watch`).
+    observed: ['deadLetters'],
+  });
+  return { db, backend };
 }
