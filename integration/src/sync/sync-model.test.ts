@@ -758,8 +758,10 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
     const position = acks.get(a.id);
     return position === undefined ? { ...a, outcome: 'pending' } : { ...a, outcome: 'acked', position };
   });
-  const anomalies = formatAnomalies(checkHistory({ appends, clients, hub: hubLog }));
-  expect(anomalies, anomalies).toBe('no anomalies');
+  // Each anomaly's message in full, should there be any.
+  const anomalies = checkHistory({ appends, clients, hub: hubLog });
+  expect(anomalies.map((a) => `[${a.kind}] ${a.where}: ${a.message}`)).toEqual([]);
+  expect(formatAnomalies(anomalies)).toBe('no anomalies');
 }
 
 /** `devices` flush, then each holds the run's log up to the hub's head as it is then. */
