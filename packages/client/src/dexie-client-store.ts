@@ -53,7 +53,13 @@ export class DexieClientStore extends BackedClientStore {
     });
     defineSchema(db);
     super(
-      new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, options.onClosed),
+      new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, {
+        ...(options.onClosed ? { onClosed: options.onClosed } : {}),
+        ...(deps ? { IDBKeyRange: deps.IDBKeyRange } : {}),
+        ...(options.durability && options.durability !== 'default' ? { durability: options.durability } : {}),
+        // The reaction store hears of the sync's dead letters through Dexie (`DexieReactionStore.watch`).
+        observed: ['deadLetters'],
+      }),
       options.newClientId ? { newClientId: options.newClientId } : {},
     );
     this.db = db;
