@@ -4,18 +4,10 @@ import { createMemoryStore } from '../store/memory-store.ts';
 import { Sequencer, type SequencerOptions } from './sequencer.ts';
 import { makeEvent, until } from './test-kit.ts';
 
-async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
-  const store = await createMemoryStore();
-  const transactions: number[] = [];
-  // The memory store, counting transactions (and failing any that holds the poisoned event).
-  const counting: EventStore = {
-    append: (batch) => {
-      transactions.push(batch.length);
-      if (poison !== undefined && batch.some((b) => b.event.id === poison)) {
-        return Promise.reject(new Error('poisoned'));
-      }
-      return store.append(batch);
-    },
+/** `store`, with its appends made by `append`. */
+function withAppend(store: EventStore, append: EventStore['append']): EventStore {
+  return {
+    append,
     read: (q) => store.read(q),
     head: () => store.head(),
     streamVersion: (s) => store.streamVersion(s),
@@ -25,6 +17,19 @@ async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
     hubId: () => store.hubId(),
     close: () => store.close(),
   };
+}
+
+async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
+  const store = await createMemoryStore();
+  const transactions: number[] = [];
+  // The memory store, counting transactions (and failing any that holds the poisoned event).
+  const counting = withAppend(store, (batch) => {
+    transactions.push(batch.length);
+    if (poison !== undefined && batch.some((b) => b.event.id === poison)) {
+      return Promise.reject(new Error('poisoned'));
+    }
+    return store.append(batch);
+  });
   const committed: number[] = [];
   const sequencer = new Sequencer(counting, {
     maxTransactionEvents: 5000,
@@ -44,23 +49,16 @@ async function slowSetup(options: Partial<SequencerOptions> = {}) {
   const store = await createMemoryStore();
   const calls: { size: number; release: () => void }[] = [];
   // A store whose commits finish only when the test says so.
-  const slow: EventStore = {
-    append: (batch) =>
+  const slow = withAppend(
+    store,
+    (batch) =>
       new Promise((resolve, reject) => {
         calls.push({
           size: batch.length,
           release: () => void store.append(batch).then(resolve, reject),
         });
       }),
-    read: (q) => store.read(q),
-    head: () => store.head(),
-    streamVersion: (s) => store.streamVersion(s),
-    client: (c) => store.client(c),
-    bindClient: (c, p) => store.bindClient(c, p),
-    watchHead: (l) => store.watchHead(l),
-    hubId: () => store.hubId(),
-    close: () => store.close(),
-  };
+  );
   const sequencer = new Sequencer(slow, {
     maxTransactionEvents: 5000,
     gapTimeoutMs: 5000,
