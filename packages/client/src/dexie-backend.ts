@@ -1,5 +1,6 @@
 import { Dexie, type Collection, type Table } from 'dexie';
 import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
+import { IdbTx } from './idb-tx.ts';
 import {
   compareKeys,
   type ReadTx,
@@ -10,26 +11,50 @@ import {
   type WriteTx,
 } from './store-backend.ts';
 
+/** Options of a {@link DexieBackend}. */
+export interface DexieBackendOptions {
+  /** Called when the database closes under the backend (a newer version, or the browser). */
+  readonly onClosed?: (error: ClientError) => void;
+  /** The `IDBKeyRange` of the IndexedDB the database is on; the global one by default. */
+  readonly IDBKeyRange?: typeof IDBKeyRange;
+  /** The durability of write transactions (Chromium); the browser's default when undefined. */
+  readonly durability?: IDBTransactionDurability;
+  /**
+   * Tables whose writes others follow through Dexie (its `storagemutated` event, its hooks): the
+   * transactions over them run through Dexie, every other one straight on IndexedDB.
+   */
+  readonly observed?: readonly string[];
+}
+
 /**
  * A {@link StoreBackend} on a Dexie database (IndexedDB) whose tables and indexes are declared
  * as the schema says (`defineSchema`): each transaction is an IndexedDB transaction over the
- * tables it names, and ranges become key ranges of the primary key or of an index.
+ * tables it names, and ranges become key ranges of the primary key or of an index. Dexie opens
+ * and upgrades the database; a transaction runs on the IndexedDB connection it opened (`IdbTx`),
+ * unless it touches an `observed` table.
  */
 export class DexieBackend<R> implements StoreBackend<R> {
   readonly #db: Dexie;
   readonly #schema: StoreSchema;
   readonly #version: number;
   readonly #onClosed: ((error: ClientError) => void) | undefined;
+  readonly #keyRange: typeof IDBKeyRange;
+  readonly #durability: IDBTransactionDurability | undefined;
+  readonly #observed: ReadonlySet<string>;
   #closing = false;
   /** Why the database closed under us, to tell callers instead of a bare `database-closed`. */
   #closedBecause: ClientError | undefined;
 
   /** `version`: the schema version this code writes (Dexie's); a newer database is refused. */
-  constructor(db: Dexie, schema: StoreSchema, version: number, onClosed?: (error: ClientError) => void) {
+  constructor(db: Dexie, schema: StoreSchema, version: number, options: DexieBackendOptions = {}) {
+    const onClosed = options.onClosed;
     this.#db = db;
     this.#schema = schema;
     this.#version = version;
     this.#onClosed = onClosed;
+    this.#keyRange = options.IDBKeyRange ?? globalThis.IDBKeyRange;
+    this.#durability = options.durability;
+    this.#observed = new Set(options.observed ?? []);
     // A newer version wants the database: step aside (or it stays blocked) and say why, instead of
     // letting Dexie reopen it silently under an old schema.
     db.on('versionchange', () => {
@@ -103,19 +128,64 @@ export class DexieBackend<R> implements StoreBackend<R> {
     body: (tx: WriteTx<R>) => Promise<T>,
   ): Promise<T> {
     try {
-      const db = this.#db;
-      return await db.transaction(
-        mode,
-        tables.map((t) => db.table(t)),
-        // An async scope function: Dexie keeps the transaction across its native awaits.
-        async () => await body(new DexieTx<R>(db, this.#schema)),
-      );
+      if (tables.some((t) => this.#observed.has(t))) return await this.#runDexie(mode, tables, body);
+      return await this.#runNative(mode, tables, body);
     } catch (thrown) {
       const error = toClientError(thrown);
       throw error.code === ClientErrorCode.databaseClosed && this.#closedBecause
         ? this.#closedBecause
         : error;
     }
+  }
+
+  /**
+   * A transaction straight on IndexedDB: Dexie's own (its zones, its promises, its middleware)
+   * costs about as much again as the requests of a small write in Chromium.
+   */
+  async #runNative<T>(
+    mode: 'r' | 'rw',
+    tables: readonly string[],
+    body: (tx: WriteTx<R>) => Promise<T>,
+  ): Promise<T> {
+    const idb = this.#db.isOpen() ? this.#db.backendDB() : undefined;
+    if (!idb) throw new ClientError(ClientErrorCode.databaseClosed, `database ${this.#db.name} is closed`);
+    const tx =
+      mode === 'rw' && this.#durability !== undefined
+        ? idb.transaction(tables, 'readwrite', { durability: this.#durability })
+        : idb.transaction(tables, mode === 'rw' ? 'readwrite' : 'readonly');
+    const done = new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      // A failed request aborts the transaction (none is caught): the abort carries its error.
+      tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'));
+    });
+    let result: T;
+    try {
+      result = await body(new IdbTx<R>(tx, this.#keyRange));
+    } catch (error) {
+      try {
+        tx.abort();
+      } catch {
+        // Already finished (aborted by the failure itself).
+      }
+      await done.catch(() => undefined);
+      throw error;
+    }
+    await done;
+    return result;
+  }
+
+  #runDexie<T>(
+    mode: 'r' | 'rw',
+    tables: readonly string[],
+    body: (tx: WriteTx<R>) => Promise<T>,
+  ): Promise<T> {
+    const db = this.#db;
+    return db.transaction(
+      mode,
+      tables.map((t) => db.table(t)),
+      // An async scope function: Dexie keeps the transaction across its native awaits.
+      async () => await body(new DexieTx<R>(db, this.#schema)),
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import type { ClientError } from './client-error.ts';
 import { DexieClientStore } from './dexie-client-store.ts';
 import { describeClientStore } from './testing/describe-client-store.ts';
 import { holdBackLoggedFault } from './testing/hold-back-logged-fault.ts';
+import { refusePuts } from './testing/refuse-puts.ts';
 import { openNewerDatabase } from './testing/open-newer-database.ts';
 
 // The contract on Chromium's real IndexedDB; dexie-client-store.test.ts runs it on fake-indexeddb.
@@ -29,14 +30,10 @@ describe('DexieClientStore storage failures (Chromium)', () => {
     const { store } = await fresh();
     await store.appendPending((m) => ({ events: [], hlc: m.hlc }));
     const before = await store.readMeta();
-    // The browser's quota cannot be filled on demand; a hook that throws what IndexedDB throws
-    // on the third row aborts the real transaction after two rows were already put.
-    let rows = 0;
-    const refuse = () => {
-      if (++rows === 3) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    };
-    const outbox = store.db.table('outbox');
-    outbox.hook('creating', refuse);
+    // The browser's quota cannot be filled on demand: IndexedDB refuses the third row, which aborts
+    // the real transaction after two rows were already put.
+    const restore = refusePuts(['outbox'], (n) => n === 3);
+    cleanup.push(restore);
     cleanup.push(holdBackLoggedFault('QuotaExceededError'));
     const { sampleEnvelope } = await import('@eventloom/protocol/testing');
     const build = (m: { clientId: string; clientSeq: number }) => ({
@@ -49,7 +46,7 @@ describe('DexieClientStore storage failures (Chromium)', () => {
     });
     expect(await store.readPending()).toEqual([]);
     expect(await store.readMeta()).toEqual(before);
-    outbox.hook('creating').unsubscribe(refuse);
+    restore();
     expect((await store.appendPending(build)).rows.map((r) => r.clientSeq)).toEqual([1, 2, 3, 4]);
   });
 

@@ -10,6 +10,7 @@ import { DexieClientStore } from './dexie-client-store.ts';
 import { createEventloom, type Eventloom } from './eventloom.ts';
 import { describeEventloom } from './testing/describe-eventloom.ts';
 import { holdBackLoggedFault } from './testing/hold-back-logged-fault.ts';
+import { refusePuts } from './testing/refuse-puts.ts';
 import { openNewerDatabase } from './testing/open-newer-database.ts';
 import { confirm, foldOrder, TodoAdded, todoCount, TodoDone, todoRegistry } from './testing/todo-model.ts';
 import { syncPortOf } from './sync-port-access.ts';
@@ -121,12 +122,10 @@ describe('storage failures through the client (Chromium)', () => {
     const loom = await createEventloom({ name, registry: todoRegistry, storage: { store } });
     cleanup.push(() => loom.close());
     const a = await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
-    const full = () => {
-      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    };
-    store.db.table('outbox').hook('creating', full);
+    // The disk is full: IndexedDB refuses every row of the outbox and of the log.
+    const restore = refusePuts(['outbox', 'events'], () => true);
+    cleanup.push(restore);
     cleanup.push(holdBackLoggedFault('QuotaExceededError'));
-    store.db.table('events').hook('creating', full);
     await expect(
       loom.appendMany('list:1', [
         TodoAdded.create({ id: 'b', title: 'b', tags: [] }),
@@ -146,8 +145,7 @@ describe('storage failures through the client (Chromium)', () => {
     expect(await firstValueFrom(loom.confirmedProjection$(todoCount))).toBe(0);
     expect((await syncPortOf(loom).readOutbox()).map((r) => r.event)).toEqual([a]);
     expect(await syncPortOf(loom).lastPosition()).toBe(0);
-    store.db.table('outbox').hook('creating').unsubscribe(full);
-    store.db.table('events').hook('creating').unsubscribe(full);
+    restore();
     await syncPortOf(loom).insertConfirmed(page);
     const b = await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
     expect(b.clientSeq).toBe(2);

@@ -69,8 +69,9 @@ export class LiveFeed {
   /** Takes a change of the store's head: delivers the events handed over, or reads them back. */
   onHead(change: HeadChange): void {
     if (this.#closed) return;
-    if (change.events !== undefined && change.from === this.#target) {
-      // Taken now: the store may not hold them later.
+    // Taken now, the store may not hold them later; and only for a listener: building them costs
+    // as much as a read (a text and a parse per event), and a feed nobody listens to skips them.
+    if (change.events !== undefined && change.from === this.#target && anyoneListens(this.#ctx())) {
       const events = change.events();
       if (events.length === change.head - change.from && events[0]?.position === change.from + 1) {
         this.#given.push({ from: change.from, events });

@@ -311,8 +311,8 @@ function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
     expectedVersions: [],
     rejections: [],
   };
-  for (const { event, rejection } of batch) {
-    columns.envelopes.push(envelopeJson(event));
+  for (const { event, rejection, envelopeJson: text } of batch) {
+    columns.envelopes.push(text ?? envelopeJson(event));
     columns.ids.push(event.id);
     columns.clientIds.push(event.clientId);
     columns.clientSeqs.push(event.clientSeq);

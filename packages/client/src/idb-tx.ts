@@ -1,0 +1,114 @@
+import { compareKeys, type StoreKey, type StoreRange, type WriteTx } from './store-backend.ts';
+
+/**
+ * A {@link WriteTx} (or, in a read-only transaction, its reads) straight on an `IDBTransaction`,
+ * one IndexedDB request per row. The body awaits these requests only: a transaction stays active
+ * while the promise reactions of its requests run, so the next request joins it.
+ */
+export class IdbTx<R> implements WriteTx<R> {
+  readonly #tx: IDBTransaction;
+  readonly #keyRange: typeof IDBKeyRange;
+
+  constructor(tx: IDBTransaction, keyRange: typeof IDBKeyRange) {
+    this.#tx = tx;
+    this.#keyRange = keyRange;
+  }
+
+  get<T extends keyof R & string>(table: T, key: StoreKey): Promise<R[T] | undefined> {
+    return settled(this.#tx.objectStore(table).get(key)) as Promise<R[T] | undefined>;
+  }
+
+  getMany<T extends keyof R & string>(table: T, keys: readonly StoreKey[]): Promise<(R[T] | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const store = this.#tx.objectStore(table);
+    return new Promise((resolve, reject) => {
+      const rows: (R[T] | undefined)[] = [];
+      let left = keys.length;
+      keys.forEach((key, i) => {
+        const request = store.get(key) as IDBRequest<R[T] | undefined>;
+        request.onsuccess = () => {
+          rows[i] = request.result;
+          if (--left === 0) resolve(rows);
+        };
+        request.onerror = () => reject(request.error);
+      });
+    });
+  }
+
+  scan<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<R[T][]> {
+    return this.#read(this.#tx.objectStore(table), range, true) as Promise<R[T][]>;
+  }
+
+  scanKeys<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<StoreKey[]> {
+    return this.#read(this.#tx.objectStore(table), range, false) as Promise<StoreKey[]>;
+  }
+
+  scanIndex<T extends keyof R & string>(table: T, index: string, range: StoreRange = {}): Promise<R[T][]> {
+    return this.#read(this.#tx.objectStore(table).index(index), range, true) as Promise<R[T][]>;
+  }
+
+  put<T extends keyof R & string>(table: T, rows: readonly R[T][]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const store = this.#tx.objectStore(table);
+    // Requests complete in order, and a failed one aborts the transaction: the last one answers for all.
+    let last: IDBRequest | undefined;
+    for (const row of rows) last = store.put(row);
+    return settled(last!).then(() => undefined);
+  }
+
+  delete<T extends keyof R & string>(table: T, keys: readonly StoreKey[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    const store = this.#tx.objectStore(table);
+    let last: IDBRequest | undefined;
+    for (const key of keys) last = store.delete(key);
+    return settled(last!).then(() => undefined);
+  }
+
+  clear<T extends keyof R & string>(table: T): Promise<void> {
+    return settled(this.#tx.objectStore(table).clear()).then(() => undefined);
+  }
+
+  outside<T>(fn: () => T): T {
+    // Nothing follows the body around: what `fn` starts is on its own already.
+    return fn();
+  }
+
+  /** Rows (or keys) of a range, in key order or reversed, at most `range.limit`. */
+  #read(source: IDBObjectStore | IDBIndex, range: StoreRange, values: boolean): Promise<unknown[]> {
+    const { lower, upper, limit } = range;
+    if (limit === 0) return Promise.resolve([]);
+    let keys: IDBKeyRange | null = null;
+    if (lower !== undefined && upper !== undefined) {
+      const order = compareKeys(lower, upper);
+      if (order > 0 || (order === 0 && (range.lowerOpen || range.upperOpen))) return Promise.resolve([]);
+      keys = this.#keyRange.bound(lower, upper, range.lowerOpen ?? false, range.upperOpen ?? false);
+    } else if (lower !== undefined) keys = this.#keyRange.lowerBound(lower, range.lowerOpen ?? false);
+    else if (upper !== undefined) keys = this.#keyRange.upperBound(upper, range.upperOpen ?? false);
+    if (!range.reverse) {
+      return settled(values ? source.getAll(keys, limit) : source.getAllKeys(keys, limit)) as Promise<
+        unknown[]
+      >;
+    }
+    // In reverse: a cursor from the top, as far as the limit.
+    return new Promise((resolve, reject) => {
+      const out: unknown[] = [];
+      const request = values ? source.openCursor(keys, 'prev') : source.openKeyCursor(keys, 'prev');
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (cursor === null) return resolve(out);
+        out.push(values ? (cursor as IDBCursorWithValue).value : cursor.primaryKey);
+        if (out.length === limit) return resolve(out);
+        cursor.continue();
+      };
+      request.onerror = () => reject(request.error);
+    });
+  }
+}
+
+/** The result of a request, once it succeeded. */
+function settled<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
