@@ -737,17 +737,22 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
 
   // A device killed after a push left, before the write of it landed, cannot know that the hub
   // holds that seq: it may give it again, to an append made before its next hello. The hub refuses
-  // that one (`seq-used`) and the device moves it above: only a seq held by an add in flight at a
-  // kill may be given twice, and the event then stands at a higher seq, once.
+  // that one (`seq-used`) and the device moves it, and every later pending event, above: a seq may
+  // be given twice only where an add in flight at a kill, or an event moved so, holds it, and the
+  // event then stands at a higher seq, once.
   const killedAdds = new Set(m.inFlight.flat());
   const stored = new Map(whole.map((e) => [e.id, e]));
   const bySeq = new Map(whole.map((e) => [`${e.clientId}#${e.clientSeq}`, e]));
+  const recorded = new Map([...r.appends].map(([id, a]) => [id, a.clientSeq]));
+  const moved = (id: string) => recorded.has(id) && stored.get(id)?.clientSeq !== recorded.get(id);
   for (const [id, a] of r.appends) {
     const event = stored.get(id);
     if (event === undefined || event.clientSeq === a.clientSeq) continue;
     const holder = bySeq.get(`${a.clientId}#${a.clientSeq}`);
-    const heldByKilledAdd = holder?.type === 'todo.added' && killedAdds.has(todoOf(holder));
-    expect(heldByKilledAdd, `${id} moved from seq ${a.clientSeq}, held by ${holder?.id}`).toBe(true);
+    const taken =
+      holder !== undefined &&
+      ((holder.type === 'todo.added' && killedAdds.has(todoOf(holder))) || moved(holder.id));
+    expect(taken, `${id} moved from seq ${a.clientSeq}, held by ${holder?.id}`).toBe(true);
     expect(event.clientSeq).toBeGreaterThan(a.clientSeq);
     count('seqMoved');
     r.appends.set(id, { ...a, clientSeq: event.clientSeq });
