@@ -5,12 +5,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { TodoAdded, todoCount, todoDecider, TodoDone, todoList } from '@eventloom/client/testing';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 import { createSync } from '@eventloom/client';
-import type { RejectionReport, SyncOptions } from '@eventloom/client';
+import type { RejectionReport, SyncOptions, SyncTarget } from '@eventloom/client';
 import { manualOnlineDetector } from '@eventloom/client';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
-import { syncPortOf } from '@eventloom/client/testing';
+import { bindSyncPort, syncPortOf } from '@eventloom/client/testing';
 
-const { hub, open: device } = syncFixtures();
+const { hub, open: device, defer } = syncFixtures();
 
 const add = (id: string) => TodoAdded.create({ id, title: id, tags: [] });
 
@@ -29,6 +29,44 @@ describe('createSync: push, ack, confirm', () => {
     expect(await firstValueFrom(a.loom.confirmedProjection$(todoCount))).toBe(1);
     const metrics = await firstValueFrom(a.sync.metrics$);
     expect(metrics).toMatchObject({ state: 'live', outbox: 0, position: 1, head: 1, lag: 0, pushed: 1 });
+  });
+
+  it('reads the outbox for none of the appends it pushed ahead of their write, nor after their acks', async () => {
+    const h = await hub();
+    const d = await device(h, { sync: { startOffline: true } });
+    await d.sync.close();
+    const port = syncPortOf(d.loom);
+    let reads = 0;
+    const target: SyncTarget = {
+      leader$: d.loom.leader$,
+      pending$: d.loom.pending$,
+      outbox$: d.loom.outbox$,
+      registry: d.loom.registry,
+    };
+    bindSyncPort(target, {
+      ...port,
+      readOutbox: (query) => {
+        reads++;
+        return port.readOutbox(query);
+      },
+    });
+    const sync = createSync(target, { url: h.url, subscriptions: ['*'], warn: false });
+    defer(() => sync.close());
+    await live(sync);
+    const atStart = reads;
+    for (let i = 1; i <= 5; i++) {
+      await d.loom.append('list:1', add(`x${i}`));
+      await waitFor(sync.metrics$, (m) => m.pushed === i && m.outbox === 0);
+    }
+    expect(reads - atStart).toBe(0);
+    expect((await h.events()).map((e) => e.clientSeq)).toEqual([1, 2, 3, 4, 5]);
+    // Rows the append did not push ahead (offline) are read and pushed, as before.
+    sync.goOffline();
+    await waitFor(sync.syncState$, (s) => s === 'offline');
+    await d.loom.append('list:1', add('offline'));
+    sync.goOnline();
+    await sync.flushed();
+    expect((await h.events()).map((e) => e.clientSeq)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('lets two clients see each other’s events, in one order', async () => {

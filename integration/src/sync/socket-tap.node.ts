@@ -25,6 +25,7 @@ export class SocketTap {
   #lastPush: { readonly socket: SyncSocket; readonly events: readonly EventEnvelope[] } | undefined;
   #duplicateLive = false;
   #duplicatePush = false;
+  #afterPush: (() => void) | undefined;
 
   constructor(inner: SocketFactory = defaultSocketFactory) {
     this.factory = (url, options) => this.#wrap(inner(url, options));
@@ -42,6 +43,11 @@ export class SocketTap {
       return 'armed';
     }
     return this.#resend(last.socket, last.events, timeoutMs);
+  }
+
+  /** Calls `fn` right after the next push leaves (on whatever connection), in the same step; undefined disarms. */
+  afterNextPush(fn: (() => void) | undefined): void {
+    this.#afterPush = fn;
   }
 
   /** Delivers the next live `events` message to the engine twice. */
@@ -91,6 +97,9 @@ export class SocketTap {
           this.#duplicatePush = false;
           void this.#resend(socket, payload.events, 5000);
         }
+        const after = this.#afterPush;
+        this.#afterPush = undefined;
+        after?.();
         return sent;
       },
       // oxlint-disable-next-line no-explicit-any -- Socket.IO listeners take whatever the peer sent

@@ -21,10 +21,16 @@ import type { CommittedEvent } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { afterEach } from 'vitest';
-import { createEventloom, type Eventloom, type EventloomOptions } from '@eventloom/client';
-import { todoRegistry } from '@eventloom/client/testing';
+import {
+  createEventloom,
+  defaultSocketFactory,
+  type Eventloom,
+  type EventloomOptions,
+} from '@eventloom/client';
+import { powerCutDexieStore, todoRegistry, type CutReport } from '@eventloom/client/testing';
 import { createSync } from '@eventloom/client';
 import type { Sync, SyncOptions } from '@eventloom/client';
+import { ProcessDeath } from './process-death.node.ts';
 
 /** A logger that says nothing: the hub's warnings about insecure dev mode would drown the output. */
 export const silent = {
@@ -180,8 +186,22 @@ export interface TestDevice<D extends EventDefinition = EventDefinition> {
   readonly indexedDB: IDBFactory;
   loom: Eventloom<D>;
   sync: Sync;
-  /** Closes the sync and the Eventloom (as a crash would, minus the half-written: IndexedDB transactions are atomic). */
+  /** Closes the sync and the Eventloom: a graceful end, what was queued finishes first. */
   crash(): Promise<void>;
+  /**
+   * Kills the instance where it stands, without `close`: its storage's power is cut now (a write
+   * transaction not over is rolled back, one whose body had finished lands; every call on storage
+   * from it never settles), its socket is cut (the hub sees a disconnect; nothing more leaves), its
+   * BroadcastChannels close. Its timers and promises still run in this process, but reach nothing.
+   * `reopen` then opens a new instance on the same IndexedDB.
+   */
+  kill(): CutReport;
+  /**
+   * Kills the instance (see {@link kill}) as the `ops`-th storage operation from now is issued,
+   * inside whatever transaction issues it, or after `ms` if it was not killed before (by that, or
+   * by a `kill` from elsewhere); resolves with what it cut.
+   */
+  killAfter(at: { readonly ops?: number; readonly ms: number }): Promise<CutReport>;
   /** Opens the Eventloom again from the same storage, and a new sync. */
   reopen(options?: Partial<EventloomOptions<D>> & { readonly sync?: Partial<SyncOptions> }): Promise<void>;
   close(): Promise<void>;
@@ -189,23 +209,37 @@ export interface TestDevice<D extends EventDefinition = EventDefinition> {
 
 let devices = 0;
 
+/** What {@link openDevice} takes: the Eventloom's options, the sync's, and whether it can be killed. */
+export type DeviceOptions<D extends EventDefinition> = Partial<EventloomOptions<D>> & {
+  readonly sync?: Partial<SyncOptions>;
+  /**
+   * Open the store behind a power switch (`PowerCut`), so that `kill` can cut it. The store is
+   * then given to the Eventloom directly (`storage: { store }`), and `loom.indexedDb` is undefined:
+   * what opens the database through it (`createReactions`) does not work on such a device.
+   */
+  readonly killable?: boolean;
+};
+
 /** Opens a device on a fresh fake-indexeddb and syncs it with `hub` (fast, seeded backoff). */
 export async function openDevice<D extends EventDefinition = (typeof todoRegistry.definitions)[number]>(
   hub: { readonly url: string },
-  options: Partial<EventloomOptions<D>> & { readonly sync?: Partial<SyncOptions> } = {},
+  options: DeviceOptions<D> = {},
 ): Promise<TestDevice<D>> {
   const indexedDB = new IDBFactory();
   // Unique across test files: BroadcastChannel reaches every worker thread of the process.
   const name = options.name ?? `device-${++devices}-${Math.random().toString(36).slice(2, 8)}`;
-  const open = async (
-    opts: Partial<EventloomOptions<D>> & { readonly sync?: Partial<SyncOptions> },
-  ): Promise<{ loom: Eventloom<D>; sync: Sync }> => {
-    const { sync: syncOptions, ...loomOptions } = opts;
+  const open = async (opts: DeviceOptions<D>) => {
+    const { sync: syncOptions, killable, ...loomOptions } = opts;
+    // The real Dexie store on this device's IndexedDB (behind a power switch if killable), and the
+    // sockets and channels of this instance: what a kill cuts.
+    const cut = killable ? powerCutDexieStore({ name, indexedDB: { indexedDB, IDBKeyRange } }) : undefined;
+    const death = new ProcessDeath();
     const loom = await createEventloom<D>({
       registry: todoRegistry as unknown as EventRegistry<D>,
+      tabs: { BroadcastChannel: death.BroadcastChannel },
       ...loomOptions,
       name,
-      storage: { indexedDB, IDBKeyRange },
+      storage: cut ? { store: cut.store } : { indexedDB, IDBKeyRange },
     });
     const sync = createSync(loom, {
       url: hub.url,
@@ -214,30 +248,50 @@ export async function openDevice<D extends EventDefinition = (typeof todoRegistr
       requestTimeoutMs: 10_000,
       // Tests refuse events on purpose: the developer's console warnings are asked for by those that check them.
       warn: false,
+      tabs: { BroadcastChannel: death.BroadcastChannel },
       ...syncOptions,
+      socket: death.socketFactory(syncOptions?.socket ?? defaultSocketFactory),
     });
-    return { loom, sync };
+    // The sockets and channels die with the power, in the same step, whoever cuts it.
+    const power = cut?.power;
+    power?.onCut(() => death.kill());
+    const powered = () => {
+      if (power === undefined) throw new Error(`device ${name} was not opened killable`);
+      return power;
+    };
+    return { loom, sync, power, powered };
   };
-  const first = await open(options);
+  let current = await open(options);
   let closed = false;
   const device: TestDevice<D> = {
     name,
     indexedDB,
-    loom: first.loom,
-    sync: first.sync,
+    loom: current.loom,
+    sync: current.sync,
     async crash() {
       await device.sync.close();
       await device.loom.close();
     },
+    kill: () => current.powered().cut(),
+    async killAfter({ ops, ms }) {
+      const power = current.powered();
+      const timer = setTimeout(() => power.cut(), ms);
+      try {
+        return await (ops === undefined ? power.cutDone() : power.cutAfter(ops));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async reopen(next = {}) {
-      const opened = await open({ ...options, ...next, sync: { ...options.sync, ...next.sync } });
-      device.loom = opened.loom;
-      device.sync = opened.sync;
+      current = await open({ ...options, ...next, sync: { ...options.sync, ...next.sync } });
+      device.loom = current.loom;
+      device.sync = current.sync;
     },
     async close() {
       if (closed) return;
       closed = true;
-      await device.crash();
+      // A killed instance is gone already; a live one closes.
+      if (current.power?.report === undefined) await device.crash();
     },
   };
   return device;

@@ -10,7 +10,13 @@
  *   a prefix of each other device's appends in order, and nothing else, and each online device
  *   holds the hub's log and folds it;
  * - `restartHub` (SIGKILL, then a restart on the same port and database: every ack survives),
- *   `crashClient` (close and reopen from its IndexedDB: nothing appended is lost or re-issued);
+ *   `crashClient`: the device is killed in place, without `close` (`TestDevice.kill`), with appends
+ *   in flight, at a random storage operation or right after a push leaves: the write transaction it
+ *   cuts rolls back, one that committed stays, its socket is cut (the hub sees a disconnect) and
+ *   its old instance can reach neither storage nor hub again; a new instance opens on the same
+ *   IndexedDB with the same clientId. Nothing that resolved is lost or re-issued; of the appends in
+ *   flight, those stored (on the device, or only at the hub: pushed while their write ran) are a
+ *   prefix, each once;
  * - `duplicateFrame` (the last push sent again on the socket, or the next live message delivered
  *   twice), `dropFrame` (the device's connection blackholed, then reset), `delay` (the proxy delays
  *   and splits its chunks);
@@ -65,10 +71,15 @@ const WAIT_MS = 30_000;
 interface Model {
   readonly clients: number;
   readonly online: boolean[];
-  /** Each device's appends, in order: event ids. */
+  /**
+   * Each device's appends, in order: event ids, and `?<to-do>` for an add that was in flight when
+   * its device was killed (the app never heard of it: it may be stored, or not).
+   */
   readonly appended: string[][];
-  /** Every to-do added: its owner and whether it was marked done. */
-  readonly todos: Map<string, { readonly owner: number; done: boolean }>;
+  /** Every to-do added: its owner, whether it was marked done, and whether its add was in flight at a kill. */
+  readonly todos: Map<string, { readonly owner: number; done: boolean; uncertain?: boolean }>;
+  /** The adds in flight at each kill, in the order they were made: those that were stored are a prefix. */
+  readonly inFlight: string[][];
   nextTodo: number;
   /** Guarded to-dos (`g<n>`, on the shared guarded list) a device decided to add, or found added. */
   readonly guardedAdded: Set<string>;
@@ -141,6 +152,7 @@ it(`the sync engine against a model: append, guarded decisions that conflict, of
               nextTodo: 0,
               guardedAdded: new Set(),
               guardedDone: new Set(),
+              inFlight: [],
             };
             await fc.asyncModelRun(() => ({ model, real }), prelude);
             await fc.asyncModelRun(() => ({ model, real }), commands);
@@ -206,7 +218,17 @@ function commandArbitraries(): fc.Arbitrary<SyncCommand>[] {
     fc.constant(new Sync()),
     fc.oneof(
       { weight: 1, arbitrary: fc.constant(new RestartHub()) },
-      { weight: 3, arbitrary: client.map((c) => new CrashClient(c)) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(
+            client,
+            fc.nat({ max: 3 }),
+            fc.oneof(fc.nat({ max: 40 }), fc.constant('push' as const)),
+            fc.nat({ max: 30 }),
+          )
+          .map(([c, adds, at, ms]) => new CrashClient(c, adds, at, ms)),
+      },
     ),
     // Guarded decisions weigh two: conflicts need two devices deciding on the same to-dos.
     decideArbitrary(),
@@ -378,13 +400,16 @@ class Sync implements SyncCommand {
     const ids = new Set(log.map((e) => e.id));
     // The hub holds everything online devices appended, and of the others a prefix of what they
     // appended (what they pushed before going offline), in their order; nothing else.
+    // (An add in flight at a kill counts where the hub holds it.)
+    let held = 0;
     for (const d of r.devices) {
-      const appended = m.appended[d.index]!;
+      const appended = resolveAppended(m, d, log);
       const stored = log.filter((e) => e.clientId === d.test.loom.clientId).map((e) => e.id);
       expect(stored).toEqual(appended.slice(0, stored.length));
       if (m.online[d.index]) expect(stored).toEqual(appended);
+      held += appended.filter((id) => ids.has(id)).length;
     }
-    expect(log.length).toBe(m.appended.reduce((n, a) => n + a.filter((id) => ids.has(id)).length, 0));
+    expect(log.length).toBe(held);
     // Each online device holds the hub's log up to there, and folds it.
     const expected = foldTodos(log);
     for (const d of online) {
@@ -426,11 +451,27 @@ class RestartHub implements SyncCommand {
   }
 }
 
-/** The device closes as a crash would and opens again from its IndexedDB: nothing appended is lost. */
+/**
+ * The device is killed where it stands, without `close` (`TestDevice.kill`): `adds` appends are
+ * started and not awaited, and the kill falls as the `at`-th storage operation from then is
+ * issued — in an append's write, an ack's, a pull's, a re-decide's, or between them — or, with
+ * `at` = `push`, right after the device's next push leaves (an append's rows are pushed while
+ * their write is in flight: the kill then cuts that write); after `ms` if neither came. The transaction it cuts is rolled back, its socket is cut (the hub sees a
+ * disconnect), and a new instance opens on the same IndexedDB with the same clientId: every append
+ * that resolved is there, confirmed or pending, under its id, in its order; of the adds in flight,
+ * those stored are a prefix, and the others may still be at the hub (pushed while their write ran).
+ */
 class CrashClient implements SyncCommand {
   readonly client: number;
-  constructor(client: number) {
+  readonly adds: number;
+  readonly at: number | 'push';
+  readonly ms: number;
+
+  constructor(client: number, adds: number, at: number | 'push', ms: number) {
     this.client = client;
+    this.adds = adds;
+    this.at = at;
+    this.ms = ms;
   }
   check(m: Readonly<Model>): boolean {
     return this.client < m.clients;
@@ -438,23 +479,69 @@ class CrashClient implements SyncCommand {
   async run(m: Model, r: Real): Promise<void> {
     count('crashClient');
     const device = r.devices[this.client]!;
+    const loom = device.test.loom;
+    const stream = `${r.ns}c${this.client}`;
+    const appended = m.appended[this.client]!;
+    const inFlight: string[] = [];
+    if (this.at === 'push') device.tap.afterNextPush(() => device.test.kill());
+    for (let i = 0; i < this.adds; i++) {
+      const todo = `t${m.nextTodo++}`;
+      inFlight.push(todo);
+      m.todos.set(todo, { owner: this.client, done: false, uncertain: true });
+      appended.push(`?${todo}`);
+      // Nothing of it settles after the kill: what settles, the app heard before it.
+      loom.append(stream, TodoAdded.create({ id: todo, title: todo, tags: [] })).then(
+        (event) => {
+          appended[appended.indexOf(`?${todo}`)] = event.id;
+          m.todos.get(todo)!.uncertain = false;
+          r.appends.set(event.id, {
+            id: event.id,
+            clientId: event.clientId,
+            clientSeq: event.clientSeq,
+            stream,
+          });
+        },
+        () => {
+          // Refused before the kill: stored nothing (issue 16 §8).
+          appended.splice(appended.indexOf(`?${todo}`), 1);
+          m.todos.delete(todo);
+        },
+      );
+    }
+    if (inFlight.length > 0) m.inFlight.push(inFlight);
     device.unsubscribe();
-    await device.test.crash();
+    const cut = await device.test.killAfter(
+      this.at === 'push' ? { ms: this.ms } : { ops: this.at, ms: this.ms },
+    );
+    device.tap.afterNextPush(undefined);
+    count(
+      cut.writesRolledBack > 0
+        ? 'crashClient.midWrite'
+        : cut.writesCommitting > 0
+          ? 'crashClient.midCommit'
+          : 'crashClient.between',
+    );
     await device.test.reopen({ sync: { startOffline: !m.online[this.client] } });
     watch(device);
+    expect(device.test.loom.clientId).toBe(loom.clientId);
     // Every event it appended is still there, confirmed or pending, under its id, in its order.
     const guarded = guardedList(r);
-    const own = (await device.test.loom.readEvents())
-      .filter((e) => e.clientId === device.test.loom.clientId && e.stream !== guarded)
-      .map((e) => e.id);
+    const own = (await device.test.loom.readEvents()).filter(
+      (e) => e.clientId === loom.clientId && e.stream !== guarded,
+    );
+    const ownIds = new Set(own.map((e) => e.id));
     const pending = (await syncPortOf(device.test.loom).readOutbox())
-      .filter((row) => row.event.stream !== guarded)
-      .map((row) => row.event.id);
-    expect([...own, ...pending.filter((id) => !own.includes(id))]).toEqual(m.appended[this.client]);
+      .map((row) => row.event)
+      .filter((e) => e.stream !== guarded && !ownIds.has(e.id));
+    const local = [...own, ...pending];
+    // What is stored here of the adds in flight is stored for good: it is certain now.
+    settleInFlight(m, device, r, local, false);
+    expect(local.map((e) => e.id)).toEqual(resolveAppended(m, device, local));
     await expectOwnTodos(m, device);
   }
   toString(): string {
-    return `crashClient(c${this.client})`;
+    const at = this.at === 'push' ? 'the next push' : `op ${this.at}`;
+    return `crashClient(c${this.client}, ${this.adds} adds in flight, kill at ${at} or ${this.ms} ms)`;
   }
 }
 
@@ -541,6 +628,7 @@ async function openRun(run: number, clients: number): Promise<Real> {
     const test = await openDevice(
       { url: proxy.url },
       {
+        killable: true,
         projections: [todoList, foldOrder],
         sync: {
           subscriptions: [`${ns}*`],
@@ -586,6 +674,15 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
   const hubLog = await readHubLog(r.hub.url);
   const whole = runLog(r, hubLog);
   const log = plainLog(r, whole);
+
+  // The adds in flight at a kill: each is in the log now, or was lost with the device's process
+  // before anyone heard of it (then nowhere); of each kill's, those stored are a prefix.
+  for (const group of m.inFlight) {
+    const stored = group.map((todo) => log.some((e) => e.type === 'todo.added' && todoOf(e) === todo));
+    const kept = stored.filter(Boolean).length;
+    expect(stored, `adds in flight at a kill: ${group.join(', ')}`).toEqual(stored.map((_, i) => i < kept));
+  }
+  for (const d of r.devices) settleInFlight(m, d, r, log, true);
 
   // Every appended event is stored exactly once; each device's own in the order it appended them.
   const appended = m.appended.flat();
@@ -638,12 +735,33 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
     });
   }
 
+  // A device killed after a push left, before the write of it landed, cannot know that the hub
+  // holds that seq: it may give it again, to an append made before its next hello. The hub refuses
+  // that one (`seq-used`) and the device moves it above: only a seq held by an add in flight at a
+  // kill may be given twice, and the event then stands at a higher seq, once.
+  const killedAdds = new Set(m.inFlight.flat());
+  const stored = new Map(whole.map((e) => [e.id, e]));
+  const bySeq = new Map(whole.map((e) => [`${e.clientId}#${e.clientSeq}`, e]));
+  for (const [id, a] of r.appends) {
+    const event = stored.get(id);
+    if (event === undefined || event.clientSeq === a.clientSeq) continue;
+    const holder = bySeq.get(`${a.clientId}#${a.clientSeq}`);
+    const heldByKilledAdd = holder?.type === 'todo.added' && killedAdds.has(todoOf(holder));
+    expect(heldByKilledAdd, `${id} moved from seq ${a.clientSeq}, held by ${holder?.id}`).toBe(true);
+    expect(event.clientSeq).toBeGreaterThan(a.clientSeq);
+    count('seqMoved');
+    r.appends.set(id, { ...a, clientSeq: event.clientSeq });
+  }
+
   const acks = new Map(r.devices.flatMap((d) => [...d.tap.acks]));
   const appends: AppendRecord[] = [...r.appends.values()].map((a) => {
     const position = acks.get(a.id);
     return position === undefined ? { ...a, outcome: 'pending' } : { ...a, outcome: 'acked', position };
   });
-  expect(formatAnomalies(checkHistory({ appends, clients, hub: hubLog }))).toBe('no anomalies');
+  // Each anomaly's message in full, should there be any.
+  const anomalies = checkHistory({ appends, clients, hub: hubLog });
+  expect(anomalies.map((a) => `[${a.kind}] ${a.where}: ${a.message}`)).toEqual([]);
+  expect(formatAnomalies(anomalies)).toBe('no anomalies');
 }
 
 /** `devices` flush, then each holds the run's log up to the hub's head as it is then. */
@@ -698,14 +816,75 @@ async function within<T>(promise: Promise<T>, ms: number, message: () => string)
 // ---- the model's side ----
 
 function openTodos(m: Readonly<Model>, client: number): string[] {
-  return [...m.todos].filter(([, t]) => t.owner === client && !t.done).map(([id]) => id);
+  return [...m.todos].filter(([, t]) => t.owner === client && !t.done && !t.uncertain).map(([id]) => id);
+}
+
+/** What the model reads of an event, appended or confirmed. */
+type Stamped = Pick<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'type' | 'stream'> & {
+  readonly data: unknown;
+};
+
+function todoOf(event: { readonly data: unknown }): string {
+  return (event.data as { id: string }).id;
+}
+
+/**
+ * A device's appends as event ids: each add in flight at a kill (`?<to-do>`) as the event of `events`
+ * that added it, or left out where `events` has none.
+ */
+function resolveAppended(m: Readonly<Model>, d: Device, events: readonly Stamped[]): string[] {
+  const added = new Map(
+    events
+      .filter((e) => e.clientId === d.test.loom.clientId && e.type === 'todo.added')
+      .map((e) => [todoOf(e), e.id]),
+  );
+  return m.appended[d.index]!.flatMap((id) => {
+    if (!id.startsWith('?')) return [id];
+    const event = added.get(id.slice(1));
+    return event === undefined ? [] : [event];
+  });
+}
+
+/**
+ * The device's adds in flight at a kill that `events` holds become certain (their ids in the model,
+ * their records for `checkHistory`); with `final`, those it does not hold are lost: out of the model.
+ */
+function settleInFlight(m: Model, d: Device, r: Real, events: readonly Stamped[], final: boolean): void {
+  const appended = m.appended[d.index]!;
+  const added = new Map(
+    events
+      .filter((e) => e.clientId === d.test.loom.clientId && e.type === 'todo.added')
+      .map((e) => [todoOf(e), e]),
+  );
+  for (let i = appended.length - 1; i >= 0; i--) {
+    const id = appended[i]!;
+    if (!id.startsWith('?')) continue;
+    const todo = id.slice(1);
+    const event = added.get(todo);
+    if (event !== undefined) {
+      count(final ? 'inFlight.fromHub' : 'inFlight.stored');
+      appended[i] = event.id;
+      m.todos.get(todo)!.uncertain = false;
+      r.appends.set(event.id, {
+        id: event.id,
+        clientId: event.clientId,
+        clientSeq: event.clientSeq,
+        stream: event.stream,
+      });
+    } else if (final) {
+      count('inFlight.lost');
+      appended.splice(i, 1);
+      m.todos.delete(todo);
+    }
+  }
 }
 
 /** The device shows every to-do it added, in the state it left them, whatever it is synced with. */
 async function expectOwnTodos(m: Readonly<Model>, d: Device): Promise<void> {
   const todos = await firstValueFrom(d.test.loom.projection$(todoList));
   for (const [id, t] of m.todos) {
-    if (t.owner === d.index) expect(todos.get(id)).toEqual({ title: id, done: t.done, tags: [] });
+    if (t.owner === d.index && !t.uncertain)
+      expect(todos.get(id)).toEqual({ title: id, done: t.done, tags: [] });
   }
 }
 

@@ -45,23 +45,33 @@ export class DexieClientStore extends BackedClientStore {
   readonly db: Dexie;
 
   constructor(options: DexieClientStoreOptions) {
-    const deps = options.indexedDB;
-    const db = new Dexie(options.name, {
-      ...(deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {}),
-      ...(options.durability ? { chromeTransactionDurability: options.durability } : {}),
-      autoOpen: false,
-    });
-    defineSchema(db);
-    super(
-      new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, {
-        ...(options.onClosed ? { onClosed: options.onClosed } : {}),
-        ...(deps ? { IDBKeyRange: deps.IDBKeyRange } : {}),
-        ...(options.durability && options.durability !== 'default' ? { durability: options.durability } : {}),
-        // The reaction store hears of the sync's dead letters through Dexie (`DexieReactionStore.watch`).
-        observed: ['deadLetters'],
-      }),
-      options.newClientId ? { newClientId: options.newClientId } : {},
-    );
+    const { db, backend } = dexieBackendOf(options);
+    super(backend, options.newClientId ? { newClientId: options.newClientId } : {});
     this.db = db;
   }
+}
+
+/**
+ * The Dexie database (its schema declared, not opened) and the backend a {@link DexieClientStore}
+ * with these options runs on; the testing kit wraps that backend (`powerCutDexieStore`).
+ */
+export function dexieBackendOf(options: DexieClientStoreOptions): {
+  readonly db: Dexie;
+  readonly backend: DexieBackend<ClientRows>;
+} {
+  const deps = options.indexedDB;
+  const db = new Dexie(options.name, {
+    ...(deps ? { indexedDB: deps.indexedDB, IDBKeyRange: deps.IDBKeyRange } : {}),
+    ...(options.durability ? { chromeTransactionDurability: options.durability } : {}),
+    autoOpen: false,
+  });
+  defineSchema(db);
+  const backend = new DexieBackend<ClientRows>(db, CLIENT_SCHEMA, SCHEMA_VERSION, {
+    ...(options.onClosed ? { onClosed: options.onClosed } : {}),
+    ...(deps ? { IDBKeyRange: deps.IDBKeyRange } : {}),
+    ...(options.durability && options.durability !== 'default' ? { durability: options.durability } : {}),
+    // The reaction store hears of the sync's dead letters through Dexie (`DexieReactionStore.watch`).
+    observed: ['deadLetters'],
+  });
+  return { db, backend };
 }

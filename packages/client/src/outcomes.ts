@@ -2,7 +2,7 @@ import type { Rejection } from '@eventloom/core';
 import { ErrorCode, type EventEnvelope, type RejectionCode } from '@eventloom/protocol';
 import type { Observable, Subscription } from 'rxjs';
 import { ClientError, ClientErrorCode } from './client-error.ts';
-import type { ClientStore } from './client-store.ts';
+import type { ClientStore, DeadLetterRow, OutboxRow } from './client-store.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
 
 /**
@@ -248,4 +248,36 @@ export async function followCommand(
     const positions = outcomes.map((o) => (o.status === 'committed' ? o.position : -1));
     return { status: 'committed', events, positions, redecided };
   }
+}
+
+/** The fate of an event the hub stored, at its position. */
+export function committed(position: number, streamVersion: number | undefined): AppendOutcome {
+  return streamVersion === undefined
+    ? { status: 'committed', position }
+    : { status: 'committed', position, streamVersion };
+}
+
+/** The fate of an event parked in the dead letters. */
+export function refused(letter: DeadLetterRow): AppendOutcome {
+  const { currentVersion } = letter.rejection;
+  return {
+    status: 'refused',
+    code: letter.error.code,
+    message: letter.error.message,
+    ...(currentVersion === undefined ? {} : { currentVersion }),
+  };
+}
+
+/** The fate of an event dropped from the outbox. */
+export function droppedFate(message: string): AppendOutcome {
+  return { status: 'dropped', message };
+}
+
+/** Acked rows that left without coming back (a stream this log does not hold): committed at their ack. */
+export function settledFates(rows: readonly OutboxRow[]): (readonly [string, AppendOutcome])[] {
+  return rows.flatMap((row) =>
+    row.acked === undefined
+      ? []
+      : [[row.event.id, committed(row.acked.position, row.acked.streamVersion)] as const],
+  );
 }

@@ -20,9 +20,15 @@ export interface RealignPlan {
  *   lower) leave the log; the device's own go back to the outbox, in their order, ahead of the
  *   pending rows, to be sent again with the same ids. `confirmed` is then the device's whole log.
  * - The rows the hub has not decided (seq above `hubClientSeq`; every row, when the device's own
- *   counter is below the hub's: its storage was cleared) are numbered anew from
- *   `hubClientSeq + 1` where they do not follow on from it already, and the counter moves to the
- *   last of them: the hub takes them in order, and no seq the hub holds is given to another event.
+ *   counter is below the hub's and it never met this hub: its storage was cleared) are numbered
+ *   anew from `hubClientSeq + 1` where they do not follow on from it already, and the counter
+ *   moves to the last of them: the hub takes them in order, and no seq the hub holds is given to
+ *   another event.
+ * - A device that met the hub (its `hubId` recorded) whose counter is below the hub's lost writes
+ *   whose rows it had pushed (it was killed while they were in flight): the hub holds those seqs,
+ *   and a row it still holds at one may be the very event the hub stored there. So those rows keep
+ *   their seqs, as below (renumbered, they would be sent again with the same id and other
+ *   content: `id-conflict`), and only the counter moves past the hub's.
  * - Rows the hub decided (seq ≤ `hubClientSeq`, on a device whose counter is not behind) keep
  *   theirs: acked or not, a re-push gets the hub's first answer. But from `usedFrom` on (the hub
  *   refused one of them `seq-used`: it holds other events there), the unacked rows are numbered
@@ -42,7 +48,7 @@ export function planRealign(
     .filter((e) => e.clientId === meta.clientId)
     .sort((a, b) => a.clientSeq - b.clientSeq)
     .map((e) => ({ clientSeq: e.clientSeq, event: envelopeOf(e) }));
-  const cleared = meta.clientSeq < hubSeq;
+  const cleared = meta.clientSeq < hubSeq && meta.hubId === undefined;
   const sorted = [...outbox].sort((a, b) => a.clientSeq - b.clientSeq);
   const tail = cleared
     ? sorted

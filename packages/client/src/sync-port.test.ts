@@ -51,3 +51,50 @@ describe('acks and refusals of rows another tab appended', () => {
     }
   });
 });
+
+/** A memory store that counts the reads of the outbox and the writes of acks. */
+class CountingStore extends MemoryClientStore {
+  outboxReads = 0;
+  ackWrites = 0;
+
+  override readPending(...args: Parameters<MemoryClientStore['readPending']>) {
+    this.outboxReads++;
+    return super.readPending(...args);
+  }
+
+  override markAcked(...args: Parameters<MemoryClientStore['markAcked']>) {
+    this.ackWrites++;
+    return super.markAcked(...args);
+  }
+}
+
+describe('an ack that comes after its event came back confirmed', () => {
+  it('records nothing and reads nothing: the confirmation took the row out of the outbox', async () => {
+    const store = new CountingStore({ name: 'ack-after-confirm', databases: new Map() });
+    const loom = await createEventloom({
+      name: 'ack-after-confirm',
+      registry: todoRegistry,
+      storage: { store },
+    });
+    try {
+      const event = await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+      const port = syncPortOf(loom);
+      await port.insertConfirmed(
+        [{ ...event, position: 1, streamVersion: 1, recordedAt: new Date().toISOString() }],
+        {
+          from: 0,
+        },
+      );
+      const reads = store.outboxReads;
+      await port.markAcked([{ id: event.id, position: 1, streamVersion: 1 }]);
+      expect([store.outboxReads - reads, store.ackWrites]).toEqual([0, 0]);
+      expect(await port.readOutbox()).toEqual([]);
+      // An ack of an event not confirmed yet is recorded, as before.
+      const next = await loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+      await port.markAcked([{ id: next.id, position: 2, streamVersion: 2 }]);
+      expect((await port.readOutbox()).map((row) => row.acked)).toEqual([{ position: 2, streamVersion: 2 }]);
+    } finally {
+      await loom.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ import type { Appender, WriteListener } from './appender.ts';
 import type { DeviceClock } from './device-clock.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
 import { isHeldAside, requeueHeld } from './held-events.ts';
-import type { AppendOutcome } from './outcomes.ts';
+import { committed, droppedFate, refused, settledFates, type AppendOutcome } from './outcomes.ts';
 import type { ProjectionHost } from './projection-host.ts';
 
 /** A hub ack of a pushed event, for {@link SyncPort.markAcked}. `streamVersion` is missing for a `duplicate`. */
@@ -165,6 +165,9 @@ export interface RealignOutcome {
   readonly renumbered: number;
 }
 
+/** Own confirmed event ids remembered for acks that come after the event (see `markAcked`). */
+const MAX_CONFIRMED_IDS = 1024;
+
 /**
  * The {@link SyncPort} of an open Eventloom: each method is one task in the runtime's queue, and
  * the in-memory view follows what it stored.
@@ -181,6 +184,8 @@ export class LoomSyncPort implements SyncPort {
   readonly #announce: () => void;
   readonly #note: (fates: Iterable<readonly [string, AppendOutcome]>) => void;
   readonly #historyStored: (events: readonly CommittedEvent[]) => void;
+  /** Own events lately stored confirmed: they left the outbox then, so an ack of one records nothing. */
+  readonly #confirmedIds = new Set<string>();
 
   constructor(options: {
     readonly runtime: LoomRuntime;
@@ -234,10 +239,14 @@ export class LoomSyncPort implements SyncPort {
           historyReset: false,
         });
       this.#clock.observe(result.fresh);
+      const own = result.fresh.filter((e) => e.clientId === this.clientId);
+      for (const e of own) this.#confirmedIds.add(e.id);
+      for (const id of this.#confirmedIds) {
+        if (this.#confirmedIds.size <= MAX_CONFIRMED_IDS) break;
+        this.#confirmedIds.delete(id);
+      }
       this.#note([
-        ...result.fresh
-          .filter((e) => e.clientId === this.clientId)
-          .map((e) => [e.id, committed(e.position, e.streamVersion)] as const),
+        ...own.map((e) => [e.id, committed(e.position, e.streamVersion)] as const),
         ...settledFates(result.settled),
       ]);
       await this.#host.snapshotDue();
@@ -275,8 +284,11 @@ export class LoomSyncPort implements SyncPort {
 
   readonly markAcked = (acks: readonly AckInput[]): Promise<void> => {
     return this.#runtime.run(async () => {
-      const { seqs, stale } = await this.#seqsOf(acks.map((a) => a.id));
-      const rows = acks.flatMap((a) => {
+      // The event came back confirmed before its ack (the hub broadcasts first): nothing to record.
+      const open = acks.filter((a) => !this.#confirmedIds.has(a.id));
+      if (open.length === 0) return;
+      const { seqs, stale } = await this.#seqsOf(open.map((a) => a.id));
+      const rows = open.flatMap((a) => {
         const clientSeq = seqs.get(a.id);
         if (clientSeq === undefined) return [];
         return [
@@ -288,7 +300,7 @@ export class LoomSyncPort implements SyncPort {
       if (rows.length === 0) return;
       const { settled } = await this.#store.markAcked(rows);
       this.#host.noteAcked(new Map(rows.map(({ clientSeq, ...fields }) => [clientSeq, fields])));
-      this.#note(acks.map((a) => [a.id, committed(a.position, a.streamVersion)] as const));
+      this.#note(open.map((a) => [a.id, committed(a.position, a.streamVersion)] as const));
       if (stale) await this.#host.refresh();
       if (settled.length > 0) {
         await this.#host.refresh();
@@ -451,6 +463,8 @@ export class LoomSyncPort implements SyncPort {
   readonly realign = (welcome: RealignInput): Promise<RealignOutcome> => {
     return this.#runtime.run(async () => {
       const result = await this.#store.realign(welcome);
+      // Own events the hub lost go back to the outbox under their ids, to be acked again.
+      this.#confirmedIds.clear();
       const changed =
         result.meta.position !== result.before.position ||
         result.meta.epoch !== result.before.epoch ||
@@ -467,33 +481,4 @@ export class LoomSyncPort implements SyncPort {
       };
     });
   };
-}
-
-function committed(position: number, streamVersion: number | undefined): AppendOutcome {
-  return streamVersion === undefined
-    ? { status: 'committed', position }
-    : { status: 'committed', position, streamVersion };
-}
-
-function refused(letter: DeadLetterRow): AppendOutcome {
-  const { currentVersion } = letter.rejection;
-  return {
-    status: 'refused',
-    code: letter.error.code,
-    message: letter.error.message,
-    ...(currentVersion === undefined ? {} : { currentVersion }),
-  };
-}
-
-function droppedFate(message: string): AppendOutcome {
-  return { status: 'dropped', message };
-}
-
-/** Acked rows that left without coming back (a stream this log does not hold): committed at their ack. */
-function settledFates(rows: readonly OutboxRow[]): (readonly [string, AppendOutcome])[] {
-  return rows.flatMap((row) =>
-    row.acked === undefined
-      ? []
-      : [[row.event.id, committed(row.acked.position, row.acked.streamVersion)] as const],
-  );
 }

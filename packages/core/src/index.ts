@@ -66,14 +66,16 @@ export {
 export {
   snapshotDefinitions,
   toJsonSchema,
-  parseRegistrySnapshot,
-  stringifyRegistrySnapshot,
-  registrySnapshotSchema,
   REGISTRY_SNAPSHOT_FORMAT,
   type RegistrySnapshot,
   type EventTypeSnapshot,
   type EventVersionSnapshot,
 } from './registry-snapshot.ts';
+export {
+  parseRegistrySnapshot,
+  stringifyRegistrySnapshot,
+  registrySnapshotSchema,
+} from './registry-snapshot-file.ts';
 export {
   checkCompatibility,
   formatBreakingChange,

@@ -4,11 +4,8 @@ import { z } from 'zod';
 import { defineEvent } from './define-event.ts';
 import { createRegistry } from './event-registry.ts';
 import { fingerprint } from './fingerprint.ts';
-import {
-  parseRegistrySnapshot,
-  stringifyRegistrySnapshot,
-  type RegistrySnapshot,
-} from './registry-snapshot.ts';
+import { parseRegistrySnapshot, stringifyRegistrySnapshot } from './registry-snapshot-file.ts';
+import type { RegistrySnapshot } from './registry-snapshot.ts';
 
 const v1 = z.object({ title: z.string() });
 const v2 = z.object({ title: z.string(), done: z.boolean().default(false) });

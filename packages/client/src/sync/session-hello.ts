@@ -64,16 +64,17 @@ export async function sayHello(
     link.finish(new ClientError(ClientErrorCode.hubChanged, message), true);
     return undefined;
   }
-  if (record.hubId !== welcome.value.hubId) await host.port.writeSyncRecord({ hubId: welcome.value.hubId });
-  if (!link.open) return undefined;
   // The hub's word on this device, checked at every hello: a hub that holds seqs this device
   // never gave out (its storage was cleared), or a log behind what the device saw (restored).
+  // Before the hub's id is recorded: a device that never met it cannot have pushed to it.
   const realigned = await log.inbound.run(() =>
     host.port.realign({
       hubClientSeq: welcome.value.lastClientSeq,
       hubHead: welcome.value.head,
     }),
   );
+  if (!link.open) return undefined;
+  if (record.hubId !== welcome.value.hubId) await host.port.writeSyncRecord({ hubId: welcome.value.hubId });
   if (!link.open) return undefined;
   log.position = realigned.position;
   const hubRepairs = welcome.value.protocol >= 3;

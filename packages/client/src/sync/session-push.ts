@@ -32,6 +32,10 @@ export class PushPipeline {
   /** A batch of rows up to `#settleUpTo` is in flight: nothing else goes until its answer. */
   #settling = false;
   #pushCursor = 0;
+  /** The highest clientSeq known to be in the outbox (the view's pending rows, the rows read). */
+  #known = 0;
+  /** Whether the outbox may hold rows past `#known`: it is read before anything is taken as pushed. */
+  #unknown = true;
   #inFlight = 0;
   /** Streams with guarded events in a batch in flight, and how many such batches (0 or 1). */
   readonly #guardedInFlight = new Map<string, number>();
@@ -72,8 +76,25 @@ export class PushPipeline {
     this.#hubHead = hubHead;
   }
 
-  /** New outbox rows, or rows free to go again: push what is there (once the hub welcomed the session). */
-  kick(): void {
+  /**
+   * New outbox rows, or rows free to go again: push what is there (once the hub welcomed the
+   * session). `upTo`: the highest clientSeq in the outbox, as the view holds it; when every row up
+   * to it went out already, the outbox is not read. Without it, the outbox is read.
+   */
+  kick(upTo?: number): void {
+    if (upTo === undefined) this.#unknown = true;
+    else this.#known = Math.max(this.#known, upTo);
+    this.#resume();
+  }
+
+  /** Whether the outbox may hold rows to push: past the cursor, or again after a rewind. */
+  get #owed(): boolean {
+    return this.#unknown || this.#rewindTo !== undefined || this.#known > this.#pushCursor;
+  }
+
+  /** Pushes what the outbox may hold, once the hub welcomed the session; a no-op when nothing is owed. */
+  #resume(): void {
+    if (!this.#owed) return;
     this.#pushWanted = true;
     if (this.#pushing || !this.#link.ready) return;
     this.#pushing = true;
@@ -124,6 +145,7 @@ export class PushPipeline {
       reminder: (row) => this.#host.reminder(row),
     });
     if (cut.batch.length !== rows.length || cut.reminders.size > 0) return undefined;
+    this.#known = Math.max(this.#known, rows[rows.length - 1]!.clientSeq);
     this.#sendBatch(cut.batch, cut.reminders, false);
     return (landed) => {
       if (landed) return;
@@ -139,7 +161,8 @@ export class PushPipeline {
       this.#link.ready &&
       this.#inFlight < config.inFlight &&
       !this.#pushHeld &&
-      !this.#settling
+      !this.#settling &&
+      this.#owed
     ) {
       if (this.#rewindTo !== undefined) {
         if (this.#inFlight > 0) return;
@@ -147,11 +170,15 @@ export class PushPipeline {
         this.#rewindTo = undefined;
       }
       const limit = this.#maxEvents;
+      // A kick without a hint while this read runs sets it again.
+      this.#unknown = false;
       const read = await this.#host.port.readOutbox({
         afterSeq: this.#pushCursor,
         limit: limit + 1,
         unackedOnly: true,
       });
+      if (read.length > limit) this.#unknown = true;
+      this.#known = Math.max(this.#known, read.at(-1)?.clientSeq ?? 0);
       // Rows pushed ahead of their write meanwhile (`ahead`) went out already.
       const rows = read.filter((row) => row.clientSeq > this.#pushCursor);
       if (!this.#link.open || this.#rewindTo !== undefined || this.#pushHeld) continue;
@@ -220,7 +247,7 @@ export class PushPipeline {
           if (left > 0) this.#guardedInFlight.set(stream, left);
           else this.#guardedInFlight.delete(stream);
         }
-        this.kick();
+        this.#resume();
       });
   }
 

@@ -161,7 +161,8 @@ export class SyncEngine implements Sync {
       loom.pending$.subscribe((pending) => {
         this.#pending = pending;
         this.#each((tap) => tap.pending?.(pending));
-        this.#session?.kickPush();
+        // Rows this session pushed already (ahead of their write) are not read again.
+        this.#session?.kickPush(pending.at(-1)?.clientSeq ?? 0);
         this.#checkFlushed();
         this.#emit();
       }),

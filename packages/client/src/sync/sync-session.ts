@@ -62,9 +62,12 @@ export class SyncSession {
     return true;
   }
 
-  /** New outbox rows, or rows free to go again: push what is there. */
-  kickPush(): void {
-    this.#push.kick();
+  /**
+   * New outbox rows, or rows free to go again: push what is there. `upTo`: the highest clientSeq
+   * the view holds in the outbox (see `PushPipeline.kick`).
+   */
+  kickPush(upTo?: number): void {
+    this.#push.kick(upTo);
   }
 
   /** An append's rows while their write is in flight: pushed now if they are next (`PushPipeline.ahead`). */

@@ -83,6 +83,22 @@ export function historyAndRealignContract(fresh: FreshStore): void {
     expect((await empty.realign({ hubClientSeq: 9, hubHead: 0 })).meta.clientSeq).toBe(9);
   });
 
+  it("realign: a device that met the hub and lost writes it had pushed keeps its rows' seqs, and moves its counter past the hub", async () => {
+    // Killed while its rows 3 and 4 were pushed and their write was in flight: the hub holds 1–4,
+    // the device 1–2, unacked. Its rows may be the very events the hub holds at 1 and 2.
+    const { store } = await fresh();
+    await store.writeSyncState({ hubId: 'hub-1' });
+    const { rows } = await store.appendPending((m) => build(m, 2));
+    const before = await store.readMeta();
+    const result = await store.realign({ hubClientSeq: 4, hubHead: 0 });
+    expect(result.renumbered.size).toBe(0);
+    expect((await store.readPending()).map((r) => [r.clientSeq, r.event])).toEqual(
+      rows.map((r) => [r.clientSeq, r.event]),
+    );
+    expect(result.meta).toEqual({ ...before, clientSeq: 4 });
+    expect((await store.appendPending((m) => build(m, 1))).rows[0]!.clientSeq).toBe(5);
+  });
+
   it('realign: rows the hub decided keep their seqs, and a device in line changes nothing', async () => {
     const { store } = await fresh();
     await store.appendPending((m) => build(m, 3));

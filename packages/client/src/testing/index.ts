@@ -17,3 +17,4 @@ export {
 } from './todo-model.ts';
 export { BATCH, N, dbName, todoInput, committedEvents } from './bench-events.ts';
 export { bindSyncPort, syncPortOf } from '../sync-port-access.ts';
+export { PowerCut, powerCutDexieStore, type CutReport } from './power-cut.ts';

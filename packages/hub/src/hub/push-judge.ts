@@ -8,6 +8,7 @@ import {
   type RejectionCode,
   type Result,
 } from '@eventloom/protocol';
+import { envelopeJson } from '../store/committed-json.ts';
 import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { readOwn } from './message-payload.ts';
@@ -109,7 +110,8 @@ export async function judgePush(
     }
     // The decoded event is this push's own copy (the decoder built it): stamp it in place.
     event.meta.principal = principal;
-    items.push(rejection === undefined ? { event } : { event, rejection });
+    // Its stored text now, while the store commits the transaction before (see StoreAppend).
+    items.push(rejection === undefined ? { event, envelopeJson: envelopeJson(event) } : { event, rejection });
     slots.push(i);
   }
   return { results, items, slots, protocol: judge.protocol };

@@ -4,18 +4,10 @@ import { createMemoryStore } from '../store/memory-store.ts';
 import { Sequencer, type SequencerOptions } from './sequencer.ts';
 import { makeEvent, until } from './test-kit.ts';
 
-async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
-  const store = await createMemoryStore();
-  const transactions: number[] = [];
-  // The memory store, counting transactions (and failing any that holds the poisoned event).
-  const counting: EventStore = {
-    append: (batch) => {
-      transactions.push(batch.length);
-      if (poison !== undefined && batch.some((b) => b.event.id === poison)) {
-        return Promise.reject(new Error('poisoned'));
-      }
-      return store.append(batch);
-    },
+/** `store`, with its appends made by `append`. */
+function withAppend(store: EventStore, append: EventStore['append']): EventStore {
+  return {
+    append,
     read: (q) => store.read(q),
     head: () => store.head(),
     streamVersion: (s) => store.streamVersion(s),
@@ -25,6 +17,19 @@ async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
     hubId: () => store.hubId(),
     close: () => store.close(),
   };
+}
+
+async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
+  const store = await createMemoryStore();
+  const transactions: number[] = [];
+  // The memory store, counting transactions (and failing any that holds the poisoned event).
+  const counting = withAppend(store, (batch) => {
+    transactions.push(batch.length);
+    if (poison !== undefined && batch.some((b) => b.event.id === poison)) {
+      return Promise.reject(new Error('poisoned'));
+    }
+    return store.append(batch);
+  });
   const committed: number[] = [];
   const sequencer = new Sequencer(counting, {
     maxTransactionEvents: 5000,
@@ -38,6 +43,32 @@ async function setup(options: Partial<SequencerOptions> = {}, poison?: string) {
 }
 
 const item = (clientId: string, seq: number): StoreAppend => ({ event: makeEvent(clientId, seq) });
+
+/** A sequencer on a memory store whose commits finish only when the test releases them. */
+async function slowSetup(options: Partial<SequencerOptions> = {}) {
+  const store = await createMemoryStore();
+  const calls: { size: number; release: () => void }[] = [];
+  // A store whose commits finish only when the test says so.
+  const slow = withAppend(
+    store,
+    (batch) =>
+      new Promise((resolve, reject) => {
+        calls.push({
+          size: batch.length,
+          release: () => void store.append(batch).then(resolve, reject),
+        });
+      }),
+  );
+  const sequencer = new Sequencer(slow, {
+    maxTransactionEvents: 5000,
+    gapTimeoutMs: 5000,
+    maxHeldPerClient: 10,
+    onCommitted: () => undefined,
+    onStoreError: () => undefined,
+    ...options,
+  });
+  return { sequencer, calls };
+}
 
 describe('Sequencer', () => {
   it('commits pushes queued together in one transaction, each answered with its own results', async () => {
@@ -61,33 +92,7 @@ describe('Sequencer', () => {
   });
 
   it('hands the store a second transaction while the first commits only when it is full', async () => {
-    const store = await createMemoryStore();
-    const calls: { size: number; release: () => void }[] = [];
-    // A store whose commits finish only when the test says so.
-    const slow: EventStore = {
-      append: (batch) =>
-        new Promise((resolve, reject) => {
-          calls.push({
-            size: batch.length,
-            release: () => void store.append(batch).then(resolve, reject),
-          });
-        }),
-      read: (q) => store.read(q),
-      head: () => store.head(),
-      streamVersion: (s) => store.streamVersion(s),
-      client: (c) => store.client(c),
-      bindClient: (c, p) => store.bindClient(c, p),
-      watchHead: (l) => store.watchHead(l),
-      hubId: () => store.hubId(),
-      close: () => store.close(),
-    };
-    const sequencer = new Sequencer(slow, {
-      maxTransactionEvents: 2,
-      gapTimeoutMs: 5000,
-      maxHeldPerClient: 10,
-      onCommitted: () => undefined,
-      onStoreError: () => undefined,
-    });
+    const { sequencer, calls } = await slowSetup({ maxTransactionEvents: 2 });
     const first = sequencer.submit([item('a', 1), item('a', 2)]);
     await until(() => calls.length === 1);
     const partial = sequencer.submit([item('b', 1)]);
@@ -107,6 +112,24 @@ describe('Sequencer', () => {
       rs.map((r) => r.status === 'ok' && r.position),
     );
     expect(positions).toEqual([[1, 2], [3], [4], [5]]);
+  });
+
+  it('hands the store the next transaction before it answers the pushes of the one that committed', async () => {
+    const { sequencer, calls } = await slowSetup();
+    const first = sequencer.submit([item('a', 1)]);
+    await until(() => calls.length === 1);
+    const second = sequencer.submit([item('b', 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toHaveLength(1);
+    // What the store had been handed when the first push heard its answer.
+    const handedAtAnswer = first.then(() => calls.length);
+    calls[0]!.release();
+    expect(await handedAtAnswer).toBe(2);
+    calls[1]!.release();
+    const positions = (await Promise.all([first, second])).map((rs) =>
+      rs.map((r) => r.status === 'ok' && r.position),
+    );
+    expect(positions).toEqual([[1], [2]]);
   });
 
   it('isolates a group that makes the store fail: only its events are answered internal', async () => {

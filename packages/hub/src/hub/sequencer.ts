@@ -133,14 +133,26 @@ export class Sequencer {
       count += next.slots.length;
     }
     this.#queued -= count;
-    this.#commit(groups).then(
+    let answered = false;
+    const free = () => {
+      if (answered) return;
+      answered = true;
+      this.#running--;
+    };
+    const next = () => {
+      free();
+      // Before this transaction's pushes are answered (their acks, the live feed), so that the
+      // store does not wait on them. Not when events are held: those the answers release go first.
+      if (this.#heldCount === 0 && this.#queue.length > 0) this.#pump();
+    };
+    this.#commit(groups, next).then(
       () => {
-        this.#running--;
+        free();
         this.#schedule();
       },
       (error: unknown) => {
         this.#options.onStoreError(error);
-        this.#running--;
+        free();
         this.#schedule();
       },
     );
@@ -148,12 +160,14 @@ export class Sequencer {
     this.#schedule();
   }
 
-  async #commit(groups: readonly Group[]): Promise<void> {
+  /** Commits `groups` in one transaction and answers their slots; `answered` runs once the store has. */
+  async #commit(groups: readonly Group[], answered?: () => void): Promise<void> {
     const slots = groups.flatMap((g) => g.slots);
     let results: StoreAppendResult[];
     try {
       results = await this.#store.append(slots.map((s) => s.item));
       if (results.length !== slots.length) throw new Error('store answered the wrong number of results');
+      answered?.();
     } catch (error) {
       this.#options.onStoreError(error);
       if (groups.length > 1) {

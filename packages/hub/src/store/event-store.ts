@@ -9,6 +9,13 @@ import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/pr
 export interface StoreAppend {
   readonly event: EventEnvelope;
   readonly rejection?: { readonly code: RejectionCode; readonly message: string };
+  /**
+   * The event's JSON text as the built-in stores keep it (`JSON.stringify(event)`, without commit
+   * fields), when the caller made it already: the hub makes it as a push arrives, while the store
+   * commits the transaction before, so that a transaction's turn does not wait for it. A store
+   * that keeps text takes it as it is; one that does not ignores it.
+   */
+  readonly envelopeJson?: string;
 }
 
 /**

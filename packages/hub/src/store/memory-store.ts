@@ -81,7 +81,8 @@ class MemoryEventStore implements EventStore {
     const from = this.#log.length;
     for (const { item, position, streamVersion } of plan.events) {
       // The JSON round trip of the SQLite store: the same text, so the same event read back.
-      const text = committedJson(envelopeJson(item.event), position, streamVersion, recordedAt);
+      const envelope = item.envelopeJson ?? envelopeJson(item.event);
+      const text = committedJson(envelope, position, streamVersion, recordedAt);
       const stored = deepFreeze(JSON.parse(text) as CommittedEvent);
       this.#log.push(stored);
       this.#chars.push(text.length);

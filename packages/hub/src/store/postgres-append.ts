@@ -249,8 +249,8 @@ interface RejectionRow {
 }
 
 /** Copies what the plan judges by: the caller may change its objects once append has returned. */
-export function toItem({ event, rejection }: StoreAppend): Item {
-  const envelope = envelopeJson(event);
+export function toItem({ event, rejection, envelopeJson: text }: StoreAppend): Item {
+  const envelope = text ?? envelopeJson(event);
   const { id, clientId, clientSeq, stream, expectedVersion } = event;
   const judged = { id, clientId, clientSeq, stream, expectedVersion };
   return rejection === undefined

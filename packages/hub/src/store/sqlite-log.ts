@@ -120,10 +120,14 @@ export class SqliteLog {
   readonly #readTx: <T>(fn: () => T) => T;
   readonly #importTx: (events: readonly CommittedEvent[], hubId: string | undefined) => StoreImportResult;
 
-  /** Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. */
-  static open(options: SqliteLogOptions): SqliteLog {
+  /**
+   * Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. Without
+   * `autoCheckpoint`, its commits never copy the WAL into the file: {@link checkpoint} does.
+   */
+  static open(options: SqliteLogOptions, { autoCheckpoint = true } = {}): SqliteLog {
     const db = openSqliteDatabase(options);
     try {
+      if (!autoCheckpoint) db.pragma('wal_autocheckpoint = 0');
       migrateSqlite(db);
       return new SqliteLog(db, options.scanWindow);
     } catch (thrown) {
@@ -264,6 +268,11 @@ export class SqliteLog {
     const id = this.#sql.hubId.get('hub_id');
     if (id === undefined) throw new HubError(HubErrorCode.store, `${this.#db.name} has no hub id`);
     return id;
+  }
+
+  /** Copies what the WAL holds into the file, as far as readers let it, waiting for no one. */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import type {
   StoreImportResult,
   StoreReadResult,
 } from './event-store.ts';
+import type { LocalWriter } from './sqlite-local-writer.ts';
 import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter } from './stream-filter.ts';
@@ -40,7 +41,10 @@ export interface SqliteStoreOptions {
  * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
  * reads on another with a connection of their own, both opened by the first read that reaches
  * SQLite; neither blocks the caller's event loop, which goes on reading sockets meanwhile, and a
- * long catch-up read does not hold commits up.
+ * long catch-up read does not hold commits up. One exception, for latency: a small batch (at most
+ * 16 events) that finds the commit thread idle is committed on the caller's thread, on a second
+ * connection, unless that thread committed too recently or a commit of its own took over 2 ms (see
+ * `sqlite-local-writer.ts`); durability is the same.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
@@ -58,10 +62,13 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
   const writer = { thread, handle };
   const inMemory =
     options.path === ':memory:' || options.path === '' || options.path.startsWith('file::memory:');
-  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, undefined);
+  // A `:memory:` log lives on the SQLite thread alone; a file gets a second write connection on
+  // this thread, opened by the first append.
+  const local = inMemory ? undefined : logOptions;
+  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, undefined, local);
   // The read connection, and its thread, wait for the first read that needs them: a hub nobody
   // catches up from never starts them (a thread with its own heap costs megabytes).
-  return new SqliteEventStore(writer, logOptions);
+  return new SqliteEventStore(writer, logOptions, local);
 }
 
 /** A log opened on one of the SQLite threads. */
@@ -80,11 +87,25 @@ class SqliteEventStore implements EventStore {
   /** What this store committed last: read back (live feed, pulls near the head) without a query. */
   readonly #recent = new RecentCommits();
   readonly #watchers = new HeadWatchers();
+  /**
+   * How to open the write connection on this thread, for small batches while the SQLite thread is
+   * idle (undefined for a `:memory:` log); the connection, once the first append has opened it in
+   * the background (a hub nobody pushes to loads no SQLite on its thread); null when it cannot be.
+   */
+  readonly #localOptions: SqliteLogOptions | undefined;
+  #local: LocalWriter | null | undefined;
+  /** Requests of this log on the SQLite thread not answered yet. */
+  #calls = 0;
   #closed: Promise<void> | undefined;
 
-  constructor(writer: OpenLog, readerOptions: SqliteLogOptions | undefined) {
+  constructor(
+    writer: OpenLog,
+    readerOptions: SqliteLogOptions | undefined,
+    localOptions: SqliteLogOptions | undefined,
+  ) {
     this.#writer = writer;
     this.#readerOptions = readerOptions;
+    this.#localOptions = localOptions;
   }
 
   append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
@@ -92,27 +113,60 @@ class SqliteEventStore implements EventStore {
       this.#open();
       if (batch.length === 0) return Promise.resolve([]);
       const columns = columnsOf(batch);
-      const { ids, envelopes } = columns;
+      // Here and now when the SQLite thread has nothing of this log in hand (so commits keep their
+      // call order) and the batch is small: no thread hop on an idle hub's path.
+      const local =
+        this.#calls === 0 ? this.#localWriter()?.append(columns, () => this.#checkpoint()) : undefined;
+      if (local !== undefined) return Promise.resolve(this.#committed(columns, local));
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => {
-        let from = -1;
-        let head = 0;
-        for (let i = 0; i < ids.length; i++) {
-          if (answer.others[i] !== undefined) continue;
-          const position = answer.positions[i]!;
-          if (from < 0) from = position - 1;
-          head = position;
-          this.#recent.add(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
-        }
-        if (from >= 0 && this.#watchers.size > 0) {
-          const recent = this.#recent;
-          this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
-        }
-        return resultsOf(ids, answer);
-      });
+      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, answer));
     } catch (thrown) {
       return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
+  }
+
+  /** Takes a durable commit's answer: remembers the events, tells the watchers, answers the batch. */
+  #committed({ ids, envelopes }: AppendColumns, answer: AppendAnswer): StoreAppendResult[] {
+    let from = -1;
+    let head = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (answer.others[i] !== undefined) continue;
+      const position = answer.positions[i]!;
+      if (from < 0) from = position - 1;
+      head = position;
+      this.#recent.add(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+    }
+    if (from >= 0 && this.#watchers.size > 0) {
+      const recent = this.#recent;
+      this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
+    }
+    return resultsOf(ids, answer);
+  }
+
+  /** The write connection on this thread, if open; the first call starts opening it. */
+  #localWriter(): LocalWriter | undefined {
+    if (this.#local !== undefined || this.#localOptions === undefined) return this.#local ?? undefined;
+    this.#local = null;
+    const options = this.#localOptions;
+    import('./sqlite-local-writer.ts').then(
+      ({ LocalWriter }) => {
+        if (this.#closed !== undefined) return;
+        try {
+          this.#local = LocalWriter.open(options);
+        } catch {
+          // Every batch goes to the SQLite thread, as it would anyway.
+        }
+      },
+      () => undefined,
+    );
+    return undefined;
+  }
+
+  /** Asks the SQLite thread to checkpoint what this thread's connection committed. */
+  #checkpoint(): void {
+    void this.#writer.thread
+      .request<undefined>({ op: 'checkpoint', handle: this.#writer.handle })
+      .catch(() => undefined);
   }
 
   async read(query: StoreReadQuery): Promise<StoreReadResult> {
@@ -204,6 +258,7 @@ class SqliteEventStore implements EventStore {
     // raced, and a copy of the file alone could miss the end of the log (its hub id included).
     this.#closed ??= (async () => {
       await this.#reader?.then(close, () => undefined);
+      this.#local?.close();
       await close(this.#writer);
     })();
     return this.#closed;
@@ -231,7 +286,13 @@ class SqliteEventStore implements EventStore {
   }
 
   #call<T>(call: SqliteCall): Promise<T> {
-    return this.#writer.thread.request<T>(call);
+    this.#calls++;
+    const answered = () => {
+      this.#calls--;
+    };
+    const request = this.#writer.thread.request<T>(call);
+    request.then(answered, answered);
+    return request;
   }
 
   #open(): void {
@@ -250,8 +311,8 @@ function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
     expectedVersions: [],
     rejections: [],
   };
-  for (const { event, rejection } of batch) {
-    columns.envelopes.push(envelopeJson(event));
+  for (const { event, rejection, envelopeJson: text } of batch) {
+    columns.envelopes.push(text ?? envelopeJson(event));
     columns.ids.push(event.id);
     columns.clientIds.push(event.clientId);
     columns.clientSeqs.push(event.clientSeq);

@@ -22,7 +22,7 @@ export type SqliteCall =
       readonly filter: StreamFilter;
       readonly maxJsonChars?: number;
     }
-  | { readonly op: 'head' | 'hubId' | 'close'; readonly handle: number }
+  | { readonly op: 'head' | 'hubId' | 'checkpoint' | 'close'; readonly handle: number }
   | { readonly op: 'streamVersion'; readonly handle: number; readonly stream: string }
   | { readonly op: 'client'; readonly handle: number; readonly clientId: string }
   | {

@@ -56,6 +56,9 @@ function run(request: SqliteRequest): unknown {
       return log.bindClient(request.clientId, request.principal);
     case 'hubId':
       return log.hubId();
+    case 'checkpoint':
+      log.checkpoint();
+      return undefined;
     case 'close':
       logs.delete(request.handle);
       log.close();

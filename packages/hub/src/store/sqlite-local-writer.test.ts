@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleEnvelope } from '@eventloom/protocol/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { envelopeJson } from './committed-json.ts';
+import type { StoreAppend } from './event-store.ts';
+import { LOCAL_MAX_EVENTS, LocalWriter } from './sqlite-local-writer.ts';
+import { openSqliteDatabase, type AppendAnswer, type AppendColumns } from './sqlite-log.ts';
+import { createSqliteStore } from './sqlite-store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-local-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A file log created by the store (so its schema is current), and a local writer on it. */
+async function openLog(commitsPerCheckpoint?: number): Promise<{ path: string; local: LocalWriter }> {
+  const path = join(dir, `log-${++files}.db`);
+  await (await createSqliteStore({ path })).close();
+  const options = commitsPerCheckpoint === undefined ? {} : { commitsPerCheckpoint };
+  return { path, local: LocalWriter.open({ path, scanWindow: 50_000 }, options) };
+}
+
+function columnsOf(items: readonly StoreAppend[]): AppendColumns {
+  return {
+    envelopes: items.map((i) => envelopeJson(i.event)),
+    ids: items.map((i) => i.event.id),
+    clientIds: items.map((i) => i.event.clientId),
+    clientSeqs: items.map((i) => i.event.clientSeq),
+    streams: items.map((i) => i.event.stream),
+    expectedVersions: items.map((i) => i.event.expectedVersion),
+    rejections: items.map((i) => i.rejection),
+  };
+}
+
+const batchOf = (from: number, count: number) =>
+  columnsOf(Array.from({ length: count }, (_, i) => ({ event: sampleEnvelope({ clientSeq: from + i }) })));
+
+/** Appends until the writer takes the batch (it declines while it rests after a commit). */
+async function appendTaken(
+  local: LocalWriter,
+  batch: AppendColumns,
+  checkpoint = () => {},
+): Promise<AppendAnswer> {
+  for (;;) {
+    const answer = local.append(batch, checkpoint);
+    if (answer !== undefined) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+function countEvents(path: string): number {
+  const db = openSqliteDatabase({ path });
+  try {
+    return db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
+describe('LocalWriter', () => {
+  it('commits a small batch durably, where another connection reads it', async () => {
+    const { path, local } = await openLog();
+    try {
+      const answer = await appendTaken(local, batchOf(1, 3));
+      expect([...answer.positions]).toEqual([1, 2, 3]);
+      expect(countEvents(path)).toBe(3);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('declines a batch of more events than it takes, and writes nothing of it', async () => {
+    const { path, local } = await openLog();
+    try {
+      expect(local.append(batchOf(1, LOCAL_MAX_EVENTS + 1), () => {})).toBeUndefined();
+      expect(countEvents(path)).toBe(0);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('declines, without waiting and without writing, while another connection holds the write lock', async () => {
+    const { path, local } = await openLog();
+    const other = openSqliteDatabase({ path });
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
+      expect(local.append(batchOf(1, 1), () => {})).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(1_000);
+      other.exec('ROLLBACK');
+      expect(countEvents(path)).toBe(0);
+      await appendTaken(local, batchOf(1, 1));
+      expect(countEvents(path)).toBe(1);
+    } finally {
+      other.close();
+      local.close();
+    }
+  });
+
+  it('never checkpoints itself, and asks for a checkpoint every so many commits', async () => {
+    const { path, local } = await openLog(4);
+    let asked = 0;
+    try {
+      for (let seq = 1; seq <= 9; seq++) await appendTaken(local, batchOf(seq, 1), () => asked++);
+      expect(asked).toBe(2);
+      // Nothing of the WAL went into the file yet: a checkpoint now copies every frame.
+      const db = openSqliteDatabase({ path });
+      try {
+        const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+        expect(result!.log).toBeGreaterThan(0);
+        expect(result!.checkpointed).toBe(result!.log);
+      } finally {
+        db.close();
+      }
+    } finally {
+      local.close();
+    }
+  });
+});
+
+describe('createSqliteStore with commits on both connections', () => {
+  it('keeps positions gapless and every event once when small and large batches alternate', async () => {
+    const path = join(dir, `log-${++files}.db`);
+    const store = await createSqliteStore({ path });
+    try {
+      let seq = 0;
+      // The first append opens the connection on this thread, in the background.
+      await store.append([{ event: sampleEnvelope({ clientSeq: ++seq }) }]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const sizes = [1, 40, 2, 1, 100, 3, 1];
+      for (const size of sizes) {
+        const batch = Array.from({ length: size }, () => ({ event: sampleEnvelope({ clientSeq: ++seq }) }));
+        const results = await store.append(batch);
+        expect(results.every((r) => r.status === 'ok')).toBe(true);
+      }
+      // Appends in flight at once: each on whichever connection is free, in call order.
+      const concurrent = await Promise.all(
+        [1, 50, 1, 1].map((size) =>
+          store.append(Array.from({ length: size }, () => ({ event: sampleEnvelope({ clientSeq: ++seq }) }))),
+        ),
+      );
+      const positions = concurrent.flat().map((r) => (r.status === 'ok' ? r.position : -1));
+      expect(positions).toEqual(positions.map((_, i) => seq - positions.length + i + 1));
+      expect(countEvents(path)).toBe(seq);
+      const page = await store.read({ from: 0, limit: 1_000 });
+      expect(page.events.map((e) => e.clientSeq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import { SqliteLog, type AppendAnswer, type AppendColumns, type SqliteLogOptions } from './sqlite-log.ts';
+
+/** Most events a batch may hold to be committed on the caller's thread. */
+export const LOCAL_MAX_EVENTS = 16;
+/** Most envelope JSON (UTF-16 code units, summed) a batch may hold to be committed on the caller's thread. */
+export const LOCAL_MAX_CHARS = 64 * 1024;
+/**
+ * Time the caller's thread waits after a commit of its own before the next, per unit of time that
+ * commit took: 3 keeps its share of the event loop at most a quarter, so that a flood of small
+ * pushes goes to the SQLite thread and the event loop goes on reading sockets.
+ */
+const IDLE_PER_BUSY = 3;
+/**
+ * A commit here slower than this (ms) means a slow disk right now (a contended fsync): the event
+ * loop must not wait for the next ones, which go to the SQLite thread for {@link SLOW_REST_MS}.
+ */
+const SLOW_COMMIT_MS = 2;
+const SLOW_REST_MS = 1_000;
+/** Commits of its own between two checkpoints asked of the SQLite thread, by default. */
+const COMMITS_PER_CHECKPOINT = 64;
+
+/**
+ * A second write connection to a file log, on the caller's (the hub's) thread: it commits a small
+ * batch at once, synchronously, when the SQLite thread has nothing of this log in hand. An idle
+ * hub then answers a lone push without the two thread hops (post to the SQLite thread, post
+ * back), each of which waits for a thread to be scheduled; one small transaction costs less than
+ * that. It never waits for a lock (`busy_timeout` 0): a busy log (another writer) leaves the batch
+ * to the SQLite thread, having written nothing. It never checkpoints (`wal_autocheckpoint` 0): the
+ * SQLite thread does, when asked ({@link LocalWriter.append} says when), so that the event loop
+ * never copies the WAL into the file.
+ *
+ * Invariant: a batch it answers is committed durably (WAL, `synchronous=FULL`, as the thread's
+ * connection); a batch it declines (undefined) left the log untouched.
+ */
+export class LocalWriter {
+  readonly #log: SqliteLog;
+  readonly #commitsPerCheckpoint: number;
+  /** `performance.now()` before which no batch is taken: the event loop's share (see IDLE_PER_BUSY). */
+  #restUntil = 0;
+  #sinceCheckpoint = 0;
+
+  private constructor(log: SqliteLog, commitsPerCheckpoint: number) {
+    this.#log = log;
+    this.#commitsPerCheckpoint = commitsPerCheckpoint;
+  }
+
+  /**
+   * Opens the connection, on a file whose schema is current (the SQLite thread opened it first).
+   * `commitsPerCheckpoint`: how often {@link append} asks for a checkpoint (default 64 commits).
+   */
+  static open(
+    options: SqliteLogOptions,
+    { commitsPerCheckpoint = COMMITS_PER_CHECKPOINT } = {},
+  ): LocalWriter {
+    const log = SqliteLog.open({ ...options, busyTimeoutMs: 0 }, { autoCheckpoint: false });
+    return new LocalWriter(log, commitsPerCheckpoint);
+  }
+
+  /**
+   * Commits `batch` here and now, if it is small and this thread has rested enough since its last
+   * commit; undefined when it declines (too big, too soon, or the log is locked by another writer).
+   * `checkpoint` is called when the SQLite thread should checkpoint the log.
+   */
+  append(batch: AppendColumns, checkpoint: () => void): AppendAnswer | undefined {
+    const started = performance.now();
+    if (started < this.#restUntil || !small(batch)) return undefined;
+    let answer: AppendAnswer;
+    try {
+      answer = this.#log.append(batch);
+    } catch (thrown) {
+      // Locked by another connection: nothing was written, the SQLite thread takes the batch.
+      if (isBusy(thrown)) return undefined;
+      throw thrown;
+    }
+    const ended = performance.now();
+    const took = ended - started;
+    this.#restUntil = ended + (took > SLOW_COMMIT_MS ? SLOW_REST_MS : IDLE_PER_BUSY * took);
+    if (++this.#sinceCheckpoint >= this.#commitsPerCheckpoint) {
+      this.#sinceCheckpoint = 0;
+      checkpoint();
+    }
+    return answer;
+  }
+
+  close(): void {
+    this.#log.close();
+  }
+}
+
+function small(batch: AppendColumns): boolean {
+  const { envelopes } = batch;
+  if (envelopes.length > LOCAL_MAX_EVENTS) return false;
+  let chars = 0;
+  for (const text of envelopes) chars += text.length;
+  return chars <= LOCAL_MAX_CHARS;
+}
+
+function isBusy(thrown: unknown): boolean {
+  const code = (thrown as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
