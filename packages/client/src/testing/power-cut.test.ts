@@ -15,6 +15,14 @@ function database() {
   return { open };
 }
 
+/** A database, and a PowerCut open on a connection to it. */
+async function powered() {
+  const { open } = database();
+  const power = new PowerCut(open());
+  await power.open();
+  return { open, power };
+}
+
 /** The keys of the meta table, as a new connection reads them. */
 async function stored(open: () => StoreBackend<ClientRows>): Promise<string[]> {
   const backend = open();
@@ -38,9 +46,7 @@ async function settles(promise: Promise<unknown>): Promise<boolean> {
 }
 
 it('rolls back the write transaction it cuts mid-body; nobody hears of it; what committed before stays', async () => {
-  const { open } = database();
-  const power = new PowerCut(open());
-  await power.open();
+  const { open, power } = await powered();
   await power.write(['meta'], (tx) => tx.put('meta', [row('before')]));
   const cutWrite = power.write(['meta'], async (tx) => {
     await tx.put('meta', [row('half')]);
@@ -53,9 +59,7 @@ it('rolls back the write transaction it cuts mid-body; nobody hears of it; what 
 });
 
 it('cuts at the n-th operation from now, inside the transaction that issues it', async () => {
-  const { open } = database();
-  const power = new PowerCut(open());
-  await power.open();
+  const { open, power } = await powered();
   const cut = power.cutAfter(1);
   const write = power.write(['meta'], async (tx) => {
     await tx.put('meta', [row('a')]);
@@ -99,9 +103,7 @@ it('lets a write whose body had finished commit, unheard; later calls never sett
 });
 
 it('lets what waits for a cut inside a transaction run outside it: a new connection works at once', async () => {
-  const { open } = database();
-  const power = new PowerCut(open());
-  await power.open();
+  const { open, power } = await powered();
   const cut = power.cutAfter(1);
   void power.write(['meta'], async (tx) => {
     await tx.put('meta', [row('a')]);
