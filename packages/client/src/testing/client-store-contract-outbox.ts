@@ -94,6 +94,28 @@ export function outboxContract(fresh: FreshStore): void {
     expect(await b.store.readMeta()).toEqual(third.meta);
   });
 
+  it('never gives a seq twice when another store appended on the same meta, whatever became of its rows', async () => {
+    const a = await fresh();
+    const b = await fresh(a.name);
+    const seqs = async (store: typeof a.store) =>
+      (await store.appendPending((m) => build(m, 1))).rows.map((r) => r.clientSeq);
+    // A plain append leaves the meta row as it was: each store's next one is built on a stale guess.
+    expect(await seqs(a.store)).toEqual([1]);
+    expect(await seqs(b.store)).toEqual([2]);
+    expect(await seqs(a.store)).toEqual([3]);
+    expect(await seqs(b.store)).toEqual([4]);
+    // b's last row leaves the outbox (acked, then dropped): a's next seq is still past it.
+    await b.store.markAcked([{ clientSeq: 4, position: 9 }]);
+    expect(await seqs(a.store)).toEqual([5]);
+    await b.store.reject([{ clientSeq: 5, code: 'invalid', message: 'no', drop: true }]);
+    expect(await seqs(a.store)).toEqual([6]);
+    await b.store.reject([{ clientSeq: 6, code: 'invalid', message: 'no', drop: true }]);
+    expect(await seqs(b.store)).toEqual([7]);
+    const reopened = await fresh(a.name);
+    expect(reopened.meta).toMatchObject({ clientSeq: 7, hlc: hlcOf(7) });
+    expect((await a.store.readPending()).map((r) => r.clientSeq)).toEqual([1, 2, 3, 4, 7]);
+  });
+
   it('records acks on outbox rows and skips rows that are gone', async () => {
     const { store } = await fresh();
     await store.appendPending((m) => build(m, 3));
