@@ -23,9 +23,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventEnvelope, PullResult } from '@eventloom/protocol';
+import { ErrorCode, type EventEnvelope, type PullResult } from '@eventloom/protocol';
 import { sampleEventId } from '@eventloom/protocol/testing';
-import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
+import { connectToHub, startHubProcess, SyncLabError } from '@eventloom/sync-lab';
 import { HUB_BIN } from '@eventloom/hub-server/testing';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, expect, it } from 'vitest';
@@ -143,6 +143,25 @@ it('sync-catchup', async () => {
   }
 });
 
+/**
+ * Pushes one batch, and again after a pause each time the hub answers `rate-limited`, as a real
+ * client backs off: the writers share one principal and one address, whose default rates (10k
+ * events/s) the backlog's 100k exceed. The writing is not timed; only the catch-up is.
+ */
+async function pushPaced(
+  client: Awaited<ReturnType<typeof connectToHub>>,
+  batch: EventEnvelope[],
+): ReturnType<Awaited<ReturnType<typeof connectToHub>>['push']> {
+  for (;;) {
+    try {
+      return await client.push(batch);
+    } catch (error) {
+      if (!(error instanceof SyncLabError) || error.hubError?.code !== ErrorCode.rateLimited) throw error;
+      await pause(250);
+    }
+  }
+}
+
 /** 100k events from `WRITERS` clients, pushed in batches of 1,000, the writers side by side. */
 async function writeEvents(url: string): Promise<void> {
   const perWriter = N / WRITERS;
@@ -168,7 +187,7 @@ async function writeEvents(url: string): Promise<void> {
               hlc: `${String(1_800_000_000_000 + k).padStart(15, '0')}-0000000000-${clientId}`,
             });
           }
-          const ack = await client.push(batch);
+          const ack = await pushPaced(client, batch);
           expect(ack.results.every((r) => r.status === 'ok')).toBe(true);
         }
       } finally {
