@@ -130,25 +130,7 @@ describe('the receiver folds ahead of its write', () => {
   });
 
   it('killed after its push left, before its local write landed: the event is in the log once, and the device goes on above it', async () => {
-    const hub = await startHub();
-    const indexedDB = new IDBFactory();
-    const store = new DyingSender({ name: NAME, indexedDB: { indexedDB, IDBKeyRange } });
-    const first = await openReceiver(hub.url, indexedDB, store);
-    defer(() => first.sync.close());
-    await live(first.sync);
-    const a = await first.loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
-    await first.sync.flushed();
-    store.armed = true;
-    // Never resolves: the device dies with the write in flight.
-    void first.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
-    let log: CommittedEvent[] = [];
-    while (log.length < 2) {
-      await new Promise((r) => setTimeout(r, 20));
-      log = await hub.events();
-    }
-    expect(store.died).toBe(true);
-    await first.sync.close();
-    const b = log[1]!;
+    const { hub, indexedDB, a, b } = await killAfterPush();
     expect(b).toMatchObject({ clientId: a.clientId, clientSeq: a.clientSeq + 1 });
 
     const again = await openReceiver(hub.url, indexedDB);
@@ -175,24 +157,7 @@ describe('the receiver folds ahead of its write', () => {
   });
 
   it('killed after its push left, before its local write landed, then appending offline: the new event is renumbered past the hub, not refused', async () => {
-    const hub = await startHub();
-    const indexedDB = new IDBFactory();
-    const store = new DyingSender({ name: NAME, indexedDB: { indexedDB, IDBKeyRange } });
-    const first = await openReceiver(hub.url, indexedDB, store);
-    defer(() => first.sync.close());
-    await live(first.sync);
-    const a = await first.loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
-    await first.sync.flushed();
-    store.armed = true;
-    void first.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
-    let log: CommittedEvent[] = [];
-    while (log.length < 2) {
-      await new Promise((r) => setTimeout(r, 20));
-      log = await hub.events();
-    }
-    expect(store.died).toBe(true);
-    await first.sync.close();
-    const b = log[1]!;
+    const { hub, indexedDB, a, b } = await killAfterPush();
 
     // Back offline: the next append takes b's seq, which the hub holds for b.
     const loom = await openLoom(indexedDB);
@@ -221,3 +186,29 @@ describe('the receiver folds ahead of its write', () => {
     expect([...todos.keys()]).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });
+
+/**
+ * A device that appended `a` (acked), then `b`, and died after `b`'s push left but before `b`'s
+ * local write landed: the hub holds both, the device only `a`.
+ */
+async function killAfterPush() {
+  const hub = await startHub();
+  const indexedDB = new IDBFactory();
+  const store = new DyingSender({ name: NAME, indexedDB: { indexedDB, IDBKeyRange } });
+  const first = await openReceiver(hub.url, indexedDB, store);
+  defer(() => first.sync.close());
+  await live(first.sync);
+  const a = await first.loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+  await first.sync.flushed();
+  store.armed = true;
+  // Never resolves: the device dies with the write in flight.
+  void first.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+  let log: CommittedEvent[] = [];
+  while (log.length < 2) {
+    await new Promise((r) => setTimeout(r, 20));
+    log = await hub.events();
+  }
+  expect(store.died).toBe(true);
+  await first.sync.close();
+  return { hub, indexedDB, a, b: log[1]! };
+}

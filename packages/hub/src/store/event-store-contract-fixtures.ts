@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ErrorCode, type CommittedEvent, type EventEnvelope } from '@eventloom/protocol';
-import { sampleEventId } from '@eventloom/protocol/testing';
+import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { expect } from 'vitest';
 import type { EventStore, StoreAppend, StoreAppendResult, StoreReadResult } from './event-store.ts';
 
@@ -37,19 +37,13 @@ export function event(
   overrides: Partial<EventEnvelope> = {},
 ): EventEnvelope {
   seqBase += 1;
-  return {
-    id: sampleEventId(),
-    type: 'todo.added',
-    version: 1,
-    kind: 'domain',
-    stream: 'list:1',
+  return sampleEnvelope({
     data: { title: `item ${seqBase}` },
-    meta: {},
     clientId,
     clientSeq,
     hlc: `${String(1_732_700_000_000 + clientSeq).padStart(15, '0')}-0000000000-${clientId}`,
     ...overrides,
-  };
+  });
 }
 
 /** `count` events of `clientId` from seq `first` on. */
