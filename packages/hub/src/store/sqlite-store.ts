@@ -44,8 +44,8 @@ export interface SqliteStoreOptions {
  * SQLite; neither blocks the caller's event loop, which goes on reading sockets meanwhile, and a
  * long catch-up read does not hold commits up. One exception, for latency: a small batch (at most
  * 16 events) that finds the commit thread idle is committed on the caller's thread, on a second
- * connection, unless that thread committed too recently or a commit of its own took over 2 ms (see
- * `sqlite-local-writer.ts`); durability is the same.
+ * connection, unless that thread committed too recently or its last commit took over 2 ms (then
+ * for a while, longer while such commits follow: see `sqlite-local-writer.ts`); durability is the same.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
