@@ -11,9 +11,8 @@
  */
 import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
 import { io } from 'socket.io-client';
-import { TodoAdded } from '@eventloom/client/testing';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
-import { openNodeClient, probeEvent, whenLive } from './sync-bench-kit.ts';
+import { openNodeClient, probeEvent, whenLive, writerOf } from './sync-bench-kit.ts';
 
 const [hubUrl, ...streams] = process.argv.slice(2) as [string, string, string];
 
@@ -49,6 +48,7 @@ await bare.emitWithAck(MessageName.hello, {
   schemaFingerprint: null,
 });
 let bareSeq = 0;
+const append = writerOf(client, bare);
 process.send!({ ready: true });
 
 process.on('message', (message: { op: 'client' | 'bare' | 'cpu'; n: number; stream: string }) => {
@@ -70,19 +70,9 @@ process.on('message', (message: { op: 'client' | 'bare' | 'cpu'; n: number; stre
     process.send!({ start });
     return;
   }
-  client.loom.append(stream, TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] })).then(
-    () => {
-      const pushed = pushedAt.get(`p${n}`);
-      pushedAt.delete(`p${n}`);
-      process.send!({ start, pushed });
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-});
-process.on('disconnect', () => {
-  bare.disconnect();
-  void client.close().finally(() => process.exit(0));
+  append(stream, n, () => {
+    const pushed = pushedAt.get(`p${n}`);
+    pushedAt.delete(`p${n}`);
+    process.send!({ start, pushed });
+  });
 });

@@ -98,7 +98,7 @@ const paths = [
 for (let i = 0; i < WARMUP; i++) for (const [, from, to] of paths) await sample(from, to);
 const samples = new Map<string, number[]>(paths.map(([name]) => [name, []]));
 /** CPU time (user + system, µs) of A's process and of this one (B, with the bare B), per path. */
-const cpu = new Map(paths.map(([name]) => [name, { a: 0, b: 0 }]));
+const cpu = new Map<string, { a: number; b: number }>(paths.map(([name]) => [name, { a: 0, b: 0 }]));
 const cpuOfA = () =>
   new Promise<number>((resolve) => {
     writer.child.once('message', (m) => {
@@ -125,8 +125,9 @@ const bare = samples.get('bare → bare')!;
 for (const [name, ms] of samples) {
   const p50 = percentile(ms, 50);
   const p99 = percentile(ms, 99);
+  const { a, b: used } = cpu.get(name)!;
   console.log(
-    `${name.padEnd(16)} p50 ${p50.toFixed(3)} ms (+${(p50 - percentile(bare, 50)).toFixed(3)}), p99 ${p99.toFixed(3)} ms; CPU per sample: A ${(cpu.get(name)!.a / ms.length).toFixed(0)} µs, B ${(cpu.get(name)!.b / ms.length).toFixed(0)} µs`,
+    `${name.padEnd(16)} p50 ${p50.toFixed(3)} ms (+${(p50 - percentile(bare, 50)).toFixed(3)}), p99 ${p99.toFixed(3)} ms; CPU per sample: A ${(a / ms.length).toFixed(0)} µs, B ${(used / ms.length).toFixed(0)} µs`,
   );
 }
 console.log(
