@@ -27,9 +27,11 @@ import {
   deleteRows,
   getRows,
   putRows,
+  keepSent,
   readPending,
   removeConfirmed,
   settleAcked,
+  settleUnheld,
   type PendingQuery,
 } from './outbox-tables.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
@@ -198,7 +200,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
-    return this.#backend.write(['meta', 'outbox', 'acked'], async (tx) => {
+    return this.#backend.write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       if (acks.length === 0) return { meta: before, settled: [] };
       const rows = await getRows(
@@ -206,17 +208,28 @@ export class BackedClientStore implements ClientStore {
         acks.map((a) => a.clientSeq),
       );
       const updated: OutboxRow[] = [];
-      const settled: OutboxRow[] = [];
+      const passed: OutboxRow[] = [];
       rows.forEach((row, i) => {
         const ack = acks[i]!;
         if (!row) return;
-        if (ack.position <= before.position) settled.push(row);
-        else updated.push({ ...row, acked: ackOf(ack) });
+        const acked = { ...row, acked: ackOf(ack) };
+        if (ack.position <= before.position) passed.push(acked);
+        else updated.push(acked);
       });
       await putRows(tx, updated);
+      if (passed.length > 0) {
+        // Acked at or below the position: its stream is not in this log, and it will not come back.
+        const seqs = passed.map((r) => r.clientSeq);
+        await tx.delete('outbox', seqs);
+        await tx.delete('acked', seqs);
+        await keepSent(tx, passed, before.clientSeq);
+      }
+      // A log that holds no stream: see `settleUnheld`.
+      const settled = [...passed, ...(await settleUnheld(tx, before))].sort(
+        (a, b) => a.clientSeq - b.clientSeq,
+      );
       if (settled.length === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
-      await deleteRows(tx, settled);
       await this.#putMeta(tx, meta);
       return { meta, settled };
     });
@@ -249,6 +262,11 @@ export class BackedClientStore implements ClientStore {
     });
   }
 
+  readSent(seqs: readonly number[]): Promise<(OutboxRow | undefined)[]> {
+    if (seqs.length === 0) return Promise.resolve([]);
+    return this.#backend.read(['sent'], (tx) => tx.getMany('sent', seqs));
+  }
+
   readDeadLetters(): Promise<DeadLetterRow[]> {
     return this.#backend.read(['deadLetters'], async (tx) => {
       const rows = await tx.scanIndex('deadLetters', 'handler', {
@@ -269,7 +287,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked'], async (tx) => {
+    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
@@ -282,7 +300,7 @@ export class BackedClientStore implements ClientStore {
       }
       const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
       // Acked rows the position passed without their event: streams this log does not hold.
-      const settled = position > before.position ? await settleAcked(tx, position) : [];
+      const settled = position > before.position ? await settleAcked(tx, position, before.clientSeq) : [];
       const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
       if (meta.position !== before.position) await this.#putMeta(tx, meta);
       return { before, meta, fresh, removed, settled };
@@ -317,13 +335,15 @@ export class BackedClientStore implements ClientStore {
   }
 
   realign(input: RealignInput): Promise<RealignResult> {
-    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
+    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
       const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
-      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
-      const log =
-        input.usedFrom === undefined && aheadOfHub(meta, outbox, input) ? await readConfirmed(tx, {}) : [];
-      const plan = planRealign(meta, outbox, log, input);
+      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it
+      // lost, and the settled ones it lacks (`sent`, above the hub's seq).
+      const ahead = input.usedFrom === undefined && aheadOfHub(meta, outbox, input);
+      const log = ahead ? await readConfirmed(tx, {}) : [];
+      const sent = ahead ? await tx.scan('sent', { lower: input.hubClientSeq, lowerOpen: true }) : [];
+      const plan = planRealign(meta, outbox, log, input, sent);
       if (plan.cutAbove !== undefined) {
         await cutPages(tx, plan.cutAbove);
         await tx.clear('snapshots');
@@ -332,6 +352,7 @@ export class BackedClientStore implements ClientStore {
         await tx.delete('outbox', plan.deleteSeqs);
         await tx.delete('acked', plan.deleteSeqs);
       }
+      if (plan.deleteSent.length > 0) await tx.delete('sent', plan.deleteSent);
       await putRows(tx, plan.putRows);
       if (plan.result.meta !== meta) await this.#putMeta(tx, plan.result.meta);
       return plan.result;

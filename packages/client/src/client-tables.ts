@@ -11,6 +11,10 @@ import type { StoreSchema } from './store-backend.ts';
  * - `acked`: the pending events the hub acked, keyed by `clientSeq` too, and indexed by
  *   `acked.position` to settle those the log's position passed. A row moves from `outbox` to
  *   `acked` with its ack; the two together are the outbox of {@link ClientStore}.
+ * - `sent`: own events the hub acked that left the outbox without coming back confirmed (settled:
+ *   the log does not hold their stream), with their ack, keyed by `clientSeq`, no index. Only the
+ *   last `SENT_KEPT` seqs are kept (see `outbox-tables.ts`): what a hub restored from a backup may
+ *   lack, sent again by `realign`, and what `loom.outcome` reads once the row left.
  * - `events`: the confirmed log in pages (see `confirmed-pages.ts`), keyed by each page's first
  *   position, with a multi-entry index over the streams a page holds.
  * - `deadLetters` (indexed by handler: on IndexedDB the reaction runtime's letters share the
@@ -20,6 +24,7 @@ export const CLIENT_SCHEMA = {
   meta: { key: 'key' },
   outbox: { key: 'clientSeq' },
   acked: { key: 'clientSeq', indexes: { 'acked.position': { path: 'acked.position' } } },
+  sent: { key: 'clientSeq' },
   events: { key: 'first', indexes: { streams: { path: 'streams', multi: true } } },
   deadLetters: { key: 'id', indexes: { handler: { path: 'handler' } } },
   snapshots: { key: 'id', indexes: { name: { path: 'name' } } },
@@ -31,6 +36,7 @@ export interface ClientRows {
   readonly meta: MetaRow;
   readonly outbox: OutboxRow;
   readonly acked: OutboxRow;
+  readonly sent: OutboxRow;
   readonly events: PageRow;
   readonly deadLetters: DeadLetterRow;
   readonly snapshots: SnapshotRow;

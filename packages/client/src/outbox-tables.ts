@@ -1,10 +1,21 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { ClientRows } from './client-tables.ts';
-import type { OutboxRow } from './client-store.ts';
-import type { ReadTx, WriteTx } from './store-backend.ts';
+import type { ClientMeta, OutboxRow } from './client-store.ts';
+import type { ReadTx, StoreKey, WriteTx } from './store-backend.ts';
 
 // The outbox of a `BackedClientStore` is two tables: `outbox` (not acked yet) and `acked`. These
-// read and write them as one, inside the caller's transaction.
+// read and write them as one, inside the caller's transaction; and `sent`, where settled rows go.
+
+/**
+ * How many of its last seqs a device keeps in `sent`: its own events the hub acked that left the
+ * outbox without coming back confirmed (the log does not hold their stream: a write-only device,
+ * `subscriptions: []`, or a stream it does not subscribe to). A hub restored from a backup that
+ * lacks some of them gets them back (`realign` returns them to the outbox); `loom.outcome` reads
+ * their ack there. Older ones are deleted as new ones come, so a device's storage for events it
+ * does not hold stays bounded: about 10,000 envelopes (a few MB), however much it writes. A hub
+ * restored from a backup older than its last 10,000 events lacks the older ones for good.
+ */
+export const SENT_KEPT = 10_000;
 
 /** What {@link readPending} takes: rows above a seq, at most `limit`, optionally only those not acked. */
 export interface PendingQuery {
@@ -94,16 +105,71 @@ export async function removeConfirmed(
   return removed;
 }
 
-/** Removes and returns the acked rows the position passed without their event (streams this log does not hold). */
-export async function settleAcked(tx: WriteTx<ClientRows>, position: number): Promise<OutboxRow[]> {
+/**
+ * Removes and returns the acked rows the position passed without their event (streams this log
+ * does not hold), and keeps them in `sent`. `clientSeq`: the meta's.
+ */
+export async function settleAcked(
+  tx: WriteTx<ClientRows>,
+  position: number,
+  clientSeq: number,
+): Promise<OutboxRow[]> {
   const settled = await tx.scanIndex('acked', 'acked.position', { upper: position });
   if (settled.length > 0) {
     await tx.delete(
       'acked',
       settled.map((r) => r.clientSeq),
     );
+    await keepSent(tx, settled, clientSeq);
   }
   return settled.sort((a, b) => a.clientSeq - b.clientSeq);
+}
+
+/**
+ * On a log that holds no stream (`meta.subscriptions` recorded empty: a write-only device), no
+ * acked row will come back confirmed, and the position never passes them while a session lasts
+ * (nothing arrives live). So the acked rows leave (to `sent`) once there are at least as many of
+ * them as rows still to ack: at the latest when nothing waits for an ack. Counted by the spans of
+ * their seqs (four one-key reads), so that each settle, and the re-read of the outbox it makes
+ * readers do (the epoch moves), costs no more than the acks it settles: linear over a backlog.
+ */
+export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<OutboxRow[]> {
+  if (meta.subscriptions === undefined || meta.subscriptions.length > 0) return [];
+  const acked = await span(tx, 'acked');
+  if (acked === 0) return [];
+  if ((await span(tx, 'outbox')) > acked) return [];
+  const settled = await tx.scan('acked');
+  await tx.delete(
+    'acked',
+    settled.map((r) => r.clientSeq),
+  );
+  await keepSent(tx, settled, meta.clientSeq);
+  return settled;
+}
+
+/** Keeps settled rows in `sent` (those among the last {@link SENT_KEPT} seqs), and deletes older ones. */
+export async function keepSent(
+  tx: WriteTx<ClientRows>,
+  rows: readonly OutboxRow[],
+  clientSeq: number,
+): Promise<void> {
+  const below = clientSeq - SENT_KEPT;
+  const kept = rows.filter((r) => r.clientSeq > below && r.acked !== undefined);
+  if (kept.length > 0) await tx.put('sent', kept);
+  const old = await tx.scanKeys('sent', { upper: below });
+  if (old.length > 0) await tx.delete('sent', old);
+}
+
+/** The span of the keys of a table of seqs: last − first + 1 (0 when empty), at least its row count. */
+async function span(tx: ReadTx<ClientRows>, table: 'outbox' | 'acked'): Promise<number> {
+  const [first] = await tx.scanKeys(table, { limit: 1 });
+  if (first === undefined) return 0;
+  const [last] = await tx.scanKeys(table, { limit: 1, reverse: true });
+  return seqOf(last!) - seqOf(first) + 1;
+}
+
+function seqOf(key: StoreKey): number {
+  return typeof key === 'number' ? key : Number(key);
 }
 
 function merge(a: readonly OutboxRow[], b: readonly OutboxRow[]): OutboxRow[] {
