@@ -67,6 +67,14 @@ export interface BackedClientStoreOptions {
  * starts a new page: live stretches of the log are pages of 32, and pulls (pages of 1,000) still
  * fill pages to 256. Measured in Node on fake-indexeddb: storing one live event took 1.2 ms at the
  * median and 3.7 ms on a nearly full page of 256; 0.3 ms with the bound.
+ *
+ * The outbox is `outbox` (to push) and `acked` (acked, waiting for the event to come back
+ * confirmed). An acked row whose event will not come back **settles**: when the position passes its
+ * ack, or, on a log that holds no stream (a write-only device: its position never moves while a
+ * session lasts), in bulk once the acked rows are at least as many as those still to ack
+ * (`settleUnheld`). Settled rows are kept in `sent`, the device's last `SENT_KEPT` (10,000) seqs:
+ * storage stays bounded, `readSent` answers `loom.outcome`, and `realign` returns to the outbox
+ * those a hub restored from a backup lacks.
  */
 export class BackedClientStore implements ClientStore {
   readonly #backend: StoreBackend<ClientRows>;
