@@ -27,7 +27,6 @@ import {
   deleteRows,
   getRows,
   putRows,
-  keepSent,
   readPending,
   removeConfirmed,
   settleAcked,
@@ -35,6 +34,7 @@ import {
   type PendingQuery,
 } from './outbox-tables.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
+import { keepSent, readSent, sentAbove, trimSent } from './sent-pages.ts';
 import type { ReadTx, StoreBackend, WriteTx } from './store-backend.ts';
 import { ackOf, checkOrder, deadLetterOf, pendingRows } from './store-rows.ts';
 
@@ -272,7 +272,7 @@ export class BackedClientStore implements ClientStore {
 
   readSent(seqs: readonly number[]): Promise<(OutboxRow | undefined)[]> {
     if (seqs.length === 0) return Promise.resolve([]);
-    return this.#backend.read(['sent'], (tx) => tx.getMany('sent', seqs));
+    return this.#backend.read(['sent'], (tx) => readSent(tx, seqs));
   }
 
   readDeadLetters(): Promise<DeadLetterRow[]> {
@@ -350,7 +350,7 @@ export class BackedClientStore implements ClientStore {
       // lost, and the settled ones it lacks (`sent`, above the hub's seq).
       const ahead = input.usedFrom === undefined && aheadOfHub(meta, outbox, input);
       const log = ahead ? await readConfirmed(tx, {}) : [];
-      const sent = ahead ? await tx.scan('sent', { lower: input.hubClientSeq, lowerOpen: true }) : [];
+      const sent = ahead ? await sentAbove(tx, input.hubClientSeq) : [];
       const plan = planRealign(meta, outbox, log, input, sent);
       if (plan.cutAbove !== undefined) {
         await cutPages(tx, plan.cutAbove);
@@ -360,7 +360,7 @@ export class BackedClientStore implements ClientStore {
         await tx.delete('outbox', plan.deleteSeqs);
         await tx.delete('acked', plan.deleteSeqs);
       }
-      if (plan.deleteSent.length > 0) await tx.delete('sent', plan.deleteSent);
+      if (plan.deleteSent.length > 0) await trimSent(tx, input.hubClientSeq);
       await putRows(tx, plan.putRows);
       if (plan.result.meta !== meta) await this.#putMeta(tx, plan.result.meta);
       return plan.result;

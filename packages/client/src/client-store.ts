@@ -240,7 +240,8 @@ export interface RejectResult {
  *   it is rejected, replaced, or settled: acked at or below the position without coming back, or
  *   acked on a log that holds no stream (`meta.subscriptions` recorded empty: a write-only
  *   device), once its acked rows are at least as many as the rows still to ack;
- * - a settled row is kept, with its ack, among the device's last `SENT_KEPT` (10,000) seqs
+ * - a settled row is kept, with its ack, while among the device's last `SENT_KEPT` (10,000) seqs
+ *   (in pages of 256: up to a page longer)
  *   ({@link ClientStore.readSent}); `realign` sends those a restored hub lacks again.
  */
 export interface ClientStore {

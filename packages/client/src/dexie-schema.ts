@@ -14,8 +14,8 @@ import { deadLetterOf } from './store-rows.ts';
  *   keys of appends.
  * - 4: acked outbox rows move to a table of their own, `acked` (with the `acked.position` index),
  *   so that the rows still to push are one range of `outbox` however many acked rows linger.
- * - 5: `sent`, own events settled without coming back confirmed (kept for a hub restored from a
- *   backup, and for `loom.outcome`; bounded).
+ * - 5: `sent`, own events settled without coming back confirmed, in pages (kept for a hub
+ *   restored from a backup, and for `loom.outcome`; bounded).
  */
 export const SCHEMA_VERSION = 5;
 
@@ -57,7 +57,7 @@ export function defineSchema(db: Dexie): void {
       await outbox.bulkDelete(acked.map((row) => row.clientSeq));
     });
   // A new table only: the rows settled before it are gone.
-  db.version(5).stores({ sent: 'clientSeq' });
+  db.version(5).stores({ sent: 'first' });
 }
 
 /** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */

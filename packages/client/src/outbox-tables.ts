@@ -1,21 +1,11 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { ClientRows } from './client-tables.ts';
 import type { ClientMeta, OutboxRow } from './client-store.ts';
+import { keepSent } from './sent-pages.ts';
 import type { ReadTx, StoreKey, WriteTx } from './store-backend.ts';
 
 // The outbox of a `BackedClientStore` is two tables: `outbox` (not acked yet) and `acked`. These
-// read and write them as one, inside the caller's transaction; and `sent`, where settled rows go.
-
-/**
- * How many of its last seqs a device keeps in `sent`: its own events the hub acked that left the
- * outbox without coming back confirmed (the log does not hold their stream: a write-only device,
- * `subscriptions: []`, or a stream it does not subscribe to). A hub restored from a backup that
- * lacks some of them gets them back (`realign` returns them to the outbox); `loom.outcome` reads
- * their ack there. Older ones are deleted as new ones come, so a device's storage for events it
- * does not hold stays bounded: about 10,000 envelopes (a few MB), however much it writes. A hub
- * restored from a backup older than its last 10,000 events lacks the older ones for good.
- */
-export const SENT_KEPT = 10_000;
+// read and write them as one, inside the caller's transaction; settled rows go to `sent` (`sent-pages.ts`).
 
 /** What {@link readPending} takes: rows above a seq, at most `limit`, optionally only those not acked. */
 export interface PendingQuery {
@@ -139,25 +129,10 @@ export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): P
   if (acked === 0) return [];
   if ((await span(tx, 'outbox')) > acked) return [];
   const settled = await tx.scan('acked');
-  await tx.delete(
-    'acked',
-    settled.map((r) => r.clientSeq),
-  );
+  // Every acked row leaves: one request, where deleting them by key is one each.
+  await tx.clear('acked');
   await keepSent(tx, settled, meta.clientSeq);
   return settled;
-}
-
-/** Keeps settled rows in `sent` (those among the last {@link SENT_KEPT} seqs), and deletes older ones. */
-export async function keepSent(
-  tx: WriteTx<ClientRows>,
-  rows: readonly OutboxRow[],
-  clientSeq: number,
-): Promise<void> {
-  const below = clientSeq - SENT_KEPT;
-  const kept = rows.filter((r) => r.clientSeq > below && r.acked !== undefined);
-  if (kept.length > 0) await tx.put('sent', kept);
-  const old = await tx.scanKeys('sent', { upper: below });
-  if (old.length > 0) await tx.delete('sent', old);
 }
 
 /** The span of the keys of a table of seqs: last − first + 1 (0 when empty), at least its row count. */

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { SENT_KEPT } from '../outbox-tables.ts';
+import { SENT_KEPT } from '../sent-pages.ts';
 import { build, confirmed, type FreshStore } from './client-store-contract-fixtures.ts';
 
 /**
@@ -53,7 +53,7 @@ export function sentContract(fresh: FreshStore): void {
     }
   });
 
-  it(`keeps the last ${SENT_KEPT} seqs in sent, however many settle`, async () => {
+  it(`keeps the last ${SENT_KEPT} seqs in sent (in pages: at most a page more), however many settle`, async () => {
     const { store } = await fresh();
     await store.writeSyncState({ subscriptions: [] });
     const extra = 5;
@@ -61,19 +61,39 @@ export function sentContract(fresh: FreshStore): void {
     await store.markAcked(rows.map((r, i) => ({ clientSeq: r.clientSeq, position: i + 1 })));
     expect(await store.readPending()).toEqual([]);
     const edge = [extra, extra + 1, SENT_KEPT + extra];
-    expect((await store.readSent(edge)).map((r) => r?.clientSeq)).toEqual([
-      undefined,
-      extra + 1,
-      SENT_KEPT + extra,
-    ]);
-    // Later settles push the window on.
-    const more = await store.appendPending((m) => build(m, 3));
+    expect((await store.readSent(edge)).map((r) => r?.clientSeq)).toEqual([undefined, ...edge.slice(1)]);
+    expect((await store.readSent([SENT_KEPT + extra]))[0]).toEqual({
+      ...rows.at(-1),
+      acked: { position: SENT_KEPT + extra },
+    });
+    // Later settles push the window on, a page at a time: the first page (seqs 6–261) goes once
+    // all of it is older than the last SENT_KEPT seqs.
+    const more = await store.appendPending((m) => build(m, 300));
     await store.markAcked(
       more.rows.map((r, i) => ({ clientSeq: r.clientSeq, position: SENT_KEPT + extra + i + 1 })),
     );
-    expect((await store.readSent([extra + 3, extra + 4])).map((r) => r?.clientSeq)).toEqual([
+    expect((await store.readSent([261, 262, SENT_KEPT + 305])).map((r) => r?.clientSeq)).toEqual([
       undefined,
-      extra + 4,
+      262,
+      SENT_KEPT + 305,
+    ]);
+  });
+
+  it('keeps rows settled out of seq order, each once', async () => {
+    const { store } = await fresh();
+    await store.writeSyncState({ subscriptions: ['other'] });
+    const { rows } = await store.appendPending((m) => build(m, 3));
+    await store.markAcked([
+      { clientSeq: 1, position: 9 },
+      { clientSeq: 2, position: 5 },
+      { clientSeq: 3, position: 6 },
+    ]);
+    expect((await store.insertConfirmed([], { until: 6 })).settled.map((r) => r.clientSeq)).toEqual([2, 3]);
+    expect((await store.insertConfirmed([], { until: 9 })).settled.map((r) => r.clientSeq)).toEqual([1]);
+    expect((await store.readSent([1, 2, 3])).map((r) => [r?.event.id, r?.acked?.position])).toEqual([
+      [rows[0]!.event.id, 9],
+      [rows[1]!.event.id, 5],
+      [rows[2]!.event.id, 6],
     ]);
   });
 
