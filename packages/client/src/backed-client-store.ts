@@ -71,7 +71,7 @@ export interface BackedClientStoreOptions {
  * The outbox is `outbox` (to push) and `acked` (acked, waiting for the event to come back
  * confirmed). An acked row whose event will not come back **settles**: when the position passes its
  * ack, or, on a log that holds no stream (a write-only device: its position never moves while a
- * session lasts), in bulk once the acked rows are at least as many as those still to ack
+ * session lasts), in bulk once the acked rows are at least four times as many as those still to ack
  * (`settleUnheld`). Settled rows are kept in `sent`, the device's last `SENT_KEPT` (10,000) seqs:
  * storage stays bounded, `readSent` answers `loom.outcome`, and `realign` returns to the outbox
  * those a hub restored from a backup lacks.

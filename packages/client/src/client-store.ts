@@ -239,7 +239,7 @@ export interface RejectResult {
  *   in the same transaction that stores the confirmed event), or, with `meta.epoch` going up, when
  *   it is rejected, replaced, or settled: acked at or below the position without coming back, or
  *   acked on a log that holds no stream (`meta.subscriptions` recorded empty: a write-only
- *   device), once its acked rows are at least as many as the rows still to ack;
+ *   device), once its acked rows are at least four times as many as the rows still to ack;
  * - a settled row is kept, with its ack, while among the device's last `SENT_KEPT` (10,000) seqs
  *   (in pages of 256: up to a page longer)
  *   ({@link ClientStore.readSent}); `realign` sends those a restored hub lacks again.
@@ -277,7 +277,7 @@ export interface ClientStore {
    * Records the hub's acks on outbox rows; rows that are gone are skipped. A row acked at or below
    * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`. On
    * a log that holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed:
-   * the acked rows leave too (`settled`) once they are at least as many as the rows not acked yet
+   * the acked rows leave too (`settled`) once they are at least four times as many as the rows not acked yet
    * (by the spans of their seqs), at the latest with the ack that leaves none. Settled rows are
    * kept in `sent` ({@link readSent}).
    */

@@ -118,22 +118,27 @@ export async function settleAcked(
 /**
  * On a log that holds no stream (`meta.subscriptions` recorded empty: a write-only device), no
  * acked row will come back confirmed, and the position never passes them while a session lasts
- * (nothing arrives live). So the acked rows leave (to `sent`) once there are at least as many of
- * them as rows still to ack: at the latest when nothing waits for an ack. Counted by the spans of
- * their seqs (four one-key reads), so that each settle, and the re-read of the outbox it makes
- * readers do (the epoch moves), costs no more than the acks it settles: linear over a backlog.
+ * (nothing arrives live). So the acked rows leave (to `sent`) once there are at least
+ * {@link SETTLE_RATIO} times as many of them as rows still to ack: at the latest when nothing
+ * waits for an ack. Counted by the spans of their seqs (four one-key reads), so that each settle,
+ * and the re-read of the outbox it makes readers do (the epoch moves), costs less than the acks it
+ * settles: linear over a backlog (a drain of n settles about log₅ n times, the re-reads total
+ * about n / 4 rows).
  */
 export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<OutboxRow[]> {
   if (meta.subscriptions === undefined || meta.subscriptions.length > 0) return [];
   const acked = await span(tx, 'acked');
   if (acked === 0) return [];
-  if ((await span(tx, 'outbox')) > acked) return [];
+  if ((await span(tx, 'outbox')) * SETTLE_RATIO > acked) return [];
   const settled = await tx.scan('acked');
   // Every acked row leaves: one request, where deleting them by key is one each.
   await tx.clear('acked');
   await keepSent(tx, settled, meta.clientSeq);
   return settled;
 }
+
+/** See {@link settleUnheld}. */
+export const SETTLE_RATIO = 4;
 
 /** The span of the keys of a table of seqs: last − first + 1 (0 when empty), at least its row count. */
 async function span(tx: ReadTx<ClientRows>, table: 'outbox' | 'acked'): Promise<number> {

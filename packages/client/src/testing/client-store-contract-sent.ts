@@ -7,7 +7,7 @@ import { build, confirmed, type FreshStore } from './client-store-contract-fixtu
  * the rows that leave are kept in `sent` (bounded), and a restored hub gets them back.
  */
 export function sentContract(fresh: FreshStore): void {
-  it('on a log that holds no stream, acked rows leave once they are as many as the rows to ack', async () => {
+  it('on a log that holds no stream, acked rows leave once they are four times as many as the rows to ack', async () => {
     const { store } = await fresh();
     await store.writeSyncState({ subscriptions: [] });
     const { rows } = await store.appendPending((m) => build(m, 10));
@@ -19,20 +19,24 @@ export function sentContract(fresh: FreshStore): void {
     expect(first.meta.epoch).toBe(0);
     expect((await store.readPending()).filter((r) => r.acked !== undefined)).toHaveLength(4);
     expect(await store.readSent([1])).toEqual([undefined]);
-    // 6 acked, 4 to ack: every acked row leaves, with its ack, into `sent`.
-    const second = await store.markAcked([
+    // 7 acked, 3 to ack: they still wait. 8 acked, 2 to ack: every acked row leaves, with its
+    // ack, into `sent`.
+    const waiting = await store.markAcked([
       { clientSeq: 5, position: 5 },
       { clientSeq: 6, position: 6, streamVersion: 3 },
+      { clientSeq: 7, position: 7 },
     ]);
-    expect(second.settled.map((r) => r.clientSeq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(waiting.settled).toEqual([]);
+    const second = await store.markAcked([{ clientSeq: 8, position: 8 }]);
+    expect(second.settled.map((r) => r.clientSeq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(second.settled[5]).toEqual({ ...rows[5], acked: { position: 6, streamVersion: 3 } });
     expect(second.meta.epoch).toBe(1);
-    expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([7, 8, 9, 10]);
+    expect((await store.readPending()).map((r) => r.clientSeq)).toEqual([9, 10]);
     // The last acks leave nothing to ack: nothing stays.
     const last = await store.markAcked(
-      rows.slice(6).map((r, i) => ({ clientSeq: r.clientSeq, position: i + 7 })),
+      rows.slice(8).map((r, i) => ({ clientSeq: r.clientSeq, position: i + 9 })),
     );
-    expect(last.settled.map((r) => r.clientSeq)).toEqual([7, 8, 9, 10]);
+    expect(last.settled.map((r) => r.clientSeq)).toEqual([9, 10]);
     expect(await store.readPending()).toEqual([]);
     const sent = await store.readSent(rows.map((r) => r.clientSeq));
     expect(sent.map((r) => [r?.event.id, r?.acked?.position])).toEqual(
