@@ -92,13 +92,22 @@ async function bundle(
   input: string,
   plugin?: Plugin,
 ): Promise<{ bytes: number; gzip: number; modules: string[] }> {
+  // Vite takes NODE_ENV from the process when it is set, and vitest sets it to `test`: that would
+  // build for development (socket.io's debug build, `debug` and `ms` on both sides). A consumer's
+  // `vite build` runs with NODE_ENV=production, so this one does too.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
   const output = (await build({
+    mode: 'production',
     configFile: false,
     root,
     logLevel: 'warn',
     plugins: plugin ? [plugin] : [],
     oxc: { jsx: { runtime: 'automatic' } },
     build: { write: false, target: 'es2022', rolldownOptions: { input } },
+  }).finally(() => {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
   })) as Rolldown.RolldownOutput;
   const chunks = output.output.filter((o): o is Rolldown.OutputChunk => o.type === 'chunk');
   const code = chunks.map((c) => c.code).join('\n');

@@ -1,3 +1,5 @@
+import { compareCodeUnits } from './compare-code-units.ts';
+
 /**
  * Serialises JSON with object keys sorted by UTF-16 code units (as RFC 8785 does), so that equal
  * values always give the same text whatever order their keys were built in. Unlike
@@ -46,9 +48,4 @@ function write(value: unknown, unit: string, outer: string, seen: Set<object>): 
   }
   seen.delete(value);
   return text;
-}
-
-// Array.prototype.sort's default compares UTF-16 code units, but says so only implicitly; be explicit.
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+import { compareCodeUnits } from './compare-code-units.ts';
 import { compareJsonSchemas, type SchemaSides } from './compare-json-schemas.ts';
 import { CompatibilityChange } from './compatibility-change.ts';
 import type { EventTypeSnapshot, RegistrySnapshot } from './registry-snapshot.ts';
@@ -180,11 +181,11 @@ export function checkCompatibility(
   }
   return out.sort(
     (a, b) =>
-      cmp(a.type, b.type) ||
+      compareCodeUnits(a.type, b.type) ||
       a.version - b.version ||
       a.againstVersion - b.againstVersion ||
-      cmp(a.direction, b.direction) ||
-      cmp(a.path, b.path),
+      compareCodeUnits(a.direction, b.direction) ||
+      compareCodeUnits(a.path, b.path),
   );
 }
 
@@ -212,8 +213,4 @@ function versionsOf(entry: EventTypeSnapshot): number[] {
   return Object.keys(entry.versions)
     .map(Number)
     .sort((a, b) => a - b);
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

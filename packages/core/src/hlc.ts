@@ -1,4 +1,5 @@
 import { formatHlc, HLC_MAX_COUNTER, HLC_MAX_WALL, parseHlc } from '@eventloom/protocol';
+import { compareCodeUnits } from './compare-code-units.ts';
 import { CoreError, CoreErrorCode } from './core-error.ts';
 
 /** Default {@link HlcOptions.maxDriftMs}: seven days, well beyond the ±24 h of skew clients must survive. */
@@ -131,5 +132,5 @@ export function createHlc(options: HlcOptions): HybridLogicalClock {
  * @example events.sort((x, y) => compareHlc(x.hlc, y.hlc));
  */
 export function compareHlc(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareCodeUnits(a, b);
 }

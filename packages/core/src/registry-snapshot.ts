@@ -1,5 +1,6 @@
 import type { StoredEventKind } from '@eventloom/protocol';
 import { z } from 'zod';
+import { compareCodeUnits } from './compare-code-units.ts';
 import type { JsonSchema } from './compare-json-schemas.ts';
 import { CoreError, CoreErrorCode } from './core-error.ts';
 import type { EventDefinition } from './define-event.ts';
@@ -42,7 +43,7 @@ export interface EventVersionSnapshot {
  */
 export function snapshotDefinitions(definitions: Iterable<EventDefinition>): RegistrySnapshot {
   const events: Record<string, EventTypeSnapshot> = {};
-  for (const definition of [...definitions].sort((a, b) => compare(a.type, b.type))) {
+  for (const definition of [...definitions].sort((a, b) => compareCodeUnits(a.type, b.type))) {
     const versions: Record<string, EventVersionSnapshot> = {};
     for (const [version, schema] of definition.schemas) {
       const json = toJsonSchema(definition.type, version, schema);
@@ -85,8 +86,4 @@ export function registryFingerprint(events: RegistrySnapshot['events']): string 
     summary[type] = { kind: entry.kind, versions };
   }
   return fingerprint(summary);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+import { compareCodeUnits } from '../compare-code-units.ts';
 import { CoreError, CoreErrorCode } from '../core-error.ts';
 import { copyJson } from './copy-json.ts';
 import type { DeadLetter } from './dead-letter.ts';
@@ -223,7 +224,7 @@ class MemoryTransaction implements ReactionTransaction {
 
   async listDeadLetters(): Promise<DeadLetter[]> {
     return [...this.#deadLetters.values()]
-      .sort((a, b) => compare(a.firstFailedAt, b.firstFailedAt) || compare(a.id, b.id))
+      .sort((a, b) => compareCodeUnits(a.firstFailedAt, b.firstFailedAt) || compareCodeUnits(a.id, b.id))
       .map((row) => copy(row));
   }
 
@@ -250,7 +251,7 @@ class MemoryTransaction implements ReactionTransaction {
     const { saga, status } = query;
     return [...this.#sagas.values()]
       .filter((s) => (saga === undefined || s.saga === saga) && (status === undefined || s.status === status))
-      .sort((a, b) => compare(a.id, b.id))
+      .sort((a, b) => compareCodeUnits(a.id, b.id))
       .map((row) => copy(row));
   }
 
@@ -271,7 +272,7 @@ class MemoryTransaction implements ReactionTransaction {
       .filter(
         (t) => (saga === undefined || t.saga === saga) && (instance === undefined || t.instance === instance),
       )
-      .sort((a, b) => a.dueAt - b.dueAt || compare(a.id, b.id))
+      .sort((a, b) => a.dueAt - b.dueAt || compareCodeUnits(a.id, b.id))
       .map((row) => copy(row));
   }
 
@@ -314,8 +315,4 @@ function copy<T>(value: T, code: CoreErrorCode = CoreErrorCode.internal): T {
 
 function appliedKey(consumer: string, eventId: string): string {
   return `${consumer}\n${eventId}`;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
