@@ -1,29 +1,38 @@
 /**
  * The hub's own share of e2e-latency, without the clients' stores: a diagnostic (not a benchmark:
- * no target). Two bare protocol sockets, A pushing one event at a time (the probe event as a
- * client pushes it) and B subscribed, through the hub (in this process, on a SQLite file), against
- * the durable floor of e2e-latency (raw-relay-server.ts with a database, in a child process).
- * Prints p50 and p99 of push → B's socket receives the events, for each.
+ * no target). The hub runs as the benchmark runs it (`eventloom-hub`, a process of its own, on a
+ * SQLite file), and so does the durable floor of e2e-latency (raw-relay-server.ts with a database).
+ * Two bare protocol sockets, both subscribed to the stream as the benchmark's clients are (B said
+ * hello first): A pushes one event at a time (the probe event as a client pushes it), and B's
+ * socket receiving it ends the sample; `n` − 2 more subscribers (latency-peers.ts) load the
+ * fan-out. The two paths alternate in rounds.
  *
- * Run: `node --import tsx integration/bench/hub-hop.ts [samples]` (TMPDIR=/dev/shm takes the disk out).
+ * Prints p50 and p99 of push → B's socket receives it, for each, and the CPU time each server
+ * process (all its threads) spent per event while its samples ran, from /proc (Linux; a measure
+ * that holds better than wall-clock time on a loaded machine).
+ *
+ * Run: `node --import tsx integration/bench/hub-hop.ts [samples] [n]` (default 1000, 2;
+ * TMPDIR=/dev/shm takes the disk out).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHub, createSqliteStore, insecureDevAuthenticator } from '@eventloom/hub';
+import { startHubProcess } from '@eventloom/sync-lab';
+import { HUB_BIN } from '@eventloom/hub-server/testing';
 import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { percentile } from '../../bench/report.ts';
-import { pause, probeEvent, startRawRelay } from './sync-bench-kit.ts';
+import { pause, probeEvent, startPeers, startRawRelay } from './sync-bench-kit.ts';
 
 const SAMPLES = Number(process.argv[2] ?? 1000);
+const N = Number(process.argv[3] ?? 2);
 const ROUNDS = 4;
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-hub-hop-'));
 const stream = 'hop:1';
 
-const store = await createSqliteStore({ path: join(dir, 'hub.db') });
-const hub = await createHub({ store, auth: insecureDevAuthenticator(), port: 0, host: '127.0.0.1' });
+const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'hub.db') });
 const relay = await startRawRelay(join(dir, 'floor.db'));
+const peers = await startPeers(hub.url, relay.url, N - 2, stream);
 
 function connect(url: string): Promise<Socket> {
   const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -42,9 +51,9 @@ async function hello(socket: Socket, clientId: string): Promise<void> {
   })) as { error?: unknown };
   if (welcome.error !== undefined) throw new Error(`hello refused: ${JSON.stringify(welcome.error)}`);
 }
-const [a, b, rawA, rawB] = await Promise.all([hub.url, hub.url, relay.url, relay.url].map(connect));
-await hello(a!, 'hop-a');
+const [b, a, rawB, rawA] = await Promise.all([hub.url, hub.url, relay.url, relay.url].map(connect));
 await hello(b!, 'hop-b');
+await hello(a!, 'hop-a');
 
 let waiter: (() => void) | undefined;
 b!.on(MessageName.events, () => waiter?.());
@@ -75,30 +84,44 @@ async function floorSample(): Promise<number> {
   return performance.now() - start;
 }
 
-for (let i = 0; i < 100; i++) {
+/** CPU time (user + system, all threads) of a process so far, in ms; NaN where /proc cannot tell. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+for (let i = 0; i < 200; i++) {
   await hubSample();
   await floorSample();
 }
-const samples = { floor: [] as number[], hub: [] as number[] };
+const paths = {
+  floor: { sample: floorSample, pid: relay.pid, ms: [] as number[], cpu: 0 },
+  hub: { sample: hubSample, pid: hub.pid, ms: [] as number[], cpu: 0 },
+};
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, sample] of [
-    ['floor', floorSample],
-    ['hub', hubSample],
-  ] as const) {
+  for (const path of Object.values(paths)) {
+    const before = cpuMs(path.pid);
     for (let i = 0; i < SAMPLES / ROUNDS; i++) {
-      samples[name].push(await sample());
+      path.ms.push(await path.sample());
       await pause(1);
     }
+    path.cpu += cpuMs(path.pid) - before;
   }
 }
-for (const [name, ms] of Object.entries(samples)) {
+console.log(`n = ${N}, ${SAMPLES} samples each`);
+for (const [name, { ms, cpu }] of Object.entries(paths)) {
   console.log(
-    `${name.padEnd(6)} p50 ${percentile(ms, 50).toFixed(3)} ms, p99 ${percentile(ms, 99).toFixed(3)} ms`,
+    `${name.padEnd(6)} p50 ${percentile(ms, 50).toFixed(3)} ms, p99 ${percentile(ms, 99).toFixed(3)} ms, ` +
+      `CPU ${((cpu / ms.length) * 1000).toFixed(0)} µs an event`,
   );
 }
 for (const socket of [a, b, rawA, rawB]) socket!.disconnect();
-await hub.close();
-await store.close();
+await peers.close();
 await relay.close();
+await hub.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -55,12 +55,14 @@ export async function forkScript<T>(
  * The bare Socket.IO relay (raw-relay-server.ts) in a child process; with `dbPath`, it also relays
  * through a raw durable commit to that SQLite file (the durable floor, {@link LatencyProbe.floor}).
  */
-export async function startRawRelay(dbPath?: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRawRelay(
+  dbPath?: string,
+): Promise<{ url: string; pid: number | undefined; close(): Promise<void> }> {
   const relay = await forkScript<{ port: number }>(
     './raw-relay-server.ts',
     dbPath === undefined ? [] : [dbPath],
   );
-  return { url: `http://127.0.0.1:${relay.first.port}`, close: () => relay.close() };
+  return { url: `http://127.0.0.1:${relay.first.port}`, pid: relay.child.pid, close: () => relay.close() };
 }
 
 /** `count` hub subscribers and `count` raw relay sockets (latency-peers.ts) in a child process. */

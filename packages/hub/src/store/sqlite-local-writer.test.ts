@@ -14,10 +14,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** A file log created by the store (so its schema is current), and a local writer on it. */
-async function openLog(commitsPerCheckpoint?: number): Promise<{ path: string; local: LocalWriter }> {
+async function openLog(
+  options: Parameters<typeof LocalWriter.open>[1] = {},
+): Promise<{ path: string; local: LocalWriter }> {
   const path = join(dir, `log-${++files}.db`);
   await (await createSqliteStore({ path })).close();
-  const options = commitsPerCheckpoint === undefined ? {} : { commitsPerCheckpoint };
   return { path, local: LocalWriter.open({ path, scanWindow: 50_000 }, options) };
 }
 
@@ -99,7 +100,7 @@ describe('LocalWriter', () => {
   });
 
   it('never checkpoints itself, and asks for a checkpoint every so many commits', async () => {
-    const { path, local } = await openLog(4);
+    const { path, local } = await openLog({ commitsPerCheckpoint: 4 });
     let asked = 0;
     try {
       for (let seq = 1; seq <= 9; seq++) await appendTaken(local, batchOf(seq, 1), () => asked++);
@@ -113,6 +114,42 @@ describe('LocalWriter', () => {
       } finally {
         db.close();
       }
+    } finally {
+      local.close();
+    }
+  });
+
+  it('after a slow commit, declines for a while: longer for each slow one in a row, from the start again after a fast one', async () => {
+    // The times the writer reads, in ms: when it is asked, then (if it commits) when the commit ended.
+    const times: number[] = [];
+    const { path, local } = await openLog({ clock: () => times.shift()! });
+    let seq = 0;
+    /** Asks at `at`; a commit that is taken takes `took` ms. True when it was taken. */
+    const append = (at: number, took: number): boolean => {
+      times.push(at, at + took);
+      const taken = local.append(batchOf(seq + 1, 1), () => {}) !== undefined;
+      if (taken) seq++;
+      else times.shift();
+      expect(times).toEqual([]);
+      return taken;
+    };
+    try {
+      expect(append(0, 5)).toBe(true); // slow: rests 25 ms, until 30
+      expect(append(29, 5)).toBe(false);
+      expect(append(30, 5)).toBe(true); // slow again: 50 ms, until 85
+      expect(append(84, 1)).toBe(false);
+      expect(append(85, 1)).toBe(true); // fast: 3 ms (three times its length), until 89
+      expect(append(88, 5)).toBe(false);
+      expect(append(89, 5)).toBe(true); // slow after a fast one: 25 ms again, until 119
+      expect(append(118, 5)).toBe(false);
+      let at = 119;
+      for (let i = 0; i < 8; i++) {
+        expect(append(at, 5)).toBe(true); // 50, 100, … ms, never more than 1 s
+        at += 5 + Math.min(1_000, 50 * 2 ** i);
+        expect(append(at - 1, 5)).toBe(false);
+      }
+      expect(append(at, 1)).toBe(true);
+      expect(countEvents(path)).toBe(seq);
     } finally {
       local.close();
     }

@@ -11,11 +11,15 @@ export const LOCAL_MAX_CHARS = 64 * 1024;
  */
 const IDLE_PER_BUSY = 3;
 /**
- * A commit here slower than this (ms) means a slow disk right now (a contended fsync): the event
- * loop must not wait for the next ones, which go to the SQLite thread for {@link SLOW_REST_MS}.
+ * A commit here slower than this (ms) may mean a slow disk right now (a contended fsync): the event
+ * loop must not wait for the next ones, which go to the SQLite thread for a while. One slow fsync
+ * says little of the next (a disk's latency has a long tail): the first slow commit rests
+ * {@link SLOW_REST_MIN_MS}, and each slow one in a row twice as long as the last, up to
+ * {@link SLOW_REST_MAX_MS}; a commit that is not slow starts again from the first.
  */
 const SLOW_COMMIT_MS = 2;
-const SLOW_REST_MS = 1_000;
+const SLOW_REST_MIN_MS = 25;
+const SLOW_REST_MAX_MS = 1_000;
 /** Commits of its own between two checkpoints asked of the SQLite thread, by default. */
 const COMMITS_PER_CHECKPOINT = 64;
 
@@ -38,22 +42,30 @@ export class LocalWriter {
   /** `performance.now()` before which no batch is taken: the event loop's share (see IDLE_PER_BUSY). */
   #restUntil = 0;
   #sinceCheckpoint = 0;
+  /** Slow commits in a row (see SLOW_COMMIT_MS). */
+  #slowInARow = 0;
+  readonly #clock: () => number;
 
-  private constructor(log: SqliteLog, commitsPerCheckpoint: number) {
+  private constructor(log: SqliteLog, commitsPerCheckpoint: number, clock: () => number) {
     this.#log = log;
     this.#commitsPerCheckpoint = commitsPerCheckpoint;
+    this.#clock = clock;
   }
 
   /**
    * Opens the connection, on a file whose schema is current (the SQLite thread opened it first).
-   * `commitsPerCheckpoint`: how often {@link append} asks for a checkpoint (default 64 commits).
+   * `commitsPerCheckpoint`: how often {@link append} asks for a checkpoint (default 64 commits);
+   * `clock`: the time in ms it judges a commit's length and its rest by (default `performance.now`).
    */
   static open(
     options: SqliteLogOptions,
-    { commitsPerCheckpoint = COMMITS_PER_CHECKPOINT } = {},
+    {
+      commitsPerCheckpoint = COMMITS_PER_CHECKPOINT,
+      clock = () => performance.now(),
+    }: { readonly commitsPerCheckpoint?: number; readonly clock?: () => number } = {},
   ): LocalWriter {
     const log = SqliteLog.open({ ...options, busyTimeoutMs: 0 }, { autoCheckpoint: false });
-    return new LocalWriter(log, commitsPerCheckpoint);
+    return new LocalWriter(log, commitsPerCheckpoint, clock);
   }
 
   /**
@@ -62,7 +74,7 @@ export class LocalWriter {
    * `checkpoint` is called when the SQLite thread should checkpoint the log.
    */
   append(batch: AppendColumns, checkpoint: () => void): AppendAnswer | undefined {
-    const started = performance.now();
+    const started = this.#clock();
     if (started < this.#restUntil || !small(batch)) return undefined;
     let answer: AppendAnswer;
     try {
@@ -72,9 +84,9 @@ export class LocalWriter {
       if (isBusy(thrown)) return undefined;
       throw thrown;
     }
-    const ended = performance.now();
+    const ended = this.#clock();
     const took = ended - started;
-    this.#restUntil = ended + (took > SLOW_COMMIT_MS ? SLOW_REST_MS : IDLE_PER_BUSY * took);
+    this.#restUntil = ended + this.#restAfter(took);
     if (++this.#sinceCheckpoint >= this.#commitsPerCheckpoint) {
       this.#sinceCheckpoint = 0;
       checkpoint();
@@ -84,6 +96,17 @@ export class LocalWriter {
 
   close(): void {
     this.#log.close();
+  }
+
+  /** How long to rest after a commit that took `took` ms (see IDLE_PER_BUSY and SLOW_COMMIT_MS). */
+  #restAfter(took: number): number {
+    const share = IDLE_PER_BUSY * took;
+    if (took <= SLOW_COMMIT_MS) {
+      this.#slowInARow = 0;
+      return share;
+    }
+    const backoff = SLOW_REST_MIN_MS * 2 ** Math.min(this.#slowInARow++, 30);
+    return Math.max(share, Math.min(backoff, SLOW_REST_MAX_MS));
   }
 }
 

@@ -11,12 +11,13 @@ import type {
   StoreAppendResult,
   StoreReadQuery,
   StoreImportResult,
+  StoreJsonPage,
   StoreReadResult,
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
 import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
-import { scanWindowOf, streamFilter } from './stream-filter.ts';
+import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -43,8 +44,8 @@ export interface SqliteStoreOptions {
  * SQLite; neither blocks the caller's event loop, which goes on reading sockets meanwhile, and a
  * long catch-up read does not hold commits up. One exception, for latency: a small batch (at most
  * 16 events) that finds the commit thread idle is committed on the caller's thread, on a second
- * connection, unless that thread committed too recently or a commit of its own took over 2 ms (see
- * `sqlite-local-writer.ts`); durability is the same.
+ * connection, unless that thread committed too recently or its last commit took over 2 ms (then
+ * for a while, longer while such commits follow: see `sqlite-local-writer.ts`); durability is the same.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
@@ -177,15 +178,7 @@ class SqliteEventStore implements EventStore {
       const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
-    const { thread, handle } = await this.#readLog();
-    const page = await thread.request<PageText>({
-      op: 'read',
-      handle,
-      from,
-      limit,
-      filter,
-      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
-    });
+    const page = await this.#readPage<PageText>('read', query, filter);
     let jsonChars = 0;
     const parsed = page.events.map((text) => {
       jsonChars += text.length;
@@ -193,9 +186,32 @@ class SqliteEventStore implements EventStore {
     });
     if (filter.kind === 'all') return { events: parsed, until: page.until, head: page.head, jsonChars };
     // SQLite holds text as UTF-8, where lone surrogates collapse; compare the exact names again.
-    const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+    const subscriptions = subscriptionsOf(filter);
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
     return { events, until: page.until, head: page.head, jsonChars };
+  }
+
+  /**
+   * Always on the read connection's thread, not from the recent commits: there, the texts are
+   * joined and the filter checked off this thread, which only passes the page on.
+   */
+  async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
+    this.#open();
+    return this.#readPage<StoreJsonPage>('readJson', query, streamFilter(query));
+  }
+
+  /** Asks the read connection (the writer's, without one) for a page. */
+  async #readPage<T>(op: 'read' | 'readJson', query: StoreReadQuery, filter: StreamFilter): Promise<T> {
+    const { thread, handle } = await this.#readLog();
+    const { from, limit, maxJsonChars } = query;
+    return thread.request<T>({
+      op,
+      handle,
+      from,
+      limit,
+      filter,
+      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
+    });
   }
 
   async importEvents(
