@@ -3,6 +3,7 @@ export type {
   StoreAppend,
   StoreAppendResult,
   StoreReadResult,
+  StoreJsonPage,
   StoreImportResult,
   ClientRecord,
   HeadChange,

@@ -23,6 +23,7 @@ import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
 import { CrossNodeNotify } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
+import { encodeJsonText } from './json-text.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
@@ -232,6 +233,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       callback('origin not allowed', false);
     },
   });
+  encodeJsonText(io);
 
   /** Decides on a handshake; resolves with the refusal, or undefined to let the socket in. */
   const admit = async (socket: Socket): Promise<Error | undefined> => {

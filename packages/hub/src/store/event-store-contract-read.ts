@@ -1,6 +1,7 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
 import { HubErrorCode } from '../hub/hub-error.ts';
+import type { EventStore, StoreReadQuery } from './event-store.ts';
 import {
   event,
   events,
@@ -180,6 +181,66 @@ export function readContract({ fresh }: ContractContext): void {
       await store.append(pushes([event('client-a', 6)]));
       expect(await store.head()).toBe(4);
       expect((await store.read({ from: 0, limit: 1 })).head).toBe(4);
+    });
+  });
+
+  describe('readJson (stores that have it)', () => {
+    /** readJson's page beside read's, for the same query: equal, and its streams those of its events. */
+    async function expectSamePages(store: EventStore, query: StoreReadQuery): Promise<void> {
+      const text = await store.readJson!(query);
+      const page = await store.read(query);
+      const events = JSON.parse(`[${text.json}]`) as CommittedEvent[];
+      expect(events).toEqual(page.events);
+      expect(JSON.stringify(events)).toBe(JSON.stringify(page.events));
+      expect([text.count, text.until, text.head]).toEqual([page.events.length, page.until, page.head]);
+      expect(text.streams).toEqual([...new Set(page.events.map((e) => e.stream))]);
+    }
+
+    it('gives the page read gives, as JSON text, with its distinct streams', async (test) => {
+      const store = await fresh();
+      if (store.readJson === undefined) return test.skip();
+      const names = ['list:1', 'list:2', 'board:1', 'list:10', 'other'];
+      await store.append(
+        pushes(
+          Array.from({ length: 40 }, (_, i) =>
+            event('client-a', i + 1, {
+              stream: names[(i * 3) % names.length]!,
+              data: { text: `ü🙂 "${i}" \\ \u2028 ${'x'.repeat(i * 40)}` },
+            }),
+          ),
+        ),
+      );
+      const size = JSON.stringify((await store.read({ from: 0, limit: 1 })).events[0]).length;
+      for (const streams of [undefined, ['*'], ['list:1'], ['list:1*', 'other'], ['nope'], []]) {
+        for (const [from, limit] of [
+          [0, 100],
+          [0, 7],
+          [13, 5],
+          [39, 10],
+          [45, 10],
+        ] as const) {
+          await expectSamePages(store, { from, limit, ...(streams === undefined ? {} : { streams }) });
+          await expectSamePages(store, {
+            from,
+            limit,
+            maxJsonChars: 3 * size,
+            ...(streams === undefined ? {} : { streams }),
+          });
+        }
+      }
+    });
+
+    it('names streams exactly, and filters by them, where they differ only in lone surrogates', async (test) => {
+      const store = await fresh();
+      if (store.readJson === undefined) return test.skip();
+      const streams = ['s\ud800', 's\ud801', 's\ufffd', 'p\ud83d', 'p\ud83d\ude00'];
+      await store.append(pushes(streams.map((stream, i) => event('client-a', i + 1, { stream }))));
+      for (const filter of [['*'], ['s\ud800'], ['s\ud801*'], ['s\ufffd'], ['p\ud83d', 's\ud800']]) {
+        const page = await store.readJson({ from: 0, limit: 10, streams: filter });
+        const expected = streams.filter((s) => matchesSubscription(s, filter));
+        expect(page.streams).toEqual(expected);
+        expect((JSON.parse(`[${page.json}]`) as CommittedEvent[]).map((e) => e.stream)).toEqual(expected);
+      }
     });
   });
 

@@ -61,6 +61,27 @@ export interface StoreReadResult {
   readonly jsonChars?: number;
 }
 
+/**
+ * A page as {@link EventStore.readJson} gives it: the events of the {@link StoreReadResult} that
+ * `read` gives for the same query, as JSON text, for a reader that forwards them without looking
+ * inside (a pull's answer).
+ */
+export interface StoreJsonPage {
+  /**
+   * The events' JSON texts in position order, joined by commas: `[${json}]` is the JSON of the
+   * events `read` gives (empty for none). Its length bounds the texts' as `jsonChars` does.
+   */
+  readonly json: string;
+  /** How many events `json` holds. */
+  readonly count: number;
+  /** The distinct streams of those events, exactly as the events name them. */
+  readonly streams: readonly string[];
+  /** As {@link StoreReadResult.until}. */
+  readonly until: number;
+  /** As {@link StoreReadResult.head}. */
+  readonly head: number;
+}
+
 /** What {@link EventStore.read} is asked for. */
 export interface StoreReadQuery {
   /** Events after this position. */
@@ -136,6 +157,12 @@ export interface EventStore {
    * list matches none), and at most `maxJsonChars` of JSON (see {@link StoreReadQuery}).
    */
   read(query: StoreReadQuery): Promise<StoreReadResult>;
+  /**
+   * The page `read` gives for `query`, as JSON text: for a store that keeps events as text, a
+   * pull's answer without parsing, on the caller's thread, events that are only sent on.
+   * Optional: without it, the hub reads pages with `read` and serialises the events itself.
+   */
+  readJson?(query: StoreReadQuery): Promise<StoreJsonPage>;
   /** The highest committed position; 0 for an empty log. */
   head(): Promise<number>;
   /** The stream's version: the number of events committed to it; 0 for an unknown stream. */

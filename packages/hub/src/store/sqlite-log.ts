@@ -1,7 +1,14 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import type { ClientRecord, StoreAppend, StoreAppendResult, StoreImportResult } from './event-store.ts';
+import type {
+  ClientRecord,
+  StoreAppend,
+  StoreAppendResult,
+  StoreImportResult,
+  StoreJsonPage,
+} from './event-store.ts';
+import { jsonPageOf } from './json-page.ts';
 import { importHubId, planImport } from './plan-import.ts';
 import { committedJsonParts } from './committed-json.ts';
 import {
@@ -94,10 +101,10 @@ export function openSqliteDatabase(
  * substr() compares case-sensitively and needs no escaping, unlike LIKE. Exported for a test.
  */
 export const FILTERED_PAGE_SQL = {
-  exact: `SELECT position, event FROM events
+  exact: `SELECT position, event, stream FROM events
     WHERE position > ? AND position <= ? AND +stream IN (SELECT value FROM json_each(?))
     ORDER BY position LIMIT ?`,
-  prefix: `SELECT position, event FROM events
+  prefix: `SELECT position, event, stream FROM events
     WHERE position > ? AND position <= ? AND (
       +stream IN (SELECT value FROM json_each(?))
       OR EXISTS (SELECT 1 FROM json_each(?) AS p WHERE substr(stream, 1, length(p.value)) = p.value)
@@ -209,36 +216,46 @@ export class SqliteLog {
    * the reader filters the parsed events again.
    */
   read(from: number, limit: number, filter: StreamFilter, maxJsonChars = Infinity): PageText {
-    const sql = this.#sql;
     return this.#readTx(() => {
-      const head = sql.head.get() ?? 0;
-      if (filter.kind === 'all') {
-        // Without a budget every row is wanted: all() is the quicker way to them.
-        const rows = maxJsonChars === Infinity ? sql.page.all(from, limit) : sql.page.iterate(from, limit);
-        const page = collect(rows, maxJsonChars);
-        const until = page.cut ? page.last : page.events.length === limit ? page.last : Math.max(from, head);
-        return { events: page.events, until, head };
-      }
-      const bound = Math.min(head, from + this.#scanWindow);
-      const exact = JSON.stringify(filter.exact);
-      const prefixes = JSON.stringify(filter.prefixes);
-      const all = maxJsonChars === Infinity;
-      const rows =
-        filter.prefixes.length === 0
-          ? all
-            ? sql.pageExact.all(from, bound, exact, limit)
-            : sql.pageExact.iterate(from, bound, exact, limit)
-          : all
-            ? sql.pagePrefix.all(from, bound, exact, prefixes, limit)
-            : sql.pagePrefix.iterate(from, bound, exact, prefixes, limit);
-      const page = collect(rows, maxJsonChars);
-      const until = page.cut
-        ? page.next - 1
-        : page.events.length === limit
-          ? page.last
-          : Math.max(from, bound);
-      return { events: page.events, until, head };
+      const { texts, until, head } = this.#page(from, limit, filter, maxJsonChars);
+      return { events: texts, until, head };
     });
+  }
+
+  /** The same page as {@link read}, as `EventStore.readJson` gives it (filtered exactly). */
+  readJson(from: number, limit: number, filter: StreamFilter, maxJsonChars = Infinity): StoreJsonPage {
+    return this.#readTx(() => {
+      const { texts, streams, until, head } = this.#page(from, limit, filter, maxJsonChars);
+      return jsonPageOf(texts, streams, filter, until, head);
+    });
+  }
+
+  /** The rows of a page (inside a read transaction): their texts and stream columns, until, head. */
+  #page(from: number, limit: number, filter: StreamFilter, maxJsonChars: number) {
+    const sql = this.#sql;
+    const head = sql.head.get() ?? 0;
+    if (filter.kind === 'all') {
+      // Without a budget every row is wanted: all() is the quicker way to them.
+      const rows = maxJsonChars === Infinity ? sql.page.all(from, limit) : sql.page.iterate(from, limit);
+      const page = collect(rows, maxJsonChars);
+      const until = page.cut ? page.last : page.texts.length === limit ? page.last : Math.max(from, head);
+      return { texts: page.texts, streams: page.streams, until, head };
+    }
+    const bound = Math.min(head, from + this.#scanWindow);
+    const exact = JSON.stringify(filter.exact);
+    const prefixes = JSON.stringify(filter.prefixes);
+    const all = maxJsonChars === Infinity;
+    const rows =
+      filter.prefixes.length === 0
+        ? all
+          ? sql.pageExact.all(from, bound, exact, limit)
+          : sql.pageExact.iterate(from, bound, exact, limit)
+        : all
+          ? sql.pagePrefix.all(from, bound, exact, prefixes, limit)
+          : sql.pagePrefix.iterate(from, bound, exact, prefixes, limit);
+    const page = collect(rows, maxJsonChars);
+    const until = page.cut ? page.next - 1 : page.texts.length === limit ? page.last : Math.max(from, bound);
+    return { texts: page.texts, streams: page.streams, until, head };
   }
 
   /** Writes exported events as they are, in one durable transaction (see `planImport`). */
@@ -372,27 +389,29 @@ function answerOf(results: readonly StoreAppendResult[], recordedAt: string): Ap
 }
 
 /**
- * The texts of rows (position, event) in position order, until `maxJsonChars` would be passed (the
- * first row always goes in). `cut`: rows were left; `next` is the position of the first one left.
- * Stops the statement there, so the rows after the budget are never read.
+ * The texts and streams of rows (position, event, stream) in position order, until `maxJsonChars`
+ * would be passed (the first row always goes in). `cut`: rows were left; `next` is the position of
+ * the first one left. Stops the statement there, so the rows after the budget are never read.
  */
 function collect(
-  rows: Iterable<[number, string]>,
+  rows: Iterable<[number, string, string]>,
   maxJsonChars: number,
-): { events: string[]; last: number; cut: boolean; next: number } {
-  const events: string[] = [];
+): { texts: string[]; streams: string[]; last: number; cut: boolean; next: number } {
+  const texts: string[] = [];
+  const streams: string[] = [];
   let chars = 0;
   let last = 0;
   // Leaving the loop early ends the statement (for an iterator) before the next row is read.
-  for (const [position, text] of rows) {
-    if (events.length > 0 && chars + text.length > maxJsonChars) {
-      return { events, last, cut: true, next: position };
+  for (const [position, text, stream] of rows) {
+    if (texts.length > 0 && chars + text.length > maxJsonChars) {
+      return { texts, streams, last, cut: true, next: position };
     }
-    events.push(text);
+    texts.push(text);
+    streams.push(stream);
     chars += text.length;
     last = position;
   }
-  return { events, last, cut: false, next: 0 };
+  return { texts, streams, last, cut: false, next: 0 };
 }
 
 /** Every statement the log runs, prepared once. */
@@ -432,13 +451,15 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (client_id) DO UPDATE SET principal = excluded.principal WHERE principal IS NULL`,
     ),
     page: db
-      .prepare<[number, number], [number, string]>(
-        'SELECT position, event FROM events WHERE position > ? ORDER BY position LIMIT ?',
+      .prepare<[number, number], [number, string, string]>(
+        'SELECT position, event, stream FROM events WHERE position > ? ORDER BY position LIMIT ?',
       )
       .raw(),
-    pageExact: db.prepare<[number, number, string, number], [number, string]>(FILTERED_PAGE_SQL.exact).raw(),
+    pageExact: db
+      .prepare<[number, number, string, number], [number, string, string]>(FILTERED_PAGE_SQL.exact)
+      .raw(),
     pagePrefix: db
-      .prepare<[number, number, string, string, number], [number, string]>(FILTERED_PAGE_SQL.prefix)
+      .prepare<[number, number, string, string, number], [number, string, string]>(FILTERED_PAGE_SQL.prefix)
       .raw(),
   };
 }

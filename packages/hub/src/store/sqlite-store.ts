@@ -11,12 +11,13 @@ import type {
   StoreAppendResult,
   StoreReadQuery,
   StoreImportResult,
+  StoreJsonPage,
   StoreReadResult,
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
 import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
-import { scanWindowOf, streamFilter } from './stream-filter.ts';
+import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -177,15 +178,7 @@ class SqliteEventStore implements EventStore {
       const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
-    const { thread, handle } = await this.#readLog();
-    const page = await thread.request<PageText>({
-      op: 'read',
-      handle,
-      from,
-      limit,
-      filter,
-      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
-    });
+    const page = await this.#readPage<PageText>('read', query, filter);
     let jsonChars = 0;
     const parsed = page.events.map((text) => {
       jsonChars += text.length;
@@ -193,9 +186,32 @@ class SqliteEventStore implements EventStore {
     });
     if (filter.kind === 'all') return { events: parsed, until: page.until, head: page.head, jsonChars };
     // SQLite holds text as UTF-8, where lone surrogates collapse; compare the exact names again.
-    const subscriptions = [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+    const subscriptions = subscriptionsOf(filter);
     const events = parsed.filter((e) => matchesSubscription(e.stream, subscriptions));
     return { events, until: page.until, head: page.head, jsonChars };
+  }
+
+  /**
+   * Always on the read connection's thread, not from the recent commits: there, the texts are
+   * joined and the filter checked off this thread, which only passes the page on.
+   */
+  async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
+    this.#open();
+    return this.#readPage<StoreJsonPage>('readJson', query, streamFilter(query));
+  }
+
+  /** Asks the read connection (the writer's, without one) for a page. */
+  async #readPage<T>(op: 'read' | 'readJson', query: StoreReadQuery, filter: StreamFilter): Promise<T> {
+    const { thread, handle } = await this.#readLog();
+    const { from, limit, maxJsonChars } = query;
+    return thread.request<T>({
+      op,
+      handle,
+      from,
+      limit,
+      filter,
+      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
+    });
   }
 
   async importEvents(

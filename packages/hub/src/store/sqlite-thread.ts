@@ -15,7 +15,7 @@ export type SqliteCall =
       readonly hubId: string | undefined;
     }
   | {
-      readonly op: 'read';
+      readonly op: 'read' | 'readJson';
       readonly handle: number;
       readonly from: number;
       readonly limit: number;

@@ -46,6 +46,8 @@ function run(request: SqliteRequest): unknown {
       return log.importEvents(request.events, request.hubId);
     case 'read':
       return log.read(request.from, request.limit, request.filter, request.maxJsonChars);
+    case 'readJson':
+      return log.readJson(request.from, request.limit, request.filter, request.maxJsonChars);
     case 'head':
       return log.head();
     case 'streamVersion':

@@ -43,3 +43,8 @@ export function streamFilter(query: StoreReadQuery): StreamFilter {
   }
   return { kind: 'some', exact, prefixes };
 }
+
+/** The filter as subscriptions (`prefix*` for a prefix), for `matchesSubscription`. */
+export function subscriptionsOf(filter: Extract<StreamFilter, { kind: 'some' }>): string[] {
+  return [...filter.exact, ...filter.prefixes.map((p) => `${p}*`)];
+}
