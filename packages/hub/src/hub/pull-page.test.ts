@@ -6,7 +6,7 @@ import { createHubTestKit, pull, push } from './create-hub.test-kit.ts';
 import { createHubMetrics } from './hub-metrics.ts';
 import { DEFAULT_HUB_LIMITS } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
-import { readPullPage, type PullReader } from './pull-page.ts';
+import { pageBudget, readPullPage, type PullReader } from './pull-page.ts';
 import { makeEvent } from './test-kit.ts';
 
 const { setup } = createHubTestKit();
@@ -78,15 +78,47 @@ describe('readPullPage from a store that reads JSON pages', () => {
     // Named streams beyond the connection's subscriptions.
     const named = await same(reader(['list:*']), { from: 0, limit: 100, streams: ['list:1', 'board:*'] });
     expect(new Set(named.events.map((e) => e.stream))).toEqual(new Set(['list:1']));
-    // More than one message holds.
+    // A first event of more JSON than a quarter of a message (the page budget): it goes alone, and
+    // not as it is, since three bytes a character of it might not fit.
     const cut = await same(
       reader(['*']),
       { from: 0, limit: 100 },
-      { ...DEFAULT_HUB_LIMITS, maxMessageBytes: 2_000 },
+      { ...DEFAULT_HUB_LIMITS, maxMessageBytes: 900 },
     );
     expect(cut.events.length).toBeGreaterThan(0);
     expect(cut.events.length).toBeLessThan(30);
     expect(cut.more).toBe(true);
+  });
+});
+
+describe('readPullPage of large events', () => {
+  it('holds at most a quarter of a message of JSON: each page goes out as its text, and paging on gives every event once', async () => {
+    const big = await createSqliteStore({ path: ':memory:' });
+    try {
+      const text = 'x'.repeat(20_000);
+      await big.append(
+        Array.from({ length: 30 }, (_, i) => ({ event: makeEvent('client-b', i + 1, { data: { text } }) })),
+      );
+      const limits = { ...DEFAULT_HUB_LIMITS, maxMessageBytes: 400_000 };
+      // 20,000 characters an event: four a page, where a whole message would hold nineteen, which
+      // could not go out as they are (three bytes a character of them might not fit).
+      expect(pageBudget(limits.maxMessageBytes)).toBe(100_000);
+      const positions: number[] = [];
+      for (let from = 0; ;) {
+        const answer = await readPullPage(ctx(big, limits), reader(['*']), { from, limit: 1000 }, 0);
+        expect(answer).toBeInstanceOf(JsonText);
+        const page = received(answer) as PullResult;
+        expect(page.events.reduce((sum, e) => sum + JSON.stringify(e).length, 0)).toBeLessThanOrEqual(
+          pageBudget(limits.maxMessageBytes),
+        );
+        positions.push(...page.events.map((e) => e.position));
+        if (!page.more) break;
+        from = page.until;
+      }
+      expect(positions).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    } finally {
+      await big.close();
+    }
   });
 });
 

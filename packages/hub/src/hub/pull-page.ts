@@ -14,7 +14,8 @@ export interface PullReader {
 /**
  * One page of a pull: the events after `from` of the streams asked for (the connection's
  * subscriptions if none are named; named ones must be among them), those the principal may
- * pull, cut to one message. `denied` names a stream asked for by name that it may not pull.
+ * pull, cut to one message. `denied` names a stream asked for by name that it may not pull. A
+ * page holds at most {@link pageBudget} of JSON.
  *
  * From a store that reads pages as JSON text (`EventStore.readJson`), a page whose every event
  * goes out in one message is answered as that text ({@link JsonText}): the hub's event loop
@@ -39,9 +40,12 @@ export async function readPullPage(
     const head = await ctx.store.head();
     return { events: [], head, until: head, more: false };
   }
-  // The store stops at one message's worth of JSON: a page is cut to one message anyway.
+  // The store stops at a quarter of a message's worth of JSON: whatever its characters, the page
+  // then fits in one message as it is (no parse, no measure, no serialising on the event loop),
+  // and a page of large events holds the loop a quarter of the time.
   const maxBytes = ctx.limits.maxMessageBytes;
-  const query: StoreReadQuery = { from, limit, streams: filter, maxJsonChars: maxBytes };
+  const maxJsonChars = pageBudget(maxBytes);
+  const query: StoreReadQuery = { from, limit, streams: filter, maxJsonChars };
   let page: StoreReadResult;
   if (ctx.store.readJson === undefined) page = await ctx.store.read(query);
   else {
@@ -91,4 +95,12 @@ async function goesWhole(
     if (allowed !== true && (allowed === false || !(await allowed))) return false;
   }
   return true;
+}
+
+/**
+ * The JSON (UTF-16 code units) a pull page holds at most: a quarter of `maxMessageBytes`, so that
+ * its UTF-8 (at most three bytes a unit) and the page's framing fit in one message.
+ */
+export function pageBudget(maxMessageBytes: number): number {
+  return Math.max(1, Math.floor(maxMessageBytes / 4));
 }
