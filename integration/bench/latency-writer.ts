@@ -8,8 +8,7 @@
  * argv: hubUrl rawUrl stream
  */
 import { io } from 'socket.io-client';
-import { TodoAdded } from '@eventloom/client/testing';
-import { openNodeClient, probeEvent, whenLive } from './sync-bench-kit.ts';
+import { openNodeClient, probeEvent, whenLive, writerOf } from './sync-bench-kit.ts';
 
 const [hubUrl, rawUrl, stream] = process.argv.slice(2) as [string, string, string];
 
@@ -20,6 +19,7 @@ await new Promise<void>((resolve, reject) => {
   raw.once('connect', () => resolve());
   raw.once('connect_error', reject);
 });
+const append = writerOf(client, raw);
 process.send!({ ready: true });
 
 process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) => {
@@ -31,15 +31,5 @@ process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) =>
     process.send!({ start });
     return;
   }
-  client.loom.append(stream, TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] })).then(
-    () => process.send!({ start }),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-});
-process.on('disconnect', () => {
-  raw.disconnect();
-  void client.close().finally(() => process.exit(0));
+  append(stream, n, () => process.send!({ start }));
 });

@@ -13,7 +13,7 @@ import { createEventloom, type Eventloom } from '@eventloom/client';
 import type { AnyProjection } from '@eventloom/client';
 import { createSync } from '@eventloom/client';
 import type { Sync, SyncOptions } from '@eventloom/client';
-import { todoCount, todoRegistry } from '@eventloom/client/testing';
+import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
 
 export { probeEvent } from './probe-event.ts';
 
@@ -111,6 +111,29 @@ export async function openNodeClient(
       await sync.close();
       await loom.close();
     },
+  };
+}
+
+/**
+ * The writers' side of a probe (latency-writer.ts, client-hop-writer.ts): appends the n-th probe
+ * event to `stream` on `client`, then calls `then`; a failed append ends the process. Ends the
+ * process too once its parent goes, closing `socket` and the client.
+ */
+export function writerOf(
+  client: NodeClient,
+  socket: Socket,
+): (stream: string, n: number, then: () => void) => void {
+  process.on('disconnect', () => {
+    socket.disconnect();
+    void client.close().finally(() => process.exit(0));
+  });
+  return (stream, n, then) => {
+    client.loom
+      .append(stream, TodoAdded.create({ id: `p${n}`, title: `probe ${n}`, tags: ['bench'] }))
+      .then(then, (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      });
   };
 }
 

@@ -30,9 +30,11 @@ import {
   readPending,
   removeConfirmed,
   settleAcked,
+  settleUnheld,
   type PendingQuery,
 } from './outbox-tables.ts';
 import { aheadOfHub, planRealign } from './realign-plan.ts';
+import { keepSent, readSent, sentAbove, trimSent } from './sent-pages.ts';
 import type { ReadTx, StoreBackend, WriteTx } from './store-backend.ts';
 import { ackOf, checkOrder, deadLetterOf, pendingRows } from './store-rows.ts';
 
@@ -65,6 +67,14 @@ export interface BackedClientStoreOptions {
  * starts a new page: live stretches of the log are pages of 32, and pulls (pages of 1,000) still
  * fill pages to 256. Measured in Node on fake-indexeddb: storing one live event took 1.2 ms at the
  * median and 3.7 ms on a nearly full page of 256; 0.3 ms with the bound.
+ *
+ * The outbox is `outbox` (to push) and `acked` (acked, waiting for the event to come back
+ * confirmed). An acked row whose event will not come back **settles**: when the position passes its
+ * ack, or, on a log that holds no stream (a write-only device: its position never moves while a
+ * session lasts), in bulk once the acked rows are at least four times as many as those still to ack
+ * (`settleUnheld`). Settled rows are kept in `sent`, the device's last `SENT_KEPT` (10,000) seqs:
+ * storage stays bounded, `readSent` answers `loom.outcome`, and `realign` returns to the outbox
+ * those a hub restored from a backup lacks.
  */
 export class BackedClientStore implements ClientStore {
   readonly #backend: StoreBackend<ClientRows>;
@@ -198,7 +208,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
-    return this.#backend.write(['meta', 'outbox', 'acked'], async (tx) => {
+    return this.#backend.write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       if (acks.length === 0) return { meta: before, settled: [] };
       const rows = await getRows(
@@ -206,17 +216,28 @@ export class BackedClientStore implements ClientStore {
         acks.map((a) => a.clientSeq),
       );
       const updated: OutboxRow[] = [];
-      const settled: OutboxRow[] = [];
+      const passed: OutboxRow[] = [];
       rows.forEach((row, i) => {
         const ack = acks[i]!;
         if (!row) return;
-        if (ack.position <= before.position) settled.push(row);
-        else updated.push({ ...row, acked: ackOf(ack) });
+        const acked = { ...row, acked: ackOf(ack) };
+        if (ack.position <= before.position) passed.push(acked);
+        else updated.push(acked);
       });
       await putRows(tx, updated);
+      if (passed.length > 0) {
+        // Acked at or below the position: its stream is not in this log, and it will not come back.
+        const seqs = passed.map((r) => r.clientSeq);
+        await tx.delete('outbox', seqs);
+        await tx.delete('acked', seqs);
+        await keepSent(tx, passed, before.clientSeq);
+      }
+      // A log that holds no stream: see `settleUnheld`.
+      const settled = [...passed, ...(await settleUnheld(tx, before))].sort(
+        (a, b) => a.clientSeq - b.clientSeq,
+      );
       if (settled.length === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
-      await deleteRows(tx, settled);
       await this.#putMeta(tx, meta);
       return { meta, settled };
     });
@@ -249,6 +270,11 @@ export class BackedClientStore implements ClientStore {
     });
   }
 
+  readSent(seqs: readonly number[]): Promise<(OutboxRow | undefined)[]> {
+    if (seqs.length === 0) return Promise.resolve([]);
+    return this.#backend.read(['sent'], (tx) => readSent(tx, seqs));
+  }
+
   readDeadLetters(): Promise<DeadLetterRow[]> {
     return this.#backend.read(['deadLetters'], async (tx) => {
       const rows = await tx.scanIndex('deadLetters', 'handler', {
@@ -269,7 +295,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked'], async (tx) => {
+    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
@@ -282,7 +308,7 @@ export class BackedClientStore implements ClientStore {
       }
       const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
       // Acked rows the position passed without their event: streams this log does not hold.
-      const settled = position > before.position ? await settleAcked(tx, position) : [];
+      const settled = position > before.position ? await settleAcked(tx, position, before.clientSeq) : [];
       const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
       if (meta.position !== before.position) await this.#putMeta(tx, meta);
       return { before, meta, fresh, removed, settled };
@@ -317,13 +343,15 @@ export class BackedClientStore implements ClientStore {
   }
 
   realign(input: RealignInput): Promise<RealignResult> {
-    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
+    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
       const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
-      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it lost.
-      const log =
-        input.usedFrom === undefined && aheadOfHub(meta, outbox, input) ? await readConfirmed(tx, {}) : [];
-      const plan = planRealign(meta, outbox, log, input);
+      // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it
+      // lost, and the settled ones it lacks (`sent`, above the hub's seq).
+      const ahead = input.usedFrom === undefined && aheadOfHub(meta, outbox, input);
+      const log = ahead ? await readConfirmed(tx, {}) : [];
+      const sent = ahead ? await sentAbove(tx, input.hubClientSeq) : [];
+      const plan = planRealign(meta, outbox, log, input, sent);
       if (plan.cutAbove !== undefined) {
         await cutPages(tx, plan.cutAbove);
         await tx.clear('snapshots');
@@ -332,6 +360,7 @@ export class BackedClientStore implements ClientStore {
         await tx.delete('outbox', plan.deleteSeqs);
         await tx.delete('acked', plan.deleteSeqs);
       }
+      if (plan.deleteSent.length > 0) await trimSent(tx, input.hubClientSeq);
       await putRows(tx, plan.putRows);
       if (plan.result.meta !== meta) await this.#putMeta(tx, plan.result.meta);
       return plan.result;

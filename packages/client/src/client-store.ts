@@ -62,8 +62,9 @@ export interface OutboxRow {
   readonly event: EventEnvelope;
   /**
    * Set when the hub acked the event; it stays pending until it arrives as a confirmed event, or
-   * until the log's position passes `position` without it (a stream this device does not hold).
-   * `streamVersion` is missing when the hub answered `duplicate`.
+   * until the log's position passes `position` without it (a stream this device does not hold),
+   * or, on a log that holds no stream, until it settles with the other acked rows (see
+   * `markAcked`). `streamVersion` is missing when the hub answered `duplicate`.
    */
   readonly acked?: { readonly position: number; readonly streamVersion?: number };
   /** The decision that appended it, when it came from `execute` (client-only). */
@@ -236,7 +237,12 @@ export interface RejectResult {
  *   stores there, and then `meta.history` goes up);
  * - an outbox row leaves only when its event comes back confirmed (same clientId, clientSeq and id,
  *   in the same transaction that stores the confirmed event), or, with `meta.epoch` going up, when
- *   it is rejected, replaced, or acked at or below the position without coming back.
+ *   it is rejected, replaced, or settled: acked at or below the position without coming back, or
+ *   acked on a log that holds no stream (`meta.subscriptions` recorded empty: a write-only
+ *   device), once its acked rows are at least four times as many as the rows still to ack;
+ * - a settled row is kept, with its ack, while among the device's last `SENT_KEPT` (10,000) seqs
+ *   (in pages of 256: up to a page longer)
+ *   ({@link ClientStore.readSent}); `realign` sends those a restored hub lacks again.
  */
 export interface ClientStore {
   /** Opens the store, making the meta record (and the client id) on first open. */
@@ -269,11 +275,21 @@ export interface ClientStore {
   }): Promise<OutboxRow[]>;
   /**
    * Records the hub's acks on outbox rows; rows that are gone are skipped. A row acked at or below
-   * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`.
+   * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`. On
+   * a log that holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed:
+   * the acked rows leave too (`settled`) once they are at least four times as many as the rows not acked yet
+   * (by the spans of their seqs), at the latest with the ack that leaves none. Settled rows are
+   * kept in `sent` ({@link readSent}).
    */
   markAcked(
     acks: readonly AckRecord[],
   ): Promise<{ readonly meta: ClientMeta; readonly settled: OutboxRow[] }>;
+  /**
+   * The settled rows of these seqs, with their acks, in the same order (undefined where none): own
+   * events the hub acked that left the outbox without coming back confirmed. Only the device's
+   * last `SENT_KEPT` (10,000) seqs are kept.
+   */
+  readSent(seqs: readonly number[]): Promise<(OutboxRow | undefined)[]>;
   /** Moves rejected rows out of the outbox into the dead letters, or drops them; rows that are gone are skipped. */
   reject(rejections: readonly RejectionInput[]): Promise<RejectResult>;
   /** The dead letters of refused pushes, in clientSeq order. */
@@ -304,7 +320,8 @@ export interface ClientStore {
    * Brings the device in line with the hub's `welcome` (see `planRealign`): when the device is
    * ahead of the hub (a log restored from an older backup), the confirmed log above the hub's head
    * is dropped (the position goes down, `meta.history` up, snapshots are dropped) and the device's
-   * own events there return to the outbox; the rows the hub has not
+   * own events there return to the outbox, and so do those it has not decided that the log does not
+   * hold (acked rows, whose ack is void, and rows kept in `sent`); the rows the hub has not
    * decided are numbered from `hubClientSeq + 1` where they do not follow on from it, and the
    * counter moves past the hub's (`meta.epoch` goes up when rows change). The one exception to
    * "`meta.position` only goes up".

@@ -11,6 +11,11 @@ import type { StoreSchema } from './store-backend.ts';
  * - `acked`: the pending events the hub acked, keyed by `clientSeq` too, and indexed by
  *   `acked.position` to settle those the log's position passed. A row moves from `outbox` to
  *   `acked` with its ack; the two together are the outbox of {@link ClientStore}.
+ * - `sent`: own events the hub acked that left the outbox without coming back confirmed (settled:
+ *   the log does not hold their stream), with their ack, in pages of up to 256 rows keyed by the
+ *   first one's `clientSeq`, no index. Only the last `SENT_KEPT` seqs are kept (see
+ *   `sent-pages.ts`): what a hub restored from a backup may lack, sent again by `realign`, and what
+ *   `loom.outcome` reads once the row left.
  * - `events`: the confirmed log in pages (see `confirmed-pages.ts`), keyed by each page's first
  *   position, with a multi-entry index over the streams a page holds.
  * - `deadLetters` (indexed by handler: on IndexedDB the reaction runtime's letters share the
@@ -20,6 +25,7 @@ export const CLIENT_SCHEMA = {
   meta: { key: 'key' },
   outbox: { key: 'clientSeq' },
   acked: { key: 'clientSeq', indexes: { 'acked.position': { path: 'acked.position' } } },
+  sent: { key: 'first' },
   events: { key: 'first', indexes: { streams: { path: 'streams', multi: true } } },
   deadLetters: { key: 'id', indexes: { handler: { path: 'handler' } } },
   snapshots: { key: 'id', indexes: { name: { path: 'name' } } },
@@ -31,6 +37,7 @@ export interface ClientRows {
   readonly meta: MetaRow;
   readonly outbox: OutboxRow;
   readonly acked: OutboxRow;
+  readonly sent: SentPage;
   readonly events: PageRow;
   readonly deadLetters: DeadLetterRow;
   readonly snapshots: SnapshotRow;
@@ -119,4 +126,11 @@ export interface PageRow {
   /** The distinct streams of the page: one index entry per stream, not per event. */
   readonly streams: readonly string[];
   readonly events: readonly CommittedEvent[];
+}
+
+/** Consecutive settled outbox rows (in seq order, up to 256) of the `sent` table, keyed by the first one's seq. */
+export interface SentPage {
+  readonly first: number;
+  readonly last: number;
+  readonly rows: readonly OutboxRow[];
 }

@@ -21,7 +21,7 @@ const VERSION_1_STORES = {
 };
 
 it('upgrades a version 1 database: rejected rows become dead letters, the meta gains its new fields', async () => {
-  expect(SCHEMA_VERSION).toBe(4);
+  expect(SCHEMA_VERSION).toBe(5);
   const name = `upgrade-${Date.now()}`;
   const old = new Dexie(name, { indexedDB, IDBKeyRange });
   old.version(1).stores(VERSION_1_STORES);
@@ -74,6 +74,7 @@ it('upgrades a version 1 database: rejected rows become dead letters, the meta g
     'outbox',
     'reactionOutbox',
     'sagas',
+    'sent',
     'snapshots',
     'timeouts',
   ]);
@@ -108,7 +109,7 @@ it('upgrades a version 2 database: its rows stay, the reaction tables and append
 
   const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
   expect((await store.open()).clientSeq).toBe(1);
-  expect(store.db.verno).toBe(4);
+  expect(store.db.verno).toBe(SCHEMA_VERSION);
   expect(await store.readPending()).toEqual([{ clientSeq: 1, event: pending }]);
   expect(await store.readDeadLetters()).toEqual([letter]);
   for (const table of ['appendKeys', 'checkpoints', 'applied', 'sagas', 'timeouts', 'reactionOutbox']) {
@@ -149,7 +150,7 @@ it('upgrades a version 3 database: acked outbox rows move to the acked table, an
 
   const store = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
   await store.open();
-  expect(store.db.verno).toBe(4);
+  expect(store.db.verno).toBe(SCHEMA_VERSION);
   expect(await store.db.table('acked').toArray()).toEqual([acked]);
   expect(await store.readPending()).toEqual([rows[0], acked, rows[2]]);
   expect(await store.readPending({ unackedOnly: true })).toEqual([rows[0], rows[2]]);

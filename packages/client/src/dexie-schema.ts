@@ -14,8 +14,10 @@ import { deadLetterOf } from './store-rows.ts';
  *   keys of appends.
  * - 4: acked outbox rows move to a table of their own, `acked` (with the `acked.position` index),
  *   so that the rows still to push are one range of `outbox` however many acked rows linger.
+ * - 5: `sent`, own events settled without coming back confirmed, in pages (kept for a hub
+ *   restored from a backup, and for `loom.outcome`; bounded).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Declares every schema version of the database on `db`, with the upgrade from each to the next.
@@ -54,6 +56,8 @@ export function defineSchema(db: Dexie): void {
       await tx.table('acked').bulkAdd(acked);
       await outbox.bulkDelete(acked.map((row) => row.clientSeq));
     });
+  // A new table only: the rows settled before it are gone.
+  db.version(5).stores({ sent: 'first' });
 }
 
 /** A row of the `rejected` table of schema version 1, moved to `deadLetters` by version 2. */

@@ -1,10 +1,11 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { ClientRows } from './client-tables.ts';
-import type { OutboxRow } from './client-store.ts';
-import type { ReadTx, WriteTx } from './store-backend.ts';
+import type { ClientMeta, OutboxRow } from './client-store.ts';
+import { keepSent } from './sent-pages.ts';
+import type { ReadTx, StoreKey, WriteTx } from './store-backend.ts';
 
 // The outbox of a `BackedClientStore` is two tables: `outbox` (not acked yet) and `acked`. These
-// read and write them as one, inside the caller's transaction.
+// read and write them as one, inside the caller's transaction; settled rows go to `sent` (`sent-pages.ts`).
 
 /** What {@link readPending} takes: rows above a seq, at most `limit`, optionally only those not acked. */
 export interface PendingQuery {
@@ -94,16 +95,61 @@ export async function removeConfirmed(
   return removed;
 }
 
-/** Removes and returns the acked rows the position passed without their event (streams this log does not hold). */
-export async function settleAcked(tx: WriteTx<ClientRows>, position: number): Promise<OutboxRow[]> {
+/**
+ * Removes and returns the acked rows the position passed without their event (streams this log
+ * does not hold), and keeps them in `sent`. `clientSeq`: the meta's.
+ */
+export async function settleAcked(
+  tx: WriteTx<ClientRows>,
+  position: number,
+  clientSeq: number,
+): Promise<OutboxRow[]> {
   const settled = await tx.scanIndex('acked', 'acked.position', { upper: position });
   if (settled.length > 0) {
     await tx.delete(
       'acked',
       settled.map((r) => r.clientSeq),
     );
+    await keepSent(tx, settled, clientSeq);
   }
   return settled.sort((a, b) => a.clientSeq - b.clientSeq);
+}
+
+/**
+ * On a log that holds no stream (`meta.subscriptions` recorded empty: a write-only device), no
+ * acked row will come back confirmed, and the position never passes them while a session lasts
+ * (nothing arrives live). So the acked rows leave (to `sent`) once there are at least
+ * {@link SETTLE_RATIO} times as many of them as rows still to ack: at the latest when nothing
+ * waits for an ack. Counted by the spans of their seqs (four one-key reads), so that each settle,
+ * and the re-read of the outbox it makes readers do (the epoch moves), costs less than the acks it
+ * settles: linear over a backlog (a drain of n settles about log₅ n times, the re-reads total
+ * about n / 4 rows).
+ */
+export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<OutboxRow[]> {
+  if (meta.subscriptions === undefined || meta.subscriptions.length > 0) return [];
+  const acked = await span(tx, 'acked');
+  if (acked === 0) return [];
+  if ((await span(tx, 'outbox')) * SETTLE_RATIO > acked) return [];
+  const settled = await tx.scan('acked');
+  // Every acked row leaves: one request, where deleting them by key is one each.
+  await tx.clear('acked');
+  await keepSent(tx, settled, meta.clientSeq);
+  return settled;
+}
+
+/** See {@link settleUnheld}. */
+export const SETTLE_RATIO = 4;
+
+/** The span of the keys of a table of seqs: last − first + 1 (0 when empty), at least its row count. */
+async function span(tx: ReadTx<ClientRows>, table: 'outbox' | 'acked'): Promise<number> {
+  const [first] = await tx.scanKeys(table, { limit: 1 });
+  if (first === undefined) return 0;
+  const [last] = await tx.scanKeys(table, { limit: 1, reverse: true });
+  return seqOf(last!) - seqOf(first) + 1;
+}
+
+function seqOf(key: StoreKey): number {
+  return typeof key === 'number' ? key : Number(key);
 }
 
 function merge(a: readonly OutboxRow[], b: readonly OutboxRow[]): OutboxRow[] {

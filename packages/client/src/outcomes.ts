@@ -72,7 +72,7 @@ interface Waiter {
  * Answers `outcome(event)`. In the tab that syncs, the sync port tells it each fate as it records
  * it (`note`); elsewhere (another tab, after a restart) it reads the store after each change of
  * the outbox: the row and its ack, the rows of a decision made again (they name the events they
- * replace), the dead letters, the confirmed log.
+ * replace), the settled rows (`readSent`), the dead letters, the confirmed log.
  */
 export class OutcomeTracker {
   readonly #runtime: LoomRuntime;
@@ -179,6 +179,12 @@ export class OutcomeTracker {
       const replacing = rows.filter((r) => r.command?.replaces?.includes(event.id) === true);
       if (replacing.length > 0) {
         this.#settle(event.id, { status: 'redecided', events: replacing.map((r) => r.event) });
+        continue;
+      }
+      // Settled: acked, and left without coming back confirmed (a stream this log does not hold).
+      const [sent] = await this.#store.readSent([event.clientSeq]);
+      if (sent?.acked !== undefined && sent.event.id === event.id) {
+        this.#settle(event.id, committed(sent.acked.position, sent.acked.streamVersion));
         continue;
       }
       letters ??= new Map(

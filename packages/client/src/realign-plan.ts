@@ -9,6 +9,8 @@ export interface RealignPlan {
   /** Outbox rows to delete (by their old clientSeq), then the rows to put. */
   readonly deleteSeqs: readonly number[];
   readonly putRows: readonly OutboxRow[];
+  /** Rows of `sent` to delete (they are back in the outbox). */
+  readonly deleteSent: readonly number[];
 }
 
 /**
@@ -19,6 +21,10 @@ export interface RealignPlan {
  *   the confirmed events above the hub's head (or above the first own event the hub lost, if
  *   lower) leave the log; the device's own go back to the outbox, in their order, ahead of the
  *   pending rows, to be sent again with the same ids. `confirmed` is then the device's whole log.
+ *   So do the own events the hub has not decided (seq above `hubClientSeq`) that the log does not
+ *   hold: acked rows still in the outbox (their ack is void), and the settled rows kept in `sent`
+ *   (`sent`: those above `hubClientSeq`). A write-only device gets its events back in the hub this
+ *   way, as far as `sent` reaches (`SENT_KEPT`).
  * - The rows the hub has not decided (seq above `hubClientSeq`; every row, when the device's own
  *   counter is below the hub's and it never met this hub: its storage was cleared) are numbered
  *   anew from `hubClientSeq + 1` where they do not follow on from it already, and the counter
@@ -39,22 +45,32 @@ export function planRealign(
   outbox: readonly OutboxRow[],
   confirmed: readonly CommittedEvent[],
   input: RealignInput,
+  sent: readonly OutboxRow[] = [],
 ): RealignPlan {
   const hubSeq = input.hubClientSeq;
   const used = input.usedFrom;
-  const cut = used === undefined ? restoredAbove(meta, outbox, confirmed, input) : undefined;
+  const ahead = used === undefined && aheadOfHub(meta, outbox, input);
+  const cut = ahead ? restoredAbove(meta, confirmed, input) : undefined;
   const leaving = cut === undefined ? [] : confirmed.filter((e) => e.position > cut);
-  const returning: OutboxRow[] = leaving
-    .filter((e) => e.clientId === meta.clientId)
-    .sort((a, b) => a.clientSeq - b.clientSeq)
-    .map((e) => ({ clientSeq: e.clientSeq, event: envelopeOf(e) }));
-  const cleared = meta.clientSeq < hubSeq && meta.hubId === undefined;
   const sorted = [...outbox].sort((a, b) => a.clientSeq - b.clientSeq);
+  // Acked rows the restored hub has not decided: their acks came from the log it lost.
+  const voided = ahead ? sorted.filter((row) => row.acked !== undefined && row.clientSeq > hubSeq) : [];
+  const lostSent = ahead ? sent.filter((row) => row.clientSeq > hubSeq) : [];
+  const returning = ownInOrder([
+    ...leaving
+      .filter((e) => e.clientId === meta.clientId)
+      .map((e): OutboxRow => ({ clientSeq: e.clientSeq, event: envelopeOf(e) })),
+    ...voided,
+    ...lostSent,
+  ]);
+  const cleared = meta.clientSeq < hubSeq && meta.hubId === undefined;
   const tail = cleared
     ? sorted
     : sorted.filter(
         (row) =>
-          row.clientSeq > hubSeq || (used !== undefined && row.clientSeq >= used && row.acked === undefined),
+          !voided.includes(row) &&
+          (row.clientSeq > hubSeq ||
+            (used !== undefined && row.clientSeq >= used && row.acked === undefined)),
       );
   const list = [...returning, ...tail];
   const renumbered = new Map<number, number>();
@@ -74,7 +90,7 @@ export function planRealign(
           : { ...row.command, first: renumbered.get(row.command.first) ?? row.command.first };
       return { ...rest, clientSeq, event, ...(command === undefined ? {} : { command }) };
     });
-    deleteSeqs.push(...tail.map((row) => row.clientSeq));
+    deleteSeqs.push(...tail.map((row) => row.clientSeq), ...voided.map((row) => row.clientSeq));
     putRows.push(...rows);
   }
   const clientSeq = meta.clientSeq !== hubSeq || list.length > 0 ? hubSeq + list.length : meta.clientSeq;
@@ -98,7 +114,16 @@ export function planRealign(
     cutAbove: cut,
     deleteSeqs,
     putRows,
+    deleteSent: lostSent.map((row) => row.clientSeq),
   };
+}
+
+/** Own rows in clientSeq order, each event once (a settled event may be in the log too: history pulled later). */
+function ownInOrder(rows: readonly OutboxRow[]): OutboxRow[] {
+  const seen = new Set<string>();
+  return [...rows]
+    .sort((a, b) => a.clientSeq - b.clientSeq)
+    .filter((row) => !seen.has(row.event.id) && seen.add(row.event.id) !== undefined);
 }
 
 /**
@@ -117,15 +142,14 @@ export function aheadOfHub(meta: ClientMeta, outbox: readonly OutboxRow[], input
 /**
  * Where a device ahead of the hub re-derives its log from: the hub's head, or lower where an own
  * event the hub lost sits at or below it (other devices wrote to the restored log meanwhile).
- * `confirmed`: the device's whole log. Undefined when the device is not ahead.
+ * `confirmed`: the device's whole log. Call it only for a device ahead of the hub; undefined when
+ * the log stays.
  */
 function restoredAbove(
   meta: ClientMeta,
-  outbox: readonly OutboxRow[],
   confirmed: readonly CommittedEvent[],
   input: RealignInput,
 ): number | undefined {
-  if (!aheadOfHub(meta, outbox, input)) return undefined;
   let above = Math.min(input.hubHead, meta.position);
   for (const e of confirmed) {
     if (e.clientId === meta.clientId && e.clientSeq > input.hubClientSeq) {

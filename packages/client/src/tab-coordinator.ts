@@ -4,19 +4,30 @@ import { BehaviorSubject, type Observable } from 'rxjs';
  * What the client uses of its environment to coordinate tabs; injectable, as TanStack Query does
  * with its managers, so that Node, workers and tests can choose. Missing pieces degrade: without
  * `locks` every instance is its own leader (single-tab mode, e.g. Node 20); without
- * `BroadcastChannel` other tabs are not told of changes.
+ * `BroadcastChannel` other tabs are not told of changes, so, when there may be other tabs (`locks`
+ * is there), each instance reads the store for their writes every `pollMs`: the leader pushes
+ * another tab's appends within that time, and a follower sees the leader's writes.
  */
 export interface TabEnvironment {
   /** The Web Locks API, `navigator.locks` in a browser. `null` forces single-tab mode. */
   readonly locks?: LockManager | null;
   /** The BroadcastChannel constructor. `null` turns announcements off. */
   readonly BroadcastChannel?: typeof BroadcastChannel | null;
+  /**
+   * With `locks` but no `BroadcastChannel`: how often (ms) to read the store for other tabs'
+   * writes (a read of the meta record when nothing changed). 1000 by default.
+   */
+  readonly pollMs?: number;
 }
+
+/** How often an instance with Web Locks but no BroadcastChannel reads the store for other tabs' writes. */
+export const DEFAULT_TAB_POLL_MS = 1000;
 
 /**
  * One database's tabs: elects one leader through an exclusive Web Lock named after the database
  * (held until this instance closes, then granted to the next tab waiting), and announces changes
- * to the other tabs over a BroadcastChannel of the same name.
+ * to the other tabs over a BroadcastChannel of the same name (without one, polls: see
+ * {@link TabEnvironment}).
  *
  * Invariant: at most one instance per database and origin holds the lock, so at most one has
  * `leader$` true — except in single-tab mode, where there is no lock to hold.
@@ -30,6 +41,7 @@ export class TabCoordinator {
   readonly #channel: BroadcastChannel | undefined;
   readonly #abort = new AbortController();
   #release: (() => void) | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
   #lockRequest: Promise<void> | undefined;
 
   constructor(
@@ -50,6 +62,8 @@ export class TabCoordinator {
       this.#leader.next(true);
       return;
     }
+    // Other tabs may write, and nothing would tell this one: it looks for itself.
+    if (!Channel) this.#poll = setInterval(onAnnounce, environment.pollMs ?? DEFAULT_TAB_POLL_MS);
     this.#lockRequest = locks
       .request(`eventloom:${name}:leader`, { mode: 'exclusive', signal: this.#abort.signal }, () => {
         if (this.#abort.signal.aborted) return undefined;
@@ -79,6 +93,7 @@ export class TabCoordinator {
   /** Gives up the lead (the next tab gets it) and stops listening. */
   async close(): Promise<void> {
     this.#abort.abort();
+    clearInterval(this.#poll);
     this.#release?.();
     this.#channel?.close();
     if (this.#leader.value) this.#leader.next(false);

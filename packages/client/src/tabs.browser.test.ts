@@ -78,4 +78,22 @@ describe('two pages on one database', () => {
     const held = await navigator.locks.query();
     expect(held.held?.filter((l) => l.name === `eventloom:${name}:leader`)).toHaveLength(1);
   });
+
+  it('without BroadcastChannel, the leader still finds the other tab’s appends (it reads the store every pollMs)', async () => {
+    const name = `tabs-poll-${Date.now()}`;
+    const tabs = { BroadcastChannel: null, pollMs: 50 };
+    const a = await createEventloom({ name, registry: todoRegistry, tabs });
+    cleanup.push(() => a.close());
+    await vi.waitFor(async () => expect(await firstValueFrom(a.leader$)).toBe(true));
+    const b = await createEventloom({ name, registry: todoRegistry, tabs });
+    cleanup.push(() => b.close());
+    expect(await firstValueFrom(b.leader$)).toBe(false);
+    // The leader's sync pushes what its `pending$` holds: the follower's append must get there.
+    const fromB = await b.append('list:1', TodoAdded.create({ id: 'from-b', title: 'b', tags: [] }));
+    const inA = await firstValueFrom(a.pending$.pipe(filter((p) => p.some((e) => e.id === fromB.id))));
+    expect(inA.map((e) => e.id)).toEqual([fromB.id]);
+    // And the follower sees the leader's.
+    const fromA = await a.append('list:1', TodoAdded.create({ id: 'from-a', title: 'a', tags: [] }));
+    await firstValueFrom(b.pending$.pipe(filter((p) => p.some((e) => e.id === fromA.id))));
+  });
 });

@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventEnvelopeSchema, withGuardedInput } from './envelope.ts';
-import { fastEnvelope } from './envelope-fast-path.ts';
+import { decodeLiveEvents, decodePullResult } from './decode.ts';
+import { committedEventSchema, eventEnvelopeSchema, withGuardedInput } from './envelope.ts';
+import { fastCommittedEvent, fastEnvelope } from './envelope-fast-path.ts';
 import { guardJson } from './json-guard.ts';
-import { sampleEnvelope } from './testing/samples.ts';
-
-/** What zod makes of guarded input: the reference the fast path must agree with. */
-function zod(input: unknown) {
-  return withGuardedInput(() => eventEnvelopeSchema.safeParse(input));
-}
+import { liveEventsSchema } from './live-events.ts';
+import { pullResultSchema } from './pull-result.ts';
+import { sampleCommitted, sampleEnvelope } from './testing/samples.ts';
 
 // Values near every rule's edges, for any field.
 const edgy = fc.oneof(
@@ -29,6 +27,14 @@ const edgy = fc.oneof(
     '001732700000000-0000000003-c1',
     '1732700000000-3-c1',
     '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    '2026-11-27T10:00:00.000Z',
+    '2026-11-27T10:00:00Z',
+    '2026-11-27T10:00Z',
+    '2026-11-27T10:00:00.000+01:00',
+    '2026-11-27T10:00:00.000',
+    '2028-02-29T00:00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2026-11-27',
     'domain',
     'command',
     'integration',
@@ -57,6 +63,7 @@ const edgy = fc.oneof(
 
 // Every field of the schema, and one it does not have.
 const field = fc.constantFrom(...Object.keys(eventEnvelopeSchema.shape), 'extra');
+const committedField = fc.constantFrom(...Object.keys(committedEventSchema.shape), 'extra');
 const metaField = fc.constantFrom(
   'correlationId',
   'causationId',
@@ -66,58 +73,158 @@ const metaField = fc.constantFrom(
   'other',
 );
 
-/** A valid envelope with a few fields (or meta fields) set to edgy values, or removed. */
-const mutated = fc
-  .record({
-    expectedVersion: fc.option(fc.nat(), { nil: undefined }),
-    changes: fc.array(fc.tuple(field, fc.option(edgy, { nil: undefined })), { maxLength: 3 }),
-    metaChanges: fc.array(fc.tuple(metaField, fc.option(edgy, { nil: undefined })), { maxLength: 3 }),
-  })
-  .map(({ expectedVersion, changes, metaChanges }) => {
-    const base: Record<string, unknown> = {
-      ...sampleEnvelope(expectedVersion === undefined ? {} : { expectedVersion }),
-    };
-    const meta: Record<string, unknown> = { ...(base['meta'] as object) };
-    for (const [key, value] of changes) {
-      if (value === undefined) delete base[key];
-      else base[key] = value;
-    }
-    for (const [key, value] of metaChanges) {
-      if (value === undefined) delete meta[key];
-      else meta[key] = value;
-    }
-    if (typeof base['meta'] === 'object' && base['meta'] !== null && !Array.isArray(base['meta'])) {
-      base['meta'] = meta;
-    }
-    return base;
-  });
+/** A valid envelope (or committed event) with a few fields (or meta fields) set to edgy values, or removed. */
+const mutatedOf = (committed: boolean) =>
+  fc
+    .record({
+      expectedVersion: fc.option(fc.nat(), { nil: undefined }),
+      changes: fc.array(fc.tuple(committed ? committedField : field, fc.option(edgy, { nil: undefined })), {
+        maxLength: 3,
+      }),
+      metaChanges: fc.array(fc.tuple(metaField, fc.option(edgy, { nil: undefined })), { maxLength: 3 }),
+    })
+    .map(({ expectedVersion, changes, metaChanges }) => {
+      const overrides = expectedVersion === undefined ? {} : { expectedVersion };
+      const base: Record<string, unknown> = {
+        ...(committed ? sampleCommitted(overrides) : sampleEnvelope(overrides)),
+      };
+      const meta: Record<string, unknown> = { ...(base['meta'] as object) };
+      for (const [key, value] of changes) {
+        if (value === undefined) delete base[key];
+        else base[key] = value;
+      }
+      for (const [key, value] of metaChanges) {
+        if (value === undefined) delete meta[key];
+        else meta[key] = value;
+      }
+      if (typeof base['meta'] === 'object' && base['meta'] !== null && !Array.isArray(base['meta'])) {
+        base['meta'] = meta;
+      }
+      return base;
+    });
+const mutated = mutatedOf(false);
+const mutatedCommitted = mutatedOf(true);
 
-describe('fastEnvelope', () => {
-  it('accepts a valid envelope and outputs what zod outputs, key order included', () => {
-    const input = {
+describe.each([
+  {
+    name: 'fastEnvelope',
+    fast: fastEnvelope,
+    schema: eventEnvelopeSchema,
+    inputs: mutated,
+    valid: {
       ...sampleEnvelope({ expectedVersion: 0 }),
       meta: { free: [1], correlationId: 'c', principal: { iss: 'i', sub: 's' } },
-    };
-    const parsed = zod(input);
+    },
+  },
+  {
+    name: 'fastCommittedEvent',
+    fast: fastCommittedEvent,
+    schema: committedEventSchema,
+    inputs: mutatedCommitted,
+    valid: { ...sampleCommitted({ expectedVersion: 3 }), meta: { free: 1, principal: { sub: 's' } } },
+  },
+])('$name', ({ fast, schema, inputs, valid }) => {
+  // What zod makes of guarded input: the reference the fast path must agree with.
+  const zodOf = (input: unknown) => withGuardedInput(() => schema.safeParse(input));
+
+  it('accepts a valid input and outputs what zod outputs, key order included', () => {
+    const parsed = zodOf(valid);
     expect(parsed.success).toBe(true);
-    expect(JSON.stringify(fastEnvelope(input))).toBe(JSON.stringify(parsed.data));
+    expect(JSON.stringify(fast(valid))).toBe(JSON.stringify(parsed.data));
   });
 
   it('never accepts what zod refuses, and agrees with zod on what both accept (property)', () => {
     let accepted = 0;
     fc.assert(
-      fc.property(mutated, (input) => {
+      fc.property(inputs, (input) => {
         if (!guardJson(input).ok) return;
-        const fast = fastEnvelope(input);
-        const parsed = zod(input);
-        if (fast === undefined) return;
+        const checked = fast(input);
+        if (checked === undefined) return;
         accepted++;
+        const parsed = zodOf(input);
         expect(parsed.success).toBe(true);
-        expect(JSON.stringify(fast)).toBe(JSON.stringify(parsed.data));
+        expect(JSON.stringify(checked)).toBe(JSON.stringify(parsed.data));
       }),
       { numRuns: 5_000 },
     );
     // The property would hold vacuously if nothing passed the fast path.
     expect(accepted).toBeGreaterThan(500);
+  });
+});
+
+describe('fastCommittedEvent', () => {
+  it('agrees with zod at the edges of the fields the hub adds', () => {
+    const edges: Record<string, readonly unknown[]> = {
+      position: [0, 1, -1, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER, '1', null],
+      streamVersion: [0, 1, -1, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER, '1', null],
+      recordedAt: [
+        '2026-11-27T10:00:00.000Z',
+        '2026-11-27T10:00:00Z',
+        '2026-11-27T10:00:00.123456Z',
+        '2026-11-27T10:00Z',
+        '2026-11-27T10:00:00.000+01:00',
+        '2026-11-27T10:00:00.000',
+        '2028-02-29T00:00:00Z',
+        '2026-02-29T00:00:00Z',
+        '2026-11-27T24:00:00Z',
+        '2026-11-27',
+        '',
+        0,
+      ],
+    };
+    for (const [key, values] of Object.entries(edges)) {
+      for (const value of [...values, undefined]) {
+        const input: Record<string, unknown> = { ...sampleCommitted() };
+        if (value === undefined) delete input[key];
+        else input[key] = value;
+        const parsed = withGuardedInput(() => committedEventSchema.safeParse(input));
+        const fast = fastCommittedEvent(input);
+        expect(fast !== undefined, `${key}: ${JSON.stringify(value)}`).toBe(parsed.success);
+        if (fast !== undefined) expect(JSON.stringify(fast)).toBe(JSON.stringify(parsed.data));
+      }
+    }
+  });
+});
+
+describe('live events and pull pages checked by hand', () => {
+  // Messages around valid ones: the events mutated, the other fields edgy or missing, a key added.
+  const message = (keys: readonly string[], minEvents: number) =>
+    fc.record({
+      events: fc.array(
+        fc.oneof(
+          mutatedCommitted,
+          fc.nat({ max: 1_000 }).map((n) => sampleCommitted({ position: n + 1 })),
+        ),
+        { minLength: minEvents, maxLength: 3 },
+      ),
+      fields: fc.array(fc.tuple(fc.constantFrom(...keys, 'extra'), fc.option(edgy, { nil: undefined })), {
+        maxLength: 2,
+      }),
+    });
+
+  it.each([
+    ['decodeLiveEvents', decodeLiveEvents, liveEventsSchema, { prev: 0 }, 1],
+    ['decodePullResult', decodePullResult, pullResultSchema, { head: 9, until: 7, more: false }, 0],
+  ] as const)('%s agrees with its schema (property)', (_, decode, schema, fields, minEvents) => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(message(Object.keys(fields), minEvents), ({ events, fields: changes }) => {
+        const input: Record<string, unknown> = { events, ...fields };
+        for (const [key, value] of changes) {
+          if (value === undefined) delete input[key];
+          else input[key] = value;
+        }
+        if (!guardJson(input).ok) return;
+        const decoded = decode(input);
+        const parsed = withGuardedInput(() => schema.safeParse(input));
+        // The same verdict as zod on the same guarded input, and the same value.
+        expect(decoded.ok).toBe(parsed.success);
+        if (!decoded.ok) return;
+        accepted++;
+        expect(JSON.stringify(decoded.value)).toBe(JSON.stringify(parsed.data));
+      }),
+      { numRuns: 3_000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
   });
 });

@@ -1,9 +1,11 @@
+import { regexes } from 'zod';
 import {
   CLIENT_ID_PATTERN,
   EVENT_TYPE_PATTERN,
   STREAM_PATTERN,
   TRACEPARENT_PATTERN,
   UUID_V7_PATTERN,
+  type CommittedEvent,
   type EventEnvelope,
   type EventMeta,
   type StoredEventKind,
@@ -23,16 +25,44 @@ import { Limits } from './limits.ts';
  * an equal value.
  */
 export function fastEnvelope(input: unknown): EventEnvelope | undefined {
+  return checkEnvelope(input, ENVELOPE_KEYS);
+}
+
+/**
+ * {@link fastEnvelope} for a committed event (`committedEventSchema`: the envelope and the hub's
+ * `position`, `streamVersion` and `recordedAt`): what a client decodes for every event it pulls or
+ * receives live. Same invariant, against that schema.
+ */
+export function fastCommittedEvent(input: unknown): CommittedEvent | undefined {
+  const envelope = checkEnvelope(input, COMMITTED_KEYS);
+  if (envelope === undefined) return undefined;
+  const { position, streamVersion, recordedAt } = input as Record<string, unknown>;
+  if (!intIn(position, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!intIn(streamVersion, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (typeof recordedAt !== 'string' || !RECORDED_AT_PATTERN.test(recordedAt)) return undefined;
+  // The envelope is fresh: the fields go on it in the schema's order (a spread copies slowly).
+  const committed = envelope as Record<string, unknown>;
+  committed['position'] = position;
+  committed['streamVersion'] = streamVersion;
+  committed['recordedAt'] = recordedAt;
+  return committed as CommittedEvent;
+}
+
+/** `recordedAt`'s rule: zod's own ISO datetime pattern, as `z.iso.datetime({ offset: false })` checks it. */
+const RECORDED_AT_PATTERN = regexes.datetime({ offset: false });
+
+/** The envelope's checks; `keys`: every key the object may have (all but `expectedVersion` required). */
+function checkEnvelope(input: unknown, keys: ReadonlySet<string>): EventEnvelope | undefined {
   if (!isObject(input)) return undefined;
   let present = 0;
   for (const key in input) {
-    if (!ENVELOPE_KEYS.has(key)) return undefined;
+    if (!keys.has(key)) return undefined;
     present++;
   }
   const { id, type, version, kind, stream, data, meta, clientId, clientSeq, hlc, expectedVersion } =
     input as Record<string, unknown>;
   const required = expectedVersion === undefined ? present : present - 1;
-  if (required !== ENVELOPE_KEYS.size - 1) return undefined;
+  if (required !== keys.size - 1) return undefined;
   if (typeof id !== 'string' || !UUID_V7_PATTERN.test(id)) return undefined;
   if (!boundedString(type, Limits.maxTypeLength) || !EVENT_TYPE_PATTERN.test(type)) return undefined;
   if (!intIn(version, 1, Limits.maxEventVersion)) return undefined;
@@ -47,7 +77,7 @@ export function fastEnvelope(input: unknown): EventEnvelope | undefined {
   if (!intIn(clientSeq, 1, Number.MAX_SAFE_INTEGER)) return undefined;
   if (typeof hlc !== 'string' || hlc.length > 160 || !HLC_PATTERN.test(hlc)) return undefined;
   if (expectedVersion !== undefined && !intIn(expectedVersion, 0, Number.MAX_SAFE_INTEGER)) return undefined;
-  const envelope = {
+  const envelope: EventEnvelope = {
     id,
     type,
     version,
@@ -59,9 +89,10 @@ export function fastEnvelope(input: unknown): EventEnvelope | undefined {
     clientSeq,
     hlc,
   };
-  return expectedVersion === undefined
-    ? envelope
-    : { ...envelope, expectedVersion: expectedVersion as number };
+  // Set on the fresh object, last as in the schema (a spread copies slowly).
+  if (expectedVersion !== undefined)
+    (envelope as { expectedVersion?: number }).expectedVersion = expectedVersion as number;
+  return envelope;
 }
 
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set([
@@ -76,6 +107,13 @@ const ENVELOPE_KEYS: ReadonlySet<string> = new Set([
   'clientSeq',
   'hlc',
   'expectedVersion',
+]);
+
+const COMMITTED_KEYS: ReadonlySet<string> = new Set([
+  ...ENVELOPE_KEYS,
+  'position',
+  'streamVersion',
+  'recordedAt',
 ]);
 
 const META_KEYS = ['correlationId', 'causationId', 'traceparent', 'principal'] as const;

@@ -48,4 +48,23 @@ describe('RateMeter', () => {
     expect(meter.perSecond()).toBe(0);
     expect(meter.total).toBe(40);
   });
+
+  it('keeps the rate right over a long run of counts, asked between them', () => {
+    let now = 0;
+    let total = 0;
+    const meter = new RateMeter(1000, () => now);
+    for (let i = 1; i <= 5_000; i++) {
+      now = i;
+      meter.add(i % 3); // 0 is no count
+      total += i % 3;
+      if (i % 7 === 0 || i > 4_990) {
+        let inWindow = 0;
+        for (let t = Math.max(1, i - 999); t <= i; t++) inWindow += t % 3;
+        expect(meter.perSecond()).toBe(inWindow);
+      }
+    }
+    now = 10_000;
+    expect(meter.perSecond()).toBe(0);
+    expect(meter.total).toBe(total);
+  });
 });

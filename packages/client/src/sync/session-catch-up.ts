@@ -100,7 +100,10 @@ export class CatchUp implements LiveCatchUp {
     const covered = record.subscriptions ?? [];
     const added = desired.filter((s) => !covered.some((c) => covers(c, s)));
     if (bound === 0 || added.length === 0) {
-      if (!sameList(covered, desired)) await this.#host.port.writeSyncRecord({ subscriptions: desired });
+      // Recorded even when empty: a log known to hold no stream settles its acked rows (`markAcked`).
+      if (record.subscriptions === undefined || !sameList(covered, desired)) {
+        await this.#host.port.writeSyncRecord({ subscriptions: desired });
+      }
       return;
     }
     let from = 0;

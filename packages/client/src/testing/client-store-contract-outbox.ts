@@ -190,7 +190,7 @@ export function outboxContract(fresh: FreshStore): void {
       { clientSeq: 2, position: 7 },
       { clientSeq: 3, position: 9, streamVersion: 2 },
     ]);
-    expect(acked.settled).toEqual([rows[0]]);
+    expect(acked.settled).toEqual([{ ...rows[0], acked: { position: 3 } }]);
     expect(acked.meta.epoch).toBe(1);
     // The log moves past 7 without it (a filtered page up to 8): it leaves too; 9 stays.
     const inserted = await store.insertConfirmed([sampleCommitted({ position: 6, clientId: 'x' })], {
@@ -207,5 +207,12 @@ export function outboxContract(fresh: FreshStore): void {
     expect(back.removed.map((r) => r.clientSeq)).toEqual([3]);
     expect(back.settled).toEqual([]);
     expect(back.meta.epoch).toBe(2);
+    // The settled rows are kept with their acks; a confirmed one is not.
+    expect(await store.readSent([1, 2, 3, 4])).toEqual([
+      { ...rows[0], acked: { position: 3 } },
+      { ...rows[1], acked: { position: 7 } },
+      undefined,
+      undefined,
+    ]);
   });
 }

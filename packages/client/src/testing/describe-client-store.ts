@@ -4,6 +4,7 @@ import { openContract, snapshotsAndCloseContract } from './client-store-contract
 import { outboxContract } from './client-store-contract-outbox.ts';
 import { historyAndRealignContract } from './client-store-contract-realign.ts';
 import { confirmedLogContract } from './client-store-contract-confirmed.ts';
+import { sentContract } from './client-store-contract-sent.ts';
 
 /**
  * The contract every {@link ClientStore} keeps (see its invariants). `create(name)` returns a new,
@@ -29,6 +30,7 @@ export function describeClientStore(label: string, create: (name: string) => Cli
     outboxContract(fresh);
     historyAndRealignContract(fresh);
     confirmedLogContract(fresh);
+    sentContract(fresh);
     snapshotsAndCloseContract(fresh);
   });
 }

@@ -1,11 +1,13 @@
 /**
  * The read connection of a file log, and the reader thread it runs on, start with the first read
- * that reaches SQLite: an idle hub does without that thread's heap. In a file of its own, so that
+ * that reaches SQLite: an idle hub does without that thread's heap. Reads never wait for that
+ * start: until the read connection is open they go to the writer's. In a file of its own, so that
  * no other test has started the process's reader thread first.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, expect, it } from 'vitest';
 import { createSqliteStore } from './sqlite-store.ts';
@@ -46,3 +48,42 @@ it('starts the reader thread on the first read that reaches SQLite, not before',
     await again.close();
   }
 });
+
+it('answers reads on the write connection while the read connection is still opening', async () => {
+  // The reader thread is held up (as a thread that takes seconds to start on a loaded machine
+  // would be) by opening another file, which a connection here locks until the read answered.
+  const lockedPath = join(dir, 'locked.db');
+  await (await createSqliteStore({ path: lockedPath })).close();
+  const holder = new Database(lockedPath);
+  holder.pragma('locking_mode = EXCLUSIVE');
+  holder.exec('BEGIN EXCLUSIVE');
+  const reader = SqliteThread.shared('reader');
+  let blockerSettled = false;
+  // Its busy timeout only bounds the test should the read wait for it after all.
+  const blocker = reader.request<number>({
+    op: 'open',
+    options: { path: lockedPath, scanWindow: 50_000, busyTimeoutMs: 20_000 },
+  });
+  void blocker.finally(() => (blockerSettled = true)).catch(() => undefined);
+
+  const store = await createSqliteStore({ path: join(dir, 'opening.db') });
+  try {
+    const events = [1, 2, 3].map((clientSeq) => sampleEnvelope({ clientSeq, stream: `s-${clientSeq % 2}` }));
+    await store.append(events.map((event) => ({ event })));
+    const filtered = await store.read({ from: 0, limit: 10, streams: ['s-1'] });
+    expect(filtered.events.map((e) => e.id)).toEqual([events[0]!.id, events[2]!.id]);
+    // Answered while the reader thread was still inside the other open: not by it.
+    expect(blockerSettled).toBe(false);
+    holder.exec('COMMIT');
+    holder.close();
+    await reader.request({ op: 'close', handle: await blocker });
+    // The read connection opens behind it; the reads after it answer the same.
+    for (let i = 0; i < 3; i++) {
+      const again = await store.read({ from: 0, limit: 10, streams: ['s-1'] });
+      expect(again.events.map((e) => e.id)).toEqual([events[0]!.id, events[2]!.id]);
+    }
+  } finally {
+    if (holder.open) holder.close();
+    await store.close();
+  }
+}, 60_000);

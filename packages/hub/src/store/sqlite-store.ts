@@ -83,8 +83,10 @@ class SqliteEventStore implements EventStore {
   readonly #writer: OpenLog;
   /** How to open the read connection; undefined when reads go to the writer. */
   readonly #readerOptions: SqliteLogOptions | undefined;
-  /** The read connection, once a read has needed it (again after a failed open). */
+  /** The read connection, opening or open, once a read has needed it (again after a failed open). */
   #reader: Promise<OpenLog> | undefined;
+  /** The read connection once it is open: until then, reads go to the writer's. */
+  #readerOpen: OpenLog | undefined;
   /** What this store committed last: read back (live feed, pulls near the head) without a query. */
   readonly #recent = new RecentCommits();
   readonly #watchers = new HeadWatchers();
@@ -192,17 +194,18 @@ class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Always on the read connection's thread, not from the recent commits: there, the texts are
-   * joined and the filter checked off this thread, which only passes the page on.
+   * Always from SQLite, not from the recent commits: on the read connection's thread (the writer's
+   * until it is open), the texts are joined and the filter checked off this thread, which only
+   * passes the page on.
    */
   async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
     this.#open();
     return this.#readPage<StoreJsonPage>('readJson', query, streamFilter(query));
   }
 
-  /** Asks the read connection (the writer's, without one) for a page. */
+  /** Asks the read connection (the writer's, without one or until it is open) for a page. */
   async #readPage<T>(op: 'read' | 'readJson', query: StoreReadQuery, filter: StreamFilter): Promise<T> {
-    const { thread, handle } = await this.#readLog();
+    const { thread, handle } = this.#readLog();
     const { from, limit, maxJsonChars } = query;
     return thread.request<T>({
       op,
@@ -281,24 +284,34 @@ class SqliteEventStore implements EventStore {
   }
 
   /**
-   * The connection reads go to: the writer's, or the read connection, opened on the reader thread
-   * by the first read (after the writer created or migrated the file: it finds the schema current).
+   * The connection a read goes to: the read connection once it is open, the writer's until then.
+   * The first read starts opening the read connection on the reader thread (after the writer
+   * created or migrated the file: it finds the schema current), and no read waits for it: starting
+   * that thread takes milliseconds on an idle machine but seconds on a loaded one (from TypeScript
+   * source, tsx registers inside it), and after every start of the hub the first pulls waited so.
    */
-  #readLog(): OpenLog | Promise<OpenLog> {
+  #readLog(): OpenLog {
     const options = this.#readerOptions;
     if (options === undefined) return this.#writer;
+    if (this.#readerOpen !== undefined) return this.#readerOpen;
     if (this.#reader === undefined) {
       const thread = SqliteThread.shared('reader');
       const opening = thread.request<number>({ op: 'open', options }).then(
-        (handle) => ({ thread, handle }),
+        (handle) => {
+          this.#readerOpen = { thread, handle };
+          return this.#readerOpen;
+        },
         (thrown: unknown) => {
-          if (this.#reader === opening) this.#reader = undefined;
+          // A later read tries again; meanwhile the writer's connection serves them.
+          this.#reader = undefined;
           throw toHubError(thrown, HubErrorCode.store);
         },
       );
+      // Awaited by close() only: a failed open is not a failed read.
+      opening.catch(() => undefined);
       this.#reader = opening;
     }
-    return this.#reader;
+    return this.#writer;
   }
 
   #call<T>(call: SqliteCall): Promise<T> {
