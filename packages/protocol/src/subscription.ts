@@ -12,10 +12,4 @@ export const subscriptionSchema = z
 /** A list of subscriptions as sent in `hello` and `subscribe`. */
 export const subscriptionsSchema = z.array(subscriptionSchema).max(Limits.maxSubscriptions);
 
-/** True when `stream` is covered by one of `subscriptions` (exact name or `prefix*`). */
-export function matchesSubscription(stream: string, subscriptions: readonly string[]): boolean {
-  for (const s of subscriptions) {
-    if (s.endsWith('*') ? stream.startsWith(s.slice(0, -1)) : s === stream) return true;
-  }
-  return false;
-}
+export { matchesSubscription } from './subscription-match.ts';

@@ -1,4 +1,4 @@
-import { matchesSubscription } from '@eventloom/protocol';
+import { matchesSubscription } from '@eventloom/protocol/codes';
 import type { StoreJsonPage } from './event-store.ts';
 import { subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
