@@ -9,10 +9,13 @@
  *
  * Prints p50 and p99 of push → B's socket receives it, for each, and the CPU time each server
  * process (all its threads) spent per event while its samples ran, from /proc (Linux; a measure
- * that holds better than wall-clock time on a loaded machine).
+ * that holds better than wall-clock time on a loaded machine): split into its main thread's user
+ * and system time and its other threads' (V8's compiler and GC helpers, the SQLite threads), and
+ * per round. A fresh hub compiles its hot code for its first few thousand events: rounds of a long
+ * run show the CPU fall as it warms up.
  *
- * Run: `node --import tsx integration/bench/hub-hop.ts [samples] [n]` (default 1000, 2;
- * TMPDIR=/dev/shm takes the disk out).
+ * Run: `node --import tsx integration/bench/hub-hop.ts [samples] [n] [rounds]` (default 1000, 2,
+ * 4; TMPDIR=/dev/shm takes the disk out).
  */
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +29,7 @@ import { pause, probeEvent, startPeers, startRawRelay } from './sync-bench-kit.t
 
 const SAMPLES = Number(process.argv[2] ?? 1000);
 const N = Number(process.argv[3] ?? 2);
-const ROUNDS = 4;
+const ROUNDS = Number(process.argv[4] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-hub-hop-'));
 const stream = 'hop:1';
 
@@ -84,39 +87,61 @@ async function floorSample(): Promise<number> {
   return performance.now() - start;
 }
 
-/** CPU time (user + system, all threads) of a process so far, in ms; NaN where /proc cannot tell. */
-function cpuMs(pid: number | undefined): number {
+/** A process's CPU time so far, in ms: user and system time of its main thread, and all its threads. */
+interface Cpu {
+  readonly user: number;
+  readonly system: number;
+  readonly all: number;
+}
+/** User and system time in ms of a /proc stat file; NaN where /proc cannot tell. */
+function ticks(file: string): [number, number] {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    return [(Number(fields[11]) * 1000) / 100, (Number(fields[12]) * 1000) / 100];
   } catch {
-    return Number.NaN;
+    return [Number.NaN, Number.NaN];
   }
 }
+function cpuOf(pid: number | undefined): Cpu {
+  const [user, system] = ticks(`/proc/${pid}/task/${pid}/stat`);
+  const [allUser, allSystem] = ticks(`/proc/${pid}/stat`);
+  return { user, system, all: allUser + allSystem };
+}
+const ZERO: Cpu = { user: 0, system: 0, all: 0 };
+const plus = (a: Cpu, b: Cpu, sign = 1): Cpu => ({
+  user: a.user + sign * b.user,
+  system: a.system + sign * b.system,
+  all: a.all + sign * b.all,
+});
 
 for (let i = 0; i < 200; i++) {
   await hubSample();
   await floorSample();
 }
 const paths = {
-  floor: { sample: floorSample, pid: relay.pid, ms: [] as number[], cpu: 0 },
-  hub: { sample: hubSample, pid: hub.pid, ms: [] as number[], cpu: 0 },
+  floor: { sample: floorSample, pid: relay.pid, ms: [] as number[], cpu: ZERO, rounds: [] as number[] },
+  hub: { sample: hubSample, pid: hub.pid, ms: [] as number[], cpu: ZERO, rounds: [] as number[] },
 };
 for (let round = 0; round < ROUNDS; round++) {
   for (const path of Object.values(paths)) {
-    const before = cpuMs(path.pid);
+    const before = cpuOf(path.pid);
     for (let i = 0; i < SAMPLES / ROUNDS; i++) {
       path.ms.push(await path.sample());
       await pause(1);
     }
-    path.cpu += cpuMs(path.pid) - before;
+    const spent = plus(cpuOf(path.pid), before, -1);
+    path.cpu = plus(path.cpu, spent);
+    path.rounds.push(spent.all / (SAMPLES / ROUNDS));
   }
 }
 console.log(`n = ${N}, ${SAMPLES} samples each`);
-for (const [name, { ms, cpu }] of Object.entries(paths)) {
+const us = (ms: number, events: number) => ((ms / events) * 1000).toFixed(0);
+for (const [name, { ms, cpu, rounds }] of Object.entries(paths)) {
   console.log(
     `${name.padEnd(6)} p50 ${percentile(ms, 50).toFixed(3)} ms, p99 ${percentile(ms, 99).toFixed(3)} ms, ` +
-      `CPU ${((cpu / ms.length) * 1000).toFixed(0)} µs an event`,
+      `CPU ${us(cpu.all, ms.length)} µs an event: main thread ${us(cpu.user, ms.length)} user + ` +
+      `${us(cpu.system, ms.length)} system, other threads ${us(cpu.all - cpu.user - cpu.system, ms.length)}; ` +
+      `by round ${rounds.map((r) => us(r, 1)).join(', ')}`,
   );
 }
 for (const socket of [a, b, rawA, rawB]) socket!.disconnect();
