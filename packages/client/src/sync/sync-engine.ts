@@ -465,8 +465,8 @@ export class SyncEngine implements Sync {
     };
   }
 
-  #tabStatus(): TabStatus {
-    const { lastError, lag: _, ...rest } = this.#snapshot();
+  #tabStatus(snapshot: SyncMetrics = this.#snapshot()): TabStatus {
+    const { lastError, lag: _, ...rest } = snapshot;
     return { ...rest, lastError: lastError && { code: lastError.code, message: lastError.message } };
   }
 
@@ -474,7 +474,7 @@ export class SyncEngine implements Sync {
     if (this.#metrics.closed) return;
     const snapshot = this.#snapshot();
     this.#metrics.next(snapshot);
-    if (this.#leader) this.#tabs?.publish(this.#tabStatus());
+    if (this.#leader) this.#tabs?.publish(this.#tabStatus(snapshot));
     // Rates fall back to 0 by themselves: tick while there is something to decay.
     if (this.#tick === undefined && (snapshot.pushedPerSecond > 0 || snapshot.pulledPerSecond > 0)) {
       this.#tick = setTimeout(() => {
