@@ -15,6 +15,15 @@ export const PAGE_SIZE = 256;
  */
 export const TAIL_FILL = 32;
 
+/**
+ * Whether rows added after a last page holding `held` go into it (up to {@link PAGE_SIZE}) rather
+ * than start a new page: only while it is small ({@link TAIL_FILL}), or the insert is at least as
+ * large, so that a small insert never rewrites a nearly full page.
+ */
+export function fillsLastPage(held: number, adding: number): boolean {
+  return held < PAGE_SIZE && (held < TAIL_FILL || adding >= held);
+}
+
 /** Makes the page row of up to {@link PAGE_SIZE} consecutive confirmed events. */
 export function toPage(events: readonly CommittedEvent[]): PageRow {
   const streams = new Set<string>();
@@ -29,8 +38,7 @@ export function toPage(events: readonly CommittedEvent[]): PageRow {
 export async function writePages(tx: WriteTx<ClientRows>, fresh: readonly CommittedEvent[]): Promise<void> {
   let rest = fresh;
   const [last] = await tx.scan('events', { reverse: true, limit: 1 });
-  const held = last?.events.length ?? PAGE_SIZE;
-  if (last && held < PAGE_SIZE && (held < TAIL_FILL || fresh.length >= held)) {
+  if (last && fillsLastPage(last.events.length, fresh.length)) {
     const take = rest.slice(0, PAGE_SIZE - last.events.length);
     rest = rest.slice(take.length);
     await tx.put('events', [toPage([...last.events, ...take])]);

@@ -1,6 +1,6 @@
 import type { OutboxRow } from './client-store.ts';
 import type { ClientRows, SentPage } from './client-tables.ts';
-import { PAGE_SIZE, TAIL_FILL } from './confirmed-pages.ts';
+import { fillsLastPage, PAGE_SIZE } from './confirmed-pages.ts';
 import type { ReadTx, WriteTx } from './store-backend.ts';
 
 // The `sent` table of a `BackedClientStore`: settled outbox rows, in pages. Each function runs
@@ -65,7 +65,7 @@ export async function trimSent(tx: WriteTx<ClientRows>, seq: number): Promise<vo
 
 /**
  * Adds rows (in seq order) to the pages: after the last page, filling it while it is small (as the
- * confirmed log's tail: `TAIL_FILL`), or, for rows at or below its last seq (rare: settled out
+ * confirmed log's tail: `fillsLastPage`), or, for rows at or below its last seq (rare: settled out
  * of order), merged with the pages from the one that holds the first of them.
  */
 async function addRows(tx: WriteTx<ClientRows>, fresh: readonly OutboxRow[]): Promise<void> {
@@ -81,11 +81,7 @@ async function addRows(tx: WriteTx<ClientRows>, fresh: readonly OutboxRow[]): Pr
       'sent',
       pages.map((page) => page.first),
     );
-  } else if (
-    last &&
-    last.rows.length < PAGE_SIZE &&
-    (last.rows.length < TAIL_FILL || fresh.length >= last.rows.length)
-  ) {
+  } else if (last && fillsLastPage(last.rows.length, fresh.length)) {
     // The first page cut below has the last page's key: it replaces it.
     rows = [...last.rows, ...fresh];
   }

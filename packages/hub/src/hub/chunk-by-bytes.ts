@@ -12,7 +12,7 @@ export function chunkByBytes(
   jsonChars?: number,
 ): CommittedEvent[][] {
   if (events.length === 0) return [];
-  if (jsonChars !== undefined && 64 + 3 * jsonChars + events.length <= maxBytes) return [[...events]];
+  if (jsonChars !== undefined && fitsOneMessage(jsonChars, events.length, maxBytes)) return [[...events]];
   const chunks: CommittedEvent[][] = [];
   let current: CommittedEvent[] = [];
   let bytes = 64;
@@ -28,4 +28,13 @@ export function chunkByBytes(
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/**
+ * Whether `count` events whose JSON texts measure `jsonChars` (UTF-16 code units) surely fit in one
+ * message of `maxBytes`, whatever their characters: three bytes a character at most, a comma each,
+ * and the page's framing.
+ */
+export function fitsOneMessage(jsonChars: number, count: number, maxBytes: number): boolean {
+  return 64 + 3 * jsonChars + count <= maxBytes;
 }

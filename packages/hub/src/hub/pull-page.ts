@@ -1,6 +1,6 @@
 import { matchesSubscription, type CommittedEvent, type Pull, type PullResult } from '@eventloom/protocol';
 import type { StoreJsonPage, StoreReadQuery, StoreReadResult } from '../store/event-store.ts';
-import { chunkByBytes } from './chunk-by-bytes.ts';
+import { chunkByBytes, fitsOneMessage } from './chunk-by-bytes.ts';
 import type { HubContext } from './hub-context.ts';
 import type { HubAction } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
@@ -79,8 +79,8 @@ export async function readPullPage(
 
 /**
  * Whether every event of a JSON page goes out as it is: each of its streams subscribed (when the
- * pull named streams) and allowed, and the whole in one message (as {@link chunkByBytes} bounds
- * it: three bytes a character at most).
+ * pull named streams) and allowed, and the whole in one message ({@link fitsOneMessage}, the
+ * bound {@link chunkByBytes} takes a page whole by).
  */
 async function goesWhole(
   page: StoreJsonPage,
@@ -88,7 +88,7 @@ async function goesWhole(
   named: readonly string[] | undefined,
   maxBytes: number,
 ): Promise<boolean> {
-  if (64 + 3 * page.json.length + page.count > maxBytes) return false;
+  if (!fitsOneMessage(page.json.length, page.count, maxBytes)) return false;
   for (const stream of page.streams) {
     if (named !== undefined && !matchesSubscription(stream, reader.subscriptions)) return false;
     const allowed = reader.allowed('pull', stream);
