@@ -9,10 +9,10 @@
  *
  * argv: hubUrl clientStream bareStream
  */
-import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
-import { io } from 'socket.io-client';
+import { MessageName } from '@eventloom/protocol';
+import { connectToHub } from '@eventloom/sync-lab';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
-import { openNodeClient, probeEvent, whenLive, writerOf } from './sync-bench-kit.ts';
+import { now, openNodeClient, probePush, whenLive, writerOf } from './sync-bench-kit.ts';
 
 const [hubUrl, ...streams] = process.argv.slice(2) as [string, string, string];
 
@@ -24,7 +24,7 @@ const tapped: SocketFactory = (url, options) => {
   return Object.assign(socket, {
     emit: (event: string, ...args: unknown[]) => {
       if (event === MessageName.push) {
-        const at = performance.timeOrigin + performance.now();
+        const at = now();
         for (const e of (args[0] as { events: { data: { id: string } }[] }).events)
           pushedAt.set(e.data.id, at);
       }
@@ -34,19 +34,8 @@ const tapped: SocketFactory = (url, options) => {
 };
 const client = await openNodeClient(hubUrl, { sync: { subscriptions: streams, socket: tapped } });
 await whenLive(client.sync);
-const bare = io(hubUrl, { transports: ['websocket'], reconnection: false, forceNew: true });
-await new Promise<void>((resolve, reject) => {
-  bare.once('connect', () => resolve());
-  bare.once('connect_error', reject);
-});
 const bareId = `hop-bare-${process.pid}`;
-await bare.emitWithAck(MessageName.hello, {
-  protocol: PROTOCOL_VERSION,
-  clientId: bareId,
-  lastPosition: 0,
-  subscriptions: [],
-  schemaFingerprint: null,
-});
+const { socket: bare } = await connectToHub(hubUrl, { clientId: bareId, subscriptions: [] });
 let bareSeq = 0;
 const append = writerOf(client, bare);
 process.send!({ ready: true });
@@ -57,14 +46,12 @@ process.on('message', (message: { op: 'client' | 'bare' | 'cpu'; n: number; stre
     process.send!({ cpu: process.cpuUsage() });
     return;
   }
-  const start = performance.timeOrigin + performance.now();
+  const start = now();
   if (op === 'bare') {
-    const seq = ++bareSeq;
-    const { position: _p, streamVersion: _v, recordedAt: _r, ...event } = probeEvent(stream, seq);
-    const pushed = { ...event, id: event.id.replace('0190a1b2', '0190a1b3'), clientId: bareId, meta: {} };
+    const pushed = probePush(stream, ++bareSeq, bareId);
     bare.emit(
       MessageName.push,
-      { events: [{ ...pushed, hlc: pushed.hlc.replace('probe-a', bareId) }] },
+      { events: [{ ...pushed, id: pushed.id.replace('0190a1b2', '0190a1b3') }] },
       () => {},
     );
     process.send!({ start });

@@ -14,13 +14,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHubProcess } from '@eventloom/sync-lab';
+import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
 import { HUB_BIN } from '@eventloom/hub-server/testing';
-import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
-import { io } from 'socket.io-client';
+import { MessageName } from '@eventloom/protocol';
 import { todoCount } from '@eventloom/client/testing';
 import { percentile } from '../../bench/report.ts';
-import { forkScript, openNodeClient, pause, whenLive } from './sync-bench-kit.ts';
+import { forkScript, now, openNodeClient, pause, whenLive } from './sync-bench-kit.ts';
 
 const SAMPLES = Number(process.argv[2] ?? 400);
 const ROUNDS = 4;
@@ -33,21 +32,12 @@ const b = await openNodeClient(hub.url, {
   sync: { subscriptions: [streams.client] },
 });
 await whenLive(b.sync);
-const bareB = io(hub.url, { transports: ['websocket'], reconnection: false, forceNew: true });
-await new Promise<void>((resolve, reject) => {
-  bareB.once('connect', () => resolve());
-  bareB.once('connect_error', reject);
-});
-await bareB.emitWithAck(MessageName.hello, {
-  protocol: PROTOCOL_VERSION,
+const { socket: bareB } = await connectToHub(hub.url, {
   clientId: `hop-b-${process.pid}`,
-  lastPosition: 0,
   subscriptions: [streams.bare],
-  schemaFingerprint: null,
 });
 const writer = await forkScript('./client-hop-writer.ts', [hub.url, streams.client, streams.bare]);
 
-const now = () => performance.timeOrigin + performance.now();
 let seen = 0;
 let clientWaiter: { target: number; resolve: (at: number) => void } | undefined;
 b.loom.projection$(todoCount).subscribe((count) => {

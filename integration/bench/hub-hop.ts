@@ -20,12 +20,11 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHubProcess } from '@eventloom/sync-lab';
+import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
 import { HUB_BIN } from '@eventloom/hub-server/testing';
-import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
-import { io, type Socket } from 'socket.io-client';
+import { MessageName } from '@eventloom/protocol';
 import { percentile } from '../../bench/report.ts';
-import { pause, probeEvent, startPeers, startRawRelay } from './sync-bench-kit.ts';
+import { connectRaw, pause, probeEvent, probePush, startPeers, startRawRelay } from './sync-bench-kit.ts';
 
 const SAMPLES = Number(process.argv[2] ?? 1000);
 const N = Number(process.argv[3] ?? 2);
@@ -37,40 +36,22 @@ const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'hub.db') })
 const relay = await startRawRelay(join(dir, 'floor.db'));
 const peers = await startPeers(hub.url, relay.url, N - 2, stream);
 
-function connect(url: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
-async function hello(socket: Socket, clientId: string): Promise<void> {
-  const welcome = (await socket.emitWithAck(MessageName.hello, {
-    protocol: PROTOCOL_VERSION,
-    clientId,
-    lastPosition: 0,
-    subscriptions: [stream],
-    schemaFingerprint: null,
-  })) as { error?: unknown };
-  if (welcome.error !== undefined) throw new Error(`hello refused: ${JSON.stringify(welcome.error)}`);
-}
-const [b, a, rawB, rawA] = await Promise.all([hub.url, hub.url, relay.url, relay.url].map(connect));
-await hello(b!, 'hop-b');
-await hello(a!, 'hop-a');
+const { socket: b } = await connectToHub(hub.url, { clientId: 'hop-b', subscriptions: [stream] });
+const { socket: a } = await connectToHub(hub.url, { clientId: 'hop-a', subscriptions: [stream] });
+const [rawB, rawA] = await Promise.all([relay.url, relay.url].map(connectRaw));
 
 let waiter: (() => void) | undefined;
-b!.on(MessageName.events, () => waiter?.());
+b.on(MessageName.events, () => waiter?.());
 rawB!.on('relay', () => waiter?.());
 const arrived = () => new Promise<void>((resolve) => (waiter = resolve));
 
 let pushed = 0;
 async function hubSample(): Promise<number> {
   const n = ++pushed;
-  const { position: _p, streamVersion: _v, recordedAt: _r, ...committed } = probeEvent(stream, n);
-  const event = { ...committed, clientId: 'hop-a', meta: {}, hlc: committed.hlc.replace('probe-a', 'hop-a') };
+  const event = probePush(stream, n, 'hop-a');
   const got = arrived();
   const start = performance.now();
-  const acked = a!.emitWithAck(MessageName.push, { events: [event] });
+  const acked = a.emitWithAck(MessageName.push, { events: [event] });
   await got;
   const ms = performance.now() - start;
   const ack = (await acked) as { results?: { status: string }[] };

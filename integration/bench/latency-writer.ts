@@ -7,24 +7,19 @@
  *
  * argv: hubUrl rawUrl stream
  */
-import { io } from 'socket.io-client';
-import { openNodeClient, probeEvent, whenLive, writerOf } from './sync-bench-kit.ts';
+import { connectRaw, now, openNodeClient, probeEvent, whenLive, writerOf } from './sync-bench-kit.ts';
 
 const [hubUrl, rawUrl, stream] = process.argv.slice(2) as [string, string, string];
 
 const client = await openNodeClient(hubUrl, { sync: { subscriptions: [stream] } });
 await whenLive(client.sync);
-const raw = io(rawUrl, { transports: ['websocket'], reconnection: false, forceNew: true });
-await new Promise<void>((resolve, reject) => {
-  raw.once('connect', () => resolve());
-  raw.once('connect_error', reject);
-});
+const raw = await connectRaw(rawUrl);
 const append = writerOf(client, raw);
 process.send!({ ready: true });
 
 process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) => {
   const { op, n } = message;
-  const start = performance.timeOrigin + performance.now();
+  const start = now();
   if (op !== 'hub') {
     // `durable`: the relay commits it (the durable floor) before it relays it.
     raw.emit(op === 'raw' ? 'relay' : 'durable', { events: [probeEvent(stream, n)], prev: n - 1 });

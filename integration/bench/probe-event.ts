@@ -2,7 +2,7 @@
  * The probe event of the latency benchmarks, shaped as the hub relays it; no Node or DOM import,
  * so that a Node process and a Chromium page (e2e-latency-browser) send the same thing.
  */
-import type { CommittedEvent } from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { TodoAdded } from '@eventloom/client/testing';
 
 /** A committed event shaped as the hub relays the probe's: same type, data and fields. */
@@ -23,4 +23,13 @@ export function probeEvent(stream: string, n: number): CommittedEvent {
     streamVersion: n,
     recordedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * The probe event as a bare protocol socket of `clientId` pushes it: the envelope of
+ * {@link probeEvent}, without what the hub adds, under that client's id and clock.
+ */
+export function probePush(stream: string, n: number, clientId: string): EventEnvelope {
+  const { position: _p, streamVersion: _v, recordedAt: _r, ...event } = probeEvent(stream, n);
+  return { ...event, meta: {}, clientId, hlc: event.hlc.replace('probe-a', clientId) };
 }

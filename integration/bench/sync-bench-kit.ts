@@ -15,7 +15,7 @@ import { createSync } from '@eventloom/client';
 import type { Sync, SyncOptions } from '@eventloom/client';
 import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
 
-export { probeEvent } from './probe-event.ts';
+export { probeEvent, probePush } from './probe-event.ts';
 
 /**
  * Forks a TypeScript script of this folder (through tsx) and resolves with its first message.
@@ -240,11 +240,12 @@ export class LatencyProbe {
 }
 
 /** Milliseconds since the epoch, sub-millisecond, comparable across processes of this machine. */
-function now(): number {
+export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function connectRaw(url: string): Promise<Socket> {
+/** A socket.io-client socket of `url` (WebSocket, no reconnection), once connected: for the raw relay. */
+export function connectRaw(url: string): Promise<Socket> {
   const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));

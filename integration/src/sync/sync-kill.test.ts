@@ -4,29 +4,14 @@
  * a disconnect) and its channels, and a new instance opens on the same IndexedDB. Where the kill
  * falls matters: these cases pin the crash points the model test (sync-model.test.ts) hits at random.
  */
-import { MessageName, type CommittedEvent, type EventEnvelope } from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { expect, it } from 'vitest';
-import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
+import { defaultSocketFactory } from '@eventloom/client';
 import { syncPortOf, TodoAdded } from '@eventloom/client/testing';
+import { SocketTap } from './socket-tap.node.ts';
 import { live, reached, syncFixtures, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const { hub: startHub, device: openLive, open } = syncFixtures();
-
-/** A socket factory that calls `then` right after a push carrying to-do `todo` leaves. */
-function afterPushOf(todo: string, then: () => void): SocketFactory {
-  return (url, options) => {
-    const socket = defaultSocketFactory(url, options);
-    const emit = socket.emit.bind(socket);
-    return Object.assign(socket, {
-      emit: (event: string, ...args: unknown[]) => {
-        const sent = emit(event, ...args);
-        const events = (args[0] as { events?: EventEnvelope[] } | undefined)?.events ?? [];
-        if (event === MessageName.push && events.some((e) => (e.data as { id: string }).id === todo)) then();
-        return sent;
-      },
-    });
-  };
-}
 
 async function add(device: TestDevice, todo: string): Promise<EventEnvelope> {
   return device.loom.append('list:1', TodoAdded.create({ id: todo, title: todo, tags: [] }));
@@ -37,12 +22,13 @@ async function add(device: TestDevice, todo: string): Promise<EventEnvelope> {
  * flight, and the device was killed right then. Returns what the hub stored of c.
  */
 async function killedWhilePushing(hub: TestHub): Promise<{ device: TestDevice; c: CommittedEvent }> {
-  let kill = () => undefined as unknown;
-  const device = await openLive(hub, { killable: true, sync: { socket: afterPushOf('c', () => kill()) } });
-  kill = () => device.kill();
+  const tap = new SocketTap();
+  const device = await openLive(hub, { killable: true, sync: { socket: tap.factory } });
   await add(device, 'a');
   await add(device, 'b');
   await device.sync.flushed();
+  // Everything before is acked: the next push is c's.
+  tap.afterNextPush(() => device.kill());
   // How the hub sees the device's connection end.
   const reasons: string[] = [];
   for (const socket of hub.hub.io.of('/').sockets.values()) socket.on('disconnect', (r) => reasons.push(r));

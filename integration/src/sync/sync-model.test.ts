@@ -268,7 +268,7 @@ class Append implements SyncCommand {
     const stream = this.shared ? `${r.ns}shared` : `${r.ns}c${this.client}`;
     const record = (event: EventEnvelope) => {
       m.appended[this.client]!.push(event.id);
-      r.appends.set(event.id, { id: event.id, clientId: event.clientId, clientSeq: event.clientSeq, stream });
+      recordAppend(r, event);
     };
     const ids: string[] = [];
     if (this.done === undefined) {
@@ -491,16 +491,7 @@ class CrashClient implements SyncCommand {
       appended.push(`?${todo}`);
       // Nothing of it settles after the kill: what settles, the app heard before it.
       loom.append(stream, TodoAdded.create({ id: todo, title: todo, tags: [] })).then(
-        (event) => {
-          appended[appended.indexOf(`?${todo}`)] = event.id;
-          m.todos.get(todo)!.uncertain = false;
-          r.appends.set(event.id, {
-            id: event.id,
-            clientId: event.clientId,
-            clientSeq: event.clientSeq,
-            stream,
-          });
-        },
+        (event) => settleAdd(m, r, appended, appended.indexOf(`?${todo}`), event),
         () => {
           // Refused before the kill: stored nothing (issue 16 §8).
           appended.splice(appended.indexOf(`?${todo}`), 1);
@@ -838,16 +829,34 @@ function todoOf(event: { readonly data: unknown }): string {
  * that added it, or left out where `events` has none.
  */
 function resolveAppended(m: Readonly<Model>, d: Device, events: readonly Stamped[]): string[] {
-  const added = new Map(
-    events
-      .filter((e) => e.clientId === d.test.loom.clientId && e.type === 'todo.added')
-      .map((e) => [todoOf(e), e.id]),
-  );
+  const added = ownAdds(d, events);
   return m.appended[d.index]!.flatMap((id) => {
     if (!id.startsWith('?')) return [id];
     const event = added.get(id.slice(1));
-    return event === undefined ? [] : [event];
+    return event === undefined ? [] : [event.id];
   });
+}
+
+/** The to-dos `d` added among `events`, each with the event that added it. */
+function ownAdds(d: Device, events: readonly Stamped[]): Map<string, Stamped> {
+  return new Map(
+    events
+      .filter((e) => e.clientId === d.test.loom.clientId && e.type === 'todo.added')
+      .map((e) => [todoOf(e), e]),
+  );
+}
+
+/** Records `event` among the run's appends, for `checkHistory`. */
+function recordAppend(r: Real, event: Omit<Stamped, 'type' | 'data'>): void {
+  const { id, clientId, clientSeq, stream } = event;
+  r.appends.set(id, { id, clientId, clientSeq, stream });
+}
+
+/** The add in flight at a kill at `appended[i]` (`?<to-do>`) is `event`: certain now, and recorded. */
+function settleAdd(m: Model, r: Real, appended: string[], i: number, event: Stamped): void {
+  appended[i] = event.id;
+  m.todos.get(todoOf(event))!.uncertain = false;
+  recordAppend(r, event);
 }
 
 /**
@@ -856,11 +865,7 @@ function resolveAppended(m: Readonly<Model>, d: Device, events: readonly Stamped
  */
 function settleInFlight(m: Model, d: Device, r: Real, events: readonly Stamped[], final: boolean): void {
   const appended = m.appended[d.index]!;
-  const added = new Map(
-    events
-      .filter((e) => e.clientId === d.test.loom.clientId && e.type === 'todo.added')
-      .map((e) => [todoOf(e), e]),
-  );
+  const added = ownAdds(d, events);
   for (let i = appended.length - 1; i >= 0; i--) {
     const id = appended[i]!;
     if (!id.startsWith('?')) continue;
@@ -868,14 +873,7 @@ function settleInFlight(m: Model, d: Device, r: Real, events: readonly Stamped[]
     const event = added.get(todo);
     if (event !== undefined) {
       count(final ? 'inFlight.fromHub' : 'inFlight.stored');
-      appended[i] = event.id;
-      m.todos.get(todo)!.uncertain = false;
-      r.appends.set(event.id, {
-        id: event.id,
-        clientId: event.clientId,
-        clientSeq: event.clientSeq,
-        stream: event.stream,
-      });
+      settleAdd(m, r, appended, i, event);
     } else if (final) {
       count('inFlight.lost');
       appended.splice(i, 1);

@@ -5,7 +5,7 @@ import {
   type CommittedEvent,
   type EventEnvelope,
 } from './envelope.ts';
-import { fastCommittedEvent, fastEnvelope } from './envelope-fast-path.ts';
+import { fastCommittedEvent, fastEnvelope, intIn, isObject } from './envelope-fast-path.ts';
 import { ErrorCode } from './error-codes.ts';
 import { helloSchema, type Hello } from './hello.ts';
 import { hubErrorReplySchema, hubErrorSchema, type HubError } from './hub-error.ts';
@@ -230,16 +230,7 @@ function fastCommittedEvents(events: readonly unknown[]): CommittedEvent[] | und
 
 /** A plain object with exactly `count` own keys (the caller reads the ones it expects). */
 function hasKeys(input: unknown, count: number): boolean {
-  return (
-    typeof input === 'object' &&
-    input !== null &&
-    !Array.isArray(input) &&
-    Object.keys(input).length === count
-  );
-}
-
-function intIn(value: unknown, min: number): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+  return isObject(input) && Object.keys(input).length === count;
 }
 
 function toIssue(error: z.ZodError): ProtocolIssue {

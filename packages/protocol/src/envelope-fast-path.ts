@@ -37,8 +37,8 @@ export function fastCommittedEvent(input: unknown): CommittedEvent | undefined {
   const envelope = checkEnvelope(input, COMMITTED_KEYS);
   if (envelope === undefined) return undefined;
   const { position, streamVersion, recordedAt } = input as Record<string, unknown>;
-  if (!intIn(position, 1, Number.MAX_SAFE_INTEGER)) return undefined;
-  if (!intIn(streamVersion, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!intIn(position, 1)) return undefined;
+  if (!intIn(streamVersion, 1)) return undefined;
   if (typeof recordedAt !== 'string' || !RECORDED_AT_PATTERN.test(recordedAt)) return undefined;
   // The envelope is fresh: the fields go on it in the schema's order (a spread copies slowly).
   const committed = envelope as Record<string, unknown>;
@@ -74,9 +74,9 @@ function checkEnvelope(input: unknown, keys: ReadonlySet<string>): EventEnvelope
   if (!boundedString(clientId, Limits.maxClientIdLength) || !CLIENT_ID_PATTERN.test(clientId)) {
     return undefined;
   }
-  if (!intIn(clientSeq, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!intIn(clientSeq, 1)) return undefined;
   if (typeof hlc !== 'string' || hlc.length > 160 || !HLC_PATTERN.test(hlc)) return undefined;
-  if (expectedVersion !== undefined && !intIn(expectedVersion, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (expectedVersion !== undefined && !intIn(expectedVersion, 0)) return undefined;
   const envelope: EventEnvelope = {
     id,
     type,
@@ -155,7 +155,8 @@ function fastPrincipal(principal: unknown): { sub: string; iss?: string } | unde
   return { sub, iss };
 }
 
-function isObject(value: unknown): value is object {
+/** A non-array object (what the hand checks of messages start from). */
+export function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -163,6 +164,7 @@ function boundedString(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= max;
 }
 
-function intIn(value: unknown, min: number, max: number): value is number {
+/** A safe integer in `min..max`. */
+export function intIn(value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }
