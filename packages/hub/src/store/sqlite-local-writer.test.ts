@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { envelopeJson } from './committed-json.ts';
+import type { StoreAppend } from './event-store.ts';
 import { LOCAL_MAX_EVENTS, LocalWriter } from './sqlite-local-writer.ts';
 import { openSqliteDatabase, type AppendAnswer, type AppendColumns } from './sqlite-log.ts';
-import { columnsOf, createSqliteStore } from './sqlite-store.ts';
+import { createSqliteStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-local-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,6 +20,18 @@ async function openLog(
   const path = join(dir, `log-${++files}.db`);
   await (await createSqliteStore({ path })).close();
   return { path, local: LocalWriter.open({ path, scanWindow: 50_000 }, options) };
+}
+
+function columnsOf(items: readonly StoreAppend[]): AppendColumns {
+  return {
+    envelopes: items.map((i) => envelopeJson(i.event)),
+    ids: items.map((i) => i.event.id),
+    clientIds: items.map((i) => i.event.clientId),
+    clientSeqs: items.map((i) => i.event.clientSeq),
+    streams: items.map((i) => i.event.stream),
+    expectedVersions: items.map((i) => i.event.expectedVersion),
+    rejections: items.map((i) => i.rejection),
+  };
 }
 
 const batchOf = (from: number, count: number) =>

@@ -329,11 +329,8 @@ class SqliteEventStore implements EventStore {
   }
 }
 
-/**
- * A batch as the SQLite thread takes it: each envelope as JSON text, the fields it judges by beside.
- * Exported for a test.
- */
-export function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
+/** A batch as the SQLite thread takes it: each envelope as JSON text, the fields it judges by beside. */
+function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
   const columns: AppendColumns = {
     envelopes: [],
     ids: [],
