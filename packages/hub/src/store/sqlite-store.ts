@@ -1,10 +1,11 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { envelopeJson } from './committed-json.ts';
+import { committedJson, envelopeJson } from './committed-json.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
+  CommittedJson,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -129,7 +130,8 @@ class SqliteEventStore implements EventStore {
   }
 
   /** Takes a durable commit's answer: remembers the events, tells the watchers, answers the batch. */
-  #committed({ ids, envelopes }: AppendColumns, answer: AppendAnswer): StoreAppendResult[] {
+  #committed(columns: AppendColumns, answer: AppendAnswer): StoreAppendResult[] {
+    const { ids, envelopes } = columns;
     let from = -1;
     let head = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -141,7 +143,12 @@ class SqliteEventStore implements EventStore {
     }
     if (from >= 0 && this.#watchers.size > 0) {
       const recent = this.#recent;
-      this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
+      this.#watchers.emit({
+        head,
+        from,
+        events: () => recent.page(from, head - from)?.events ?? [],
+        json: () => committedTexts(columns, answer),
+      });
     }
     return resultsOf(ids, answer);
   }
@@ -350,6 +357,18 @@ function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
     columns.rejections.push(rejection);
   }
   return columns;
+}
+
+/** The events a batch committed (those the answer gives a position), as their JSON text. */
+function committedTexts({ envelopes, streams }: AppendColumns, answer: AppendAnswer): CommittedJson[] {
+  const texts: CommittedJson[] = [];
+  for (let i = 0; i < envelopes.length; i++) {
+    if (answer.others[i] !== undefined) continue;
+    const position = answer.positions[i]!;
+    const json = committedJson(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+    texts.push({ position, stream: streams[i]!, json });
+  }
+  return texts;
 }
 
 function resultsOf(ids: readonly string[], answer: AppendAnswer): StoreAppendResult[] {
