@@ -383,13 +383,16 @@ export class BackedClientStore implements ClientStore {
   }
 
   writeSyncState(state: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<ClientMeta> {
     return this.#backend.write(['meta'], async (tx) => {
+      const { subscriptions } = state;
       const meta: ClientMeta = {
         ...(await this.#readMeta(tx)),
-        ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
+        ...(subscriptions === undefined
+          ? {}
+          : { subscriptions: subscriptions === null ? undefined : [...subscriptions] }),
         ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
       };
       await this.#putMeta(tx, meta);

@@ -326,9 +326,12 @@ export interface ClientStore {
    * "`meta.position` only goes up".
    */
   realign(input: RealignInput): Promise<RealignResult>;
-  /** Records what the sync engine keeps in the meta: the subscriptions the log covers, the hub's id. */
+  /**
+   * Records what the sync engine keeps in the meta: the subscriptions the log covers (`null`: not
+   * known, as before the sync recorded any: while the coverage changes), the hub's id.
+   */
   writeSyncState(state: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<ClientMeta>;
   /** Confirmed events in position order. */
