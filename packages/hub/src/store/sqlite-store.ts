@@ -1,6 +1,5 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { envelopeJson } from './committed-json.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
@@ -15,7 +14,8 @@ import type {
   StoreReadResult,
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
-import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
+import { appendColumnsOf, type AppendAnswer } from './append-columns.ts';
+import type { PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
@@ -115,21 +115,25 @@ class SqliteEventStore implements EventStore {
     try {
       this.#open();
       if (batch.length === 0) return Promise.resolve([]);
-      const columns = columnsOf(batch);
+      const { columns, texts } = appendColumnsOf(batch);
       // Here and now when the SQLite thread has nothing of this log in hand (so commits keep their
       // call order) and the batch is small: no thread hop on an idle hub's path.
       const local =
         this.#calls === 0 ? this.#localWriter()?.append(columns, () => this.#checkpoint()) : undefined;
-      if (local !== undefined) return Promise.resolve(this.#committed(columns, local));
+      if (local !== undefined) return Promise.resolve(this.#committed(columns.ids, texts, local));
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, answer));
+      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns.ids, texts, answer));
     } catch (thrown) {
       return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
   }
 
   /** Takes a durable commit's answer: remembers the events, tells the watchers, answers the batch. */
-  #committed({ ids, envelopes }: AppendColumns, answer: AppendAnswer): StoreAppendResult[] {
+  #committed(
+    ids: readonly string[],
+    envelopes: readonly string[],
+    answer: AppendAnswer,
+  ): StoreAppendResult[] {
     let from = -1;
     let head = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -327,29 +331,6 @@ class SqliteEventStore implements EventStore {
   #open(): void {
     if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
-}
-
-/** A batch as the SQLite thread takes it: each envelope as JSON text, the fields it judges by beside. */
-function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
-  const columns: AppendColumns = {
-    envelopes: [],
-    ids: [],
-    clientIds: [],
-    clientSeqs: [],
-    streams: [],
-    expectedVersions: [],
-    rejections: [],
-  };
-  for (const { event, rejection, envelopeJson: text } of batch) {
-    columns.envelopes.push(text ?? envelopeJson(event));
-    columns.ids.push(event.id);
-    columns.clientIds.push(event.clientId);
-    columns.clientSeqs.push(event.clientSeq);
-    columns.streams.push(event.stream);
-    columns.expectedVersions.push(event.expectedVersion);
-    columns.rejections.push(rejection);
-  }
-  return columns;
 }
 
 function resultsOf(ids: readonly string[], answer: AppendAnswer): StoreAppendResult[] {
