@@ -1,5 +1,5 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import { ClientError, ClientErrorCode } from './client-error.ts';
+import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import type {
   AckRecord,
   AppendPendingOptions,
@@ -127,11 +127,25 @@ export class BackedClientStore implements ClientStore {
       return this.#appendAfterRead(build, options);
     }
     // The plain append does not wait for the meta: see `appendOnGuess`.
+    let built: { meta: ClientMeta; rows: OutboxRow[] };
+    try {
+      built = pendingRows(guess, build(guess), []);
+    } catch (error) {
+      return Promise.reject(toClientError(error));
+    }
+    const { stamped } = options;
+    // Told before the transaction starts: the push leaves at once (see `AppendPendingOptions.sole`).
+    const early = built.rows.length > 0 && stamped !== undefined && options.sole === true;
+    if (early) stamped(built.rows);
     return this.#backend
-      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, build, options.stamped))
+      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, built, early ? undefined : stamped))
       .catch((error: unknown) => {
-        if (error === STALE_META) return this.#appendAfterRead(build, options);
-        throw error;
+        if (error !== STALE_META) throw error;
+        if (!early) return this.#appendAfterRead(build, options);
+        throw new ClientError(
+          ClientErrorCode.storage,
+          'another writer of the database moved the clientSeq counter while this append was pushed on it: not stored (the hub may hold the events; they come back confirmed)',
+        );
       });
   }
 
@@ -141,18 +155,17 @@ export class BackedClientStore implements ClientStore {
    * read in the same transaction. A transaction's requests run in order, so the read sees the state
    * before the writes; if another tab or instance moved the meta since, it throws
    * {@link STALE_META} and the transaction rolls back with nothing stored. Saves a round trip per
-   * append on IndexedDB.
+   * append on IndexedDB. `built`: the rows and the meta, built on `guess`; `stamped`: told once the
+   * read confirmed the guess.
    */
   async #appendOnGuess(
     tx: WriteTx<ClientRows>,
     guess: ClientMeta,
-    build: (meta: ClientMeta) => PendingBuild,
+    built: { readonly meta: ClientMeta; readonly rows: OutboxRow[] },
     stamped: AppendPendingOptions['stamped'],
   ): Promise<AppendPendingResult> {
+    const { meta, rows } = built;
     const read = tx.get('meta', META_KEY);
-    // A failing build aborts the transaction: the read's failure is that one.
-    void read.catch(() => undefined);
-    const { meta, rows } = pendingRows(guess, build(guess), []);
     const writes =
       rows.length === 0 ? Promise.resolve() : Promise.all([tx.put('outbox', rows), this.#putMeta(tx, meta)]);
     // Rolling back fails the writes too: that is the point, not an error to report.

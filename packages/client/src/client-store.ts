@@ -261,7 +261,8 @@ export interface ClientStore {
    * `key`: an idempotency key, recorded in the same transaction; if an earlier append recorded
    * it, nothing is stored, `build` is not called and the result says `duplicate`. `stamped`: called
    * once the rows are those the transaction stores if it commits (their seqs checked against the
-   * meta it read), before it commits; the sync pushes them from there.
+   * meta it read), before it commits; the sync pushes them from there. `sole`: see
+   * {@link AppendPendingOptions.sole}.
    */
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
@@ -354,6 +355,13 @@ export interface AppendPendingOptions {
   readonly replace?: readonly number[];
   readonly key?: string;
   readonly stamped?: (rows: readonly OutboxRow[]) => void;
+  /**
+   * The caller knows of no other writer of the database: a plain append may tell `stamped` its
+   * rows as built on the meta the store last saw, before the transaction has read the meta. If
+   * the meta moved anyway (a writer the caller did not know of), the rows told may have left, so
+   * they are never given again under new ids: the append fails (`storage`), nothing stored.
+   */
+  readonly sole?: boolean;
 }
 
 /** What the `build` callback of {@link ClientStore.appendPending} returns. */

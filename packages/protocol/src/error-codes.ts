@@ -61,5 +61,5 @@ export const REJECTION_CODES = [
 /** A code that rejects a single pushed event. */
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
-/** All codes, for exhaustive tables and schemas. */
-export const ERROR_CODES = Object.values(ErrorCode) as readonly ErrorCode[];
+/** All codes, for exhaustive tables and schemas. Pure, so that bundles which never read it drop it. */
+export const ERROR_CODES = /* @__PURE__ */ Object.values(ErrorCode) as readonly ErrorCode[];

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { subscriptionsSchema } from './subscription.ts';
 
-/** Client → hub: replace this connection's subscriptions; answered by `subscribe` ack. */
-export const subscribeSchema = z.strictObject({
+/**
+ * Client → hub: replace this connection's subscriptions; answered by `subscribe` ack. Pure, so
+ * that a client's bundle (which decodes only the ack) drops it.
+ */
+export const subscribeSchema = /* @__PURE__ */ z.strictObject({
   subscriptions: subscriptionsSchema,
 });
 /** The `subscribe` message. */

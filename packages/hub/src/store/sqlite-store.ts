@@ -1,9 +1,11 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
+import { committedJson } from './committed-json.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
+  CommittedJson,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -14,7 +16,7 @@ import type {
   StoreReadResult,
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
-import { appendColumnsOf, type AppendAnswer } from './append-columns.ts';
+import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import type { PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
@@ -120,9 +122,9 @@ class SqliteEventStore implements EventStore {
       // call order) and the batch is small: no thread hop on an idle hub's path.
       const local =
         this.#calls === 0 ? this.#localWriter()?.append(columns, () => this.#checkpoint()) : undefined;
-      if (local !== undefined) return Promise.resolve(this.#committed(columns.ids, texts, local));
+      if (local !== undefined) return Promise.resolve(this.#committed(columns, texts, local));
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns.ids, texts, answer));
+      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, texts, answer));
     } catch (thrown) {
       return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
@@ -130,7 +132,7 @@ class SqliteEventStore implements EventStore {
 
   /** Takes a durable commit's answer: remembers the events, tells the watchers, answers the batch. */
   #committed(
-    ids: readonly string[],
+    { ids, streams }: AppendColumns,
     envelopes: readonly string[],
     answer: AppendAnswer,
   ): StoreAppendResult[] {
@@ -145,7 +147,12 @@ class SqliteEventStore implements EventStore {
     }
     if (from >= 0 && this.#watchers.size > 0) {
       const recent = this.#recent;
-      this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
+      this.#watchers.emit({
+        head,
+        from,
+        events: () => recent.page(from, head - from)?.events ?? [],
+        json: () => committedTexts(envelopes, streams, answer),
+      });
     }
     return resultsOf(ids, answer);
   }
@@ -331,6 +338,22 @@ class SqliteEventStore implements EventStore {
   #open(): void {
     if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
+}
+
+/** The events a batch committed (those the answer gives a position), as their JSON text. */
+function committedTexts(
+  envelopes: readonly string[],
+  streams: readonly string[],
+  answer: AppendAnswer,
+): CommittedJson[] {
+  const texts: CommittedJson[] = [];
+  for (let i = 0; i < envelopes.length; i++) {
+    if (answer.others[i] !== undefined) continue;
+    const position = answer.positions[i]!;
+    const json = committedJson(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+    texts.push({ position, stream: streams[i]!, json });
+  }
+  return texts;
 }
 
 function resultsOf(ids: readonly string[], answer: AppendAnswer): StoreAppendResult[] {
