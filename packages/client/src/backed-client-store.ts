@@ -220,14 +220,16 @@ export class BackedClientStore implements ClientStore {
     );
   }
 
-  markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
+  markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: number }> {
     return this.#write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
-      const before = await this.#readMeta(tx);
-      if (acks.length === 0) return { meta: before, settled: [] };
-      const rows = await getRows(
-        tx,
-        acks.map((a) => a.clientSeq),
-      );
+      const [before, rows] = await Promise.all([
+        this.#readMeta(tx),
+        getRows(
+          tx,
+          acks.map((a) => a.clientSeq),
+        ),
+      ]);
+      if (acks.length === 0) return { meta: before, settled: 0 };
       const updated: OutboxRow[] = [];
       const passed: OutboxRow[] = [];
       rows.forEach((row, i) => {
@@ -241,15 +243,15 @@ export class BackedClientStore implements ClientStore {
       if (passed.length > 0) {
         // Acked at or below the position: its stream is not in this log, and it will not come back.
         const seqs = passed.map((r) => r.clientSeq);
-        await tx.delete('outbox', seqs);
-        await tx.delete('acked', seqs);
-        await keepSent(tx, passed, before.clientSeq);
+        await Promise.all([
+          tx.delete('outbox', seqs),
+          tx.delete('acked', seqs),
+          keepSent(tx, passed, before.clientSeq),
+        ]);
       }
       // A log that holds no stream: see `settleUnheld`.
-      const settled = [...passed, ...(await settleUnheld(tx, before))].sort(
-        (a, b) => a.clientSeq - b.clientSeq,
-      );
-      if (settled.length === 0) return { meta: before, settled };
+      const settled = passed.length + (await settleUnheld(tx, before));
+      if (settled === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
       await this.#putMeta(tx, meta);
       return { meta, settled };

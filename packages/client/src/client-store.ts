@@ -276,15 +276,13 @@ export interface ClientStore {
   }): Promise<OutboxRow[]>;
   /**
    * Records the hub's acks on outbox rows; rows that are gone are skipped. A row acked at or below
-   * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`. On
-   * a log that holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed:
-   * the acked rows leave too (`settled`) once they are at least four times as many as the rows not acked yet
-   * (by the spans of their seqs), at the latest with the ack that leaves none. Settled rows are
-   * kept in `sent` ({@link readSent}).
+   * `meta.position` leaves at once (its stream is not in this log; the epoch moves). On a log that
+   * holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed: the acked
+   * rows leave too once they are at least four times as many as the rows not acked yet (by the
+   * spans of their seqs), at the latest with the ack that leaves none. `settled`: how many rows
+   * left so (the settled rows are kept in `sent`: {@link readSent}).
    */
-  markAcked(
-    acks: readonly AckRecord[],
-  ): Promise<{ readonly meta: ClientMeta; readonly settled: OutboxRow[] }>;
+  markAcked(acks: readonly AckRecord[]): Promise<{ readonly meta: ClientMeta; readonly settled: number }>;
   /**
    * The settled rows of these seqs, with their acks, in the same order (undefined where none): own
    * events the hub acked that left the outbox without coming back confirmed. Only the device's

@@ -302,7 +302,7 @@ export class LoomSyncPort implements SyncPort {
       this.#host.noteAcked(new Map(rows.map(({ clientSeq, ...fields }) => [clientSeq, fields])));
       this.#note(open.map((a) => [a.id, committed(a.position, a.streamVersion)] as const));
       if (stale) await this.#host.refresh();
-      if (settled.length > 0) {
+      if (settled > 0) {
         await this.#host.refresh();
         this.#announce();
       }

@@ -221,7 +221,7 @@ export function outboxContract(fresh: FreshStore): void {
       { clientSeq: 2, position: 7 },
       { clientSeq: 3, position: 9, streamVersion: 2 },
     ]);
-    expect(acked.settled).toEqual([{ ...rows[0], acked: { position: 3 } }]);
+    expect(acked.settled).toBe(1);
     expect(acked.meta.epoch).toBe(1);
     // The log moves past 7 without it (a filtered page up to 8): it leaves too; 9 stays.
     const inserted = await store.insertConfirmed([sampleCommitted({ position: 6, clientId: 'x' })], {
