@@ -92,7 +92,7 @@ export class BackedClientStore implements ClientStore {
 
   async open(): Promise<ClientMeta> {
     await this.#backend.open();
-    return this.#backend.write(['meta'], async (tx) => {
+    return this.#write(['meta'], async (tx) => {
       const existing = await tx.get('meta', META_KEY);
       if (existing) return (this.#lastMeta = toMeta(existing));
       const meta: ClientMeta = {
@@ -137,16 +137,16 @@ export class BackedClientStore implements ClientStore {
     // Told before the transaction starts: the push leaves at once (see `AppendPendingOptions.sole`).
     const early = built.rows.length > 0 && stamped !== undefined && options.sole === true;
     if (early) stamped(built.rows);
-    return this.#backend
-      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, built, early ? undefined : stamped))
-      .catch((error: unknown) => {
-        if (error !== STALE_META) throw error;
-        if (!early) return this.#appendAfterRead(build, options);
-        throw new ClientError(
-          ClientErrorCode.storage,
-          'another writer of the database moved the clientSeq counter while this append was pushed on it: not stored (the hub may hold the events; they come back confirmed)',
-        );
-      });
+    return this.#write(['meta', 'outbox'], (tx) =>
+      this.#appendOnGuess(tx, guess, built, early ? undefined : stamped),
+    ).catch((error: unknown) => {
+      if (error !== STALE_META) throw error;
+      if (!early) return this.#appendAfterRead(build, options);
+      throw new ClientError(
+        ClientErrorCode.storage,
+        'another writer of the database moved the clientSeq counter while this append was pushed on it: not stored (the hub may hold the events; they come back confirmed)',
+      );
+    });
   }
 
   /**
@@ -186,7 +186,7 @@ export class BackedClientStore implements ClientStore {
   ): Promise<AppendPendingResult> {
     const { key } = options;
     const replace = options.replace ?? [];
-    return this.#backend.write(
+    return this.#write(
       [
         'meta',
         'outbox',
@@ -221,7 +221,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: number }> {
-    return this.#backend.write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
+    return this.#write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
       const [before, rows] = await Promise.all([
         this.#readMeta(tx),
         getRows(
@@ -259,7 +259,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   reject(rejections: readonly RejectionInput[]): Promise<RejectResult> {
-    return this.#backend.write(['meta', 'outbox', 'acked', 'deadLetters'], async (tx) => {
+    return this.#write(['meta', 'outbox', 'acked', 'deadLetters'], async (tx) => {
       const before = await this.#readMeta(tx);
       const rows = await getRows(
         tx,
@@ -302,7 +302,7 @@ export class BackedClientStore implements ClientStore {
 
   deleteDeadLetters(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return Promise.resolve();
-    return this.#backend.write(['deadLetters'], (tx) => tx.delete('deadLetters', ids));
+    return this.#write(['deadLetters'], (tx) => tx.delete('deadLetters', ids));
   }
 
   async insertConfirmed(
@@ -310,7 +310,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
+    return await this.#write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
@@ -335,7 +335,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly subscriptions?: readonly string[] } = {},
   ): Promise<InsertHistoryResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
+    return await this.#write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
       const before = await this.#readMeta(tx);
       const older = events.filter((e) => e.position <= before.position);
       let inserted: CommittedEvent[] = [];
@@ -358,7 +358,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   realign(input: RealignInput): Promise<RealignResult> {
-    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
+    return this.#write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
       const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
       // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it
@@ -386,7 +386,7 @@ export class BackedClientStore implements ClientStore {
     readonly subscriptions?: readonly string[];
     readonly hubId?: string;
   }): Promise<ClientMeta> {
-    return this.#backend.write(['meta'], async (tx) => {
+    return this.#write(['meta'], async (tx) => {
       const meta: ClientMeta = {
         ...(await this.#readMeta(tx)),
         ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
@@ -424,13 +424,27 @@ export class BackedClientStore implements ClientStore {
 
   putSnapshots(rows: readonly SnapshotRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    return this.#backend.write(['snapshots'], async (tx) => {
+    return this.#write(['snapshots'], async (tx) => {
       for (const row of rows) {
         const same = await tx.scanIndex('snapshots', 'name', { lower: row.name, upper: row.name });
         const others = same.filter((other) => other.id !== row.id).map((other) => other.id);
         if (others.length > 0) await tx.delete('snapshots', others);
         await tx.put('snapshots', [row]);
       }
+    });
+  }
+
+  /**
+   * A write transaction of the backend. One that fails forgets the guess: it may have put a meta
+   * that never landed, and an append told on it would fail (see `AppendPendingOptions.sole`).
+   */
+  #write<T>(
+    tables: readonly (keyof ClientRows)[],
+    body: (tx: WriteTx<ClientRows>) => Promise<T>,
+  ): Promise<T> {
+    return this.#backend.write(tables, body).catch((error: unknown) => {
+      this.#lastMeta = undefined;
+      throw error;
     });
   }
 

@@ -52,8 +52,9 @@ interface Selectable {
  * every other node's) and sends each ready session of this node (`io.local`: never through an
  * adapter) the committed events it subscribes to, in position order, with `prev`. Events the
  * store handed over with a change that follows on from the feed's target are sent as they are
- * (as their JSON text when the store gives it); anything else is read back from the store. Only one delivery runs at a time and `cursor` only
- * moves forward, so no session ever sees position n+1 before n.
+ * (as their JSON text when the store gives it); anything else is read back from the store. Only
+ * one delivery runs at a time and `cursor` only moves forward, so no session ever sees position
+ * n+1 before n.
  *
  * Invariant: every event at or below `cursor` has been offered to every session that was ready
  * when it was read; a session that becomes ready starts at `cursor` (its `welcome.head`).
@@ -86,10 +87,10 @@ export class LiveFeed {
   onHead(change: HeadChange): void {
     if (this.#closed) return;
     // Taken now, the store may not hold them later; and only for a listener: building them costs
-    // as much as a read (a text and a parse per event), and a feed nobody listens to skips them.
+    // a text per event (and a parse, as objects), and a feed nobody listens to skips them.
     if (change.from === this.#target && anyoneListens(this.#ctx())) {
       const run = handedOver(change);
-      const { events } = run ?? { events: [] };
+      const events = run?.events ?? [];
       if (events.length === change.head - change.from && events[0]?.position === change.from + 1) {
         this.#given.push({ from: change.from, run: run! });
       }
@@ -155,7 +156,7 @@ export class LiveFeed {
         const take = Math.min(run.events.length, ctx.limits.maxBatchSize);
         if (take === run.events.length) this.#given.shift();
         else this.#given[0] = { from: given.from + take, run: sliceRun(run, take) };
-        page = { run: sliceRun(run, 0, take), until: given.from + take };
+        page = { run: take === run.events.length ? run : sliceRun(run, 0, take), until: given.from + take };
       } else {
         try {
           const read = await ctx.store.read({
