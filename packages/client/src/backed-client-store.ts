@@ -166,6 +166,9 @@ export class BackedClientStore implements ClientStore {
   ): Promise<AppendPendingResult> {
     const { meta, rows } = built;
     const read = tx.get('meta', META_KEY);
+    // A write that throws at once (a row that cannot be cloned) aborts the transaction before the
+    // read is awaited: the read's failure is that one.
+    void read.catch(() => undefined);
     const writes =
       rows.length === 0 ? Promise.resolve() : Promise.all([tx.put('outbox', rows), this.#putMeta(tx, meta)]);
     // Rolling back fails the writes too: that is the point, not an error to report.

@@ -1,3 +1,4 @@
+import type { JsonValue } from '@eventloom/protocol';
 import { sampleCommitted } from '@eventloom/protocol/testing';
 import { expect, it } from 'vitest';
 import { ClientError, ClientErrorCode } from '../client-error.ts';
@@ -32,6 +33,13 @@ export function outboxContract(fresh: FreshStore): void {
       store.appendPending((m) => ({ events: [envelope(m, m.clientSeq + 2)], hlc: hlcOf(1) })),
     ).rejects.toBeInstanceOf(ClientError);
     expect(await store.readPending()).toEqual([]);
+    expect(await store.readMeta()).toEqual(meta);
+    // A row the storage cannot clone: the write fails whole (and nothing is left unhandled).
+    const uncloneable = (m: ClientMeta) => {
+      const event = { ...envelope(m, m.clientSeq + 1), data: { f: () => 1 } as unknown as JsonValue };
+      return { events: [event], hlc: event.hlc };
+    };
+    await expect(store.appendPending(uncloneable)).rejects.toBeInstanceOf(ClientError);
     expect(await store.readMeta()).toEqual(meta);
     const ok = await store.appendPending((m) => build(m, 1));
     expect(ok.rows[0]!.clientSeq).toBe(1);
