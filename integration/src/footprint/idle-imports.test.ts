@@ -1,10 +1,16 @@
 /**
  * What an idle hub loads (hub-memory-rss measures its resident memory): every module costs heap
  * in the thread that loads it, so the SQLite thread and a plain `eventloom-hub` load only what
- * they use.
+ * they use; and every worker thread is a heap of its own, so an idle hub starts none.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { createHub, createSqliteStore, insecureDevAuthenticator } from '@eventloom/hub';
+import { sampleEnvelope } from '@eventloom/protocol/testing';
+import { silent } from '../sync/sync-harness.node.ts';
 import { describe, expect, it } from 'vitest';
 import { staticImports, valueImports } from './static-imports.ts';
 
@@ -55,6 +61,32 @@ describe('an idle hub', () => {
         (f) => f.includes(join('packages', 'core')) || f.includes(join('hub', 'src', 'reactions')),
       );
       expect(reactions).toEqual([]);
+    }
+  });
+
+  it('runs on a SQLite file without a worker thread until an event is written', async () => {
+    const started: Worker[] = [];
+    const count = (worker: Worker) => started.push(worker);
+    process.on('worker', count);
+    const dir = mkdtempSync(join(tmpdir(), 'eventloom-idle-hub-'));
+    try {
+      const store = await createSqliteStore({ path: join(dir, 'hub.db') });
+      const hub = await createHub({ store, auth: insecureDevAuthenticator(), logger: silent });
+      try {
+        expect((await fetch(`${hub.url}/readyz`)).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(started).toHaveLength(0);
+        // The count sees the commit thread the first event starts.
+        await hub.append([{ event: sampleEnvelope({ clientSeq: 1 }) }]);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(started).toHaveLength(1);
+      } finally {
+        await hub.close();
+        await store.close();
+      }
+    } finally {
+      process.off('worker', count);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -25,14 +25,17 @@ const SLOW_REST_MAX_MS = 1_000;
 const COMMITS_PER_CHECKPOINT = 64;
 
 /**
- * A second write connection to a file log, on the caller's (the hub's) thread: it commits a small
+ * A second write connection to a file log, on the caller's (the hub's) thread, opened with the
+ * store (it creates or migrates the file, so open-time errors surface there). It commits a small
  * batch at once, synchronously, when the SQLite thread has nothing of this log in hand. An idle
  * hub then answers a lone push without the two thread hops (post to the SQLite thread, post
  * back), each of which waits for a thread to be scheduled; one small transaction costs less than
- * that. It never waits for a lock (`busy_timeout` 0): a busy log (another writer) leaves the batch
- * to the SQLite thread, having written nothing. It never checkpoints (`wal_autocheckpoint` 0): the
- * SQLite thread does, when asked ({@link LocalWriter.append} says when), so that the event loop
- * never copies the WAL into the file.
+ * that. Until the SQLite thread is up it takes every batch, and the store's other work too
+ * ({@link LocalWriter.now}): a hub nobody writes to never starts that thread. It never waits for a
+ * lock once open (`busy_timeout` 0): a busy log (another writer) leaves the batch to the SQLite
+ * thread, having written nothing. It never checkpoints (`wal_autocheckpoint` 0): the SQLite thread
+ * does, when asked ({@link LocalWriter.append} says when), so that the event loop never copies
+ * the WAL into the file.
  *
  * Invariant: a batch it answers is committed durably (WAL, `synchronous=FULL`, as the thread's
  * connection); a batch it declines (undefined) left the log untouched.
@@ -54,8 +57,8 @@ export class LocalWriter {
   }
 
   /**
-   * Opens the connection, on a file whose schema is current (the SQLite thread opened it first).
-   * `commitsPerCheckpoint`: how often {@link append} asks for a checkpoint (default 64 commits);
+   * Opens (creating or migrating it) the log; fails with a HubError `store`. The migrations
+   * wait `options.busyTimeoutMs` for a lock, the commits after them never. `commitsPerCheckpoint`: how often {@link append} asks for a checkpoint (default 64 commits);
    * `clock`: the time in ms it judges a commit's length and its rest by (default `performance.now`).
    */
   static open(
@@ -65,26 +68,21 @@ export class LocalWriter {
       clock = () => performance.now(),
     }: { readonly commitsPerCheckpoint?: number; readonly clock?: () => number } = {},
   ): LocalWriter {
-    const log = SqliteLog.open({ ...options, busyTimeoutMs: 0 }, { autoCheckpoint: false });
+    const log = SqliteLog.open(options, { autoCheckpoint: false, busyTimeoutMs: 0 });
     return new LocalWriter(log, commitsPerCheckpoint, clock);
   }
 
   /**
    * Commits `batch` here and now, if it is small and this thread has rested enough since its last
-   * commit; undefined when it declines (too big, too soon, or the log is locked by another writer).
-   * `checkpoint` is called when the SQLite thread should checkpoint the log.
+   * commit, or whatever it is with `always` (while the SQLite thread starts); undefined when it
+   * declines (too big, too soon, or the log is locked by another writer). `checkpoint` is called
+   * when the SQLite thread should checkpoint the log.
    */
-  append(batch: AppendColumns, checkpoint: () => void): AppendAnswer | undefined {
+  append(batch: AppendColumns, checkpoint: () => void, always = false): AppendAnswer | undefined {
     const started = this.#clock();
-    if (started < this.#restUntil || !small(batch)) return undefined;
-    let answer: AppendAnswer;
-    try {
-      answer = this.#log.append(batch);
-    } catch (thrown) {
-      // Locked by another connection: nothing was written, the SQLite thread takes the batch.
-      if (isBusy(thrown)) return undefined;
-      throw thrown;
-    }
+    if (!always && (started < this.#restUntil || !small(batch))) return undefined;
+    const answer = this.now((log) => log.append(batch));
+    if (answer === undefined) return undefined;
     const ended = this.#clock();
     const took = ended - started;
     this.#restUntil = ended + this.#restAfter(took);
@@ -93,6 +91,19 @@ export class LocalWriter {
       checkpoint();
     }
     return answer;
+  }
+
+  /**
+   * Runs `work` on this connection here and now; undefined when the log is locked by another
+   * writer (nothing was written: the SQLite thread takes the work).
+   */
+  now<T>(work: (log: SqliteLog) => T): T | undefined {
+    try {
+      return work(this.#log);
+    } catch (thrown) {
+      if (isBusy(thrown)) return undefined;
+      throw thrown;
+    }
   }
 
   close(): void {

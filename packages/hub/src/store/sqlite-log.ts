@@ -98,12 +98,19 @@ export class SqliteLog {
   /**
    * Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. Without
    * `autoCheckpoint`, its commits never copy the WAL into the file: {@link checkpoint} does.
+   * `busyTimeoutMs`: how long its statements wait for a lock once it is open (the migrations wait
+   * `options.busyTimeoutMs`).
    */
-  static open(options: SqliteLogOptions, { autoCheckpoint = true } = {}): SqliteLog {
+  static open(
+    options: SqliteLogOptions,
+    { autoCheckpoint = true, busyTimeoutMs }: { autoCheckpoint?: boolean; busyTimeoutMs?: number } = {},
+  ): SqliteLog {
     const db = openSqliteDatabase(options);
     try {
       if (!autoCheckpoint) db.pragma('wal_autocheckpoint = 0');
       migrateSqlite(db);
+      // PRAGMA takes no parameters: a number, checked here.
+      if (busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
       return new SqliteLog(db, options.scanWindow);
     } catch (thrown) {
       db.close();

@@ -17,7 +17,7 @@ import type {
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
 import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
-import type { PageText, SqliteLogOptions } from './sqlite-log.ts';
+import type { PageText, SqliteLog, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
@@ -41,13 +41,17 @@ export interface SqliteStoreOptions {
  * `synchronous=FULL`, so that an append resolves only once its transaction is durable. Fails with a
  * {@link HubError} `store` on a file of another application or of a newer schema.
  *
- * The log runs on worker threads (shared by all SQLite stores of the process): commits on one,
- * reads on another with a connection of their own, both opened by the first read that reaches
- * SQLite; neither blocks the caller's event loop, which goes on reading sockets meanwhile, and a
- * long catch-up read does not hold commits up. One exception, for latency: a small batch (at most
- * 16 events) that finds the commit thread idle is committed on the caller's thread, on a second
- * connection, unless that thread committed too recently or its last commit took over 2 ms (then
- * for a while, longer while such commits follow: see `sqlite-local-writer.ts`); durability is the same.
+ * A file log is opened on the caller's thread, which keeps that connection; the log's work runs on
+ * worker threads (shared by all SQLite stores of the process), so that it does not block the
+ * caller's event loop, which goes on reading sockets meanwhile: commits on one, started by the
+ * first append, import or checkpoint; reads on another, with a connection of their own, started by
+ * the first read that reaches SQLite (a long catch-up read then does not hold commits up). Nothing
+ * waits for a thread to start: until it is up, its work runs on the caller's connection (a hub
+ * nobody writes to never starts the commit thread; each thread is a heap of its own). Once it is
+ * up, one exception, for latency: a small batch (at most 16 events) that finds the commit thread
+ * idle is committed on the caller's thread, unless that thread committed too recently or its last
+ * commit took over 2 ms (then for a while, longer while such commits follow: see
+ * `sqlite-local-writer.ts`); durability is the same. A `:memory:` log lives on the commit thread alone.
  *
  * @example
  * const store = await createSqliteStore({ path: 'data/hub.db' });
@@ -60,18 +64,21 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
     scanWindow,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
   };
-  const thread = SqliteThread.shared('writer');
-  const handle = await thread.request<number>({ op: 'open', options: logOptions });
-  const writer = { thread, handle };
   const inMemory =
     options.path === ':memory:' || options.path === '' || options.path.startsWith('file::memory:');
-  // A `:memory:` log lives on the SQLite thread alone; a file gets a second write connection on
-  // this thread, opened by the first append.
-  const local = inMemory ? undefined : logOptions;
-  if (options.readConnection === false || inMemory) return new SqliteEventStore(writer, undefined, local);
+  if (inMemory) {
+    const thread = SqliteThread.shared('writer');
+    const handle = await thread.request<number>({ op: 'open', options: logOptions });
+    return new SqliteEventStore({ thread, handle });
+  }
+  const { LocalWriter } = await import('./sqlite-local-writer.ts').catch((cause: unknown) => {
+    throw new HubError(HubErrorCode.store, `event store: cannot load SQLite: ${String(cause)}`, { cause });
+  });
+  const local = LocalWriter.open(logOptions);
   // The read connection, and its thread, wait for the first read that needs them: a hub nobody
-  // catches up from never starts them (a thread with its own heap costs megabytes).
-  return new SqliteEventStore(writer, logOptions, local);
+  // catches up from never starts them.
+  const reader = options.readConnection === false ? undefined : logOptions;
+  return new SqliteEventStore({ local, options: logOptions }, reader);
 }
 
 /** A log opened on one of the SQLite threads. */
@@ -80,9 +87,22 @@ interface OpenLog {
   readonly handle: number;
 }
 
+/** A file log's connection on the caller's thread, and how to open it on the commit thread. */
+interface LocalLog {
+  readonly local: LocalWriter;
+  readonly options: SqliteLogOptions;
+}
+
 /** The SQLite store: the caller's side of a log on the SQLite thread; see {@link createSqliteStore}. */
 class SqliteEventStore implements EventStore {
-  readonly #writer: OpenLog;
+  /** The connection on this thread (undefined for a `:memory:` log): open from the start. */
+  readonly #local: LocalWriter | undefined;
+  /** How to open the log on the commit thread (undefined when it was open from the start). */
+  readonly #writerOptions: SqliteLogOptions | undefined;
+  /** The log on the commit thread, opening or open, once something needed it (again after a failed open). */
+  #writer: Promise<OpenLog> | undefined;
+  /** The log on the commit thread once it is open: until then, its work runs on {@link #local}. */
+  #writerOpen: OpenLog | undefined;
   /** How to open the read connection; undefined when reads go to the writer. */
   readonly #readerOptions: SqliteLogOptions | undefined;
   /** The read connection, opening or open, once a read has needed it (again after a failed open). */
@@ -93,24 +113,22 @@ class SqliteEventStore implements EventStore {
   readonly #recent = new RecentCommits();
   readonly #watchers = new HeadWatchers();
   /**
-   * How to open the write connection on this thread, for small batches while the SQLite thread is
-   * idle (undefined for a `:memory:` log); the connection, once the first append has opened it in
-   * the background (a hub nobody pushes to loads no SQLite on its thread); null when it cannot be.
+   * Requests of this log for the commit thread not answered yet (posted, or waiting for it to
+   * open). Invariant: the connection here writes only while there are none, and none is made while
+   * it writes (its commits are synchronous), so commits keep their call order.
    */
-  readonly #localOptions: SqliteLogOptions | undefined;
-  #local: LocalWriter | null | undefined;
-  /** Requests of this log on the SQLite thread not answered yet. */
   #calls = 0;
   #closed: Promise<void> | undefined;
 
-  constructor(
-    writer: OpenLog,
-    readerOptions: SqliteLogOptions | undefined,
-    localOptions: SqliteLogOptions | undefined,
-  ) {
-    this.#writer = writer;
+  constructor(writer: OpenLog | LocalLog, readerOptions?: SqliteLogOptions) {
+    if ('local' in writer) {
+      this.#local = writer.local;
+      this.#writerOptions = writer.options;
+    } else {
+      this.#writerOpen = writer;
+      this.#writer = Promise.resolve(writer);
+    }
     this.#readerOptions = readerOptions;
-    this.#localOptions = localOptions;
   }
 
   append(batch: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
@@ -118,13 +136,19 @@ class SqliteEventStore implements EventStore {
       this.#open();
       if (batch.length === 0) return Promise.resolve([]);
       const { columns, texts } = appendColumnsOf(batch);
-      // Here and now when the SQLite thread has nothing of this log in hand (so commits keep their
-      // call order) and the batch is small: no thread hop on an idle hub's path.
-      const local =
-        this.#calls === 0 ? this.#localWriter()?.append(columns, () => this.#checkpoint()) : undefined;
-      if (local !== undefined) return Promise.resolve(this.#committed(columns, texts, local));
-      const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, texts, answer));
+      const local = this.#local;
+      // Here and now when the commit thread has nothing of this log in hand (so commits keep their
+      // call order): every batch while that thread starts (this starts it), a small one after.
+      let answer: AppendAnswer | undefined;
+      if (local !== undefined && this.#calls === 0) {
+        const starting = this.#writerOpen === undefined;
+        if (starting) void this.#startWriter();
+        answer = local.append(columns, () => this.#checkpoint(), starting);
+      }
+      if (answer !== undefined) return Promise.resolve(this.#committed(columns, texts, answer));
+      return this.#call<AppendAnswer>((handle) => ({ op: 'append', handle, batch: columns })).then((answer) =>
+        this.#committed(columns, texts, answer),
+      );
     } catch (thrown) {
       return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
@@ -157,29 +181,10 @@ class SqliteEventStore implements EventStore {
     return resultsOf(ids, answer);
   }
 
-  /** The write connection on this thread, if open; the first call starts opening it. */
-  #localWriter(): LocalWriter | undefined {
-    if (this.#local !== undefined || this.#localOptions === undefined) return this.#local ?? undefined;
-    this.#local = null;
-    const options = this.#localOptions;
-    import('./sqlite-local-writer.ts').then(
-      ({ LocalWriter }) => {
-        if (this.#closed !== undefined) return;
-        try {
-          this.#local = LocalWriter.open(options);
-        } catch {
-          // Every batch goes to the SQLite thread, as it would anyway.
-        }
-      },
-      () => undefined,
-    );
-    return undefined;
-  }
-
-  /** Asks the SQLite thread to checkpoint what this thread's connection committed. */
+  /** Asks the commit thread (starting it if need be) to checkpoint what this thread's connection committed. */
   #checkpoint(): void {
-    void this.#writer.thread
-      .request<undefined>({ op: 'checkpoint', handle: this.#writer.handle })
+    this.#startWriter()
+      .then(({ thread, handle }) => thread.request<undefined>({ op: 'checkpoint', handle }))
       .catch(() => undefined);
   }
 
@@ -191,7 +196,10 @@ class SqliteEventStore implements EventStore {
       const recent = this.#recent.page(from, limit, maxJsonChars);
       if (recent !== undefined) return recent;
     }
-    const page = await this.#readPage<PageText>('read', query, filter);
+    const page = await this.#readPage<PageText>(
+      (handle) => ({ op: 'read', handle, ...pageOf(query, filter) }),
+      (log) => log.read(from, limit, filter, maxJsonChars),
+    );
     let jsonChars = 0;
     const parsed = page.events.map((text) => {
       jsonChars += text.length;
@@ -211,21 +219,23 @@ class SqliteEventStore implements EventStore {
    */
   async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
     this.#open();
-    return this.#readPage<StoreJsonPage>('readJson', query, streamFilter(query));
+    const filter = streamFilter(query);
+    const { from, limit, maxJsonChars } = query;
+    return this.#readPage<StoreJsonPage>(
+      (handle) => ({ op: 'readJson', handle, ...pageOf(query, filter) }),
+      (log) => log.readJson(from, limit, filter, maxJsonChars),
+    );
   }
 
-  /** Asks the read connection (the writer's, without one or until it is open) for a page. */
-  async #readPage<T>(op: 'read' | 'readJson', query: StoreReadQuery, filter: StreamFilter): Promise<T> {
-    const { thread, handle } = this.#readLog();
-    const { from, limit, maxJsonChars } = query;
-    return thread.request<T>({
-      op,
-      handle,
-      from,
-      limit,
-      filter,
-      ...(maxJsonChars === undefined ? {} : { maxJsonChars }),
-    });
+  /**
+   * Asks the read connection for a page: the writer's without one or until it is open, and this
+   * thread's while neither thread is up (without a read connection, this starts the commit thread).
+   */
+  async #readPage<T>(call: (handle: number) => SqliteCall, here: (log: SqliteLog) => T): Promise<T> {
+    // Not counted among the commit thread's calls: a read does not order commits.
+    const log = this.#readLog() ?? this.#writerOpen;
+    if (log !== undefined) return log.thread.request<T>(call(log.handle));
+    return this.#run(call, here, this.#readerOptions === undefined);
   }
 
   async importEvents(
@@ -233,41 +243,56 @@ class SqliteEventStore implements EventStore {
     options: { readonly hubId?: string } = {},
   ): Promise<StoreImportResult> {
     this.#open();
+    const { hubId } = options;
     // The recent-commits cache holds only what this store appended: an import goes around it, so
     // it starts again from the log.
-    const result = await this.#call<StoreImportResult>({
-      op: 'import',
-      handle: this.#writer.handle,
-      events,
-      hubId: options.hubId,
-    });
+    const result = await this.#run<StoreImportResult>(
+      (handle) => ({ op: 'import', handle, events, hubId }),
+      (log) => log.importEvents(events, hubId),
+      true,
+    );
     this.#recent.clear();
     return result;
   }
 
   async head(): Promise<number> {
     this.#open();
-    return this.#call<number>({ op: 'head', handle: this.#writer.handle });
+    return this.#run(
+      (handle) => ({ op: 'head', handle }),
+      (log) => log.head(),
+    );
   }
 
   async streamVersion(stream: string): Promise<number> {
     this.#open();
-    return this.#call<number>({ op: 'streamVersion', handle: this.#writer.handle, stream });
+    return this.#run(
+      (handle) => ({ op: 'streamVersion', handle, stream }),
+      (log) => log.streamVersion(stream),
+    );
   }
 
   async client(clientId: string): Promise<ClientRecord> {
     this.#open();
-    return this.#call<ClientRecord>({ op: 'client', handle: this.#writer.handle, clientId });
+    return this.#run(
+      (handle) => ({ op: 'client', handle, clientId }),
+      (log) => log.client(clientId),
+    );
   }
 
   async bindClient(clientId: string, principal: string): Promise<boolean> {
     this.#open();
-    return this.#call<boolean>({ op: 'bindClient', handle: this.#writer.handle, clientId, principal });
+    return this.#run(
+      (handle) => ({ op: 'bindClient', handle, clientId, principal }),
+      (log) => log.bindClient(clientId, principal),
+    );
   }
 
   async hubId(): Promise<string> {
     this.#open();
-    return this.#call<string>({ op: 'hubId', handle: this.#writer.handle });
+    return this.#run(
+      (handle) => ({ op: 'hubId', handle }),
+      (log) => log.hubId(),
+    );
   }
 
   watchHead(listener: (change: HeadChange) => void): () => void {
@@ -288,23 +313,67 @@ class SqliteEventStore implements EventStore {
     // raced, and a copy of the file alone could miss the end of the log (its hub id included).
     this.#closed ??= (async () => {
       await this.#reader?.then(close, () => undefined);
+      const writer = await this.#writer?.catch(() => undefined);
       this.#local?.close();
-      await close(this.#writer);
+      if (writer !== undefined) await close(writer);
     })();
     return this.#closed;
   }
 
   /**
-   * The connection a read goes to: the read connection once it is open, the writer's until then.
-   * The first read starts opening the read connection on the reader thread (after the writer
-   * created or migrated the file: it finds the schema current), and no read waits for it: starting
-   * that thread takes milliseconds on an idle machine but seconds on a loaded one (from TypeScript
-   * source, tsx registers inside it), and after every start of the hub the first pulls waited so.
+   * The log on the commit thread, opening or open; the first call starts opening it (after the
+   * connection here created or migrated the file: it finds the schema current). Nothing waits for
+   * it but the work this thread's connection declined: starting a thread takes milliseconds on an
+   * idle machine but seconds on a loaded one (from TypeScript source, tsx registers inside it).
    */
-  #readLog(): OpenLog {
+  #startWriter(): Promise<OpenLog> {
+    if (this.#writer !== undefined) return this.#writer;
+    const options = this.#writerOptions!;
+    const thread = SqliteThread.shared('writer');
+    const opening = thread.request<number>({ op: 'open', options }).then(
+      (handle) => {
+        // Closed meanwhile: close() awaits this and closes it.
+        this.#writerOpen = { thread, handle };
+        return this.#writerOpen;
+      },
+      (thrown: unknown) => {
+        // The next need tries again; meanwhile the connection here does the work.
+        this.#writer = undefined;
+        throw toHubError(thrown, HubErrorCode.store);
+      },
+    );
+    // Awaited by the calls this thread declined: a failed open fails them only.
+    opening.catch(() => undefined);
+    this.#writer = opening;
+    return opening;
+  }
+
+  /**
+   * Runs `here` on this thread's connection while the commit thread is not up and has nothing of
+   * this log in hand (starting that thread when `start`), else `call` on that thread.
+   */
+  #run<T>(call: (handle: number) => SqliteCall, here: (log: SqliteLog) => T, start = false): Promise<T> {
+    const local = this.#local;
+    if (local !== undefined && this.#writerOpen === undefined && this.#calls === 0) {
+      if (start) void this.#startWriter();
+      try {
+        const value = local.now(here);
+        if (value !== undefined) return Promise.resolve(value);
+      } catch (thrown) {
+        return Promise.reject(toHubError(thrown, HubErrorCode.store));
+      }
+    }
+    return this.#call(call);
+  }
+
+  /**
+   * The connection a read goes to: the read connection once it is open, undefined (the writer's)
+   * until then. The first read starts opening the read connection on the reader thread, and no
+   * read waits for it: after every start of the hub the first pulls waited so.
+   */
+  #readLog(): OpenLog | undefined {
     const options = this.#readerOptions;
-    if (options === undefined) return this.#writer;
-    if (this.#readerOpen !== undefined) return this.#readerOpen;
+    if (options === undefined || this.#readerOpen !== undefined) return this.#readerOpen;
     if (this.#reader === undefined) {
       const thread = SqliteThread.shared('reader');
       const opening = thread.request<number>({ op: 'open', options }).then(
@@ -322,15 +391,17 @@ class SqliteEventStore implements EventStore {
       opening.catch(() => undefined);
       this.#reader = opening;
     }
-    return this.#writer;
+    return undefined;
   }
 
-  #call<T>(call: SqliteCall): Promise<T> {
+  /** Posts `call` to the commit thread, once the log is open there (this starts opening it). */
+  #call<T>(call: (handle: number) => SqliteCall): Promise<T> {
     this.#calls++;
     const answered = () => {
       this.#calls--;
     };
-    const request = this.#writer.thread.request<T>(call);
+    // Through the one opening promise: the calls are posted in the order they were made.
+    const request = this.#startWriter().then(({ thread, handle }) => thread.request<T>(call(handle)));
     request.then(answered, answered);
     return request;
   }
@@ -338,6 +409,12 @@ class SqliteEventStore implements EventStore {
   #open(): void {
     if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
+}
+
+/** A page query's fields, as a read request carries them. */
+function pageOf(query: StoreReadQuery, filter: StreamFilter) {
+  const { from, limit, maxJsonChars } = query;
+  return { from, limit, filter, ...(maxJsonChars === undefined ? {} : { maxJsonChars }) };
 }
 
 /** The events a batch committed (those the answer gives a position), as their JSON text. */

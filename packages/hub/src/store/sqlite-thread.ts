@@ -45,8 +45,9 @@ export type SqliteReply =
   | { readonly id: number; readonly ok: false; readonly code: HubErrorCode; readonly message: string };
 
 /**
- * The worker thread every SQLite store of the process runs on, started with the first store and
- * kept, idle, for the next. Requests are answered in the order they were made. The thread keeps
+ * The worker thread every SQLite store of the process runs on, started by the first store that
+ * needs it (a file log's commit thread by its first append: see `createSqliteStore`) and kept,
+ * idle, for the next. Requests are answered in the order they were made. The thread keeps
  * the process alive only while a request is in flight, like any pending I/O.
  *
  * Invariant: a request resolves with what the worker did; if the worker dies, every request in
