@@ -23,12 +23,14 @@ export interface BrowserDevice {
 export interface BrowserSyncFixtures {
   /**
    * Opens database `name` (tabs that share it share the lead) and syncs it with the test hub,
-   * subscribed to `subscriptions` (fast backoff); closed after the test.
+   * subscribed to `subscriptions` (fast backoff); closed after the test. `noChannel`: the tabs
+   * have Web Locks but no BroadcastChannel (they read the store every 50 ms).
    */
   readonly open: (
     name: string,
     subscriptions: readonly string[],
     projections?: EventloomOptions['projections'],
+    noChannel?: boolean,
   ) => Promise<BrowserDevice>;
 }
 
@@ -47,13 +49,19 @@ export function browserSyncFixtures(): BrowserSyncFixtures {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
   return {
-    open: async (name, subscriptions, projections) => {
+    open: async (name, subscriptions, projections, noChannel = false) => {
       const loom = await createEventloom({
         name,
         registry: todoRegistry,
         ...(projections === undefined ? {} : { projections }),
+        ...(noChannel ? { tabs: { BroadcastChannel: null, pollMs: 50 } } : {}),
       });
-      const sync = createSync(loom, { url, subscriptions, backoff: { initialMs: 20, maxMs: 500 } });
+      const sync = createSync(loom, {
+        url,
+        subscriptions,
+        backoff: { initialMs: 20, maxMs: 500 },
+        ...(noChannel ? { tabs: { BroadcastChannel: null } } : {}),
+      });
       cleanup.push(
         () => loom.close(),
         () => sync.close(),

@@ -18,8 +18,8 @@ async function add(device: TestDevice, todo: string): Promise<EventEnvelope> {
 }
 
 /**
- * A device that appended a and b (synced), then c: c's rows were pushed while their write was in
- * flight, and the device was killed right then. Returns what the hub stored of c.
+ * A device that appended a and b (synced), then c: c's rows were pushed, and the device was killed
+ * inside their write, before it landed. Returns what the hub stored of c.
  */
 async function killedWhilePushing(hub: TestHub): Promise<{ device: TestDevice; c: CommittedEvent }> {
   const tap = new SocketTap();
@@ -27,8 +27,9 @@ async function killedWhilePushing(hub: TestHub): Promise<{ device: TestDevice; c
   await add(device, 'a');
   await add(device, 'b');
   await device.sync.flushed();
-  // Everything before is acked: the next push is c's.
-  tap.afterNextPush(() => device.kill());
+  // Everything before is acked: the next push is c's. It leaves before c's write starts (the
+  // device is the only instance of its database): the kill falls inside that write.
+  tap.afterNextPush(() => void device.killAfter({ ops: 1, ms: 5000 }));
   // How the hub sees the device's connection end.
   const reasons: string[] = [];
   for (const socket of hub.hub.io.of('/').sockets.values()) socket.on('disconnect', (r) => reasons.push(r));

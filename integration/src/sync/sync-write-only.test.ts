@@ -4,12 +4,12 @@
  */
 import { copyFile, rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '@eventloom/protocol';
-import { createEventloom } from '@eventloom/client';
+import { MessageName, type EventEnvelope } from '@eventloom/protocol';
+import { createEventloom, defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 import { TodoAdded, todoRegistry } from '@eventloom/client/testing';
 import { Dexie } from 'dexie';
 import { IDBKeyRange } from 'fake-indexeddb';
-import { live, syncFixtures, waitFor, type TestDevice } from './sync-harness.node.ts';
+import { live, reached, syncFixtures, waitFor, type TestDevice } from './sync-harness.node.ts';
 
 const { defer, hub: startHub, device: openDevice } = syncFixtures();
 
@@ -103,4 +103,70 @@ describe('a write-only device and a hub restored from a backup', () => {
     expect((await hub.events()).map((e) => e.id)).toEqual([...before, ...after].map((e) => e.id));
     expect(await ackedRows(device)).toBe(0);
   }, 60_000);
+});
+
+describe('a write-only device that subscribes to streams', () => {
+  it('keeps each of its events in view, pending or confirmed, while acks come before the history', async () => {
+    const hub = await startHub();
+    // Holds the answers to history pulls (pulls of named streams) until released.
+    let release: () => void = () => undefined;
+    let history: Promise<void> | undefined;
+    const holdingHistory: SocketFactory = (url, options) => {
+      const socket = defaultSocketFactory(url, options);
+      const emit = socket.emit.bind(socket);
+      return Object.assign(socket, {
+        emit: (event: string, ...args: unknown[]) => {
+          const [payload, answer] = args as [{ streams?: unknown }, (reply: unknown) => void];
+          if (event !== MessageName.pull || payload.streams === undefined || history === undefined) {
+            return emit(event, ...args);
+          }
+          const held = history;
+          return emit(event, payload, (reply: unknown) => void held.then(() => answer(reply)));
+        },
+      });
+    };
+    const device = await openDevice(hub, { sync: { subscriptions: [], socket: holdingHistory } });
+    await live(device.sync);
+    const add = (from: number, count: number) =>
+      device.loom.appendMany(
+        'list:1',
+        Array.from({ length: count }, (_, i) =>
+          TodoAdded.create({ id: `t${from + i}`, title: 'x', tags: [] }),
+        ),
+      );
+    await add(0, 3);
+    await device.sync.flushed();
+    // A new session's catch-up moves the log's position to the hub's head (3).
+    device.sync.goOffline();
+    device.sync.goOnline();
+    await reached(device, 3);
+    device.sync.goOffline();
+    const ids = (await add(3, 20)).map((e) => e.id);
+
+    const pending = new Set<string>();
+    const confirmed = new Set<string>();
+    const missing: string[] = [];
+    const seen = [
+      device.loom.pending$.subscribe((events) => {
+        pending.clear();
+        for (const e of events) pending.add(e.id);
+        const gone = ids.filter((id) => !pending.has(id) && !confirmed.has(id));
+        if (gone.length > 0) missing.push(`${gone.length} of ${ids.length} neither pending nor confirmed`);
+      }),
+      device.loom.events$({ stream: 'list:1' }).subscribe((e) => confirmed.add(e.id)),
+    ];
+    defer(() => seen.forEach((s) => s.unsubscribe()));
+    expect(ids.every((id) => pending.has(id))).toBe(true);
+
+    history = new Promise((resolve) => (release = resolve));
+    await device.sync.setSubscriptions(['*']);
+    device.sync.goOnline();
+    // Every event is acked while the history of the new streams is still on its way.
+    await device.sync.flushed();
+    release();
+    await waitFor(device.sync.metrics$, (m) => m.outbox === 0);
+    await reached(device, 23);
+    expect(ids.filter((id) => !confirmed.has(id))).toEqual([]);
+    expect(missing).toEqual([]);
+  }, 30_000);
 });

@@ -108,6 +108,7 @@ export class Appender {
   readonly #clock: DeviceClock;
   readonly #nextId: () => string;
   readonly #announce: () => void;
+  readonly #sole: () => boolean;
   readonly #writing = new Set<WriteListener>();
 
   constructor(options: {
@@ -118,6 +119,8 @@ export class Appender {
     readonly nextId: () => string;
     /** Tells other tabs the store changed. */
     readonly announce: () => void;
+    /** Whether this instance knows of no other writer of its database (`AppendPendingOptions.sole`). */
+    readonly sole?: () => boolean;
   }) {
     this.#store = options.store;
     this.#host = options.host;
@@ -125,6 +128,7 @@ export class Appender {
     this.#clock = options.clock;
     this.#nextId = options.nextId;
     this.#announce = options.announce;
+    this.#sole = options.sole ?? (() => false);
   }
 
   /**
@@ -251,7 +255,7 @@ export class Appender {
       {
         ...(extra.replace ? { replace: extra.replace } : {}),
         ...(idempotencyKey === undefined ? {} : { key: idempotencyKey }),
-        ...(this.#writing.size === 0 ? {} : { stamped }),
+        ...(this.#writing.size === 0 ? {} : { stamped, sole: this.#sole() }),
       },
     );
   }

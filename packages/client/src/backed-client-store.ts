@@ -1,5 +1,5 @@
 import type { CommittedEvent } from '@eventloom/protocol';
-import { ClientError, ClientErrorCode } from './client-error.ts';
+import { ClientError, ClientErrorCode, toClientError } from './client-error.ts';
 import type {
   AckRecord,
   AppendPendingOptions,
@@ -92,7 +92,7 @@ export class BackedClientStore implements ClientStore {
 
   async open(): Promise<ClientMeta> {
     await this.#backend.open();
-    return this.#backend.write(['meta'], async (tx) => {
+    return this.#write(['meta'], async (tx) => {
       const existing = await tx.get('meta', META_KEY);
       if (existing) return (this.#lastMeta = toMeta(existing));
       const meta: ClientMeta = {
@@ -127,12 +127,26 @@ export class BackedClientStore implements ClientStore {
       return this.#appendAfterRead(build, options);
     }
     // The plain append does not wait for the meta: see `appendOnGuess`.
-    return this.#backend
-      .write(['meta', 'outbox'], (tx) => this.#appendOnGuess(tx, guess, build, options.stamped))
-      .catch((error: unknown) => {
-        if (error === STALE_META) return this.#appendAfterRead(build, options);
-        throw error;
-      });
+    let built: { meta: ClientMeta; rows: OutboxRow[] };
+    try {
+      built = pendingRows(guess, build(guess), []);
+    } catch (error) {
+      return Promise.reject(toClientError(error));
+    }
+    const { stamped } = options;
+    // Told before the transaction starts: the push leaves at once (see `AppendPendingOptions.sole`).
+    const early = built.rows.length > 0 && stamped !== undefined && options.sole === true;
+    if (early) stamped(built.rows);
+    return this.#write(['meta', 'outbox'], (tx) =>
+      this.#appendOnGuess(tx, guess, built, early ? undefined : stamped),
+    ).catch((error: unknown) => {
+      if (error !== STALE_META) throw error;
+      if (!early) return this.#appendAfterRead(build, options);
+      throw new ClientError(
+        ClientErrorCode.storage,
+        'another writer of the database moved the clientSeq counter while this append was pushed on it: not stored (the hub may hold the events; they come back confirmed)',
+      );
+    });
   }
 
   /**
@@ -141,18 +155,20 @@ export class BackedClientStore implements ClientStore {
    * read in the same transaction. A transaction's requests run in order, so the read sees the state
    * before the writes; if another tab or instance moved the meta since, it throws
    * {@link STALE_META} and the transaction rolls back with nothing stored. Saves a round trip per
-   * append on IndexedDB.
+   * append on IndexedDB. `built`: the rows and the meta, built on `guess`; `stamped`: told once the
+   * read confirmed the guess.
    */
   async #appendOnGuess(
     tx: WriteTx<ClientRows>,
     guess: ClientMeta,
-    build: (meta: ClientMeta) => PendingBuild,
+    built: { readonly meta: ClientMeta; readonly rows: OutboxRow[] },
     stamped: AppendPendingOptions['stamped'],
   ): Promise<AppendPendingResult> {
+    const { meta, rows } = built;
     const read = tx.get('meta', META_KEY);
-    // A failing build aborts the transaction: the read's failure is that one.
+    // A write that throws at once (a row that cannot be cloned) aborts the transaction before the
+    // read is awaited: the read's failure is that one.
     void read.catch(() => undefined);
-    const { meta, rows } = pendingRows(guess, build(guess), []);
     const writes =
       rows.length === 0 ? Promise.resolve() : Promise.all([tx.put('outbox', rows), this.#putMeta(tx, meta)]);
     // Rolling back fails the writes too: that is the point, not an error to report.
@@ -173,7 +189,7 @@ export class BackedClientStore implements ClientStore {
   ): Promise<AppendPendingResult> {
     const { key } = options;
     const replace = options.replace ?? [];
-    return this.#backend.write(
+    return this.#write(
       [
         'meta',
         'outbox',
@@ -207,14 +223,16 @@ export class BackedClientStore implements ClientStore {
     );
   }
 
-  markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: OutboxRow[] }> {
-    return this.#backend.write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
-      const before = await this.#readMeta(tx);
-      if (acks.length === 0) return { meta: before, settled: [] };
-      const rows = await getRows(
-        tx,
-        acks.map((a) => a.clientSeq),
-      );
+  markAcked(acks: readonly AckRecord[]): Promise<{ meta: ClientMeta; settled: number }> {
+    return this.#write(['meta', 'outbox', 'acked', 'sent'], async (tx) => {
+      const [before, rows] = await Promise.all([
+        this.#readMeta(tx),
+        getRows(
+          tx,
+          acks.map((a) => a.clientSeq),
+        ),
+      ]);
+      if (acks.length === 0) return { meta: before, settled: 0 };
       const updated: OutboxRow[] = [];
       const passed: OutboxRow[] = [];
       rows.forEach((row, i) => {
@@ -228,15 +246,15 @@ export class BackedClientStore implements ClientStore {
       if (passed.length > 0) {
         // Acked at or below the position: its stream is not in this log, and it will not come back.
         const seqs = passed.map((r) => r.clientSeq);
-        await tx.delete('outbox', seqs);
-        await tx.delete('acked', seqs);
-        await keepSent(tx, passed, before.clientSeq);
+        await Promise.all([
+          tx.delete('outbox', seqs),
+          tx.delete('acked', seqs),
+          keepSent(tx, passed, before.clientSeq),
+        ]);
       }
       // A log that holds no stream: see `settleUnheld`.
-      const settled = [...passed, ...(await settleUnheld(tx, before))].sort(
-        (a, b) => a.clientSeq - b.clientSeq,
-      );
-      if (settled.length === 0) return { meta: before, settled };
+      const settled = passed.length + (await settleUnheld(tx, before));
+      if (settled === 0) return { meta: before, settled };
       const meta: ClientMeta = { ...before, epoch: before.epoch + 1 };
       await this.#putMeta(tx, meta);
       return { meta, settled };
@@ -244,7 +262,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   reject(rejections: readonly RejectionInput[]): Promise<RejectResult> {
-    return this.#backend.write(['meta', 'outbox', 'acked', 'deadLetters'], async (tx) => {
+    return this.#write(['meta', 'outbox', 'acked', 'deadLetters'], async (tx) => {
       const before = await this.#readMeta(tx);
       const rows = await getRows(
         tx,
@@ -287,7 +305,7 @@ export class BackedClientStore implements ClientStore {
 
   deleteDeadLetters(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return Promise.resolve();
-    return this.#backend.write(['deadLetters'], (tx) => tx.delete('deadLetters', ids));
+    return this.#write(['deadLetters'], (tx) => tx.delete('deadLetters', ids));
   }
 
   async insertConfirmed(
@@ -295,7 +313,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
+    return await this.#write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
@@ -320,7 +338,7 @@ export class BackedClientStore implements ClientStore {
     options: { readonly subscriptions?: readonly string[] } = {},
   ): Promise<InsertHistoryResult> {
     checkOrder(events);
-    return await this.#backend.write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
+    return await this.#write(['meta', 'events', 'outbox', 'acked', 'snapshots'], async (tx) => {
       const before = await this.#readMeta(tx);
       const older = events.filter((e) => e.position <= before.position);
       let inserted: CommittedEvent[] = [];
@@ -343,7 +361,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   realign(input: RealignInput): Promise<RealignResult> {
-    return this.#backend.write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
+    return this.#write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
       const meta = await this.#readMeta(tx);
       const outbox = await readPending(tx, {});
       // Ahead of the hub (rare: a restored log), the whole log is read to find the own events it
@@ -368,13 +386,16 @@ export class BackedClientStore implements ClientStore {
   }
 
   writeSyncState(state: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<ClientMeta> {
-    return this.#backend.write(['meta'], async (tx) => {
+    return this.#write(['meta'], async (tx) => {
+      const { subscriptions } = state;
       const meta: ClientMeta = {
         ...(await this.#readMeta(tx)),
-        ...(state.subscriptions ? { subscriptions: [...state.subscriptions] } : {}),
+        ...(subscriptions === undefined
+          ? {}
+          : { subscriptions: subscriptions === null ? undefined : [...subscriptions] }),
         ...(state.hubId === undefined ? {} : { hubId: state.hubId }),
       };
       await this.#putMeta(tx, meta);
@@ -409,13 +430,27 @@ export class BackedClientStore implements ClientStore {
 
   putSnapshots(rows: readonly SnapshotRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    return this.#backend.write(['snapshots'], async (tx) => {
+    return this.#write(['snapshots'], async (tx) => {
       for (const row of rows) {
         const same = await tx.scanIndex('snapshots', 'name', { lower: row.name, upper: row.name });
         const others = same.filter((other) => other.id !== row.id).map((other) => other.id);
         if (others.length > 0) await tx.delete('snapshots', others);
         await tx.put('snapshots', [row]);
       }
+    });
+  }
+
+  /**
+   * A write transaction of the backend. One that fails forgets the guess: it may have put a meta
+   * that never landed, and an append told on it would fail (see `AppendPendingOptions.sole`).
+   */
+  #write<T>(
+    tables: readonly (keyof ClientRows)[],
+    body: (tx: WriteTx<ClientRows>) => Promise<T>,
+  ): Promise<T> {
+    return this.#backend.write(tables, body).catch((error: unknown) => {
+      this.#lastMeta = undefined;
+      throw error;
     });
   }
 

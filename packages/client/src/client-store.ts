@@ -261,7 +261,8 @@ export interface ClientStore {
    * `key`: an idempotency key, recorded in the same transaction; if an earlier append recorded
    * it, nothing is stored, `build` is not called and the result says `duplicate`. `stamped`: called
    * once the rows are those the transaction stores if it commits (their seqs checked against the
-   * meta it read), before it commits; the sync pushes them from there.
+   * meta it read), before it commits; the sync pushes them from there. `sole`: see
+   * {@link AppendPendingOptions.sole}.
    */
   appendPending(
     build: (meta: ClientMeta) => PendingBuild,
@@ -275,15 +276,13 @@ export interface ClientStore {
   }): Promise<OutboxRow[]>;
   /**
    * Records the hub's acks on outbox rows; rows that are gone are skipped. A row acked at or below
-   * `meta.position` leaves at once (its stream is not in this log; the epoch moves): `settled`. On
-   * a log that holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed:
-   * the acked rows leave too (`settled`) once they are at least four times as many as the rows not acked yet
-   * (by the spans of their seqs), at the latest with the ack that leaves none. Settled rows are
-   * kept in `sent` ({@link readSent}).
+   * `meta.position` leaves at once (its stream is not in this log; the epoch moves). On a log that
+   * holds no stream (`meta.subscriptions` is `[]`), no acked row comes back confirmed: the acked
+   * rows leave too once they are at least four times as many as the rows not acked yet (by the
+   * spans of their seqs), at the latest with the ack that leaves none. `settled`: how many rows
+   * left so (the settled rows are kept in `sent`: {@link readSent}).
    */
-  markAcked(
-    acks: readonly AckRecord[],
-  ): Promise<{ readonly meta: ClientMeta; readonly settled: OutboxRow[] }>;
+  markAcked(acks: readonly AckRecord[]): Promise<{ readonly meta: ClientMeta; readonly settled: number }>;
   /**
    * The settled rows of these seqs, with their acks, in the same order (undefined where none): own
    * events the hub acked that left the outbox without coming back confirmed. Only the device's
@@ -327,9 +326,12 @@ export interface ClientStore {
    * "`meta.position` only goes up".
    */
   realign(input: RealignInput): Promise<RealignResult>;
-  /** Records what the sync engine keeps in the meta: the subscriptions the log covers, the hub's id. */
+  /**
+   * Records what the sync engine keeps in the meta: the subscriptions the log covers (`null`: not
+   * known, as before the sync recorded any: while the coverage changes), the hub's id.
+   */
   writeSyncState(state: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<ClientMeta>;
   /** Confirmed events in position order. */
@@ -354,6 +356,13 @@ export interface AppendPendingOptions {
   readonly replace?: readonly number[];
   readonly key?: string;
   readonly stamped?: (rows: readonly OutboxRow[]) => void;
+  /**
+   * The caller knows of no other writer of the database: a plain append may tell `stamped` its
+   * rows as built on the meta the store last saw, before the transaction has read the meta. If
+   * the meta moved anyway (a writer the caller did not know of), the rows told may have left, so
+   * they are never given again under new ids: the append fails (`storage`), nothing stored.
+   */
+  readonly sole?: boolean;
 }
 
 /** What the `build` callback of {@link ClientStore.appendPending} returns. */

@@ -225,6 +225,12 @@ class DexieTx<R> implements WriteTx<R> {
     return c ? ((await c.toArray()) as R[T][]) : [];
   }
 
+  async count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
+    const { limit: _, ...bounds } = range;
+    const c = this.#collection(table, this.#schema[table]!.key, bounds);
+    return c ? await c.count() : 0;
+  }
+
   async put<T extends keyof R & string>(table: T, rows: readonly R[T][]): Promise<void> {
     if (rows.length > 0) await this.#table(table).bulkPut([...rows]);
   }

@@ -262,6 +262,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       clock,
       nextId: createUuidV7({ now }),
       announce,
+      sole: () => this.#tabs.alone,
     });
     const port = new LoomSyncPort({
       runtime,

@@ -47,6 +47,12 @@ export class IdbTx<R> implements WriteTx<R> {
     return this.#read(this.#tx.objectStore(table).index(index), range, true) as Promise<R[T][]>;
   }
 
+  count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
+    const keys = this.#keyRangeOf(range);
+    if (keys === EMPTY) return Promise.resolve(0);
+    return settled(this.#tx.objectStore(table).count(keys ?? undefined));
+  }
+
   put<T extends keyof R & string>(table: T, rows: readonly R[T][]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     const store = this.#tx.objectStore(table);
@@ -75,15 +81,9 @@ export class IdbTx<R> implements WriteTx<R> {
 
   /** Rows (or keys) of a range, in key order or reversed, at most `range.limit`. */
   #read(source: IDBObjectStore | IDBIndex, range: StoreRange, values: boolean): Promise<unknown[]> {
-    const { lower, upper, limit } = range;
-    if (limit === 0) return Promise.resolve([]);
-    let keys: IDBKeyRange | null = null;
-    if (lower !== undefined && upper !== undefined) {
-      const order = compareKeys(lower, upper);
-      if (order > 0 || (order === 0 && (range.lowerOpen || range.upperOpen))) return Promise.resolve([]);
-      keys = this.#keyRange.bound(lower, upper, range.lowerOpen ?? false, range.upperOpen ?? false);
-    } else if (lower !== undefined) keys = this.#keyRange.lowerBound(lower, range.lowerOpen ?? false);
-    else if (upper !== undefined) keys = this.#keyRange.upperBound(upper, range.upperOpen ?? false);
+    const { limit } = range;
+    const keys = this.#keyRangeOf(range);
+    if (limit === 0 || keys === EMPTY) return Promise.resolve([]);
     if (!range.reverse) {
       return settled(values ? source.getAll(keys, limit) : source.getAllKeys(keys, limit)) as Promise<
         unknown[]
@@ -103,7 +103,23 @@ export class IdbTx<R> implements WriteTx<R> {
       request.onerror = () => reject(request.error);
     });
   }
+
+  /** The range's bounds as an `IDBKeyRange` (null: every key), or {@link EMPTY} when no key fits. */
+  #keyRangeOf(range: StoreRange): IDBKeyRange | null | typeof EMPTY {
+    const { lower, upper } = range;
+    if (lower !== undefined && upper !== undefined) {
+      const order = compareKeys(lower, upper);
+      if (order > 0 || (order === 0 && (range.lowerOpen || range.upperOpen))) return EMPTY;
+      return this.#keyRange.bound(lower, upper, range.lowerOpen ?? false, range.upperOpen ?? false);
+    }
+    if (lower !== undefined) return this.#keyRange.lowerBound(lower, range.lowerOpen ?? false);
+    if (upper !== undefined) return this.#keyRange.upperBound(upper, range.upperOpen ?? false);
+    return null;
+  }
 }
+
+/** A range no key fits in (IndexedDB refuses to make one). */
+const EMPTY = Symbol('empty range');
 
 /** The result of a request, once it succeeded. */
 function settled<T>(request: IDBRequest<T>): Promise<T> {

@@ -187,6 +187,11 @@ class MemoryTx<R> implements WriteTx<R> {
     return this.#keys(this.#table(table), range);
   }
 
+  async count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
+    const { below, above } = bounds(range);
+    return this.#table(table).order.range(below, above, Infinity, false).length;
+  }
+
   async scanIndex<T extends keyof R & string>(
     table: T,
     index: string,

@@ -1,7 +1,7 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { ClientRows } from './client-tables.ts';
 import type { ClientMeta, OutboxRow } from './client-store.ts';
-import { keepSent } from './sent-pages.ts';
+import { keepSent, sentFloor } from './sent-pages.ts';
 import type { ReadTx, StoreKey, WriteTx } from './store-backend.ts';
 
 // The outbox of a `BackedClientStore` is two tables: `outbox` (not acked yet) and `acked`. These
@@ -56,24 +56,23 @@ export async function deleteRows(tx: WriteTx<ClientRows>, rows: readonly OutboxR
   if (acked.length > 0) await tx.delete('acked', acked);
 }
 
-/** Stores outbox rows in the table their ack puts them in (taking them out of the other first). */
+/** Stores outbox rows in the table their ack puts them in (taking them out of the other). */
 export async function putRows(tx: WriteTx<ClientRows>, rows: readonly OutboxRow[]): Promise<void> {
   const unacked = rows.filter((r) => r.acked === undefined);
   const acked = rows.filter((r) => r.acked !== undefined);
-  if (unacked.length > 0) {
-    await tx.delete(
+  // Sent together: one wait instead of four (each table's requests still run in order).
+  await Promise.all([
+    tx.delete(
       'acked',
       unacked.map((r) => r.clientSeq),
-    );
-    await tx.put('outbox', unacked);
-  }
-  if (acked.length > 0) {
-    await tx.delete(
+    ),
+    tx.put('outbox', unacked),
+    tx.delete(
       'outbox',
       acked.map((r) => r.clientSeq),
-    );
-    await tx.put('acked', acked);
-  }
+    ),
+    tx.put('acked', acked),
+  ]);
 }
 
 /** Removes and returns the outbox rows these confirmed events stand for: same client, same seq, same id. */
@@ -120,21 +119,25 @@ export async function settleAcked(
  * acked row will come back confirmed, and the position never passes them while a session lasts
  * (nothing arrives live). So the acked rows leave (to `sent`) once there are at least
  * {@link SETTLE_RATIO} times as many of them as rows still to ack: at the latest when nothing
- * waits for an ack. Counted by the spans of their seqs (four one-key reads), so that each settle,
- * and the re-read of the outbox it makes readers do (the epoch moves), costs less than the acks it
- * settles: linear over a backlog (a drain of n settles about log₅ n times, the re-reads total
- * about n / 4 rows).
+ * waits for an ack. Counted by the spans of their seqs (four one-key reads, sent together), so
+ * that each settle, and the re-read of the outbox it makes readers do (the epoch moves), costs
+ * less than the acks it settles: linear over a backlog (a drain of n settles about log₅ n times,
+ * the re-reads total about n / 4 rows). Only the rows `sent` keeps are read; the older ones are
+ * only counted. Returns how many rows left.
  */
-export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<OutboxRow[]> {
-  if (meta.subscriptions === undefined || meta.subscriptions.length > 0) return [];
-  const acked = await span(tx, 'acked');
-  if (acked === 0) return [];
-  if ((await span(tx, 'outbox')) * SETTLE_RATIO > acked) return [];
-  const settled = await tx.scan('acked');
+export async function settleUnheld(tx: WriteTx<ClientRows>, meta: ClientMeta): Promise<number> {
+  if (meta.subscriptions === undefined || meta.subscriptions.length > 0) return 0;
+  const [acked, unacked] = await Promise.all([span(tx, 'acked'), span(tx, 'outbox')]);
+  if (acked === 0 || unacked * SETTLE_RATIO > acked) return 0;
+  const floor = sentFloor(meta.clientSeq);
+  const [older, kept] = await Promise.all([
+    tx.count('acked', { upper: floor }),
+    tx.scan('acked', { lower: floor, lowerOpen: true }),
+  ]);
   // Every acked row leaves: one request, where deleting them by key is one each.
   await tx.clear('acked');
-  await keepSent(tx, settled, meta.clientSeq);
-  return settled;
+  await keepSent(tx, kept, meta.clientSeq);
+  return older + kept.length;
 }
 
 /** See {@link settleUnheld}. */
@@ -142,10 +145,11 @@ export const SETTLE_RATIO = 4;
 
 /** The span of the keys of a table of seqs: last − first + 1 (0 when empty), at least its row count. */
 async function span(tx: ReadTx<ClientRows>, table: 'outbox' | 'acked'): Promise<number> {
-  const [first] = await tx.scanKeys(table, { limit: 1 });
-  if (first === undefined) return 0;
-  const [last] = await tx.scanKeys(table, { limit: 1, reverse: true });
-  return seqOf(last!) - seqOf(first) + 1;
+  const [[first], [last]] = await Promise.all([
+    tx.scanKeys(table, { limit: 1 }),
+    tx.scanKeys(table, { limit: 1, reverse: true }),
+  ]);
+  return first === undefined ? 0 : seqOf(last!) - seqOf(first) + 1;
 }
 
 function seqOf(key: StoreKey): number {

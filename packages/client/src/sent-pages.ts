@@ -21,13 +21,18 @@ import type { ReadTx, WriteTx } from './store-backend.ts';
  */
 export const SENT_KEPT = 10_000;
 
+/** The seq at or below which `sent` keeps nothing, for a device whose last seq is `clientSeq`. */
+export function sentFloor(clientSeq: number): number {
+  return clientSeq - SENT_KEPT;
+}
+
 /** Keeps settled rows in `sent` (those among the last {@link SENT_KEPT} seqs), and deletes pages all older. */
 export async function keepSent(
   tx: WriteTx<ClientRows>,
   rows: readonly OutboxRow[],
   clientSeq: number,
 ): Promise<void> {
-  const below = clientSeq - SENT_KEPT;
+  const below = sentFloor(clientSeq);
   const fresh = rows.filter((r) => r.clientSeq > below && r.acked !== undefined).sort(bySeq);
   if (fresh.length > 0) await addRows(tx, fresh);
   const old = await tx.scan('sent', { upper: below });

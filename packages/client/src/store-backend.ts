@@ -41,6 +41,8 @@ export interface ReadTx<R> {
   scan<T extends keyof R & string>(table: T, range?: StoreRange): Promise<R[T][]>;
   /** The keys in the range, in order, without reading the rows. */
   scanKeys<T extends keyof R & string>(table: T, range?: StoreRange): Promise<StoreKey[]>;
+  /** How many rows have a key in the range (its limit and direction aside), without reading them. */
+  count<T extends keyof R & string>(table: T, range?: StoreRange): Promise<number>;
   /**
    * The rows whose index value is in the range, in (index value, key) order. With a multi-entry
    * index a row comes once per matching entry.

@@ -134,9 +134,9 @@ export interface SyncPort {
   lastClientSeq(): Promise<number>;
   /** What the sync engine keeps in the meta. */
   readSyncRecord(): Promise<SyncRecord>;
-  /** Records the subscriptions the log covers, or the hub's id. */
+  /** Records the subscriptions the log covers (`null`: not known, while they change), or the hub's id. */
   writeSyncRecord(record: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<void>;
   /**
@@ -302,7 +302,7 @@ export class LoomSyncPort implements SyncPort {
       this.#host.noteAcked(new Map(rows.map(({ clientSeq, ...fields }) => [clientSeq, fields])));
       this.#note(open.map((a) => [a.id, committed(a.position, a.streamVersion)] as const));
       if (stale) await this.#host.refresh();
-      if (settled.length > 0) {
+      if (settled > 0) {
         await this.#host.refresh();
         this.#announce();
       }
@@ -452,7 +452,7 @@ export class LoomSyncPort implements SyncPort {
   };
 
   readonly writeSyncRecord = (record: {
-    readonly subscriptions?: readonly string[];
+    readonly subscriptions?: readonly string[] | null;
     readonly hubId?: string;
   }): Promise<void> => {
     return this.#runtime.run(async () => {

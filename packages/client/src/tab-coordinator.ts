@@ -40,9 +40,12 @@ export class TabCoordinator {
   readonly #leader = new BehaviorSubject(false);
   readonly #channel: BroadcastChannel | undefined;
   readonly #abort = new AbortController();
+  readonly #name: string;
   #release: (() => void) | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #lockRequest: Promise<void> | undefined;
+  /** Open single-tab instances of this database in this realm, while this one counts among them. */
+  #peers: Set<TabCoordinator> | undefined;
 
   constructor(
     name: string,
@@ -51,6 +54,7 @@ export class TabCoordinator {
     onError: (e: unknown) => void,
   ) {
     this.leader$ = this.#leader.asObservable();
+    this.#name = name;
     const Channel = environment.BroadcastChannel;
     if (Channel) {
       this.#channel = new Channel(`eventloom:${name}`);
@@ -59,6 +63,8 @@ export class TabCoordinator {
     const locks = environment.locks;
     this.singleTab = !locks;
     if (!locks) {
+      this.#peers = singleTabPeers.get(name) ?? new Set();
+      singleTabPeers.set(name, this.#peers.add(this));
       this.#leader.next(true);
       return;
     }
@@ -80,6 +86,16 @@ export class TabCoordinator {
       );
   }
 
+  /**
+   * Whether this instance is the only writer of its database it can know of: single-tab mode (no
+   * lock manager: the app runs one tab, or Node), and no other instance of the same name open in
+   * this realm. With locks, other tabs may append at any time. Such an instance pushes an append
+   * before its meta read (`AppendPendingOptions.sole`).
+   */
+  get alone(): boolean {
+    return this.#peers?.size === 1;
+  }
+
   /** Whether this instance leads now. */
   get isLeader(): boolean {
     return this.#leader.value;
@@ -93,6 +109,8 @@ export class TabCoordinator {
   /** Gives up the lead (the next tab gets it) and stops listening. */
   async close(): Promise<void> {
     this.#abort.abort();
+    if (this.#peers?.delete(this) && this.#peers.size === 0) singleTabPeers.delete(this.#name);
+    this.#peers = undefined;
     clearInterval(this.#poll);
     this.#release?.();
     this.#channel?.close();
@@ -101,6 +119,9 @@ export class TabCoordinator {
     await this.#lockRequest;
   }
 }
+
+/** The open single-tab instances of this realm, by database name. */
+const singleTabPeers = new Map<string, Set<TabCoordinator>>();
 
 /** The environment's own Web Locks and BroadcastChannel, where they exist. */
 export function defaultTabEnvironment(): TabEnvironment {

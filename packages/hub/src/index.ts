@@ -7,6 +7,7 @@ export type {
   StoreImportResult,
   ClientRecord,
   HeadChange,
+  CommittedJson,
 } from './store/event-store.ts';
 export { planImport, type ImportPlan, type ImportSnapshot } from './store/plan-import.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';

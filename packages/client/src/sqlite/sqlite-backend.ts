@@ -214,6 +214,16 @@ class SqliteTx<R> implements WriteTx<R> {
       .all(...params) as StoreKey[];
   }
 
+  async count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
+    const { limit: _, ...bounds } = range;
+    // The parameters end with the LIMIT's (-1: none), which a one-row count keeps.
+    const { where, params } = rangeSql('k', bounds);
+    return this.#c
+      .statement(`SELECT COUNT(*) FROM ${rowsOf(table)} ${where} LIMIT ?`)
+      .pluck()
+      .get(...params) as number;
+  }
+
   async scanIndex<T extends keyof R & string>(
     table: T,
     index: string,

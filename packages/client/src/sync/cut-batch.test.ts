@@ -232,4 +232,31 @@ describe('cutBatch', () => {
     expect([...reminders]).toEqual([1]);
     expect(batch[0]).toBe(rows[0]);
   });
+
+  it('makes no JSON of a row that goes alone: only once another row may join it', () => {
+    const { rows, input } = scenario(
+      Array.from({ length: 3 }, () => ({
+        stream: 0,
+        guarded: false,
+        newDecision: false,
+        decided: false,
+        size: 10,
+        parked: false,
+        refused: false,
+      })),
+      [],
+      8,
+      3000,
+    );
+    let serialised = 0;
+    const counted = rows.map((row) => ({
+      ...row,
+      event: { ...row.event, data: { toJSON: () => (serialised++, row.event.data) } },
+    })) as unknown as OutboxRow[];
+    expect(cutBatch({ ...input, rows: counted.slice(0, 1) }).batch).toEqual(counted.slice(0, 1));
+    expect(serialised).toBe(0);
+    expect(cutBatch({ ...input, rows: counted }).batch).toEqual(counted);
+    // Each row once, the last one with them.
+    expect(serialised).toBe(3);
+  });
 });

@@ -48,7 +48,15 @@ export function cutBatch(input: BatchInput): Batch {
   const { rows, limit, maxBytes } = input;
   const batch: OutboxRow[] = [];
   const reminders = new Set<number>();
+  // The rows of `batch` before `sized` are counted in `bytes`. A row is measured (its JSON made)
+  // only once another row may join it: a batch of one row (an append pushed ahead, a live trickle)
+  // goes without, since a row alone goes whatever its size.
   let bytes = MESSAGE_OVERHEAD;
+  let sized = 0;
+  const batchBytes = (): number => {
+    for (; sized < batch.length; sized++) bytes += rowBytes(batch[sized]!);
+    return bytes;
+  };
   let blocked = false;
   for (const row of rows) {
     if (input.parked(row.clientSeq)) {
@@ -61,9 +69,18 @@ export function cutBatch(input: BatchInput): Batch {
     }
     const found = input.reminder(row);
     const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
-    const size = rowBytes(row) + (reminder === undefined ? 0 : rowBytes(reminder));
     const count = reminder === undefined ? 1 : 2;
-    if (batch.length > 0 && (batch.length + count > limit || bytes + size > maxBytes)) {
+    const measured = batch.length > 0;
+    let size = 0;
+    let full = false;
+    if (measured) {
+      full = batch.length + count > limit;
+      if (!full) {
+        size = rowBytes(row) + (reminder === undefined ? 0 : rowBytes(reminder));
+        full = batchBytes() + size > maxBytes;
+      }
+    }
+    if (full) {
       const next = row.command?.first;
       if (next !== undefined && batch[batch.length - 1]!.command?.first === next) {
         // Back to where the decision starts, unless nothing but reminders stands before it (the
@@ -78,7 +95,10 @@ export function cutBatch(input: BatchInput): Batch {
       reminders.add(reminder.clientSeq);
     }
     batch.push(row);
-    bytes += size;
+    if (measured) {
+      bytes += size;
+      sized = batch.length;
+    }
   }
   while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
   return { batch, reminders, blocked };

@@ -12,6 +12,20 @@ import type { LiveCatchUp, LiveFeed } from './session-live.ts';
 import type { SessionLog } from './session-log.ts';
 
 /**
+ * A log recorded to hold no stream settles its acked rows (`markAcked`). One that is to hold some
+ * is recorded as not known (`null`) until the history of its streams is in: its acked rows wait
+ * for their events to come back confirmed, so that none leaves the pending view before. Called
+ * before a session pushes, and when the subscriptions change.
+ */
+export async function openCoverage(
+  host: SessionHost,
+  covered: readonly string[] | undefined,
+  desired: readonly string[],
+): Promise<void> {
+  if (covered?.length === 0 && desired.length > 0) await host.port.writeSyncRecord({ subscriptions: null });
+}
+
+/**
  * The catch-up stage of a session: brings the log up to the hub's head. Subscriptions first
  * (with the history of streams added), then pull pages until `more` is false, then the live
  * messages held meanwhile. Runs one round at a time; a call while one runs makes it go round
@@ -106,6 +120,7 @@ export class CatchUp implements LiveCatchUp {
       }
       return;
     }
+    await openCoverage(this.#host, record.subscriptions, desired);
     let from = 0;
     for (;;) {
       const answer = decodePullResult(

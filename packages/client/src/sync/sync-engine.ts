@@ -20,6 +20,7 @@ import { SyncSession } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 import type { SyncPort } from '../sync-port.ts';
 import { syncPortOf } from '../sync-port-access.ts';
+import { DEFAULT_TAB_POLL_MS } from '../tab-coordinator.ts';
 
 /** The window of the rates in `metrics$`, in ms. */
 const RATE_WINDOW_MS = 3_000;
@@ -75,6 +76,7 @@ export class SyncEngine implements Sync {
   #lostElsewhere = 0;
   #follower: TabStatus | undefined;
   #tick: ReturnType<typeof setTimeout> | undefined;
+  #flushPoll: ReturnType<typeof setTimeout> | undefined;
   #checkingFlushed = false;
   #checkFlushedAgain = false;
 
@@ -255,6 +257,7 @@ export class SyncEngine implements Sync {
     this.#unsubscribeOnline();
     this.#tabs?.close();
     clearTimeout(this.#tick);
+    clearTimeout(this.#flushPoll);
     for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(closedError());
     this.#state = 'offline';
     this.#emit();
@@ -405,8 +408,9 @@ export class SyncEngine implements Sync {
     };
   }
 
+  /** A follower with no channel to ask the leader answers `flushed()` from the store, every second. */
   #checkFlushed(): void {
-    if (this.#flushWaiters.length === 0 || !this.#leader) return;
+    if (this.#flushWaiters.length === 0 || (!this.#leader && this.#tabs)) return;
     if (this.#checkingFlushed) {
       this.#checkFlushedAgain = true;
       return;
@@ -421,6 +425,11 @@ export class SyncEngine implements Sync {
             for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
           }
         } while (this.#checkFlushedAgain && this.#flushWaiters.length > 0);
+        if (!this.#leader && this.#flushWaiters.length > 0 && !this.#closed)
+          this.#flushPoll ??= setTimeout(() => {
+            this.#flushPoll = undefined;
+            this.#checkFlushed();
+          }, DEFAULT_TAB_POLL_MS);
       } catch (error) {
         this.report(toClientError(error));
       } finally {

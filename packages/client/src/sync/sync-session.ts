@@ -1,7 +1,7 @@
 import { MessageName, type Notify } from '@eventloom/protocol';
 import { toClientError, type ClientError } from '../client-error.ts';
 import type { OutboxRow } from '../client-store.ts';
-import { CatchUp } from './session-catch-up.ts';
+import { CatchUp, openCoverage } from './session-catch-up.ts';
 import { sayHello } from './session-hello.ts';
 import type { SessionHost, SessionOutcome } from './session-host.ts';
 import { resolveToken, SessionLink } from './session-link.ts';
@@ -110,6 +110,7 @@ export class SyncSession {
     this.#push.holdsAside(welcomed.hubHoldsAside);
     this.#push.settles(welcomed.settleUpTo, welcomed.head);
     this.#catchUp.hubHolds(welcomed.subscriptions);
+    await openCoverage(host, record.subscriptions, welcomed.subscriptions);
     this.#log.head = Math.max(this.#log.head, welcomed.head);
     link.welcomed();
     host.stateChanged('catching-up');

@@ -1,6 +1,8 @@
+import type { JsonValue } from '@eventloom/protocol';
 import { sampleCommitted } from '@eventloom/protocol/testing';
 import { expect, it } from 'vitest';
 import { ClientError, ClientErrorCode } from '../client-error.ts';
+import type { ClientMeta, OutboxRow } from '../client-store.ts';
 import { build, confirmed, envelope, hlcOf, type FreshStore } from './client-store-contract-fixtures.ts';
 
 /** The outbox: pending appends, idempotency keys, acks, rejections, replacements and settled acks. */
@@ -31,6 +33,13 @@ export function outboxContract(fresh: FreshStore): void {
       store.appendPending((m) => ({ events: [envelope(m, m.clientSeq + 2)], hlc: hlcOf(1) })),
     ).rejects.toBeInstanceOf(ClientError);
     expect(await store.readPending()).toEqual([]);
+    expect(await store.readMeta()).toEqual(meta);
+    // A row the storage cannot clone: the write fails whole (and nothing is left unhandled).
+    const uncloneable = (m: ClientMeta) => {
+      const event = { ...envelope(m, m.clientSeq + 1), data: { f: () => 1 } as unknown as JsonValue };
+      return { events: [event], hlc: event.hlc };
+    };
+    await expect(store.appendPending(uncloneable)).rejects.toBeInstanceOf(ClientError);
     expect(await store.readMeta()).toEqual(meta);
     const ok = await store.appendPending((m) => build(m, 1));
     expect(ok.rows[0]!.clientSeq).toBe(1);
@@ -116,6 +125,36 @@ export function outboxContract(fresh: FreshStore): void {
     expect((await a.store.readPending()).map((r) => r.clientSeq)).toEqual([1, 2, 3, 4, 7]);
   });
 
+  it('with sole, fails an append told on a guess when another store moved the meta, storing nothing', async () => {
+    const a = await fresh();
+    const b = await fresh(a.name);
+    const told: number[][] = [];
+    const sole = {
+      sole: true,
+      stamped: (rows: readonly OutboxRow[]) => told.push(rows.map((r) => r.clientSeq)),
+    };
+    const mine = (m: ClientMeta) => {
+      const event = { ...envelope(m, m.clientSeq + 1), stream: 'sole:a' };
+      return { events: [event], hlc: event.hlc };
+    };
+    expect((await a.store.appendPending(mine, sole)).rows.map((r) => r.clientSeq)).toEqual([1]);
+    // b takes seq 2 behind a's back: a's next append is told seq 2 on its guess, then fails.
+    expect((await b.store.appendPending((m) => build(m, 1))).rows.map((r) => r.clientSeq)).toEqual([2]);
+    await expect(a.store.appendPending(mine, sole)).rejects.toMatchObject({
+      name: 'ClientError',
+      code: 'storage',
+    });
+    expect(told).toEqual([[1], [2]]);
+    // Seq 2 stays b's event; a's told event is never stored, nor given another seq.
+    const rows = await a.store.readPending();
+    expect(rows.map((r) => [r.clientSeq, r.event.stream])).toEqual([
+      [1, 'sole:a'],
+      [2, 'list:0'],
+    ]);
+    expect((await a.store.appendPending(mine, sole)).rows.map((r) => r.clientSeq)).toEqual([3]);
+    expect(told).toEqual([[1], [2], [3]]);
+  });
+
   it('records acks on outbox rows and skips rows that are gone', async () => {
     const { store } = await fresh();
     await store.appendPending((m) => build(m, 3));
@@ -190,7 +229,7 @@ export function outboxContract(fresh: FreshStore): void {
       { clientSeq: 2, position: 7 },
       { clientSeq: 3, position: 9, streamVersion: 2 },
     ]);
-    expect(acked.settled).toEqual([{ ...rows[0], acked: { position: 3 } }]);
+    expect(acked.settled).toBe(1);
     expect(acked.meta.epoch).toBe(1);
     // The log moves past 7 without it (a filtered page up to 8): it leaves too; 9 stays.
     const inserted = await store.insertConfirmed([sampleCommitted({ position: 6, clientId: 'x' })], {

@@ -167,6 +167,7 @@ export class PowerCut<R> implements StoreBackend<R> {
       getMany: (table, keys) => step(() => tx.getMany(table, keys)),
       scan: (table, range) => step(() => tx.scan(table, range)),
       scanKeys: (table, range) => step(() => tx.scanKeys(table, range)),
+      count: (table, range) => step(() => tx.count(table, range)),
       scanIndex: (table, index, range) => step(() => tx.scanIndex(table, index, range)),
       put: (table, rows) => step(() => tx.put(table, rows)),
       delete: (table, keys) => step(() => tx.delete(table, keys)),

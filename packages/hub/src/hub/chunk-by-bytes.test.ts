@@ -29,6 +29,16 @@ describe('chunkByBytes', () => {
     expect(chunkByBytes(events, Math.ceil(bytes(events) / 2), chars).length).toBeGreaterThan(1);
   });
 
+  it('measures each event by bytesOf when given, not by serialising it', () => {
+    const texts = events.map((e) => ({ position: e.position, json: JSON.stringify(e) }));
+    const textBytes = (t: { json: string }) => Buffer.byteLength(t.json);
+    const max = Math.ceil(bytes(events) / 3);
+    const chunks = chunkByBytes(texts, max, undefined, textBytes);
+    expect(chunks.map((c) => c.map((t) => t.position))).toEqual(
+      chunkByBytes(events, max).map((c) => c.map((e) => e.position)),
+    );
+  });
+
   it('makes no chunk of nothing', () => {
     expect(chunkByBytes([], 1000, 0)).toEqual([]);
   });

@@ -1,23 +1,23 @@
-import type { CommittedEvent } from '@eventloom/protocol';
-
 /**
  * Splits events into runs whose JSON stays under `maxBytes` (one event alone always fits: the
  * push limits keep each event far smaller than a message). `jsonChars`: what the store says the
  * events' JSON texts measure (or more, for a subset of its page); when three bytes a character
- * fit, nothing is serialised to measure.
+ * fit, nothing is serialised to measure. `bytesOf`: an event's UTF-8 JSON size (by default, by
+ * serialising it).
  */
-export function chunkByBytes(
-  events: readonly CommittedEvent[],
+export function chunkByBytes<T>(
+  events: readonly T[],
   maxBytes: number,
   jsonChars?: number,
-): CommittedEvent[][] {
+  bytesOf: (event: T) => number = jsonBytes,
+): T[][] {
   if (events.length === 0) return [];
   if (jsonChars !== undefined && fitsOneMessage(jsonChars, events.length, maxBytes)) return [[...events]];
-  const chunks: CommittedEvent[][] = [];
-  let current: CommittedEvent[] = [];
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 64;
   for (const event of events) {
-    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    const size = bytesOf(event) + 1;
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);
       current = [];
@@ -45,4 +45,8 @@ export function fitsOneMessage(jsonChars: number, count: number, maxBytes: numbe
  */
 export function fitsOneMessageBytes(jsonBytes: number, maxBytes: number): boolean {
   return 64 + jsonBytes <= maxBytes;
+}
+
+function jsonBytes(event: unknown): number {
+  return Buffer.byteLength(JSON.stringify(event));
 }

@@ -1,11 +1,12 @@
 import { MessageName, matchesSubscription, type CommittedEvent, type LiveEvents } from '@eventloom/protocol';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
-import type { EventStore, HeadChange } from '../store/event-store.ts';
+import type { CommittedJson, EventStore, HeadChange } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
 import { EventFlow } from './event-flow.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { HubAction, HubLimits } from './hub-options.ts';
+import { JsonText } from './json-text.ts';
 
 /** What the live feed needs of a session that said `hello`. */
 export interface FeedSession {
@@ -32,12 +33,28 @@ export interface FeedContext {
 const RETRY_MS = 1_000;
 
 /**
+ * Consecutive committed events in position order, as objects (read back from the store) or as
+ * their JSON text (handed over by a store that keeps text: sent on without a parse or a
+ * serialisation, see {@link JsonText}).
+ */
+type Run =
+  | { readonly text: false; readonly events: readonly CommittedEvent[] }
+  | { readonly text: true; readonly events: readonly CommittedJson[] };
+
+/** What the feed selects an event by: both forms of a {@link Run} have it. */
+interface Selectable {
+  readonly position: number;
+  readonly stream: string;
+}
+
+/**
  * Follows the store's head (`EventStore.watchHead`: this node's commits and, on a shared database,
  * every other node's) and sends each ready session of this node (`io.local`: never through an
  * adapter) the committed events it subscribes to, in position order, with `prev`. Events the
- * store handed over with a change that follows on from the feed's target are sent as they are;
- * anything else is read back from the store. Only one delivery runs at a time and `cursor` only
- * moves forward, so no session ever sees position n+1 before n.
+ * store handed over with a change that follows on from the feed's target are sent as they are
+ * (as their JSON text when the store gives it); anything else is read back from the store. Only
+ * one delivery runs at a time and `cursor` only moves forward, so no session ever sees position
+ * n+1 before n.
  *
  * Invariant: every event at or below `cursor` has been offered to every session that was ready
  * when it was read; a session that becomes ready starts at `cursor` (its `welcome.head`).
@@ -49,7 +66,7 @@ export class LiveFeed {
   #cursor: number;
   #target: number;
   /** Runs of committed events handed over by the store, not yet delivered, in position order. */
-  #given: { from: number; events: readonly CommittedEvent[] }[] = [];
+  #given: { from: number; run: Run }[] = [];
   #running: Promise<void> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -70,11 +87,12 @@ export class LiveFeed {
   onHead(change: HeadChange): void {
     if (this.#closed) return;
     // Taken now, the store may not hold them later; and only for a listener: building them costs
-    // as much as a read (a text and a parse per event), and a feed nobody listens to skips them.
-    if (change.events !== undefined && change.from === this.#target && anyoneListens(this.#ctx())) {
-      const events = change.events();
+    // a text per event (and a parse, as objects), and a feed nobody listens to skips them.
+    if (change.from === this.#target && anyoneListens(this.#ctx())) {
+      const run = handedOver(change);
+      const events = run?.events ?? [];
       if (events.length === change.head - change.from && events[0]?.position === change.from + 1) {
-        this.#given.push({ from: change.from, events });
+        this.#given.push({ from: change.from, run: run! });
       }
     }
     this.advanceTo(change.head);
@@ -130,21 +148,23 @@ export class LiveFeed {
         return false;
       }
       while (this.#given.length > 0 && this.#given[0]!.from < this.#cursor) this.#given.shift();
-      let page: { events: readonly CommittedEvent[]; until: number; jsonChars?: number | undefined };
+      let page: { run: Run; until: number; jsonChars?: number | undefined };
       const given = this.#given[0];
       if (given !== undefined && given.from === this.#cursor) {
         // At most a page, as a read would give it; the rest stays for the next turn.
-        const take = Math.min(given.events.length, ctx.limits.maxBatchSize);
-        if (take === given.events.length) this.#given.shift();
-        else this.#given[0] = { from: given.from + take, events: given.events.slice(take) };
-        page = { events: given.events.slice(0, take), until: given.from + take };
+        const { run } = given;
+        const take = Math.min(run.events.length, ctx.limits.maxBatchSize);
+        if (take === run.events.length) this.#given.shift();
+        else this.#given[0] = { from: given.from + take, run: sliceRun(run, take) };
+        page = { run: take === run.events.length ? run : sliceRun(run, 0, take), until: given.from + take };
       } else {
         try {
-          page = await ctx.store.read({
+          const read = await ctx.store.read({
             from: this.#cursor,
             limit: ctx.limits.maxBatchSize,
             maxJsonChars: ctx.limits.maxMessageBytes,
           });
+          page = { run: { text: false, events: read.events }, until: read.until, jsonChars: read.jsonChars };
         } catch (error) {
           ctx.logger.error({ err: error }, 'live feed: reading committed events failed; will retry');
           return true;
@@ -154,10 +174,8 @@ export class LiveFeed {
       const from = this.#cursor;
       this.#cursor = page.until;
       if (page.until > this.#target) this.#target = page.until;
-      for (const chunk of chunkByBytes(page.events, ctx.limits.maxMessageBytes, page.jsonChars)) {
-        const pending = deliver(ctx, chunk);
-        if (pending !== undefined) await pending;
-      }
+      const pending = deliverRun(ctx, page.run, page.jsonChars);
+      if (pending !== undefined) await pending;
       this.flow.broadcast(from, page.until);
     }
     return false;
@@ -169,49 +187,110 @@ function anyoneListens(ctx: FeedContext): boolean {
   return false;
 }
 
+/** The events a change hands over: as text when the store gives it, else as objects. */
+function handedOver(change: HeadChange): Run | undefined {
+  if (change.json !== undefined) return { text: true, events: change.json() };
+  if (change.events !== undefined) return { text: false, events: change.events() };
+  return undefined;
+}
+
+function sliceRun(run: Run, start: number, end?: number): Run {
+  return run.text
+    ? { text: true, events: run.events.slice(start, end) }
+    : { text: false, events: run.events.slice(start, end) };
+}
+
+/** Sends a run in messages of at most `maxMessageBytes`; synchronous unless a decision is pending. */
+function deliverRun(ctx: FeedContext, run: Run, jsonChars: number | undefined): Promise<void> | undefined {
+  const max = ctx.limits.maxMessageBytes;
+  if (!run.text) return deliverChunks(ctx, chunkByBytes(run.events, max, jsonChars), objectMessage);
+  let chars = 0;
+  for (const event of run.events) chars += event.json.length;
+  return deliverChunks(ctx, chunkByBytes(run.events, max, chars, textBytes), textMessage);
+}
+
+function deliverChunks<T extends Selectable>(
+  ctx: FeedContext,
+  chunks: readonly T[][],
+  message: (events: T[], prev: number) => unknown,
+): Promise<void> | undefined {
+  for (let i = 0; i < chunks.length; i++) {
+    const pending = deliver(ctx, chunks[i]!, message);
+    if (pending !== undefined) return pending.then(() => deliverChunks(ctx, chunks.slice(i + 1), message));
+  }
+  return undefined;
+}
+
+function objectMessage(events: CommittedEvent[], prev: number): LiveEvents {
+  return { events, prev };
+}
+
+/** What {@link objectMessage} of the parsed events serialises to, byte for byte, made of their texts. */
+function textMessage(events: CommittedJson[], prev: number): JsonText {
+  let json = events[0]!.json;
+  for (let i = 1; i < events.length; i++) json += `,${events[i]!.json}`;
+  return new JsonText(`{"events":[${json}],"prev":${prev}}`);
+}
+
+function textBytes(event: CommittedJson): number {
+  return Buffer.byteLength(event.json);
+}
+
+/** Sessions that get the same message: the same events after the same `prev`. */
+type Groups<T> = Map<
+  string,
+  { readonly events: T[]; readonly prev: number; readonly sessions: FeedSession[] }
+>;
+
 /**
- * Sends `events` (consecutive, in position order) to every ready session that should see them.
- * Synchronous unless an authorization decision is pending: no microtask per session between the
- * commit and the broadcast.
+ * Sends `events` (consecutive, in position order) to every ready session that should see them,
+ * each message built by `message`. Synchronous unless an authorization decision is pending: no
+ * microtask per session between the commit and the broadcast.
  */
-function deliver(ctx: FeedContext, events: CommittedEvent[]): Promise<void> | undefined {
+function deliver<T extends Selectable>(
+  ctx: FeedContext,
+  events: T[],
+  message: (events: T[], prev: number) => unknown,
+): Promise<void> | undefined {
   if (events.length === 0 || ctx.ready.size === 0) return undefined;
-  const groups = new Map<string, { message: LiveEvents; sessions: FeedSession[] }>();
+  const groups: Groups<T> = new Map();
   const sessions = [...ctx.ready];
   for (let i = 0; i < sessions.length; i++) {
     const session = sessions[i]!;
     const selected = select(session, events);
-    if (selected instanceof Promise) return finishDeliver(ctx, events, groups, sessions, i, selected);
+    if (selected instanceof Promise)
+      return finishDeliver(ctx, events, groups, sessions, i, selected, message);
     offer(ctx, groups, session, events, selected);
   }
-  send(ctx, groups);
+  send(ctx, groups, message);
   return undefined;
 }
 
 /** {@link deliver} from session `at` on, once its pending selection is known. */
-async function finishDeliver(
+async function finishDeliver<T extends Selectable>(
   ctx: FeedContext,
-  events: CommittedEvent[],
-  groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>,
+  events: T[],
+  groups: Groups<T>,
   sessions: readonly FeedSession[],
   at: number,
-  pending: Promise<CommittedEvent[]>,
+  pending: Promise<T[]>,
+  message: (events: T[], prev: number) => unknown,
 ): Promise<void> {
   offer(ctx, groups, sessions[at]!, events, await pending);
   for (let i = at + 1; i < sessions.length; i++) {
     const selected = select(sessions[i]!, events);
     offer(ctx, groups, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
   }
-  send(ctx, groups);
+  send(ctx, groups, message);
 }
 
 /** Adds a session's selection to the group of sessions that get the same message. */
-function offer(
+function offer<T extends Selectable>(
   ctx: FeedContext,
-  groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>,
+  groups: Groups<T>,
   session: FeedSession,
-  events: CommittedEvent[],
-  selected: CommittedEvent[],
+  events: T[],
+  selected: T[],
 ): void {
   if (selected.length === 0 || !ctx.ready.has(session)) return;
   if (session.isSlowConsumer()) {
@@ -222,16 +301,17 @@ function offer(
   session.sentUpTo = selected[selected.length - 1]!.position;
   const key = selected === events ? `${prev}|*` : `${prev}|${selected.map((e) => e.position).join(',')}`;
   const group = groups.get(key);
-  if (group === undefined) groups.set(key, { message: { events: selected, prev }, sessions: [session] });
+  if (group === undefined) groups.set(key, { events: selected, prev, sessions: [session] });
   else group.sessions.push(session);
 }
 
-function send(ctx: FeedContext, groups: Map<string, { message: LiveEvents; sessions: FeedSession[] }>): void {
-  for (const { message, sessions } of groups.values()) {
-    if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, message);
+function send<T>(ctx: FeedContext, groups: Groups<T>, message: (events: T[], prev: number) => unknown): void {
+  for (const { events, prev, sessions } of groups.values()) {
+    const built = message(events, prev);
+    if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, built);
     // One broadcast encodes the message once for all its sockets; local: an adapter (Redis)
     // never carries events, every node reads them from the log.
-    else ctx.io.local.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, message);
+    else ctx.io.local.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, built);
   }
 }
 
@@ -239,11 +319,8 @@ function send(ctx: FeedContext, groups: Map<string, { message: LiveEvents; sessi
  * The events a session should get: past its `sentUpTo`, subscribed, and allowed. Same array when
  * all are. A promise only when an authorization decision is pending.
  */
-function select(
-  session: FeedSession,
-  events: CommittedEvent[],
-): CommittedEvent[] | Promise<CommittedEvent[]> {
-  let selected: CommittedEvent[] | undefined;
+function select<T extends Selectable>(session: FeedSession, events: T[]): T[] | Promise<T[]> {
+  let selected: T[] | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     if (event.position > session.sentUpTo && matchesSubscription(event.stream, session.subscriptions)) {
@@ -259,13 +336,13 @@ function select(
   return selected ?? events;
 }
 
-async function selectAsync(
+async function selectAsync<T extends Selectable>(
   session: FeedSession,
-  events: CommittedEvent[],
+  events: T[],
   from: number,
-  selected: CommittedEvent[] | undefined,
+  selected: T[] | undefined,
   decision: Promise<boolean>,
-): Promise<CommittedEvent[]> {
+): Promise<T[]> {
   let pending: Promise<boolean> | undefined = decision;
   for (let i = from; i < events.length; i++) {
     const event = events[i]!;

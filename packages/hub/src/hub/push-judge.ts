@@ -8,7 +8,7 @@ import {
   type RejectionCode,
   type Result,
 } from '@eventloom/protocol';
-import { envelopeJson } from '../store/committed-json.ts';
+import { envelopeJsonSlices } from '../store/committed-json.ts';
 import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { readOwn } from './message-payload.ts';
@@ -47,7 +47,10 @@ export async function judgePush(
   raw: readonly unknown[],
 ): Promise<JudgedPush> {
   const results = Array.from<PushResult | undefined>({ length: events.length });
-  const items: StoreAppend[] = [];
+  const items: (StoreAppend | undefined)[] = [];
+  /** The events to commit, and where their items go: made once their texts are (below). */
+  const accepted: EventEnvelope[] = [];
+  const acceptedAt: number[] = [];
   const slots: number[] = [];
   const { clientId, principal } = judge;
   /** The lowest own seq refused without a record: nothing after it can be accepted yet. */
@@ -110,11 +113,19 @@ export async function judgePush(
     }
     // The decoded event is this push's own copy (the decoder built it): stamp it in place.
     event.meta.principal = principal;
-    // Its stored text now, while the store commits the transaction before (see StoreAppend).
-    items.push(rejection === undefined ? { event, envelopeJson: envelopeJson(event) } : { event, rejection });
+    if (rejection === undefined) {
+      accepted.push(event);
+      acceptedAt.push(items.length);
+      items.push(undefined);
+    } else items.push({ event, rejection });
     slots.push(i);
   }
-  return { results, items, slots, protocol: judge.protocol };
+  // Their stored texts now, while the store commits the transaction before (see StoreAppend).
+  const texts = envelopeJsonSlices(accepted);
+  for (let k = 0; k < accepted.length; k++) {
+    items[acceptedAt[k]!] = { event: accepted[k]!, envelopeJson: texts[k]! };
+  }
+  return { results, items: items as StoreAppend[], slots, protocol: judge.protocol };
 }
 
 /** The push's answers: the session's own, and the store's on the events it was given (`stored`, in `items` order). */

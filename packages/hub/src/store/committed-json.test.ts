@@ -1,6 +1,6 @@
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { describe, expect, it } from 'vitest';
-import { committedJson, envelopeJson } from './committed-json.ts';
+import { committedJson, envelopeJson, envelopeJsonSlices } from './committed-json.ts';
 
 const recordedAt = '2026-11-27T10:00:00.000Z';
 
@@ -32,5 +32,18 @@ describe('committedJson', () => {
       streamVersion: 2,
       recordedAt,
     });
+  });
+});
+
+describe('envelopeJsonSlices', () => {
+  it('gives each event its envelopeJson, whatever the characters', () => {
+    const events = [
+      sampleEnvelope({ clientSeq: 1, data: { text: 'quote " back \\ line\n lone \ud800 🙂' } }),
+      sampleEnvelope({ clientSeq: 2, data: {} }),
+      sampleEnvelope({ clientSeq: 3, meta: { principal: { sub: 'é' } }, expectedVersion: 0 }),
+    ];
+    expect(envelopeJsonSlices(events)).toStrictEqual(events.map(envelopeJson));
+    expect(envelopeJsonSlices(events.slice(0, 1))).toStrictEqual([envelopeJson(events[0]!)]);
+    expect(envelopeJsonSlices([])).toStrictEqual([]);
   });
 });

@@ -13,6 +13,20 @@ export function envelopeJson(event: EventEnvelope): string {
 }
 
 /**
+ * The {@link envelopeJson} of each event, as slices of one string of them all. A batch's texts
+ * wait for its transaction (and then among a store's recent commits) as one string, which the
+ * young-generation GC does not copy once it is large, instead of one copied string (~0.5 kB) per
+ * event; a slice holds only where its text starts and ends.
+ */
+export function envelopeJsonSlices(events: readonly EventEnvelope[]): string[] {
+  const texts = events.map(envelopeJson);
+  if (texts.length < 2) return texts;
+  const joined = texts.join('');
+  let start = 0;
+  return texts.map((text) => joined.slice(start, (start += text.length)));
+}
+
+/**
  * The JSON text of the event committed at `position`, from its {@link envelopeJson}: what
  * `JSON.stringify({ ...event, position, streamVersion, recordedAt })` gives, by appending the
  * commit fields to the text. Several times faster on the ingest path: V8 builds an object spread

@@ -1,7 +1,7 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
 import { HubErrorCode } from '../hub/hub-error.ts';
-import type { EventStore, StoreReadQuery } from './event-store.ts';
+import type { CommittedJson, EventStore, StoreReadQuery } from './event-store.ts';
 import {
   event,
   events,
@@ -308,13 +308,16 @@ export function readContract({ fresh }: ContractContext): void {
   describe('head watching', () => {
     it('tells a watcher of every commit: heads grow, handed-over events are what a read gives', async () => {
       const store = await fresh();
-      const changes: { head: number; from?: number; events?: CommittedEvent[] }[] = [];
+      const changes: { head: number; from?: number; events?: CommittedEvent[]; json?: CommittedJson[] }[] =
+        [];
       const stop = store.watchHead((change) => {
         const given = change.events?.();
+        const json = change.json?.();
         changes.push({
           head: change.head,
           ...(change.from === undefined ? {} : { from: change.from }),
           ...(given === undefined ? {} : { events: [...given] }),
+          ...(json === undefined ? {} : { json: [...json] }),
         });
       });
       const a = events('client-a', 1, 3);
@@ -327,6 +330,14 @@ export function readContract({ fresh }: ContractContext): void {
       expect(new Set(heads).size).toBe(heads.length);
       const log = await readAll(store);
       for (const change of changes) {
+        if (change.json !== undefined) {
+          // The same events as text: each parses to what a read gives, and is named by its position and stream.
+          const slice = log.slice(change.from, change.head);
+          expect(change.json.map((e) => JSON.parse(e.json) as unknown)).toEqual(slice);
+          expect(change.json.map(({ position, stream }) => ({ position, stream }))).toEqual(
+            slice.map(({ position, stream }) => ({ position, stream })),
+          );
+        }
         if (change.events === undefined) continue;
         expect(change.events).toEqual(log.slice(change.from, change.head));
       }

@@ -110,6 +110,20 @@ export interface HeadChange {
   readonly head: number;
   readonly from?: number;
   readonly events?: () => readonly CommittedEvent[];
+  /**
+   * The same events as `events`, as their JSON text, from a store that keeps events as text: for
+   * a watcher that sends them on without looking inside (the live feed), with no parse. Optional
+   * even when `events` is given.
+   */
+  readonly json?: () => readonly CommittedJson[];
+}
+
+/** A committed event as JSON text, with the fields a reader selects it by without parsing it. */
+export interface CommittedJson {
+  readonly position: number;
+  readonly stream: string;
+  /** What `JSON.stringify` gives of the event as `EventStore.read` gives it. */
+  readonly json: string;
 }
 
 /** What {@link EventStore.importEvents} did. */

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envelopeJson } from './committed-json.ts';
-import type { StoreAppend } from './event-store.ts';
 import { LOCAL_MAX_EVENTS, LocalWriter } from './sqlite-local-writer.ts';
-import { openSqliteDatabase, type AppendAnswer, type AppendColumns } from './sqlite-log.ts';
+import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
+import { openSqliteDatabase } from './sqlite-log.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-local-'));
@@ -22,20 +21,10 @@ async function openLog(
   return { path, local: LocalWriter.open({ path, scanWindow: 50_000 }, options) };
 }
 
-function columnsOf(items: readonly StoreAppend[]): AppendColumns {
-  return {
-    envelopes: items.map((i) => envelopeJson(i.event)),
-    ids: items.map((i) => i.event.id),
-    clientIds: items.map((i) => i.event.clientId),
-    clientSeqs: items.map((i) => i.event.clientSeq),
-    streams: items.map((i) => i.event.stream),
-    expectedVersions: items.map((i) => i.event.expectedVersion),
-    rejections: items.map((i) => i.rejection),
-  };
-}
-
 const batchOf = (from: number, count: number) =>
-  columnsOf(Array.from({ length: count }, (_, i) => ({ event: sampleEnvelope({ clientSeq: from + i }) })));
+  appendColumnsOf(
+    Array.from({ length: count }, (_, i) => ({ event: sampleEnvelope({ clientSeq: from + i }) })),
+  ).columns;
 
 /** Appends until the writer takes the batch (it declines while it rests after a commit). */
 async function appendTaken(

@@ -1,4 +1,5 @@
-import { SqliteLog, type AppendAnswer, type AppendColumns, type SqliteLogOptions } from './sqlite-log.ts';
+import type { AppendAnswer, AppendColumns } from './append-columns.ts';
+import { SqliteLog, type SqliteLogOptions } from './sqlite-log.ts';
 
 /** Most events a batch may hold to be committed on the caller's thread. */
 export const LOCAL_MAX_EVENTS = 16;
@@ -111,11 +112,7 @@ export class LocalWriter {
 }
 
 function small(batch: AppendColumns): boolean {
-  const { envelopes } = batch;
-  if (envelopes.length > LOCAL_MAX_EVENTS) return false;
-  let chars = 0;
-  for (const text of envelopes) chars += text.length;
-  return chars <= LOCAL_MAX_CHARS;
+  return batch.ids.length <= LOCAL_MAX_EVENTS && batch.envelopes.length <= LOCAL_MAX_CHARS;
 }
 
 function isBusy(thrown: unknown): boolean {

@@ -1,13 +1,8 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import type {
-  ClientRecord,
-  StoreAppend,
-  StoreAppendResult,
-  StoreImportResult,
-  StoreJsonPage,
-} from './event-store.ts';
+import type { ClientRecord, StoreAppendResult, StoreImportResult, StoreJsonPage } from './event-store.ts';
+import { envelopeAt, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import { jsonPageOf } from './json-page.ts';
 import { importHubId, planImport } from './plan-import.ts';
 import { committedJsonParts } from './committed-json.ts';
@@ -26,33 +21,6 @@ export interface SqliteLogOptions {
   readonly path: string;
   readonly scanWindow: number;
   readonly busyTimeoutMs?: number;
-}
-
-/**
- * A batch for {@link SqliteLog.append}, one column per field: how the store's thread hands it to
- * the log's, cheaper to copy between threads than an object per event. `envelopes[i]` is the
- * `envelopeJson` of event i; the other columns repeat the fields the plan needs.
- */
-export interface AppendColumns {
-  readonly envelopes: string[];
-  readonly ids: string[];
-  readonly clientIds: string[];
-  readonly clientSeqs: number[];
-  readonly streams: string[];
-  readonly expectedVersions: (number | undefined)[];
-  readonly rejections: StoreAppend['rejection'][];
-}
-
-/**
- * What {@link SqliteLog.append} answers, by column too: `positions[i]` and `streamVersions[i]` of
- * each `ok` event (0 elsewhere), and every other answer whole in `others[i]`.
- */
-export interface AppendAnswer {
-  readonly positions: Float64Array;
-  readonly streamVersions: Float64Array;
-  readonly others: (StoreAppendResult | undefined)[];
-  /** The `recordedAt` of every event the batch committed. */
-  readonly recordedAt: string;
 }
 
 /** A page as {@link SqliteLog.read} gives it: the events as JSON text, parsed by the reader. */
@@ -359,7 +327,7 @@ interface LogItem extends PlanItem {
 
 function itemsOf(batch: AppendColumns): LogItem[] {
   const items: LogItem[] = [];
-  for (let i = 0; i < batch.envelopes.length; i++) {
+  for (let i = 0; i < batch.ids.length; i++) {
     const event = {
       id: batch.ids[i]!,
       clientId: batch.clientIds[i]!,
@@ -368,7 +336,7 @@ function itemsOf(batch: AppendColumns): LogItem[] {
       expectedVersion: batch.expectedVersions[i],
     };
     const rejection = batch.rejections[i];
-    const envelope = batch.envelopes[i]!;
+    const envelope = envelopeAt(batch, i);
     items.push(rejection === undefined ? { event, envelope } : { event, envelope, rejection });
   }
   return items;

@@ -8,7 +8,7 @@ import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HubError } from '../hub/hub-error.ts';
 import { principalKey } from '../hub/principal-key.ts';
-import type { EventStore } from './event-store.ts';
+import type { CommittedJson, EventStore } from './event-store.ts';
 import { describeEventStore } from './describe-event-store.ts';
 import {
   migrateSqlite,
@@ -174,6 +174,30 @@ describe('createSqliteStore', () => {
       expect(mine).toEqual(theirs);
       expect(mine.events.map((e) => JSON.stringify(e))).toEqual(theirs.events.map((e) => JSON.stringify(e)));
     }
+    await Promise.all([store.close(), fresh.close()]);
+  });
+
+  it('hands its commits to head watchers as JSON text, byte for byte what another connection reads', async () => {
+    const path = newPath();
+    const store = await createSqliteStore({ path });
+    const texts: CommittedJson[] = [];
+    store.watchHead((change) => texts.push(...(change.json?.() ?? [])));
+    const data = { title: 'naïve ☕ "q" 😀', n: -1.5e-7 };
+    await store.append(
+      [1, 2].map((clientSeq) => ({ event: sampleEnvelope({ stream: 's1', clientSeq, data }) })),
+    );
+    // A refusal in the batch commits nothing and is left out.
+    await store.append([
+      { event: sampleEnvelope({ stream: 's2', clientSeq: 3, data }) },
+      { event: sampleEnvelope({ clientSeq: 4 }), rejection: { code: 'invalid', message: 'no' } },
+      { event: sampleEnvelope({ stream: 's1', clientSeq: 5, data }) },
+    ]);
+    const fresh = await createSqliteStore({ path });
+    const { events } = await fresh.read({ from: 0, limit: 10 });
+    expect(texts.map((t) => t.json)).toEqual(events.map((e) => JSON.stringify(e)));
+    expect(texts.map(({ position, stream }) => ({ position, stream }))).toEqual(
+      events.map(({ position, stream }) => ({ position, stream })),
+    );
     await Promise.all([store.close(), fresh.close()]);
   });
 

@@ -1,10 +1,11 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { envelopeJson } from './committed-json.ts';
+import { committedJson } from './committed-json.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
+  CommittedJson,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -15,7 +16,8 @@ import type {
   StoreReadResult,
 } from './event-store.ts';
 import type { LocalWriter } from './sqlite-local-writer.ts';
-import type { AppendAnswer, AppendColumns, PageText, SqliteLogOptions } from './sqlite-log.ts';
+import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
+import type { PageText, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
@@ -115,21 +117,25 @@ class SqliteEventStore implements EventStore {
     try {
       this.#open();
       if (batch.length === 0) return Promise.resolve([]);
-      const columns = columnsOf(batch);
+      const { columns, texts } = appendColumnsOf(batch);
       // Here and now when the SQLite thread has nothing of this log in hand (so commits keep their
       // call order) and the batch is small: no thread hop on an idle hub's path.
       const local =
         this.#calls === 0 ? this.#localWriter()?.append(columns, () => this.#checkpoint()) : undefined;
-      if (local !== undefined) return Promise.resolve(this.#committed(columns, local));
+      if (local !== undefined) return Promise.resolve(this.#committed(columns, texts, local));
       const call: SqliteCall = { op: 'append', handle: this.#writer.handle, batch: columns };
-      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, answer));
+      return this.#call<AppendAnswer>(call).then((answer) => this.#committed(columns, texts, answer));
     } catch (thrown) {
       return Promise.reject(toHubError(thrown, HubErrorCode.store));
     }
   }
 
   /** Takes a durable commit's answer: remembers the events, tells the watchers, answers the batch. */
-  #committed({ ids, envelopes }: AppendColumns, answer: AppendAnswer): StoreAppendResult[] {
+  #committed(
+    { ids, streams }: AppendColumns,
+    envelopes: readonly string[],
+    answer: AppendAnswer,
+  ): StoreAppendResult[] {
     let from = -1;
     let head = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -141,7 +147,12 @@ class SqliteEventStore implements EventStore {
     }
     if (from >= 0 && this.#watchers.size > 0) {
       const recent = this.#recent;
-      this.#watchers.emit({ head, from, events: () => recent.page(from, head - from)?.events ?? [] });
+      this.#watchers.emit({
+        head,
+        from,
+        events: () => recent.page(from, head - from)?.events ?? [],
+        json: () => committedTexts(envelopes, streams, answer),
+      });
     }
     return resultsOf(ids, answer);
   }
@@ -329,27 +340,20 @@ class SqliteEventStore implements EventStore {
   }
 }
 
-/** A batch as the SQLite thread takes it: each envelope as JSON text, the fields it judges by beside. */
-function columnsOf(batch: readonly StoreAppend[]): AppendColumns {
-  const columns: AppendColumns = {
-    envelopes: [],
-    ids: [],
-    clientIds: [],
-    clientSeqs: [],
-    streams: [],
-    expectedVersions: [],
-    rejections: [],
-  };
-  for (const { event, rejection, envelopeJson: text } of batch) {
-    columns.envelopes.push(text ?? envelopeJson(event));
-    columns.ids.push(event.id);
-    columns.clientIds.push(event.clientId);
-    columns.clientSeqs.push(event.clientSeq);
-    columns.streams.push(event.stream);
-    columns.expectedVersions.push(event.expectedVersion);
-    columns.rejections.push(rejection);
+/** The events a batch committed (those the answer gives a position), as their JSON text. */
+function committedTexts(
+  envelopes: readonly string[],
+  streams: readonly string[],
+  answer: AppendAnswer,
+): CommittedJson[] {
+  const texts: CommittedJson[] = [];
+  for (let i = 0; i < envelopes.length; i++) {
+    if (answer.others[i] !== undefined) continue;
+    const position = answer.positions[i]!;
+    const json = committedJson(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
+    texts.push({ position, stream: streams[i]!, json });
   }
-  return columns;
+  return texts;
 }
 
 function resultsOf(ids: readonly string[], answer: AppendAnswer): StoreAppendResult[] {

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type { CommittedEvent } from '@eventloom/protocol';
-import type { AppendColumns, SqliteLogOptions } from './sqlite-log.ts';
+import type { AppendColumns } from './append-columns.ts';
+import type { SqliteLogOptions } from './sqlite-log.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
 /** A request to the SQLite thread, without its id: `open` answers a handle, the others name it. */

@@ -5,7 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { SqliteLog, type AppendAnswer } from './sqlite-log.ts';
+import type { AppendAnswer } from './append-columns.ts';
+import { SqliteLog } from './sqlite-log.ts';
 import type { SqliteReply, SqliteRequest } from './sqlite-thread.ts';
 import type { StoreJsonPage } from './event-store.ts';
 
