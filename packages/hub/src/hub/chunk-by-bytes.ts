@@ -36,7 +36,15 @@ export function chunkByBytes<T>(
  * and the page's framing.
  */
 export function fitsOneMessage(jsonChars: number, count: number, maxBytes: number): boolean {
-  return 64 + 3 * jsonChars + count <= maxBytes;
+  return fitsOneMessageBytes(3 * jsonChars + count, maxBytes);
+}
+
+/**
+ * Whether events whose JSON texts, commas between, take `jsonBytes` in UTF-8 fit in one message of
+ * `maxBytes` with the page's framing.
+ */
+export function fitsOneMessageBytes(jsonBytes: number, maxBytes: number): boolean {
+  return 64 + jsonBytes <= maxBytes;
 }
 
 function jsonBytes(event: unknown): number {

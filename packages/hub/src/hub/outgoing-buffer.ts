@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { EncodedPacket } from './json-text.ts';
 
 /**
  * Bytes queued for one socket and not yet handed to the kernel: Engine.IO's write buffer (packets
@@ -13,8 +14,9 @@ export function outgoingBytes(socket: Socket, atLeast: number = Infinity): numbe
   for (let i = 0; i < buffer.length && bytes < atLeast; i++) {
     const data = buffer[i]?.data;
     if (typeof data === 'string') bytes += data.length;
-    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) bytes += data.byteLength;
-    else bytes += 16;
+    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data) || data instanceof EncodedPacket) {
+      bytes += data.byteLength;
+    } else bytes += 16;
   }
   return bytes;
 }

@@ -1,15 +1,15 @@
 import type { Pull, PullResult } from '@eventloom/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EventStore, StoreReadQuery } from '../store/event-store.ts';
 import { createSqliteStore } from '../store/sqlite-store.ts';
 import { createHubTestKit, pull, push } from './create-hub.test-kit.ts';
 import { createHubMetrics } from './hub-metrics.ts';
 import { DEFAULT_HUB_LIMITS } from './hub-options.ts';
-import { JsonText } from './json-text.ts';
+import { EncodedPacket, JsonText } from './json-text.ts';
 import { pageBudget, readPullPage, type PullReader } from './pull-page.ts';
-import { makeEvent } from './test-kit.ts';
+import { connectClient, hello, makeEvent, signToken } from './test-kit.ts';
 
-const { setup } = createHubTestKit();
+const { scope, setup } = createHubTestKit();
 let store: EventStore;
 /** The same log without readJson: every page is read and serialised as objects. */
 let objects: EventStore;
@@ -40,8 +40,11 @@ const reader = (
   allowed: (stream: string) => boolean | Promise<boolean> = () => true,
 ): PullReader => ({ subscriptions, allowed: (_action, stream) => allowed(stream) });
 
+/** A JsonText's JSON, its parts put together. */
+const jsonOf = (text: JsonText) =>
+  text.parts.map((part) => (typeof part === 'string' ? part : new TextDecoder().decode(part))).join('');
 /** The answer as the peer decodes it: a JsonText's JSON parsed, anything else as it is. */
-const received = (answer: unknown) => (answer instanceof JsonText ? JSON.parse(answer.json) : answer);
+const received = (answer: unknown) => (answer instanceof JsonText ? JSON.parse(jsonOf(answer)) : answer);
 
 describe('readPullPage from a store that reads JSON pages', () => {
   it('answers a page that goes out whole as its JSON text, the answer read as objects gives', async () => {
@@ -56,8 +59,20 @@ describe('readPullPage from a store that reads JSON pages', () => {
       const answer = await readPullPage(ctx(store), who, request as Pull, 0);
       expect(answer).toBeInstanceOf(JsonText);
       expect(received(answer)).toEqual(await readPullPage(ctx(objects), who, request as Pull, 0));
-      expect((answer as JsonText).json).toBe(JSON.stringify(received(answer)));
+      expect(jsonOf(answer as JsonText)).toBe(JSON.stringify(received(answer)));
     }
+  });
+
+  it('answers as its bytes a page whose UTF-8 fits in a message, however many bytes a character could take', async () => {
+    // The page budget (a quarter of a message) stops at the first event, whose UTF-8 and the
+    // page's framing take the whole message: three bytes a character of it would not fit.
+    const first = Buffer.byteLength(JSON.stringify((await store.read({ from: 0, limit: 1 })).events[0]));
+    const limits = { ...DEFAULT_HUB_LIMITS, maxMessageBytes: first + 64 };
+    const answer = await readPullPage(ctx(store, limits), reader(['*']), { from: 0, limit: 100 }, 0);
+    expect(answer).toBeInstanceOf(JsonText);
+    const page = received(answer) as PullResult;
+    expect(page.events).toHaveLength(1);
+    expect(page).toEqual(await readPullPage(ctx(objects, limits), reader(['*']), { from: 0, limit: 100 }, 0));
   });
 
   it('answers as objects, as read as objects, a page that cannot go out whole', async () => {
@@ -78,12 +93,13 @@ describe('readPullPage from a store that reads JSON pages', () => {
     // Named streams beyond the connection's subscriptions.
     const named = await same(reader(['list:*']), { from: 0, limit: 100, streams: ['list:1', 'board:*'] });
     expect(new Set(named.events.map((e) => e.stream))).toEqual(new Set(['list:1']));
-    // A first event of more JSON than a quarter of a message (the page budget): it goes alone, and
-    // not as it is, since three bytes a character of it might not fit.
+    // A first event whose UTF-8 and the page's framing take more than a message: it goes alone (as
+    // chunkByBytes would send it), parsed.
+    const first = Buffer.byteLength(JSON.stringify((await store.read({ from: 0, limit: 1 })).events[0]));
     const cut = await same(
       reader(['*']),
       { from: 0, limit: 100 },
-      { ...DEFAULT_HUB_LIMITS, maxMessageBytes: 900 },
+      { ...DEFAULT_HUB_LIMITS, maxMessageBytes: first + 63 },
     );
     expect(cut.events.length).toBeGreaterThan(0);
     expect(cut.events.length).toBeLessThan(30);
@@ -123,9 +139,12 @@ describe('readPullPage of large events', () => {
 });
 
 describe('a pull over a socket, from a hub on SQLite', () => {
-  it('is answered with the events as the store reads them', async () => {
+  it('is answered with the events as the store reads them, over a WebSocket and over long-polling', async () => {
     const hub = await setup({ store: await createSqliteStore({ path: ':memory:' }) });
     const a = await hub.client('alice', 'client-a');
+    const polling = await connectClient(hub.url, { token: await signToken('bob') }, { polling: true });
+    scope.defer(() => polling.disconnect());
+    await hello(polling, 'client-b');
     const sent = Array.from({ length: 12 }, (_, i) =>
       makeEvent('client-a', i + 1, {
         stream: streams[i % streams.length]!,
@@ -133,9 +152,19 @@ describe('a pull over a socket, from a hub on SQLite', () => {
       }),
     );
     await push(a.socket, sent);
-    const page = await pull(a.socket, 2, 5);
     const read = await hub.store.read({ from: 2, limit: 5 });
-    expect(page).toEqual({ events: read.events, head: 12, until: 7, more: true });
-    expect(page.events.map((e) => e.id)).toEqual(sent.slice(2, 7).map((e) => e.id));
+    // The packet's text is made for long-polling only: a WebSocket takes its frame as it is.
+    const texts = vi.spyOn(EncodedPacket.prototype, 'toString');
+    scope.defer(() => texts.mockRestore());
+    for (const [socket, made] of [
+      [a.socket, 0],
+      [polling, 1],
+    ] as const) {
+      const page = await pull(socket, 2, 5);
+      expect(page).toEqual({ events: read.events, head: 12, until: 7, more: true });
+      expect(page.events.map((e) => e.id)).toEqual(sent.slice(2, 7).map((e) => e.id));
+      expect(texts).toHaveBeenCalledTimes(made);
+    }
+    expect(polling.io.engine.transport.name).toBe('polling');
   });
 });

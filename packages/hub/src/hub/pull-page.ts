@@ -1,6 +1,6 @@
 import { matchesSubscription, type CommittedEvent, type Pull, type PullResult } from '@eventloom/protocol';
 import type { StoreJsonPage, StoreReadQuery, StoreReadResult } from '../store/event-store.ts';
-import { chunkByBytes, fitsOneMessage } from './chunk-by-bytes.ts';
+import { chunkByBytes, fitsOneMessageBytes } from './chunk-by-bytes.ts';
 import type { HubContext } from './hub-context.ts';
 import type { HubAction } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
@@ -17,10 +17,10 @@ export interface PullReader {
  * pull, cut to one message. `denied` names a stream asked for by name that it may not pull. A
  * page holds at most {@link pageBudget} of JSON.
  *
- * From a store that reads pages as JSON text (`EventStore.readJson`), a page whose every event
- * goes out in one message is answered as that text ({@link JsonText}): the hub's event loop
- * neither parses nor serialises it, which would hold up the live events of everyone else for as
- * long. Any other page is parsed and answered as before.
+ * From a store that reads pages as UTF-8 JSON (`EventStore.readJson`), a page whose every event
+ * goes out in one message is answered as those bytes ({@link JsonText}): the hub's event loop
+ * neither parses, serialises nor encodes it, which would hold up the live events of everyone else
+ * for as long. Any other page is parsed and answered as before.
  */
 export async function readPullPage(
   ctx: Pick<HubContext, 'store' | 'limits' | 'metrics'>,
@@ -54,10 +54,11 @@ export async function readPullPage(
       ctx.metrics.pullDuration.observe((performance.now() - started) / 1000);
       const { json, head, until } = text;
       // The keys in the order of the object below: the same answer, byte for byte.
-      return new JsonText(`{"events":[${json}],"head":${head},"until":${until},"more":${until < head}}`);
+      return new JsonText('{"events":[', json, `],"head":${head},"until":${until},"more":${until < head}}`);
     }
-    const events = JSON.parse(`[${text.json}]`) as CommittedEvent[];
-    page = { events, until: text.until, head: text.head, jsonChars: text.json.length };
+    const json = new TextDecoder().decode(text.json);
+    const events = JSON.parse(`[${json}]`) as CommittedEvent[];
+    page = { events, until: text.until, head: text.head, jsonChars: json.length };
   }
   let events: CommittedEvent[] = [];
   for (const event of page.events) {
@@ -79,7 +80,7 @@ export async function readPullPage(
 
 /**
  * Whether every event of a JSON page goes out as it is: each of its streams subscribed (when the
- * pull named streams) and allowed, and the whole in one message ({@link fitsOneMessage}, the
+ * pull named streams) and allowed, and the whole in one message ({@link fitsOneMessageBytes}, the
  * bound {@link chunkByBytes} takes a page whole by).
  */
 async function goesWhole(
@@ -88,7 +89,7 @@ async function goesWhole(
   named: readonly string[] | undefined,
   maxBytes: number,
 ): Promise<boolean> {
-  if (!fitsOneMessage(page.json.length, page.count, maxBytes)) return false;
+  if (!fitsOneMessageBytes(page.json.byteLength, maxBytes)) return false;
   for (const stream of page.streams) {
     if (named !== undefined && !matchesSubscription(stream, reader.subscriptions)) return false;
     const allowed = reader.allowed('pull', stream);

@@ -115,11 +115,11 @@ export function testScope(): TestScope {
   };
 }
 
-/** Connects a socket.io-client (WebSocket only, no reconnection) and waits for `connect`. */
+/** Connects a socket.io-client (see {@link openClient}; no reconnection) and waits for `connect`. */
 export async function connectClient(
   url: string,
   auth: { token?: unknown } | undefined,
-  options: { extraHeaders?: Record<string, string> } = {},
+  options: ClientOptions = {},
 ): Promise<ClientSocket> {
   const socket = openClient(url, auth, options);
   await new Promise<void>((resolve, reject) => {
@@ -129,14 +129,20 @@ export async function connectClient(
   return socket;
 }
 
+/** How {@link openClient} connects: WebSocket only unless `polling` (long-polling only, never upgraded). */
+export interface ClientOptions {
+  readonly extraHeaders?: Record<string, string>;
+  readonly polling?: boolean;
+}
+
 /** Opens a client socket without waiting (for tests of refusals). */
 export function openClient(
   url: string,
   auth: { token?: unknown } | undefined,
-  options: { extraHeaders?: Record<string, string> } = {},
+  options: ClientOptions = {},
 ): ClientSocket {
   return connect(url, {
-    transports: ['websocket'],
+    transports: options.polling === true ? ['polling'] : ['websocket'],
     reconnection: false,
     forceNew: true,
     ...(auth === undefined ? {} : { auth: auth as Record<string, unknown> }),

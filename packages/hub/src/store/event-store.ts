@@ -68,10 +68,10 @@ export interface StoreReadResult {
  */
 export interface StoreJsonPage {
   /**
-   * The events' JSON texts in position order, joined by commas: `[${json}]` is the JSON of the
-   * events `read` gives (empty for none). Its length bounds the texts' as `jsonChars` does.
+   * The events' JSON texts in position order, joined by commas, in UTF-8: `[${json}]` is the JSON
+   * of the events `read` gives (empty for none), ready to be written to a socket as it is.
    */
-  readonly json: string;
+  readonly json: Uint8Array;
   /** How many events `json` holds. */
   readonly count: number;
   /** The distinct streams of those events, exactly as the events name them. */
@@ -172,8 +172,8 @@ export interface EventStore {
    */
   read(query: StoreReadQuery): Promise<StoreReadResult>;
   /**
-   * The page `read` gives for `query`, as JSON text: for a store that keeps events as text, a
-   * pull's answer without parsing, on the caller's thread, events that are only sent on.
+   * The page `read` gives for `query`, as UTF-8 JSON: for a store that keeps events as text, a
+   * pull's answer that the caller's thread neither parses, serialises nor encodes, only sends on.
    * Optional: without it, the hub reads pages with `read` and serialises the events itself.
    */
   readJson?(query: StoreReadQuery): Promise<StoreJsonPage>;

@@ -5,10 +5,13 @@ import { subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 /** What SQLite makes of a lone surrogate in a text column: streams holding it are read from the JSON. */
 const REPLACEMENT = '\ufffd';
 
+const utf8 = new TextEncoder();
+
 /**
  * A page read as JSON texts, with each event's `stream` column beside it, as
- * `EventStore.readJson` answers it: the texts joined, the events of a filtered page that the
- * filter does not match exactly left out, and the distinct streams.
+ * `EventStore.readJson` answers it: the texts joined and encoded as UTF-8 (a buffer of its own,
+ * which the store's thread hands over without copying it), the events of a filtered page that
+ * the filter does not match exactly left out, and the distinct streams.
  *
  * A store that keeps text (UTF-8) holds a lone surrogate of a stream name as U+FFFD, so names
  * that differ only there collapse: a column holding U+FFFD is not taken as the name, the event's
@@ -46,5 +49,5 @@ export function jsonPageOf(
     kept.push(text);
     streams.add(stream);
   }
-  return { json: kept.join(','), count: kept.length, streams: [...streams], until, head };
+  return { json: utf8.encode(kept.join(',')), count: kept.length, streams: [...streams], until, head };
 }

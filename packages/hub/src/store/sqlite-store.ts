@@ -214,8 +214,8 @@ class SqliteEventStore implements EventStore {
 
   /**
    * Always from SQLite, not from the recent commits: on the read connection's thread (the writer's
-   * until it is open), the texts are joined and the filter checked off this thread, which only
-   * passes the page on.
+   * until it is open), the texts are joined, encoded and the filter checked off this thread, which
+   * only passes the page on (its bytes moved, not copied).
    */
   async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
     this.#open();

@@ -8,6 +8,7 @@ import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import type { AppendAnswer } from './append-columns.ts';
 import { SqliteLog } from './sqlite-log.ts';
 import type { SqliteReply, SqliteRequest } from './sqlite-thread.ts';
+import type { StoreJsonPage } from './event-store.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread only');
@@ -24,6 +25,9 @@ port.on('message', (request: SqliteRequest) => {
       // The answer's columns move to the store's thread instead of being copied.
       const { positions, streamVersions } = value as AppendAnswer;
       transfer = [positions.buffer as ArrayBuffer, streamVersions.buffer as ArrayBuffer];
+    } else if (request.op === 'readJson') {
+      // So does a page's JSON (a buffer of its own: see jsonPageOf).
+      transfer = [(value as StoreJsonPage).json.buffer as ArrayBuffer];
     }
   } catch (thrown) {
     const failure = toHubError(thrown, HubErrorCode.store);
