@@ -215,7 +215,7 @@ class SqliteEventStore implements EventStore {
   /**
    * Always from SQLite, not from the recent commits: on the read connection's thread (the writer's
    * until it is open), the texts are joined, encoded and the filter checked off this thread, which
-   * only passes the page on (its bytes moved, not copied).
+   * only passes the page on (its bytes moved, not copied); here only while neither thread is up.
    */
   async readJson(query: StoreReadQuery): Promise<StoreJsonPage> {
     this.#open();
