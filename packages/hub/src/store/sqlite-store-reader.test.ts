@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, expect, it } from 'vitest';
 import { createSqliteStore } from './sqlite-store.ts';
 import { SqliteThread } from './sqlite-thread.ts';
+import { holdThread } from './fixtures/held-thread.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,22 +50,7 @@ it('starts the reader thread on the first read that reaches SQLite, not before',
 });
 
 it('answers reads on the write connection while the read connection is still opening', async () => {
-  // The reader thread is held up (as a thread that takes seconds to start on a loaded machine
-  // would be) by opening another file, which a connection here locks until the read answered.
-  const lockedPath = join(dir, 'locked.db');
-  await (await createSqliteStore({ path: lockedPath })).close();
-  const holder = new Database(lockedPath);
-  holder.pragma('locking_mode = EXCLUSIVE');
-  holder.exec('BEGIN EXCLUSIVE');
-  const reader = SqliteThread.shared('reader');
-  let blockerSettled = false;
-  // Its busy timeout only bounds the test should the read wait for it after all.
-  const blocker = reader.request<number>({
-    op: 'open',
-    options: { path: lockedPath, scanWindow: 50_000, busyTimeoutMs: 20_000 },
-  });
-  void blocker.finally(() => (blockerSettled = true)).catch(() => undefined);
-
+  const held = await holdThread('reader', dir);
   const store = await createSqliteStore({ path: join(dir, 'opening.db') });
   try {
     const events = [1, 2, 3].map((clientSeq) => sampleEnvelope({ clientSeq, stream: `s-${clientSeq % 2}` }));
@@ -73,17 +58,15 @@ it('answers reads on the write connection while the read connection is still ope
     const filtered = await store.read({ from: 0, limit: 10, streams: ['s-1'] });
     expect(filtered.events.map((e) => e.id)).toEqual([events[0]!.id, events[2]!.id]);
     // Answered while the reader thread was still inside the other open: not by it.
-    expect(blockerSettled).toBe(false);
-    holder.exec('COMMIT');
-    holder.close();
-    await reader.request({ op: 'close', handle: await blocker });
+    expect(held.released()).toBe(false);
+    await held.release();
     // The read connection opens behind it; the reads after it answer the same.
     for (let i = 0; i < 3; i++) {
       const again = await store.read({ from: 0, limit: 10, streams: ['s-1'] });
       expect(again.events.map((e) => e.id)).toEqual([events[0]!.id, events[2]!.id]);
     }
   } finally {
-    if (holder.open) holder.close();
+    await held.release();
     await store.close();
   }
 }, 60_000);

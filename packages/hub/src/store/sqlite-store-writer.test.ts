@@ -12,6 +12,7 @@ import { sampleEnvelope } from '@eventloom/protocol/testing';
 import { afterAll, expect, it } from 'vitest';
 import { createSqliteStore } from './sqlite-store.ts';
 import { SqliteThread } from './sqlite-thread.ts';
+import { holdThread } from './fixtures/held-thread.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,22 +45,7 @@ it('answers everything but writes of events without the commit thread, and start
 });
 
 it('commits every batch, large ones too, on the caller’s connection while the commit thread opens, in order', async () => {
-  // The commit thread is held up (as a thread that takes seconds to start on a loaded machine
-  // would be) by opening another file, which a connection here locks until the appends answered.
-  const lockedPath = join(dir, 'locked.db');
-  await (await createSqliteStore({ path: lockedPath })).close();
-  const holder = new Database(lockedPath);
-  holder.pragma('locking_mode = EXCLUSIVE');
-  holder.exec('BEGIN EXCLUSIVE');
-  const writer = SqliteThread.shared('writer');
-  let blockerSettled = false;
-  // Its busy timeout only bounds the test should an append wait for it after all.
-  const blocker = writer.request<number>({
-    op: 'open',
-    options: { path: lockedPath, scanWindow: 50_000, busyTimeoutMs: 20_000 },
-  });
-  void blocker.finally(() => (blockerSettled = true)).catch(() => undefined);
-
+  const held = await holdThread('writer', dir);
   const path = join(dir, 'opening.db');
   const store = await createSqliteStore({ path, readConnection: false });
   try {
@@ -74,11 +60,10 @@ it('commits every batch, large ones too, on the caller’s connection while the 
     const page = await store.readJson!({ from: 0, limit: 100, streams: ['list:1'] });
     expect(page.head).toBe(43);
     expect(page.count).toBe(43);
-    expect(blockerSettled).toBe(false);
+    // Answered while the commit thread was still inside the other open: not by it.
+    expect(held.released()).toBe(false);
 
-    holder.exec('COMMIT');
-    holder.close();
-    await writer.request({ op: 'close', handle: await blocker });
+    await held.release();
     // The log opens on the thread behind it; the appends after it keep counting on.
     const third = await store.append(batch(44, 40));
     expect(third.map((r) => (r.status === 'ok' ? r.position : -1))).toEqual(
@@ -86,7 +71,7 @@ it('commits every batch, large ones too, on the caller’s connection while the 
     );
     expect(await store.head()).toBe(83);
   } finally {
-    if (holder.open) holder.close();
+    await held.release();
     await store.close();
   }
 }, 60_000);

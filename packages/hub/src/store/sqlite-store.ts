@@ -18,7 +18,7 @@ import type {
 import type { LocalWriter } from './sqlite-local-writer.ts';
 import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import type { PageText, SqliteLog, SqliteLogOptions } from './sqlite-log.ts';
-import { SqliteThread, type SqliteCall } from './sqlite-thread.ts';
+import { SqliteThread, type SqliteCall, type SqliteThreadRole } from './sqlite-thread.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -327,25 +327,13 @@ class SqliteEventStore implements EventStore {
    * idle machine but seconds on a loaded one (from TypeScript source, tsx registers inside it).
    */
   #startWriter(): Promise<OpenLog> {
-    if (this.#writer !== undefined) return this.#writer;
-    const options = this.#writerOptions!;
-    const thread = SqliteThread.shared('writer');
-    const opening = thread.request<number>({ op: 'open', options }).then(
-      (handle) => {
-        // Closed meanwhile: close() awaits this and closes it.
-        this.#writerOpen = { thread, handle };
-        return this.#writerOpen;
-      },
-      (thrown: unknown) => {
-        // The next need tries again; meanwhile the connection here does the work.
-        this.#writer = undefined;
-        throw toHubError(thrown, HubErrorCode.store);
-      },
-    );
-    // Awaited by the calls this thread declined: a failed open fails them only.
-    opening.catch(() => undefined);
-    this.#writer = opening;
-    return opening;
+    // On a failure, the next need tries again; meanwhile the connection here does the work. The
+    // calls this thread declined await it (a failed open fails them only); close() too.
+    this.#writer ??= openOnThread('writer', this.#writerOptions!, (log) => {
+      if (log === undefined) this.#writer = undefined;
+      else this.#writerOpen = log;
+    });
+    return this.#writer;
   }
 
   /**
@@ -374,23 +362,12 @@ class SqliteEventStore implements EventStore {
   #readLog(): OpenLog | undefined {
     const options = this.#readerOptions;
     if (options === undefined || this.#readerOpen !== undefined) return this.#readerOpen;
-    if (this.#reader === undefined) {
-      const thread = SqliteThread.shared('reader');
-      const opening = thread.request<number>({ op: 'open', options }).then(
-        (handle) => {
-          this.#readerOpen = { thread, handle };
-          return this.#readerOpen;
-        },
-        (thrown: unknown) => {
-          // A later read tries again; meanwhile the writer's connection serves them.
-          this.#reader = undefined;
-          throw toHubError(thrown, HubErrorCode.store);
-        },
-      );
-      // Awaited by close() only: a failed open is not a failed read.
-      opening.catch(() => undefined);
-      this.#reader = opening;
-    }
+    // A failed open is not a failed read: a later read tries again; meanwhile the writer's
+    // connection serves them. Awaited by close() only.
+    this.#reader ??= openOnThread('reader', options, (log) => {
+      if (log === undefined) this.#reader = undefined;
+      else this.#readerOpen = log;
+    });
     return undefined;
   }
 
@@ -409,6 +386,35 @@ class SqliteEventStore implements EventStore {
   #open(): void {
     if (this.#closed !== undefined) throw new HubError(HubErrorCode.closed, 'the event store is closed');
   }
+}
+
+/**
+ * Opens a log on the process's `role` thread; `settled` hears of the outcome (the log, or undefined
+ * after a failure) before anyone awaiting the open does. A failure rejects with a {@link HubError}
+ * `store`, and counts as handled: it fails only those who await it.
+ */
+function openOnThread(
+  role: SqliteThreadRole,
+  options: SqliteLogOptions,
+  settled: (log: OpenLog | undefined) => void,
+): Promise<OpenLog> {
+  // A thread that cannot start rejects too (never throws at the caller, a commit's checkpoint).
+  const open = async (): Promise<OpenLog> => {
+    const thread = SqliteThread.shared(role);
+    return { thread, handle: await thread.request<number>({ op: 'open', options }) };
+  };
+  const opening = open().then(
+    (log) => {
+      settled(log);
+      return log;
+    },
+    (thrown: unknown) => {
+      settled(undefined);
+      throw toHubError(thrown, HubErrorCode.store);
+    },
+  );
+  opening.catch(() => undefined);
+  return opening;
 }
 
 /** A page query's fields, as a read request carries them. */
