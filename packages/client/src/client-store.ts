@@ -360,7 +360,9 @@ export interface AppendPendingOptions {
    * The caller knows of no other writer of the database: a plain append may tell `stamped` its
    * rows as built on the meta the store last saw, before the transaction has read the meta. If
    * the meta moved anyway (a writer the caller did not know of), the rows told may have left, so
-   * they are never given again under new ids: the append fails (`storage`), nothing stored.
+   * they are never given again under new ids: the append fails (`storage`), nothing stored. The
+   * same holds for a transaction that fails for any other reason (a full disk): the rows told may
+   * be at the hub, and come back confirmed, as after a failed write of rows pushed ahead.
    */
   readonly sole?: boolean;
 }
