@@ -5,6 +5,8 @@ import type { HubContext } from './hub-context.ts';
 import type { HubAction } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
 
+const utf8 = new TextDecoder();
+
 /** What a pull reads of its connection. */
 export interface PullReader {
   readonly subscriptions: readonly string[];
@@ -56,7 +58,7 @@ export async function readPullPage(
       // The keys in the order of the object below: the same answer, byte for byte.
       return new JsonText('{"events":[', json, `],"head":${head},"until":${until},"more":${until < head}}`);
     }
-    const json = new TextDecoder().decode(text.json);
+    const json = utf8.decode(text.json);
     const events = JSON.parse(`[${json}]`) as CommittedEvent[];
     page = { events, until: text.until, head: text.head, jsonChars: json.length };
   }
