@@ -4,7 +4,7 @@ import { judgePush, type JudgedPush, type PushJudge } from './push-judge.ts';
 import { makeEvent } from './test-kit.ts';
 
 /** The decoded events of a push of `streams`, one event each, of client-a from clientSeq 1. */
-function decoded(streams: readonly string[]): { events: DecodedPushEvent[]; raw: unknown[] } {
+function decoded(streams: readonly string[]): { events: readonly DecodedPushEvent[]; raw: unknown[] } {
   const raw = streams.map((stream, i) => makeEvent('client-a', i + 1, { stream }));
   const push = decodePush({ events: raw });
   if (!push.ok) throw new Error(push.error.message);
