@@ -358,7 +358,12 @@ class SqliteEventStore implements EventStore {
     // here does the work. The calls this thread declined await it (a failed open fails them only);
     // close() too.
     this.#writer ??= openOnThread('writer', this.#writerOptions!, (log) => {
-      if (this.#failures.opened('writer', log, () => (this.#writer = undefined))) this.#writerOpen = log;
+      if (!this.#failures.opened('writer', log, () => (this.#writer = undefined))) return;
+      this.#writerOpen = log;
+      // A thread that died fails every request: the next need opens the log on a new one.
+      void log.thread.died.then(() => {
+        if (this.#writerOpen === log) this.#writer = this.#writerOpen = undefined;
+      });
     });
     return this.#writer;
   }
@@ -392,7 +397,11 @@ class SqliteEventStore implements EventStore {
     // A failed open is not a failed read: a read after a while tries again; meanwhile the writer's
     // connection serves them. Awaited by close() only.
     this.#reader ??= openOnThread('reader', options, (log) => {
-      if (this.#failures.opened('reader', log, () => (this.#reader = undefined))) this.#readerOpen = log;
+      if (!this.#failures.opened('reader', log, () => (this.#reader = undefined))) return;
+      this.#readerOpen = log;
+      void log.thread.died.then(() => {
+        if (this.#readerOpen === log) this.#reader = this.#readerOpen = undefined;
+      });
     });
     return undefined;
   }
