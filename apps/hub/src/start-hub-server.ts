@@ -271,7 +271,11 @@ function jetStreamHandler({ integrationHandler }: ReactionKit, relay: JetStreamR
  * else the SQLite file.
  */
 async function openEventStore(config: HubServerConfig, logger: Logger): Promise<EventStore> {
-  if (!isPostgresUrl(config.db)) return createSqliteStore({ path: config.db });
+  if (!isPostgresUrl(config.db)) {
+    const onError = (error: HubError) =>
+      logger.error({ err: error }, 'event log on SQLite: background work failed');
+    return createSqliteStore({ path: config.db, onError });
+  }
   const { createPostgresStore } = await import('@eventloom/hub/postgres');
   const store = await createPostgresStore({
     url: config.db,

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { BackedClientStore } from './backed-client-store.ts';
 import type { OutboxRow } from './client-store.ts';
+import type { ReadTx, StoreBackend, StoreRange, WriteTx } from './store-backend.ts';
 import { CLIENT_SCHEMA, type ClientRows } from './client-tables.ts';
 import { MemoryBackend } from './memory-backend.ts';
 import { build } from './testing/client-store-contract-fixtures.ts';
@@ -36,4 +37,43 @@ it('forgets its guess of the meta when a write fails: the next append is not tol
   expect(next.rows.map((r) => r.clientSeq)).toEqual([1]);
   expect(told).toEqual([[1]]);
   expect((await store.readMeta()).clientSeq).toBe(1);
+});
+
+it('realigns a device in line with the hub at hello without reading its outbox rows', async () => {
+  const inner = new MemoryBackend<ClientRows>(CLIENT_SCHEMA, 'realign-reads', new Map());
+  let rowsRead = 0;
+  /** The transaction, counting the outbox rows its scans read (both tables). */
+  const counting = <T extends ReadTx<ClientRows>>(tx: T): T =>
+    new Proxy(tx, {
+      get: (target, key) =>
+        key === 'scan'
+          ? async (table: keyof ClientRows, range?: StoreRange) => {
+              const rows = await target.scan(table, range);
+              if (table === 'outbox' || table === 'acked') rowsRead += rows.length;
+              return rows;
+            }
+          : (Reflect.get(target, key) as (...args: unknown[]) => unknown).bind(target),
+    });
+  const backend: StoreBackend<ClientRows> = {
+    open: () => inner.open(),
+    close: () => inner.close(),
+    read: (tables, body) => inner.read(tables, (tx) => body(counting(tx))),
+    write: (tables, body) => inner.write(tables, (tx) => body(counting<WriteTx<ClientRows>>(tx))),
+  };
+  const store = new BackedClientStore(backend);
+  await store.open();
+  // A backlog: 3 rows the hub acked, 200 it has not seen.
+  await store.appendPending((m) => build(m, 203));
+  await store.markAcked([1, 2, 3].map((clientSeq) => ({ clientSeq, position: clientSeq })));
+  const before = await store.readMeta();
+  rowsRead = 0;
+  const result = await store.realign({ hubClientSeq: 3, hubHead: 3 });
+  expect(result).toEqual({ before, meta: before, returned: [], dropped: [], renumbered: new Map() });
+  expect(rowsRead).toBe(0);
+  expect(await store.readMeta()).toEqual(before);
+  // One out of line (the hub holds other events at 4 and 5) still reads them, and is realigned.
+  expect((await store.realign({ hubClientSeq: 5, hubHead: 3, usedFrom: 4 })).meta.epoch).toBe(
+    before.epoch + 1,
+  );
+  expect(rowsRead).toBeGreaterThan(0);
 });

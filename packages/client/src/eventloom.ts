@@ -271,6 +271,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
       appender: this.#appender,
       clock,
       clientId: meta.clientId,
+      tabPollMs: this.#tabs.pollMs,
       announce,
       note: (fates) => outcomes.note(fates),
       historyStored: (events) => this.#history.next(upcaster.readAll(events)),

@@ -188,8 +188,8 @@ class MemoryTx<R> implements WriteTx<R> {
   }
 
   async count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
-    const { below, above } = bounds(range);
-    return this.#table(table).order.range(below, above, Infinity, false).length;
+    const { limit: _, ...bounds } = range;
+    return this.#keys(this.#table(table), bounds).length;
   }
 
   async scanIndex<T extends keyof R & string>(

@@ -15,9 +15,9 @@ export interface RealignPlan {
 
 /**
  * Brings the device in line with what the hub's `welcome` says of it (DESIGN "The hub's word on a
- * client is checked at every hello"); pure, so both stores plan alike.
+ * client is checked at every hello"); pure. `ahead`: {@link aheadOfHub} (false with `usedFrom`).
  *
- * - A device ahead of the hub ({@link aheadOfHub}: the log was restored from an older backup):
+ * - A device ahead of the hub (`ahead`: the log was restored from an older backup):
  *   the confirmed events above the hub's head (or above the first own event the hub lost, if
  *   lower) leave the log; the device's own go back to the outbox, in their order, ahead of the
  *   pending rows, to be sent again with the same ids. `confirmed` is then the device's whole log.
@@ -45,11 +45,11 @@ export function planRealign(
   outbox: readonly OutboxRow[],
   confirmed: readonly CommittedEvent[],
   input: RealignInput,
+  ahead: boolean,
   sent: readonly OutboxRow[] = [],
 ): RealignPlan {
   const hubSeq = input.hubClientSeq;
   const used = input.usedFrom;
-  const ahead = used === undefined && aheadOfHub(meta, outbox, input);
   const cut = ahead ? restoredAbove(meta, confirmed, input) : undefined;
   const leaving = cut === undefined ? [] : confirmed.filter((e) => e.position > cut);
   const sorted = [...outbox].sort((a, b) => a.clientSeq - b.clientSeq);
@@ -128,15 +128,29 @@ function ownInOrder(rows: readonly OutboxRow[]): OutboxRow[] {
 
 /**
  * Whether the hub's log lost what this device holds: the device is past the hub's head, or the
- * hub has not decided seqs the device saw decided (acked, refused or confirmed). A device whose
- * own counter is behind the hub's lost its storage instead: that is not this.
+ * hub has not decided seqs the device saw decided (acked, refused or confirmed: every seq below
+ * its lowest unacked row, `lowest`, or up to its counter without one). A device whose own counter
+ * is behind the hub's lost its storage instead: that is not this.
  */
-export function aheadOfHub(meta: ClientMeta, outbox: readonly OutboxRow[], input: RealignInput): boolean {
+export function aheadOfHub(meta: ClientMeta, lowest: number | undefined, input: RealignInput): boolean {
   if (meta.position > input.hubHead) return true;
-  let decided = meta.clientSeq;
-  for (const row of outbox)
-    if (row.acked === undefined && row.clientSeq <= decided) decided = row.clientSeq - 1;
+  const decided = lowest === undefined ? meta.clientSeq : Math.min(meta.clientSeq, lowest - 1);
   return decided > input.hubClientSeq;
+}
+
+/**
+ * Whether {@link planRealign} changes nothing, told without reading the outbox, as at nearly every
+ * hello: no `usedFrom`, the device is not `ahead` of the hub, and its rows above the hub's seq
+ * (`above` of them: seqs are unique and at most the counter) are every seq from `hubClientSeq + 1`
+ * to the counter: they follow on from the hub's, and the counter is not behind it.
+ */
+export function realignsNothing(
+  meta: ClientMeta,
+  input: RealignInput,
+  ahead: boolean,
+  above: number,
+): boolean {
+  return input.usedFrom === undefined && !ahead && above === meta.clientSeq - input.hubClientSeq;
 }
 
 /**

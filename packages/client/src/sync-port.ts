@@ -78,6 +78,12 @@ export interface SyncPort {
   /** The database name (tabs of one name share one sync). */
   readonly name: string;
   /**
+   * How often (ms) this instance reads the store for other tabs' writes when nothing tells it of
+   * them (`TabEnvironment.pollMs`): a follower without a channel to the leader checks `flushed()`
+   * in the store as often.
+   */
+  readonly tabPollMs: number;
+  /**
    * Stores a page of confirmed events (position order) from a pull or a live `events` message:
    * events at or below the last confirmed position are ignored, the confirmed state folds the new
    * ones in position order, the pending events they confirm (same id) leave the outbox, and the
@@ -175,6 +181,7 @@ const MAX_CONFIRMED_IDS = 1024;
 export class LoomSyncPort implements SyncPort {
   readonly clientId: string;
   readonly name: string;
+  readonly tabPollMs: number;
 
   readonly #runtime: LoomRuntime;
   readonly #store: ClientStore;
@@ -194,6 +201,8 @@ export class LoomSyncPort implements SyncPort {
     readonly appender: Appender;
     readonly clock: DeviceClock;
     readonly clientId: string;
+    /** How often this instance reads the store for other tabs' writes (`TabEnvironment.pollMs`). */
+    readonly tabPollMs: number;
     /** Tells other tabs the store changed. */
     readonly announce: () => void;
     /** Hears what became of appended events, as each is stored (`loom.outcome`). */
@@ -203,6 +212,7 @@ export class LoomSyncPort implements SyncPort {
   }) {
     this.clientId = options.clientId;
     this.name = options.runtime.name;
+    this.tabPollMs = options.tabPollMs;
     this.#runtime = options.runtime;
     this.#store = options.store;
     this.#host = options.host;

@@ -37,6 +37,8 @@ export class TabCoordinator {
   readonly leader$: Observable<boolean>;
   /** Whether there is no lock manager, so this instance leads alone. */
   readonly singleTab: boolean;
+  /** How often (ms) it reads the store for other tabs' writes when nothing tells it of them. */
+  readonly pollMs: number;
   readonly #leader = new BehaviorSubject(false);
   readonly #channel: BroadcastChannel | undefined;
   readonly #abort = new AbortController();
@@ -55,6 +57,7 @@ export class TabCoordinator {
   ) {
     this.leader$ = this.#leader.asObservable();
     this.#name = name;
+    this.pollMs = environment.pollMs ?? DEFAULT_TAB_POLL_MS;
     const Channel = environment.BroadcastChannel;
     if (Channel) {
       this.#channel = new Channel(`eventloom:${name}`);
@@ -69,7 +72,7 @@ export class TabCoordinator {
       return;
     }
     // Other tabs may write, and nothing would tell this one: it looks for itself.
-    if (!Channel) this.#poll = setInterval(onAnnounce, environment.pollMs ?? DEFAULT_TAB_POLL_MS);
+    if (!Channel) this.#poll = setInterval(onAnnounce, this.pollMs);
     this.#lockRequest = locks
       .request(`eventloom:${name}:leader`, { mode: 'exclusive', signal: this.#abort.signal }, () => {
         if (this.#abort.signal.aborted) return undefined;

@@ -196,30 +196,28 @@ class SqliteTx<R> implements WriteTx<R> {
   }
 
   async scan<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<R[T][]> {
-    const { where, order, params } = rangeSql('k', range);
+    const { where, order, params, limit } = rangeSql('k', range);
     const sql = `SELECT v FROM ${rowsOf(table)} ${where} ORDER BY k ${order} LIMIT ?`;
     return this.#c
       .statement(sql)
       .pluck()
-      .all(...params)
+      .all(...params, limit)
       .map((v) => deserialize(v as Buffer) as R[T]);
   }
 
   async scanKeys<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<StoreKey[]> {
-    const { where, order, params } = rangeSql('k', range);
+    const { where, order, params, limit } = rangeSql('k', range);
     const sql = `SELECT k FROM ${rowsOf(table)} ${where} ORDER BY k ${order} LIMIT ?`;
     return this.#c
       .statement(sql)
       .pluck()
-      .all(...params) as StoreKey[];
+      .all(...params, limit) as StoreKey[];
   }
 
   async count<T extends keyof R & string>(table: T, range: StoreRange = {}): Promise<number> {
-    const { limit: _, ...bounds } = range;
-    // The parameters end with the LIMIT's (-1: none), which a one-row count keeps.
-    const { where, params } = rangeSql('k', bounds);
+    const { where, params } = rangeSql('k', range);
     return this.#c
-      .statement(`SELECT COUNT(*) FROM ${rowsOf(table)} ${where} LIMIT ?`)
+      .statement(`SELECT COUNT(*) FROM ${rowsOf(table)} ${where}`)
       .pluck()
       .get(...params) as number;
   }
@@ -230,14 +228,14 @@ class SqliteTx<R> implements WriteTx<R> {
     range: StoreRange = {},
   ): Promise<R[T][]> {
     this.#index(table, index);
-    const { where, order, params } = rangeSql('i.ik', range);
+    const { where, order, params, limit } = rangeSql('i.ik', range);
     const sql =
       `SELECT t.v FROM ${entriesOf(table, index)} i JOIN ${rowsOf(table)} t ON t.k = i.k ` +
       `${where} ORDER BY i.ik ${order}, i.k ${order} LIMIT ?`;
     return this.#c
       .statement(sql)
       .pluck()
-      .all(...params)
+      .all(...params, limit)
       .map((v) => deserialize(v as Buffer) as R[T]);
   }
 
@@ -294,11 +292,11 @@ class SqliteTx<R> implements WriteTx<R> {
   }
 }
 
-/** The WHERE clause, the direction and the parameters (the limit last) of a range on `column`. */
+/** The WHERE clause and its parameters, the direction and the LIMIT (-1: none) of a range on `column`. */
 function rangeSql(
   column: string,
   range: StoreRange,
-): { where: string; order: 'ASC' | 'DESC'; params: StoreKey[] } {
+): { where: string; order: 'ASC' | 'DESC'; params: StoreKey[]; limit: number } {
   const conditions: string[] = [];
   const params: StoreKey[] = [];
   if (range.lower !== undefined) {
@@ -309,11 +307,11 @@ function rangeSql(
     conditions.push(`${column} ${range.upperOpen ? '<' : '<='} ?`);
     params.push(range.upper);
   }
-  params.push(range.limit ?? -1);
   return {
     where: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`,
     order: range.reverse ? 'DESC' : 'ASC',
     params,
+    limit: range.limit ?? -1,
   };
 }
 

@@ -20,7 +20,6 @@ import { SyncSession } from './sync-session.ts';
 import { TabSync, type TabCommand, type TabStatus } from './tab-sync.ts';
 import type { SyncPort } from '../sync-port.ts';
 import { syncPortOf } from '../sync-port-access.ts';
-import { DEFAULT_TAB_POLL_MS } from '../tab-coordinator.ts';
 
 /** The window of the rates in `metrics$`, in ms. */
 const RATE_WINDOW_MS = 3_000;
@@ -408,7 +407,7 @@ export class SyncEngine implements Sync {
     };
   }
 
-  /** A follower with no channel to ask the leader answers `flushed()` from the store, every second. */
+  /** A follower with no channel to ask the leader answers `flushed()` from the store, every `tabs.pollMs`. */
   #checkFlushed(): void {
     if (this.#flushWaiters.length === 0 || (!this.#leader && this.#tabs)) return;
     if (this.#checkingFlushed) {
@@ -429,7 +428,7 @@ export class SyncEngine implements Sync {
           this.#flushPoll ??= setTimeout(() => {
             this.#flushPoll = undefined;
             this.#checkFlushed();
-          }, DEFAULT_TAB_POLL_MS);
+          }, this.#port.tabPollMs);
       } catch (error) {
         this.report(toClientError(error));
       } finally {

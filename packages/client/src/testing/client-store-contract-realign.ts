@@ -120,6 +120,26 @@ export function historyAndRealignContract(fresh: FreshStore): void {
     expect((await store.realign({ hubClientSeq: 1, hubHead: 1 })).meta.clientSeq).toBe(1);
   });
 
+  it('realign: rows above the hub’s seq that do not follow on from it are numbered anew', async () => {
+    const { store } = await fresh();
+    const { rows } = await store.appendPending((m) => build(m, 4));
+    await store.markAcked([{ clientSeq: 1, position: 1 }]);
+    // Seq 3 left without the hub deciding it (refused here): 2 and 4 are not 2 and 3.
+    await store.reject([{ clientSeq: 3, code: 'invalid', message: 'x' }]);
+    const before = await store.readMeta();
+    const result = await store.realign({ hubClientSeq: 1, hubHead: 1 });
+    expect([...result.renumbered]).toEqual([
+      [2, 2],
+      [4, 3],
+    ]);
+    expect(result.meta).toEqual({ ...before, clientSeq: 3, epoch: before.epoch + 1 });
+    expect((await store.readPending()).map((r) => [r.clientSeq, r.event.id])).toEqual([
+      [1, rows[0]!.event.id],
+      [2, rows[1]!.event.id],
+      [3, rows[3]!.event.id],
+    ]);
+  });
+
   it('realign: from a seq the hub holds for other events, the undecided rows are numbered past the hub', async () => {
     const { store } = await fresh();
     // Seq 2 was lost on the device (the hub stored it); 2 and 3 were given again, offline.

@@ -35,7 +35,7 @@ const COMMITS_PER_CHECKPOINT = 64;
  * lock once open (`busy_timeout` 0): a busy log (another writer) leaves the batch to the SQLite
  * thread, having written nothing. It never checkpoints (`wal_autocheckpoint` 0): the SQLite thread
  * does, when asked ({@link LocalWriter.append} says when), so that the event loop never copies
- * the WAL into the file.
+ * the WAL into the file (the store does it here only when that thread cannot open the log).
  *
  * Invariant: a batch it answers is committed durably (WAL, `synchronous=FULL`, as the thread's
  * connection); a batch it declines (undefined) left the log untouched.

@@ -19,6 +19,7 @@ import type { LocalWriter } from './sqlite-local-writer.ts';
 import { appendColumnsOf, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import type { PageText, SqliteLog, SqliteLogOptions } from './sqlite-log.ts';
 import { SqliteThread, type SqliteCall, type SqliteThreadRole } from './sqlite-thread.ts';
+import { ThreadFailures } from './thread-failures.ts';
 import { scanWindowOf, streamFilter, subscriptionsOf, type StreamFilter } from './stream-filter.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -34,6 +35,13 @@ export interface SqliteStoreOptions {
    * `:memory:` log has one connection only). Catch-up pulls then run beside commits.
    */
   readonly readConnection?: boolean;
+  /**
+   * Hears of failures that no call awaits: a SQLite thread that cannot open the log (told once,
+   * until it opens; meanwhile the caller's connection does its work, checkpoints included, and a
+   * later need tries again), or a checkpoint that failed. By default a process warning
+   * (`process.emitWarning`): a hub should log it, as `eventloom-hub` does.
+   */
+  readonly onError?: (error: HubError) => void;
 }
 
 /**
@@ -69,7 +77,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
   if (inMemory) {
     const thread = SqliteThread.shared('writer');
     const handle = await thread.request<number>({ op: 'open', options: logOptions });
-    return new SqliteEventStore({ thread, handle });
+    return new SqliteEventStore({ thread, handle }, options);
   }
   const { LocalWriter } = await import('./sqlite-local-writer.ts').catch((cause: unknown) => {
     throw new HubError(HubErrorCode.store, `event store: cannot load SQLite: ${String(cause)}`, { cause });
@@ -78,7 +86,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<Ev
   // The read connection, and its thread, wait for the first read that needs them: a hub nobody
   // catches up from never starts them.
   const reader = options.readConnection === false ? undefined : logOptions;
-  return new SqliteEventStore({ local, options: logOptions }, reader);
+  return new SqliteEventStore({ local, options: logOptions }, options, reader);
 }
 
 /** A log opened on one of the SQLite threads. */
@@ -119,8 +127,16 @@ class SqliteEventStore implements EventStore {
    */
   #calls = 0;
   #closed: Promise<void> | undefined;
+  readonly #onError: (error: HubError) => void;
+  readonly #failures: ThreadFailures;
 
-  constructor(writer: OpenLog | LocalLog, readerOptions?: SqliteLogOptions) {
+  constructor(
+    writer: OpenLog | LocalLog,
+    { onError = (error) => process.emitWarning(error) }: Pick<SqliteStoreOptions, 'onError'>,
+    readerOptions?: SqliteLogOptions,
+  ) {
+    this.#onError = onError;
+    this.#failures = new ThreadFailures(onError);
     if ('local' in writer) {
       this.#local = writer.local;
       this.#writerOptions = writer.options;
@@ -181,11 +197,22 @@ class SqliteEventStore implements EventStore {
     return resultsOf(ids, answer);
   }
 
-  /** Asks the commit thread (starting it if need be) to checkpoint what this thread's connection committed. */
+  /**
+   * Asks the commit thread (starting it if need be) to checkpoint what this thread's connection
+   * committed; here if that thread cannot open the log or checkpoint it: this connection never
+   * checkpoints on its own, so without a commit thread the WAL grew without bound.
+   */
   #checkpoint(): void {
     this.#startWriter()
       .then(({ thread, handle }) => thread.request<undefined>({ op: 'checkpoint', handle }))
-      .catch(() => undefined);
+      .catch(() => {
+        if (this.#closed !== undefined) return;
+        try {
+          this.#local?.now((log) => log.checkpoint());
+        } catch (thrown) {
+          this.#onError(toHubError(thrown, HubErrorCode.store));
+        }
+      });
   }
 
   async read(query: StoreReadQuery): Promise<StoreReadResult> {
@@ -330,8 +357,8 @@ class SqliteEventStore implements EventStore {
     // On a failure, the next need tries again; meanwhile the connection here does the work. The
     // calls this thread declined await it (a failed open fails them only); close() too.
     this.#writer ??= openOnThread('writer', this.#writerOptions!, (log) => {
-      if (log === undefined) this.#writer = undefined;
-      else this.#writerOpen = log;
+      if (this.#failures.opened('writer', log)) this.#writerOpen = log;
+      else this.#writer = undefined;
     });
     return this.#writer;
   }
@@ -365,8 +392,8 @@ class SqliteEventStore implements EventStore {
     // A failed open is not a failed read: a later read tries again; meanwhile the writer's
     // connection serves them. Awaited by close() only.
     this.#reader ??= openOnThread('reader', options, (log) => {
-      if (log === undefined) this.#reader = undefined;
-      else this.#readerOpen = log;
+      if (this.#failures.opened('reader', log)) this.#readerOpen = log;
+      else this.#reader = undefined;
     });
     return undefined;
   }
@@ -389,14 +416,14 @@ class SqliteEventStore implements EventStore {
 }
 
 /**
- * Opens a log on the process's `role` thread; `settled` hears of the outcome (the log, or undefined
- * after a failure) before anyone awaiting the open does. A failure rejects with a {@link HubError}
+ * Opens a log on the process's `role` thread; `settled` hears of the outcome (the log, or the
+ * failure) before anyone awaiting the open does. A failure rejects with a {@link HubError}
  * `store`, and counts as handled: it fails only those who await it.
  */
 function openOnThread(
   role: SqliteThreadRole,
   options: SqliteLogOptions,
-  settled: (log: OpenLog | undefined) => void,
+  settled: (log: OpenLog | HubError) => void,
 ): Promise<OpenLog> {
   // A thread that cannot start rejects too (never throws at the caller, a commit's checkpoint).
   const open = async (): Promise<OpenLog> => {
@@ -409,8 +436,9 @@ function openOnThread(
       return log;
     },
     (thrown: unknown) => {
-      settled(undefined);
-      throw toHubError(thrown, HubErrorCode.store);
+      const failure = toHubError(thrown, HubErrorCode.store);
+      settled(failure);
+      throw failure;
     },
   );
   opening.catch(() => undefined);
