@@ -1,6 +1,7 @@
 import type { CommittedEvent, LiveEvents } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
 import { createHubTestKit, pull, push } from './create-hub.test-kit.ts';
+import { createMemoryStore } from '../store/memory-store.ts';
 import { collect, connectClient, makeEvent, request, signToken, until } from './test-kit.ts';
 
 const { scope, setup } = createHubTestKit();
@@ -173,6 +174,37 @@ describe('createHub: security', () => {
     ]);
     expect(seen(live[1]!)).toEqual(['2:public', '4:public', '6:public']);
     expect(seen(live[2]!)).toEqual(['2:public', '4:public', '6:public']);
+  });
+
+  it("hands a socket's pushes to the store in arrival order while one waits for a decision", async () => {
+    // The second push's decision is known (cached) and the first's is pending: the second is
+    // judged at once only when nothing before it waits, so it waits here, and the store never
+    // sees its event ahead of the first's (it would hold it as a gap and append it twice).
+    let decide: ((allowed: boolean) => void) | undefined;
+    const authorize = (_principal: unknown, action: string, stream: string) =>
+      action === 'push' && stream === 'slow:1' ? new Promise<boolean>((resolve) => (decide = resolve)) : true;
+    const store = await createMemoryStore();
+    const appended: number[] = [];
+    const append = store.append.bind(store);
+    store.append = (batch) => {
+      appended.push(...batch.map((item) => item.event.clientSeq));
+      return append(batch);
+    };
+    const { client } = await setup({ authorize, store });
+    const a = await client('alice', 'client-a');
+    expect((await push(a.socket, [makeEvent('client-a', 1, { stream: 'fast:1' })])).results).toMatchObject([
+      { status: 'ok' },
+    ]);
+    const first = push(a.socket, [makeEvent('client-a', 2, { stream: 'slow:1' })]);
+    const second = push(a.socket, [makeEvent('client-a', 3, { stream: 'fast:1' })]);
+    // A pull answered after both pushes were read (a socket's messages are read in order).
+    await pull(a.socket);
+    await until(() => decide !== undefined, 'the pending decision');
+    expect(appended).toEqual([1]);
+    decide!(true);
+    expect((await first).results).toMatchObject([{ status: 'ok' }]);
+    expect((await second).results).toMatchObject([{ status: 'ok' }]);
+    expect(appended).toEqual([1, 2, 3]);
   });
 
   it('disconnects a socket when its token expires', async () => {

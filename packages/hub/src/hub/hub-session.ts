@@ -27,6 +27,7 @@ import { describeName, isRequest, pushBytes, pushCost, rawEvents } from './messa
 import { judgePush, pushResults, type JudgedPush, type PushJudge } from './push-judge.ts';
 import { reportRefusals } from './push-results.ts';
 import { bindClientId } from './client-binding.ts';
+import { ArrivalOrder } from './arrival-order.ts';
 import { SessionDecisions } from './session-decisions.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -62,9 +63,10 @@ export class HubSession implements ReadySession {
   #inFlight = 0;
   #refusals = 0;
   #helloStarted = false;
-  /** The protocol the client spoke at `hello`. */
-  #protocol = 0;
-  #pushChain: Promise<unknown> = Promise.resolve();
+  /** Pushes are prepared in arrival order, so that pipelined pushes reach the sequencer in order. */
+  readonly #pushOrder = new ArrivalOrder();
+  /** What judging its pushes reads of this connection: made at `hello`, shared by its pushes. */
+  #judge: PushJudge | undefined;
   #expiry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -304,7 +306,6 @@ export class HubSession implements ReadySession {
       return this.#error(ErrorCode.protocolTooNew, message);
     }
     this.#helloStarted = true;
-    this.#protocol = hello.protocol;
     let record;
     let subscriptions;
     try {
@@ -336,6 +337,13 @@ export class HubSession implements ReadySession {
     }
     // From here on synchronous: the session joins the live feed at exactly the head it is told.
     this.clientId = hello.clientId;
+    this.#judge = {
+      clientId: hello.clientId,
+      principal: this.principal,
+      protocol: hello.protocol,
+      registry: this.#ctx.registry,
+      allowed: (action, stream, kind) => this.allowed(action, stream, kind),
+    };
     this.subscriptions = subscriptions;
     this.sentUpTo = this.#ctx.feed.cursor;
     this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
@@ -418,13 +426,12 @@ export class HubSession implements ReadySession {
       // Held until the push is answered: events waiting in the sequencer, or held there for a gap.
       const reserve = PUSH_HEAP_FACTOR * pushBytes(decoded.value.events);
       if (!this.#reserve(reserve)) return Promise.resolve(this.#busy());
-      // Prepare in arrival order, so pipelined pushes of one socket reach the sequencer in order.
-      const prepared = this.#pushChain.then(() => this.#prepare(decoded.value.events, rawEvents(payload)));
-      this.#pushChain = prepared.then(
-        () => undefined,
-        () => undefined,
+      const { events, repair } = decoded.value;
+      const raw = rawEvents(payload);
+      const answered = this.#pushOrder.run(
+        () => this.#prepare(events, raw),
+        (judged) => this.#submit(judged, started, repair),
       );
-      const answered = this.#submit(prepared, started, decoded.value.repair);
       void answered.finally(() => this.#release(reserve)).catch(() => undefined);
       return answered;
     } catch (error) {
@@ -432,38 +439,27 @@ export class HubSession implements ReadySession {
     }
   }
 
-  async #submit(prepared: Promise<JudgedPush | Refused>, started: number, repair: boolean): Promise<unknown> {
-    const judged = await prepared;
-    if ('refusal' in judged) return judged.refusal;
-    const stored = await this.#ctx.sequencer.submit(judged.items);
-    if (repair) {
-      const committed = stored.filter((r) => r.status === 'ok').length;
-      this.#ctx.restore.repaired(this.clientId ?? '', committed);
-    }
-    this.#ctx.feed.flow.committed(this.clientId, started, stored);
-    const results = pushResults(judged, stored);
-    reportRefusals(this.#ctx, this.clientId, results);
-    this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
-    return { results };
+  #submit(judged: Prepared, started: number, repair: boolean): Promise<unknown> {
+    if ('refusal' in judged) return Promise.resolve(judged.refusal);
+    return this.#ctx.sequencer.submit(judged.items).then((stored) => {
+      if (repair) {
+        const committed = stored.filter((r) => r.status === 'ok').length;
+        this.#ctx.restore.repaired(this.clientId ?? '', committed);
+      }
+      this.#ctx.feed.flow.committed(this.clientId, started, stored);
+      const results = pushResults(judged, stored);
+      reportRefusals(this.#ctx, this.clientId, results);
+      this.#ctx.metrics.pushDuration.observe((performance.now() - started) / 1000);
+      return { results };
+    });
   }
 
-  /** Binds the client id at its first push, then judges the events ({@link judgePush}). */
-  async #prepare(
-    events: readonly DecodedPushEvent[],
-    raw: readonly unknown[],
-  ): Promise<JudgedPush | Refused> {
-    if (!this.#bound) {
-      const refusal = await this.#bind();
-      if (refusal !== undefined) return { refusal };
-    }
-    const judge: PushJudge = {
-      clientId: this.clientId!,
-      principal: this.principal,
-      protocol: this.#protocol,
-      registry: this.#ctx.registry,
-      allowed: (action, stream, kind) => this.allowed(action, stream, kind),
-    };
-    return judgePush(judge, events, raw);
+  /** Binds the client id at its first push, then judges the events ({@link judgePush}); synchronous when it can be. */
+  #prepare(events: readonly DecodedPushEvent[], raw: readonly unknown[]): Prepared | Promise<Prepared> {
+    if (this.#bound) return judgePush(this.#judge!, events, raw);
+    return this.#bind().then((refusal) =>
+      refusal === undefined ? judgePush(this.#judge!, events, raw) : { refusal },
+    );
   }
 
   async #notify(payload: unknown): Promise<void> {
@@ -495,3 +491,6 @@ export class HubSession implements ReadySession {
 interface Refused {
   readonly refusal: { error: HubErrorMessage };
 }
+
+/** A push ready for the sequencer, or refused whole. */
+type Prepared = JudgedPush | Refused;

@@ -85,6 +85,14 @@ interface EnginePacket {
   readonly options: { wsPreEncodedFrame?: Buffer[] };
 }
 
+/**
+ * Message `name` with `arg`, on the main namespace, as the hub's encoder gives it (see
+ * {@link encodeJsonText}): one frame for every WebSocket it goes to.
+ */
+export function encodeEvent(name: string, arg: JsonText): EncodedPacket {
+  return encodeWithText({ type: EVENT, nsp: '/', data: [name, arg] })![0];
+}
+
 /** The packet's one encoded form if it holds a JsonText argument; undefined to encode it as usual. */
 function encodeWithText(packet: Packet): [EncodedPacket] | undefined {
   const { data } = packet;

@@ -4,6 +4,7 @@ import type { Server, Socket } from 'socket.io';
 import type { CommittedJson, EventStore, HeadChange } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
 import { EventFlow } from './event-flow.ts';
+import { emitToSockets } from './frame-fanout.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { HubAction, HubLimits } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
@@ -212,7 +213,7 @@ function deliverRun(ctx: FeedContext, run: Run, jsonChars: number | undefined): 
 function deliverChunks<T extends Selectable>(
   ctx: FeedContext,
   chunks: readonly T[][],
-  message: (events: T[], prev: number) => unknown,
+  message: (events: T[], prev: number) => JsonText,
 ): Promise<void> | undefined {
   for (let i = 0; i < chunks.length; i++) {
     const pending = deliver(ctx, chunks[i]!, message);
@@ -221,8 +222,10 @@ function deliverChunks<T extends Selectable>(
   return undefined;
 }
 
-function objectMessage(events: CommittedEvent[], prev: number): LiveEvents {
-  return { events, prev };
+/** The message of events read back as objects: its JSON, what Socket.IO's encoder would write of it. */
+function objectMessage(events: CommittedEvent[], prev: number): JsonText {
+  const message: LiveEvents = { events, prev };
+  return new JsonText(JSON.stringify(message));
 }
 
 /** What {@link objectMessage} of the parsed events serialises to, byte for byte, made of their texts. */
@@ -236,10 +239,14 @@ function textBytes(event: CommittedJson): number {
   return Buffer.byteLength(event.json);
 }
 
-/** Sessions that get the same message: the same events after the same `prev`. */
+/**
+ * The sockets that get the same message: the same events after the same `prev`. Keyed by `prev`
+ * alone when the message holds all the events (a number: no key string made per session), else
+ * by `prev` and the positions it holds.
+ */
 type Groups<T> = Map<
-  string,
-  { readonly events: T[]; readonly prev: number; readonly sessions: FeedSession[] }
+  number | string,
+  { readonly events: T[]; readonly prev: number; readonly sockets: Socket[] }
 >;
 
 /**
@@ -250,7 +257,7 @@ type Groups<T> = Map<
 function deliver<T extends Selectable>(
   ctx: FeedContext,
   events: T[],
-  message: (events: T[], prev: number) => unknown,
+  message: (events: T[], prev: number) => JsonText,
 ): Promise<void> | undefined {
   if (events.length === 0 || ctx.ready.size === 0) return undefined;
   const groups: Groups<T> = new Map();
@@ -274,7 +281,7 @@ async function finishDeliver<T extends Selectable>(
   sessions: readonly FeedSession[],
   at: number,
   pending: Promise<T[]>,
-  message: (events: T[], prev: number) => unknown,
+  message: (events: T[], prev: number) => JsonText,
 ): Promise<void> {
   offer(ctx, groups, sessions[at]!, events, await pending);
   for (let i = at + 1; i < sessions.length; i++) {
@@ -299,19 +306,23 @@ function offer<T extends Selectable>(
   }
   const prev = session.sentUpTo;
   session.sentUpTo = selected[selected.length - 1]!.position;
-  const key = selected === events ? `${prev}|*` : `${prev}|${selected.map((e) => e.position).join(',')}`;
+  const key = selected === events ? prev : `${prev}|${selected.map((e) => e.position).join(',')}`;
   const group = groups.get(key);
-  if (group === undefined) groups.set(key, { events: selected, prev, sessions: [session] });
-  else group.sessions.push(session);
+  if (group === undefined) groups.set(key, { events: selected, prev, sockets: [session.socket] });
+  else group.sockets.push(session.socket);
 }
 
-function send<T>(ctx: FeedContext, groups: Groups<T>, message: (events: T[], prev: number) => unknown): void {
-  for (const { events, prev, sessions } of groups.values()) {
-    const built = message(events, prev);
-    if (sessions.length === 1) sessions[0]!.socket.emit(MessageName.events, built);
-    // One broadcast encodes the message once for all its sockets; local: an adapter (Redis)
-    // never carries events, every node reads them from the log.
-    else ctx.io.local.to(sessions.map((s) => s.socket.id)).emit(MessageName.events, built);
+/**
+ * Sends each group its message, encoded once for all its sockets; never through an adapter (Redis):
+ * every node reads the events from the log.
+ */
+function send<T>(
+  ctx: FeedContext,
+  groups: Groups<T>,
+  message: (events: T[], prev: number) => JsonText,
+): void {
+  for (const { events, prev, sockets } of groups.values()) {
+    emitToSockets(ctx.io, sockets, MessageName.events, message(events, prev));
   }
 }
 

@@ -40,92 +40,144 @@ export interface JudgedPush {
  * registry, authorization; writes the principal into `meta`. Refusals that concern this
  * client's own sequence are recorded through the store so its `clientSeq` advances; those that
  * cannot be (unknown schema, unreadable event, someone else's client id) are answered directly.
+ *
+ * Synchronous while every authorization decision is known (the common case: cached, or no
+ * `authorize` hook): the push then reaches the sequencer in the turn it was read, without a
+ * microtask hop per event or per push. From the first decision still pending it goes on once
+ * that decision settles, event by event in order as before, and answers with a promise.
  */
-export async function judgePush(
+export function judgePush(
   judge: PushJudge,
   events: readonly DecodedPushEvent[],
   raw: readonly unknown[],
-): Promise<JudgedPush> {
-  const results = Array.from<PushResult | undefined>({ length: events.length });
-  const items: (StoreAppend | undefined)[] = [];
-  /** The events to commit, and where their items go: made once their texts are (below). */
-  const accepted: EventEnvelope[] = [];
-  const acceptedAt: number[] = [];
-  const slots: number[] = [];
-  const { clientId, principal } = judge;
+): JudgedPush | Promise<JudgedPush> {
+  return new Judging(judge, events, raw).from(0);
+}
+
+/** One push being judged: {@link judgePush}'s state, so that a pending decision can resume it. */
+class Judging {
+  readonly #judge: PushJudge;
+  readonly #events: readonly DecodedPushEvent[];
+  readonly #raw: readonly unknown[];
+  readonly #results: (PushResult | undefined)[];
+  readonly #items: (StoreAppend | undefined)[] = [];
+  /** The events to commit, and where their items go: made once their texts are (see #done). */
+  readonly #accepted: EventEnvelope[] = [];
+  readonly #acceptedAt: number[] = [];
+  readonly #slots: number[] = [];
   /** The lowest own seq refused without a record: nothing after it can be accepted yet. */
-  let blockedAt = Infinity;
-  for (let i = 0; i < events.length; i++) {
-    const decoded = events[i]!;
-    if (!decoded.ok) {
-      const own = ownSequence(decoded, raw[i], clientId);
-      if (own !== undefined && own.seq < blockedAt) {
-        items.push({
-          event: own.envelope,
-          rejection: { code: rejectionCode(decoded.error.code), message: decoded.error.message },
+  #blockedAt = Infinity;
+
+  constructor(judge: PushJudge, events: readonly DecodedPushEvent[], raw: readonly unknown[]) {
+    this.#judge = judge;
+    this.#events = events;
+    this.#raw = raw;
+    this.#results = Array.from<PushResult | undefined>({ length: events.length });
+  }
+
+  /** Judges the events from index `start` on; a promise from the first decision still pending. */
+  from(start: number): JudgedPush | Promise<JudgedPush> {
+    const events = this.#events;
+    const { clientId } = this.#judge;
+    for (let i = start; i < events.length; i++) {
+      const decoded = events[i]!;
+      if (!decoded.ok) {
+        this.#undecodable(i, decoded);
+        continue;
+      }
+      const event = decoded.value;
+      if (event.clientId !== clientId) {
+        this.#results[i] = rejected(
+          event.id,
+          ErrorCode.unauthorized,
+          `clientId ${event.clientId} is not this connection's (${clientId})`,
+        );
+        continue;
+      }
+      if (event.clientSeq > this.#blockedAt) {
+        this.#results[i] = rejected(
+          event.id,
+          ErrorCode.sequenceGap,
+          `an earlier event (clientSeq ${this.#blockedAt}) was not accepted yet`,
+        );
+        continue;
+      }
+      const verdict = validate(this.#judge.registry, event);
+      // A client of protocol 4 holds such an event aside and sends it again later under a new
+      // seq: its refusal is recorded and the events after it go on. Older clients wait on it.
+      const heldAside =
+        !verdict.ok && verdict.error.code === ErrorCode.unknownEventVersion && this.#judge.protocol >= 4;
+      if (!verdict.ok && verdict.error.code !== ErrorCode.invalid && !heldAside) {
+        const code =
+          verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
+        this.#results[i] = rejected(event.id, code, verdict.error.message);
+        this.#blockedAt = Math.min(this.#blockedAt, event.clientSeq);
+        continue;
+      }
+      if (!verdict.ok) {
+        const code = heldAside ? ErrorCode.unknownEventVersion : ErrorCode.invalid;
+        this.#take(i, event, { code, message: verdict.error.message.slice(0, 1024) });
+        continue;
+      }
+      const allowed = this.#judge.allowed('push', event.stream, event.kind);
+      if (typeof allowed !== 'boolean') {
+        // Wait for this decision only; the events after it are judged once it is known.
+        return allowed.then((yes) => {
+          this.#take(i, event, yes ? undefined : denied(event));
+          return this.from(i + 1);
         });
-        slots.push(i);
-      } else {
-        results[i] = rejected(decoded.id, rejectionCode(decoded.error.code), decoded.error.message);
-        if (own !== undefined) blockedAt = Math.min(blockedAt, own.seq);
       }
-      continue;
+      this.#take(i, event, allowed ? undefined : denied(event));
     }
-    const event = decoded.value;
-    if (event.clientId !== clientId) {
-      results[i] = rejected(
-        event.id,
-        ErrorCode.unauthorized,
-        `clientId ${event.clientId} is not this connection's (${clientId})`,
-      );
-      continue;
+    return this.#done();
+  }
+
+  /** An event that failed to decode: recorded under its own seq when it has one, else answered here. */
+  #undecodable(i: number, decoded: Extract<DecodedPushEvent, { ok: false }>): void {
+    const own = ownSequence(decoded, this.#raw[i], this.#judge.clientId);
+    if (own !== undefined && own.seq < this.#blockedAt) {
+      this.#items.push({
+        event: own.envelope,
+        rejection: { code: rejectionCode(decoded.error.code), message: decoded.error.message },
+      });
+      this.#slots.push(i);
+      return;
     }
-    if (event.clientSeq > blockedAt) {
-      results[i] = rejected(
-        event.id,
-        ErrorCode.sequenceGap,
-        `an earlier event (clientSeq ${blockedAt}) was not accepted yet`,
-      );
-      continue;
-    }
-    const verdict = validate(judge.registry, event);
-    // A client of protocol 4 holds such an event aside and sends it again later under a new
-    // seq: its refusal is recorded and the events after it go on. Older clients wait on it.
-    const heldAside =
-      !verdict.ok && verdict.error.code === ErrorCode.unknownEventVersion && judge.protocol >= 4;
-    if (!verdict.ok && verdict.error.code !== ErrorCode.invalid && !heldAside) {
-      const code =
-        verdict.error.code === ErrorCode.unknownEventVersion ? verdict.error.code : ErrorCode.internal;
-      results[i] = rejected(event.id, code, verdict.error.message);
-      blockedAt = Math.min(blockedAt, event.clientSeq);
-      continue;
-    }
-    let rejection: StoreAppend['rejection'];
-    if (!verdict.ok) {
-      const code = heldAside ? ErrorCode.unknownEventVersion : ErrorCode.invalid;
-      rejection = { code, message: verdict.error.message.slice(0, 1024) };
-    } else {
-      // Await only a decision still pending: a thousand awaits of `true` cost a push dearly.
-      const allowed = judge.allowed('push', event.stream, event.kind);
-      if (allowed !== true && !(await allowed)) {
-        rejection = { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
-      }
-    }
+    this.#results[i] = rejected(decoded.id, rejectionCode(decoded.error.code), decoded.error.message);
+    if (own !== undefined) this.#blockedAt = Math.min(this.#blockedAt, own.seq);
+  }
+
+  /** Hands event `i` to the store: to commit, or with the refusal it records. */
+  #take(i: number, event: EventEnvelope, rejection: StoreAppend['rejection']): void {
     // The decoded event is this push's own copy (the decoder built it): stamp it in place.
-    event.meta.principal = principal;
+    event.meta.principal = this.#judge.principal;
     if (rejection === undefined) {
-      accepted.push(event);
-      acceptedAt.push(items.length);
-      items.push(undefined);
-    } else items.push({ event, rejection });
-    slots.push(i);
+      this.#accepted.push(event);
+      this.#acceptedAt.push(this.#items.length);
+      this.#items.push(undefined);
+    } else this.#items.push({ event, rejection });
+    this.#slots.push(i);
   }
-  // Their stored texts now, while the store commits the transaction before (see StoreAppend).
-  const texts = envelopeJsonSlices(accepted);
-  for (let k = 0; k < accepted.length; k++) {
-    items[acceptedAt[k]!] = { event: accepted[k]!, envelopeJson: texts[k]! };
+
+  #done(): JudgedPush {
+    const accepted = this.#accepted;
+    const items = this.#items;
+    // Their stored texts now, while the store commits the transaction before (see StoreAppend).
+    const texts = envelopeJsonSlices(accepted);
+    for (let k = 0; k < accepted.length; k++) {
+      items[this.#acceptedAt[k]!] = { event: accepted[k]!, envelopeJson: texts[k]! };
+    }
+    return {
+      results: this.#results,
+      items: items as StoreAppend[],
+      slots: this.#slots,
+      protocol: this.#judge.protocol,
+    };
   }
-  return { results, items: items as StoreAppend[], slots, protocol: judge.protocol };
+}
+
+function denied(event: EventEnvelope): StoreAppend['rejection'] {
+  return { code: ErrorCode.unauthorized, message: `may not push to ${event.stream}` };
 }
 
 /** The push's answers: the session's own, and the store's on the events it was given (`stored`, in `items` order). */

@@ -133,26 +133,22 @@ export class Sequencer {
       count += next.slots.length;
     }
     this.#queued -= count;
-    let answered = false;
-    const free = () => {
-      if (answered) return;
-      answered = true;
-      this.#running--;
-    };
-    const next = () => {
-      free();
+    // Callbacks passed inline, not closures held in named constants: run from source (tsx keeps
+    // names), each of those costs a `defineProperty` per transaction.
+    const transaction: Transaction = { answered: false };
+    this.#commit(groups, () => {
+      this.#free(transaction);
       // Before this transaction's pushes are answered (their acks, the live feed), so that the
       // store does not wait on them. Not when events are held: those the answers release go first.
       if (this.#heldCount === 0 && this.#queue.length > 0) this.#pump();
-    };
-    this.#commit(groups, next).then(
+    }).then(
       () => {
-        free();
+        this.#free(transaction);
         this.#schedule();
       },
       (error: unknown) => {
         this.#options.onStoreError(error);
-        free();
+        this.#free(transaction);
         this.#schedule();
       },
     );
@@ -160,9 +156,16 @@ export class Sequencer {
     this.#schedule();
   }
 
+  /** Counts `transaction` out of those running, once (when the store answered it, or it failed). */
+  #free(transaction: Transaction): void {
+    if (transaction.answered) return;
+    transaction.answered = true;
+    this.#running--;
+  }
+
   /** Commits `groups` in one transaction and answers their slots; `answered` runs once the store has. */
   async #commit(groups: readonly Group[], answered?: () => void): Promise<void> {
-    const slots = groups.flatMap((g) => g.slots);
+    const slots = groups.length === 1 ? groups[0]!.slots : groups.flatMap((g) => g.slots);
     let results: StoreAppendResult[];
     try {
       results = await this.#store.append(slots.map((s) => s.item));
@@ -284,6 +287,11 @@ interface Held {
 
 interface Group {
   readonly slots: Slot[];
+}
+
+/** A transaction handed to the store: whether it was counted out of those running. */
+interface Transaction {
+  answered: boolean;
 }
 
 function settle(slot: Slot, result: StoreAppendResult): void {

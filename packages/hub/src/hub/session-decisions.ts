@@ -15,7 +15,13 @@ export class SessionDecisions {
   readonly #principal: Principal;
   readonly #claims: Readonly<Record<string, unknown>>;
   readonly #logger: Logger;
-  #decisions: Map<string, boolean | Promise<boolean>> | undefined;
+  /**
+   * By scope (the action, with the event kind when one is given), then by stream: a lookup makes no
+   * key string per call (the live feed asks once per event and session).
+   */
+  #decisions: Map<string, Map<string, boolean | Promise<boolean>>> | undefined;
+  /** How many decisions {@link #decisions} holds. */
+  #cached = 0;
 
   constructor(
     authorize: Authorize | undefined,
@@ -33,9 +39,10 @@ export class SessionDecisions {
   allowed(action: HubAction, stream: string, kind?: string): boolean | Promise<boolean> {
     const authorize = this.#authorize;
     if (authorize === undefined) return true;
-    const key = `${action}\u0000${kind ?? ''}\u0000${stream}`;
+    const scope = kind === undefined ? action : `${action}\u0000${kind}`;
     this.#decisions ??= new Map();
-    const cached = this.#decisions.get(key);
+    let byStream = this.#decisions.get(scope);
+    const cached = byStream?.get(stream);
     if (cached !== undefined) return cached;
     let decision: boolean | Promise<boolean>;
     try {
@@ -46,12 +53,14 @@ export class SessionDecisions {
           ? answer
           : Promise.resolve(answer).then(
               (allowed) => {
-                this.#decisions?.set(key, allowed === true);
+                // In place of the pending answer, unless the decisions were let go since.
+                const byScope = this.#decisions?.get(scope);
+                if (byScope?.has(stream) === true) byScope.set(stream, allowed === true);
                 return allowed === true;
               },
               (error: unknown) => {
                 this.#logger.warn({ err: error, action, stream }, 'authorize threw: denied');
-                this.#decisions?.delete(key);
+                if (this.#decisions?.get(scope)?.delete(stream) === true) this.#cached--;
                 return false;
               },
             );
@@ -59,13 +68,20 @@ export class SessionDecisions {
       this.#logger.warn({ err: error, action, stream }, 'authorize threw: denied');
       return false;
     }
-    if (this.#decisions.size >= MAX_CACHED_DECISIONS) this.#decisions.clear();
-    this.#decisions.set(key, decision);
+    if (this.#cached >= MAX_CACHED_DECISIONS) {
+      this.#decisions.clear();
+      this.#cached = 0;
+      byStream = undefined;
+    }
+    if (byStream === undefined) this.#decisions.set(scope, (byStream = new Map()));
+    byStream.set(stream, decision);
+    this.#cached++;
     return decision;
   }
 
   /** The connection closed: lets the decisions go (a pending one settles into nothing). */
   forget(): void {
     this.#decisions = undefined;
+    this.#cached = 0;
   }
 }

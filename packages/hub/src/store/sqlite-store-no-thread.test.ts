@@ -10,14 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
-import { afterAll, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import type { HubError } from '../hub/hub-error.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 
+const workers = vi.hoisted(() => ({ tried: 0 }));
 vi.mock('node:worker_threads', async (importOriginal) => ({
   ...(await importOriginal<typeof import('node:worker_threads')>()),
   Worker: class {
     constructor() {
+      workers.tried++;
       throw new Error('no worker threads here');
     }
   },
@@ -25,6 +27,9 @@ vi.mock('node:worker_threads', async (importOriginal) => ({
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-sqlite-no-thread-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** Events in the database file alone, without its WAL: what checkpoints copied there (the schema too). */
 function checkpointed(path: string): number {
@@ -68,4 +73,32 @@ it('checkpoints on the caller’s connection when the commit thread cannot start
     await store.close();
   }
   expect(checkpointed(path)).toBe(150);
+});
+
+it('tries a thread that failed to open the log again only after a while, longer after each failure', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  const store = await createSqliteStore({ path: join(dir, 'retries.db'), onError: () => undefined });
+  try {
+    let seq = 0;
+    const appendSome = async (count: number) => {
+      for (let i = 0; i < count; i++) await store.append([{ event: sampleEnvelope({ clientSeq: ++seq }) }]);
+    };
+    workers.tried = 0;
+    // Each try may start a worker thread: not one per append (20 before), one per wait.
+    await appendSome(20);
+    expect(workers.tried).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await appendSome(20);
+    expect(workers.tried).toBe(2);
+    // Failed twice in a row: it waits 2 s this time.
+    await vi.advanceTimersByTimeAsync(1_000);
+    await appendSome(20);
+    expect(workers.tried).toBe(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await appendSome(20);
+    expect(workers.tried).toBe(3);
+    expect(await store.head()).toBe(80);
+  } finally {
+    await store.close();
+  }
 });

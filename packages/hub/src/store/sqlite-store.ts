@@ -38,7 +38,7 @@ export interface SqliteStoreOptions {
   /**
    * Hears of failures that no call awaits: a SQLite thread that cannot open the log (told once,
    * until it opens; meanwhile the caller's connection does its work, checkpoints included, and a
-   * later need tries again), or a checkpoint that failed. By default a process warning
+   * need tries again after 1 s, doubled while it fails, up to a minute), or a failed checkpoint. By default a process warning
    * (`process.emitWarning`): a hub should log it, as `eventloom-hub` does.
    */
   readonly onError?: (error: HubError) => void;
@@ -354,11 +354,16 @@ class SqliteEventStore implements EventStore {
    * idle machine but seconds on a loaded one (from TypeScript source, tsx registers inside it).
    */
   #startWriter(): Promise<OpenLog> {
-    // On a failure, the next need tries again; meanwhile the connection here does the work. The
-    // calls this thread declined await it (a failed open fails them only); close() too.
+    // On a failure, a need after a while tries again (see ThreadFailures); meanwhile the connection
+    // here does the work. The calls this thread declined await it (a failed open fails them only);
+    // close() too.
     this.#writer ??= openOnThread('writer', this.#writerOptions!, (log) => {
-      if (this.#failures.opened('writer', log)) this.#writerOpen = log;
-      else this.#writer = undefined;
+      if (!this.#failures.opened('writer', log, () => (this.#writer = undefined))) return;
+      this.#writerOpen = log;
+      // A thread that died fails every request: the next need opens the log on a new one.
+      void log.thread.died.then(() => {
+        if (this.#writerOpen === log) this.#writer = this.#writerOpen = undefined;
+      });
     });
     return this.#writer;
   }
@@ -389,11 +394,14 @@ class SqliteEventStore implements EventStore {
   #readLog(): OpenLog | undefined {
     const options = this.#readerOptions;
     if (options === undefined || this.#readerOpen !== undefined) return this.#readerOpen;
-    // A failed open is not a failed read: a later read tries again; meanwhile the writer's
+    // A failed open is not a failed read: a read after a while tries again; meanwhile the writer's
     // connection serves them. Awaited by close() only.
     this.#reader ??= openOnThread('reader', options, (log) => {
-      if (this.#failures.opened('reader', log)) this.#readerOpen = log;
-      else this.#reader = undefined;
+      if (!this.#failures.opened('reader', log, () => (this.#reader = undefined))) return;
+      this.#readerOpen = log;
+      void log.thread.died.then(() => {
+        if (this.#readerOpen === log) this.#reader = this.#readerOpen = undefined;
+      });
     });
     return undefined;
   }

@@ -76,12 +76,16 @@ export class SqliteThread {
     return current !== undefined && current.#dead === undefined;
   }
 
+  /** Settles when the thread dies, before the requests in flight fail. */
+  readonly died: Promise<void>;
+  #markDead: () => void = () => undefined;
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubError): void }>();
   #nextId = 1;
   #dead: HubError | undefined;
 
   private constructor() {
+    this.died = new Promise((resolve) => (this.#markDead = resolve));
     this.#worker = startWorker();
     this.#worker.unref();
     this.#worker.on('message', (reply: SqliteReply) => this.#settle(reply));
@@ -121,6 +125,7 @@ export class SqliteThread {
     this.#dead = new HubError(HubErrorCode.store, `event store: the SQLite thread stopped: ${why}`, {
       cause,
     });
+    this.#markDead();
     for (const pending of this.#pending.values()) pending.reject(this.#dead);
     this.#pending.clear();
     void this.#worker.terminate();
