@@ -1,5 +1,8 @@
+import { eventMetaSchema, Limits, streamSchema } from '@eventloom/protocol';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
+import { validateAppend } from './appender.ts';
+import { ClientErrorCode } from './client-error.ts';
 import { BackedClientStore } from './backed-client-store.ts';
 import type { OutboxRow } from './client-store.ts';
 import { CLIENT_SCHEMA, type ClientRows } from './client-tables.ts';
@@ -94,4 +97,46 @@ it('gives every seq once when two instances of one database append at once, each
   const bySeq = (x: { clientSeq: number }, y: { clientSeq: number }) => x.clientSeq - y.clientSeq;
   const told = [...a.told, ...b.told].sort(bySeq).map((r) => [r.event.id, r.clientSeq]);
   expect(told).toEqual([...appended].sort(bySeq).map((e) => [e.id, e.clientSeq]));
+});
+
+it('checks the stream name and an absent meta by hand: a plain append parses no schema but its data', () => {
+  const streamParse = vi.spyOn(streamSchema, 'safeParse');
+  const metaParse = vi.spyOn(eventMetaSchema, 'safeParse');
+  try {
+    const [draft] = validateAppend(todoRegistry, 'list:1', [todo('a')], undefined, false);
+    expect(draft).toEqual({ ...todo('a'), stream: 'list:1', meta: {} });
+    expect(streamParse).not.toHaveBeenCalled();
+    expect(metaParse).not.toHaveBeenCalled();
+  } finally {
+    streamParse.mockRestore();
+    metaParse.mockRestore();
+  }
+});
+
+it('refuses exactly the stream names the schema refuses, and checks a meta given with the schema', () => {
+  const names = [
+    '',
+    'a*',
+    'tab\there',
+    'x'.repeat(Limits.maxStreamLength),
+    'x'.repeat(Limits.maxStreamLength + 1),
+  ];
+  for (const name of names) {
+    const valid = streamSchema.safeParse(name).success;
+    const check = () =>
+      validateAppend(todoRegistry, 'list:1', [{ ...todo('a'), stream: name }], undefined, true);
+    if (valid) expect(check()[0]!.stream).toBe(name);
+    else expect(check).toThrow(expect.objectContaining({ code: ClientErrorCode.invalid, path: '0.stream' }));
+  }
+  const meta = { correlationId: 'c1' };
+  expect(validateAppend(todoRegistry, 'list:1', [todo('a')], { meta }, false)[0]!.meta).toEqual(meta);
+  expect(() =>
+    validateAppend(
+      todoRegistry,
+      'list:1',
+      [{ ...todo('a'), meta: { traceparent: 'nope' } }],
+      undefined,
+      false,
+    ),
+  ).toThrow(expect.objectContaining({ code: ClientErrorCode.invalid, path: 'meta.traceparent' }));
 });

@@ -9,9 +9,9 @@ import {
 import {
   eventMetaSchema,
   guardJson,
+  isStreamName,
   Limits,
   STORED_EVENT_KINDS,
-  streamSchema,
   type EventEnvelope,
   type EventMeta,
   type JsonValue,
@@ -355,6 +355,17 @@ function checkSize(envelope: EventEnvelope, draft: Draft, i: number, many: boole
   );
 }
 
+/** The error of event `i` of an append: with `many`, its path starts with the index. */
+function appendError(
+  many: boolean,
+  i: number,
+  code: ClientErrorCode,
+  message: string,
+  path: string,
+): ClientError {
+  return new ClientError(code, message, { path: [many ? String(i) : '', path].filter(Boolean).join('.') });
+}
+
 /**
  * Checks everything that does not depend on the meta, before any transaction starts: the stream
  * name, the type and version against the registry, the data, the kind and the meta. Numbers the
@@ -371,18 +382,23 @@ export function validateAppend(
     throw new ClientError(ClientErrorCode.invalid, 'appendMany takes an array of events');
   const nextVersion = new Map<string, number>();
   return inputs.map((input, i) => {
-    const at = (path: string): string => [many ? String(i) : '', path].filter(Boolean).join('.');
-    const fail = (code: ClientErrorCode, message: string, path: string): ClientError =>
-      new ClientError(code, message, { path: at(path) });
     if (typeof input !== 'object' || input === null)
-      throw fail(ClientErrorCode.invalid, 'an event must be an object', '');
+      throw appendError(many, i, ClientErrorCode.invalid, 'an event must be an object', '');
     const target = input.stream ?? stream;
-    if (!streamSchema.safeParse(target).success) {
-      throw fail(ClientErrorCode.invalid, `not a valid stream name: ${JSON.stringify(target)}`, 'stream');
+    if (!isStreamName(target)) {
+      throw appendError(
+        many,
+        i,
+        ClientErrorCode.invalid,
+        `not a valid stream name: ${JSON.stringify(target)}`,
+        'stream',
+      );
     }
     const definition = registry.get(input.type);
     if (definition === undefined) {
-      throw fail(
+      throw appendError(
+        many,
+        i,
         ClientErrorCode.unknownEventVersion,
         `unknown event type ${JSON.stringify(input.type)}`,
         'type',
@@ -395,17 +411,28 @@ export function validateAppend(
         validated.error.code === 'unknown-event-version'
           ? ClientErrorCode.unknownEventVersion
           : ClientErrorCode.invalid;
-      throw fail(code, validated.error.message, validated.error.path);
+      throw appendError(many, i, code, validated.error.message, validated.error.path);
     }
     const kind = input.kind ?? definition.kind;
     if (!(STORED_EVENT_KINDS as readonly string[]).includes(kind)) {
-      throw fail(ClientErrorCode.invalid, `kind must be one of ${STORED_EVENT_KINDS.join(', ')}`, 'kind');
+      throw appendError(
+        many,
+        i,
+        ClientErrorCode.invalid,
+        `kind must be one of ${STORED_EVENT_KINDS.join(', ')}`,
+        'kind',
+      );
     }
-    const meta = { ...options?.meta, ...input.meta };
-    const parsedMeta = eventMetaSchema.safeParse(meta);
+    // No meta at all (the common case) is `{}`, as the schema would output it.
+    const noMeta = options?.meta === undefined && input.meta === undefined;
+    const parsedMeta = noMeta
+      ? { success: true as const, data: {} }
+      : eventMetaSchema.safeParse({ ...options?.meta, ...input.meta });
     if (!parsedMeta.success) {
       const issue = parsedMeta.error.issues[0];
-      throw fail(
+      throw appendError(
+        many,
+        i,
         ClientErrorCode.invalid,
         `meta: ${issue?.message ?? 'invalid'}`,
         ['meta', ...(issue?.path ?? []).map(String)].join('.'),

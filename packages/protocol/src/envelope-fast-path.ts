@@ -67,7 +67,7 @@ function checkEnvelope(input: unknown, keys: ReadonlySet<string>): EventEnvelope
   if (!boundedString(type, Limits.maxTypeLength) || !EVENT_TYPE_PATTERN.test(type)) return undefined;
   if (!intIn(version, 1, Limits.maxEventVersion)) return undefined;
   if (kind !== 'domain' && kind !== 'command' && kind !== 'integration') return undefined;
-  if (!boundedString(stream, Limits.maxStreamLength) || !STREAM_PATTERN.test(stream)) return undefined;
+  if (!isStreamName(stream)) return undefined;
   if (data === undefined) return undefined;
   const checkedMeta = fastMeta(meta);
   if (checkedMeta === undefined) return undefined;
@@ -153,6 +153,11 @@ function fastPrincipal(principal: unknown): { sub: string; iss?: string } | unde
   if (iss === undefined) return { sub };
   if (typeof iss !== 'string' || iss.length > 256) return undefined;
   return { sub, iss };
+}
+
+/** Whether `value` is a valid stream name: exactly what `streamSchema` accepts, without zod. */
+export function isStreamName(value: unknown): value is string {
+  return boundedString(value, Limits.maxStreamLength) && STREAM_PATTERN.test(value);
 }
 
 /** A non-array object (what the hand checks of messages start from). */

@@ -39,6 +39,7 @@ export {
   type EventEnvelope,
   type CommittedEvent,
 } from './envelope.ts';
+export { isStreamName } from './envelope-fast-path.ts';
 export { subscriptionSchema, subscriptionsSchema, matchesSubscription } from './subscription.ts';
 export { helloSchema, type Hello } from './hello.ts';
 export { welcomeSchema, type Welcome } from './welcome.ts';

@@ -21,7 +21,10 @@ export interface LinkListeners {
  */
 export class SessionLink {
   readonly #config: SessionConfig;
-  readonly #failRequests = new Set<(error: ClientError) => void>();
+  /** Requests waiting for their answer, oldest first: one watchdog timer serves them all. */
+  readonly #waiting = new Set<WaitingRequest>();
+  /** Whether the watchdog timer is armed (for the oldest request's deadline, or earlier). */
+  #watching = false;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #outcome: Promise<SessionOutcome>;
   #resolveOutcome!: (outcome: SessionOutcome) => void;
@@ -135,17 +138,20 @@ export class SessionLink {
     if (!this.#open) return;
     this.#open = false;
     this.#ready = false;
-    for (const fail of this.#failRequests) {
-      fail(error ?? new ClientError(ClientErrorCode.connectionFailed, 'the session ended'));
-    }
-    this.#failRequests.clear();
+    const failure = error ?? new ClientError(ClientErrorCode.connectionFailed, 'the session ended');
+    for (const waiting of this.#waiting) waiting.reject(failure);
+    this.#waiting.clear();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#socket?.disconnect();
     this.#resolveOutcome({ error, fatal, live: this.#live });
   }
 
-  /** Sends a request and resolves with the hub's answer; rejects on timeout (which drops the connection) or disconnect. */
+  /**
+   * Sends a request and resolves with the hub's answer; rejects on timeout (which drops the
+   * connection) or disconnect. The message leaves first; the requests in flight share one
+   * watchdog timer (armed for the oldest one's deadline), not one timer each.
+   */
   request(name: string, payload: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const socket = this.#socket;
@@ -153,28 +159,42 @@ export class SessionLink {
         reject(new ClientError(ClientErrorCode.connectionFailed, 'not connected'));
         return;
       }
-      const fail = (error: ClientError) => {
-        clearTimeout(timer);
-        this.#timers.delete(timer);
-        this.#failRequests.delete(fail);
-        reject(error);
+      const waiting: WaitingRequest = {
+        name,
+        deadline: performance.now() + this.#config.requestTimeoutMs,
+        reject,
       };
-      const timer = setTimeout(() => {
-        const error = new ClientError(
+      this.#waiting.add(waiting);
+      try {
+        socket.emit(name, payload, (answer: unknown) => {
+          // An answer after the timeout (or the end) finds the request gone: it was failed already.
+          if (this.#waiting.delete(waiting)) resolve(answer);
+        });
+      } finally {
+        if (!this.#watching) this.#watch(this.#config.requestTimeoutMs);
+      }
+    });
+  }
+
+  /** Arms the watchdog: after `ms`, the oldest request waiting times out if its deadline passed. */
+  #watch(ms: number): void {
+    this.#watching = true;
+    this.later(ms, () => {
+      this.#watching = false;
+      const oldest = this.#waiting.values().next().value;
+      if (oldest === undefined) return;
+      const left = oldest.deadline - performance.now();
+      if (left > 0) {
+        this.#watch(left);
+        return;
+      }
+      const timeout = this.#config.requestTimeoutMs;
+      this.finish(
+        new ClientError(
           ClientErrorCode.timeout,
-          `the hub did not answer ${name} within ${this.#config.requestTimeoutMs} ms`,
-        );
-        fail(error);
-        this.finish(error);
-      }, this.#config.requestTimeoutMs);
-      this.#timers.add(timer);
-      this.#failRequests.add(fail);
-      socket.emit(name, payload, (answer: unknown) => {
-        clearTimeout(timer);
-        this.#timers.delete(timer);
-        this.#failRequests.delete(fail);
-        resolve(answer);
-      });
+          `the hub did not answer ${oldest.name} within ${timeout} ms`,
+        ),
+      );
     });
   }
 
@@ -196,6 +216,13 @@ export async function resolveToken(token: SessionConfig['token']): Promise<strin
   } catch (cause) {
     throw new ClientError(ClientErrorCode.unauthenticated, 'the token function failed', { cause });
   }
+}
+
+/** A request sent and not answered yet: its deadline (`performance.now()` ms) and how to fail it. */
+interface WaitingRequest {
+  readonly name: string;
+  readonly deadline: number;
+  readonly reject: (error: ClientError) => void;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
