@@ -108,7 +108,7 @@ describe('LocalWriter', () => {
     }
   });
 
-  it('after a slow commit, declines for a while: longer for each slow one in a row, from the start again after a fast one', async () => {
+  it('after a lone slow commit, declines for its share only; from the second slow one in a row, longer for each, from the start again after a fast one', async () => {
     // The times the writer reads, in ms: when it is asked, then (if it commits) when the commit ended.
     const times: number[] = [];
     const { path, local } = await openLog({ clock: () => times.shift()! });
@@ -123,18 +123,18 @@ describe('LocalWriter', () => {
       return taken;
     };
     try {
-      expect(append(0, 5)).toBe(true); // slow: rests 25 ms, until 30
-      expect(append(29, 5)).toBe(false);
-      expect(append(30, 5)).toBe(true); // slow again: 50 ms, until 85
-      expect(append(84, 1)).toBe(false);
-      expect(append(85, 1)).toBe(true); // fast: 3 ms (three times its length), until 89
-      expect(append(88, 5)).toBe(false);
-      expect(append(89, 5)).toBe(true); // slow after a fast one: 25 ms again, until 119
-      expect(append(118, 5)).toBe(false);
-      let at = 119;
+      expect(append(0, 5)).toBe(true); // slow, alone: its share, 15 ms, until 20
+      expect(append(19, 5)).toBe(false);
+      expect(append(20, 5)).toBe(true); // slow again: 25 ms, until 50
+      expect(append(49, 1)).toBe(false);
+      expect(append(50, 1)).toBe(true); // fast: 3 ms (three times its length), until 54
+      expect(append(53, 5)).toBe(false);
+      expect(append(54, 5)).toBe(true); // slow after a fast one: alone again, 15 ms, until 74
+      expect(append(73, 5)).toBe(false);
+      let at = 74;
       for (let i = 0; i < 8; i++) {
-        expect(append(at, 5)).toBe(true); // 50, 100, … ms, never more than 1 s
-        at += 5 + Math.min(1_000, 50 * 2 ** i);
+        expect(append(at, 5)).toBe(true); // 25, 50, … ms, never more than 1 s
+        at += 5 + Math.min(1_000, 25 * 2 ** i);
         expect(append(at - 1, 5)).toBe(false);
       }
       expect(append(at, 1)).toBe(true);

@@ -14,9 +14,10 @@ const IDLE_PER_BUSY = 3;
 /**
  * A commit here slower than this (ms) may mean a slow disk right now (a contended fsync): the event
  * loop must not wait for the next ones, which go to the SQLite thread for a while. One slow fsync
- * says little of the next (a disk's latency has a long tail): the first slow commit rests
- * {@link SLOW_REST_MIN_MS}, and each slow one in a row twice as long as the last, up to
- * {@link SLOW_REST_MAX_MS}; a commit that is not slow starts again from the first.
+ * says little of the next (a disk's latency has a long tail, and a checkpoint on the SQLite thread
+ * makes one now and then): a lone slow commit rests only its share ({@link IDLE_PER_BUSY}); the
+ * second in a row rests {@link SLOW_REST_MIN_MS}, and each further one twice as long as the last,
+ * up to {@link SLOW_REST_MAX_MS}; a commit that is not slow starts again from the first.
  */
 const SLOW_COMMIT_MS = 2;
 const SLOW_REST_MIN_MS = 25;
@@ -117,7 +118,9 @@ export class LocalWriter {
       this.#slowInARow = 0;
       return share;
     }
-    const backoff = SLOW_REST_MIN_MS * 2 ** Math.min(this.#slowInARow++, 30);
+    // A lone slow commit (an fsync in the disk's tail) costs the next ones nothing more than its share.
+    if (this.#slowInARow++ === 0) return share;
+    const backoff = SLOW_REST_MIN_MS * 2 ** Math.min(this.#slowInARow - 2, 30);
     return Math.max(share, Math.min(backoff, SLOW_REST_MAX_MS));
   }
 }
