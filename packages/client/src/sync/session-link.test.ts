@@ -27,7 +27,13 @@ class FakeSocket implements SyncSocket {
     this.#listeners.set(event, listener);
   }
 
+  /** What the next emit throws, if anything (a payload the socket cannot send). */
+  throwOnEmit: Error | undefined;
+
   emit(event: string, ...args: unknown[]): void {
+    const thrown = this.throwOnEmit;
+    this.throwOnEmit = undefined;
+    if (thrown !== undefined) throw thrown;
     this.sent.push(event);
     const ack = args[1];
     if (typeof ack === 'function') this.acks.push(ack as (answer: unknown) => void);
@@ -110,6 +116,18 @@ describe('SessionLink requests', () => {
     expect(await second).toMatchObject({ code: ClientErrorCode.timeout });
     socket.acks[1]!('late');
     expect(await second).toMatchObject({ code: ClientErrorCode.timeout });
+  });
+
+  it('rejects a request whose emit throws with that error, and does not wait for its answer', async () => {
+    const { link, socket } = await openLink();
+    socket.throwOnEmit = new Error('cannot encode');
+    await expect(link.request('push', 1)).rejects.toThrow('cannot encode');
+    vi.advanceTimersByTime(TIMEOUT_MS * 2);
+    // Never sent, so never timed out: the session goes on.
+    expect(link.open).toBe(true);
+    const next = link.request('push', 2);
+    socket.acks[0]!('ok');
+    await expect(next).resolves.toBe('ok');
   });
 
   it('fails the requests waiting when the session ends', async () => {

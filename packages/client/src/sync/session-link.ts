@@ -170,6 +170,10 @@ export class SessionLink {
           // An answer after the timeout (or the end) finds the request gone: it was failed already.
           if (this.#waiting.delete(waiting)) resolve(answer);
         });
+      } catch (thrown) {
+        // Never sent: nothing to wait for (else the watchdog would end the session as a timeout).
+        this.#waiting.delete(waiting);
+        throw thrown;
       } finally {
         if (!this.#watching) this.#watch(this.#config.requestTimeoutMs);
       }
