@@ -38,8 +38,9 @@ export interface SqliteStoreOptions {
   /**
    * Hears of failures that no call awaits: a SQLite thread that cannot open the log (told once,
    * until it opens; meanwhile the caller's connection does its work, checkpoints included, and a
-   * need tries again after 1 s, doubled while it fails, up to a minute), or a failed checkpoint. By default a process warning
-   * (`process.emitWarning`): a hub should log it, as `eventloom-hub` does.
+   * need tries again after 1 s, doubled while it fails, up to a minute), or a checkpoint that
+   * failed on the caller's connection too (one that failed on the thread is run there instead).
+   * By default a process warning (`process.emitWarning`): a hub should log it, as `eventloom-hub` does.
    */
   readonly onError?: (error: HubError) => void;
 }
@@ -157,7 +158,7 @@ class SqliteEventStore implements EventStore {
       // call order): every batch while that thread starts (this starts it), a small one after.
       let answer: AppendAnswer | undefined;
       if (local !== undefined && this.#calls === 0) {
-        const starting = this.#writerOpen === undefined;
+        const starting = this.#writerLive() === undefined;
         if (starting) void this.#startWriter();
         answer = local.append(columns, () => this.#checkpoint(), starting);
       }
@@ -260,7 +261,7 @@ class SqliteEventStore implements EventStore {
    */
   async #readPage<T>(call: (handle: number) => SqliteCall, here: (log: SqliteLog) => T): Promise<T> {
     // Not counted among the commit thread's calls: a read does not order commits.
-    const log = this.#readLog() ?? this.#writerOpen;
+    const log = this.#readLog() ?? this.#writerLive();
     if (log !== undefined) return log.thread.request<T>(call(log.handle));
     return this.#run(call, here, this.#readerOptions === undefined);
   }
@@ -357,15 +358,24 @@ class SqliteEventStore implements EventStore {
     // On a failure, a need after a while tries again (see ThreadFailures); meanwhile the connection
     // here does the work. The calls this thread declined await it (a failed open fails them only);
     // close() too.
+    this.#writerLive();
     this.#writer ??= openOnThread('writer', this.#writerOptions!, (log) => {
-      if (!this.#failures.opened('writer', log, () => (this.#writer = undefined))) return;
-      this.#writerOpen = log;
-      // A thread that died fails every request: the next need opens the log on a new one.
-      void log.thread.died.then(() => {
-        if (this.#writerOpen === log) this.#writer = this.#writerOpen = undefined;
-      });
+      if (this.#failures.opened('writer', log, () => (this.#writer = undefined))) this.#writerOpen = log;
     });
     return this.#writer;
+  }
+
+  /**
+   * The log on the commit thread while it is open there and alive. A dead thread fails every
+   * request: a file log forgets it, the next need opens the log on a new one (asked at each use: a
+   * listener on the process's thread would keep every store ever opened alive).
+   */
+  #writerLive(): OpenLog | undefined {
+    const log = this.#writerOpen;
+    if (log !== undefined && !log.thread.alive && this.#writerOptions !== undefined) {
+      this.#writer = this.#writerOpen = undefined;
+    }
+    return this.#writerOpen;
   }
 
   /**
@@ -374,7 +384,7 @@ class SqliteEventStore implements EventStore {
    */
   #run<T>(call: (handle: number) => SqliteCall, here: (log: SqliteLog) => T, start = false): Promise<T> {
     const local = this.#local;
-    if (local !== undefined && this.#writerOpen === undefined && this.#calls === 0) {
+    if (local !== undefined && this.#writerLive() === undefined && this.#calls === 0) {
       if (start) void this.#startWriter();
       try {
         const value = local.now(here);
@@ -393,15 +403,14 @@ class SqliteEventStore implements EventStore {
    */
   #readLog(): OpenLog | undefined {
     const options = this.#readerOptions;
+    // A read thread that died: forgotten, as the commit thread's (see #writerLive).
+    if (this.#readerOpen !== undefined && !this.#readerOpen.thread.alive)
+      this.#reader = this.#readerOpen = undefined;
     if (options === undefined || this.#readerOpen !== undefined) return this.#readerOpen;
     // A failed open is not a failed read: a read after a while tries again; meanwhile the writer's
     // connection serves them. Awaited by close() only.
     this.#reader ??= openOnThread('reader', options, (log) => {
-      if (!this.#failures.opened('reader', log, () => (this.#reader = undefined))) return;
-      this.#readerOpen = log;
-      void log.thread.died.then(() => {
-        if (this.#readerOpen === log) this.#reader = this.#readerOpen = undefined;
-      });
+      if (this.#failures.opened('reader', log, () => (this.#reader = undefined))) this.#readerOpen = log;
     });
     return undefined;
   }

@@ -78,6 +78,12 @@ export class SqliteThread {
 
   /** Settles when the thread dies, before the requests in flight fail. */
   readonly died: Promise<void>;
+
+  /** Whether the thread runs still (it has not died): a dead one fails every request. */
+  get alive(): boolean {
+    return this.#dead === undefined;
+  }
+
   #markDead: () => void = () => undefined;
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: HubError): void }>();
