@@ -345,13 +345,14 @@ function checkSize(envelope: EventEnvelope, draft: Draft, i: number, many: boole
   const size = guardJson(envelope, { maxBytes: Limits.maxEventBytes });
   if (size.ok) return;
   const tooLarge = size.error.code === 'too-large';
-  const at = [many ? String(i) : '', tooLarge ? '' : size.error.path].filter(Boolean).join('.');
-  throw new ClientError(
+  throw appendError(
+    many,
+    i,
     tooLarge ? ClientErrorCode.tooLarge : ClientErrorCode.invalid,
     tooLarge
       ? `${draft.type}: the event is larger than ${Limits.maxEventBytes} bytes (at ${size.error.path || 'the root'})`
       : `${draft.type}: ${size.error.message}`,
-    { path: at },
+    tooLarge ? '' : size.error.path,
   );
 }
 

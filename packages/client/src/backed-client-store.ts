@@ -362,13 +362,17 @@ export class BackedClientStore implements ClientStore {
 
   realign(input: RealignInput): Promise<RealignResult> {
     return this.#write(['meta', 'events', 'outbox', 'acked', 'sent', 'snapshots'], async (tx) => {
-      const meta = await this.#readMeta(tx);
       // Nearly always nothing changes, which the lowest unacked seq and a count of the rows above
       // the hub's tell: the outbox is read only otherwise (a backlog of 100k rows was read whole).
-      const [lowest] = (await tx.scanKeys('outbox', { limit: 1 })) as number[];
-      const ahead = input.usedFrom === undefined && aheadOfHub(meta, lowest, input);
       const above = { lower: input.hubClientSeq, lowerOpen: true };
-      const rowsAbove = (await tx.count('outbox', above)) + (await tx.count('acked', above));
+      const [meta, [lowest], outboxAbove, ackedAbove] = await Promise.all([
+        this.#readMeta(tx),
+        tx.scanKeys('outbox', { limit: 1 }) as Promise<number[]>,
+        tx.count('outbox', above),
+        tx.count('acked', above),
+      ]);
+      const ahead = input.usedFrom === undefined && aheadOfHub(meta, lowest, input);
+      const rowsAbove = outboxAbove + ackedAbove;
       if (realignsNothing(meta, input, ahead, rowsAbove)) {
         return { before: meta, meta, returned: [], dropped: [], renumbered: new Map() };
       }

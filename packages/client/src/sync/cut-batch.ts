@@ -48,15 +48,10 @@ export function cutBatch(input: BatchInput): Batch {
   const { rows, limit, maxBytes } = input;
   const batch: OutboxRow[] = [];
   const reminders = new Set<number>();
-  // The rows of `batch` before `sized` are counted in `bytes`. A row is measured (its JSON made)
-  // only once another row may join it: a batch of one row (an append pushed ahead, a live trickle)
-  // goes without, since a row alone goes whatever its size.
-  let bytes = MESSAGE_OVERHEAD;
-  let sized = 0;
-  const batchBytes = (): number => {
-    for (; sized < batch.length; sized++) bytes += rowBytes(batch[sized]!);
-    return bytes;
-  };
+  // The batch's size, measured (its rows' JSON made) only once another row may join it: a batch of
+  // one row (an append pushed ahead, a live trickle) goes without, since a row alone goes whatever
+  // its size.
+  let bytes: number | undefined;
   let blocked = false;
   for (const row of rows) {
     if (input.parked(row.clientSeq)) {
@@ -70,14 +65,14 @@ export function cutBatch(input: BatchInput): Batch {
     const found = input.reminder(row);
     const reminder = found !== undefined && !reminders.has(found.clientSeq) ? found : undefined;
     const count = reminder === undefined ? 1 : 2;
-    const measured = batch.length > 0;
     let size = 0;
     let full = false;
-    if (measured) {
+    if (batch.length > 0) {
       full = batch.length + count > limit;
       if (!full) {
         size = rowBytes(row) + (reminder === undefined ? 0 : rowBytes(reminder));
-        full = batchBytes() + size > maxBytes;
+        bytes ??= batch.reduce((sum, r) => sum + rowBytes(r), MESSAGE_OVERHEAD);
+        full = bytes + size > maxBytes;
       }
     }
     if (full) {
@@ -95,10 +90,7 @@ export function cutBatch(input: BatchInput): Batch {
       reminders.add(reminder.clientSeq);
     }
     batch.push(row);
-    if (measured) {
-      bytes += size;
-      sized = batch.length;
-    }
+    if (bytes !== undefined) bytes += size;
   }
   while (batch.length > 0 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
   return { batch, reminders, blocked };
