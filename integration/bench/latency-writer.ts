@@ -1,7 +1,7 @@
 /**
  * Client A of the latency benchmarks, in a process of its own (another device): a Node client
  * synced with the hub, and a socket of the raw relay. On `{ op: 'hub' | 'raw' | 'durable', n }` it
- * notes the time, appends the n-th probe event (or emits it to the relay, plain or to be committed), and answers with that time (ms
+ * notes the time, appends the n-th probe event (or emits it to the relay, plain or to be committed), and answers at once with that time (ms
  * since the epoch, sub-millisecond: `performance.timeOrigin + performance.now()`, comparable
  * across processes of one machine).
  *
@@ -26,5 +26,9 @@ process.on('message', (message: { op: 'hub' | 'raw' | 'durable'; n: number }) =>
     process.send!({ start });
     return;
   }
-  append(stream, n, () => process.send!({ start }));
+  // Answered now, as for the relay and as the browser benchmark's writer does: an answer sent once
+  // the append resolves (A's local write done) reached B's process, this one's parent, as the
+  // event did, and B read it first. A failed append still ends the process (writerOf).
+  append(stream, n, () => {});
+  process.send!({ start });
 });
