@@ -111,7 +111,9 @@ function encodeWithText(packet: Packet): [EncodedPacket] | undefined {
   let length = 0;
   for (const part of parts) length += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
   const header = frameHeaderLength(length);
-  const frame = Buffer.allocUnsafeSlow(header + length);
+  // From Node's shared pool when small (an ack, a live message of a few events): a buffer of its
+  // own for each frame cost more than encoding it.
+  const frame = Buffer.allocUnsafe(header + length);
   writeFrameHeader(frame, length);
   let at = header;
   for (const part of parts) {
