@@ -1,4 +1,4 @@
-import type { SagaInstance } from '@eventloom/core';
+import type { ReactionTransaction } from '@eventloom/core';
 import { describeReactionStore } from '@eventloom/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +8,7 @@ import {
   type TestDatabase,
 } from '../store/postgres-test-database.ts';
 import { createPostgresReactionStore, type PostgresReactionStore } from './postgres-reaction-store.ts';
+import { sagaInstance } from './saga-instance.test-kit.ts';
 
 const run = requirePostgres(await postgresUnavailable());
 
@@ -75,28 +76,33 @@ describe.runIf(run)('Postgres reaction store', () => {
     const store = await open('failing-write');
     const fenced = store.fenced('reactions', await store.takeLease('reactions', 'node-a'));
     const badCheckpoint = { position: -1, recentIds: [] };
+    const bodies: ((tx: ReactionTransaction) => Promise<unknown>)[] = [
+      // Only writes (one batch), the failing one in the middle.
+      async (tx) => {
+        await tx.putSaga(sagaInstance('s/1', 'active'));
+        await tx.putCheckpoint('h', badCheckpoint);
+        await tx.putApplied('h', 'e1');
+      },
+      // Writes, then a read after the failing one.
+      async (tx) => {
+        await tx.putSaga(sagaInstance('s/1', 'active'));
+        await tx.putCheckpoint('h', badCheckpoint);
+        return tx.hasApplied('h', 'e1');
+      },
+      // A read, then writes sent in the open transaction, the last one failing.
+      async (tx) => {
+        await tx.getSaga('s/1');
+        await tx.putApplied('h', 'e1');
+        await tx.putCheckpoint('h', badCheckpoint);
+      },
+    ];
     for (const writer of [store, fenced]) {
-      await expect(
-        writer.transaction(async (tx) => {
-          await tx.putSaga(sagaInstance('s/1', 'active'));
-          await tx.putCheckpoint('h', badCheckpoint);
-          await tx.putApplied('h', 'e1');
-        }),
-      ).rejects.toMatchObject({ code: 'store', message: expect.stringContaining('check') });
-      await expect(
-        writer.transaction(async (tx) => {
-          await tx.putSaga(sagaInstance('s/1', 'active'));
-          await tx.putCheckpoint('h', badCheckpoint);
-          return tx.hasApplied('h', 'e1');
-        }),
-      ).rejects.toMatchObject({ code: 'store', message: expect.stringContaining('check') });
-      await expect(
-        writer.transaction(async (tx) => {
-          expect(await tx.getSaga('s/1')).toBeUndefined();
-          await tx.putApplied('h', 'e1');
-          await tx.putCheckpoint('h', badCheckpoint);
-        }),
-      ).rejects.toMatchObject({ code: 'store', message: expect.stringContaining('check') });
+      for (const body of bodies) {
+        await expect(writer.transaction(body)).rejects.toMatchObject({
+          code: 'store',
+          message: expect.stringContaining('check'),
+        });
+      }
     }
     await store.transaction(async (tx) => {
       expect(await tx.getSaga('s/1')).toBeUndefined();
@@ -118,20 +124,3 @@ describe.runIf(run)('Postgres reaction store', () => {
     ]);
   });
 });
-
-function sagaInstance(id: string, status: 'active' | 'done'): SagaInstance {
-  return {
-    id,
-    saga: id.split('/')[0]!,
-    key: id.split('/')[1]!,
-    status,
-    state: null,
-    version: 1,
-    steps: [],
-    compensated: [],
-    stream: 's',
-    trace: { correlationId: 'c', causationId: 'c' },
-    startedAt: '2026-11-27T10:00:00.000Z',
-    updatedAt: '2026-11-27T10:00:00.000Z',
-  };
-}
