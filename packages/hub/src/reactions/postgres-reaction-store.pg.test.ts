@@ -111,6 +111,21 @@ describe.runIf(run)('Postgres reaction store', () => {
     });
   });
 
+  it('compresses the dedupe windows of checkpoints with lz4 when the server has it', async () => {
+    const store = await open('lz4');
+    const recentIds = Array.from(
+      { length: 256 },
+      (_, i) => `0190a1b2-c3d4-7e5f-8a6b-${String(i).padStart(12, '0')}`,
+    );
+    await store.transaction((tx) => tx.putCheckpoint('h', { position: 256, recentIds }));
+    const [server] = await store.sql<{ lz4: boolean }[]>`
+      SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`;
+    const [row] = await store.sql<{ method: string | null }[]>`
+      SELECT pg_column_compression(recent_ids) AS method FROM eventloom_reaction_checkpoints WHERE consumer = 'h'`;
+    expect(row!.method).toBe(server?.lz4 === true ? 'lz4' : 'pglz');
+    expect(await store.transaction((tx) => tx.getCheckpoint('h'))).toEqual({ position: 256, recentIds });
+  });
+
   it('counts saga instances by saga and status', async () => {
     const store = await open('counts');
     await store.transaction(async (tx) => {
