@@ -26,10 +26,15 @@ function fakeSocket(transport = 'websocket') {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A hold on a fake WebSocket connection, and its TCP socket's counts. */
+function heldSocket() {
+  const { socket, tcp } = fakeSocket();
+  return { hold: new AnswerHold(socket), tcp };
+}
+
 describe('AnswerHold', () => {
   it('holds nothing while no push of the connection is in flight', () => {
-    const { socket, tcp } = fakeSocket();
-    const hold = new AnswerHold(socket);
+    const { hold, tcp } = heldSocket();
     hold.beforeLiveMessage();
     hold.pushStarted();
     hold.pushSettled();
@@ -38,8 +43,7 @@ describe('AnswerHold', () => {
   });
 
   it('holds the live messages written while a push is in flight until the answer, once', () => {
-    const { socket, tcp } = fakeSocket();
-    const hold = new AnswerHold(socket);
+    const { hold, tcp } = heldSocket();
     hold.pushStarted();
     hold.beforeLiveMessage();
     hold.beforeLiveMessage();
@@ -52,8 +56,7 @@ describe('AnswerHold', () => {
   });
 
   it('never holds past the next turn of the event loop, answered or not', async () => {
-    const { socket, tcp } = fakeSocket();
-    const hold = new AnswerHold(socket);
+    const { hold, tcp } = heldSocket();
     hold.pushStarted();
     hold.beforeLiveMessage();
     await nextTurn();
