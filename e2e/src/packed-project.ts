@@ -4,9 +4,10 @@
  * what such a project takes from the registry. Used by the consumer check and by the benchmarks
  * that measure the packages as installed (hub-memory-rss, bundle-size, bundle-size-react).
  *
- * The project lives in the system's temp folder, under a name derived from what it installs from
- * the registry, and keeps its node_modules between runs (only our tarballs change), so that npm
- * builds better-sqlite3 from source once, not on every run. EVENTLOOM_CONSUMER_FRESH=1 starts it
+ * The project lives in the system's temp folder, under a name derived from the checkout it packs
+ * and what it installs from the registry (so that two checkouts never share one), and keeps its
+ * node_modules between runs (only our tarballs change), so that npm builds better-sqlite3 from
+ * source once, not on every run. EVENTLOOM_CONSUMER_FRESH=1 starts it
  * anew.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -46,7 +47,7 @@ const FIXTURES = join(ROOT, 'e2e', 'src', 'consumer');
 export const PROJECT_DIR = join(
   tmpdir(),
   `eventloom-consumer-${createHash('sha256')
-    .update(JSON.stringify([REGISTRY_DEPENDENCIES, externalDependencies()]))
+    .update(JSON.stringify([ROOT, REGISTRY_DEPENDENCIES, externalDependencies()]))
     .digest('hex')
     .slice(0, 12)}`,
 );

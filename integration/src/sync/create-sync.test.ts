@@ -88,6 +88,25 @@ describe('createSync: push, ack, confirm', () => {
     ]);
   });
 
+  it('shows each stored live message once in metrics$, its events counted and the position moved together', async () => {
+    const h = await hub();
+    const [a, b] = [await device(h), await device(h)];
+    await Promise.all([live(a.sync), live(b.sync)]);
+    const seen: { pulled: number; position: number }[] = [];
+    const subscription = b.sync.metrics$.subscribe(({ pulled, position }) => seen.push({ pulled, position }));
+    defer(() => subscription.unsubscribe());
+    for (let i = 1; i <= 3; i++) {
+      await a.loom.append('list:1', add(`a${i}`));
+      await reached(b, i);
+    }
+    const counted = seen.filter((m, i) => i > 0 && m.pulled !== seen[i - 1]!.pulled);
+    expect(counted).toEqual([
+      { pulled: 1, position: 1 },
+      { pulled: 2, position: 2 },
+      { pulled: 3, position: 3 },
+    ]);
+  });
+
   it('keeps appending offline and syncs it all on reconnect', async () => {
     const h = await hub();
     const a = await device(h);

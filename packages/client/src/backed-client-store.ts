@@ -22,7 +22,7 @@ import type {
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
 import { META_KEY, randomClientId, sameMeta, toMeta, toRow, type ClientRows } from './client-tables.ts';
-import { cutPages, mergePages, readConfirmed, writePages } from './confirmed-pages.ts';
+import { cutPages, mergePages, readConfirmed, writePages, type PageTail } from './confirmed-pages.ts';
 import {
   deleteRows,
   getRows,
@@ -63,10 +63,11 @@ export interface BackedClientStoreOptions {
  *
  * Live events arrive one or a few at a time, and adding them to the last page rewrites it whole. So
  * a small insert fills the last page only while it holds fewer than `TAIL_FILL` (32) events, or
- * fewer than the insert brings (which keeps a rewrite's cost per new event bounded), and otherwise
- * starts a new page: live stretches of the log are pages of 32, and pulls (pages of 1,000) still
- * fill pages to 256. Measured in Node on fake-indexeddb: storing one live event took 1.2 ms at the
- * median and 3.7 ms on a nearly full page of 256; 0.3 ms with the bound.
+ * fewer than the insert brings, and otherwise starts a new page: live stretches of the log are
+ * pages of 32, and pulls (pages of 1,000) still fill pages to 256. Until it makes 32, a small page
+ * is a row per insert, made one then (`writePages`), and the store keeps the tail it wrote: a live
+ * event is stored without reading or rewriting any row. On fake-indexeddb, one live event took 1.2
+ * ms (3.7 on a page of 256) unbounded, 0.3 with the bound; rows per insert: CPU 600 → 270 µs/event.
  *
  * The outbox is `outbox` (to push) and `acked` (acked, waiting for the event to come back
  * confirmed). An acked row whose event will not come back **settles**: when the position passes its
@@ -84,6 +85,13 @@ export class BackedClientStore implements ClientStore {
    * waiting for a read (checked in the same transaction, see {@link appendOnGuess}).
    */
   #lastMeta: ClientMeta | undefined;
+  /**
+   * The tail of the confirmed log as this store last wrote it, at the meta's `position` and
+   * `history` then: every write of `events` moves one of them (and neither comes back to an earlier
+   * pair), so a meta read at the same pair finds the tail as it was. A live event adds to it
+   * without reading it back.
+   */
+  #tail: { readonly rows: PageTail; readonly position: number; readonly history: number } | undefined;
 
   constructor(backend: StoreBackend<ClientRows>, options: BackedClientStoreOptions = {}) {
     this.#backend = backend;
@@ -313,15 +321,19 @@ export class BackedClientStore implements ClientStore {
     options: { readonly until?: number } = {},
   ): Promise<InsertConfirmedResult> {
     checkOrder(events);
-    return await this.#write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
+    const known = this.#tail;
+    this.#tail = undefined;
+    const result = await this.#write(['meta', 'events', 'outbox', 'acked', 'sent'], async (tx) => {
       const before = await this.#readMeta(tx);
       const fresh =
         events[0] && events[0].position > before.position
           ? events
           : events.filter((e) => e.position > before.position);
+      const same = known?.position === before.position && known.history === before.history;
+      let tail = same ? known.rows : undefined;
       let removed: OutboxRow[] = [];
       if (fresh.length > 0) {
-        await writePages(tx, fresh);
+        tail = await writePages(tx, fresh, tail);
         removed = await removeConfirmed(tx, fresh, before.clientId);
       }
       const position = Math.max(before.position, fresh.at(-1)?.position ?? 0, options.until ?? 0);
@@ -329,8 +341,11 @@ export class BackedClientStore implements ClientStore {
       const settled = position > before.position ? await settleAcked(tx, position, before.clientSeq) : [];
       const meta: ClientMeta = { ...before, position, epoch: before.epoch + (settled.length > 0 ? 1 : 0) };
       if (meta.position !== before.position) await this.#putMeta(tx, meta);
-      return { before, meta, fresh, removed, settled };
+      return { tail, result: { before, meta, fresh, removed, settled } };
     });
+    const { meta } = result.result;
+    if (result.tail) this.#tail = { rows: result.tail, position: meta.position, history: meta.history };
+    return result.result;
   }
 
   async insertHistory(

@@ -32,21 +32,47 @@ export function toPage(events: readonly CommittedEvent[]): PageRow {
 }
 
 /**
- * Adds confirmed events after the last page: fills the last page up to {@link PAGE_SIZE} (a small
- * insert only a small page: {@link TAIL_FILL}), then starts new pages. Runs inside the caller's transaction.
+ * The rows at the end of `events` that the next insert may add to, in key order: the last page,
+ * stored as one row, or, while it holds fewer than {@link TAIL_FILL} events, as a row per small
+ * insert (nothing stored is rewritten until they make a page of {@link TAIL_FILL}). What a store
+ * knows of its tail from its last write; read, it is the last row alone (rows of a small page
+ * before it then stay rows of their own: readers take pages of any size).
  */
-export async function writePages(tx: WriteTx<ClientRows>, fresh: readonly CommittedEvent[]): Promise<void> {
-  let rest = fresh;
-  const [last] = await tx.scan('events', { reverse: true, limit: 1 });
-  if (last && fillsLastPage(last.events.length, fresh.length)) {
-    const take = rest.slice(0, PAGE_SIZE - last.events.length);
-    rest = rest.slice(take.length);
-    await tx.put('events', [toPage([...last.events, ...take])]);
+export type PageTail = readonly PageRow[];
+
+/**
+ * Adds confirmed events after the last page and returns the new tail: fills the last page up to
+ * {@link PAGE_SIZE} (a small insert only a small page: {@link TAIL_FILL}), then starts new pages.
+ * A small insert into a small page is a row of its own until the page would reach
+ * {@link TAIL_FILL}: then its rows become one. `tail`: the tail as the store last wrote it (read
+ * when undefined). Runs inside the caller's transaction.
+ */
+export async function writePages(
+  tx: WriteTx<ClientRows>,
+  fresh: readonly CommittedEvent[],
+  tail?: PageTail,
+): Promise<PageTail> {
+  const rows = tail ?? (await tx.scan('events', { reverse: true, limit: 1 }));
+  const held = rows.reduce((n, row) => n + row.events.length, 0);
+  if (rows.length > 0 && fillsLastPage(held, fresh.length)) {
+    if (held + fresh.length < TAIL_FILL) {
+      const row = toPage(fresh);
+      await tx.put('events', [row]);
+      return [...rows, row];
+    }
+    // The first row's key starts the merged pages; the others' go (all below the new events').
+    if (rows.length > 1)
+      await tx.delete(
+        'events',
+        rows.slice(1).map((row) => row.first),
+      );
+    const pages = toPages([...rows.flatMap((row) => row.events), ...fresh]);
+    await tx.put('events', pages);
+    return pages.slice(-1);
   }
-  if (rest.length === 0) return;
-  const pages: PageRow[] = [];
-  for (let i = 0; i < rest.length; i += PAGE_SIZE) pages.push(toPage(rest.slice(i, i + PAGE_SIZE)));
+  const pages = toPages(fresh);
   await tx.put('events', pages);
+  return pages.slice(-1);
 }
 
 /**

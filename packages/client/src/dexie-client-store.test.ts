@@ -178,7 +178,7 @@ it('keeps acked rows out of the outbox table: what is left to push is read witho
   store.close();
 });
 
-it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, live ones never rewrite more than a small page', async () => {
+it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, live ones rewrite nothing until they make TAIL_FILL', async () => {
   const store = new DexieClientStore({ name: `layout-${Date.now()}`, indexedDB: { indexedDB, IDBKeyRange } });
   await store.open();
   const events = Array.from({ length: 700 }, (_, i) => sampleCommitted({ position: i + 1 }));
@@ -189,12 +189,33 @@ it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, liv
   await store.insertConfirmed(events.slice(0, 300));
   expect([PAGE_SIZE, TAIL_FILL]).toEqual([256, 32]);
   expect(await pageSizes()).toEqual([256, 44]);
-  // One by one, as live events come: a new page, filled to TAIL_FILL, then another.
+  // One by one, as live events come: a row each, until they make a page of TAIL_FILL, then again.
   for (let i = 300; i < 340; i++) await store.insertConfirmed([events[i]!]);
-  expect(await pageSizes()).toEqual([256, 44, 32, 8]);
-  // A pull's page fills the small last page up to PAGE_SIZE again.
+  expect(await pageSizes()).toEqual([256, 44, 32, 1, 1, 1, 1, 1, 1, 1, 1]);
+  // A pull's page takes the small last page's rows, and fills it up to PAGE_SIZE again.
   await store.insertConfirmed(events.slice(340));
   expect(await pageSizes()).toEqual([256, 44, 32, 256, 112]);
   expect(await store.readConfirmed()).toEqual(events);
   store.close();
+});
+
+it('adds live events to the tail it last wrote only while no other tab wrote the log meanwhile', async () => {
+  const name = `tail-${Date.now()}`;
+  const [a, b] = [0, 1].map(() => new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } }));
+  await a!.open();
+  await b!.open();
+  const events = Array.from({ length: 120 }, (_, i) => sampleCommitted({ position: i + 1 }));
+  // Two tabs store the live events in turns, in runs of a few, each from what it wrote last.
+  for (let i = 0; i < events.length; i++) await (i % 7 < 4 ? a! : b!).insertConfirmed([events[i]!]);
+  expect(await a!.readConfirmed()).toEqual(events);
+  expect(await b!.readConfirmed()).toEqual(events);
+  // A store opened on the log finds its tail by reading it.
+  const c = new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } });
+  await c.open();
+  const more = Array.from({ length: 40 }, (_, i) => sampleCommitted({ position: 121 + i }));
+  for (const event of more) await c.insertConfirmed([event]);
+  expect(await a!.readConfirmed()).toEqual([...events, ...more]);
+  const pages = await c.db.table<{ events: unknown[] }>('events').orderBy('first').toArray();
+  expect(pages.every((p) => p.events.length <= PAGE_SIZE)).toBe(true);
+  for (const store of [a!, b!, c]) store.close();
 });

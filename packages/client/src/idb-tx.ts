@@ -21,6 +21,17 @@ export class IdbTx<R> implements WriteTx<R> {
   getMany<T extends keyof R & string>(table: T, keys: readonly StoreKey[]): Promise<(R[T] | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     const store = this.#tx.objectStore(table);
+    const run = runOf(keys);
+    if (run !== undefined && typeof store.keyPath === 'string') {
+      // One request for a run of consecutive seqs (an acked batch), where a get each is one each.
+      const keyPath = store.keyPath;
+      return settled(store.getAll(this.#keyRange.bound(run[0], run[1]))).then((found) => {
+        const rows = found as R[T][];
+        if (rows.length === keys.length) return rows;
+        const byKey = new Map(rows.map((row) => [(row as Record<string, unknown>)[keyPath], row]));
+        return keys.map((key) => byKey.get(key));
+      });
+    }
     return new Promise((resolve, reject) => {
       const rows: (R[T] | undefined)[] = [];
       let left = keys.length;
@@ -65,6 +76,10 @@ export class IdbTx<R> implements WriteTx<R> {
   delete<T extends keyof R & string>(table: T, keys: readonly StoreKey[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
     const store = this.#tx.objectStore(table);
+    const run = runOf(keys);
+    // A run of consecutive seqs goes in one request: no other key lies between them.
+    if (run !== undefined)
+      return settled(store.delete(this.#keyRange.bound(run[0], run[1]))).then(() => undefined);
     let last: IDBRequest | undefined;
     for (const key of keys) last = store.delete(key);
     return settled(last!).then(() => undefined);
@@ -120,6 +135,17 @@ export class IdbTx<R> implements WriteTx<R> {
 
 /** A range no key fits in (IndexedDB refuses to make one). */
 const EMPTY = Symbol('empty range');
+
+/**
+ * The first and last of `keys` when they are two or more consecutive integers in ascending order
+ * (seqs of a batch): every key of that range, and no other.
+ */
+function runOf(keys: readonly StoreKey[]): readonly [number, number] | undefined {
+  const first = keys[0];
+  if (keys.length < 2 || typeof first !== 'number' || !Number.isInteger(first)) return undefined;
+  for (let i = 1; i < keys.length; i++) if (keys[i] !== first + i) return undefined;
+  return [first, first + keys.length - 1];
+}
 
 /** The result of a request, once it succeeded. */
 function settled<T>(request: IDBRequest<T>): Promise<T> {

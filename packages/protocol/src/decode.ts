@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   eventEnvelopeSchema,
+  UUID_V7_PATTERN,
   withGuardedInput,
   type CommittedEvent,
   type EventEnvelope,
@@ -158,7 +159,7 @@ export function decodeWelcome(input: unknown): Result<Welcome> {
 
 /** Decodes the answer to `push` (client side). */
 export function decodePushAck(input: unknown): Result<PushAck> {
-  return decodeReply(pushAckSchema, input);
+  return decodeReply(pushAckSchema, input, fastPushAck);
 }
 
 /** Decodes the answer to `pull` (client side). */
@@ -216,6 +217,29 @@ function fastPullResult(input: unknown): PullResult | undefined {
   if (!Array.isArray(events) || events.length > Limits.maxPullLimit) return undefined;
   const decoded = fastCommittedEvents(events);
   return decoded && { events: decoded, head, until, more };
+}
+
+/**
+ * `pushAckSchema` by hand for the common answer, every event committed now (`ok`) or before
+ * (`duplicate`), as {@link fastLiveEvents}: every push a client makes gets one. A refusal, or
+ * anything off, goes to zod.
+ */
+function fastPushAck(input: unknown): PushAck | undefined {
+  if (!hasKeys(input, 1)) return undefined;
+  const { results } = input as Record<string, unknown>;
+  if (!Array.isArray(results) || results.length > Limits.maxBatchSize) return undefined;
+  const out: PushAck['results'][number][] = [];
+  for (const result of results) {
+    if (!isObject(result)) return undefined;
+    const { status, id, position, streamVersion } = result as Record<string, unknown>;
+    if (typeof id !== 'string' || !UUID_V7_PATTERN.test(id) || !intIn(position, 1)) return undefined;
+    if (status === 'ok' && hasKeys(result, 4) && intIn(streamVersion, 1)) {
+      out.push({ status, id, position, streamVersion });
+    } else if (status === 'duplicate' && hasKeys(result, 3)) {
+      out.push({ status, id, position });
+    } else return undefined;
+  }
+  return { results: out };
 }
 
 function fastCommittedEvents(events: readonly unknown[]): CommittedEvent[] | undefined {

@@ -1,12 +1,15 @@
 import fc from 'fast-check';
+import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { decodeLiveEvents, decodePullResult } from './decode.ts';
+import { decodeLiveEvents, decodePullResult, decodePushAck } from './decode.ts';
 import { committedEventSchema, eventEnvelopeSchema, withGuardedInput } from './envelope.ts';
 import { fastCommittedEvent, fastEnvelope } from './envelope-fast-path.ts';
 import { guardJson } from './json-guard.ts';
 import { liveEventsSchema } from './live-events.ts';
 import { pullResultSchema } from './pull-result.ts';
-import { sampleCommitted, sampleEnvelope } from './testing/samples.ts';
+import { pushAckSchema } from './push-ack.ts';
+import type { Result } from './result.ts';
+import { sampleCommitted, sampleEnvelope, sampleEventId } from './testing/samples.ts';
 
 // Values near every rule's edges, for any field.
 const edgy = fc.oneof(
@@ -186,6 +189,24 @@ describe('fastCommittedEvent', () => {
   });
 });
 
+/**
+ * Decodes `input` (if `guardJson` accepts it) and expects zod's verdict on it, and zod's value when
+ * both accept it; whether the decoder accepted it.
+ */
+function agreesWithSchema(
+  decode: (input: unknown) => Result<unknown>,
+  schema: z.ZodType,
+  input: unknown,
+): boolean {
+  if (!guardJson(input).ok) return false;
+  const decoded = decode(input);
+  const parsed = withGuardedInput(() => schema.safeParse(input));
+  expect(decoded.ok).toBe(parsed.success);
+  if (!decoded.ok) return false;
+  expect(JSON.stringify(decoded.value)).toBe(JSON.stringify(parsed.data));
+  return true;
+}
+
 describe('live events and pull pages checked by hand', () => {
   // Messages around valid ones: the events mutated, the other fields edgy or missing, a key added.
   const message = (keys: readonly string[], minEvents: number) =>
@@ -214,15 +235,52 @@ describe('live events and pull pages checked by hand', () => {
           if (value === undefined) delete input[key];
           else input[key] = value;
         }
-        if (!guardJson(input).ok) return;
-        const decoded = decode(input);
-        const parsed = withGuardedInput(() => schema.safeParse(input));
-        // The same verdict as zod on the same guarded input, and the same value.
-        expect(decoded.ok).toBe(parsed.success);
-        if (!decoded.ok) return;
-        accepted++;
-        expect(JSON.stringify(decoded.value)).toBe(JSON.stringify(parsed.data));
+        if (agreesWithSchema(decode, schema, input)) accepted++;
       }),
+      { numRuns: 3_000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe('push acks checked by hand', () => {
+  // Results around valid ones (ok, duplicate, rejected), a few fields edgy, missing or added.
+  const result = fc
+    .record({
+      base: fc.constantFrom<Record<string, unknown>>(
+        { status: 'ok', id: sampleEventId(1), position: 5, streamVersion: 2 },
+        { status: 'duplicate', id: sampleEventId(2), position: 3 },
+        { status: 'rejected', id: sampleEventId(3), code: 'invalid', message: 'no' },
+      ),
+      changes: fc.array(
+        fc.tuple(
+          fc.constantFrom('status', 'id', 'position', 'streamVersion', 'code', 'message', 'extra'),
+          fc.option(fc.oneof(edgy, fc.constantFrom('ok', 'duplicate', 'rejected')), { nil: undefined }),
+        ),
+        { maxLength: 2 },
+      ),
+    })
+    .map(({ base, changes }) => {
+      const out: Record<string, unknown> = { ...base };
+      for (const [key, value] of changes) {
+        if (value === undefined) delete out[key];
+        else out[key] = value;
+      }
+      return out;
+    });
+
+  it('decodePushAck agrees with its schema (property)', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(
+        fc.array(result, { maxLength: 3 }),
+        fc.option(fc.tuple(fc.constantFrom('results', 'extra'), edgy), { nil: undefined }),
+        (results, change) => {
+          const input: Record<string, unknown> = { results };
+          if (change) input[change[0]] = change[1];
+          if (agreesWithSchema(decodePushAck, pushAckSchema, input)) accepted++;
+        },
+      ),
       { numRuns: 3_000 },
     );
     expect(accepted).toBeGreaterThan(100);

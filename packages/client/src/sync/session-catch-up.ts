@@ -145,6 +145,7 @@ export class CatchUp implements LiveCatchUp {
       await this.#log.inbound.run(async () => {
         const result = await this.#host.port.insertHistory(older, last ? { subscriptions: desired } : {});
         this.#host.received(result.inserted);
+        this.#host.positionChanged(this.#log.position, this.#log.head);
       });
       if (last) return;
       from = page.until;

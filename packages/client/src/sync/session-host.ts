@@ -14,9 +14,10 @@ export interface SessionHost {
   desiredSubscriptions(): readonly string[];
   /** The session reached a state the app should see. */
   stateChanged(state: 'catching-up' | 'live'): void;
-  /** The log's position or the hub's head moved. */
+  /** The log's position or the hub's head moved, or confirmed events were stored: `metrics$` shows it. */
   positionChanged(position: number, head: number): void;
   pushed(count: number): void;
+  /** Confirmed events were stored: counted, and shown by the {@link positionChanged} that follows. */
   received(count: number): void;
   /** A failure worth showing (`metrics$.lastError`) that the session recovers from. */
   report(error: ClientError): void;

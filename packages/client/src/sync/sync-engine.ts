@@ -373,10 +373,7 @@ export class SyncEngine implements Sync {
         this.#pushedMeter.add(count);
         this.#emit();
       },
-      received: (count) => {
-        this.#pulledMeter.add(count);
-        this.#emit();
-      },
+      received: (count) => this.#pulledMeter.add(count),
       report: (error) => this.report(error),
       realigned: (outcome) => {
         this.#repaired += outcome.repairSeqs.length;

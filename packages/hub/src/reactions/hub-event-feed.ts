@@ -1,6 +1,6 @@
 import type { ConfirmedEvent, EventFeed } from '@eventloom/core';
 import type { CommittedEvent, Result } from '@eventloom/protocol';
-import type { EventStore } from '../store/event-store.ts';
+import type { EventStore, StoreReadResult } from '../store/event-store.ts';
 
 /** What {@link hubEventFeed} reads from and wakes on. */
 export interface HubEventFeedOptions {
@@ -15,7 +15,8 @@ export interface HubEventFeedOptions {
 
 /**
  * An `EventFeed` over the hub's committed log: pages in position order from the store, then a
- * wait until the next commit. Each reader (one per handler and saga) reads on its own.
+ * wait until the next commit. Each reader (one per handler and saga) reads on its own, one page
+ * ahead while the log has more: the next page is read while the reader handles this one.
  *
  * @example const feed = hubEventFeed({ store, onCommit: (l) => hub.onCommit(l) });
  */
@@ -34,6 +35,8 @@ class HubPages implements AsyncIterable<readonly ConfirmedEvent[]>, AsyncIterato
   /** The highest head a commit announced (or a read saw). */
   #head = 0;
   #ended = false;
+  /** The read of the page after `#after`, started when the last page was handed out. */
+  #ahead: Promise<StoreReadResult> | undefined;
   #wake: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -55,10 +58,19 @@ class HubPages implements AsyncIterable<readonly ConfirmedEvent[]>, AsyncIterato
     });
     for (;;) {
       if (this.#ended) return { done: true, value: undefined };
-      const page = await this.#options.store.read({ from: this.#after, limit: this.#pageSize });
+      const read = this.#ahead ?? this.#read();
+      this.#ahead = undefined;
+      const page = await read;
       if (page.head > this.#head) this.#head = page.head;
       if (page.until > this.#after) this.#after = page.until;
-      if (page.events.length > 0) return { done: false, value: page.events.map((e) => this.#upcast(e)) };
+      if (page.events.length > 0) {
+        if (this.#head > this.#after && !this.#ended) {
+          // Its failure, if any, is the next call's (the reader then starts over from its checkpoint).
+          this.#ahead = this.#read();
+          this.#ahead.catch(() => undefined);
+        }
+        return { done: false, value: page.events.map((e) => this.#upcast(e)) };
+      }
       while (this.#head <= this.#after && !this.#ended) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -69,9 +81,14 @@ class HubPages implements AsyncIterable<readonly ConfirmedEvent[]>, AsyncIterato
 
   async return(): Promise<IteratorResult<readonly ConfirmedEvent[]>> {
     this.#ended = true;
+    this.#ahead = undefined;
     this.#unsubscribe?.();
     this.#poke();
     return { done: true, value: undefined };
+  }
+
+  #read(): Promise<StoreReadResult> {
+    return this.#options.store.read({ from: this.#after, limit: this.#pageSize });
   }
 
   #upcast(event: CommittedEvent): ConfirmedEvent {

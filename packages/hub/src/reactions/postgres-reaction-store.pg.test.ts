@@ -1,3 +1,4 @@
+import type { ReactionTransaction } from '@eventloom/core';
 import { describeReactionStore } from '@eventloom/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -7,6 +8,7 @@ import {
   type TestDatabase,
 } from '../store/postgres-test-database.ts';
 import { createPostgresReactionStore, type PostgresReactionStore } from './postgres-reaction-store.ts';
+import { sagaInstance } from './saga-instance.test-kit.ts';
 
 const run = requirePostgres(await postgresUnavailable());
 
@@ -48,26 +50,88 @@ describe.runIf(run)('Postgres reaction store', () => {
     expect(await store.transaction((tx) => tx.getCheckpoint('h'))).toEqual({ position: 2, recentIds: [] });
   });
 
+  it('fences transactions that read, and those that write nothing, as well as those that only write', async () => {
+    const store = await open('fencing-reads');
+    const first = await store.takeLease('reactions', 'node-a');
+    const old = store.fenced('reactions', first);
+    await old.transaction((tx) => tx.putCheckpoint('h', { position: 1, recentIds: ['e1'] }));
+    await store.takeLease('reactions', 'node-b');
+    const conflict = { code: 'conflict', message: expect.stringContaining('node-b') };
+    await expect(
+      old.transaction(async (tx) => {
+        await tx.putSaga(sagaInstance('s/1', 'active'));
+        const checkpoint = await tx.getCheckpoint('h');
+        await tx.putCheckpoint('h', { position: checkpoint!.position + 1, recentIds: [] });
+      }),
+    ).rejects.toMatchObject(conflict);
+    await expect(old.transaction((tx) => tx.getCheckpoint('h'))).rejects.toMatchObject(conflict);
+    await expect(old.transaction(async () => 'nothing')).rejects.toMatchObject(conflict);
+    await store.transaction(async (tx) => {
+      expect(await tx.getCheckpoint('h')).toEqual({ position: 1, recentIds: ['e1'] });
+      expect(await tx.getSaga('s/1')).toBeUndefined();
+    });
+  });
+
+  it('fails the whole transaction when one of its writes fails, whether it reads or not', async () => {
+    const store = await open('failing-write');
+    const fenced = store.fenced('reactions', await store.takeLease('reactions', 'node-a'));
+    const badCheckpoint = { position: -1, recentIds: [] };
+    const bodies: ((tx: ReactionTransaction) => Promise<unknown>)[] = [
+      // Only writes (one batch), the failing one in the middle.
+      async (tx) => {
+        await tx.putSaga(sagaInstance('s/1', 'active'));
+        await tx.putCheckpoint('h', badCheckpoint);
+        await tx.putApplied('h', 'e1');
+      },
+      // Writes, then a read after the failing one.
+      async (tx) => {
+        await tx.putSaga(sagaInstance('s/1', 'active'));
+        await tx.putCheckpoint('h', badCheckpoint);
+        return tx.hasApplied('h', 'e1');
+      },
+      // A read, then writes sent in the open transaction, the last one failing.
+      async (tx) => {
+        await tx.getSaga('s/1');
+        await tx.putApplied('h', 'e1');
+        await tx.putCheckpoint('h', badCheckpoint);
+      },
+    ];
+    for (const writer of [store, fenced]) {
+      for (const body of bodies) {
+        await expect(writer.transaction(body)).rejects.toMatchObject({
+          code: 'store',
+          message: expect.stringContaining('check'),
+        });
+      }
+    }
+    await store.transaction(async (tx) => {
+      expect(await tx.getSaga('s/1')).toBeUndefined();
+      expect(await tx.getCheckpoint('h')).toBeUndefined();
+      expect(await tx.hasApplied('h', 'e1')).toBe(false);
+    });
+  });
+
+  it('compresses the dedupe windows of checkpoints with lz4 when the server has it', async () => {
+    const store = await open('lz4');
+    const recentIds = Array.from(
+      { length: 256 },
+      (_, i) => `0190a1b2-c3d4-7e5f-8a6b-${String(i).padStart(12, '0')}`,
+    );
+    await store.transaction((tx) => tx.putCheckpoint('h', { position: 256, recentIds }));
+    const [server] = await store.sql<{ lz4: boolean }[]>`
+      SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`;
+    const [row] = await store.sql<{ method: string | null }[]>`
+      SELECT pg_column_compression(recent_ids) AS method FROM eventloom_reaction_checkpoints WHERE consumer = 'h'`;
+    expect(row!.method).toBe(server?.lz4 === true ? 'lz4' : 'pglz');
+    expect(await store.transaction((tx) => tx.getCheckpoint('h'))).toEqual({ position: 256, recentIds });
+  });
+
   it('counts saga instances by saga and status', async () => {
     const store = await open('counts');
-    const instance = (id: string, status: 'active' | 'done') => ({
-      id,
-      saga: id.split('/')[0]!,
-      key: id.split('/')[1]!,
-      status,
-      state: null,
-      version: 1,
-      steps: [],
-      compensated: [],
-      stream: 's',
-      trace: { correlationId: 'c', causationId: 'c' },
-      startedAt: '2026-11-27T10:00:00.000Z',
-      updatedAt: '2026-11-27T10:00:00.000Z',
-    });
     await store.transaction(async (tx) => {
-      await tx.putSaga(instance('a/1', 'active'));
-      await tx.putSaga(instance('a/2', 'active'));
-      await tx.putSaga(instance('b/1', 'done'));
+      await tx.putSaga(sagaInstance('a/1', 'active'));
+      await tx.putSaga(sagaInstance('a/2', 'active'));
+      await tx.putSaga(sagaInstance('b/1', 'done'));
     });
     expect(await store.sagaCounts()).toEqual([
       { saga: 'a', status: 'active', count: 2 },

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describeReactionStore } from '@eventloom/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../store/sqlite-store.ts';
+import { sagaInstance } from './saga-instance.test-kit.ts';
 import { createSqliteReactionStore, type SqliteReactionStore } from './sqlite-reaction-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-reactions-'));
@@ -64,25 +65,11 @@ describe('createSqliteReactionStore', () => {
 
   it('counts saga instances by saga and status', async () => {
     const store = open('counts');
-    const instance = (id: string, status: 'active' | 'done') => ({
-      id,
-      saga: id.split('/')[0]!,
-      key: id.split('/')[1]!,
-      status,
-      state: null,
-      version: 1,
-      steps: [],
-      compensated: [],
-      stream: 's',
-      trace: { correlationId: 'c', causationId: 'c' },
-      startedAt: '2026-11-27T10:00:00.000Z',
-      updatedAt: '2026-11-27T10:00:00.000Z',
-    });
     await store.transaction(async (tx) => {
-      await tx.putSaga(instance('a/1', 'active'));
-      await tx.putSaga(instance('a/2', 'active'));
-      await tx.putSaga(instance('a/3', 'done'));
-      await tx.putSaga(instance('b/1', 'done'));
+      await tx.putSaga(sagaInstance('a/1', 'active'));
+      await tx.putSaga(sagaInstance('a/2', 'active'));
+      await tx.putSaga(sagaInstance('a/3', 'done'));
+      await tx.putSaga(sagaInstance('b/1', 'done'));
     });
     expect(await store.sagaCounts()).toEqual([
       { saga: 'a', status: 'active', count: 2 },
