@@ -18,7 +18,10 @@
  * takes the p99 to ≈ 1.3× (two vCPUs); a bare protocol client pulling 1,000-event pages in a loop
  * takes the hub's own push → live latency from ≈ 2.5 to ≈ 7.5 ms at the median (its SQLite
  * thread answers requests in order, so commits wait behind page reads); the engine's page size
- * (250, 500 or 1,000) makes no clear difference.
+ * (250, 500 or 1,000) makes no clear difference. The slowest samples during a catch-up were the
+ * hub's full garbage collections: while each page left a buffer or two on the hub's thread (V8
+ * counts them against the heap's limit until a full collection), one came every ~10 pages and
+ * stopped its event loop 5-150 ms; pages now go out of buffers lent and given back, and none come.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -20,6 +20,9 @@ import type { HubContext, ReadySession, SessionIdentity } from './hub-context.ts
 import type { HubAction } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
 import { relayNotify } from './notify-relay.ts';
+import { AnswerHold } from './answer-hold.ts';
+import { whenExpired } from './session-expiry.ts';
+import { JsonText } from './json-text.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { releasePrincipalMemory, reservePrincipalMemory } from './principal-memory.ts';
 import { readPullPage } from './pull-page.ts';
@@ -67,21 +70,28 @@ export class HubSession implements ReadySession {
   readonly #pushOrder = new ArrivalOrder();
   /** What judging its pushes reads of this connection: made at `hello`, shared by its pushes. */
   #judge: PushJudge | undefined;
-  #expiry: ReturnType<typeof setTimeout> | undefined;
+  #cancelExpiry: (() => void) | undefined;
   #closed = false;
+  /** Holds the live messages written to it while a push is answered, to leave with its ack. */
+  readonly answerHold: AnswerHold;
 
   constructor(ctx: HubContext, socket: Socket, identity: SessionIdentity) {
     this.#ctx = ctx;
     this.socket = socket;
     this.#identity = identity;
     this.principal = identity.principal;
+    this.answerHold = new AnswerHold(socket);
     this.#decisions = new SessionDecisions(ctx.authorize, identity.principal, identity.claims, ctx.logger);
     const { expiresAt } = identity;
     this.#bucket = new TokenBucket({
       capacity: ctx.limits.rateBurst,
       refillPerSecond: ctx.limits.ratePerSecond,
     });
-    if (expiresAt !== undefined) this.#expireAt(expiresAt);
+    if (expiresAt !== undefined) {
+      this.#cancelExpiry = whenExpired(expiresAt, () =>
+        this.disconnect(ErrorCode.unauthenticated, 'token expired', true),
+      );
+    }
     socket.onAny((name: unknown, ...args: unknown[]) => this.#receive(name, args));
     socket.once('disconnect', () => this.#onDisconnect());
   }
@@ -141,23 +151,10 @@ export class HubSession implements ReadySession {
     return true;
   }
 
-  #expireAt(expiresAt: number): void {
-    // setTimeout holds at most ~24.8 days; re-arm for longer tokens.
-    const delay = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
-    this.#expiry = setTimeout(
-      () => {
-        if (Date.now() >= expiresAt) this.disconnect(ErrorCode.unauthenticated, 'token expired', true);
-        else this.#expireAt(expiresAt);
-      },
-      Math.max(0, delay),
-    );
-    this.#expiry.unref?.();
-  }
-
   #onDisconnect(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#expiry);
+    this.#cancelExpiry?.();
     this.#ctx.ready.delete(this);
     this.#ctx.crossNode?.untrack(this);
     this.#decisions.forget();
@@ -230,13 +227,18 @@ export class HubSession implements ReadySession {
     );
   }
 
+  /**
+   * Acks a request with `answer` as its JSON text: the hub's encoder makes the frame in one buffer
+   * ({@link JsonText}), where Socket.IO, Engine.IO and `ws` made two. Then writes what was held.
+   */
   #answer(ack: Ack, answer: unknown): void {
     if (this.#closed) return;
     if (this.isSlowConsumer()) {
       this.dropSlowConsumer();
       return;
     }
-    ack(answer);
+    ack(answer instanceof JsonText ? answer : new JsonText(JSON.stringify(answer) ?? 'null'));
+    this.answerHold.release();
   }
 
   /** Answers a request with `{ error }`, or a plain message with `hub-error`. */
@@ -441,7 +443,9 @@ export class HubSession implements ReadySession {
 
   #submit(judged: Prepared, started: number, repair: boolean): Promise<unknown> {
     if ('refusal' in judged) return Promise.resolve(judged.refusal);
+    this.answerHold.pushStarted();
     return this.#ctx.sequencer.submit(judged.items).then((stored) => {
+      this.answerHold.pushSettled();
       if (repair) {
         const committed = stored.filter((r) => r.status === 'ok').length;
         this.#ctx.restore.repaired(this.clientId ?? '', committed);

@@ -18,10 +18,29 @@ const MESSAGE = '4';
  */
 export class JsonText {
   readonly parts: readonly (string | Uint8Array)[];
+  /**
+   * Set by {@link JsonText.framedAround}: gives its byte part's buffer back once the message is
+   * written out (or copied); undefined for a text whose bytes are not its own.
+   */
+  readonly release: (() => void) | undefined;
 
   /** The parts must make one JSON value; nothing checks it. */
   constructor(...parts: (string | Uint8Array)[]) {
     this.parts = parts;
+    this.release = undefined;
+  }
+
+  /**
+   * A text of `parts` whose one byte part owns its whole buffer (a pull page's, see
+   * `StoreJsonPage.release`): as an ack, the encoder writes the message's frame in that buffer,
+   * around the part, when it has room there (no copy of the page), and `release` is called once
+   * the frame was handed to the connection; otherwise once it was copied. Nothing may use the
+   * part after that. For one message only: it is given back once.
+   */
+  static framedAround(release: () => void, ...parts: (string | Uint8Array)[]): JsonText {
+    const text = new JsonText(...parts);
+    (text as { release: (() => void) | undefined }).release = release;
+    return text;
   }
 }
 
@@ -33,11 +52,17 @@ export class JsonText {
 export class EncodedPacket {
   /** The WebSocket frame: its header, then Engine.IO's `message` type and the Socket.IO packet. */
   readonly frame: Buffer;
+  /**
+   * When the frame lies in a buffer lent by a {@link JsonText} (see {@link JsonText.framedAround}):
+   * gives it back, once the frame was written out or copied. Called by {@link encodeJsonText}'s hook.
+   */
+  readonly release: (() => void) | undefined;
   readonly #payload: number;
 
-  constructor(frame: Buffer, payload: number) {
+  constructor(frame: Buffer, payload: number, release?: () => void) {
     this.frame = frame;
     this.#payload = payload;
+    this.release = release;
   }
 
   /** The Socket.IO packet's size in bytes. */
@@ -68,15 +93,33 @@ export function encodeJsonText(io: Server): void {
       if (!(data instanceof EncodedPacket)) return;
       // Taken by the WebSocket transport (Socket.IO's broadcasts use the same option); any other
       // transport writes the packet's data, which must then be its text.
-      if (conn.transport.name === 'websocket') packet.options.wsPreEncodedFrame = [data.frame];
-      else packet.data = data.toString();
+      if (conn.transport.name === 'websocket') {
+        packet.options.wsPreEncodedFrame = [data.frame];
+        if (data.release !== undefined) afterWritten(conn, data.release);
+      } else {
+        packet.data = data.toString();
+        data.release?.();
+      }
     });
   });
+}
+
+/**
+ * Calls `release` once the packet being created on `conn` was written to its connection: as
+ * Engine.IO calls a packet's send callback (`sendPacket`'s, which Socket.IO does not give), after
+ * the transport drained the flush that carried it. A packet never written (the connection
+ * closed first) never calls it: its buffer is collected as any other.
+ */
+function afterWritten(conn: EngineSocket, release: () => void): void {
+  // Engine.IO pushes a packet's own callback here right after `packetCreate`: ours goes with it.
+  if (Array.isArray(conn.packetsFn)) conn.packetsFn.push(() => release());
 }
 
 /** The parts of an Engine.IO socket and its packets that {@link encodeJsonText} uses. */
 interface EngineSocket {
   readonly transport: { readonly name: string };
+  /** The send callbacks of the packets created since the last flush (Engine.IO's, not public). */
+  readonly packetsFn?: (() => void)[];
   on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void;
 }
 
@@ -102,18 +145,68 @@ function encodeWithText(packet: Packet): [EncodedPacket] | undefined {
   if (packet.nsp && packet.nsp !== '/') head += `${packet.nsp},`;
   if (packet.id !== undefined && packet.id !== null) head += String(packet.id);
   const parts: (string | Uint8Array)[] = [`${head}[`];
+  let lent: JsonText | undefined;
   data.forEach((arg: unknown, i) => {
     if (i > 0) parts.push(',');
-    if (arg instanceof JsonText) parts.push(...arg.parts);
-    else parts.push(JSON.stringify(arg) ?? 'null');
+    if (arg instanceof JsonText) {
+      parts.push(...arg.parts);
+      if (arg.release !== undefined) lent = arg;
+    } else parts.push(JSON.stringify(arg) ?? 'null');
   });
   parts.push(']');
+  const release = lent?.release;
+  // Only an ack goes to one socket alone: a broadcast's frame is written to many.
+  const framed = release === undefined || packet.type !== ACK ? undefined : frameAround(parts, release);
+  if (framed !== undefined) return [framed];
   let length = 0;
   for (const part of parts) length += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
   const header = frameHeaderLength(length);
-  const frame = Buffer.allocUnsafeSlow(header + length);
+  // From Node's shared pool when small (an ack, a live message of a few events): a buffer of its
+  // own for each frame cost more than encoding it.
+  const frame = Buffer.allocUnsafe(header + length);
   writeFrameHeader(frame, length);
-  let at = header;
+  writeParts(frame, header, parts);
+  // The lent bytes are copied: their buffer goes back at once.
+  release?.();
+  return [new EncodedPacket(frame, header)];
+}
+
+/**
+ * The frame of `parts`, written in the buffer of its one byte part, around it, when that part is
+ * the only one and its buffer has room on both sides (see {@link JsonText.framedAround}): the
+ * page's bytes stay where they are and no buffer is made per page (on a catch-up, a new buffer a
+ * page held the hub's event loop up for its full collections: V8 counts external memory
+ * allocated since the last one against the heap's limit). Undefined when it cannot be.
+ */
+function frameAround(
+  parts: readonly (string | Uint8Array)[],
+  release: () => void,
+): EncodedPacket | undefined {
+  const at = parts.findIndex((part) => typeof part !== 'string');
+  const bytes = parts[at];
+  if (bytes === undefined || typeof bytes === 'string') return undefined;
+  if (parts.findIndex((part, i) => i > at && typeof part !== 'string') >= 0) return undefined;
+  const texts = (from: number, to: number) => {
+    let n = 0;
+    for (let i = from; i < to; i++) n += Buffer.byteLength(parts[i] as string);
+    return n;
+  };
+  const before = texts(0, at);
+  const after = texts(at + 1, parts.length);
+  const length = before + bytes.byteLength + after;
+  const header = frameHeaderLength(length);
+  const start = bytes.byteOffset - before - header;
+  if (start < 0 || bytes.byteOffset + bytes.byteLength + after > bytes.buffer.byteLength) return undefined;
+  const frame = Buffer.from(bytes.buffer, start, header + length);
+  writeFrameHeader(frame, length);
+  // The byte part is in place already: only the texts around it are written.
+  writeParts(frame, header, parts.slice(0, at));
+  writeParts(frame, header + before + bytes.byteLength, parts.slice(at + 1));
+  return new EncodedPacket(frame, header, release);
+}
+
+/** Writes `parts` (texts as UTF-8) one after the other into `frame` from `at`. */
+function writeParts(frame: Buffer, at: number, parts: readonly (string | Uint8Array)[]): void {
   for (const part of parts) {
     if (typeof part === 'string') at += frame.write(part, at);
     else {
@@ -121,7 +214,6 @@ function encodeWithText(packet: Packet): [EncodedPacket] | undefined {
       at += part.byteLength;
     }
   }
-  return [new EncodedPacket(frame, header)];
 }
 
 /** The size of an unmasked WebSocket frame header for a payload of `length` bytes (RFC 6455 §5.2). */

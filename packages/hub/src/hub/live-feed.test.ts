@@ -73,4 +73,40 @@ describe('LiveFeed', () => {
     expect(toD.map((m) => m.prev)).toEqual([0, 2]);
     expect(parsed()).toBe(0);
   });
+
+  it("writes a subscribed pusher's live message with its ack, in one write, after the other subscribers'", async () => {
+    const { hub, client } = await setup();
+    // The pusher said hello first: without the hold its live message went out first, and alone.
+    const a = await client('alice', 'client-a', ['list:*']);
+    const b = await client('bob', 'client-b', ['list:*']);
+    const writes: string[] = [];
+    for (const [name, socket] of [
+      ['a', a.socket],
+      ['b', b.socket],
+    ] as const) {
+      const tcp = tcpOf(hub.io.sockets.sockets.get(socket.id!)!);
+      const write = tcp._write.bind(tcp);
+      const writev = tcp._writev!.bind(tcp);
+      tcp._write = (chunk, encoding, callback) => {
+        writes.push(`${name}: 1`);
+        write(chunk, encoding, callback);
+      };
+      tcp._writev = (chunks, callback) => {
+        writes.push(`${name}: ${chunks.length}`);
+        writev(chunks, callback);
+      };
+    }
+    const toA = collect<LiveEvents>(a.socket, 'events');
+    const toB = collect<LiveEvents>(b.socket, 'events');
+    const ack = await push(a.socket, [makeEvent('client-a', 1, { stream: 'list:1' })]);
+    expect(ack.results[0]?.status).toBe('ok');
+    await until(() => toA.length === 1 && toB.length === 1, 'live events');
+    expect(writes).toEqual(['b: 1', 'a: 2']);
+  });
 });
+
+/** The TCP socket under a server-side socket's WebSocket. */
+function tcpOf(socket: { conn: unknown }): import('node:net').Socket {
+  const conn = socket.conn as { transport: { socket: { _socket: import('node:net').Socket } } };
+  return conn.transport.socket._socket;
+}

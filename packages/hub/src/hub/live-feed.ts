@@ -18,6 +18,8 @@ export interface FeedSession {
   allowed(action: HubAction, stream: string): boolean | Promise<boolean>;
   isSlowConsumer(): boolean;
   dropSlowConsumer(): void;
+  /** Told before a live message is written to the socket: a session may hold it for an ack. */
+  readonly answerHold?: { beforeLiveMessage(): void };
 }
 
 /** What the live feed reads of its hub. */
@@ -304,6 +306,7 @@ function offer<T extends Selectable>(
     session.dropSlowConsumer();
     return;
   }
+  session.answerHold?.beforeLiveMessage();
   const prev = session.sentUpTo;
   session.sentUpTo = selected[selected.length - 1]!.position;
   const key = selected === events ? prev : `${prev}|${selected.map((e) => e.position).join(',')}`;

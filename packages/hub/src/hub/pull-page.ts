@@ -22,7 +22,9 @@ export interface PullReader {
  * From a store that reads pages as UTF-8 JSON (`EventStore.readJson`), a page whose every event
  * goes out in one message is answered as those bytes ({@link JsonText}): the hub's event loop
  * neither parses, serialises nor encodes it, which would hold up the live events of everyone else
- * for as long. Any other page is parsed and answered as before.
+ * for as long; a page whose buffer the store lends (`StoreJsonPage.release`) goes out framed in
+ * that buffer, which goes back to the store once written. Any other page is parsed and answered
+ * as before.
  */
 export async function readPullPage(
   ctx: Pick<HubContext, 'store' | 'limits' | 'metrics'>,
@@ -54,11 +56,14 @@ export async function readPullPage(
     const text = await ctx.store.readJson(query);
     if (await goesWhole(text, reader, streams, maxBytes)) {
       ctx.metrics.pullDuration.observe((performance.now() - started) / 1000);
-      const { json, head, until } = text;
+      const { json, head, until, release } = text;
       // The keys in the order of the object below: the same answer, byte for byte.
-      return new JsonText('{"events":[', json, `],"head":${head},"until":${until},"more":${until < head}}`);
+      const parts = ['{"events":[', json, `],"head":${head},"until":${until},"more":${until < head}}`];
+      // With the page's buffer lent, its frame is written around it there (see JsonText.framedAround).
+      return release === undefined ? new JsonText(...parts) : JsonText.framedAround(release, ...parts);
     }
     const json = utf8.decode(text.json);
+    text.release?.();
     const events = JSON.parse(`[${json}]`) as CommittedEvent[];
     page = { events, until: text.until, head: text.head, jsonChars: json.length };
   }

@@ -80,6 +80,13 @@ export interface StoreJsonPage {
   readonly until: number;
   /** As {@link StoreReadResult.head}. */
   readonly head: number;
+  /**
+   * Optional: gives the page's buffer (`json.buffer`) back to the store, for a later page. With it,
+   * the buffer is the reader's until then, the bytes around `json` in it included (the hub writes
+   * a message's framing there, around the page, instead of copying the page); nothing may use
+   * the buffer after the call. Not calling it only leaves the buffer to the garbage collector.
+   */
+  readonly release?: () => void;
 }
 
 /** What {@link EventStore.read} is asked for. */

@@ -8,10 +8,45 @@ const REPLACEMENT = '\ufffd';
 const utf8 = new TextEncoder();
 
 /**
+ * Bytes left free before and after a page's JSON in its buffer: room for what frames it on the
+ * wire (the WebSocket header, the ack's packet and the answer's keys: see `json-text.ts`), which
+ * its reader may then write around it instead of copying the page into a frame of its own.
+ */
+export const PAGE_ROOM = 128;
+/** Spare page buffers this thread keeps at most, in bytes (a few pages of 1,000 small events). */
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+/** Buffers of pages written out and given back ({@link spareJsonBuffer}), for later pages. */
+const spares: ArrayBuffer[] = [];
+let spareBytes = 0;
+
+/**
+ * Takes back the buffer of a page this thread made (its reader is done with it), for a later
+ * page: a catch-up then reads into the same few buffers instead of one more per page. The
+ * thread that hands pages over (see `sqlite-thread.ts`) gets them back so: the hub's thread,
+ * which gives every buffer up (transferred, not copied), counts none of them as its memory, and
+ * V8 counts an external buffer against the heap's limit until its next full collection.
+ */
+export function spareJsonBuffer(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === 0 || spareBytes + buffer.byteLength > MAX_SPARE_BYTES) return;
+  spares.push(buffer);
+  spareBytes += buffer.byteLength;
+}
+
+/** A buffer of at least `size` bytes: a spare one if one is large enough, else a new one. */
+function bufferOf(size: number): ArrayBuffer {
+  const i = spares.findIndex((b) => b.byteLength >= size);
+  if (i < 0) return new ArrayBuffer(size);
+  const [buffer] = spares.splice(i, 1);
+  spareBytes -= buffer!.byteLength;
+  return buffer!;
+}
+
+/**
  * A page read as JSON texts, with each event's `stream` column beside it, as
- * `EventStore.readJson` answers it: the texts joined and encoded as UTF-8 (a buffer of its own,
- * which the store's thread hands over without copying it), the events of a filtered page that
- * the filter does not match exactly left out, and the distinct streams.
+ * `EventStore.readJson` answers it: the texts joined and encoded as UTF-8 (in a buffer of its own,
+ * which the store's thread hands over without copying it, {@link PAGE_ROOM} free on each side;
+ * a spare one when there is one), the events of a filtered page that the filter does not match
+ * exactly left out, and the distinct streams.
  *
  * A store that keeps text (UTF-8) holds a lone surrogate of a stream name as U+FFFD, so names
  * that differ only there collapse: a column holding U+FFFD is not taken as the name, the event's
@@ -49,5 +84,9 @@ export function jsonPageOf(
     kept.push(text);
     streams.add(stream);
   }
-  return { json: utf8.encode(kept.join(',')), count: kept.length, streams: [...streams], until, head };
+  const text = kept.join(',');
+  const length = Buffer.byteLength(text);
+  const json = new Uint8Array(bufferOf(length + 2 * PAGE_ROOM), PAGE_ROOM, length);
+  utf8.encodeInto(text, json);
+  return { json, count: kept.length, streams: [...streams], until, head };
 }

@@ -89,97 +89,131 @@ export function planAppend<T extends PlanItem>(
   batch: readonly T[],
   envelopeOf: (item: T) => EventEnvelope,
 ): AppendPlan<T> {
-  const results: StoreAppendResult[] = [];
-  const events: PlannedEvent<T>[] = [];
-  const rejections: AppendPlan<T>['rejections'][number][] = [];
-  const clientSeqs = new Map<string, number>();
-  const streamVersions = new Map<string, number>();
-  const newById = new Map<string, PlannedEvent<T>>();
-  let newRejections: Map<string, RecordedRejection> | undefined;
-  let head = snapshot.head();
+  return new Planner(snapshot, envelopeOf).plan(batch);
+}
 
-  const lastSeq = (clientId: string) => clientSeqs.get(clientId) ?? snapshot.lastClientSeq(clientId);
-  const versionOf = (stream: string) => streamVersions.get(stream) ?? snapshot.streamVersion(stream);
-  const byId = (id: string): Stored | undefined => {
-    const planned = newById.get(id);
+/**
+ * One {@link planAppend}: the batch's effects so far, judged against the snapshot. Its lookups are
+ * methods, not closures made for each batch: the hub runs from TypeScript source (tsx), where
+ * each named closure costs a `defineProperty` of its name, and every push is a batch.
+ */
+class Planner<T extends PlanItem> {
+  readonly #snapshot: AppendSnapshot;
+  readonly #envelopeOf: (item: T) => EventEnvelope;
+  readonly #results: StoreAppendResult[] = [];
+  readonly #events: PlannedEvent<T>[] = [];
+  readonly #rejections: AppendPlan<T>['rejections'][number][] = [];
+  readonly #clientSeqs = new Map<string, number>();
+  readonly #streamVersions = new Map<string, number>();
+  readonly #newById = new Map<string, PlannedEvent<T>>();
+  #newRejections: Map<string, RecordedRejection> | undefined;
+
+  constructor(snapshot: AppendSnapshot, envelopeOf: (item: T) => EventEnvelope) {
+    this.#snapshot = snapshot;
+    this.#envelopeOf = envelopeOf;
+  }
+
+  plan(batch: readonly T[]): AppendPlan<T> {
+    const snapshot = this.#snapshot;
+    const results = this.#results;
+    let head = snapshot.head();
+    // The refusal rule (`@eventloom/protocol` refusal-rule.ts): a client's later guarded events on a
+    // stream where one of its events was refused in this batch (or sent again refused) are refused too.
+    const refused = new RefusedInBatch();
+
+    for (const item of batch) {
+      const { event, rejection } = item;
+      const { id, clientId, clientSeq } = event;
+      const last = this.#lastSeq(clientId);
+      if (clientSeq <= last) {
+        const answer = repeated(item, this.#rejectionOf(clientId, clientSeq), this, this.#envelopeOf);
+        // A refused guarded event sent again ahead of later ones (after a lost ack, or as the
+        // engine's reminder): those were decided on it, as if it were refused in this batch.
+        if (answer.status === 'rejected' && event.expectedVersion !== undefined) refused.refused(event);
+        results.push(answer);
+        continue;
+      }
+      if (clientSeq > last + 1) {
+        results.push({ status: 'gap', id, expectedSeq: last + 1 });
+        continue;
+      }
+      if (rejection) {
+        refused.refused(event);
+        results.push(this.#reject(clientId, clientSeq, { id, ...rejection }));
+        continue;
+      }
+      const current = this.#streamVersions.get(event.stream) ?? snapshot.streamVersion(event.stream);
+      const afterRefusal = refused.decidedOn(event) !== undefined;
+      const wrongVersion =
+        event.expectedVersion !== undefined && (event.expectedVersion !== current || afterRefusal);
+      // The unique index can speak only for events that are inserted: look up the others' ids.
+      const existing =
+        snapshot.idsCheckedOnInsert === true && !wrongVersion ? this.#newById.get(id) : this.byId(id);
+      if (existing) {
+        // The same envelope would name this client and seq, which nothing committed has yet.
+        refused.refused(event);
+        results.push(this.#reject(clientId, clientSeq, conflict(id)));
+        continue;
+      }
+      if (wrongVersion) {
+        refused.refused(event);
+        results.push(
+          this.#reject(clientId, clientSeq, {
+            id,
+            code: ErrorCode.wrongExpectedVersion,
+            message: afterRefusal
+              ? `an earlier event of client ${clientId} on stream ${JSON.stringify(event.stream)} was refused before it in this batch; this one was decided on it`
+              : `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
+            currentVersion: current,
+          }),
+        );
+        continue;
+      }
+      head += 1;
+      const planned: PlannedEvent<T> = { item, position: head, streamVersion: current + 1 };
+      this.#events.push(planned);
+      this.#newById.set(id, planned);
+      this.#streamVersions.set(event.stream, current + 1);
+      this.#clientSeqs.set(clientId, clientSeq);
+      results.push({ status: 'ok', id, position: head, streamVersion: current + 1 });
+    }
+    return {
+      results,
+      events: this.#events,
+      rejections: this.#rejections,
+      clientSeqs: this.#clientSeqs,
+      streamVersions: this.#streamVersions,
+    };
+  }
+
+  /** The event stored under `id`: planned earlier in the batch, or committed before it. */
+  byId(id: string): Stored | undefined {
+    const planned = this.#newById.get(id);
     if (planned !== undefined) {
       const { clientId, clientSeq } = planned.item.event;
+      const envelopeOf = this.#envelopeOf;
       return { clientId, clientSeq, position: planned.position, content: () => envelopeOf(planned.item) };
     }
-    const committed = snapshot.committedById(id);
+    const committed = this.#snapshot.committedById(id);
     if (committed === undefined) return undefined;
     const { clientId, clientSeq, position } = committed;
     return { clientId, clientSeq, position, content: () => committed };
-  };
-  const rejectionOf = (clientId: string, seq: number) =>
-    newRejections?.get(recordKey(clientId, seq)) ?? snapshot.rejection(clientId, seq);
-  const reject = (clientId: string, clientSeq: number, rejection: RecordedRejection): StoreAppendResult => {
-    rejections.push({ clientId, clientSeq, rejection });
-    (newRejections ??= new Map()).set(recordKey(clientId, clientSeq), rejection);
-    clientSeqs.set(clientId, clientSeq);
-    return { status: 'rejected', ...rejection };
-  };
-
-  // The refusal rule (`@eventloom/protocol` refusal-rule.ts): a client's later guarded events on a
-  // stream where one of its events was refused in this batch (or sent again refused) are refused too.
-  const refused = new RefusedInBatch();
-
-  for (const item of batch) {
-    const { event, rejection } = item;
-    const { id, clientId, clientSeq } = event;
-    const last = lastSeq(clientId);
-    if (clientSeq <= last) {
-      const answer = repeated(item, rejectionOf(clientId, clientSeq), byId, envelopeOf);
-      // A refused guarded event sent again ahead of later ones (after a lost ack, or as the
-      // engine's reminder): those were decided on it, as if it were refused in this batch.
-      if (answer.status === 'rejected' && event.expectedVersion !== undefined) refused.refused(event);
-      results.push(answer);
-      continue;
-    }
-    if (clientSeq > last + 1) {
-      results.push({ status: 'gap', id, expectedSeq: last + 1 });
-      continue;
-    }
-    if (rejection) {
-      refused.refused(event);
-      results.push(reject(clientId, clientSeq, { id, ...rejection }));
-      continue;
-    }
-    const current = versionOf(event.stream);
-    const afterRefusal = refused.decidedOn(event) !== undefined;
-    const wrongVersion =
-      event.expectedVersion !== undefined && (event.expectedVersion !== current || afterRefusal);
-    // The unique index can speak only for events that are inserted: look up the others' ids.
-    const existing = snapshot.idsCheckedOnInsert === true && !wrongVersion ? newById.get(id) : byId(id);
-    if (existing) {
-      // The same envelope would name this client and seq, which nothing committed has yet.
-      refused.refused(event);
-      results.push(reject(clientId, clientSeq, conflict(id)));
-      continue;
-    }
-    if (wrongVersion) {
-      refused.refused(event);
-      results.push(
-        reject(clientId, clientSeq, {
-          id,
-          code: ErrorCode.wrongExpectedVersion,
-          message: afterRefusal
-            ? `an earlier event of client ${clientId} on stream ${JSON.stringify(event.stream)} was refused before it in this batch; this one was decided on it`
-            : `expected version ${event.expectedVersion} of stream ${JSON.stringify(event.stream)}, which is at ${current}`,
-          currentVersion: current,
-        }),
-      );
-      continue;
-    }
-    head += 1;
-    const planned: PlannedEvent<T> = { item, position: head, streamVersion: current + 1 };
-    events.push(planned);
-    newById.set(id, planned);
-    streamVersions.set(event.stream, current + 1);
-    clientSeqs.set(clientId, clientSeq);
-    results.push({ status: 'ok', id, position: head, streamVersion: current + 1 });
   }
-  return { results, events, rejections, clientSeqs, streamVersions };
+
+  #lastSeq(clientId: string): number {
+    return this.#clientSeqs.get(clientId) ?? this.#snapshot.lastClientSeq(clientId);
+  }
+
+  #rejectionOf(clientId: string, seq: number): RecordedRejection | undefined {
+    return this.#newRejections?.get(recordKey(clientId, seq)) ?? this.#snapshot.rejection(clientId, seq);
+  }
+
+  #reject(clientId: string, clientSeq: number, rejection: RecordedRejection): StoreAppendResult {
+    this.#rejections.push({ clientId, clientSeq, rejection });
+    (this.#newRejections ??= new Map()).set(recordKey(clientId, clientSeq), rejection);
+    this.#clientSeqs.set(clientId, clientSeq);
+    return { status: 'rejected', ...rejection };
+  }
 }
 
 /** An event committed before or earlier in the batch, as {@link planAppend} compares it. */
@@ -194,21 +228,21 @@ interface Stored {
 function repeated<T extends PlanItem>(
   item: T,
   rejection: RecordedRejection | undefined,
-  byId: (id: string) => Stored | undefined,
+  stored: { byId(id: string): Stored | undefined },
   envelopeOf: (item: T) => EventEnvelope,
 ): StoreAppendResult {
   const { id, clientId, clientSeq } = item.event;
   if (rejection !== undefined) {
     return rejection.id === id ? { status: 'rejected', ...rejection } : usedSeq(item, rejection.id);
   }
-  const stored = byId(id);
-  if (stored === undefined || stored.clientId !== clientId || stored.clientSeq !== clientSeq) {
+  const found = stored.byId(id);
+  if (found === undefined || found.clientId !== clientId || found.clientSeq !== clientSeq) {
     return usedSeq(item, undefined);
   }
-  if (!sameEnvelope(stored.content(), envelopeOf(item))) {
+  if (!sameEnvelope(found.content(), envelopeOf(item))) {
     return { status: 'rejected', ...conflict(id) };
   }
-  return { status: 'duplicate', id, position: stored.position };
+  return { status: 'duplicate', id, position: found.position };
 }
 
 function usedSeq(item: PlanItem, by: string | undefined): StoreAppendResult {

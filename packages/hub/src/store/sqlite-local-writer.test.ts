@@ -108,37 +108,76 @@ describe('LocalWriter', () => {
     }
   });
 
-  it('after a lone slow commit, declines for its share only; from the second slow one in a row, longer for each, from the start again after a fast one', async () => {
+  /**
+   * A writer on a clock the test drives, and `append(at, took)`: asks at `at` (ms); a commit that
+   * is taken takes `took` ms. True when it was taken.
+   */
+  async function clocked(): Promise<{
+    append: (at: number, took: number) => boolean;
+    committed: () => number;
+    path: string;
+    local: LocalWriter;
+  }> {
     // The times the writer reads, in ms: when it is asked, then (if it commits) when the commit ended.
     const times: number[] = [];
     const { path, local } = await openLog({ clock: () => times.shift()! });
     let seq = 0;
-    /** Asks at `at`; a commit that is taken takes `took` ms. True when it was taken. */
-    const append = (at: number, took: number): boolean => {
-      times.push(at, at + took);
-      const taken = local.append(batchOf(seq + 1, 1), () => {}) !== undefined;
-      if (taken) seq++;
-      else times.shift();
-      expect(times).toEqual([]);
-      return taken;
+    return {
+      path,
+      local,
+      committed: () => seq,
+      append: (at, took) => {
+        times.push(at, at + took);
+        const taken = local.append(batchOf(seq + 1, 1), () => {}) !== undefined;
+        if (taken) seq++;
+        else times.shift();
+        expect(times).toEqual([]);
+        return taken;
+      },
     };
+  }
+
+  it('takes a burst of commits on the credit it banked while idle, then at most a quarter of the time, and banks again when idle', async () => {
+    const { append, committed, path, local } = await clocked();
     try {
-      expect(append(0, 5)).toBe(true); // slow, alone: its share, 15 ms, until 20
-      expect(append(19, 5)).toBe(false);
-      expect(append(20, 5)).toBe(true); // slow again: 25 ms, until 50
-      expect(append(49, 1)).toBe(false);
-      expect(append(50, 1)).toBe(true); // fast: 3 ms (three times its length), until 54
-      expect(append(53, 5)).toBe(false);
-      expect(append(54, 5)).toBe(true); // slow after a fast one: alone again, 15 ms, until 74
-      expect(append(73, 5)).toBe(false);
-      let at = 74;
+      // 4 ms of credit: five commits of 1 ms in a row (the last one from a credit of 0), then none
+      // until three times the overdraft has passed.
+      for (let at = 0; at < 5; at++) expect(append(at, 1)).toBe(true);
+      expect(append(5, 1)).toBe(false);
+      expect(append(7, 1)).toBe(false);
+      expect(append(8, 1)).toBe(true);
+      // A flood, a batch asked every ms for 400 ms: one commit of 1 ms in four.
+      let taken = 0;
+      for (let at = 9; at < 409; at++) if (append(at, 1)) taken++;
+      expect(taken).toBeGreaterThanOrEqual(99);
+      expect(taken).toBeLessThanOrEqual(101);
+      // Idle for a while: the credit is back, up to its 4 ms and no more.
+      for (let at = 2_000; at < 2_005; at++) expect(append(at, 1)).toBe(true);
+      expect(append(2_005, 1)).toBe(false);
+      expect(countEvents(path)).toBe(committed());
+    } finally {
+      local.close();
+    }
+  });
+
+  it('after a lone slow commit, declines for its share only; from the second slow one in a row, longer for each, from the start again after a fast one', async () => {
+    const { append, committed, path, local } = await clocked();
+    try {
+      expect(append(0, 6)).toBe(true); // slow, alone: credit 4 - 6, so 6 ms (three times 2), until 12
+      expect(append(11, 6)).toBe(false);
+      expect(append(12, 6)).toBe(true); // slow again: 25 ms, until 43
+      expect(append(42, 1)).toBe(false);
+      expect(append(43, 1)).toBe(true); // fast: the credit is enough for the next
+      expect(append(44, 6)).toBe(true); // slow after a fast one: alone again, its share only (~14 ms)
+      expect(append(63, 6)).toBe(false);
+      let at = 65;
       for (let i = 0; i < 8; i++) {
-        expect(append(at, 5)).toBe(true); // 25, 50, … ms, never more than 1 s
-        at += 5 + Math.min(1_000, 25 * 2 ** i);
-        expect(append(at - 1, 5)).toBe(false);
+        expect(append(at, 6)).toBe(true); // 25, 50, … ms, never more than 1 s
+        at += 6 + Math.min(1_000, 25 * 2 ** i);
+        expect(append(at - 1, 6)).toBe(false);
       }
       expect(append(at, 1)).toBe(true);
-      expect(countEvents(path)).toBe(seq);
+      expect(countEvents(path)).toBe(committed());
     } finally {
       local.close();
     }

@@ -6,18 +6,28 @@ export const LOCAL_MAX_EVENTS = 16;
 /** Most envelope JSON (UTF-16 code units, summed) a batch may hold to be committed on the caller's thread. */
 export const LOCAL_MAX_CHARS = 64 * 1024;
 /**
- * Time the caller's thread waits after a commit of its own before the next, per unit of time that
- * commit took: 3 keeps its share of the event loop at most a quarter, so that a flood of small
- * pushes goes to the SQLite thread and the event loop goes on reading sockets.
+ * Time the caller's thread must have been free, on average, per unit of time its own commits
+ * take: 3 keeps its share of the event loop at most a quarter, so that a flood of small pushes goes
+ * to the SQLite thread and the event loop goes on reading sockets. The share is kept as a credit
+ * of commit time, earned while the thread does not commit (a third of the time that passes) and
+ * spent by each commit (its length): a commit is taken while the credit is not negative.
  */
 const IDLE_PER_BUSY = 3;
+/**
+ * Most commit time (ms) the credit holds: what an idle thread may spend on commits at once before
+ * their share counts. Pushes that come one at a time, each a few commits' length apart, are then
+ * taken as long as their share is a quarter on average, instead of each waiting three times the
+ * length of the one before (a commit whose fsync took longer than usual sent the next push to the
+ * SQLite thread, two thread hops and a copy of the batch each way).
+ */
+const MAX_CREDIT_MS = 4;
 /**
  * A commit here slower than this (ms) may mean a slow disk right now (a contended fsync): the event
  * loop must not wait for the next ones, which go to the SQLite thread for a while. One slow fsync
  * says little of the next (a disk's latency has a long tail, and a checkpoint on the SQLite thread
- * makes one now and then): a lone slow commit rests only its share ({@link IDLE_PER_BUSY}); the
- * second in a row rests {@link SLOW_REST_MIN_MS}, and each further one twice as long as the last,
- * up to {@link SLOW_REST_MAX_MS}; a commit that is not slow starts again from the first.
+ * makes one now and then): a lone slow commit costs only its length in credit; the second in a
+ * row rests {@link SLOW_REST_MIN_MS}, and each further one twice as long as the last, up to
+ * {@link SLOW_REST_MAX_MS}; a commit that is not slow starts again from the first.
  */
 const SLOW_COMMIT_MS = 2;
 const SLOW_REST_MIN_MS = 25;
@@ -44,7 +54,11 @@ const COMMITS_PER_CHECKPOINT = 64;
 export class LocalWriter {
   readonly #log: SqliteLog;
   readonly #commitsPerCheckpoint: number;
-  /** `performance.now()` before which no batch is taken: the event loop's share (see IDLE_PER_BUSY). */
+  /** Commit time (ms) this thread may spend, as of {@link #creditAt} (see IDLE_PER_BUSY); negative while it rests. */
+  #credit = MAX_CREDIT_MS;
+  /** `performance.now()` when {@link #credit} was last counted: the end of the last commit. */
+  #creditAt = -Infinity;
+  /** `performance.now()` before which no batch is taken: two slow commits in a row (see SLOW_COMMIT_MS). */
   #restUntil = 0;
   #sinceCheckpoint = 0;
   /** Slow commits in a row (see SLOW_COMMIT_MS). */
@@ -74,24 +88,37 @@ export class LocalWriter {
   }
 
   /**
-   * Commits `batch` here and now, if it is small and this thread has rested enough since its last
-   * commit, or whatever it is with `always` (while the SQLite thread starts); undefined when it
-   * declines (too big, too soon, or the log is locked by another writer). `checkpoint` is called
-   * when the SQLite thread should checkpoint the log.
+   * Commits `batch` here and now, if it is small and this thread has the credit for it (it did not
+   * commit too much of late), or whatever it is with `always` (while the SQLite thread starts);
+   * undefined when it declines (too big, too soon, or the log is locked by another writer).
+   * `checkpoint` is called when the SQLite thread should checkpoint the log.
    */
   append(batch: AppendColumns, checkpoint: () => void, always = false): AppendAnswer | undefined {
     const started = this.#clock();
-    if (!always && (started < this.#restUntil || !small(batch))) return undefined;
-    const answer = this.now((log) => log.append(batch));
+    const credit = Math.min(MAX_CREDIT_MS, this.#credit + (started - this.#creditAt) / IDLE_PER_BUSY);
+    if (!always && (credit < 0 || started < this.#restUntil || !small(batch))) return undefined;
+    const answer = this.#appendNow(batch);
     if (answer === undefined) return undefined;
     const ended = this.#clock();
     const took = ended - started;
-    this.#restUntil = ended + this.#restAfter(took);
+    this.#credit = credit - took;
+    this.#creditAt = ended;
+    this.#restUntil = ended + this.#slowRest(took);
     if (++this.#sinceCheckpoint >= this.#commitsPerCheckpoint) {
       this.#sinceCheckpoint = 0;
       checkpoint();
     }
     return answer;
+  }
+
+  /** {@link now} of an append, without a closure made for each. */
+  #appendNow(batch: AppendColumns): AppendAnswer | undefined {
+    try {
+      return this.#log.append(batch);
+    } catch (thrown) {
+      if (isBusy(thrown)) return undefined;
+      throw thrown;
+    }
   }
 
   /**
@@ -111,17 +138,15 @@ export class LocalWriter {
     this.#log.close();
   }
 
-  /** How long to rest after a commit that took `took` ms (see IDLE_PER_BUSY and SLOW_COMMIT_MS). */
-  #restAfter(took: number): number {
-    const share = IDLE_PER_BUSY * took;
+  /** How long to rest, whatever the credit, after a commit that took `took` ms (see SLOW_COMMIT_MS). */
+  #slowRest(took: number): number {
     if (took <= SLOW_COMMIT_MS) {
       this.#slowInARow = 0;
-      return share;
+      return 0;
     }
     // A lone slow commit (an fsync in the disk's tail) costs the next ones nothing more than its share.
-    if (this.#slowInARow++ === 0) return share;
-    const backoff = SLOW_REST_MIN_MS * 2 ** Math.min(this.#slowInARow - 2, 30);
-    return Math.max(share, Math.min(backoff, SLOW_REST_MAX_MS));
+    if (this.#slowInARow++ === 0) return 0;
+    return Math.min(SLOW_REST_MIN_MS * 2 ** Math.min(this.#slowInARow - 2, 30), SLOW_REST_MAX_MS);
   }
 }
 

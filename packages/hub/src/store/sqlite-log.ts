@@ -1,18 +1,13 @@
 import Database from 'better-sqlite3';
-import type { CommittedEvent, EventEnvelope, RejectionCode } from '@eventloom/protocol';
+import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import type { ClientRecord, StoreAppendResult, StoreImportResult, StoreJsonPage } from './event-store.ts';
 import { envelopeAt, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import { jsonPageOf } from './json-page.ts';
 import { importHubId, planImport } from './plan-import.ts';
 import { committedJsonParts } from './committed-json.ts';
-import {
-  planAppend,
-  type AppendPlan,
-  type AppendSnapshot,
-  type PlanItem,
-  type RecordedRejection,
-} from './plan-append.ts';
+import { planAppend, type AppendPlan, type PlanItem } from './plan-append.ts';
+import { FIRST_LOOKUPS_SQL, SqliteAppendSnapshot, type RejectionRow } from './sqlite-append-snapshot.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
@@ -122,12 +117,11 @@ export class SqliteLog {
     this.#db = db;
     this.#scanWindow = scanWindow;
     this.#sql = prepareStatements(db);
+    const snapshots = [new SqliteAppendSnapshot(this.#sql, false), new SqliteAppendSnapshot(this.#sql, true)];
     const append = db.transaction((items: readonly LogItem[], idsCheckedOnInsert: boolean) => {
-      const plan = planAppend(
-        this.#snapshot(idsCheckedOnInsert),
-        items,
-        (item) => JSON.parse(item.envelope) as EventEnvelope,
-      );
+      const snapshot = snapshots[Number(idsCheckedOnInsert)]!;
+      snapshot.prime(items[0]);
+      const plan = planAppend(snapshot, items, envelopeOfItem);
       const recordedAt = new Date().toISOString();
       this.#write(plan, recordedAt, idsCheckedOnInsert);
       return answerOf(plan.results, recordedAt);
@@ -271,29 +265,6 @@ export class SqliteLog {
     if (this.#db.open) this.#db.close();
   }
 
-  /**
-   * The state a batch is judged against. With `idsCheckedOnInsert`, the plan looks up the ids of
-   * repeated seqs and rejected events only, and the unique index checks those of the events it
-   * inserts; otherwise it looks up every id.
-   */
-  #snapshot(idsCheckedOnInsert: boolean): AppendSnapshot {
-    const sql = this.#sql;
-    return {
-      head: () => sql.head.get() ?? 0,
-      lastClientSeq: (clientId) => sql.lastSeq.get(clientId) ?? 0,
-      rejection: (clientId, clientSeq) => {
-        const row = sql.rejection.get(clientId, clientSeq);
-        return row && toRecordedRejection(row);
-      },
-      committedById: (id) => {
-        const text = sql.eventById.get(id);
-        return text === undefined ? undefined : (JSON.parse(text) as CommittedEvent);
-      },
-      streamVersion: (stream) => sql.streamVersion.get(stream) ?? 0,
-      idsCheckedOnInsert,
-    };
-  }
-
   #write(plan: AppendPlan<LogItem>, recordedAt: string, idsCheckedOnInsert: boolean): void {
     const sql = this.#sql;
     for (const { item, position, streamVersion } of plan.events) {
@@ -325,6 +296,11 @@ export class SqliteLog {
     for (const [stream, version] of plan.streamVersions) sql.setStream.run(stream, version);
     for (const [clientId, seq] of plan.clientSeqs) sql.setClientSeq.run(clientId, seq);
   }
+}
+
+/** The whole envelope of an item, for the plan's rare comparison of contents. */
+function envelopeOfItem(item: LogItem): EventEnvelope {
+  return JSON.parse(item.envelope) as EventEnvelope;
 }
 
 /** One event of an {@link AppendColumns} batch, as the plan reads it. */
@@ -401,6 +377,9 @@ function prepareStatements(db: Database.Database) {
     client: db.prepare<[string], { last_seq: number; principal: string | null }>(
       'SELECT last_seq, principal FROM clients WHERE client_id = ?',
     ),
+    firstLookups: db
+      .prepare<[string, string], [number, number | null, number | null]>(FIRST_LOOKUPS_SQL)
+      .raw(),
     rejection: db.prepare<[string, number], RejectionRow>(
       `SELECT event_id, code, message, current_version
        FROM client_rejections WHERE client_id = ? AND client_seq = ?`,
@@ -437,16 +416,4 @@ function prepareStatements(db: Database.Database) {
       .prepare<[number, number, string, string, number], [number, string, string]>(FILTERED_PAGE_SQL.prefix)
       .raw(),
   };
-}
-
-interface RejectionRow {
-  readonly event_id: string;
-  readonly code: string;
-  readonly message: string;
-  readonly current_version: number | null;
-}
-
-function toRecordedRejection(row: RejectionRow): RecordedRejection {
-  const base = { id: row.event_id, code: row.code as RejectionCode, message: row.message };
-  return row.current_version === null ? base : { ...base, currentVersion: row.current_version };
 }

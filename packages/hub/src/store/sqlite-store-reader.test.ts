@@ -70,3 +70,35 @@ it('answers reads on the write connection while the read connection is still ope
     await store.close();
   }
 }, 60_000);
+
+it('lends a JSON page read on a thread, whose buffer goes back to that thread for a later page', async () => {
+  const store = await createSqliteStore({ path: join(dir, 'lent.db') });
+  try {
+    const events = [1, 2, 3].map((clientSeq) => sampleEnvelope({ clientSeq, stream: `s-${clientSeq % 2}` }));
+    await store.append(events.map((event) => ({ event })));
+    const ids = async () => {
+      const page = await store.readJson!({ from: 0, limit: 10 });
+      const read = JSON.parse(`[${new TextDecoder().decode(page.json)}]`) as { id: string }[];
+      return { page, ids: read.map((e) => e.id) };
+    };
+    // Once a thread reads (not this one, before any is up), the page comes with `release`.
+    let first = await ids();
+    for (let tries = 0; first.page.release === undefined; tries++) {
+      if (tries > 2000) throw new Error('no read reached a thread');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      first = await ids();
+    }
+    expect(first.ids).toEqual(events.map((e) => e.id));
+    const { buffer } = first.page.json;
+    first.page.release();
+    // Moved to the thread: gone from here.
+    expect(buffer.byteLength).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const again = await ids();
+      expect(again.ids).toEqual(events.map((e) => e.id));
+      again.page.release?.();
+    }
+  } finally {
+    await store.close();
+  }
+});

@@ -1,11 +1,10 @@
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import { committedJson } from './committed-json.ts';
+import { CommittedChange, resultsOf } from './committed-change.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
   ClientRecord,
-  CommittedJson,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -128,6 +127,8 @@ class SqliteEventStore implements EventStore {
    */
   #calls = 0;
   #closed: Promise<void> | undefined;
+  /** {@link #checkpoint}, made once: the local writer is handed it with every batch. */
+  readonly #askCheckpoint = () => this.#checkpoint();
   readonly #onError: (error: HubError) => void;
   readonly #failures: ThreadFailures;
 
@@ -160,7 +161,7 @@ class SqliteEventStore implements EventStore {
       if (local !== undefined && this.#calls === 0) {
         const starting = this.#writerLive() === undefined;
         if (starting) void this.#startWriter();
-        answer = local.append(columns, () => this.#checkpoint(), starting);
+        answer = local.append(columns, this.#askCheckpoint, starting);
       }
       if (answer !== undefined) return Promise.resolve(this.#committed(columns, texts, answer));
       return this.#call<AppendAnswer>((handle) => ({ op: 'append', handle, batch: columns })).then((answer) =>
@@ -187,13 +188,7 @@ class SqliteEventStore implements EventStore {
       this.#recent.add(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
     }
     if (from >= 0 && this.#watchers.size > 0) {
-      const recent = this.#recent;
-      this.#watchers.emit({
-        head,
-        from,
-        events: () => recent.page(from, head - from)?.events ?? [],
-        json: () => committedTexts(envelopes, streams, answer),
-      });
+      this.#watchers.emit(new CommittedChange(head, from, this.#recent, { envelopes, streams }, answer));
     }
     return resultsOf(ids, answer);
   }
@@ -466,35 +461,4 @@ function openOnThread(
 function pageOf(query: StoreReadQuery, filter: StreamFilter) {
   const { from, limit, maxJsonChars } = query;
   return { from, limit, filter, ...(maxJsonChars === undefined ? {} : { maxJsonChars }) };
-}
-
-/** The events a batch committed (those the answer gives a position), as their JSON text. */
-function committedTexts(
-  envelopes: readonly string[],
-  streams: readonly string[],
-  answer: AppendAnswer,
-): CommittedJson[] {
-  const texts: CommittedJson[] = [];
-  for (let i = 0; i < envelopes.length; i++) {
-    if (answer.others[i] !== undefined) continue;
-    const position = answer.positions[i]!;
-    const json = committedJson(envelopes[i]!, position, answer.streamVersions[i]!, answer.recordedAt);
-    texts.push({ position, stream: streams[i]!, json });
-  }
-  return texts;
-}
-
-function resultsOf(ids: readonly string[], answer: AppendAnswer): StoreAppendResult[] {
-  const results: StoreAppendResult[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    results.push(
-      answer.others[i] ?? {
-        status: 'ok',
-        id: ids[i]!,
-        position: answer.positions[i]!,
-        streamVersion: answer.streamVersions[i]!,
-      },
-    );
-  }
-  return results;
 }

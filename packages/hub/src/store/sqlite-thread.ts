@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { AppendColumns } from './append-columns.ts';
+import type { StoreJsonPage } from './event-store.ts';
 import type { SqliteLogOptions } from './sqlite-log.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
@@ -32,6 +33,12 @@ export type SqliteCall =
       readonly clientId: string;
       readonly principal: string;
     };
+
+/** A page's buffer given back to the thread that read it ({@link SqliteThread.spare}); not answered. */
+export interface SqliteSpare {
+  readonly op: 'spare';
+  readonly buffer: ArrayBuffer;
+}
 
 /** What a SQLite thread is for: see {@link SqliteThread.shared}. */
 export type SqliteThreadRole = 'writer' | 'reader';
@@ -99,13 +106,20 @@ export class SqliteThread {
     this.#worker.on('exit', (code) => this.#die(new Error(`exited with code ${code}`)));
   }
 
-  /** Posts `call` and resolves with the worker's answer. */
+  /**
+   * Posts `call` and resolves with the worker's answer. A page read as JSON (`readJson`) comes with
+   * `release`, which gives its buffer back to this thread for a later page ({@link spare}).
+   */
   request<T>(call: SqliteCall): Promise<T> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      const settle =
+        call.op === 'readJson'
+          ? (page: StoreJsonPage) => resolve({ ...page, release: () => this.spare(page.json.buffer) } as T)
+          : resolve;
+      this.#pending.set(id, { resolve: settle as (value: unknown) => void, reject });
       try {
         this.#worker.postMessage({ ...call, id });
       } catch (cause) {
@@ -114,6 +128,21 @@ export class SqliteThread {
         reject(new HubError(HubErrorCode.store, `event store: cannot post ${call.op}`, { cause }));
       }
     });
+  }
+
+  /**
+   * Hands a page's buffer back to the thread (moved, not copied: it is gone from this thread, and
+   * V8 here no longer counts it, see `spareJsonBuffer`). Nothing waits for it; on a dead thread it
+   * is let go.
+   */
+  spare(buffer: ArrayBufferLike): void {
+    if (this.#dead !== undefined || !(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+    const spare: SqliteSpare = { op: 'spare', buffer };
+    try {
+      this.#worker.postMessage(spare, [buffer]);
+    } catch {
+      // A thread that cannot take it back: the buffer is collected here as any other.
+    }
   }
 
   #settle(reply: SqliteReply): void {

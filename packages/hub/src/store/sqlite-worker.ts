@@ -6,8 +6,9 @@
 import { parentPort } from 'node:worker_threads';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
 import type { AppendAnswer } from './append-columns.ts';
+import { spareJsonBuffer } from './json-page.ts';
 import { SqliteLog } from './sqlite-log.ts';
-import type { SqliteReply, SqliteRequest } from './sqlite-thread.ts';
+import type { SqliteReply, SqliteRequest, SqliteSpare } from './sqlite-thread.ts';
 import type { StoreJsonPage } from './event-store.ts';
 
 const port = parentPort;
@@ -15,7 +16,12 @@ if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread onl
 const logs = new Map<number, SqliteLog>();
 let nextHandle = 1;
 
-port.on('message', (request: SqliteRequest) => {
+port.on('message', (request: SqliteRequest | SqliteSpare) => {
+  if (request.op === 'spare') {
+    // A page's buffer back from the hub's thread, for a later page; nothing answers it.
+    spareJsonBuffer(request.buffer);
+    return;
+  }
   let reply: SqliteReply;
   let transfer: ArrayBuffer[] = [];
   try {
