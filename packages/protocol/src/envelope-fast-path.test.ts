@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { z } from 'zod';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeLiveEvents, decodePullResult, decodePushAck } from './decode.ts';
 import { committedEventSchema, eventEnvelopeSchema, withGuardedInput } from './envelope.ts';
 import { fastCommittedEvent, fastEnvelope } from './envelope-fast-path.ts';
@@ -284,5 +284,26 @@ describe('push acks checked by hand', () => {
       { numRuns: 3_000 },
     );
     expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('decodes plain ok and duplicate acks by hand, without the schema; zod only for a rejection', () => {
+    const safeParse = vi.spyOn(pushAckSchema, 'safeParse');
+    try {
+      const plain = {
+        results: [
+          { status: 'ok', id: sampleEventId(1), position: 5, streamVersion: 2 },
+          { status: 'duplicate', id: sampleEventId(2), position: 3 },
+        ],
+      };
+      expect(decodePushAck(plain)).toEqual({ ok: true, value: plain });
+      expect(safeParse).not.toHaveBeenCalled();
+      const rejected = {
+        results: [{ status: 'rejected', id: sampleEventId(3), code: 'invalid', message: 'no' }],
+      };
+      expect(decodePushAck(rejected)).toEqual({ ok: true, value: rejected });
+      expect(safeParse).toHaveBeenCalledTimes(1);
+    } finally {
+      safeParse.mockRestore();
+    }
   });
 });
