@@ -139,7 +139,10 @@ const EMPTY = Symbol('empty range');
 
 /**
  * The first and last of `keys` when they are two or more consecutive integers in ascending order
- * (seqs of a batch): every key of that range, and no other.
+ * (seqs of a batch): every key of that range, and no other, **in a table whose numeric keys are
+ * all integers** (a range also holds 2.5 between 2 and 3). Every numeric key of the client's
+ * tables is (`first`, `clientSeq`, `seq`); a table with fractional numeric keys must not be read
+ * or deleted through a run. `getMany`'s fallback pairs rows with keys by a plain (undotted) keyPath.
  */
 function runOf(keys: readonly StoreKey[]): readonly [number, number] | undefined {
   const first = keys[0];
