@@ -106,7 +106,10 @@ describe('a lent page sent as an ack', () => {
   it('keeps its buffer while its bytes wait in the TCP socket, even when a drain comes too early', async () => {
     const { client, socket } = await setup('websocket');
     const conn = socket.conn as unknown as {
-      transport: { socket: { _socket: TcpSocket & { cork(): void; uncork(): void } }; emit(event: 'drain'): void };
+      transport: {
+        socket: { _socket: TcpSocket & { cork(): void; uncork(): void } };
+        emit(event: 'drain'): void;
+      };
       sentCallbackFn: unknown[];
     };
     const tcp = conn.transport.socket._socket;

@@ -117,7 +117,8 @@ export function encodeJsonText(io: Server): void {
 function afterWritten(conn: EngineSocket, release: () => void): void {
   const tcp = conn.transport.socket?._socket;
   // Engine.IO pushes a packet's own callback here right after `packetCreate`: ours goes with it.
-  if (tcp !== undefined && Array.isArray(conn.packetsFn)) conn.packetsFn.push(() => whenWritten(tcp, release));
+  if (tcp !== undefined && Array.isArray(conn.packetsFn))
+    conn.packetsFn.push(() => whenWritten(tcp, release));
 }
 
 /**
