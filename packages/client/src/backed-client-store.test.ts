@@ -1,3 +1,4 @@
+import { sampleCommitted } from '@eventloom/protocol/testing';
 import { expect, it } from 'vitest';
 import { BackedClientStore } from './backed-client-store.ts';
 import type { OutboxRow } from './client-store.ts';
@@ -76,4 +77,30 @@ it('realigns a device in line with the hub at hello without reading its outbox r
     before.epoch + 1,
   );
   expect(rowsRead).toBeGreaterThan(0);
+});
+
+it('trusts the tail it wrote only in the same database: another one at the same position and history is read', async () => {
+  const databases = new Map();
+  let inner = new MemoryBackend<ClientRows>(CLIENT_SCHEMA, 'first', databases);
+  // A backend whose database is swapped under the store, as a SQLite file replaced by a backup.
+  const store = new BackedClientStore({
+    open: () => inner.open(),
+    close: () => inner.close(),
+    read: (tables, body) => inner.read(tables, body),
+    write: (tables, body) => inner.write(tables, body),
+  });
+  await store.open();
+  const mine = Array.from({ length: 31 }, (_, i) => sampleCommitted({ position: i + 1, stream: 'mine' }));
+  for (const event of mine) await store.insertConfirmed([event]);
+  // The other database reached position 31 at history 0 too, with other events.
+  const other = new BackedClientStore(new MemoryBackend<ClientRows>(CLIENT_SCHEMA, 'second', databases));
+  await other.open();
+  const theirs = Array.from({ length: 31 }, (_, i) => sampleCommitted({ position: i + 1, stream: 'theirs' }));
+  await other.insertConfirmed(theirs);
+  inner = new MemoryBackend<ClientRows>(CLIENT_SCHEMA, 'second', databases);
+  await inner.open();
+  // The 32nd event makes a page of the tail: the tail of this database, not the one written before.
+  const next = sampleCommitted({ position: 32, stream: 'theirs' });
+  await store.insertConfirmed([next]);
+  expect(await store.readConfirmed()).toEqual([...theirs, next]);
 });

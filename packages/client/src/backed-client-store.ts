@@ -22,7 +22,14 @@ import type {
 } from './client-store.ts';
 import { SYNC_DEAD_LETTERS } from './client-store.ts';
 import { META_KEY, randomClientId, sameMeta, toMeta, toRow, type ClientRows } from './client-tables.ts';
-import { cutPages, mergePages, readConfirmed, writePages, type PageTail } from './confirmed-pages.ts';
+import {
+  cutPages,
+  mergePages,
+  readConfirmed,
+  tailAt,
+  writePages,
+  type KnownTail,
+} from './confirmed-pages.ts';
 import {
   deleteRows,
   getRows,
@@ -35,6 +42,7 @@ import {
 } from './outbox-tables.ts';
 import { aheadOfHub, planRealign, realignsNothing } from './realign-plan.ts';
 import { keepSent, readSent, sentAbove, trimSent } from './sent-pages.ts';
+import { putSnapshotRows } from './snapshot-rows.ts';
 import type { ReadTx, StoreBackend, WriteTx } from './store-backend.ts';
 import { ackOf, checkOrder, deadLetterOf, pendingRows } from './store-rows.ts';
 
@@ -86,12 +94,11 @@ export class BackedClientStore implements ClientStore {
    */
   #lastMeta: ClientMeta | undefined;
   /**
-   * The tail of the confirmed log as this store last wrote it, at the meta's `position` and
-   * `history` then: every write of `events` moves one of them (and neither comes back to an earlier
-   * pair), so a meta read at the same pair finds the tail as it was. A live event adds to it
-   * without reading it back.
+   * The tail of the confirmed log as this store last wrote it, trusted only at the same meta
+   * ({@link tailAt}: clientId, position, history) and forgotten on open and close: a live event
+   * adds to it without reading it back.
    */
-  #tail: { readonly rows: PageTail; readonly position: number; readonly history: number } | undefined;
+  #tail: KnownTail | undefined;
 
   constructor(backend: StoreBackend<ClientRows>, options: BackedClientStoreOptions = {}) {
     this.#backend = backend;
@@ -99,6 +106,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   async open(): Promise<ClientMeta> {
+    this.#tail = undefined;
     await this.#backend.open();
     return this.#write(['meta'], async (tx) => {
       const existing = await tx.get('meta', META_KEY);
@@ -119,6 +127,7 @@ export class BackedClientStore implements ClientStore {
   }
 
   close(): void {
+    this.#tail = undefined;
     this.#backend.close();
   }
 
@@ -329,8 +338,7 @@ export class BackedClientStore implements ClientStore {
         events[0] && events[0].position > before.position
           ? events
           : events.filter((e) => e.position > before.position);
-      const same = known?.position === before.position && known.history === before.history;
-      let tail = same ? known.rows : undefined;
+      let tail = tailAt(known, before);
       let removed: OutboxRow[] = [];
       if (fresh.length > 0) {
         tail = await writePages(tx, fresh, tail);
@@ -344,7 +352,7 @@ export class BackedClientStore implements ClientStore {
       return { tail, result: { before, meta, fresh, removed, settled } };
     });
     const { meta } = result.result;
-    if (result.tail) this.#tail = { rows: result.tail, position: meta.position, history: meta.history };
+    if (result.tail) this.#tail = { rows: result.tail, meta };
     return result.result;
   }
 
@@ -457,14 +465,7 @@ export class BackedClientStore implements ClientStore {
 
   putSnapshots(rows: readonly SnapshotRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    return this.#write(['snapshots'], async (tx) => {
-      for (const row of rows) {
-        const same = await tx.scanIndex('snapshots', 'name', { lower: row.name, upper: row.name });
-        const others = same.filter((other) => other.id !== row.id).map((other) => other.id);
-        if (others.length > 0) await tx.delete('snapshots', others);
-        await tx.put('snapshots', [row]);
-      }
-    });
+    return this.#write(['snapshots'], (tx) => putSnapshotRows(tx, rows));
   }
 
   /**

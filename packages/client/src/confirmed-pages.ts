@@ -1,6 +1,6 @@
 import type { CommittedEvent } from '@eventloom/protocol';
 import type { ClientRows, PageRow } from './client-tables.ts';
-import type { ConfirmedQuery } from './client-store.ts';
+import type { ClientMeta, ConfirmedQuery } from './client-store.ts';
 import type { ReadTx, WriteTx } from './store-backend.ts';
 
 // The page layout of the confirmed log in the `events` table, on every backend (see
@@ -39,6 +39,25 @@ export function toPage(events: readonly CommittedEvent[]): PageRow {
  * before it then stay rows of their own: readers take pages of any size).
  */
 export type PageTail = readonly PageRow[];
+
+/** The tail a store last wrote, with the meta it wrote then (see {@link tailAt}). */
+export interface KnownTail {
+  readonly rows: PageTail;
+  readonly meta: Pick<ClientMeta, 'clientId' | 'position' | 'history'>;
+}
+
+/**
+ * The rows of `known` if `meta` (read in this transaction) is the one they were written at, else
+ * undefined (read the tail). Every write of `events` moves `position` or `history`, and neither
+ * comes back to an earlier pair within one database's life; a database made again (wiped, swapped
+ * for another file) gets a new `clientId`, so the same pair in it does not match.
+ */
+export function tailAt(known: KnownTail | undefined, meta: KnownTail['meta']): PageTail | undefined {
+  if (!known) return undefined;
+  const at = known.meta;
+  const same = at.clientId === meta.clientId && at.position === meta.position && at.history === meta.history;
+  return same ? known.rows : undefined;
+}
 
 /**
  * Adds confirmed events after the last page and returns the new tail: fills the last page up to

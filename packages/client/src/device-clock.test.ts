@@ -32,3 +32,32 @@ it('ignores its own events, keeps its time against a clock too far ahead, and ke
   clock.catchUp(at(6_000, 'tab'));
   expect(clock.stamp() > at(7_000, 'other')).toBe(true);
 });
+
+it('a clock too far ahead hides no valid event seen in the same window, in either order', () => {
+  const wild = at(1_000 + 30 * 24 * 3600 * 1000, 'other');
+  for (const order of [
+    [at(7_000, 'other'), wild],
+    [wild, at(7_000, 'other')],
+  ]) {
+    const clock = new DeviceClock('me', () => 1_000, undefined);
+    clock.stamp();
+    for (const hlc of order) clock.observe([seen(hlc, 'other')]);
+    const next = clock.stamp();
+    expect(next > at(7_000, 'other')).toBe(true);
+    expect(next < at(7_001, 'me')).toBe(true);
+  }
+  // The same within one batch.
+  const clock = new DeviceClock('me', () => 1_000, undefined);
+  clock.observe([seen(at(7_000, 'other'), 'other'), seen(wild, 'other')]);
+  expect(clock.stamp() > at(7_000, 'other')).toBe(true);
+});
+
+it('merges an hlc right at the drift limit and leaves out one a millisecond beyond it', () => {
+  const week = 7 * 24 * 3600 * 1000;
+  const clock = new DeviceClock('me', () => 1_000, undefined);
+  clock.observe([seen(at(1_000 + week, 'other', 5), 'other')]);
+  expect(clock.stamp() > at(1_000 + week, 'other', 5)).toBe(true);
+  const fresh = new DeviceClock('me', () => 1_000, undefined);
+  fresh.observe([seen(at(1_001 + week, 'other'), 'other')]);
+  expect(fresh.stamp() < at(2_000, 'me')).toBe(true);
+});

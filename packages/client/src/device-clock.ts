@@ -1,17 +1,29 @@
-import { createHlc, type HybridLogicalClock } from '@eventloom/core';
-import type { CommittedEvent } from '@eventloom/protocol';
+import { createHlc, DEFAULT_HLC_MAX_DRIFT_MS, type HybridLogicalClock } from '@eventloom/core';
+import { type CommittedEvent, HLC_MAX_WALL } from '@eventloom/protocol';
+
+/**
+ * The largest hlc the clock would merge at physical time `now`: any later one is too far ahead
+ * (`hlc-drift`). `~` sorts after every node-id character, so string order is the wall check.
+ */
+const driftCeiling = (now: number): string => {
+  const pt = Math.floor(now);
+  const wall = Math.min((pt >= 0 ? pt : 0) + DEFAULT_HLC_MAX_DRIFT_MS, HLC_MAX_WALL);
+  return `${String(wall).padStart(15, '0')}-9999999999-~`;
+};
 
 /**
  * This device's hybrid logical clock: it stamps appended events, starts after whatever another tab
  * persisted, and stays ahead of every event seen from other devices. Invariant: each stamp is
  * after every event seen before it; an event seen is merged into the clock at the next stamp, not
  * as it arrives (a device that mostly receives merges once per append, not once per event).
+ * An hlc too far ahead of this device's time (beyond the drift limit when it arrives) is left out
+ * as it arrives, so it never hides the valid ones seen with it, in whatever order they come.
  */
 export class DeviceClock {
   readonly node: string;
   readonly now: () => number;
   #clock: HybridLogicalClock;
-  /** The latest hlc seen from another device since the last stamp; undefined once merged. */
+  /** The latest mergeable hlc seen from another device since the last stamp; undefined once merged. */
   #seen: string | undefined;
 
   constructor(node: string, now: () => number, last: string | undefined) {
@@ -46,7 +58,13 @@ export class DeviceClock {
   /** The hub's order is not the clock's, but the clock must stay ahead of every event seen. */
   observe(fresh: readonly CommittedEvent[]): void {
     let seen = this.#seen;
-    for (const e of fresh) if (e.clientId !== this.node && (seen === undefined || e.hlc > seen)) seen = e.hlc;
+    let ceiling: string | undefined;
+    for (const e of fresh) {
+      if (e.clientId === this.node || (seen !== undefined && e.hlc <= seen)) continue;
+      // Too far ahead (hlc-drift): the event is stored all the same, its time is not merged.
+      if (e.hlc > (ceiling ??= driftCeiling(this.now()))) continue;
+      seen = e.hlc;
+    }
     this.#seen = seen;
   }
 }

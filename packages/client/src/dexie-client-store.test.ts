@@ -219,3 +219,29 @@ it('adds live events to the tail it last wrote only while no other tab wrote the
   expect(pages.every((p) => p.events.length <= PAGE_SIZE)).toBe(true);
   for (const store of [a!, b!, c]) store.close();
 });
+
+it('forgets the tail it wrote when it closes: a database wiped and synced again while closed is read afresh', async () => {
+  const name = `wiped-${Date.now()}`;
+  const options = { name, indexedDB: { indexedDB, IDBKeyRange } };
+  const store = new DexieClientStore(options);
+  await store.open();
+  const mine = Array.from({ length: 31 }, (_, i) => sampleCommitted({ position: i + 1, stream: 'mine' }));
+  for (const event of mine) await store.insertConfirmed([event]);
+  store.close();
+  // A logout wipe, then a sync to the same position (history starts again at 0) by another store.
+  await new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(name);
+    request.onsuccess = resolve;
+    request.onerror = () => reject(request.error);
+  });
+  const other = new DexieClientStore(options);
+  await other.open();
+  const theirs = Array.from({ length: 31 }, (_, i) => sampleCommitted({ position: i + 1, stream: 'theirs' }));
+  await other.insertConfirmed(theirs);
+  other.close();
+  await store.open();
+  const next = sampleCommitted({ position: 32, stream: 'theirs' });
+  await store.insertConfirmed([next]);
+  expect(await store.readConfirmed()).toEqual([...theirs, next]);
+  store.close();
+});

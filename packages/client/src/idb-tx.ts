@@ -2,8 +2,9 @@ import { compareKeys, type StoreKey, type StoreRange, type WriteTx } from './sto
 
 /**
  * A {@link WriteTx} (or, in a read-only transaction, its reads) straight on an `IDBTransaction`,
- * one IndexedDB request per row. The body awaits these requests only: a transaction stays active
- * while the promise reactions of its requests run, so the next request joins it.
+ * one IndexedDB request per row, except a run of consecutive keys, read or deleted in one. The
+ * body awaits these requests only: a transaction stays active while the promise reactions of its
+ * requests run, so the next request joins it.
  */
 export class IdbTx<R> implements WriteTx<R> {
   readonly #tx: IDBTransaction;

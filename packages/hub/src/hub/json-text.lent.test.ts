@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import { describe, expect, it } from 'vitest';
-import { encodeJsonText, EncodedPacket, JsonText } from './json-text.ts';
+import { encodeJsonText, EncodedPacket, JsonText, type TcpSocket, whenWritten } from './json-text.ts';
 import { connectClient, testScope, until } from './test-kit.ts';
 
 const scope = testScope();
@@ -103,6 +103,39 @@ describe('a lent page sent as an ack', () => {
     await until(() => released === 1, 'the buffer is given back');
   });
 
+  it('keeps its buffer while its bytes wait in the TCP socket, even when a drain comes too early', async () => {
+    const { client, socket } = await setup('websocket');
+    const conn = socket.conn as unknown as {
+      transport: {
+        socket: { _socket: TcpSocket & { cork(): void; uncork(): void } };
+        emit(event: 'drain'): void;
+      };
+      sentCallbackFn: unknown[];
+    };
+    const tcp = conn.transport.socket._socket;
+    const bytes = lent(128);
+    let released = 0;
+    let acked = false;
+    socket.on('pull', (ack: (answer: unknown) => void) => {
+      // The frame is written into the TCP socket but stays queued there.
+      tcp.cork();
+      ack(JsonText.framedAround(() => released++, '{"events":[', bytes, after));
+      acked = true;
+    });
+    const answered = client.emitWithAck('pull');
+    await until(() => acked, 'the ack is made');
+    expect(tcp.writableLength).toBeGreaterThan(0);
+    // Engine.IO matches send callbacks to drains by position: a drain not of this flush runs ours.
+    expect(conn.sentCallbackFn).toHaveLength(1);
+    conn.transport.emit('drain');
+    expect(conn.sentCallbackFn).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toBe(0);
+    tcp.uncork();
+    expect(await answered).toEqual(page);
+    await until(() => released === 1, 'the buffer is given back');
+  });
+
   it('gives it back once copied into its text on long-polling', async () => {
     const { client, socket } = await setup('polling');
     let released = 0;
@@ -111,5 +144,32 @@ describe('a lent page sent as an ack', () => {
     );
     expect(await client.emitWithAck('pull')).toEqual(page);
     expect(released).toBe(1);
+  });
+});
+
+describe('whenWritten', () => {
+  it('gives back at once on an idle socket, after the bytes queued before, and on close', async () => {
+    const { createServer: createTcpServer, connect } = await import('node:net');
+    const server = createTcpServer((peer) => peer.resume()).listen(0, '127.0.0.1');
+    scope.defer(() => server.close());
+    await new Promise((resolve) => server.once('listening', resolve));
+    const tcp = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => tcp.once('connect', resolve));
+    const released: string[] = [];
+    whenWritten(tcp, () => released.push('idle'));
+    expect(released).toEqual(['idle']);
+    tcp.cork();
+    tcp.write(Buffer.alloc(1000));
+    whenWritten(tcp, () => released.push('queued'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toEqual(['idle']);
+    tcp.uncork();
+    await until(() => released.length === 2, 'given back after the queued bytes');
+    tcp.cork();
+    tcp.write(Buffer.alloc(1000));
+    whenWritten(tcp, () => released.push('closed'));
+    tcp.destroy();
+    await until(() => released.length === 3, 'given back once closed');
+    expect(tcp.closed).toBe(true);
   });
 });

@@ -34,7 +34,8 @@ export class JsonText {
    * A text of `parts` whose one byte part owns its whole buffer (a pull page's, see
    * `StoreJsonPage.release`): as an ack, the encoder writes the message's frame in that buffer,
    * around the part, when it has room there (no copy of the page), and `release` is called once
-   * the frame was handed to the connection; otherwise once it was copied. Nothing may use the
+   * the frame was written out: after Engine.IO's transport drained the flush that carried it and
+   * its TCP socket has no byte of it left queued (or closed); otherwise once it was copied. Nothing may use the
    * part after that. For one message only: it is given back once.
    */
   static framedAround(release: () => void, ...parts: (string | Uint8Array)[]): JsonText {
@@ -107,17 +108,53 @@ export function encodeJsonText(io: Server): void {
 /**
  * Calls `release` once the packet being created on `conn` was written to its connection: as
  * Engine.IO calls a packet's send callback (`sendPacket`'s, which Socket.IO does not give), after
- * the transport drained the flush that carried it. A packet never written (the connection
- * closed first) never calls it: its buffer is collected as any other.
+ * the transport drained the flush that carried it, and then only once the TCP socket under it has
+ * written out every byte queued on it (see {@link whenWritten}), so that a callback run early (its
+ * queue is matched to drains by position) cannot give back a buffer whose bytes are still queued.
+ * A packet never written (the connection closed first), or on a socket not of that shape, never
+ * calls it: its buffer is collected as any other.
  */
 function afterWritten(conn: EngineSocket, release: () => void): void {
+  const tcp = conn.transport.socket?._socket;
   // Engine.IO pushes a packet's own callback here right after `packetCreate`: ours goes with it.
-  if (Array.isArray(conn.packetsFn)) conn.packetsFn.push(() => release());
+  if (tcp !== undefined && Array.isArray(conn.packetsFn))
+    conn.packetsFn.push(() => whenWritten(tcp, release));
+}
+
+/**
+ * Calls `release` once `tcp` holds none of the bytes queued on it now: at once when nothing is
+ * queued, else when an empty write queued after them is done (writes complete in order; 'drain'
+ * alone is emitted only past the high-water mark), or once the socket closed (nothing it held is
+ * written after that). Exported for its test.
+ */
+export function whenWritten(tcp: TcpSocket, release: () => void): void {
+  if (tcp.writableLength === 0 && !tcp.destroyed) {
+    release();
+    return;
+  }
+  const onClosed = () => (tcp.closed ? release() : tcp.once('close', release));
+  if (tcp.destroyed) {
+    onClosed();
+    return;
+  }
+  tcp.write(EMPTY, (error) => (error ? onClosed() : release()));
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The parts of a (TCP or TLS) socket that {@link whenWritten} uses. */
+export interface TcpSocket {
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
+  once(event: 'close', listener: () => void): unknown;
 }
 
 /** The parts of an Engine.IO socket and its packets that {@link encodeJsonText} uses. */
 interface EngineSocket {
-  readonly transport: { readonly name: string };
+  /** On WebSocket, `socket` is the `ws` WebSocket and `_socket` its TCP socket (not public). */
+  readonly transport: { readonly name: string; readonly socket?: { readonly _socket?: TcpSocket } };
   /** The send callbacks of the packets created since the last flush (Engine.IO's, not public). */
   readonly packetsFn?: (() => void)[];
   on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void;
