@@ -10,7 +10,7 @@ import { fastCommittedEvent, fastEnvelope, intIn, isObject } from './envelope-fa
 import { ErrorCode } from './error-codes.ts';
 import { helloSchema, type Hello } from './hello.ts';
 import { hubErrorReplySchema, hubErrorSchema, type HubError } from './hub-error.ts';
-import { guardJson } from './json-guard.ts';
+import { guardJson, isPlainAt, jsonTally, numberBytes, type GuardState } from './json-guard.ts';
 import { Limits, type ProtocolLimits } from './limits.ts';
 import { liveEventsSchema, type LiveEvents } from './live-events.ts';
 import { notifySchema, type Notify } from './notify.ts';
@@ -172,8 +172,19 @@ export function decodeSubscribeAck(input: unknown): Result<SubscribeAck> {
   return decodeReply(subscribeAckSchema, input);
 }
 
-/** Decodes live `events` (client side). */
+/**
+ * Decodes live `events` (client side). The common valid message is checked in one walk, the
+ * schema's rules and `guardJson`'s together; anything off (or a throwing getter) goes the usual
+ * way, `guardJson` then zod, which says what. Property-tested to decode as that way does.
+ */
 export function decodeLiveEvents(input: unknown): Result<LiveEvents> {
+  try {
+    const tally = jsonTally({ maxBytes: Limits.maxMessageBytes });
+    const checked = fastLiveEvents(input, tally);
+    if (checked !== undefined && tally.bytes <= tally.maxBytes) return ok(checked);
+  } catch {
+    // decodeWith reads it again and says what
+  }
   return decodeWith(liveEventsSchema, input, Limits.maxMessageBytes, fastLiveEvents);
 }
 
@@ -199,13 +210,19 @@ function decodeReply<S extends z.ZodType>(
 /**
  * `liveEventsSchema` by hand for the common valid message (see {@link fastCommittedEvent}): every
  * event a client receives live goes through it. Undefined when anything is off (zod then says what).
+ * With `tally`, `guardJson`'s checks too, as {@link fastCommittedEvent}'s (the caller checks bytes).
  */
-function fastLiveEvents(input: unknown): LiveEvents | undefined {
+function fastLiveEvents(input: unknown, tally?: GuardState): LiveEvents | undefined {
   if (!hasKeys(input, 2)) return undefined;
   const { events, prev } = input as Record<string, unknown>;
   if (!intIn(prev, 0) || !Array.isArray(events)) return undefined;
   if (events.length < 1 || events.length > Limits.maxBatchSize) return undefined;
-  const decoded = fastCommittedEvents(events);
+  if (tally) {
+    if (!isPlainAt(input as object, 0, tally) || !isPlainAt(events, 1, tally)) return undefined;
+    // `{"events":[…],"prev":n}`: braces, comma and keys, the array's brackets and commas.
+    tally.bytes += 19 + numberBytes(prev) + 1 + events.length;
+  }
+  const decoded = fastCommittedEvents(events, tally);
   return decoded && { events: decoded, prev };
 }
 
@@ -242,10 +259,10 @@ function fastPushAck(input: unknown): PushAck | undefined {
   return { results: out };
 }
 
-function fastCommittedEvents(events: readonly unknown[]): CommittedEvent[] | undefined {
+function fastCommittedEvents(events: readonly unknown[], tally?: GuardState): CommittedEvent[] | undefined {
   const out: CommittedEvent[] = [];
   for (const event of events) {
-    const decoded = fastCommittedEvent(event);
+    const decoded = fastCommittedEvent(event, tally, 2);
     if (decoded === undefined) return undefined;
     out.push(decoded);
   }

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import type { z } from 'zod';
 import { describe, expect, it, vi } from 'vitest';
-import { decodeLiveEvents, decodePullResult, decodePushAck } from './decode.ts';
+import { decodeLiveEvents, decodePullResult, decodePushAck, decodeWith } from './decode.ts';
 import { committedEventSchema, eventEnvelopeSchema, withGuardedInput } from './envelope.ts';
 import { fastCommittedEvent, fastEnvelope } from './envelope-fast-path.ts';
 import { guardJson } from './json-guard.ts';
+import { Limits } from './limits.ts';
 import { liveEventsSchema } from './live-events.ts';
 import { pullResultSchema } from './pull-result.ts';
 import { pushAckSchema } from './push-ack.ts';
@@ -240,6 +241,180 @@ describe('live events and pull pages checked by hand', () => {
       { numRuns: 3_000 },
     );
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe('live events on any input, JSON or not', () => {
+  // The reference: guardJson, then zod (the decoder's errors, without any hand check).
+  const reference = (input: unknown) => decodeWith(liveEventsSchema, input, Limits.maxMessageBytes);
+  const expectSameAsReference = (input: unknown): boolean => {
+    const decoded = decodeLiveEvents(input);
+    const expected = reference(input);
+    expect(decoded).toEqual(expected);
+    if (decoded.ok && expected.ok) expect(JSON.stringify(decoded.value)).toBe(JSON.stringify(expected.value));
+    return decoded.ok;
+  };
+
+  class Point {
+    x = 1;
+  }
+  const nest = (depth: number): unknown => (depth === 0 ? 1 : { a: nest(depth - 1) });
+  const CYCLE = Symbol('cycle');
+  // Values guardJson refuses (and a few it takes), for any place in the message.
+  const poison = fc.constantFrom<() => unknown>(
+    () => undefined,
+    () => () => 1,
+    () => Number.NaN,
+    () => Number.POSITIVE_INFINITY,
+    () => Number.NEGATIVE_INFINITY,
+    () => new Point(),
+    () => new Date(0),
+    () => new Map(),
+    () => Symbol('s'),
+    () => 1n,
+    () => new Uint8Array(2),
+    () => [undefined],
+    () => Array.from({ length: 2 }),
+    () => Object.assign([], { length: 2 }), // holes
+    () => Object.create({ inherited: 1 }) as unknown,
+    () => Object.assign(Object.create(null) as object, { sub: 's' }),
+    () => JSON.parse('{"__proto__":{"sub":"s"}}') as unknown,
+    () => nest(Limits.maxDepth + 1),
+    () => nest(Limits.maxDepth - 4),
+    () => nest(Limits.maxDepth - 3),
+    () => 'é"\\\u0001\ud800'.repeat(3),
+    () => CYCLE,
+  );
+
+  // How a value goes in: in place of what was there, under a new (or known) key, or as the prototype
+  // of the object there (a class instance or a non-plain object with every field right).
+  const how = fc.constantFrom(
+    'replace',
+    'reproto',
+    'poisoned',
+    'iss',
+    'sub',
+    'correlationId',
+    'traceparent',
+    'principal',
+    'expectedVersion',
+    'data',
+  );
+
+  // Where: every level of the envelope by name (the last step is the key replaced), or at random.
+  const at = (...path: (string | number)[]) => [...path, 0];
+  const where = fc.oneof(
+    fc.constantFrom(
+      at(),
+      at('events'),
+      at('events', 0),
+      at('events', 0, 'meta'),
+      at('events', 0, 'meta', 'principal'),
+      at('events', 0, 'data'),
+      at('events', 0, 'data', 0),
+    ),
+    fc.array(fc.oneof(fc.nat(), fc.constantFrom('events', 'meta', 'principal', 'data')), {
+      minLength: 1,
+      maxLength: 7,
+    }),
+  );
+
+  /** Puts `value` at the place `steps` leads to (a key, or the nth key), as `mode` says. */
+  const inject = (root: object, steps: readonly (string | number)[], value: unknown, mode: string): void => {
+    let parent = root as Record<string, unknown>;
+    for (let i = 0; i < steps.length; i++) {
+      const keys = Object.keys(parent);
+      const last = i === steps.length - 1;
+      if (last && mode === 'reproto') {
+        Object.setPrototypeOf(parent, Array.isArray(parent) ? Object.prototype : Point.prototype);
+        return;
+      }
+      const added = mode !== 'replace' && last;
+      const step = steps[i]!;
+      const nth = typeof step === 'number' ? keys[step % keys.length] : step;
+      const key = added ? mode : (nth ?? 'poisoned');
+      const next = parent[key];
+      if (last || typeof next !== 'object' || next === null) {
+        parent[key] = value === CYCLE ? parent : value;
+        return;
+      }
+      parent = next as Record<string, unknown>;
+    }
+  };
+
+  it('decodeLiveEvents gives what guardJson and zod give, value and error (property)', () => {
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            mutatedCommitted,
+            fc.nat({ max: 1_000 }).map((n) => sampleCommitted({ position: n + 1 })),
+            fc.constantFrom({ sub: 's' }, { sub: 's', iss: 'i' }).map((principal) => ({
+              ...sampleCommitted(),
+              meta: { correlationId: 'c', principal, free: [1] },
+            })),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.option(fc.tuple(where, poison, how), {
+          nil: undefined,
+        }),
+        (events, poisoning) => {
+          const input = structuredClone({ events, prev: 0 });
+          if (poisoning) inject(input, poisoning[0], poisoning[1](), poisoning[2]);
+          if (expectSameAsReference(input)) accepted++;
+          else refused++;
+        },
+      ),
+      { numRuns: 4_000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(1_000);
+  });
+
+  it('refuses a message one byte over the limit, whatever its fields hold (property)', () => {
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          stream: text,
+          correlationId: text,
+          free: text,
+          sub: text,
+          iss: fc.option(fc.string({ unit: 'binary', maxLength: 8 }), { nil: undefined }),
+          position: fc.oneof(
+            fc.integer({ min: 1, max: 99 }),
+            fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+          ),
+          expectedVersion: fc.option(fc.nat(), { nil: undefined }),
+          prev: fc.oneof(fc.nat({ max: 9 }), fc.nat()),
+        }),
+        ({ stream, correlationId, free, sub, iss, position, expectedVersion, prev }) => {
+          const principal = iss === undefined ? { sub } : { sub, iss };
+          const overrides = expectedVersion === undefined ? {} : { expectedVersion };
+          const event = {
+            ...sampleCommitted({ position, ...overrides }),
+            stream,
+            data: { t: '' },
+            meta: { correlationId, principal, [free]: [free, 1.5] },
+          };
+          const input = { events: [event], prev };
+          const bytes = guardJson(input);
+          if (!bytes.ok) return; // `__proto__` as the free key
+          const small = expectSameAsReference(input);
+          const room = Limits.maxMessageBytes - bytes.value;
+          event.data.t = 'x'.repeat(room);
+          const atLimit = expectSameAsReference(input);
+          event.data.t = 'x'.repeat(room + 1);
+          const over = expectSameAsReference(input);
+          expect(atLimit).toBe(small);
+          expect(over).toBe(false);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 

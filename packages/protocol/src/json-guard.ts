@@ -19,12 +19,7 @@ export interface JsonGuardOptions {
  * Never throws: getters or proxies that throw come back as `invalid`.
  */
 export function guardJson(input: unknown, options: JsonGuardOptions = {}): Result<number> {
-  const state: GuardState = {
-    maxDepth: options.maxDepth ?? Limits.maxDepth,
-    maxBytes: options.maxBytes ?? Limits.maxMessageBytes,
-    bytes: 0,
-    issue: undefined,
-  };
+  const state = jsonTally(options);
   try {
     if (!visit(input, 0, state)) return err(state.issue ?? issue(ErrorCode.invalid, 'not a JSON value', []));
   } catch (cause) {
@@ -55,11 +50,41 @@ export function jsonStringBytes(s: string): number {
   return bytes;
 }
 
-interface GuardState {
+/**
+ * The running state of a {@link guardJson} walk, for a decoder that walks a message once: it checks
+ * the fields it knows itself (adding their JSON bytes to `bytes`) and hands the free values
+ * (`data`, free `meta` keys) to {@link guardJsonAt}. It must then check `bytes <= maxBytes`.
+ */
+export interface GuardState {
   readonly maxDepth: number;
   readonly maxBytes: number;
   bytes: number;
   issue: ProtocolIssue | undefined;
+}
+
+/** A fresh {@link GuardState} with no bytes counted. */
+export function jsonTally(options: JsonGuardOptions = {}): GuardState {
+  return {
+    maxDepth: options.maxDepth ?? Limits.maxDepth,
+    maxBytes: options.maxBytes ?? Limits.maxMessageBytes,
+    bytes: 0,
+    issue: undefined,
+  };
+}
+
+/**
+ * {@link guardJson}'s check of `value` found at `depth` (the root is 0), counted into `state`; may
+ * throw (a throwing getter or proxy), as it does not catch.
+ */
+export function guardJsonAt(value: unknown, depth: number, state: GuardState): boolean {
+  return visit(value, depth, state);
+}
+
+/** Whether an object or array at `depth` is one {@link guardJson} takes: plain, not too deep. */
+export function isPlainAt(value: object, depth: number, state: GuardState): boolean {
+  if (depth >= state.maxDepth) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value) ? proto === Array.prototype : proto === Object.prototype || proto === null;
 }
 
 // Printable ASCII without `"` and `\`: one byte each in JSON.
@@ -114,7 +139,7 @@ function add(state: GuardState, bytes: number, key?: string): boolean {
 }
 
 /** Length of `JSON.stringify(n)` for a finite number, without making the string for small integers. */
-function numberBytes(n: number): number {
+export function numberBytes(n: number): number {
   if (Number.isInteger(n) && n >= 0 && n < 1e9)
     return n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : String(n).length;
   return String(n).length;

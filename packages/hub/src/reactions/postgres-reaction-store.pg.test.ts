@@ -126,6 +126,40 @@ describe.runIf(run)('Postgres reaction store', () => {
     expect(await store.transaction((tx) => tx.getCheckpoint('h'))).toEqual({ position: 256, recentIds });
   });
 
+  it('leaves the dedupe windows to pglz when the lock for lz4 is not had soon, and opens', async () => {
+    const store = await open('lz4-locked');
+    const [server] = await store.sql<{ lz4: boolean }[]>`
+      SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`;
+    if (server?.lz4 !== true) return;
+    await store.sql`ALTER TABLE eventloom_reaction_checkpoints ALTER COLUMN recent_ids SET COMPRESSION pglz`;
+    const compression = async () => {
+      const [row] = await store.sql<{ method: string }[]>`
+        SELECT attcompression AS method FROM pg_attribute
+         WHERE attrelid = 'eventloom_reaction_checkpoints'::regclass AND attname = 'recent_ids'`;
+      return row!.method;
+    };
+    // A transaction of another node reads the table until the second node has opened.
+    let opened!: () => void;
+    const holding = new Promise<void>((resolve) => (opened = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const held = store.sql.begin(async (tx) => {
+      await tx`SELECT count(*) FROM eventloom_reaction_checkpoints`;
+      locked();
+      await holding;
+    });
+    await lockTaken;
+    try {
+      await open('lz4-locked');
+      expect(await compression()).toBe('p');
+    } finally {
+      opened();
+      await held;
+    }
+    await open('lz4-locked');
+    expect(await compression()).toBe('l');
+  });
+
   it('counts saga instances by saga and status', async () => {
     const store = await open('counts');
     await store.transaction(async (tx) => {

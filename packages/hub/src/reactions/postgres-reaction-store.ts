@@ -145,14 +145,22 @@ const SCHEMA = `
   );
   -- A checkpoint's dedupe window (256 ids: some 10 kB of JSON) is compressed at each checkpoint;
   -- lz4 does it in a third of pglz's time (the default). Before PostgreSQL 14, or on a server
-  -- built without lz4, the column keeps the default.
+  -- built without lz4 (checked first: the ALTER takes a strong lock), the column keeps the
+  -- default; so it does when that lock is not had within 2 s (a node's writes hold it), left for
+  -- a later start.
   DO $lz4$
+  DECLARE
+    waited text := current_setting('lock_timeout');
   BEGIN
-    IF (SELECT attcompression FROM pg_attribute
-         WHERE attrelid = 'eventloom_reaction_checkpoints'::regclass AND attname = 'recent_ids') <> 'l' THEN
+    IF EXISTS (SELECT 1 FROM pg_settings
+                WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))
+       AND (SELECT attcompression FROM pg_attribute
+             WHERE attrelid = 'eventloom_reaction_checkpoints'::regclass AND attname = 'recent_ids') <> 'l' THEN
+      PERFORM set_config('lock_timeout', '2s', true);
       EXECUTE 'ALTER TABLE eventloom_reaction_checkpoints ALTER COLUMN recent_ids SET COMPRESSION lz4';
+      PERFORM set_config('lock_timeout', waited, true);
     END IF;
-  EXCEPTION WHEN undefined_column OR feature_not_supported OR syntax_error THEN
+  EXCEPTION WHEN undefined_column OR feature_not_supported OR syntax_error OR lock_not_available THEN
     NULL;
   END
   $lz4$;
