@@ -444,8 +444,8 @@ export class HubSession implements ReadySession {
   #submit(judged: Prepared, started: number, repair: boolean): Promise<unknown> {
     if ('refusal' in judged) return Promise.resolve(judged.refusal);
     this.answerHold.pushStarted();
-    return this.#ctx.sequencer.submit(judged.items).then((stored) => {
-      this.answerHold.pushSettled();
+    const submitted = this.#ctx.sequencer.submit(judged.items).finally(() => this.answerHold.pushSettled());
+    return submitted.then((stored) => {
       if (repair) {
         const committed = stored.filter((r) => r.status === 'ok').length;
         this.#ctx.restore.repaired(this.clientId ?? '', committed);

@@ -15,7 +15,13 @@ const utf8 = new TextEncoder();
 export const PAGE_ROOM = 128;
 /** Spare page buffers this thread keeps at most, in bytes (a few pages of 1,000 small events). */
 const MAX_SPARE_BYTES = 4 * 1024 * 1024;
-/** Buffers of pages written out and given back ({@link spareJsonBuffer}), for later pages. */
+/**
+ * How many times a page's size a spare may be and still be taken for it: a larger one would be
+ * held for that page's life (until its ack is written), unseen by the hub's accounting of what
+ * it has to send.
+ */
+const MAX_SPARE_FIT = 2;
+/** Buffers of pages written out and given back ({@link spareJsonBuffer}), smallest first. */
 const spares: ArrayBuffer[] = [];
 let spareBytes = 0;
 
@@ -24,21 +30,45 @@ let spareBytes = 0;
  * page: a catch-up then reads into the same few buffers instead of one more per page. The
  * thread that hands pages over (see `sqlite-thread.ts`) gets them back so: the hub's thread,
  * which gives every buffer up (transferred, not copied), counts none of them as its memory, and
- * V8 counts an external buffer against the heap's limit until its next full collection.
+ * V8 counts an external buffer against the heap's limit until its next full collection. Past
+ * the few megabytes kept, the smallest spares are let go (those that fit the fewest pages).
  */
 export function spareJsonBuffer(buffer: ArrayBuffer): void {
-  if (buffer.byteLength === 0 || spareBytes + buffer.byteLength > MAX_SPARE_BYTES) return;
-  spares.push(buffer);
+  if (buffer.byteLength === 0 || buffer.byteLength > MAX_SPARE_BYTES) return;
+  spares.splice(firstOfAtLeast(buffer.byteLength), 0, buffer);
   spareBytes += buffer.byteLength;
+  while (spareBytes > MAX_SPARE_BYTES) spareBytes -= spares.shift()!.byteLength;
 }
 
-/** A buffer of at least `size` bytes: a spare one if one is large enough, else a new one. */
+/** Lets every spare go (for tests: the pool is the thread's). */
+export function dropSpareJsonBuffers(): void {
+  spares.length = 0;
+  spareBytes = 0;
+}
+
+/**
+ * A buffer of at least `size` bytes: the smallest spare that is large enough, unless it is more
+ * than {@link MAX_SPARE_FIT} times that; else a new one.
+ */
 function bufferOf(size: number): ArrayBuffer {
-  const i = spares.findIndex((b) => b.byteLength >= size);
-  if (i < 0) return new ArrayBuffer(size);
-  const [buffer] = spares.splice(i, 1);
-  spareBytes -= buffer!.byteLength;
-  return buffer!;
+  const i = firstOfAtLeast(size);
+  const buffer = spares[i];
+  if (buffer === undefined || buffer.byteLength > MAX_SPARE_FIT * size) return new ArrayBuffer(size);
+  spares.splice(i, 1);
+  spareBytes -= buffer.byteLength;
+  return buffer;
+}
+
+/** The index of the first spare of `size` bytes or more (the spares' length if none). */
+function firstOfAtLeast(size: number): number {
+  let low = 0;
+  let high = spares.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (spares[mid]!.byteLength < size) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /**
