@@ -70,6 +70,8 @@ export async function startTestHub(
     readonly registry?: HubOptions['registry'];
     readonly limits?: HubOptions['limits'];
     readonly auth?: HubOptions['auth'];
+    /** What the hub is given instead of its store (a wrapper around it); `events()` reads the store itself. */
+    readonly wrapStore?: (store: EventStore) => EventStore;
   } = {},
 ): Promise<TestHub> {
   const path = options.sqlite ? join(mkdtempSync(join(tmpdir(), 'eventloom-sync-')), 'hub.db') : undefined;
@@ -77,7 +79,7 @@ export async function startTestHub(
   let registry = options.registry;
   const start = async (store: EventStore, port: number) =>
     createHub({
-      store,
+      store: options.wrapStore ? options.wrapStore(store) : store,
       auth: options.auth ?? insecureDevAuthenticator(),
       logger: silent,
       port,

@@ -83,10 +83,7 @@ export class HubSession implements ReadySession {
     this.answerHold = new AnswerHold(socket);
     this.#decisions = new SessionDecisions(ctx.authorize, identity.principal, identity.claims, ctx.logger);
     const { expiresAt } = identity;
-    this.#bucket = new TokenBucket({
-      capacity: ctx.limits.rateBurst,
-      refillPerSecond: ctx.limits.ratePerSecond,
-    });
+    this.#bucket = new TokenBucket({ capacity: ctx.limits.rateBurst, refillPerSecond: ctx.limits.ratePerSecond });
     if (expiresAt !== undefined) {
       this.#cancelExpiry = whenExpired(expiresAt, () =>
         this.disconnect(ErrorCode.unauthenticated, 'token expired', true),
@@ -311,8 +308,10 @@ export class HubSession implements ReadySession {
     let record;
     let subscriptions;
     try {
-      // Nothing is written here: the client id is bound at its first push, so that connections
-      // that never push (churn) leave no trace in the store.
+      // First this node's pushes of the client id in flight settle (an older connection's, when the
+      // device was killed mid-push), so that lastClientSeq counts them. Nothing is written here: the
+      // client id is bound at its first push, so connections that never push leave no trace.
+      await this.#ctx.pushes.settled(hello.clientId, this.socket);
       record = await this.#ctx.store.client(hello.clientId);
       if (record.principal !== undefined && record.principal !== this.#identity.key) {
         this.#helloStarted = false;
@@ -434,7 +433,7 @@ export class HubSession implements ReadySession {
         () => this.#prepare(events, raw),
         (judged) => this.#submit(judged, started, repair),
       );
-      void answered.finally(() => this.#release(reserve)).catch(() => undefined);
+      this.#ctx.pushes.track(this.clientId!, answered, () => this.#release(reserve));
       return answered;
     } catch (error) {
       return Promise.reject(error);
