@@ -20,12 +20,12 @@ export class ClientPushes {
       this.#pending.set(clientId, pending);
     }
     pending.add(answered);
-    const done = () => {
+    const untrack = () => {
       pending.delete(answered);
       if (pending.size === 0 && this.#pending.get(clientId) === pending) this.#pending.delete(clientId);
       onSettled?.();
     };
-    answered.then(done, done);
+    answered.then(untrack, untrack);
   }
 
   /** How many pushes of `clientId` are in flight. */
@@ -46,7 +46,7 @@ export class ClientPushes {
       stop = resolve;
       socket.once('disconnect', resolve);
     });
-    await Promise.race([Promise.allSettled([...pending]), disconnected]);
+    await Promise.race([Promise.allSettled(pending), disconnected]);
     socket.off('disconnect', stop!);
   }
 }

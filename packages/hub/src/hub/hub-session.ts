@@ -83,7 +83,10 @@ export class HubSession implements ReadySession {
     this.answerHold = new AnswerHold(socket);
     this.#decisions = new SessionDecisions(ctx.authorize, identity.principal, identity.claims, ctx.logger);
     const { expiresAt } = identity;
-    this.#bucket = new TokenBucket({ capacity: ctx.limits.rateBurst, refillPerSecond: ctx.limits.ratePerSecond });
+    this.#bucket = new TokenBucket({
+      capacity: ctx.limits.rateBurst,
+      refillPerSecond: ctx.limits.ratePerSecond,
+    });
     if (expiresAt !== undefined) {
       this.#cancelExpiry = whenExpired(expiresAt, () =>
         this.disconnect(ErrorCode.unauthenticated, 'token expired', true),
@@ -308,9 +311,7 @@ export class HubSession implements ReadySession {
     let record;
     let subscriptions;
     try {
-      // First this node's pushes of the client id in flight settle (an older connection's, when the
-      // device was killed mid-push), so that lastClientSeq counts them. Nothing is written here: the
-      // client id is bound at its first push, so connections that never push leave no trace.
+      // After the id's pushes in flight here (client-pushes.ts). Nothing is written: bound at its first push.
       await this.#ctx.pushes.settled(hello.clientId, this.socket);
       record = await this.#ctx.store.client(hello.clientId);
       if (record.principal !== undefined && record.principal !== this.#identity.key) {
