@@ -1,5 +1,5 @@
 import { createHlc, DEFAULT_HLC_MAX_DRIFT_MS, type HybridLogicalClock } from '@eventloom/core';
-import { type CommittedEvent, HLC_MAX_WALL } from '@eventloom/protocol';
+import { type CommittedEvent, HLC_MAX_COUNTER, HLC_MAX_WALL } from '@eventloom/protocol';
 
 /**
  * The largest hlc the clock would merge at physical time `now`: any later one is too far ahead
@@ -8,7 +8,7 @@ import { type CommittedEvent, HLC_MAX_WALL } from '@eventloom/protocol';
 const driftCeiling = (now: number): string => {
   const pt = Math.floor(now);
   const wall = Math.min((pt >= 0 ? pt : 0) + DEFAULT_HLC_MAX_DRIFT_MS, HLC_MAX_WALL);
-  return `${String(wall).padStart(15, '0')}-9999999999-~`;
+  return `${String(wall).padStart(15, '0')}-${HLC_MAX_COUNTER}-~`;
 };
 
 /**
@@ -29,14 +29,19 @@ export class DeviceClock {
   constructor(node: string, now: () => number, last: string | undefined) {
     this.node = node;
     this.now = now;
-    this.#clock = createHlc({ node, now, ...(last ? { last } : {}) });
+    this.#clock = createHlc({ node, now, maxDriftMs: DEFAULT_HLC_MAX_DRIFT_MS, ...(last ? { last } : {}) });
   }
 
   /** Another tab may have stamped later: start after the persisted hlc, whatever this clock says. */
   catchUp(persisted: string | undefined): void {
     const last = this.#clock.last();
     if (persisted !== undefined && (last === undefined || persisted > last)) {
-      this.#clock = createHlc({ node: this.node, now: this.now, last: persisted });
+      this.#clock = createHlc({
+        node: this.node,
+        now: this.now,
+        maxDriftMs: DEFAULT_HLC_MAX_DRIFT_MS,
+        last: persisted,
+      });
     }
   }
 

@@ -185,7 +185,8 @@ export function decodeLiveEvents(input: unknown): Result<LiveEvents> {
   } catch {
     // decodeWith reads it again and says what
   }
-  return decodeWith(liveEventsSchema, input, Limits.maxMessageBytes, fastLiveEvents);
+  // The hand check already failed or threw: `guardJson`, then zod, which says what.
+  return decodeWith(liveEventsSchema, input, Limits.maxMessageBytes);
 }
 
 /** Decodes a `hub-error` event (client side). */
