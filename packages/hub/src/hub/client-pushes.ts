@@ -20,12 +20,23 @@ export class ClientPushes {
       this.#pending.set(clientId, pending);
     }
     pending.add(answered);
-    const untrack = () => {
-      pending.delete(answered);
-      if (pending.size === 0 && this.#pending.get(clientId) === pending) this.#pending.delete(clientId);
-      onSettled?.();
-    };
-    answered.then(untrack, untrack);
+    // Callbacks inline, not a named closure: run from source (tsx keeps names), that cost a
+    // `defineProperty` per push.
+    answered.then(
+      () => this.#untrack(clientId, pending, answered, onSettled),
+      () => this.#untrack(clientId, pending, answered, onSettled),
+    );
+  }
+
+  #untrack(
+    clientId: string,
+    pending: Set<Promise<unknown>>,
+    answered: Promise<unknown>,
+    onSettled?: () => void,
+  ) {
+    pending.delete(answered);
+    if (pending.size === 0 && this.#pending.get(clientId) === pending) this.#pending.delete(clientId);
+    onSettled?.();
   }
 
   /** How many pushes of `clientId` are in flight. */
