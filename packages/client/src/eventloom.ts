@@ -306,9 +306,12 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     const promise = new Promise<EventEnvelope>((resolve, reject) =>
       entries.push({ stream, event, options, resolve, reject }),
     );
-    const opened: AppendGroup = { entries, queuedAt: -1 };
+    // Open to later appends until its task starts: at once if the queue is idle (the push leaves
+    // before `append` returns), else behind the task running.
+    const opened: AppendGroup = { entries, queuedAt: runtime.queued + 1 };
+    if (!runtime.closed) this.#appendGroup = opened;
     runtime
-      .run(async () => {
+      .runNow(async () => {
         if (this.#appendGroup === opened) this.#appendGroup = undefined;
         await this.#appender.appendGrouped(entries);
       })
@@ -316,10 +319,6 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
         // Only a closed client fails the whole task: every entry gets its error.
         for (const entry of entries) entry.reject(error);
       });
-    if (!runtime.closed) {
-      opened.queuedAt = runtime.queued;
-      this.#appendGroup = opened;
-    }
     return promise;
   }
 
@@ -328,7 +327,7 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     events: readonly AppendInputOf<D>[],
     options?: AppendManyOptions,
   ): Promise<EventEnvelope[]> {
-    return this.#runtime.run(() => this.#appender.append(stream, events, options, true));
+    return this.#runtime.runNow(() => this.#appender.append(stream, events, options, true));
   }
 
   execute<S, C, M extends object, Code extends string>(

@@ -30,19 +30,32 @@ export class LoomRuntime {
 
   /** Queues a task; a thrown value comes out as a {@link ClientError}. Rejects once closed. */
   run<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(task, false);
+  }
+
+  /**
+   * Like {@link run}, but an idle queue starts the task at once, in the caller's stack (see
+   * `SerialQueue.runNow`): an append's push leaves before `append` returns.
+   */
+  runNow<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(task, true);
+  }
+
+  #enqueue<T>(task: () => Promise<T>, now: boolean): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
         new ClientError(ClientErrorCode.databaseClosed, `eventloom ${this.name} is closed`),
       );
     }
     this.#queued++;
-    return this.#queue.run(async () => {
+    const guarded = async () => {
       try {
         return await task();
       } catch (thrown) {
         throw toClientError(thrown);
       }
-    });
+    };
+    return now ? this.#queue.runNow(guarded) : this.#queue.run(guarded);
   }
 
   /** Reports a failure that has no caller to throw to (a no-op once closed). */

@@ -131,6 +131,28 @@ export function appendsInFlightSuite({ open }: LoomSuite): void {
       }
     });
 
+    it('start at once on an idle client, before append returns; the appends made meanwhile share the next transaction', async () => {
+      const loom = await open({ projections: [todoCount] });
+      await loom.append('list:1', TodoAdded.create({ id: 'a', title: 'a', tags: [] }));
+      // Its task settled: the client is idle.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const transactions = vi.spyOn(BackedClientStore.prototype, 'appendPending');
+      try {
+        const first = loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+        expect(transactions).toHaveBeenCalledTimes(1);
+        const rest = ['c', 'd', 'e'].map((id) =>
+          loom.append('list:2', TodoAdded.create({ id, title: id, tags: [] })),
+        );
+        expect(transactions).toHaveBeenCalledTimes(1);
+        const events = await Promise.all([first, ...rest]);
+        expect(transactions).toHaveBeenCalledTimes(2);
+        expect(events.map((e) => e.clientSeq)).toEqual([2, 3, 4, 5]);
+        expect(await firstValueFrom(loom.projection$(todoCount))).toBe(5);
+      } finally {
+        transactions.mockRestore();
+      }
+    });
+
     it('fail one by one: a bad event fails alone, and other calls keep their place in the order', async () => {
       const loom = await open({ projections: [todoCount] });
       const settled = await Promise.allSettled([

@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { engineConnectionOf, tcpSocketOf } from './engine-connection.ts';
 
 /**
  * Holds what is written to one connection while one of its pushes waits for its answer, so that
@@ -36,7 +37,7 @@ export class AnswerHold {
   /** Before a live message is written to the connection: holds it while a push is in flight. */
   beforeLiveMessage(): void {
     if (this.#pushing === 0 || this.#held !== undefined) return;
-    const tcp = tcpSocketOf(this.#socket);
+    const tcp = tcpSocketOf(engineConnectionOf(this.#socket));
     if (tcp === undefined || tcp.destroyed) return;
     tcp.cork();
     this.#held = tcp;
@@ -61,14 +62,4 @@ interface Corkable {
   readonly destroyed: boolean;
   cork(): void;
   uncork(): void;
-}
-
-/** The TCP socket under a connection's WebSocket transport (Engine.IO's, then `ws`'s); undefined otherwise. */
-function tcpSocketOf(socket: Socket): Corkable | undefined {
-  const { transport } = socket.conn as unknown as {
-    readonly transport?: { readonly name?: string; readonly socket?: { readonly _socket?: Corkable } };
-  };
-  if (transport?.name !== 'websocket') return undefined;
-  const tcp = transport.socket?._socket;
-  return typeof tcp?.cork === 'function' ? tcp : undefined;
 }

@@ -23,6 +23,12 @@ export class EventFlow {
   /** A push from `clientId`, received at `receivedAt`, came back from the sequencer: durable now. */
   committed(clientId: string | undefined, receivedAt: number, results: readonly StoreAppendResult[]): void {
     const now = performance.now();
+    if (!results.some((result) => result.status === 'ok')) return;
+    const ctx = this.#ctx();
+    const seconds = (now - receivedAt) / 1000;
+    ctx.metrics.eventFlow.observe({ stage: 'commit' }, seconds);
+    // The line's fields are counted only for a logger that writes it: not per push for nothing.
+    if (!ctx.logger.isLevelEnabled('debug')) return;
     let first = Infinity;
     let last = 0;
     let stored = 0;
@@ -32,10 +38,6 @@ export class EventFlow {
       if (result.position < first) first = result.position;
       if (result.position > last) last = result.position;
     }
-    if (stored === 0) return;
-    const ctx = this.#ctx();
-    const seconds = (now - receivedAt) / 1000;
-    ctx.metrics.eventFlow.observe({ stage: 'commit' }, seconds);
     ctx.logger.debug(
       { clientId, events: results.length, stored, first, last, commitMs: round(seconds * 1000) },
       'event flow: committed',
@@ -63,7 +65,7 @@ export class EventFlow {
       slowest = Math.max(slowest, seconds);
       commits++;
     }
-    if (commits > 0) {
+    if (commits > 0 && ctx.logger.isLevelEnabled('debug')) {
       ctx.logger.debug({ from, until, commits, broadcastMs: round(slowest * 1000) }, 'event flow: broadcast');
     }
   }

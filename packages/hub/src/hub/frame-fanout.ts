@@ -1,8 +1,6 @@
 import type { Server, Socket } from 'socket.io';
+import { writeFrame } from './engine-connection.ts';
 import { encodeEvent, type JsonText } from './json-text.ts';
-
-/** `WebSocket.OPEN` of the `ws` library. */
-const WS_OPEN = 1;
 
 /**
  * Sends message `name` with `arg` to each socket: what Socket.IO would send each, byte for byte and
@@ -22,46 +20,4 @@ export function emitToSockets(io: Server, sockets: readonly Socket[], name: stri
   if (others === undefined) return;
   if (others.length === 1) others[0]!.emit(name, arg);
   else io.local.to(others.map((s) => s.id)).emit(name, arg);
-}
-
-/**
- * Writes a message's frame (made for the main namespace) to the socket's WebSocket connection;
- * false, having written nothing, when Engine.IO must send it: the socket is elsewhere or closing,
- * its transport is not a WebSocket, or Engine.IO holds packets for it still (written after them,
- * in order, by Engine.IO). Whatever Engine.IO already gave the WebSocket is in its connection's
- * buffer (or the kernel's) ahead of the frame, which therefore keeps its place; a slow consumer's
- * backlog is counted there as before (`bufferedAmount`, see outgoing-buffer.ts).
- */
-function writeFrame(socket: Socket, frame: Buffer): boolean {
-  if (!socket.connected || socket.nsp.name !== '/') return false;
-  const conn = socket.conn as unknown as EngineConnection;
-  if (conn.readyState !== 'open' || conn.writeBuffer.length > 0) return false;
-  const { transport } = conn;
-  if (transport.name !== 'websocket') return false;
-  const ws = transport.socket;
-  const sender = ws?._sender;
-  // The sender's queue holds frames only while it compresses, which the hub's server never does.
-  if (
-    ws?.readyState !== WS_OPEN ||
-    typeof sender?.sendFrame !== 'function' ||
-    (sender._queue?.length ?? 0) > 0
-  ) {
-    return false;
-  }
-  // How Engine.IO itself writes a frame made beforehand (`wsPreEncodedFrame`).
-  sender.sendFrame([frame]);
-  return true;
-}
-
-/** The parts of an Engine.IO socket, its WebSocket transport and `ws`'s socket that {@link writeFrame} uses. */
-interface EngineConnection {
-  readonly readyState: string;
-  readonly writeBuffer: readonly unknown[];
-  readonly transport: {
-    readonly name: string;
-    readonly socket?: {
-      readonly readyState: number;
-      readonly _sender?: { sendFrame?(list: Buffer[]): void; readonly _queue?: readonly unknown[] };
-    };
-  };
 }

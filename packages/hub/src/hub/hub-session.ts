@@ -19,8 +19,9 @@ import type { HubAction } from './hub-options.ts';
 import { answerQuery } from './hub-queries.ts';
 import { relayNotify } from './notify-relay.ts';
 import { AnswerHold } from './answer-hold.ts';
+import { rememberAckIds, sendAck, type Ack } from './direct-ack.ts';
+import { engineConnectionOf } from './engine-connection.ts';
 import { whenExpired } from './session-expiry.ts';
-import { JsonText } from './json-text.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { releasePrincipalMemory, reservePrincipalMemory } from './principal-memory.ts';
 import { readPullPage } from './pull-page.ts';
@@ -32,8 +33,6 @@ import { protocolRefusal, warnOtherSchema, welcomeOf } from './hello-answers.ts'
 import { ArrivalOrder } from './arrival-order.ts';
 import { SessionDecisions } from './session-decisions.ts';
 import { TokenBucket } from './token-bucket.ts';
-
-type Ack = (answer: unknown) => void;
 
 /** Refusals in a row after which a socket that ignores `rate-limited` is disconnected. */
 const MAX_REFUSALS_IN_A_ROW = 100;
@@ -91,6 +90,7 @@ export class HubSession implements ReadySession {
         this.disconnect(ErrorCode.unauthenticated, 'token expired', true),
       );
     }
+    rememberAckIds(socket);
     socket.onAny((name: unknown, ...args: unknown[]) => this.#receive(name, args));
     socket.once('disconnect', () => this.#onDisconnect());
   }
@@ -116,9 +116,7 @@ export class HubSession implements ReadySession {
     this.#ctx.logger.warn({ clientId: this.clientId, socket: this.socket.id }, 'slow consumer dropped');
     this.disconnect(ErrorCode.slowConsumer, 'outgoing buffer full: reconnect and catch up by pull', true);
     // It reads nothing, so it would not answer a close handshake either: cut it and free its buffer.
-    const transport = (this.socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } })
-      .transport;
-    transport?.socket?.terminate?.();
+    engineConnectionOf(this.socket).transport.socket?.terminate?.();
   }
 
   /** Sends `hub-error` and closes the connection. */
@@ -227,8 +225,8 @@ export class HubSession implements ReadySession {
   }
 
   /**
-   * Acks a request with `answer` as its JSON text: the hub's encoder makes the frame in one buffer
-   * ({@link JsonText}), where Socket.IO, Engine.IO and `ws` made two. Then writes what was held.
+   * Acks a request with `answer` as its JSON text, in one frame written straight to the WebSocket
+   * when it can be ({@link sendAck}). Then writes what was held.
    */
   #answer(ack: Ack, answer: unknown): void {
     if (this.#closed) return;
@@ -236,7 +234,7 @@ export class HubSession implements ReadySession {
       this.dropSlowConsumer();
       return;
     }
-    ack(answer instanceof JsonText ? answer : new JsonText(JSON.stringify(answer) ?? 'null'));
+    sendAck(this.socket, ack, answer);
     this.answerHold.release();
   }
 
@@ -430,8 +428,11 @@ export class HubSession implements ReadySession {
         () => this.#prepare(events, raw),
         (judged) => this.#submit(judged, started, repair),
       );
-      const release = () => this.#release(reserve);
-      answered.then(release, release);
+      // Inline callbacks, not a named closure (from source, tsx names it: a defineProperty per push).
+      answered.then(
+        () => this.#release(reserve),
+        () => this.#release(reserve),
+      );
       return answered;
     } catch (error) {
       return Promise.reject(error);
@@ -441,8 +442,9 @@ export class HubSession implements ReadySession {
   #submit(judged: Prepared, started: number, repair: boolean): Promise<unknown> {
     if ('refusal' in judged) return Promise.resolve(judged.refusal);
     this.answerHold.pushStarted();
-    const submitted = this.#ctx.sequencer.submit(judged.items).finally(() => this.answerHold.pushSettled());
-    return submitted.then((stored) => {
+    // No `finally` (a promise more per push): `submit` never rejects, and a hold lasts a turn at most.
+    return this.#ctx.sequencer.submit(judged.items).then((stored) => {
+      this.answerHold.pushSettled();
       if (stored.some((r) => r.status === 'fenced')) return this.#superseded();
       if (repair) {
         const committed = stored.filter((r) => r.status === 'ok').length;

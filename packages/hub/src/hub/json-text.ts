@@ -1,4 +1,5 @@
 import type { Server } from 'socket.io';
+import { tcpSocketOf, type EngineConnection } from './engine-connection.ts';
 
 /** A packet as the server's Socket.IO encoder takes it. */
 type Packet = Parameters<Server['encoder']['encode']>[0];
@@ -115,7 +116,7 @@ export function encodeJsonText(io: Server): void {
  * calls it: its buffer is collected as any other.
  */
 function afterWritten(conn: EngineSocket, release: () => void): void {
-  const tcp = conn.transport.socket?._socket;
+  const tcp = tcpSocketOf(conn);
   // Engine.IO pushes a packet's own callback here right after `packetCreate`: ours goes with it.
   if (tcp !== undefined && Array.isArray(conn.packetsFn))
     conn.packetsFn.push(() => whenWritten(tcp, release));
@@ -151,12 +152,8 @@ export interface TcpSocket {
   once(event: 'close', listener: () => void): unknown;
 }
 
-/** The parts of an Engine.IO socket and its packets that {@link encodeJsonText} uses. */
-interface EngineSocket {
-  /** On WebSocket, `socket` is the `ws` WebSocket and `_socket` its TCP socket (not public). */
-  readonly transport: { readonly name: string; readonly socket?: { readonly _socket?: TcpSocket } };
-  /** The send callbacks of the packets created since the last flush (Engine.IO's, not public). */
-  readonly packetsFn?: (() => void)[];
+/** An Engine.IO connection as {@link encodeJsonText} hears of it. */
+interface EngineSocket extends EngineConnection {
   on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void;
 }
 
@@ -171,6 +168,14 @@ interface EnginePacket {
  */
 export function encodeEvent(name: string, arg: JsonText): EncodedPacket {
   return encodeWithText({ type: EVENT, nsp: '/', data: [name, arg] })![0];
+}
+
+/**
+ * The ack of request `id` on the main namespace with `arg`, as the hub's encoder gives it: for a
+ * text that lends no buffer (see {@link JsonText.framedAround}), whose frame is written at once.
+ */
+export function encodeAck(id: number, arg: JsonText): EncodedPacket {
+  return encodeWithText({ type: ACK, nsp: '/', id, data: [arg] })![0];
 }
 
 /** The packet's one encoded form if it holds a JsonText argument; undefined to encode it as usual. */

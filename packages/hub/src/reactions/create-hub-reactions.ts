@@ -44,7 +44,7 @@ export interface HubReactionsOptions {
   readonly scheduler?: Scheduler;
   readonly random?: () => number;
   readonly dedupeWindow?: number;
-  /** Events per page each reaction reads from the log; default 500. */
+  /** Events per page each reaction reads from the log; default 500. What a reaction holds: see `hubEventFeed`. */
   readonly pageSize?: number;
 }
 

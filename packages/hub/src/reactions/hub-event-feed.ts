@@ -7,7 +7,10 @@ export interface HubEventFeedOptions {
   readonly store: EventStore;
   /** Subscribes to commits (the hub's `onCommit`); returns the unsubscribe. */
   readonly onCommit: (listener: (head: number) => void) => () => void;
-  /** Events per page read from the store. Default 500. */
+  /**
+   * Events per page read from the store. Default 500. A reader holds at most two pages
+   * (`2 × pageSize` events) while it catches up, and one at the head: see {@link hubEventFeed}.
+   */
   readonly pageSize?: number;
   /** Upcasts an event to the latest version of its type (an `EventRegistry`'s `upcast`); none: as stored. */
   readonly upcast?: (event: CommittedEvent) => Result<ConfirmedEvent>;
@@ -15,8 +18,13 @@ export interface HubEventFeedOptions {
 
 /**
  * An `EventFeed` over the hub's committed log: pages in position order from the store, then a
- * wait until the next commit. Each reader (one per handler and saga) reads on its own, one page
- * ahead while the log has more: the next page is read while the reader handles this one.
+ * wait until the next commit. Each reader (one per handler and saga) reads on its own. While it
+ * catches up (its last page was cut by `pageSize`, before the head that read saw), the next page
+ * is read while the reader handles this one.
+ *
+ * Memory bound: a reader holds at most two pages, `2 × pageSize` events (the page it handles and
+ * the one read ahead); a reader at the head (its last page reached the head) holds only the page
+ * it handles, and reads the next one when it asks for it.
  *
  * @example const feed = hubEventFeed({ store, onCommit: (l) => hub.onCommit(l) });
  */
@@ -35,7 +43,7 @@ class HubPages implements AsyncIterable<readonly ConfirmedEvent[]>, AsyncIterato
   /** The highest head a commit announced (or a read saw). */
   #head = 0;
   #ended = false;
-  /** The read of the page after `#after`, started when the last page was handed out. */
+  /** The read of the page after `#after`, started when the last page, a full one, was handed out. */
   #ahead: Promise<StoreReadResult> | undefined;
   #wake: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -64,7 +72,9 @@ class HubPages implements AsyncIterable<readonly ConfirmedEvent[]>, AsyncIterato
       if (page.head > this.#head) this.#head = page.head;
       if (page.until > this.#after) this.#after = page.until;
       if (page.events.length > 0) {
-        if (this.#head > this.#after && !this.#ended) {
+        // Only after a page cut by the limit: at the head, new events come a few at a time, and a
+        // read ahead would only double what each live reader holds.
+        if (page.until < page.head && !this.#ended) {
           // Its failure, if any, is the next call's (the reader then starts over from its checkpoint).
           this.#ahead = this.#read();
           this.#ahead.catch(() => undefined);

@@ -1,5 +1,6 @@
-import type { ReactionTransaction } from '@eventloom/core';
+import type { Checkpoint, ReactionTransaction } from '@eventloom/core';
 import { describeReactionStore } from '@eventloom/core/testing';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
@@ -111,6 +112,57 @@ describe.runIf(run)('Postgres reaction store', () => {
     });
   });
 
+  it('sends statements in the order they were issued: before the transaction opens, while it opens, once open', async () => {
+    const store = await open('issue-order');
+    const fenced = store.fenced('order', await store.takeLease('order', 'node-a'));
+    for (const writer of [store, fenced]) {
+      await writer.transaction((tx) => tx.putCheckpoint('h', at(1)));
+      await writer.transaction(async (tx) => {
+        // The first read opens the transaction; the write is issued while it opens.
+        const first = tx.getCheckpoint('h');
+        const put = tx.putCheckpoint('h', at(2));
+        const second = tx.getCheckpoint('h');
+        expect(await first).toEqual(at(1));
+        await put;
+        expect(await second).toEqual(at(2));
+        // Open now: a write issued right after a read still goes after it.
+        const third = tx.getCheckpoint('h');
+        const next = tx.putCheckpoint('h', at(3));
+        expect(await third).toEqual(at(2));
+        await next;
+        expect(await tx.getCheckpoint('h')).toEqual(at(3));
+      });
+    }
+  });
+
+  it('lets each read see exactly the writes issued before it, whichever of them are awaited', async () => {
+    const store = await open('issue-order-property');
+    const fenced = store.fenced('order', await store.takeLease('order', 'node-a'));
+    const op = fc.record({ put: fc.boolean(), wait: fc.boolean() });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), fc.boolean(), async (ops, isFenced) => {
+        const consumer = `c${++run}`;
+        const seen: Promise<unknown>[] = [];
+        const expected: (Checkpoint | undefined)[] = [];
+        await (isFenced ? fenced : store).transaction(async (tx) => {
+          let last: Checkpoint | undefined;
+          for (const [i, { put, wait }] of ops.entries()) {
+            const issued = put ? tx.putCheckpoint(consumer, (last = at(i))) : tx.getCheckpoint(consumer);
+            if (!put) {
+              seen.push(issued);
+              expected.push(last);
+            }
+            if (wait) await issued;
+            else issued.catch(() => undefined);
+          }
+          expect(await Promise.all(seen)).toEqual(expected);
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('compresses the dedupe windows of checkpoints with lz4 when the server has it', async () => {
     const store = await open('lz4');
     const recentIds = Array.from(
@@ -173,3 +225,8 @@ describe.runIf(run)('Postgres reaction store', () => {
     ]);
   });
 });
+
+/** A checkpoint at `position`. */
+function at(position: number): Checkpoint {
+  return { position, recentIds: [`e${position}`] };
+}

@@ -10,7 +10,7 @@ import {
   type SagaStatus,
   type SagaTimeoutRecord,
 } from '@eventloom/core';
-import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, RowList, Sql, TransactionSql } from 'postgres';
 
 /** The lease a fenced store's transactions check: `name` must still be at `epoch`. */
 export interface Fence {
@@ -42,7 +42,9 @@ export const FENCE_FUNCTION = `
   $fence$;
 `;
 
-/** A write not sent yet: built on whichever connection the transaction ends up on. */
+/** A statement not sent yet, built on whichever connection the transaction ends up on. */
+type Statement = Write | Read;
+
 interface Write {
   readonly build: (sql: Sql | TransactionSql) => PendingQuery<Row[]>;
   /** The table it touches when it changed a row (`always`: whenever it ran). */
@@ -50,26 +52,36 @@ interface Write {
   readonly always: boolean;
 }
 
+interface Read {
+  readonly build: (sql: TransactionSql) => PendingQuery<Row[]>;
+  readonly resolve: (rows: RowList<Row[]>) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * One transaction of the Postgres reaction store, in as few round trips as its reads allow.
- * Writes resolve at once and are sent later, in order: a transaction that only writes (a lane's
+ * Writes resolve at once and are sent later: a transaction that only writes (a lane's
  * checkpoint, with what it emitted) goes out at its end as one batch, fence first, which
  * PostgreSQL runs as one implicit transaction (all of it commits or none): one round trip. The
- * first read opens a real transaction, pipelines the fence and the writes so far before itself,
- * and sends the later writes as they come, pipelined before the next read or the commit.
+ * first read opens a real transaction; the fence and every statement issued until it is open go
+ * out together, and later ones as they are issued, pipelined before the next read or the commit.
+ * Invariant: statements reach PostgreSQL in the order they were issued (a read sees exactly the
+ * writes issued before it), whether the transaction is not open yet, opening, or open.
  * A failed write (or fence) fails the transaction at its next read or at its end.
  */
 export class PgTransaction implements ReactionTransaction {
   readonly touched = new Set<ReactionTable>();
   readonly #sql: Sql;
   readonly #fence: Fence | undefined;
-  #writes: Write[] = [];
-  /** The open transaction, once a read asked for it. */
+  /** Statements issued while there is no open transaction to send them on, in issue order. */
+  #queue: Statement[] = [];
+  /** The open transaction, once a read asked for it and `sql.begin` called back. */
   #tx: TransactionSql | undefined;
-  #opening: Promise<TransactionSql> | undefined;
   /** Settles `sql.begin`'s callback: resolving it commits, rejecting it rolls back. */
   #finish: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #begun: Promise<void> | undefined;
+  /** Why the transaction could not be opened (no connection, BEGIN failed). */
+  #unopened: unknown = undefined;
   /** The first failure of a statement sent without waiting for it. */
   #failure: unknown = undefined;
   #ended = false;
@@ -104,10 +116,11 @@ export class PgTransaction implements ReactionTransaction {
       } catch (error) {
         throw this.#failure ?? error;
       }
-    } else if (this.#writes.length > 0 || this.#fence !== undefined) {
-      // Even with nothing to write, a fenced transaction fails once the lease moved on.
-      const writes = this.#writes;
-      this.#writes = [];
+    } else if (this.#queue.length > 0 || this.#fence !== undefined) {
+      // Even with nothing to write, a fenced transaction fails once the lease moved on. Without a
+      // read (which would have begun a transaction), the queue holds only writes.
+      const writes = this.#queue as Write[];
+      this.#queue = [];
       const fence = this.#fence;
       const queries = writes.map((write) => write.build(this.#sql));
       const results = await this.#sql.batch(
@@ -120,8 +133,10 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async getCheckpoint(consumer: string): Promise<Checkpoint | undefined> {
-    const [row] = await (await this.#read())<{ position: string; recent_ids: string }[]>`
-      SELECT position, recent_ids FROM eventloom_reaction_checkpoints WHERE consumer = ${consumer}`;
+    const [row] = await this.#read<{ position: string; recent_ids: string }[]>(
+      (tx) => tx`
+      SELECT position, recent_ids FROM eventloom_reaction_checkpoints WHERE consumer = ${consumer}`,
+    );
     return row && { position: Number(row.position), recentIds: JSON.parse(row.recent_ids) as string[] };
   }
 
@@ -139,8 +154,10 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async hasApplied(consumer: string, eventId: string): Promise<boolean> {
-    const rows = await (await this.#read())`
-      SELECT 1 FROM eventloom_reaction_applied WHERE consumer = ${consumer} AND event_id = ${eventId}`;
+    const rows = await this.#read(
+      (tx) => tx`
+      SELECT 1 FROM eventloom_reaction_applied WHERE consumer = ${consumer} AND event_id = ${eventId}`,
+    );
     return rows.length > 0;
   }
 
@@ -155,21 +172,25 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async getDeadLetter(id: string): Promise<DeadLetter | undefined> {
-    const [row] = await (await this.#read())<{ letter: string }[]>`
-      SELECT letter FROM eventloom_reaction_dead_letters WHERE id = ${id}`;
+    const [row] = await this.#read<{ letter: string }[]>(
+      (tx) => tx`
+      SELECT letter FROM eventloom_reaction_dead_letters WHERE id = ${id}`,
+    );
     return row && (JSON.parse(row.letter) as DeadLetter);
   }
 
   async listDeadLetters(): Promise<DeadLetter[]> {
-    const rows = await (await this.#read())<{ letter: string }[]>`
-      SELECT letter FROM eventloom_reaction_dead_letters ORDER BY first_failed_at COLLATE "C", id COLLATE "C"`;
+    const rows = await this.#read<{ letter: string }[]>(
+      (tx) => tx`
+      SELECT letter FROM eventloom_reaction_dead_letters ORDER BY first_failed_at COLLATE "C", id COLLATE "C"`,
+    );
     return rows.map((r) => JSON.parse(r.letter) as DeadLetter);
   }
 
   async countDeadLetters(): Promise<number> {
-    const [row] = await (await this.#read())<
-      { count: string }[]
-    >`SELECT count(*) AS count FROM eventloom_reaction_dead_letters`;
+    const [row] = await this.#read<{ count: string }[]>(
+      (tx) => tx`SELECT count(*) AS count FROM eventloom_reaction_dead_letters`,
+    );
     return Number(row?.count ?? 0);
   }
 
@@ -186,14 +207,16 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async deleteDeadLetter(id: string): Promise<boolean> {
-    const result = await (await this.#read())`DELETE FROM eventloom_reaction_dead_letters WHERE id = ${id}`;
+    const result = await this.#read((tx) => tx`DELETE FROM eventloom_reaction_dead_letters WHERE id = ${id}`);
     if (result.count > 0) this.touched.add('deadLetters');
     return result.count > 0;
   }
 
   async getSaga(id: string): Promise<SagaInstance | undefined> {
-    const [row] = await (await this.#read())<{ instance: string }[]>`
-      SELECT instance FROM eventloom_reaction_sagas WHERE id = ${id}`;
+    const [row] = await this.#read<{ instance: string }[]>(
+      (tx) => tx`
+      SELECT instance FROM eventloom_reaction_sagas WHERE id = ${id}`,
+    );
     return row && (JSON.parse(row.instance) as SagaInstance);
   }
 
@@ -202,10 +225,12 @@ export class PgTransaction implements ReactionTransaction {
   ): Promise<SagaInstance[]> {
     const saga = query.saga ?? null;
     const status = query.status ?? null;
-    const rows = await (await this.#read())<{ instance: string }[]>`
+    const rows = await this.#read<{ instance: string }[]>(
+      (tx) => tx`
       SELECT instance FROM eventloom_reaction_sagas
        WHERE (${saga}::text IS NULL OR saga = ${saga}::text) AND (${status}::text IS NULL OR status = ${status}::text)
-       ORDER BY id COLLATE "C"`;
+       ORDER BY id COLLATE "C"`,
+    );
     return rows.map((r) => JSON.parse(r.instance) as SagaInstance);
   }
 
@@ -222,8 +247,10 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async getTimeout(id: string): Promise<SagaTimeoutRecord | undefined> {
-    const [row] = await (await this.#read())<{ record: string }[]>`
-      SELECT record FROM eventloom_reaction_timeouts WHERE id = ${id}`;
+    const [row] = await this.#read<{ record: string }[]>(
+      (tx) => tx`
+      SELECT record FROM eventloom_reaction_timeouts WHERE id = ${id}`,
+    );
     return row && (JSON.parse(row.record) as SagaTimeoutRecord);
   }
 
@@ -232,10 +259,12 @@ export class PgTransaction implements ReactionTransaction {
   ): Promise<SagaTimeoutRecord[]> {
     const saga = query.saga ?? null;
     const instance = query.instance ?? null;
-    const rows = await (await this.#read())<{ record: string }[]>`
+    const rows = await this.#read<{ record: string }[]>(
+      (tx) => tx`
       SELECT record FROM eventloom_reaction_timeouts
        WHERE (${saga}::text IS NULL OR saga = ${saga}::text) AND (${instance}::text IS NULL OR instance = ${instance}::text)
-       ORDER BY due_at, id COLLATE "C"`;
+       ORDER BY due_at, id COLLATE "C"`,
+    );
     return rows.map((r) => JSON.parse(r.record) as SagaTimeoutRecord);
   }
 
@@ -253,7 +282,7 @@ export class PgTransaction implements ReactionTransaction {
   }
 
   async deleteTimeout(id: string): Promise<boolean> {
-    const result = await (await this.#read())`DELETE FROM eventloom_reaction_timeouts WHERE id = ${id}`;
+    const result = await this.#read((tx) => tx`DELETE FROM eventloom_reaction_timeouts WHERE id = ${id}`);
     if (result.count > 0) this.touched.add('timeouts');
     return result.count > 0;
   }
@@ -276,8 +305,10 @@ export class PgTransaction implements ReactionTransaction {
 
   async readOutbox(limit?: number): Promise<OutboxMessage[]> {
     const n = limit === undefined ? null : Math.max(0, Math.floor(limit));
-    const rows = await (await this.#read())<{ message: string }[]>`
-      SELECT message FROM eventloom_reaction_outbox ORDER BY seq LIMIT ${n}`;
+    const rows = await this.#read<{ message: string }[]>(
+      (tx) => tx`
+      SELECT message FROM eventloom_reaction_outbox ORDER BY seq LIMIT ${n}`,
+    );
     return rows.map((r) => JSON.parse(r.message) as OutboxMessage);
   }
 
@@ -292,41 +323,68 @@ export class PgTransaction implements ReactionTransaction {
     );
   }
 
-  /** Queues a write, or sends it without waiting in an open transaction. */
+  /** Issues a write: it resolves at once, and fails the transaction if it fails. */
   #write(table: ReactionTable, always: boolean, build: Write['build']): void {
     this.#check();
-    const write: Write = { build, table, always };
-    if (this.#tx === undefined) this.#writes.push(write);
-    else this.#send(this.#tx, write);
+    this.#issue({ build, table, always });
   }
 
-  /** The open transaction for a read: opened by the first one, after the fence and the writes so far. */
-  async #read(): Promise<TransactionSql> {
+  /** Issues a read, opening the transaction if it is not yet: its rows, once every earlier statement ran. */
+  #read<T extends readonly Row[] = Row[]>(build: Read['build']): Promise<RowList<T>> {
     this.#check();
-    this.#opening ??= new Promise<TransactionSql>((resolve, reject) => {
-      const finished = new Promise<void>((commit, rollback) => {
-        this.#finish = { resolve: commit, reject: rollback };
-      });
-      this.#begun = this.#sql
-        .begin(async (tx) => {
-          if (this.#fence !== undefined) this.#watch(fenceQuery(tx, this.#fence));
-          for (const write of this.#writes) this.#send(tx, write);
-          this.#writes = [];
-          this.#tx = tx;
-          resolve(tx);
-          await finished;
-        })
-        .then(() => undefined);
-      // Before the callback ran (no connection, BEGIN failed), the read fails with sql.begin.
-      this.#begun.catch(reject);
-    });
-    const tx = await this.#opening;
-    if (this.#failure !== undefined) throw this.#failure;
-    return tx;
+    if (this.#unopened !== undefined) return Promise.reject(this.#unopened);
+    const rows = new Promise<RowList<Row[]>>((resolve, reject) => this.#issue({ build, resolve, reject }));
+    this.#open();
+    // `T` is the caller's word for the rows, as a tagged template's type argument would be.
+    return rows as unknown as Promise<RowList<T>>;
   }
 
-  #send(tx: TransactionSql, write: Write): void {
-    this.#watch(write.build(tx), (count) => this.#noteWrite(write, count));
+  /** Sends the statement now in the open transaction, else queues it (in issue order) for when it opens. */
+  #issue(statement: Statement): void {
+    if (this.#tx === undefined) this.#queue.push(statement);
+    else this.#send(this.#tx, statement);
+  }
+
+  /** Begins the transaction (once): the fence and the queued statements go first, in order. */
+  #open(): void {
+    if (this.#begun !== undefined) return;
+    const finished = new Promise<void>((commit, rollback) => {
+      this.#finish = { resolve: commit, reject: rollback };
+    });
+    this.#begun = this.#sql
+      .begin(async (tx) => {
+        if (this.#fence !== undefined) this.#watch(fenceQuery(tx, this.#fence));
+        const queued = this.#queue;
+        this.#queue = [];
+        this.#tx = tx;
+        for (const statement of queued) this.#send(tx, statement);
+        await finished;
+      })
+      .then(() => undefined);
+    this.#begun.catch((error: unknown) => {
+      if (this.#tx !== undefined) return;
+      // The callback never ran (no connection, BEGIN failed): the reads waiting for it, and any
+      // later one, fail with sql.begin's error.
+      this.#unopened = error;
+      for (const statement of this.#queue) if ('reject' in statement) statement.reject(error);
+    });
+  }
+
+  /**
+   * Sends a statement without waiting for it. A query goes out in the order its execution was
+   * asked for (`then` asks at once, where an `await` of it would ask a microtask later).
+   */
+  #send(tx: TransactionSql, statement: Statement): void {
+    if (!('reject' in statement)) {
+      this.#watch(statement.build(tx), (count) => this.#noteWrite(statement, count));
+    } else if (this.#failure !== undefined) {
+      // The transaction failed already: the read would only echo it (25P02).
+      statement.reject(this.#failure);
+    } else {
+      statement
+        .build(tx)
+        .then(statement.resolve, (error: unknown) => statement.reject(this.#failure ?? error));
+    }
   }
 
   /** Sends a statement without waiting for it; its failure fails the transaction. */
