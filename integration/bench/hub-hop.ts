@@ -15,7 +15,9 @@
  * run show the CPU fall as it warms up.
  *
  * Run: `node --import tsx integration/bench/hub-hop.ts [samples] [n] [rounds]` (default 1000, 2,
- * 4; TMPDIR=/dev/shm takes the disk out).
+ * 4; TMPDIR=/dev/shm takes the disk out). The hub gets nothing of this process's environment:
+ * `HUB_NODE_OPTIONS` is its `NODE_OPTIONS` (`--perf-basic-prof-only-functions`, so that `perf
+ * record -g -p <its pid>` names its JavaScript functions).
  */
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,12 @@ const ROUNDS = Number(process.argv[4] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-hub-hop-'));
 const stream = 'hop:1';
 
-const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'hub.db') });
+const hubOptions = process.env['HUB_NODE_OPTIONS'];
+const hub = await startHubProcess({
+  bin: HUB_BIN,
+  dbPath: join(dir, 'hub.db'),
+  ...(hubOptions === undefined ? {} : { env: { NODE_OPTIONS: hubOptions } }),
+});
 const relay = await startRawRelay(join(dir, 'floor.db'));
 const peers = await startPeers(hub.url, relay.url, N - 2, stream);
 
