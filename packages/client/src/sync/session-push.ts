@@ -211,8 +211,13 @@ export class PushPipeline {
         const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
         if (cut > 0) batch.splice(cut);
       }
-      if (batch[0]!.clientSeq <= this.#settleUpTo) {
-        const cut = batch.findIndex((row) => row.clientSeq > this.#settleUpTo);
+      // Rows at or below the welcome's seq go alone, every one of them (a batch that mixed them
+      // with later rows could see those stored before a row refused `seq-used`); reminders of
+      // refused rows, whose answers are known, decide nothing.
+      const settleUpTo = this.#settleUpTo;
+      const lead = batch.find((row) => !reminders.has(row.clientSeq)) ?? batch[0]!;
+      if (lead.clientSeq <= settleUpTo) {
+        const cut = batch.findIndex((row) => row.clientSeq > settleUpTo && !reminders.has(row.clientSeq));
         if (cut > 0) batch.splice(cut);
         this.#settling = true;
         this.#sendBatch(batch, reminders, repair && this.#hubRepairs, true);
@@ -237,9 +242,6 @@ export class PushPipeline {
     for (const stream of guarded)
       this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
     void this.#send(batch, reminders, repair)
-      .then((settled) => {
-        if (settle && settled) this.#settleUpTo = 0;
-      })
       .catch((error: unknown) => this.#link.finish(toClientError(error)))
       .finally(() => {
         if (settle) this.#settling = false;
