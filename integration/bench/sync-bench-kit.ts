@@ -6,14 +6,16 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CommittedEvent } from '@eventloom/protocol';
+import { ErrorCode, type CommittedEvent, type EventEnvelope } from '@eventloom/protocol';
+import { sampleEventId } from '@eventloom/protocol/testing';
+import { connectToHub, SyncLabError } from '@eventloom/sync-lab';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { io, type Socket } from 'socket.io-client';
 import { createEventloom, type Eventloom } from '@eventloom/client';
 import type { AnyProjection } from '@eventloom/client';
 import { createSync } from '@eventloom/client';
 import type { Sync, SyncOptions } from '@eventloom/client';
-import { TodoAdded, todoCount, todoRegistry } from '@eventloom/client/testing';
+import { BATCH, N, TodoAdded, todoCount, todoInput, todoRegistry } from '@eventloom/client/testing';
 
 export { probeEvent, probePush } from './probe-event.ts';
 
@@ -49,6 +51,43 @@ export async function forkScript<T>(
       await exited;
     },
   };
+}
+
+/**
+ * A catch-up during which `sample()` is taken every `gapMs`: a client offline until now
+ * (catchup-client.ts, another process, under SCHED_IDLE) goes online to the hub at `hubUrl` and
+ * is done once live at `head`. Answers the samples and the catch-up's time (ms); `onStart` runs
+ * right before the client goes online.
+ */
+export async function sampleDuringCatchUp(
+  hubUrl: string,
+  head: number,
+  sample: () => Promise<number>,
+  gapMs: number,
+  onStart?: () => void,
+): Promise<{ samples: number[]; ms: number }> {
+  const catching = await forkScript<{ ready: true }>('./catchup-client.ts', [hubUrl, String(head)], {
+    idle: true,
+  });
+  try {
+    let done = false;
+    const finished = new Promise<number>((resolve) =>
+      catching.child.once('message', (m) => resolve((m as { ms: number }).ms)),
+    ).then((ms) => {
+      done = true;
+      return ms;
+    });
+    onStart?.();
+    catching.child.send('go');
+    const samples: number[] = [];
+    while (!done) {
+      samples.push(await sample());
+      await pause(gapMs);
+    }
+    return { samples, ms: await finished };
+  } finally {
+    await catching.close();
+  }
 }
 
 /**
@@ -256,4 +295,64 @@ export function connectRaw(url: string): Promise<Socket> {
 /** Sleeps `ms` (between samples: the probe is a steady trickle, not a flood). */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Pushes one batch, and again after a pause each time the hub answers `rate-limited`, as a real
+ * client backs off: the writers share one principal and one address, whose default rates (10k
+ * events/s) the backlog's 100k exceed. The writing is not timed; only the catch-up is.
+ */
+async function pushPaced(
+  client: Awaited<ReturnType<typeof connectToHub>>,
+  batch: EventEnvelope[],
+): ReturnType<Awaited<ReturnType<typeof connectToHub>>['push']> {
+  for (;;) {
+    try {
+      return await client.push(batch);
+    } catch (error) {
+      if (!(error instanceof SyncLabError) || error.hubError?.code !== ErrorCode.rateLimited) throw error;
+      await pause(250);
+    }
+  }
+}
+
+/**
+ * The backlog of the catch-up benchmarks (sync-catchup, catchup-threads.ts): `N` (100k) events
+ * from `writers` clients, pushed in batches of `BATCH` (1,000), the writers side by side; fails
+ * unless the hub commits every one.
+ */
+export async function writeBacklog(url: string, writers = 5): Promise<void> {
+  const perWriter = N / writers;
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const clientId = `writer-${w}`;
+      const client = await connectToHub(url, { clientId, subscriptions: [] });
+      try {
+        for (let from = 0; from < perWriter; from += BATCH) {
+          const batch: EventEnvelope[] = [];
+          for (let k = from; k < from + BATCH; k++) {
+            const input = todoInput(w * perWriter + k);
+            batch.push({
+              id: sampleEventId(w * perWriter + k + 1),
+              type: input.type,
+              version: input.version,
+              kind: input.kind,
+              stream: input.stream,
+              data: input.data,
+              meta: {},
+              clientId,
+              clientSeq: k + 1,
+              hlc: `${String(1_800_000_000_000 + k).padStart(15, '0')}-0000000000-${clientId}`,
+            });
+          }
+          const ack = await pushPaced(client, batch);
+          if (!ack.results.every((r) => r.status === 'ok')) {
+            throw new Error(`${clientId}: the hub refused events of the backlog: ${JSON.stringify(ack)}`);
+          }
+        }
+      } finally {
+        client.close();
+      }
+    }),
+  );
 }

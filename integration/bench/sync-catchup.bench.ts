@@ -22,24 +22,41 @@
  * hub's full garbage collections: while each page left a buffer or two on the hub's thread (V8
  * counts them against the heap's limit until a full collection), one came every ~10 pages and
  * stopped its event loop 5-150 ms; pages now go out of buffers lent and given back, and none come.
+ *
+ * Measured per thread since (catchup-threads.ts; and commit and page-read times traced inside the
+ * hub, load 7-16): a catch-up costs the hub ≈ 1 ms of CPU a page on its read thread and less on its
+ * main thread, and no disk reads. The hub's own push → live latency rises during one (1.1-2.5× at
+ * the median), all of it in the commit: receive → commit and commit → B do not move. Commits on
+ * the commit thread that overlap a page read take 5-15 ms on average against 2-3.5 ms for the
+ * others of the same rounds, at the same CPU (0.4 ms); the rest is run-queue wait and time blocked
+ * in fsync and pwrite (strace: 6.6 against 2.2 ms an fsync). Without a catch-up the hub's main
+ * thread already waits in the run queue 16-36% of the time (it runs 7-9%): most of either p99 is
+ * the machine's. Tried, and no clear change in the ratio: the read thread at nice 19 (the overlapping
+ * commits' run-queue wait fell by half, their blocked time did not), and page reads that wait for
+ * the commits in flight (at most 5 ms a page).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, type EventEnvelope, type PullResult } from '@eventloom/protocol';
-import { sampleEventId } from '@eventloom/protocol/testing';
-import { connectToHub, startHubProcess, SyncLabError } from '@eventloom/sync-lab';
+import type { PullResult } from '@eventloom/protocol';
+import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
 import { HUB_BIN } from '@eventloom/hub-server/testing';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, expect, it } from 'vitest';
 import { reportBench } from '../../bench/node.ts';
 import { percentile, timeIt } from '../../bench/report.ts';
 import { DexieClientStore } from '@eventloom/client';
-import { BATCH, N, todoInput } from '@eventloom/client/testing';
-import { forkScript, LatencyProbe, openNodeClient, pause, startRawRelay } from './sync-bench-kit.ts';
+import { N } from '@eventloom/client/testing';
+import {
+  LatencyProbe,
+  openNodeClient,
+  pause,
+  sampleDuringCatchUp,
+  startRawRelay,
+  writeBacklog,
+} from './sync-bench-kit.ts';
 import { syncPortOf } from '@eventloom/client/testing';
 
-const WRITERS = 5;
 const ROUNDS = 3;
 const PAGE = 1000;
 const LATENCY_ROUNDS = 3;
@@ -56,7 +73,7 @@ it('sync-catchup', async () => {
     const subjects = await Promise.all(
       Array.from({ length: ROUNDS }, () => openNodeClient(hub.url, { sync: { startOffline: true } })),
     );
-    await writeEvents(hub.url);
+    await writeBacklog(hub.url);
 
     let subjectMs = Infinity;
     let baselineMs = Infinity;
@@ -102,29 +119,12 @@ it('sync-catchup', async () => {
           quiet.push(await probe.hub());
           await pause(GAP_MS);
         }
-        const catching = await forkScript<{ ready: true }>('./catchup-client.ts', [hub.url, String(N)], {
-          idle: true,
-        });
-        try {
-          let done = false;
-          const finished = new Promise<number>((resolve) =>
-            catching.child.once('message', (m) => resolve((m as { ms: number }).ms)),
-          ).then((ms) => {
-            done = true;
-            return ms;
-          });
-          catching.child.send('go');
-          while (!done) {
-            busy.push(await probe.hub());
-            await pause(GAP_MS);
-          }
-          catchUpMs = await finished;
-          console.log(
-            `[bench] sync-catchup: a client at idle priority caught up in ${Math.round(catchUpMs)} ms`,
-          );
-        } finally {
-          await catching.close();
-        }
+        const during = await sampleDuringCatchUp(hub.url, N, () => probe.hub(), GAP_MS);
+        busy.push(...during.samples);
+        catchUpMs = during.ms;
+        console.log(
+          `[bench] sync-catchup: a client at idle priority caught up in ${Math.round(catchUpMs)} ms`,
+        );
       }
       console.log(
         `[bench] sync-catchup-online: ${busy.length} samples during catch-ups, ${quiet.length} without; p50 ${percentile(busy, 50).toFixed(2)} vs ${percentile(quiet, 50).toFixed(2)} ms`,
@@ -145,60 +145,6 @@ it('sync-catchup', async () => {
     await hub.kill('SIGKILL');
   }
 });
-
-/**
- * Pushes one batch, and again after a pause each time the hub answers `rate-limited`, as a real
- * client backs off: the writers share one principal and one address, whose default rates (10k
- * events/s) the backlog's 100k exceed. The writing is not timed; only the catch-up is.
- */
-async function pushPaced(
-  client: Awaited<ReturnType<typeof connectToHub>>,
-  batch: EventEnvelope[],
-): ReturnType<Awaited<ReturnType<typeof connectToHub>>['push']> {
-  for (;;) {
-    try {
-      return await client.push(batch);
-    } catch (error) {
-      if (!(error instanceof SyncLabError) || error.hubError?.code !== ErrorCode.rateLimited) throw error;
-      await pause(250);
-    }
-  }
-}
-
-/** 100k events from `WRITERS` clients, pushed in batches of 1,000, the writers side by side. */
-async function writeEvents(url: string): Promise<void> {
-  const perWriter = N / WRITERS;
-  await Promise.all(
-    Array.from({ length: WRITERS }, async (_, w) => {
-      const clientId = `writer-${w}`;
-      const client = await connectToHub(url, { clientId, subscriptions: [] });
-      try {
-        for (let from = 0; from < perWriter; from += BATCH) {
-          const batch: EventEnvelope[] = [];
-          for (let k = from; k < from + BATCH; k++) {
-            const input = todoInput(w * perWriter + k);
-            batch.push({
-              id: sampleEventId(w * perWriter + k + 1),
-              type: input.type,
-              version: input.version,
-              kind: input.kind,
-              stream: input.stream,
-              data: input.data,
-              meta: {},
-              clientId,
-              clientSeq: k + 1,
-              hlc: `${String(1_800_000_000_000 + k).padStart(15, '0')}-0000000000-${clientId}`,
-            });
-          }
-          const ack = await pushPaced(client, batch);
-          expect(ack.results.every((r) => r.status === 'ok')).toBe(true);
-        }
-      } finally {
-        client.close();
-      }
-    }),
-  );
-}
 
 /** The raw pull of every page, then the raw store insert of them; the sum, in ms. */
 async function rawCatchUp(url: string): Promise<number> {

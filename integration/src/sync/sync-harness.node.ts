@@ -41,6 +41,7 @@ export const silent = {
   debug: () => undefined,
   trace: () => undefined,
   fatal: () => undefined,
+  isLevelEnabled: () => false,
   child() {
     return this;
   },

@@ -1,16 +1,15 @@
 /**
- * A killed instance's push still in the hub's sequencer when the new instance of the same device
- * says `hello`: the hub answers the welcome only once that push is answered, so its
- * `lastClientSeq` counts it and the new instance never gives those seqs again. Each of the
- * device's own events then reaches the hub once, in the order it appended them (found by
+ * A killed instance's push that reaches the store only after the new instance of the same device
+ * said `hello`: still in the hub's sequencer at the hello, or still in transit (sent by the old
+ * connection, received after the hello). The hello's claim moved the client's epoch, so the store
+ * refuses the old push unstored (`superseded`), the welcome's `lastClientSeq` is final, and each
+ * of the device's own events reaches the hub once, in the order it appended them. Without the
+ * fence the old push takes seqs the welcome did not count, and a first batch of the new instance
+ * that goes past them is stored around them: later appends before earlier ones (found by
  * sync-model.test.ts, seed 2137602492: the hub held `[a,b,c,e,d]`).
- *
- * The old push is held in the store's append until the hub reads the device's record for the
- * welcome (what a hub that does not wait does at once), or else a while after the new instance's
- * `hello` left (a hub that waits reads the record only after the push).
  */
 import type { EventEnvelope } from '@eventloom/protocol';
-import { MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
+import { ErrorCode, MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import type { EventStore } from '@eventloom/hub';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
@@ -25,11 +24,10 @@ async function add(device: TestDevice, todo: string): Promise<EventEnvelope> {
   return device.loom.append('list:1', TodoAdded.create({ id: todo, title: todo, tags: [] }));
 }
 
-/** A store whose appends of `clientId`'s events wait, once armed, until `release`. */
+/** A store whose first append of `clientId`'s events, once armed, waits until the next claim of it. */
 function holdingStore(clientId: () => string | undefined) {
   let armed = false;
-  let held: Promise<void> | undefined;
-  let release = () => undefined as void;
+  let release: (() => void) | undefined;
   let entered = () => undefined as void;
   const inside = new Promise<void>((resolve) => (entered = resolve));
   const wrap = (store: EventStore): EventStore => {
@@ -37,17 +35,17 @@ function holdingStore(clientId: () => string | undefined) {
       append: async (batch) => {
         if (armed && batch.some((item) => item.event.clientId === clientId())) {
           armed = false;
-          held = new Promise<void>((resolve) => (release = resolve));
+          const held = new Promise<void>((resolve) => (release = resolve));
           entered();
           await held;
         }
         return store.append(batch);
       },
-      client: async (id) => {
-        const record = await store.client(id);
-        // The welcome's read while the old push is held: a hub that does not wait for it.
-        if (id === clientId() && held !== undefined) release();
-        return record;
+      claimClient: async (id, principal) => {
+        const claim = await store.claimClient(id, principal);
+        // The new instance's hello read the device's record: the old push goes to the store now.
+        if (id === clientId()) release?.();
+        return claim;
       },
     };
     return new Proxy(store, {
@@ -58,20 +56,20 @@ function holdingStore(clientId: () => string | undefined) {
       },
     });
   };
-  return {
-    wrap,
-    arm: () => void (armed = true),
-    inside,
-    release: () => release(),
-  };
+  return { wrap, arm: () => void (armed = true), inside };
 }
 
-/** The killed instance's push of seqs 1..n, on a connection of its own; resolves with its answer. */
-async function oldPush(url: string, clientId: string, todos: readonly string[]) {
+/** The killed instance's connection, welcomed already; `push` sends its seqs `first`, `first + 1`… */
+async function oldConnection(url: string, clientId: string) {
   const socket = io(url, { transports: ['websocket'], forceNew: true });
   defer(() => socket.disconnect());
+  const hubErrors: string[] = [];
+  socket.on(MessageName.hubError, (error: { code: string }) => hubErrors.push(error.code));
   const request = (name: string, payload: unknown) =>
-    new Promise<unknown>((resolve) => socket.emit(name, payload, resolve));
+    new Promise<unknown>((resolve) => {
+      socket.emit(name, payload, resolve);
+      socket.once('disconnect', () => resolve('disconnected'));
+    });
   const welcome = await request(MessageName.hello, {
     protocol: PROTOCOL_VERSION,
     clientId,
@@ -79,52 +77,108 @@ async function oldPush(url: string, clientId: string, todos: readonly string[]) 
     subscriptions: [],
     schemaFingerprint: null,
   });
-  expect(welcome).toMatchObject({ lastClientSeq: 0 });
-  const events = todos.map((id, i) =>
-    sampleEnvelope({
-      clientId,
-      clientSeq: i + 1,
-      data: { id, title: id, tags: [] },
-      version: 2,
-      hlc: `${String(1_732_700_000_000 + i).padStart(15, '0')}-0000000000-${clientId}`,
-    }),
-  );
-  return request(MessageName.push, { events });
+  const push = (todos: readonly string[], first = 1) =>
+    request(MessageName.push, {
+      events: todos.map((id, i) =>
+        sampleEnvelope({
+          clientId,
+          clientSeq: first + i,
+          data: { id, title: id, tags: [] },
+          version: 2,
+          hlc: `${String(1_732_700_000_000 + i).padStart(15, '0')}-0000000000-${clientId}`,
+        }),
+      ),
+    });
+  return { push, hubErrors, welcome };
 }
 
-async function scenario(appends: readonly string[]): Promise<string[]> {
+/** The device's own events at the hub, by todo id, in position order. */
+async function ownAtHub(
+  hub: { events(): Promise<readonly { clientId: string; data: unknown }[]> },
+  clientId: string,
+) {
+  return (await hub.events())
+    .filter((x) => x.clientId === clientId)
+    .map((x) => (x.data as { id: string }).id);
+}
+
+it("refuses a killed instance's push still in the sequencer at the new instance's hello", async () => {
   let clientId: string | undefined;
   const store = holdingStore(() => clientId);
   const hub = await startHub({ wrapStore: store.wrap });
-  // A hub that waits for the old push reads the device's record only after it: let the push go a
-  // while after the new instance's hello left (not an assertion: without the wait, the read lets it go).
-  const socket: SocketFactory = (url, options) => {
+  const device = await open(hub, { sync: { startOffline: true } });
+  clientId = device.loom.clientId;
+  const appends = ['d', 'e', 'f', 'g', 'h'];
+  for (const todo of appends) await add(device, todo);
+  const old = await oldConnection(hub.url, clientId);
+  store.arm();
+  const answer = old.push(['a', 'b', 'c']);
+  await store.inside;
+  device.sync.goOnline();
+  await device.sync.flushed();
+  expect(await ownAtHub(hub, clientId)).toEqual(appends);
+  expect(await answer).toBe('disconnected');
+  expect(old.hubErrors).toEqual([ErrorCode.superseded]);
+});
+
+/**
+ * The device's first push leaves once `before()` (the old connection's push) was answered. Its
+ * instance is the new one: `hello` was said before, the old push is received after it.
+ */
+function pushingAfter(before: () => Promise<unknown> | undefined): SocketFactory {
+  let done = false;
+  return (url, options) => {
     const inner = defaultSocketFactory(url, options);
     const emit = inner.emit.bind(inner);
     return Object.assign(inner, {
       emit: (event: string, ...args: unknown[]) => {
-        if (event === MessageName.hello) setTimeout(() => store.release(), 300);
-        return emit(event, ...args);
+        const first = event === MessageName.push && !done ? before() : undefined;
+        if (first === undefined) return emit(event, ...args);
+        done = true;
+        void first.then(() => emit(event, ...args));
+        return inner;
       },
     });
   };
-  const device = await open(hub, { sync: { startOffline: true, socket } });
-  clientId = device.loom.clientId;
-  for (const todo of appends) await add(device, todo);
-  store.arm();
-  const old = oldPush(hub.url, clientId, ['a', 'b', 'c']);
-  await store.inside;
-  device.sync.goOnline();
-  await device.sync.flushed();
-  expect(await old).toMatchObject({ results: [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }] });
-  const own = (await hub.events()).filter((x) => x.clientId === clientId);
-  return own.map((x) => (x.data as { id: string }).id);
 }
 
-it("a killed instance's push still in the sequencer at the new instance's hello is counted in its welcome", async () => {
-  expect(await scenario(['d', 'e'])).toEqual(['a', 'b', 'c', 'd', 'e']);
+it("refuses a killed instance's push in transit at the new instance's hello, received after it", async () => {
+  const hub = await startHub();
+  let old: Awaited<ReturnType<typeof oldConnection>> | undefined;
+  let answer: Promise<unknown> | undefined;
+  const device = await open(hub, {
+    sync: { socket: pushingAfter(() => (answer = old?.push(['a', 'b', 'c'], 2))) },
+  });
+  const clientId = device.loom.clientId;
+  // Known to the hub: its record's epoch moves at each hello.
+  await add(device, 'z');
+  await device.sync.flushed();
+  device.sync.goOffline();
+  old = await oldConnection(hub.url, clientId);
+  expect(old.welcome).toMatchObject({ lastClientSeq: 1 });
+  const appends = ['d', 'e', 'f', 'g', 'h'];
+  for (const todo of appends) await add(device, todo);
+  device.sync.goOnline();
+  await device.sync.flushed();
+  expect(await ownAtHub(hub, clientId)).toEqual(['z', ...appends]);
+  expect(await answer).toBe('disconnected');
+  expect(old.hubErrors).toEqual([ErrorCode.superseded]);
 });
 
-it("the same, when the new instance's first batch goes past the seqs the old push took", async () => {
-  expect(await scenario(['d', 'e', 'f', 'g', 'h'])).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+it('keeps the order when the old push of a client never seen claims it first: the new instance says hello again', async () => {
+  const hub = await startHub();
+  let old: Awaited<ReturnType<typeof oldConnection>> | undefined;
+  let answer: Promise<unknown> | undefined;
+  const socket = pushingAfter(() => (answer = old?.push(['a', 'b', 'c'])));
+  const device = await open(hub, { sync: { startOffline: true, socket } });
+  const clientId = device.loom.clientId;
+  const appends = ['d', 'e', 'f', 'g', 'h'];
+  for (const todo of appends) await add(device, todo);
+  old = await oldConnection(hub.url, clientId);
+  device.sync.goOnline();
+  await device.sync.flushed();
+  // Both said hello to a client without a record: the first push claims it, and the new
+  // instance, superseded, is welcomed again with the old push counted.
+  expect(await answer).toMatchObject({ results: [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }] });
+  expect(await ownAtHub(hub, clientId)).toEqual(['a', 'b', 'c', ...appends]);
 });

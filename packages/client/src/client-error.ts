@@ -40,12 +40,16 @@ export const ClientErrorCode = {
   unavailable: ErrorCode.unavailable,
   /** Sync: the hub asked this socket to slow down. Retried with backoff. */
   rateLimited: ErrorCode.rateLimited,
+  /** Sync: a later connection of this client id said hello to the hub; this one says hello again. */
+  superseded: ErrorCode.superseded,
   /** Sync: the hub dropped this socket for reading too slowly; it reconnects and catches up by pull. */
   slowConsumer: ErrorCode.slowConsumer,
   /** Sync: the hub refused a pushed event (the rest of the codes a push result can carry). */
   wrongExpectedVersion: ErrorCode.wrongExpectedVersion,
   idConflict: ErrorCode.idConflict,
   sequenceGap: ErrorCode.sequenceGap,
+  /** Sync: the hub holds another event at a seq given after its welcome; the session says hello again. */
+  seqUsed: ErrorCode.seqUsed,
   notReady: ErrorCode.notReady,
   /** Something unexpected was thrown inside the client. */
   internal: ErrorCode.internal,

@@ -39,6 +39,12 @@ export const ErrorCode = {
   internal: 'internal',
   /** The hub is shutting down and accepts nothing more. */
   unavailable: 'unavailable',
+  /**
+   * A later `hello` of the same client id (another connection of this device, on any node) took
+   * the client over: this connection's pushes are refused unstored and it is closed. The client
+   * says `hello` again. Sent only to clients that speak protocol 6 (older ones get `unavailable`).
+   */
+  superseded: 'superseded',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -15,8 +15,11 @@
  * - 5: a pushed event at a `clientSeq` the hub holds for another event is refused `seq-used`
  *   (older clients get `invalid`): the client numbers its undecided events past the hub's seq,
  *   same ids and order, and pushes them again.
+ * - 6: a `hello` fences the client id's older connections (the store's client epoch): their
+ *   pushes are refused unstored, `hub-error` `superseded` closes them (older clients get
+ *   `unavailable`), and the welcome's `lastClientSeq` is final for the session.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** The oldest protocol version a hub of this release still serves. */
 export const MIN_PROTOCOL_VERSION = 1;

@@ -1,4 +1,4 @@
-import { decodeHubError, MessageName } from '@eventloom/protocol';
+import { decodeHubError, ErrorCode, MessageName } from '@eventloom/protocol';
 import { ClientError, ClientErrorCode } from '../client-error.ts';
 import { clientCode, connectError } from './session-errors.ts';
 import type { SessionConfig, SessionOutcome } from './session-host.ts';
@@ -104,7 +104,10 @@ export class SessionLink {
       const decoded = decodeHubError(payload);
       if (!decoded.ok) return;
       const { code, message } = decoded.value;
-      listeners.report(new ClientError(clientCode(code), `hub: ${message}`));
+      const error = new ClientError(clientCode(code), `hub: ${message}`);
+      // A later hello of this client id took over (protocol 6): this session ends, and says why.
+      if (code === ErrorCode.superseded) this.finish(error);
+      else listeners.report(error);
     });
     socket.on(MessageName.notify, (payload: unknown) => listeners.notify(payload));
     socket.connect();

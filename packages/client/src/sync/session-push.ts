@@ -69,7 +69,9 @@ export class PushPipeline {
    * What `hello` said of the device's seq (protocol 5): undecided rows up to `upTo` go first, on
    * their own, and nothing after them goes until the hub answered. A `seq-used` refusal (the hub
    * holds another event there) numbers them and every undecided row after them past `upTo`
-   * (`SyncPort.realign` with `usedFrom`), same ids and order, and they go again.
+   * (`SyncPort.realign` with `usedFrom`), same ids and order, and they go again. `upTo` is the
+   * hub's seq exactly: from protocol 6 no other session of this client id moves it after the
+   * welcome; a `seq-used` past it means the welcome was stale (an older hub): hello again.
    */
   settles(upTo: number, hubHead: number): void {
     this.#settleUpTo = upTo;
@@ -312,9 +314,16 @@ export class PushPipeline {
     if (rewind !== undefined && !hold && ++this.#gaps > 3) hold = true;
     if (refusals.length > 0) await this.#host.refused(refusals);
     if (usedFrom !== undefined) {
-      // The hub holds other events from this seq on: number the undecided rows past its seq.
-      const hubClientSeq = Math.max(this.#settleUpTo, batch[batch.length - 1]!.clientSeq);
-      await this.#host.port.realign({ hubClientSeq, hubHead: this.#hubHead, usedFrom });
+      if (usedFrom > this.#settleUpTo) {
+        // Past the seq settled against the welcome: the hub's seq is not known here (a hub older
+        // than 6 may have moved it since), and a guess could put later events first. Hello again.
+        const message = `hub: clientSeq ${usedFrom} was used after the welcome: saying hello again`;
+        this.#link.finish(new ClientError(ClientErrorCode.seqUsed, message));
+        return false;
+      }
+      // The hub holds other events from this seq on: number the undecided rows past its seq,
+      // which is the welcome's (a settling batch moves nothing: every row in it is at or below).
+      await this.#host.port.realign({ hubClientSeq: this.#settleUpTo, hubHead: this.#hubHead, usedFrom });
       rewind = Math.min(rewind ?? Infinity, usedFrom - 1);
     }
     if (rewind !== undefined) this.#rewind(rewind, hold);

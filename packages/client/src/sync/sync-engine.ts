@@ -303,7 +303,9 @@ export class SyncEngine implements Sync {
       }
       if (!this.#shouldRun()) break;
       this.#setState('connecting');
-      if (outcome.live) this.#attempt = 0;
+      // Superseded: another connection of this client id (a second instance, which the tab
+      // lock should prevent) said hello since. Backing off, not at once, the two cannot ping-pong.
+      if (outcome.live && outcome.error?.code !== ClientErrorCode.superseded) this.#attempt = 0;
       await this.#sleep(this.#backoff.delay(this.#attempt++));
     }
     this.#setState(this.#fatal ? 'error' : 'offline');

@@ -121,6 +121,52 @@ describe.runIf(run)('hub cluster on Postgres and Redis', () => {
     return positions;
   }
 
+  /** A push whose socket the hub closes: the `hub-error` code it closed with, or the ack if it answered. */
+  function pushOrClosed(socket: ClientSocket, events: unknown[]): Promise<PushAck | string> {
+    return new Promise((resolve) => {
+      socket.once('hub-error', (error: { code: string }) => resolve(error.code));
+      void request<PushAck>(socket, 'push', { events }).then(resolve, () => undefined);
+    });
+  }
+
+  it('fences a client id’s older connection on another node: the welcome’s lastClientSeq is final', async () => {
+    const { nodes, stores } = await cluster(2);
+    const [n0, n1] = nodes as [TestHub, TestHub];
+    // A device the log knows (seq 1), then a connection of it on node 0 that dies unnoticed…
+    const first = await scope.client(n0.url, 'alice', 'fence-a', []);
+    const known = makeEvent('fence-a', 1);
+    expect((await request<PushAck>(first.socket, 'push', { events: [known] })).results).toMatchObject([
+      { status: 'ok' },
+    ]);
+    const old = await scope.client(n0.url, 'alice', 'fence-a', []);
+    // …the device's new instance says hello on node 1…
+    const now = await scope.client(n1.url, 'alice', 'fence-a', []);
+    expect(now.welcome.lastClientSeq).toBe(1);
+    // …and the old connection's push reaches node 0 only now: refused unstored, closed.
+    const stale = [2, 3, 4].map((seq) => makeEvent('fence-a', seq));
+    expect(await pushOrClosed(old.socket, stale)).toBe('superseded');
+    const own = [2, 3].map((seq) => makeEvent('fence-a', seq));
+    expect((await request<PushAck>(now.socket, 'push', { events: own })).results).toMatchObject([
+      { status: 'ok' },
+      { status: 'ok' },
+    ]);
+    const log = (await stores[0]!.read({ from: 0, limit: 100 })).events.filter(
+      (e) => e.clientId === 'fence-a',
+    );
+    expect(log.map((e) => e.id)).toEqual([known.id, ...own.map((e) => e.id)]);
+
+    // A client id the log never saw: both connections said hello without a record; the first push claims it.
+    const a = await scope.client(n0.url, 'alice', 'fence-b', []);
+    const b = await scope.client(n1.url, 'alice', 'fence-b', []);
+    expect(
+      (await request<PushAck>(a.socket, 'push', { events: [makeEvent('fence-b', 1)] })).results,
+    ).toMatchObject([{ status: 'ok' }]);
+    expect(await pushOrClosed(b.socket, [makeEvent('fence-b', 1)])).toBe('superseded');
+    const again = await scope.client(n1.url, 'alice', 'fence-b', []);
+    expect(again.welcome.lastClientSeq).toBe(1);
+    expect(await pushOrClosed(a.socket, [makeEvent('fence-b', 2)])).toBe('superseded');
+  });
+
   it('delivers every commit of every node to every client live, in position order; the log is gapless', async () => {
     const { nodes } = await cluster(3);
     const clients = await Promise.all(

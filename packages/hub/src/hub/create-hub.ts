@@ -23,7 +23,6 @@ import { principalKey } from './principal-key.ts';
 import { LiveFeed } from './live-feed.ts';
 import { CrossNodeNotify } from './notify-relay.ts';
 import { Sequencer } from './sequencer.ts';
-import { ClientPushes } from './client-pushes.ts';
 import { encodeJsonText } from './json-text.ts';
 
 /** How long close() lets peers finish their close handshake before cutting their connections. */
@@ -306,7 +305,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     store,
     hubId,
     sequencer,
-    pushes: new ClientPushes(),
     feed,
     limits,
     memory,

@@ -8,7 +8,6 @@ import type { Authorize, HubCluster, HubLimits, HubQueryHandler, HubRegistry } f
 import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { PeerPair } from './peer-limits.ts';
 import type { RestoreWatch } from './restore-watch.ts';
-import type { ClientPushes } from './client-pushes.ts';
 import type { Sequencer } from './sequencer.ts';
 
 /**
@@ -27,8 +26,6 @@ export interface HubContext {
   readonly store: EventStore;
   readonly hubId: string;
   readonly sequencer: Sequencer;
-  /** Pushes received and not answered yet, by client id: `hello` waits for its client id's. */
-  readonly pushes: ClientPushes;
   readonly feed: LiveFeed;
   readonly limits: HubLimits;
   /** The memory the hub holds for its peers, across all sockets (`limits.maxHubMemoryBytes`). */

@@ -1,8 +1,6 @@
 import {
   ErrorCode,
-  MIN_PROTOCOL_VERSION,
   MessageName,
-  PROTOCOL_VERSION,
   decodeHello,
   decodeNotify,
   decodePull,
@@ -31,6 +29,7 @@ import { describeName, isRequest, pushBytes, pushCost, rawEvents } from './messa
 import { judgePush, pushResults, type JudgedPush, type PushJudge } from './push-judge.ts';
 import { reportRefusals } from './push-results.ts';
 import { bindClientId } from './client-binding.ts';
+import { protocolRefusal, warnOtherSchema, welcomeOf } from './hello-answers.ts';
 import { ArrivalOrder } from './arrival-order.ts';
 import { SessionDecisions } from './session-decisions.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -255,12 +254,26 @@ export class HubSession implements ReadySession {
   /** Binds the client id to this principal at its first push ({@link bindClientId}). */
   async #bind(): Promise<{ error: HubErrorMessage } | undefined> {
     const clientId = this.clientId!;
-    const bound = await bindClientId(this.#ctx.store, this.#identity, clientId);
-    if (bound === 'new-ids-spent')
+    const bound = await bindClientId(this.#ctx.store, this.#identity, clientId, this.#judge!.epoch);
+    if (bound.status === 'new-ids-spent')
       return this.#error(ErrorCode.rateLimited, 'too many new client ids: reuse one, or retry later', true);
-    if (bound === 'other-principal') return this.#otherPrincipal(clientId);
+    if (bound.status === 'other-principal') return this.#otherPrincipal(clientId);
+    if (bound.status === 'fenced') return this.#superseded();
+    this.#judge!.epoch = bound.epoch;
     this.#bound = true;
     return undefined;
+  }
+
+  /** A later `hello` of this client id (any node) fenced this session: closed, the client says hello again. */
+  #superseded(): { error: HubErrorMessage } {
+    const code = this.#judge!.protocol >= 6 ? ErrorCode.superseded : ErrorCode.unavailable;
+    const error = {
+      code,
+      message: 'a later hello of this client id took it over: say hello again',
+      retryable: true,
+    };
+    this.disconnect(code, error.message, true);
+    return { error };
   }
 
   #otherPrincipal(clientId: string): { error: HubErrorMessage } {
@@ -297,21 +310,15 @@ export class HubSession implements ReadySession {
     const decoded = decodeHello(payload);
     if (!decoded.ok) return this.#error(decoded.error.code, decoded.error.message);
     const hello = decoded.value;
-    if (hello.protocol < MIN_PROTOCOL_VERSION) {
-      const message = `protocol ${hello.protocol} is older than ${MIN_PROTOCOL_VERSION}, the oldest this hub serves`;
-      return this.#error(ErrorCode.protocolTooOld, message);
-    }
-    if (hello.protocol > PROTOCOL_VERSION) {
-      const message = `protocol ${hello.protocol} is newer than ${PROTOCOL_VERSION}, the newest this hub knows`;
-      return this.#error(ErrorCode.protocolTooNew, message);
-    }
+    const refusal = protocolRefusal(hello.protocol);
+    if (refusal !== undefined) return this.#error(refusal.code, refusal.message);
     this.#helloStarted = true;
     let record;
     let subscriptions;
     try {
-      // After the id's pushes in flight here (client-pushes.ts). Nothing is written: bound at its first push.
-      await this.#ctx.pushes.settled(hello.clientId, this.socket);
-      record = await this.#ctx.store.client(hello.clientId);
+      // The fence: from here on no older session of this client id stores anything, so the
+      // welcome's lastClientSeq is final. A client never seen is claimed at its first push.
+      record = await this.#ctx.store.claimClient(hello.clientId, this.#identity.key);
       if (record.principal !== undefined && record.principal !== this.#identity.key) {
         this.#helloStarted = false;
         return this.#otherPrincipal(hello.clientId);
@@ -329,18 +336,14 @@ export class HubSession implements ReadySession {
       return this.#error(ErrorCode.unavailable, 'disconnected');
     }
     const fingerprint = this.#ctx.fingerprint;
-    if (fingerprint !== undefined && hello.schemaFingerprint !== fingerprint) {
-      this.#ctx.logger.warn(
-        { clientId: hello.clientId, client: hello.schemaFingerprint, hub: fingerprint },
-        "client schema fingerprint differs from the hub's: its events of unknown types or versions wait on the device, those of another shape are refused",
-      );
-    }
+    warnOtherSchema(this.#ctx.logger, hello, fingerprint);
     // From here on synchronous: the session joins the live feed at exactly the head it is told.
     this.clientId = hello.clientId;
     this.#judge = {
       clientId: hello.clientId,
       principal: this.principal,
       protocol: hello.protocol,
+      epoch: record.epoch,
       registry: this.#ctx.registry,
       allowed: (action, stream, kind) => this.allowed(action, stream, kind),
     };
@@ -348,14 +351,7 @@ export class HubSession implements ReadySession {
     this.sentUpTo = this.#ctx.feed.cursor;
     this.#ctx.restore.hello(hello.clientId, hello.lastPosition, this.sentUpTo);
     this.#ctx.ready.add(this);
-    return {
-      protocol: PROTOCOL_VERSION,
-      minProtocol: MIN_PROTOCOL_VERSION,
-      hubId: this.#ctx.hubId,
-      head: this.sentUpTo,
-      lastClientSeq: record.lastClientSeq,
-      ...(hello.protocol >= 2 ? { schemaFingerprint: fingerprint ?? null } : {}),
-    };
+    return welcomeOf(hello, this.#ctx.hubId, this.sentUpTo, record.lastClientSeq, fingerprint);
   }
 
   async #subscribe(payload: unknown): Promise<unknown> {
@@ -432,7 +428,11 @@ export class HubSession implements ReadySession {
         () => this.#prepare(events, raw),
         (judged) => this.#submit(judged, started, repair),
       );
-      this.#ctx.pushes.track(this.clientId!, answered, () => this.#release(reserve));
+      // Inline callbacks, not a named closure (from source, tsx names it: a defineProperty per push).
+      answered.then(
+        () => this.#release(reserve),
+        () => this.#release(reserve),
+      );
       return answered;
     } catch (error) {
       return Promise.reject(error);
@@ -445,6 +445,7 @@ export class HubSession implements ReadySession {
     // No `finally` (a promise more per push): `submit` never rejects, and a hold lasts a turn at most.
     return this.#ctx.sequencer.submit(judged.items).then((stored) => {
       this.answerHold.pushSettled();
+      if (stored.some((r) => r.status === 'fenced')) return this.#superseded();
       if (repair) {
         const committed = stored.filter((r) => r.status === 'ok').length;
         this.#ctx.restore.repaired(this.clientId ?? '', committed);

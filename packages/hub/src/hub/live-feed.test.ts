@@ -34,6 +34,8 @@ async function textHandingStore(): Promise<{ store: EventStore; parsed: () => nu
     streamVersion: (stream) => inner.streamVersion(stream),
     client: (clientId) => inner.client(clientId),
     bindClient: (clientId, principal) => inner.bindClient(clientId, principal),
+    claimClient: (clientId, principal) => inner.claimClient(clientId, principal),
+    claimNewClient: (clientId, principal) => inner.claimNewClient(clientId, principal),
     watchHead: (listener) => inner.watchHead((change) => listener(asText(change))),
     hubId: () => inner.hubId(),
     close: () => inner.close(),

@@ -12,7 +12,14 @@ function decoded(streams: readonly string[]): { events: readonly DecodedPushEven
 }
 
 function judgeOf(allowed: PushJudge['allowed']): PushJudge {
-  return { clientId: 'client-a', principal: { sub: 'alice' }, protocol: 4, registry: undefined, allowed };
+  return {
+    clientId: 'client-a',
+    principal: { sub: 'alice' },
+    protocol: 4,
+    epoch: 1,
+    registry: undefined,
+    allowed,
+  };
 }
 
 /** What a judged push hands the store, in short: each item's stream and refusal code. */

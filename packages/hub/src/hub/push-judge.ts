@@ -20,6 +20,8 @@ export interface PushJudge {
   readonly principal: Principal;
   /** The protocol the client spoke at `hello`. */
   readonly protocol: number;
+  /** The session's client epoch, which its events carry (`StoreAppend.epoch`); set at its first push when 0. */
+  epoch: number;
   readonly registry: HubRegistry | undefined;
   allowed(action: HubAction, stream: string, kind?: string): boolean | Promise<boolean>;
 }
@@ -139,6 +141,7 @@ class Judging {
       this.#items.push({
         event: own.envelope,
         rejection: { code: rejectionCode(decoded.error.code), message: decoded.error.message },
+        epoch: this.#judge.epoch,
       });
       this.#slots.push(i);
       return;
@@ -155,7 +158,7 @@ class Judging {
       this.#accepted.push(event);
       this.#acceptedAt.push(this.#items.length);
       this.#items.push(undefined);
-    } else this.#items.push({ event, rejection });
+    } else this.#items.push({ event, rejection, epoch: this.#judge.epoch });
     this.#slots.push(i);
   }
 
@@ -164,8 +167,9 @@ class Judging {
     const items = this.#items;
     // Their stored texts now, while the store commits the transaction before (see StoreAppend).
     const texts = envelopeJsonSlices(accepted);
+    const { epoch } = this.#judge;
     for (let k = 0; k < accepted.length; k++) {
-      items[this.#acceptedAt[k]!] = { event: accepted[k]!, envelopeJson: texts[k]! };
+      items[this.#acceptedAt[k]!] = { event: accepted[k]!, envelopeJson: texts[k]!, epoch };
     }
     return {
       results: this.#results,

@@ -24,6 +24,9 @@ export function toPushResult(result: StoreAppendResult, protocol: number): PushR
     }
     case 'gap':
       return rejected(result.id, ErrorCode.sequenceGap, `clientSeq ahead of ${result.expectedSeq}`);
+    case 'fenced':
+      // Nothing stored, and its session is closed (`superseded`): undecided, for any protocol.
+      return rejected(result.id, ErrorCode.unavailable, 'a later hello of this client took it over');
   }
 }
 

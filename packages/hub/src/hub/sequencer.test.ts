@@ -13,6 +13,8 @@ function withAppend(store: EventStore, append: EventStore['append']): EventStore
     streamVersion: (s) => store.streamVersion(s),
     client: (c) => store.client(c),
     bindClient: (c, p) => store.bindClient(c, p),
+    claimClient: (c, p) => store.claimClient(c, p),
+    claimNewClient: (c, p) => store.claimNewClient(c, p),
     watchHead: (l) => store.watchHead(l),
     hubId: () => store.hubId(),
     close: () => store.close(),

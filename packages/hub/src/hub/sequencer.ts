@@ -191,6 +191,11 @@ export class Sequencer {
         this.#hold(slot);
         continue;
       }
+      if (result.status === 'fenced') {
+        // Its session was superseded: nothing stored, and the client's seq did not move.
+        settle(slot, result);
+        continue;
+      }
       if (result.status === 'ok') {
         appended++;
         if (result.position > head) head = result.position;

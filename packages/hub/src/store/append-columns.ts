@@ -17,6 +17,8 @@ export interface AppendColumns {
   readonly streams: string[];
   readonly expectedVersions: (number | undefined)[];
   readonly rejections: StoreAppend['rejection'][];
+  /** Each event's `epoch`; undefined for a batch where no event carries one (nothing to copy). */
+  readonly epochs: (number | undefined)[] | undefined;
 }
 
 /**
@@ -47,6 +49,7 @@ export function appendColumnsOf(batch: readonly StoreAppend[]): {
   const streams: string[] = [];
   const expectedVersions: (number | undefined)[] = [];
   const rejections: StoreAppend['rejection'][] = [];
+  let epochs: (number | undefined)[] | undefined;
   let end = 0;
   for (let i = 0; i < batch.length; i++) {
     const { event, rejection, envelopeJson: text = envelopeJson(event) } = batch[i]!;
@@ -59,6 +62,8 @@ export function appendColumnsOf(batch: readonly StoreAppend[]): {
     streams.push(event.stream);
     expectedVersions.push(event.expectedVersion);
     rejections.push(rejection);
+    const { epoch } = batch[i]!;
+    if (epoch !== undefined) (epochs ??= Array.from<number | undefined>({ length: batch.length }))[i] = epoch;
   }
   const envelopes = texts.join('');
   const columns = {
@@ -70,6 +75,7 @@ export function appendColumnsOf(batch: readonly StoreAppend[]): {
     streams,
     expectedVersions,
     rejections,
+    epochs,
   };
   return { columns, texts };
 }

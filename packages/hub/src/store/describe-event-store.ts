@@ -2,6 +2,7 @@ import { afterEach, describe } from 'vitest';
 import type { EventStore } from './event-store.ts';
 import type { EventStoreSuiteOptions } from './event-store-contract-fixtures.ts';
 import { appendContract } from './event-store-contract-append.ts';
+import { fenceContract } from './event-store-contract-fence.ts';
 import { lifecycleContract } from './event-store-contract-lifecycle.ts';
 import { readContract } from './event-store-contract-read.ts';
 
@@ -32,6 +33,7 @@ export function describeEventStore(
 
     const context = { fresh, create, opened, options };
     appendContract(context);
+    fenceContract(context);
     readContract(context);
     lifecycleContract(context);
   });

@@ -16,6 +16,12 @@ export interface StoreAppend {
    * that keeps text takes it as it is; one that does not ignores it.
    */
   readonly envelopeJson?: string;
+  /**
+   * The client epoch of the session that pushed the event ({@link EventStore.claimClient}): the
+   * event is `fenced` unless it is still the client's epoch when the batch is judged. Without it
+   * the event is not fenced (an integration that appends for a client of its own).
+   */
+  readonly epoch?: number;
 }
 
 /**
@@ -26,6 +32,8 @@ export interface StoreAppend {
  * - `rejected`: refused, and recorded; a re-push of the same (clientId, clientSeq) gets this again.
  * - `gap`: `clientSeq` is above the client's last accepted seq + 1. Nothing was recorded: the hub
  *   holds the event until the gap is filled.
+ * - `fenced`: the event's `epoch` is not its client's any more (`epoch` is the current one): a
+ *   later session of the client claimed it. Nothing was recorded; judged before anything else.
  */
 export type StoreAppendResult =
   | { readonly status: 'ok'; readonly id: string; readonly position: number; readonly streamVersion: number }
@@ -37,7 +45,8 @@ export type StoreAppendResult =
       readonly message: string;
       readonly currentVersion?: number;
     }
-  | { readonly status: 'gap'; readonly id: string; readonly expectedSeq: number };
+  | { readonly status: 'gap'; readonly id: string; readonly expectedSeq: number }
+  | { readonly status: 'fenced'; readonly id: string; readonly epoch: number };
 
 /** A page of committed events. */
 export interface StoreReadResult {
@@ -149,6 +158,23 @@ export interface ClientRecord {
   readonly principal: string | undefined;
 }
 
+/** What {@link EventStore.claimClient} read, and the epoch it gave the session. */
+export interface ClientClaim extends ClientRecord {
+  /**
+   * The session's epoch, which its appends carry (`StoreAppend.epoch`); 0 for a client never
+   * seen, for which nothing was written: its session claims it at its first push
+   * ({@link EventStore.claimNewClient}).
+   */
+  readonly epoch: number;
+}
+
+/** What {@link EventStore.claimNewClient} did. */
+export type NewClientClaim =
+  | { readonly status: 'claimed'; readonly epoch: number }
+  /** The client changed since the session's `claimClient` (a record, an epoch, a seq): say hello again. */
+  | { readonly status: 'fenced' }
+  | { readonly status: 'other-principal' };
+
 /**
  * The hub's event log: the sequencer and the source of truth.
  *
@@ -168,6 +194,11 @@ export interface ClientRecord {
  * - once one of a client's events on a stream is refused within a batch, that client's later events
  *   on the stream that carry `expectedVersion` are refused too (they were decided on the refused
  *   one), even if the stream's version happens to match.
+ * - the client epoch is a fence: `claimClient` (a session's `hello`) moves a known client's epoch
+ *   up in the same atomic step that reads its record, and an event whose `epoch` is not the
+ *   client's current one is `fenced`, with nothing recorded. So once a session is claimed, no older
+ *   session of the client (on any node sharing the store) stores anything more, and the
+ *   `lastClientSeq` it read is final for it: only it moves the client's seq from then on.
  */
 export interface EventStore {
   /** Commits or records each event, in order, in one durable transaction. */
@@ -195,6 +226,21 @@ export interface EventStore {
    * this principal, false when it belongs to another one.
    */
   bindClient(clientId: string, principal: string): Promise<boolean>;
+  /**
+   * Starts a session of a client (its `hello`): for a client with a record, moves its epoch up by
+   * one and reads its record, in one atomic step, ordered with every append (see the fence above).
+   * For a client never seen, writes nothing and answers epoch 0. Never moves the epoch of a client
+   * bound to another principal than `principal` (it answers the record, whose principal differs).
+   */
+  claimClient(clientId: string, principal: string): Promise<ClientClaim>;
+  /**
+   * The first push of a session that `claimClient` answered with epoch 0: binds the id to
+   * `principal` and moves its epoch to 1, in one atomic step, if the client is still as that
+   * session saw it (no record, or one at epoch 0 and seq 0, unbound or bound to `principal`).
+   * Else `other-principal` when another principal holds the id, or `fenced` (another session
+   * claimed it or stored something since: the session must say hello again).
+   */
+  claimNewClient(clientId: string, principal: string): Promise<NewClientClaim>;
   /**
    * Calls `listener` whenever the head moves up, whoever committed (this process, or another node
    * on a shared database); returns the function that stops it. Heads only grow, but a listener

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { matchesSubscription, type CommittedEvent } from '@eventloom/protocol';
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
+  ClientClaim,
   ClientRecord,
+  NewClientClaim,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -40,6 +42,8 @@ export async function createMemoryStore(options: MemoryStoreOptions = {}): Promi
 interface MemoryClient {
   lastSeq: number;
   principal: string | undefined;
+  /** The fence: see `EventStore.claimClient`. */
+  epoch: number;
   /** The refusals recorded, by seq (a committed seq is known by its event). */
   readonly rejections: Map<number, RecordedRejection>;
 }
@@ -61,6 +65,7 @@ class MemoryEventStore implements EventStore {
   readonly #snapshot: AppendSnapshot = {
     head: () => this.#log.length,
     lastClientSeq: (clientId) => this.#clients.get(clientId)?.lastSeq ?? 0,
+    clientEpoch: (clientId) => this.#clients.get(clientId)?.epoch ?? 0,
     rejection: (clientId, clientSeq) => this.#clients.get(clientId)?.rejections.get(clientSeq),
     committedById: (id) => {
       const position = this.#positionById.get(id);
@@ -166,6 +171,26 @@ class MemoryEventStore implements EventStore {
     return client.principal === principal;
   }
 
+  async claimClient(clientId: string, principal: string): Promise<ClientClaim> {
+    this.#open();
+    const client = this.#clients.get(clientId);
+    if (client === undefined) return { lastClientSeq: 0, principal: undefined, epoch: 0 };
+    if (client.principal === undefined || client.principal === principal) client.epoch += 1;
+    return { lastClientSeq: client.lastSeq, principal: client.principal, epoch: client.epoch };
+  }
+
+  async claimNewClient(clientId: string, principal: string): Promise<NewClientClaim> {
+    this.#open();
+    const client = this.#clients.get(clientId);
+    if (client?.principal !== undefined && client.principal !== principal)
+      return { status: 'other-principal' };
+    if (client !== undefined && (client.epoch !== 0 || client.lastSeq !== 0)) return { status: 'fenced' };
+    const claimed = client ?? this.#clientOf(clientId);
+    claimed.principal = principal;
+    claimed.epoch = 1;
+    return { status: 'claimed', epoch: 1 };
+  }
+
   async hubId(): Promise<string> {
     this.#open();
     return this.#hubId;
@@ -184,7 +209,7 @@ class MemoryEventStore implements EventStore {
   #clientOf(clientId: string): MemoryClient {
     let client = this.#clients.get(clientId);
     if (!client) {
-      client = { lastSeq: 0, principal: undefined, rejections: new Map() };
+      client = { lastSeq: 0, principal: undefined, epoch: 0, rejections: new Map() };
       this.#clients.set(clientId, client);
     }
     return client;

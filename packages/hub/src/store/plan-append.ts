@@ -22,6 +22,8 @@ export interface AppendSnapshot {
   head(): number;
   /** The client's last decided seq; 0 for a client never seen. */
   lastClientSeq(clientId: string): number;
+  /** The client's epoch (`EventStore.claimClient`); 0 for a client never seen. */
+  clientEpoch(clientId: string): number;
   /** The refusal recorded for this seq, if it was refused. */
   rejection(clientId: string, clientSeq: number): RecordedRejection | undefined;
   /** The committed event with this id, if any. */
@@ -44,6 +46,7 @@ export interface AppendSnapshot {
 export interface PlanItem {
   readonly event: Pick<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'stream' | 'expectedVersion'>;
   readonly rejection?: StoreAppend['rejection'];
+  readonly epoch?: number;
 }
 
 /** An item the batch commits, and the commit fields it gets. */
@@ -76,7 +79,8 @@ export interface AppendPlan<T extends PlanItem> {
  * what to write; `envelopeOf` gives an item's whole envelope, for the rare comparison of contents.
  * Pure apart from its reads: every store shares it, so they answer alike.
  *
- * Order of the rules for one event: its `clientSeq` first (≤ last: the answer it got before;
+ * Order of the rules for one event: its `epoch` first (not the client's: `fenced`, nothing
+ * recorded: the session that pushed it was superseded), then its `clientSeq` (≤ last: the answer it got before;
  * > last + 1: `gap`), then a `rejection` the hub already made, then its id (already stored:
  * `id-conflict`), then `expectedVersion`; only then is it committed.
  *
@@ -122,8 +126,16 @@ class Planner<T extends PlanItem> {
     const refused = new RefusedInBatch();
 
     for (const item of batch) {
-      const { event, rejection } = item;
+      const { event, rejection, epoch } = item;
       const { id, clientId, clientSeq } = event;
+      // Appends never move an epoch: the snapshot's holds for the whole batch.
+      if (epoch !== undefined) {
+        const current = snapshot.clientEpoch(clientId);
+        if (epoch !== current) {
+          results.push({ status: 'fenced', id, epoch: current });
+          continue;
+        }
+      }
       const last = this.#lastSeq(clientId);
       if (clientSeq <= last) {
         const answer = repeated(item, this.#rejectionOf(clientId, clientSeq), this, this.#envelopeOf);

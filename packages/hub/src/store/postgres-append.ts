@@ -40,14 +40,15 @@ export async function appendTransaction(
   const [, headRows, clientRows, streamRows] = await Promise.all([
     lockAppends(tx),
     tx<{ head: string }[]>`SELECT coalesce(max(position), 0) AS head FROM eventloom_events`,
-    tx<{ client_id: string; last_seq: string }[]>`
-      SELECT client_id, last_seq FROM eventloom_clients WHERE client_id = ANY(${clientIds}::text[])`,
+    tx<{ client_id: string; last_seq: string; epoch: number }[]>`
+      SELECT client_id, last_seq, epoch FROM eventloom_clients WHERE client_id = ANY(${clientIds}::text[])`,
     tx<{ stream: string; version: number }[]>`
       SELECT stream, version FROM eventloom_streams WHERE stream = ANY(${streams}::text[])`,
   ]);
   const state: JudgedState = {
     head: Number(headRows[0]?.head ?? 0),
     lastSeqs: new Map(clientRows.map((r) => [r.client_id, Number(r.last_seq)])),
+    epochs: new Map(clientRows.map((r) => [r.client_id, r.epoch])),
     versions: new Map(streamRows.map((r) => [r.stream, r.version])),
     events: new Map(),
     rejections: new Map(),
@@ -224,6 +225,8 @@ export interface Committed {
 interface JudgedState {
   readonly head: number;
   readonly lastSeqs: Map<string, number>;
+  /** Each client's epoch, the fence (read under the append lock, which `claimClient` takes too). */
+  readonly epochs: Map<string, number>;
   readonly versions: Map<string, number>;
   /** Committed events by id, as stored text. */
   readonly events: Map<string, string>;
@@ -249,13 +252,17 @@ interface RejectionRow {
 }
 
 /** Copies what the plan judges by: the caller may change its objects once append has returned. */
-export function toItem({ event, rejection, envelopeJson: text }: StoreAppend): Item {
+export function toItem({ event, rejection, envelopeJson: text, epoch }: StoreAppend): Item {
   const envelope = text ?? envelopeJson(event);
   const { id, clientId, clientSeq, stream, expectedVersion } = event;
   const judged = { id, clientId, clientSeq, stream, expectedVersion };
-  return rejection === undefined
-    ? { event: judged, envelope }
-    : { event: judged, envelope, rejection: { code: rejection.code, message: rejection.message } };
+  const item = (
+    rejection === undefined
+      ? { event: judged, envelope }
+      : { event: judged, envelope, rejection: { code: rejection.code, message: rejection.message } }
+  ) as { -readonly [K in keyof Item]: Item[K] };
+  if (epoch !== undefined) item.epoch = epoch;
+  return item;
 }
 
 /** The whole envelope of an item, for the plan's rare comparison of contents. */
@@ -267,6 +274,7 @@ function snapshotOf(state: JudgedState, missing: Missing, idsCheckedOnInsert: bo
   return {
     head: () => state.head,
     lastClientSeq: (clientId) => state.lastSeqs.get(clientId) ?? 0,
+    clientEpoch: (clientId) => state.epochs.get(clientId) ?? 0,
     rejection: (clientId, clientSeq) => {
       const key = `${clientSeq}:${clientId}`;
       if (!state.fetchedRejections.has(key)) {

@@ -22,6 +22,8 @@ export interface PostgresMigration {
  * - `eventloom_streams`: each stream's version. `eventloom_clients`: each client's last decided
  *   seq and principal. `eventloom_rejections`: the refusal of each refused (client_id, client_seq).
  * - `eventloom_meta`: `hub_id`, the log's id, shared by every node of a cluster.
+ * - 2: `eventloom_clients.epoch`, the fence of a client's sessions (`EventStore.claimClient`),
+ *   moved and read under the append lock on every node.
  */
 export const postgresMigrations: readonly PostgresMigration[] = [
   {
@@ -61,6 +63,15 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         );
       `);
       await tx`INSERT INTO eventloom_meta (key, value) VALUES ('hub_id', ${randomUUID()})`;
+    },
+  },
+  {
+    version: 2,
+    name: 'client epochs',
+    async up(tx) {
+      await tx.unsafe(
+        'ALTER TABLE eventloom_clients ADD COLUMN epoch integer NOT NULL DEFAULT 0 CHECK (epoch >= 0)',
+      );
     },
   },
 ];

@@ -79,6 +79,43 @@ describe.runIf(run)('Postgres store', () => {
       }
     });
 
+    it('fences a client’s older session on one store from the claim made on another: the claim counts all it stored', async () => {
+      const [older, newer] = await Promise.all([open(db.url), open(db.url)]);
+      try {
+        for (let round = 0; round < 5; round++) {
+          const clientId = `fenced-${round}`;
+          await older.claimNewClient(clientId, 'alice');
+          const sent = Array.from({ length: 30 }, (_, i) =>
+            sampleEnvelope({ clientId, clientSeq: i + 1, stream: `fence:${round}` }),
+          );
+          // The older session's pushes, one after the other through its node, while the new
+          // session's hello claims the client through the other node.
+          const pushed = (async () => {
+            const results = [];
+            for (const event of sent) results.push(...(await older.append([{ event, epoch: 1 }])));
+            return results;
+          })();
+          await new Promise((r) => setTimeout(r, 5 * round));
+          const claim = await newer.claimClient(clientId, 'alice');
+          const results = await pushed;
+          const stored = results.filter((r) => r.status === 'ok').length;
+          expect(stored).toBe(claim.lastClientSeq);
+          expect(results.slice(stored).every((r) => r.status === 'fenced')).toBe(true);
+          expect(claim.epoch).toBe(2);
+          // The new session's own next seq is free: nothing of the older one lands after it.
+          const next = sampleEnvelope({
+            clientId,
+            clientSeq: claim.lastClientSeq + 1,
+            stream: `fence:${round}`,
+          });
+          expect((await newer.append([{ event: next, epoch: 2 }]))[0]!.status).toBe('ok');
+          expect((await older.append([{ event: sent.at(-1)!, epoch: 1 }]))[0]!.status).toBe('fenced');
+        }
+      } finally {
+        await Promise.all([older.close(), newer.close()]);
+      }
+    });
+
     it('tells a watcher of commits made through another store on the same database', async () => {
       const [a, c] = await Promise.all([open(db.url), open(db.url)]);
       let w: EventStore | undefined;

@@ -3,7 +3,9 @@ import { matchesSubscription } from '@eventloom/protocol';
 import type { Sql } from 'postgres';
 import { HubError, HubErrorCode } from '../hub/hub-error.ts';
 import type {
+  ClientClaim,
   ClientRecord,
+  NewClientClaim,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -22,6 +24,7 @@ import {
   type Committed,
   type Item,
 } from './postgres-append.ts';
+import { claimNewPostgresClient, claimPostgresClient } from './postgres-clients.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import { importTransaction } from './postgres-import.ts';
 import { migratePostgres } from './postgres-migrations.ts';
@@ -304,6 +307,24 @@ class PostgresEventStore implements EventStore {
       const [row] = await this.#sql<{ principal: string | null }[]>`
         SELECT principal FROM eventloom_clients WHERE client_id = ${clientId}`;
       return row?.principal === principal;
+    } catch (thrown) {
+      throw toPostgresError(thrown);
+    }
+  }
+
+  claimClient(clientId: string, principal: string): Promise<ClientClaim> {
+    return this.#query((sql) => claimPostgresClient(sql, clientId, principal));
+  }
+
+  claimNewClient(clientId: string, principal: string): Promise<NewClientClaim> {
+    return this.#query((sql) => claimNewPostgresClient(sql, clientId, principal));
+  }
+
+  /** Runs `query` on the open store, its failures as the store's errors. */
+  async #query<T>(query: (sql: Sql) => Promise<T>): Promise<T> {
+    this.#open();
+    try {
+      return await query(this.#sql);
     } catch (thrown) {
       throw toPostgresError(thrown);
     }

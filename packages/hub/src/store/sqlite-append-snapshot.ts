@@ -13,9 +13,16 @@ export interface RejectionRow {
 /** The statements a {@link SqliteAppendSnapshot} reads with (see `SqliteLog`). */
 export interface SnapshotStatements {
   readonly head: Database.Statement<[], number>;
-  /** The head, a client's last seq and a stream's version, in one row: [head, seq or null, version or null]. */
-  readonly firstLookups: Database.Statement<[string, string], [number, number | null, number | null]>;
+  /**
+   * The head, a client's last seq and epoch, and a stream's version, in one row: [head, seq or
+   * null, epoch or null, version or null]. Parameters: the stream, then the client id.
+   */
+  readonly firstLookups: Database.Statement<
+    [string, string],
+    [number, number | null, number | null, number | null]
+  >;
   readonly lastSeq: Database.Statement<[string], number>;
+  readonly clientEpoch: Database.Statement<[string], number>;
   readonly streamVersion: Database.Statement<[string], number>;
   readonly rejection: Database.Statement<[string, number], RejectionRow>;
   readonly eventById: Database.Statement<[string], string>;
@@ -24,13 +31,15 @@ export interface SnapshotStatements {
 /** The SQL of {@link SnapshotStatements.firstLookups}. */
 export const FIRST_LOOKUPS_SQL = `SELECT
   (SELECT coalesce(max(position), 0) FROM events),
-  (SELECT last_seq FROM clients WHERE client_id = ?),
-  (SELECT version FROM streams WHERE stream = ?)`;
+  c.last_seq,
+  c.epoch,
+  (SELECT version FROM streams WHERE stream = ?)
+  FROM (SELECT 1) LEFT JOIN clients AS c ON c.client_id = ?`;
 
 /**
  * The state of a SQLite log a batch is judged against (`planAppend`), read inside the batch's
  * transaction. {@link prime} reads, in one statement, what judging the batch's first event needs
- * (the head, its client's last seq, its stream's version: a push holds one event most often);
+ * (the head, its client's last seq and epoch, its stream's version: a push holds one event most often);
  * any other client or stream is looked up when asked. One per log and kind, made once: its
  * lookups are methods, not closures made for each batch.
  *
@@ -43,6 +52,7 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
   #head = 0;
   #client: string | undefined;
   #clientSeq = 0;
+  #epoch = 0;
   #stream: string | undefined;
   #version = 0;
 
@@ -59,10 +69,11 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
       return;
     }
     const { clientId, stream } = first.event;
-    const [head, seq, version] = this.#sql.firstLookups.get(clientId, stream)!;
+    const [head, seq, epoch, version] = this.#sql.firstLookups.get(stream, clientId)!;
     this.#head = head;
     this.#client = clientId;
     this.#clientSeq = seq ?? 0;
+    this.#epoch = epoch ?? 0;
     this.#stream = stream;
     this.#version = version ?? 0;
   }
@@ -73,6 +84,10 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
 
   lastClientSeq(clientId: string): number {
     return clientId === this.#client ? this.#clientSeq : (this.#sql.lastSeq.get(clientId) ?? 0);
+  }
+
+  clientEpoch(clientId: string): number {
+    return clientId === this.#client ? this.#epoch : (this.#sql.clientEpoch.get(clientId) ?? 0);
   }
 
   streamVersion(stream: string): number {

@@ -1,7 +1,14 @@
 import Database from 'better-sqlite3';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { HubError, HubErrorCode, toHubError } from '../hub/hub-error.ts';
-import type { ClientRecord, StoreAppendResult, StoreImportResult, StoreJsonPage } from './event-store.ts';
+import type {
+  ClientClaim,
+  ClientRecord,
+  NewClientClaim,
+  StoreAppendResult,
+  StoreImportResult,
+  StoreJsonPage,
+} from './event-store.ts';
 import { envelopeAt, type AppendAnswer, type AppendColumns } from './append-columns.ts';
 import { jsonPageOf } from './json-page.ts';
 import { importHubId, planImport } from './plan-import.ts';
@@ -89,6 +96,8 @@ export class SqliteLog {
   readonly #appendTx: (batch: AppendColumns) => AppendAnswer;
   readonly #readTx: <T>(fn: () => T) => T;
   readonly #importTx: (events: readonly CommittedEvent[], hubId: string | undefined) => StoreImportResult;
+  readonly #claimTx: (clientId: string, principal: string) => ClientClaim;
+  readonly #claimNewTx: (clientId: string, principal: string) => NewClientClaim;
 
   /**
    * Opens (creating or migrating it) the log; fails with a {@link HubError} `store`. Without
@@ -170,6 +179,23 @@ export class SqliteLog {
       return { imported: plan.events.length, skipped: plan.skipped, head: sql.head.get() ?? 0 };
     });
     this.#importTx = (events, hubId) => importTx.immediate(events, hubId);
+    const sql = this.#sql;
+    const claim = db.transaction((clientId: string, principal: string): ClientClaim => {
+      const row = sql.claimClient.get(clientId, principal) ?? sql.client.get(clientId);
+      if (row === undefined) return { lastClientSeq: 0, principal: undefined, epoch: 0 };
+      return { lastClientSeq: row.last_seq, principal: row.principal ?? undefined, epoch: row.epoch };
+    });
+    this.#claimTx = (clientId, principal) => claim.immediate(clientId, principal);
+    const claimNew = db.transaction((clientId: string, principal: string): NewClientClaim => {
+      const row = sql.client.get(clientId);
+      if (row !== undefined && row.principal !== null && row.principal !== principal) {
+        return { status: 'other-principal' };
+      }
+      if (row !== undefined && (row.epoch !== 0 || row.last_seq !== 0)) return { status: 'fenced' };
+      sql.claimNewClient.run(clientId, principal);
+      return { status: 'claimed', epoch: 1 };
+    });
+    this.#claimNewTx = (clientId, principal) => claimNew.immediate(clientId, principal);
     const read = db.transaction((fn: () => unknown) => fn());
     this.#readTx = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -250,6 +276,16 @@ export class SqliteLog {
     return this.#sql.client.get(clientId)?.principal === principal;
   }
 
+  /** `EventStore.claimClient`, in one IMMEDIATE transaction: ordered with every append. */
+  claimClient(clientId: string, principal: string): ClientClaim {
+    return this.#claimTx(clientId, principal);
+  }
+
+  /** `EventStore.claimNewClient`, in one IMMEDIATE transaction. */
+  claimNewClient(clientId: string, principal: string): NewClientClaim {
+    return this.#claimNewTx(clientId, principal);
+  }
+
   hubId(): string {
     const id = this.#sql.hubId.get('hub_id');
     if (id === undefined) throw new HubError(HubErrorCode.store, `${this.#db.name} has no hub id`);
@@ -319,8 +355,12 @@ function itemsOf(batch: AppendColumns): LogItem[] {
       expectedVersion: batch.expectedVersions[i],
     };
     const rejection = batch.rejections[i];
+    const epoch = batch.epochs?.[i];
     const envelope = envelopeAt(batch, i);
-    items.push(rejection === undefined ? { event, envelope } : { event, envelope, rejection });
+    const item: { -readonly [K in keyof LogItem]: LogItem[K] } = { event, envelope };
+    if (rejection !== undefined) item.rejection = rejection;
+    if (epoch !== undefined) item.epoch = epoch;
+    items.push(item);
   }
   return items;
 }
@@ -374,11 +414,21 @@ function prepareStatements(db: Database.Database) {
     eventById: db.prepare<[string], string>('SELECT event FROM events WHERE id = ?').pluck(),
     streamVersion: db.prepare<[string], number>('SELECT version FROM streams WHERE stream = ?').pluck(),
     lastSeq: db.prepare<[string], number>('SELECT last_seq FROM clients WHERE client_id = ?').pluck(),
-    client: db.prepare<[string], { last_seq: number; principal: string | null }>(
-      'SELECT last_seq, principal FROM clients WHERE client_id = ?',
+    client: db.prepare<[string], { last_seq: number; principal: string | null; epoch: number }>(
+      'SELECT last_seq, principal, epoch FROM clients WHERE client_id = ?',
+    ),
+    clientEpoch: db.prepare<[string], number>('SELECT epoch FROM clients WHERE client_id = ?').pluck(),
+    claimClient: db.prepare<[string, string], { last_seq: number; principal: string | null; epoch: number }>(
+      `UPDATE clients SET epoch = epoch + 1
+       WHERE client_id = ? AND (principal IS NULL OR principal = ?)
+       RETURNING last_seq, principal, epoch`,
+    ),
+    claimNewClient: db.prepare<[string, string]>(
+      `INSERT INTO clients (client_id, last_seq, principal, epoch) VALUES (?, 0, ?, 1)
+       ON CONFLICT (client_id) DO UPDATE SET principal = excluded.principal, epoch = 1`,
     ),
     firstLookups: db
-      .prepare<[string, string], [number, number | null, number | null]>(FIRST_LOOKUPS_SQL)
+      .prepare<[string, string], [number, number | null, number | null, number | null]>(FIRST_LOOKUPS_SQL)
       .raw(),
     rejection: db.prepare<[string, number], RejectionRow>(
       `SELECT event_id, code, message, current_version

@@ -15,6 +15,7 @@ export type { SqliteMigration } from './run-sqlite-migrations.ts';
  *   of each refused (client_id, client_seq), the answer a re-push gets. A committed seq needs no
  *   row: the event, found by its id, names its client and seq.
  * - `meta`: `hub_id`, the log's id.
+ * - 5: `clients.epoch`, the fence of a client's sessions (`EventStore.claimClient`).
  * - 4: recorded `id-conflict` messages no longer name a position.
  * - 3: `clients.principal` holds `principalKey` (JSON `[iss, sub]`) instead of `iss|sub`.
  */
@@ -110,6 +111,14 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
         SET message = 'event ' || event_id || ' was committed already with different content'
         WHERE code = 'id-conflict';
       `);
+    },
+  },
+  {
+    // Every `hello` of a known client moves its epoch up; an append of an older session is fenced.
+    version: 5,
+    name: 'client epochs',
+    up(db) {
+      db.exec(`ALTER TABLE clients ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0 CHECK (epoch >= 0)`);
     },
   },
 ];

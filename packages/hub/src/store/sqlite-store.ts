@@ -4,7 +4,9 @@ import { CommittedChange, resultsOf } from './committed-change.ts';
 import { HeadWatchers } from './head-watchers.ts';
 import { RecentCommits } from './recent-commits.ts';
 import type {
+  ClientClaim,
   ClientRecord,
+  NewClientClaim,
   EventStore,
   HeadChange,
   StoreAppend,
@@ -307,6 +309,22 @@ class SqliteEventStore implements EventStore {
     return this.#run(
       (handle) => ({ op: 'bindClient', handle, clientId, principal }),
       (log) => log.bindClient(clientId, principal),
+    );
+  }
+
+  async claimClient(clientId: string, principal: string): Promise<ClientClaim> {
+    this.#open();
+    return this.#run(
+      (handle) => ({ op: 'claimClient', handle, clientId, principal }),
+      (log) => log.claimClient(clientId, principal),
+    );
+  }
+
+  async claimNewClient(clientId: string, principal: string): Promise<NewClientClaim> {
+    this.#open();
+    return this.#run(
+      (handle) => ({ op: 'claimNewClient', handle, clientId, principal }),
+      (log) => log.claimNewClient(clientId, principal),
     );
   }
 

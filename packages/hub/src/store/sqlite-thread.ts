@@ -28,7 +28,7 @@ export type SqliteCall =
   | { readonly op: 'streamVersion'; readonly handle: number; readonly stream: string }
   | { readonly op: 'client'; readonly handle: number; readonly clientId: string }
   | {
-      readonly op: 'bindClient';
+      readonly op: 'bindClient' | 'claimClient' | 'claimNewClient';
       readonly handle: number;
       readonly clientId: string;
       readonly principal: string;

@@ -67,6 +67,10 @@ function run(request: SqliteRequest): unknown {
       return log.client(request.clientId);
     case 'bindClient':
       return log.bindClient(request.clientId, request.principal);
+    case 'claimClient':
+      return log.claimClient(request.clientId, request.principal);
+    case 'claimNewClient':
+      return log.claimNewClient(request.clientId, request.principal);
     case 'hubId':
       return log.hubId();
     case 'checkpoint':
