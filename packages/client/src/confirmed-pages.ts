@@ -35,8 +35,8 @@ export function toPage(events: readonly CommittedEvent[]): PageRow {
  * The rows at the end of `events` that the next insert may add to, in key order: the last page,
  * stored as one row, or, while it holds fewer than {@link TAIL_FILL} events, as a row per small
  * insert (nothing stored is rewritten until they make a page of {@link TAIL_FILL}). What a store
- * knows of its tail from its last write; read, it is the last row alone (rows of a small page
- * before it then stay rows of their own: readers take pages of any size).
+ * knows of its tail from its last write; read (after a reload, or another tab's write), it is the
+ * last row with the rows before it that make a small page with it ({@link readTail}).
  */
 export type PageTail = readonly PageRow[];
 
@@ -71,7 +71,7 @@ export async function writePages(
   fresh: readonly CommittedEvent[],
   tail?: PageTail,
 ): Promise<PageTail> {
-  const rows = tail ?? (await tx.scan('events', { reverse: true, limit: 1 }));
+  const rows = tail ?? (await readTail(tx));
   const held = rows.reduce((n, row) => n + row.events.length, 0);
   if (rows.length > 0 && fillsLastPage(held, fresh.length)) {
     if (held + fresh.length < TAIL_FILL) {
@@ -128,6 +128,30 @@ export async function cutPages(tx: WriteTx<ClientRows>, cut: number): Promise<vo
     pages.map((p) => p.first),
   );
   await tx.put('events', toPages(pages.flatMap((p) => p.events).filter((e) => e.position <= cut)));
+}
+
+/**
+ * The tail as the log holds it: the last row, and the rows before it that hold, with it, fewer
+ * than {@link TAIL_FILL} events, told without reading them by their positions (unique: rows from
+ * key k on hold at most `last - k + 1` events), so that the single-event rows a store wrote before
+ * a reload still make one page with the next ones. Reads one row and some keys, then the rows of
+ * a small page (fewer than TAIL_FILL events) only.
+ */
+async function readTail(tx: ReadTx<ClientRows>): Promise<PageTail> {
+  const [last] = await tx.scan('events', { reverse: true, limit: 1 });
+  if (last === undefined || last.events.length >= TAIL_FILL) return last === undefined ? [] : [last];
+  const keys = await tx.scanKeys('events', {
+    upper: last.first,
+    upperOpen: true,
+    reverse: true,
+    limit: TAIL_FILL,
+  });
+  let lowest = last.first;
+  for (const key of keys as number[]) {
+    if (last.last - key + 1 >= TAIL_FILL) break;
+    lowest = key;
+  }
+  return lowest === last.first ? [last] : tx.scan('events', { lower: lowest });
 }
 
 /** Cuts consecutive events into pages of {@link PAGE_SIZE}. */

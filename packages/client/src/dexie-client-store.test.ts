@@ -199,6 +199,24 @@ it('lays confirmed events out in pages: bulk inserts fill them to PAGE_SIZE, liv
   store.close();
 });
 
+it('merges the single-event rows written before a reload into the next page of TAIL_FILL', async () => {
+  const name = `reload-${Date.now()}`;
+  const options = { name, indexedDB: { indexedDB, IDBKeyRange } };
+  const events = Array.from({ length: 40 }, (_, i) => sampleCommitted({ position: i + 1 }));
+  const before = new DexieClientStore(options);
+  await before.open();
+  for (const event of events.slice(0, 10)) await before.insertConfirmed([event]);
+  before.close();
+  // Reloaded: the store knows no tail, and reads it.
+  const after = new DexieClientStore(options);
+  await after.open();
+  for (const event of events.slice(10)) await after.insertConfirmed([event]);
+  const pages = await after.db.table<{ events: unknown[] }>('events').orderBy('first').toArray();
+  expect(pages.map((p) => p.events.length)).toEqual([TAIL_FILL, ...Array.from({ length: 8 }, () => 1)]);
+  expect(await after.readConfirmed()).toEqual(events);
+  after.close();
+});
+
 it('adds live events to the tail it last wrote only while no other tab wrote the log meanwhile', async () => {
   const name = `tail-${Date.now()}`;
   const [a, b] = [0, 1].map(() => new DexieClientStore({ name, indexedDB: { indexedDB, IDBKeyRange } }));
