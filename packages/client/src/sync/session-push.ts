@@ -238,7 +238,9 @@ export class PushPipeline {
       this.#guardedInFlight.set(stream, (this.#guardedInFlight.get(stream) ?? 0) + 1);
     void this.#send(batch, reminders, repair)
       .then((settled) => {
-        if (settle && settled) this.#settleUpTo = 0;
+        // Settled only once the rows up to the welcome's seq all went: a batch cut at `maxEvents`
+        // leaves the rest to settle on their own, before anything numbered past it.
+        if (settle && settled && batch[batch.length - 1]!.clientSeq >= this.#settleUpTo) this.#settleUpTo = 0;
       })
       .catch((error: unknown) => this.#link.finish(toClientError(error)))
       .finally(() => {
