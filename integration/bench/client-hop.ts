@@ -7,7 +7,9 @@
  * leaves), bare → client (adds B's client: frame → `projection$`), client → client (the
  * benchmark's path). Prints p50 and p99 of each, the CPU time A's and B's processes spent per
  * sample on each path (`process.cpuUsage`, which the machine's load does not inflate as it does
- * wall-clock times), and A's append → push frame leaving (A's own clock).
+ * wall-clock times), A's append → push frame leaving (A's own clock), and B's own share on its
+ * clock: the `events` frame reaching the socket's transport (before Socket.IO decodes it) → the
+ * sync decoded it (its `broadcast` tap) → `projection$`, against the bare socket's frame → handler.
  *
  * Run: `node --import tsx integration/bench/client-hop.ts [samples per path]`
  */
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { connectToHub, startHubProcess } from '@eventloom/sync-lab';
 import { HUB_BIN } from '@eventloom/hub-server/testing';
 import { MessageName } from '@eventloom/protocol';
+import { defaultSocketFactory, type SocketFactory, type SyncSocket } from '@eventloom/client';
 import { todoCount } from '@eventloom/client/testing';
 import { percentile } from '../../bench/report.ts';
 import { forkScript, now, openNodeClient, pause, whenLive } from './sync-bench-kit.ts';
@@ -26,16 +29,50 @@ const ROUNDS = 4;
 const WARMUP = 50;
 const dir = mkdtempSync(join(tmpdir(), 'eventloom-client-hop-'));
 const streams = { client: 'hop:client', bare: 'hop:bare' } as const;
+
+/** What reaches past Socket.IO: the Engine.IO transport, whose `onData` sees each frame undecoded. */
+interface EngineSocket {
+  readonly io: {
+    on(event: 'open', listener: () => void): unknown;
+    readonly engine?: { readonly transport: { onData(data: unknown): void } };
+  };
+}
+/**
+ * Calls `seen` when an `events` frame reaches the socket's transport, before anything decodes it:
+ * at once if the socket is open, else once it opens (WebSocket only, as both B's are).
+ */
+function tapFrames(socket: EngineSocket, seen: () => void): void {
+  const tap = () => {
+    const transport = socket.io.engine!.transport;
+    const onData = transport.onData.bind(transport);
+    transport.onData = (data: unknown) => {
+      if (typeof data === 'string' && data.startsWith('42["events"')) seen();
+      onData(data);
+    };
+  };
+  if (socket.io.engine === undefined) socket.io.on('open', tap);
+  else tap();
+}
+/** When B's client and the bare B last received an `events` frame, and when B's sync had decoded it. */
+const frames = { client: 0, decoded: 0, bare: 0 };
+const framesOfB: SocketFactory = (url, options) => {
+  const socket = defaultSocketFactory(url, options);
+  tapFrames(socket as SyncSocket & EngineSocket, () => (frames.client = now()));
+  return socket;
+};
+
 const hub = await startHubProcess({ bin: HUB_BIN, dbPath: join(dir, 'hub.db') });
 const b = await openNodeClient(hub.url, {
   projections: [todoCount],
-  sync: { subscriptions: [streams.client] },
+  sync: { subscriptions: [streams.client], socket: framesOfB },
 });
 await whenLive(b.sync);
+b.sync.attach({ broadcast: () => (frames.decoded = now()) });
 const { socket: bareB } = await connectToHub(hub.url, {
   clientId: `hop-b-${process.pid}`,
   subscriptions: [streams.bare],
 });
+tapFrames(bareB as unknown as EngineSocket, () => (frames.bare = now()));
 const writer = await forkScript('./client-hop-writer.ts', [hub.url, streams.client, streams.bare]);
 
 let seen = 0;
@@ -57,6 +94,8 @@ bareB.on(MessageName.events, () => {
 
 let sent = 0;
 const leftMs: number[] = [];
+/** B's own share, by receiver: frame → decoded, decoded → `projection$` (client); frame → handler (bare). */
+const inB = { decode: [] as number[], fold: [] as number[], bare: [] as number[] };
 function ask(op: 'client' | 'bare', stream: string): Promise<number> {
   return new Promise((resolve) => {
     writer.child.once('message', (m) => {
@@ -74,6 +113,10 @@ async function sample(from: 'client' | 'bare', to: 'client' | 'bare'): Promise<n
       : new Promise<number>((resolve) => (bareWaiter = resolve));
   const start = await ask(from, streams[to]);
   const at = await arrived;
+  if (to === 'client') {
+    inB.decode.push(frames.decoded - frames.client);
+    inB.fold.push(at - frames.decoded);
+  } else inB.bare.push(at - frames.bare);
   // Between samples, so that A's ack and B's write have landed.
   await pause(2);
   return at - start;
@@ -86,6 +129,7 @@ const paths = [
   ['client → client', 'client', 'client'],
 ] as const;
 for (let i = 0; i < WARMUP; i++) for (const [, from, to] of paths) await sample(from, to);
+for (const ms of Object.values(inB)) ms.length = 0;
 const samples = new Map<string, number[]>(paths.map(([name]) => [name, []]));
 /** CPU time (user + system, µs) of A's process and of this one (B, with the bare B), per path. */
 const cpu = new Map<string, { a: number; b: number }>(paths.map(([name]) => [name, { a: 0, b: 0 }]));
@@ -122,6 +166,10 @@ for (const [name, ms] of samples) {
 }
 console.log(
   `A: append → push left: p50 ${percentile(leftMs, 50).toFixed(3)} ms, p99 ${percentile(leftMs, 99).toFixed(3)} ms`,
+);
+const ms = (values: number[], p: number) => percentile(values, p).toFixed(3);
+console.log(
+  `B: frame → decoded p50 ${ms(inB.decode, 50)} ms (p99 ${ms(inB.decode, 99)}), decoded → projection$ p50 ${ms(inB.fold, 50)} ms (p99 ${ms(inB.fold, 99)}); bare socket frame → handler p50 ${ms(inB.bare, 50)} ms (p99 ${ms(inB.bare, 99)})`,
 );
 bareB.disconnect();
 await writer.close();

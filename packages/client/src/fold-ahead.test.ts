@@ -69,6 +69,26 @@ describe('folding confirmed events ahead of their write', () => {
     await close();
   });
 
+  it('folds them before insertConfirmed returns on an idle client, and after the task running on a busy one', async () => {
+    const { store, loom, counts, close } = await open();
+    // What open() queued has settled: the client is idle.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const port = syncPortOf(loom);
+    const first = port.insertConfirmed([added(1)], { from: 0 });
+    expect(counts).toEqual([0, 1]);
+    // Its write is held: the next one waits for that task, then folds ahead of its own write.
+    const second = port.insertConfirmed([added(2)], { from: 1 });
+    expect(counts).toEqual([0, 1]);
+    await written(store, 1);
+    store.held!.release();
+    await first;
+    await written(store, 2);
+    expect(counts).toEqual([0, 1, 2]);
+    store.held!.release();
+    expect(await second).toEqual({ inserted: 1, position: 2 });
+    await close();
+  });
+
   it('goes back to what the store holds when the write fails, and folds the events when they come again', async () => {
     const { store, loom, counts, close } = await open();
     const first = syncPortOf(loom).insertConfirmed([added(1)], { from: 0 });
@@ -95,8 +115,9 @@ describe('folding confirmed events ahead of their write', () => {
       [[added(5)], {}],
     ] as const) {
       const before = counts.at(-1);
+      const writes = store.writes;
       const inserting = syncPortOf(loom).insertConfirmed(events, options);
-      await written(store, store.writes + 1);
+      await written(store, writes + 1);
       expect(counts.at(-1)).toBe(before);
       store.held!.release();
       store.held = undefined;

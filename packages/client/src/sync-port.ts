@@ -227,7 +227,9 @@ export class LoomSyncPort implements SyncPort {
     events: readonly CommittedEvent[],
     options?: { readonly until?: number; readonly from?: number },
   ): Promise<{ readonly inserted: number; readonly position: number }> => {
-    return this.#runtime.run(async () => {
+    // Started at once on an idle client: a live event reaches `projection$` inside the socket's
+    // listener, not a microtask later.
+    return this.#runtime.runNow(async () => {
       const until = options?.until;
       // The projections show the hub's events before the write lands (the hub holds them).
       const ahead =

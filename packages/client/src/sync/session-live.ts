@@ -55,7 +55,7 @@ export class LiveFeed {
     const message = decoded.value;
     this.#host.broadcast(message.events);
     this.#log.inbound
-      .run(async () => {
+      .runNow(async () => {
         if (this.#catchUp.running() || !this.#link.ready) {
           if (this.#held.push(message) > MAX_HELD) {
             this.#held.length = 0;
