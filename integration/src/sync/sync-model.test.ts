@@ -106,6 +106,8 @@ interface Real {
   readonly devices: Device[];
   /** Every append of the run, for `checkHistory`. */
   readonly appends: Map<string, Omit<AppendRecord, 'outcome' | 'position'>>;
+  /** The seq each decided event (`execute`) was given, as `appends` keeps those of the appends. */
+  readonly decided: Map<string, { readonly clientId: string; readonly clientSeq: number }>;
 }
 
 type SyncCommand = fc.AsyncCommand<Model, Real>;
@@ -333,6 +335,7 @@ class Decide implements SyncCommand {
       if (this.complete) m.guardedDone.add(id);
       else m.guardedAdded.add(id);
       expect(result.events.map((e) => e.expectedVersion)).not.toContain(undefined);
+      for (const e of result.events) r.decided.set(e.id, { clientId: e.clientId, clientSeq: e.clientSeq });
     } else {
       // Refused here: the device holds it added (confirmed or pending), or completed already.
       const codes = this.complete ? ['missing', 'already-done'] : ['exists'];
@@ -635,7 +638,7 @@ async function openRun(run: number, clients: number): Promise<Real> {
     watch(device);
     devices.push(device);
   }
-  return { ns, hub, devices, appends: new Map() };
+  return { ns, hub, devices, appends: new Map(), decided: new Map() };
 }
 
 function watch(device: Device): void {
@@ -734,9 +737,9 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
   const killedAdds = new Set(m.inFlight.flat());
   const stored = new Map(whole.map((e) => [e.id, e]));
   const bySeq = new Map(whole.map((e) => [`${e.clientId}#${e.clientSeq}`, e]));
-  const recorded = new Map([...r.appends].map(([id, a]) => [id, a.clientSeq]));
+  const recorded = new Map([...r.appends, ...r.decided].map(([id, a]) => [id, a.clientSeq]));
   const moved = (id: string) => recorded.has(id) && stored.get(id)?.clientSeq !== recorded.get(id);
-  for (const [id, a] of r.appends) {
+  for (const [id, a] of [...r.appends, ...r.decided]) {
     const event = stored.get(id);
     if (event === undefined || event.clientSeq === a.clientSeq) continue;
     const holder = bySeq.get(`${a.clientId}#${a.clientSeq}`);
@@ -746,7 +749,9 @@ async function finalCheck(m: Model, r: Real): Promise<void> {
     expect(taken, `${id} moved from seq ${a.clientSeq}, held by ${holder?.id}`).toBe(true);
     expect(event.clientSeq).toBeGreaterThan(a.clientSeq);
     count('seqMoved');
-    r.appends.set(id, { ...a, clientSeq: event.clientSeq });
+    const appended = r.appends.get(id);
+    if (appended !== undefined) r.appends.set(id, { ...appended, clientSeq: event.clientSeq });
+    else r.decided.set(id, { ...a, clientSeq: event.clientSeq });
   }
 
   const acks = new Map(r.devices.flatMap((d) => [...d.tap.acks]));
