@@ -306,8 +306,9 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     const promise = new Promise<EventEnvelope>((resolve, reject) =>
       entries.push({ stream, event, options, resolve, reject }),
     );
-    // Open to later appends until its task starts: at once if the queue is idle (the push leaves
-    // before `append` returns), else behind the task running.
+    // Open to later appends until its task starts: at once if every task has settled (the push
+    // leaves before `append` returns), else behind the task running (also for an append awaited
+    // just before: its task settles a few microtasks after it resolves).
     const opened: AppendGroup = { entries, queuedAt: runtime.queued + 1 };
     if (!runtime.closed) this.#appendGroup = opened;
     runtime

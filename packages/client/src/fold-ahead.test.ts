@@ -11,7 +11,7 @@ import { ClientError, ClientErrorCode } from './client-error.ts';
 import { createEventloom } from './eventloom.ts';
 import { MemoryClientStore } from './memory-client-store.ts';
 import { syncPortOf } from './sync-port-access.ts';
-import { todoCount, todoRegistry } from './testing/todo-model.ts';
+import { TodoAdded, todoCount, todoRegistry } from './testing/todo-model.ts';
 
 /** A memory store whose writes of confirmed events wait for the test to let them land, or fail. */
 class HeldStore extends MemoryClientStore {
@@ -124,6 +124,53 @@ describe('folding confirmed events ahead of their write', () => {
       await inserting;
     }
     expect(counts.at(-1)).toBe(2);
+    await close();
+  });
+
+  it('queues an append made by a projection$ subscriber while a live insert folds, behind that insert', async () => {
+    const { store, loom, counts, close } = await open();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Tasks that touch the store: one at a time, so never two in flight.
+    let inFlight = 0;
+    let most = 0;
+    const counted =
+      <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await write(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+    store.appendPending = counted(store.appendPending.bind(store));
+    store.insertConfirmed = counted(store.insertConfirmed.bind(store));
+    // A reaction: the first hub event makes this client append one of its own.
+    let appended: Promise<unknown> | undefined;
+    const reaction = loom.projection$(todoCount).subscribe((n) => {
+      if (n === 1 && appended === undefined)
+        appended = loom.append('list:1', TodoAdded.create({ id: 'mine', title: 'mine', tags: [] }));
+    });
+    // The reaction's subscription has its first state, and the client is idle again.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const inserting = syncPortOf(loom).insertConfirmed([added(1)], { from: 0 });
+    expect(appended).toBeDefined();
+    await written(store, 1);
+    // The insert's write is held: the append waits for it.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(inFlight).toBe(1);
+    expect(counts).toEqual([0, 1]);
+    store.held!.release();
+    await inserting;
+    await appended;
+    expect(most).toBe(1);
+    expect(counts).toEqual([0, 1, 2]);
+    expect(await firstValueFrom(loom.projection$(todoCount))).toBe(2);
+    expect((await loom.readEvents()).map((e) => e.position)).toEqual([1]);
+    expect((await store.readPending()).map((row) => row.event.data)).toEqual([
+      { id: 'mine', title: 'mine', tags: [] },
+    ]);
+    reaction.unsubscribe();
     await close();
   });
 });

@@ -34,8 +34,10 @@ export class LoomRuntime {
   }
 
   /**
-   * Like {@link run}, but an idle queue starts the task at once, in the caller's stack (see
-   * `SerialQueue.runNow`): an append's push leaves before `append` returns.
+   * Like {@link run}, but an idle queue (every task settled) starts the task at once, in the
+   * caller's stack (see `SerialQueue.runNow`): an append's push leaves before `append` returns.
+   * Not for `await append(); append()`: the first task settles a few microtasks after it resolves
+   * its caller, so the second one queues behind it.
    */
   runNow<T>(task: () => Promise<T>): Promise<T> {
     return this.#enqueue(task, true);

@@ -80,4 +80,48 @@ describe('SerialQueue', () => {
     await draining;
     expect(log).toEqual(['a start', 'a end']);
   });
+  it('a task queued in a runNow task’s synchronous part starts after it settles, and drain waits for it', async () => {
+    const queue = new SerialQueue();
+    const log: string[] = [];
+    const outer = gate(log, 'outer');
+    let nested: Promise<unknown>[] = [];
+    const first = queue.runNow(() => {
+      const running = outer.task();
+      // Before the outer task's first await: a subscriber that appends while the task emits.
+      nested = [
+        queue.runNow(async () => void log.push('inner runNow')),
+        queue.run(async () => void log.push('inner run')),
+      ];
+      return running;
+    });
+    expect(log).toEqual(['outer start']);
+    let drained = false;
+    const draining = queue.drain().then(() => (drained = true));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(log).toEqual(['outer start']);
+    outer.open();
+    await first;
+    await draining;
+    expect(log).toEqual(['outer start', 'outer end', 'inner runNow', 'inner run']);
+    expect(drained).toBe(true);
+    await Promise.all(nested);
+  });
+
+  it('drain after a runNow task queued more in its synchronous part waits for all of them', async () => {
+    const queue = new SerialQueue();
+    const log: string[] = [];
+    const inner = gate(log, 'inner');
+    void queue.runNow(async () => {
+      void queue.run(inner.task);
+      log.push('outer');
+    });
+    let drained = false;
+    const draining = queue.drain().then(() => (drained = true));
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(log).toEqual(['outer', 'inner start']);
+    expect(drained).toBe(false);
+    inner.open();
+    await draining;
+    expect(log).toEqual(['outer', 'inner start', 'inner end']);
+  });
 });

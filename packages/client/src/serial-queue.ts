@@ -16,17 +16,24 @@ export class SerialQueue {
   /**
    * Like {@link run}, but when no task is queued or running, `task` starts at once, in the caller's
    * stack, instead of a microtask later: what it does before its first `await` is done when this
-   * returns (an append's push leaves before the caller goes on). A task that throws rejects.
+   * returns (an append's push leaves before the caller goes on). The queue is busy before `task`
+   * is called, so a task it queues in its synchronous part (a subscriber that appends while the
+   * task emits) waits for it. "Idle" means every task has settled: a task settles a few microtasks
+   * after it resolves its caller, so `await append(); append()` queues the second one. A task
+   * that throws rejects.
    */
   runNow<T>(task: () => Promise<T>): Promise<T> {
     if (this.#open > 0) return this.run(task);
+    let release!: () => void;
+    void this.#track(new Promise<void>((resolve) => (release = resolve)));
     let started: Promise<T>;
     try {
       started = task();
     } catch (error) {
       started = Promise.reject(error);
     }
-    return this.#track(started);
+    started.then(release, release);
+    return started;
   }
 
   /** Resolves when every task queued so far has settled. */

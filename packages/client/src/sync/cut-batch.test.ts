@@ -2,7 +2,7 @@ import type { EventEnvelope } from '@eventloom/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OutboxRow } from '../client-store.ts';
-import { cutBatch, rowBytes, type BatchInput } from './cut-batch.ts';
+import { cutAtBoundaries, cutBatch, rowBytes, type BatchInput } from './cut-batch.ts';
 import { RefusalReminders } from './refusal-reminders.ts';
 
 const STREAMS = ['s:a', 's:b', 's:c'] as const;
@@ -258,5 +258,38 @@ describe('cutBatch', () => {
     expect(cutBatch({ ...input, rows: counted }).batch).toEqual(counted);
     // Each row once, the last one with them.
     expect(serialised).toBe(3);
+  });
+});
+
+describe('cutAtBoundaries', () => {
+  /** A batch of rows by clientSeq, the seqs in `reminders` sent again ahead of a row. */
+  const cut = (seqs: readonly number[], reminders: readonly number[] = []) => ({
+    batch: seqs.map((clientSeq) => ({ clientSeq }) as OutboxRow),
+    reminders: new Set(reminders),
+    blocked: false,
+  });
+  const seqs = (batch: readonly OutboxRow[]) => batch.map((r) => r.clientSeq);
+
+  it('takes a reminder ahead of a row past the welcome’s seq for a normal batch, not a settle batch', () => {
+    const { batch, settle, repair } = cutAtBoundaries(cut([2, 5], [2]), { repairUpTo: 0, settleUpTo: 3 });
+    expect([seqs(batch), settle, repair]).toEqual([[2, 5], false, false]);
+  });
+
+  it('ends a settle batch on a row, not on the reminder of the row cut off (the push cursor never goes back)', () => {
+    const { batch, settle } = cutAtBoundaries(cut([3, 2, 5], [2]), { repairUpTo: 0, settleUpTo: 3 });
+    expect([seqs(batch), settle]).toEqual([[3], true]);
+    const rows = cutAtBoundaries(cut([1, 2, 7, 3, 4], [7]), { repairUpTo: 0, settleUpTo: 3 });
+    expect([seqs(rows.batch), rows.settle]).toEqual([[1, 2, 7, 3], true]);
+  });
+
+  it('ends a repair batch on a row too, and cuts the settle boundary inside it', () => {
+    const repaired = cutAtBoundaries(cut([3, 2, 5], [2]), { repairUpTo: 3, settleUpTo: 0 });
+    expect([seqs(repaired.batch), repaired.repair, repaired.settle]).toEqual([[3], true, false]);
+    const normal = cutAtBoundaries(cut([2, 5], [2]), { repairUpTo: 3, settleUpTo: 0 });
+    expect([seqs(normal.batch), normal.repair]).toEqual([[2, 5], false]);
+    const both = cutAtBoundaries(cut([1, 3, 4, 6]), { repairUpTo: 2, settleUpTo: 4 });
+    expect([seqs(both.batch), both.repair, both.settle]).toEqual([[1], true, true]);
+    const after = cutAtBoundaries(cut([3, 4, 6]), { repairUpTo: 2, settleUpTo: 4 });
+    expect([seqs(after.batch), after.repair, after.settle]).toEqual([[3, 4], false, true]);
   });
 });

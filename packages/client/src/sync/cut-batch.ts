@@ -96,6 +96,46 @@ export function cutBatch(input: BatchInput): Batch {
   return { batch, reminders, blocked };
 }
 
+/** Seqs the session cuts a batch at, on top of {@link cutBatch}'s rules. */
+export interface Boundaries {
+  /** Own events a restored log lost, at or below this seq, go in repair pushes of their own (0: none). */
+  readonly repairUpTo: number;
+  /** Rows at or below the welcome's seq go in settle batches of their own. */
+  readonly settleUpTo: number;
+}
+
+/** A batch cut at the session's boundaries. */
+export interface BoundedBatch {
+  readonly batch: OutboxRow[];
+  /** Its rows are own events a restored log lost. */
+  readonly repair: boolean;
+  /** Its rows are at or below the welcome's seq. */
+  readonly settle: boolean;
+}
+
+/**
+ * Cuts a batch from {@link cutBatch} (not empty) where a boundary lies between its rows: the side
+ * of each boundary is the one its first row (reminders aside: their answers are known, they decide
+ * nothing) is on. Reminders left last are dropped, as `cutBatch` does: the push cursor stays on
+ * the rows themselves, never going back below rows already sent.
+ */
+export function cutAtBoundaries(cut: Batch, bounds: Boundaries): BoundedBatch {
+  const { reminders } = cut;
+  const batch = [...cut.batch];
+  const row = (r: OutboxRow) => !reminders.has(r.clientSeq);
+  const lead = (): OutboxRow => batch.find(row) ?? batch[0]!;
+  const split = (upTo: number): boolean => {
+    const below = lead().clientSeq <= upTo;
+    const at = batch.findIndex((r) => row(r) && r.clientSeq <= upTo !== below);
+    if (at > 0) batch.splice(at);
+    while (batch.length > 1 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
+    return below;
+  };
+  const repair = bounds.repairUpTo > 0 && split(bounds.repairUpTo);
+  const settle = split(bounds.settleUpTo);
+  return { batch, repair, settle };
+}
+
 /** A row's share of a push message: its event's JSON and a comma. */
 export function rowBytes(row: OutboxRow): number {
   return utf8Length(JSON.stringify(row.event)) + 1;

@@ -3,7 +3,7 @@ import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts'
 import type { OutboxRow } from '../client-store.ts';
 import type { AckInput } from '../sync-port.ts';
 import { UNDECIDED_CODES } from './conflict-policy.ts';
-import { cutBatch } from './cut-batch.ts';
+import { cutAtBoundaries, cutBatch } from './cut-batch.ts';
 import { clientCode, issueError } from './session-errors.ts';
 import type { Refusal, SessionHost } from './session-host.ts';
 import type { SessionLink } from './session-link.ts';
@@ -27,7 +27,7 @@ export class PushPipeline {
   #hubHoldsAside = false;
   /** Undecided rows up to this seq go first, alone: the hub may hold other events at their seqs. */
   #settleUpTo = 0;
-  /** The hub's head at `hello`, for a realign after a `seq-used` refusal. */
+  /** The hub's head at `hello`: what a realign takes (it goes unused after a `seq-used` refusal). */
   #hubHead = 0;
   /** A batch of rows up to `#settleUpTo` is in flight: nothing else goes until its answer. */
   #settling = false;
@@ -204,21 +204,14 @@ export class PushPipeline {
         }
         return;
       }
-      const batch = [...cutRows];
       // Own events a restored log lost go in pushes of their own, flagged for the hub to count.
-      const repair = batch[0]!.clientSeq <= this.#repairUpTo;
-      if (this.#repairUpTo > 0) {
-        const cut = batch.findIndex((row) => row.clientSeq <= this.#repairUpTo !== repair);
-        if (cut > 0) batch.splice(cut);
-      }
       // Rows at or below the welcome's seq go alone, every one of them (a batch that mixed them
-      // with later rows could see those stored before a row refused `seq-used`); reminders of
-      // refused rows, whose answers are known, decide nothing.
-      const settleUpTo = this.#settleUpTo;
-      const lead = batch.find((row) => !reminders.has(row.clientSeq)) ?? batch[0]!;
-      if (lead.clientSeq <= settleUpTo) {
-        const cut = batch.findIndex((row) => row.clientSeq > settleUpTo && !reminders.has(row.clientSeq));
-        if (cut > 0) batch.splice(cut);
+      // with later rows could see those stored before a row refused `seq-used`).
+      const { batch, repair, settle } = cutAtBoundaries(
+        { batch: cutRows, reminders, blocked },
+        { repairUpTo: this.#repairUpTo, settleUpTo: this.#settleUpTo },
+      );
+      if (settle) {
         this.#settling = true;
         this.#sendBatch(batch, reminders, repair && this.#hubRepairs, true);
         return;
@@ -255,24 +248,27 @@ export class PushPipeline {
       });
   }
 
-  /** Sends a batch and records its answers; whether every event got one. */
+  /** Sends a batch and records its answers (rows without one are pushed again). */
   async #send(
     batch: readonly OutboxRow[],
     reminders: ReadonlySet<number> = new Set(),
     repair = false,
-  ): Promise<boolean> {
+  ): Promise<void> {
     let answer: unknown;
     try {
       const events = batch.map((r) => r.event);
       answer = await this.#link.request(MessageName.push, repair ? { events, repair: true } : { events });
     } catch {
-      return false; // the session ended: the next one pushes these again
+      return; // the session ended: the next one pushes these again
     }
-    if (!this.#link.open) return false;
+    if (!this.#link.open) return;
     const decoded = decodePushAck(answer);
     if (!decoded.ok) {
-      this.#refusedWhole(batch, decoded.error);
-      return false;
+      // A later hello of this client id took over (protocol 6): the session ends, reported once
+      // (by the engine, with its outcome), not held and reported here as well.
+      if (decoded.error.code === ErrorCode.superseded) this.#link.finish(issueError(decoded.error, 'push'));
+      else this.#refusedWhole(batch, decoded.error);
+      return;
     }
     const { results } = decoded.value;
     const acks: AckInput[] = [];
@@ -317,20 +313,23 @@ export class PushPipeline {
     if (refusals.length > 0) await this.#host.refused(refusals);
     if (usedFrom !== undefined) {
       if (usedFrom > this.#settleUpTo) {
-        // Past the seq settled against the welcome: the hub's seq is not known here (a hub older
-        // than 6 may have moved it since), and a guess could put later events first. Hello again.
+        // Past the seq settled against the welcome: only a hub older than 6 (no epoch fence) moves
+        // it after the welcome, and the hub's seq is not known here. Hello again rather than guess
+        // a seq (a wrong one could put later events first). That does not undo what this batch
+        // did: its rows after `usedFrom` may already be stored after the other session's events,
+        // out of append order; only protocol 6 rules that out.
         const message = `hub: clientSeq ${usedFrom} was used after the welcome: saying hello again`;
         this.#link.finish(new ClientError(ClientErrorCode.seqUsed, message));
-        return false;
+        return;
       }
       // The hub holds other events from this seq on: number the undecided rows past its seq,
       // which is the welcome's (a settling batch moves nothing: every row in it is at or below).
+      // `hubHead` goes unused with `usedFrom` (see `RealignInput.usedFrom`).
       await this.#host.port.realign({ hubClientSeq: this.#settleUpTo, hubHead: this.#hubHead, usedFrom });
       rewind = Math.min(rewind ?? Infinity, usedFrom - 1);
     }
     if (rewind !== undefined) this.#rewind(rewind, hold);
     this.#host.progressed();
-    return rewind === undefined;
   }
 
   /** The hub refused the whole push: smaller batches for `too-large`, else wait and push again. */

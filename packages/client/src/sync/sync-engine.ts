@@ -304,7 +304,8 @@ export class SyncEngine implements Sync {
       if (!this.#shouldRun()) break;
       this.#setState('connecting');
       // Superseded: another connection of this client id (a second instance, which the tab
-      // lock should prevent) said hello since. Backing off, not at once, the two cannot ping-pong.
+      // lock should prevent) said hello since. Backing off, not at once: two live instances still
+      // take over from each other at every hello, but each takes longer to come back.
       if (outcome.live && outcome.error?.code !== ClientErrorCode.superseded) this.#attempt = 0;
       await this.#sleep(this.#backoff.delay(this.#attempt++));
     }
