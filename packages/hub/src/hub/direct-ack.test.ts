@@ -79,6 +79,31 @@ describe('sendAck', () => {
     expect(frames).toHaveBeenCalledTimes(1);
   });
 
+  it('writes an ack once when Socket.IO wrote it: a later call that could write directly sends nothing', async () => {
+    const { client, socket, acks } = await setup('websocket');
+    const frames = vi.spyOn(
+      (
+        engineConnectionOf(socket).transport.socket as unknown as {
+          _sender: { sendFrame(l: Buffer[]): void };
+        }
+      )._sender,
+      'sendFrame',
+    );
+    const answered = client.emitWithAck('ask', 1);
+    await until(() => acks.length === 1, 'the request arrives');
+
+    // A text that lends its buffer goes through Socket.IO (see below).
+    sendAck(
+      socket,
+      acks[0]!,
+      JsonText.framedAround(() => undefined, new Uint8Array(Buffer.from('1'))),
+    );
+    expect(await answered).toBe(1);
+    sendAck(socket, acks[0]!, new JsonText('2'));
+
+    expect(frames).toHaveBeenCalledTimes(1);
+  });
+
   it('leaves the ack to Socket.IO on long-polling', async () => {
     const { client, socket, messages, acks } = await setup('polling');
     const answered = client.emitWithAck('ask', 1);
