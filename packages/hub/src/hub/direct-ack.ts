@@ -49,5 +49,7 @@ export function sendAck(socket: Socket, ack: Ack, answer: unknown): void {
     packetIds.set(ack, SENT);
     return;
   }
+  // Socket.IO's callback sends once, but a later call here could find the WebSocket writable.
+  packetIds.set(ack, SENT);
   ack(text);
 }
