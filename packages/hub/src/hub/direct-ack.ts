@@ -10,15 +10,22 @@ const SENT = -1;
 /** The packet id of each ack callback made for a socket given to {@link rememberAckIds}. */
 const packetIds = new WeakMap<Ack, number>();
 
+/** The Socket.IO socket classes whose `ack` remembers packet ids ({@link rememberAckIds}). */
+const patched = new WeakSet<object>();
+
 /**
- * Makes Socket.IO remember, for `socket`, the packet id of each ack callback it makes for a
- * request (its `ack(id)`, not public), so that {@link sendAck} can write the ack itself.
+ * Makes Socket.IO remember the packet id of each ack callback it makes for a request (its
+ * `ack(id)`, not public), so that {@link sendAck} can write the ack itself: for `socket` and every
+ * other socket of its class, patched once on the class's prototype. An own `ack` on each socket
+ * instead cost every idle connection about 500 bytes of heap (hub-memory: 15.9 → 16.4 kB).
  */
 export function rememberAckIds(socket: Socket): void {
-  const target = socket as unknown as { ack?: (id: number) => Ack };
-  const make = target.ack;
+  const prototype = Object.getPrototypeOf(socket) as { ack?: (id: number) => Ack } | null;
+  if (prototype === null || patched.has(prototype)) return;
+  patched.add(prototype);
+  const make = prototype.ack;
   if (typeof make !== 'function') return;
-  target.ack = function ack(this: unknown, id: number): Ack {
+  prototype.ack = function ack(this: unknown, id: number): Ack {
     const callback = make.call(this, id);
     packetIds.set(callback, id);
     return callback;
@@ -42,5 +49,7 @@ export function sendAck(socket: Socket, ack: Ack, answer: unknown): void {
     packetIds.set(ack, SENT);
     return;
   }
+  // Socket.IO's callback sends once, but a later call here could find the WebSocket writable.
+  packetIds.set(ack, SENT);
   ack(text);
 }

@@ -27,7 +27,7 @@ import { releasePrincipalMemory, reservePrincipalMemory } from './principal-memo
 import { readPullPage } from './pull-page.ts';
 import { describeName, isRequest, pushBytes, pushCost, rawEvents } from './message-payload.ts';
 import { judgePush, pushResults, type JudgedPush, type PushJudge } from './push-judge.ts';
-import { reportRefusals } from './push-results.ts';
+import { noneFenced, reportRefusals } from './push-results.ts';
 import { bindClientId } from './client-binding.ts';
 import { protocolRefusal, warnOtherSchema, welcomeOf } from './hello-answers.ts';
 import { ArrivalOrder } from './arrival-order.ts';
@@ -445,7 +445,7 @@ export class HubSession implements ReadySession {
     // No `finally` (a promise more per push): `submit` never rejects, and a hold lasts a turn at most.
     return this.#ctx.sequencer.submit(judged.items).then((stored) => {
       this.answerHold.pushSettled();
-      if (stored.some((r) => r.status === 'fenced')) return this.#superseded();
+      if (!noneFenced(stored)) return this.#superseded();
       if (repair) {
         const committed = stored.filter((r) => r.status === 'ok').length;
         this.#ctx.restore.repaired(this.clientId ?? '', committed);

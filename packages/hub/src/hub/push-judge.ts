@@ -9,10 +9,10 @@ import {
   type Result,
 } from '@eventloom/protocol';
 import { envelopeJsonSlices } from '../store/committed-json.ts';
-import type { StoreAppend, StoreAppendResult } from '../store/event-store.ts';
+import type { StoreAppend } from '../store/event-store.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { readOwn } from './message-payload.ts';
-import { rejected, toPushResult } from './push-results.ts';
+import { rejected, toPushResult, type DecidedResult } from './push-results.ts';
 
 /** What judging a push reads of its connection. */
 export interface PushJudge {
@@ -185,7 +185,7 @@ function denied(event: EventEnvelope): StoreAppend['rejection'] {
 }
 
 /** The push's answers: the session's own, and the store's on the events it was given (`stored`, in `items` order). */
-export function pushResults(judged: JudgedPush, stored: readonly StoreAppendResult[]): PushResult[] {
+export function pushResults(judged: JudgedPush, stored: readonly DecidedResult[]): PushResult[] {
   const { results, slots } = judged;
   for (let i = 0; i < slots.length; i++) results[slots[i]!] = toPushResult(stored[i]!, judged.protocol);
   return results as PushResult[];

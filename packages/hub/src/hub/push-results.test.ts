@@ -1,6 +1,6 @@
 import { ErrorCode } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
-import { toPushResult } from './push-results.ts';
+import { noneFenced, toPushResult } from './push-results.ts';
 
 describe('toPushResult', () => {
   const used = {
@@ -18,5 +18,13 @@ describe('toPushResult', () => {
   it('passes other refusals as they are, whatever the protocol', () => {
     const refused = { ...used, code: ErrorCode.unauthorized };
     expect(toPushResult(refused, 4)).toEqual(refused);
+  });
+});
+
+describe('noneFenced', () => {
+  it('is false as soon as one event of the push was fenced (its session is superseded, not answered)', () => {
+    const ok = { status: 'ok', id: 'e-1', position: 1, streamVersion: 1 } as const;
+    expect(noneFenced([ok, { status: 'gap', id: 'e-2', expectedSeq: 1 }])).toBe(true);
+    expect(noneFenced([ok, { status: 'fenced', id: 'e-2', epoch: 3 }])).toBe(false);
   });
 });

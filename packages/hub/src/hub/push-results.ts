@@ -8,8 +8,20 @@ export function rejected(id: string, code: RejectionCode, message: string): Push
   return { status: 'rejected', id: id.length <= 64 ? id : '', code, message: message.slice(0, 1024) };
 }
 
+/**
+ * The store's answer on an event of a session that is not superseded: any but `fenced` (a push
+ * with a fenced event is not answered: its session is closed, `superseded`).
+ */
+export type DecidedResult = Exclude<StoreAppendResult, { readonly status: 'fenced' }>;
+
+/** True when the store fenced none of the push's events (`stored`): they can be answered. */
+export function noneFenced(stored: readonly StoreAppendResult[]): stored is readonly DecidedResult[] {
+  for (const r of stored) if (r.status === 'fenced') return false;
+  return true;
+}
+
 /** The store's answer on one event as the push ack says it to a client of `protocol` (`seq-used` from 5 on, `invalid` before). */
-export function toPushResult(result: StoreAppendResult, protocol: number): PushResult {
+export function toPushResult(result: DecidedResult, protocol: number): PushResult {
   switch (result.status) {
     case 'ok':
       return { status: 'ok', id: result.id, position: result.position, streamVersion: result.streamVersion };
@@ -24,9 +36,6 @@ export function toPushResult(result: StoreAppendResult, protocol: number): PushR
     }
     case 'gap':
       return rejected(result.id, ErrorCode.sequenceGap, `clientSeq ahead of ${result.expectedSeq}`);
-    case 'fenced':
-      // Nothing stored, and its session is closed (`superseded`): undecided, for any protocol.
-      return rejected(result.id, ErrorCode.unavailable, 'a later hello of this client took it over');
   }
 }
 

@@ -172,4 +172,34 @@ describe('Sequencer', () => {
       code: 'unavailable',
     });
   });
+
+  it("fences a superseded session's held events as soon as a newer session pushes, freeing its room", async () => {
+    const { store, sequencer } = await setup({ maxHeldPerClient: 2 });
+    const old = await store.claimNewClient('a', 'alice');
+    if (old.status !== 'claimed') throw new Error(old.status);
+    const pushed = (seq: number, epoch: number): StoreAppend => ({ ...item('a', seq), epoch });
+    const leftHeld = [sequencer.submit([pushed(5, old.epoch)]), sequencer.submit([pushed(6, old.epoch)])];
+    await until(() => sequencer.heldCount === 2);
+    const claim = await store.claimClient('a', 'alice');
+    // The new session's own out-of-order push is held, not refused for the old session's events.
+    const early = sequencer.submit([pushed(3, claim.epoch)]);
+    for (const p of leftHeld) expect((await p)[0]).toMatchObject({ status: 'fenced', epoch: claim.epoch });
+    await until(() => sequencer.heldCount === 1);
+    const rest = await sequencer.submit([pushed(1, claim.epoch), pushed(2, claim.epoch)]);
+    expect(rest.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect((await early)[0]).toMatchObject({ status: 'ok', position: 3 });
+  });
+
+  it("fences a superseded session's held events when one of its pushes comes back fenced", async () => {
+    const { store, sequencer } = await setup({ maxHeldPerClient: 2 });
+    const old = await store.claimNewClient('a', 'alice');
+    if (old.status !== 'claimed') throw new Error(old.status);
+    const pushed = (seq: number, epoch: number): StoreAppend => ({ ...item('a', seq), epoch });
+    const leftHeld = sequencer.submit([pushed(5, old.epoch)]);
+    await until(() => sequencer.heldCount === 1);
+    const claim = await store.claimClient('a', 'alice');
+    expect((await sequencer.submit([pushed(1, old.epoch)]))[0]).toMatchObject({ status: 'fenced' });
+    expect((await leftHeld)[0]).toMatchObject({ status: 'fenced', epoch: claim.epoch });
+    expect(sequencer.heldCount).toBe(0);
+  });
 });

@@ -75,6 +75,7 @@ export class Sequencer {
           settle({ request, index: i, item: items[i]! }, unavailable(items[i]!));
         return;
       }
+      if (this.#heldCount > 0) this.#fenceOlderOf(items);
       this.#queue.push({ slots: items.map((item, index) => ({ request, index, item })) });
       this.#queued += items.length;
       this.#schedule();
@@ -194,6 +195,7 @@ export class Sequencer {
       if (result.status === 'fenced') {
         // Its session was superseded: nothing stored, and the client's seq did not move.
         settle(slot, result);
+        this.#fenceOlder(slot.item.event.clientId, result.epoch);
         continue;
       }
       if (result.status === 'ok') {
@@ -233,6 +235,37 @@ export class Sequencer {
     if (list === undefined) bySeq.set(clientSeq, [waiting]);
     else list.push(waiting);
     this.#heldCount++;
+  }
+
+  /**
+   * A push carries the epoch its session claimed (`EventStore.claimClient`, durable before the
+   * welcome): the sessions of its client with older epochs are superseded, so the events they left
+   * held are `fenced` now, not at their gap timeout, and no longer count against `maxHeldPerClient`
+   * for the new session.
+   */
+  #fenceOlderOf(items: readonly StoreAppend[]): void {
+    let last: StoreAppend | undefined;
+    for (const item of items) {
+      if (item.epoch === undefined) continue;
+      if (last?.epoch !== item.epoch || last.event.clientId !== item.event.clientId)
+        this.#fenceOlder(item.event.clientId, item.epoch);
+      last = item;
+    }
+  }
+
+  /** Answers `fenced` (`epoch`: the newest known) every held event of `clientId` older than `epoch`. */
+  #fenceOlder(clientId: string, epoch: number): void {
+    const bySeq = this.#held.get(clientId);
+    if (bySeq === undefined) return;
+    const older: Held[] = [];
+    for (const list of bySeq.values()) {
+      for (const held of list) {
+        const before = held.slot.item.epoch;
+        if (before !== undefined && before < epoch) older.push(held);
+      }
+    }
+    // Not while iterating: expiring one takes it out of `bySeq`.
+    for (const held of older) this.#expire(held, { status: 'fenced', id: held.slot.item.event.id, epoch });
   }
 
   #expire(held: Held, result: StoreAppendResult): void {

@@ -24,4 +24,13 @@ describe('TokenBucket', () => {
     expect(bucket.take(6)).toBe(false);
     expect(bucket.take(5)).toBe(true);
   });
+
+  it('takes refunds back, never past its capacity', () => {
+    const bucket = new TokenBucket({ capacity: 2, refillPerSecond: 0, now: () => 0 });
+    expect(bucket.take(2)).toBe(true);
+    bucket.refund(1);
+    expect([bucket.take(1), bucket.take(1)]).toEqual([true, false]);
+    bucket.refund(5);
+    expect([bucket.take(3), bucket.take(2)]).toEqual([false, true]);
+  });
 });

@@ -33,6 +33,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Gives back `n` tokens spent on something that did not happen (never past `capacity`). */
+  refund(n: number): void {
+    this.#refill();
+    this.#tokens = Math.min(this.#capacity, this.#tokens + n);
+  }
+
   /** True when the bucket is full again: forgetting it would change nothing. */
   full(): boolean {
     this.#refill();

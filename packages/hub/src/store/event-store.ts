@@ -231,6 +231,9 @@ export interface EventStore {
    * one and reads its record, in one atomic step, ordered with every append (see the fence above).
    * For a client never seen, writes nothing and answers epoch 0. Never moves the epoch of a client
    * bound to another principal than `principal` (it answers the record, whose principal differs).
+   * A durable write: a `hello` that fails after it (its authorization, its socket closed) has
+   * fenced the client's previous session all the same, with no session to replace it; the
+   * device, reconnecting, says hello again.
    */
   claimClient(clientId: string, principal: string): Promise<ClientClaim>;
   /**

@@ -45,8 +45,8 @@ export interface AppendSnapshot {
  */
 export interface PlanItem {
   readonly event: Pick<EventEnvelope, 'id' | 'clientId' | 'clientSeq' | 'stream' | 'expectedVersion'>;
-  readonly rejection?: StoreAppend['rejection'];
-  readonly epoch?: number;
+  readonly rejection?: StoreAppend['rejection'] | undefined;
+  readonly epoch?: number | undefined;
 }
 
 /** An item the batch commits, and the commit fields it gets. */

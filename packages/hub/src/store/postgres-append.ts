@@ -256,13 +256,13 @@ export function toItem({ event, rejection, envelopeJson: text, epoch }: StoreApp
   const envelope = text ?? envelopeJson(event);
   const { id, clientId, clientSeq, stream, expectedVersion } = event;
   const judged = { id, clientId, clientSeq, stream, expectedVersion };
-  const item = (
-    rejection === undefined
-      ? { event: judged, envelope }
-      : { event: judged, envelope, rejection: { code: rejection.code, message: rejection.message } }
-  ) as { -readonly [K in keyof Item]: Item[K] };
-  if (epoch !== undefined) item.epoch = epoch;
-  return item;
+  // One shape for every item, `rejection` and `epoch` undefined when absent.
+  return {
+    event: judged,
+    envelope,
+    rejection: rejection && { code: rejection.code, message: rejection.message },
+    epoch,
+  };
 }
 
 /** The whole envelope of an item, for the plan's rare comparison of contents. */

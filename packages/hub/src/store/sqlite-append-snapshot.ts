@@ -21,8 +21,8 @@ export interface SnapshotStatements {
     [string, string],
     [number, number | null, number | null, number | null]
   >;
-  readonly lastSeq: Database.Statement<[string], number>;
-  readonly clientEpoch: Database.Statement<[string], number>;
+  /** A client's [last seq, epoch], in one row (raw); none for a client never seen. */
+  readonly clientRow: Database.Statement<[string], [number, number]>;
   readonly streamVersion: Database.Statement<[string], number>;
   readonly rejection: Database.Statement<[string, number], RejectionRow>;
   readonly eventById: Database.Statement<[string], string>;
@@ -36,11 +36,16 @@ export const FIRST_LOOKUPS_SQL = `SELECT
   (SELECT version FROM streams WHERE stream = ?)
   FROM (SELECT 1) LEFT JOIN clients AS c ON c.client_id = ?`;
 
+/** A client without a row: last seq 0, epoch 0. */
+const NEVER_SEEN = [0, 0] as const;
+
 /**
  * The state of a SQLite log a batch is judged against (`planAppend`), read inside the batch's
  * transaction. {@link prime} reads, in one statement, what judging the batch's first event needs
  * (the head, its client's last seq and epoch, its stream's version: a push holds one event most often);
- * any other client or stream is looked up when asked. One per log and kind, made once: its
+ * any other stream is looked up when asked, any other client once per batch (its last seq and
+ * epoch in one row, kept: the plan asks a client's epoch for each of its events, and an append never
+ * moves an epoch). One per log and kind, made once: its
  * lookups are methods, not closures made for each batch.
  *
  * With `idsCheckedOnInsert`, the plan looks up the ids of repeated seqs and rejected events only,
@@ -53,6 +58,8 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
   #client: string | undefined;
   #clientSeq = 0;
   #epoch = 0;
+  /** [last seq, epoch] of the batch's other clients, read once each: cleared by {@link prime}. */
+  readonly #others = new Map<string, readonly [number, number]>();
   #stream: string | undefined;
   #version = 0;
 
@@ -63,6 +70,7 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
 
   /** Reads the state before a batch whose first item is `first`: call at the start of its transaction. */
   prime(first: PlanItem | undefined): void {
+    this.#others.clear();
     if (first === undefined) {
       this.#head = this.#sql.head.get() ?? 0;
       this.#client = this.#stream = undefined;
@@ -83,15 +91,24 @@ export class SqliteAppendSnapshot implements AppendSnapshot {
   }
 
   lastClientSeq(clientId: string): number {
-    return clientId === this.#client ? this.#clientSeq : (this.#sql.lastSeq.get(clientId) ?? 0);
+    return clientId === this.#client ? this.#clientSeq : this.#other(clientId)[0];
   }
 
   clientEpoch(clientId: string): number {
-    return clientId === this.#client ? this.#epoch : (this.#sql.clientEpoch.get(clientId) ?? 0);
+    return clientId === this.#client ? this.#epoch : this.#other(clientId)[1];
   }
 
   streamVersion(stream: string): number {
     return stream === this.#stream ? this.#version : (this.#sql.streamVersion.get(stream) ?? 0);
+  }
+
+  #other(clientId: string): readonly [number, number] {
+    let row = this.#others.get(clientId);
+    if (row === undefined) {
+      row = this.#sql.clientRow.get(clientId) ?? NEVER_SEEN;
+      this.#others.set(clientId, row);
+    }
+    return row;
   }
 
   rejection(clientId: string, clientSeq: number): RecordedRejection | undefined {

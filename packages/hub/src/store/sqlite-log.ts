@@ -354,13 +354,13 @@ function itemsOf(batch: AppendColumns): LogItem[] {
       stream: batch.streams[i]!,
       expectedVersion: batch.expectedVersions[i],
     };
-    const rejection = batch.rejections[i];
-    const epoch = batch.epochs?.[i];
-    const envelope = envelopeAt(batch, i);
-    const item: { -readonly [K in keyof LogItem]: LogItem[K] } = { event, envelope };
-    if (rejection !== undefined) item.rejection = rejection;
-    if (epoch !== undefined) item.epoch = epoch;
-    items.push(item);
+    // One shape for every item, `rejection` and `epoch` undefined when absent.
+    items.push({
+      event,
+      envelope: envelopeAt(batch, i),
+      rejection: batch.rejections[i],
+      epoch: batch.epochs?.[i],
+    });
   }
   return items;
 }
@@ -417,7 +417,9 @@ function prepareStatements(db: Database.Database) {
     client: db.prepare<[string], { last_seq: number; principal: string | null; epoch: number }>(
       'SELECT last_seq, principal, epoch FROM clients WHERE client_id = ?',
     ),
-    clientEpoch: db.prepare<[string], number>('SELECT epoch FROM clients WHERE client_id = ?').pluck(),
+    clientRow: db
+      .prepare<[string], [number, number]>('SELECT last_seq, epoch FROM clients WHERE client_id = ?')
+      .raw(),
     claimClient: db.prepare<[string, string], { last_seq: number; principal: string | null; epoch: number }>(
       `UPDATE clients SET epoch = epoch + 1
        WHERE client_id = ? AND (principal IS NULL OR principal = ?)
