@@ -19,14 +19,14 @@
  *    `fenced`, stored nowhere.
  */
 import type { EventEnvelope } from '@eventloom/protocol';
-import { ErrorCode, MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
+import { ErrorCode, MessageName } from '@eventloom/protocol';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import type { EventStore } from '@eventloom/hub';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 import { syncPortOf, TodoAdded } from '@eventloom/client/testing';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { io } from 'socket.io-client';
 import { expect, it } from 'vitest';
+import { oldInstance, ownAtHub } from './old-instance.node.ts';
 import { SocketTap } from './socket-tap.node.ts';
 import { live, syncFixtures, type TestDevice } from './sync-harness.node.ts';
 
@@ -112,20 +112,9 @@ async function relay(port: number) {
 
 /** The old instance's connection: it said `hello` (welcomed at seq `after`); `push` sends its add at `after + 1`. */
 async function oldConnection(url: string, clientId: string, after: number) {
-  const socket = io(url, { transports: ['websocket'], forceNew: true });
-  defer(() => socket.disconnect());
-  const hubErrors: string[] = [];
-  socket.on(MessageName.hubError, (error: { code: string }) => hubErrors.push(error.code));
-  const request = (name: string, payload: unknown) =>
-    new Promise<unknown>((resolve) => socket.emit(name, payload, resolve));
-  const welcome = await request(MessageName.hello, {
-    protocol: PROTOCOL_VERSION,
-    clientId,
-    lastPosition: 0,
-    subscriptions: [],
-    schemaFingerprint: null,
-  });
-  expect(welcome).toMatchObject({ lastClientSeq: after });
+  const old = await oldInstance(url, clientId);
+  defer(() => old.socket.disconnect());
+  expect(old.welcome).toMatchObject({ lastClientSeq: after });
   const event = sampleEnvelope({
     clientId,
     clientSeq: after + 1,
@@ -133,13 +122,7 @@ async function oldConnection(url: string, clientId: string, after: number) {
     version: 2,
     hlc: `${String(Date.now()).padStart(15, '0')}-0000000000-${clientId}`,
   });
-  // Answered, or the connection closed by the hub (an old session it fenced off may be dropped).
-  const push = () =>
-    Promise.race([
-      request(MessageName.push, { events: [event] }),
-      new Promise<unknown>((resolve) => socket.once('disconnect', () => resolve('disconnected'))),
-    ]);
-  return { event, push, hubErrors };
+  return { event, push: () => old.push([event]), hubErrors: old.hubErrors };
 }
 
 /**
@@ -217,8 +200,7 @@ it("(CI) a first settle batch cut at maxEvents does not end the settling: the de
   device.sync.goOnline();
   await device.sync.flushed();
 
-  const own = (await hub.events()).filter((x) => x.clientId === clientId);
-  const order = own.map((x) => (x.data as { id: string }).id);
+  const order = await ownAtHub(hub, clientId);
   // The hub got X before the hello (stored at 4): it stays, before d. On main: [a, b, c, X, e, f, d].
   expect(order).toEqual(['a', 'b', 'c', 'X', 'd', 'e', 'f']);
 });
@@ -268,8 +250,7 @@ it("(late push) a killed instance's push the hub receives after the new instance
   await oldAnswered;
   await device.sync.flushed();
 
-  const own = (await hub.events()).filter((x) => x.clientId === clientId);
-  const order = own.map((x) => (x.data as { id: string }).id);
+  const order = await ownAtHub(hub, clientId);
   // The old session is fenced: X is stored nowhere, and the device's own adds are stored once
   // each, in the order it appended them. Before the fence: [a, b, c, X, e, f, d].
   expect(await oldAnswered).toBe('disconnected');
@@ -375,8 +356,7 @@ it('(late push) the same with a real instance killed right after its push left: 
   await xJudged;
   await device.sync.flushed();
 
-  const own = (await hub.events()).filter((x) => x.clientId === clientId);
-  const order = own.map((x) => (x.data as { id: string }).id);
+  const order = await ownAtHub(hub, clientId);
   // The killed instance's session is fenced: X is stored nowhere. Before the fence: [a, b, c, X,
   // e, f, d] (X at seq 4, d refused `seq-used`, then stored at 7).
   expect(xResult).toMatchObject({ status: 'fenced', id: xId });

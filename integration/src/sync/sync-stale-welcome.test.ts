@@ -9,13 +9,13 @@
  * sync-model.test.ts, seed 2137602492: the hub held `[a,b,c,e,d]`).
  */
 import type { EventEnvelope } from '@eventloom/protocol';
-import { ErrorCode, MessageName, PROTOCOL_VERSION } from '@eventloom/protocol';
+import { ErrorCode, MessageName } from '@eventloom/protocol';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
 import type { EventStore } from '@eventloom/hub';
 import { defaultSocketFactory, type SocketFactory } from '@eventloom/client';
 import { TodoAdded } from '@eventloom/client/testing';
-import { io } from 'socket.io-client';
 import { expect, it } from 'vitest';
+import { oldInstance, ownAtHub } from './old-instance.node.ts';
 import { syncFixtures, type TestDevice } from './sync-harness.node.ts';
 
 const { hub: startHub, open, defer } = syncFixtures();
@@ -61,25 +61,11 @@ function holdingStore(clientId: () => string | undefined) {
 
 /** The killed instance's connection, welcomed already; `push` sends its seqs `first`, `first + 1`… */
 async function oldConnection(url: string, clientId: string) {
-  const socket = io(url, { transports: ['websocket'], forceNew: true });
-  defer(() => socket.disconnect());
-  const hubErrors: string[] = [];
-  socket.on(MessageName.hubError, (error: { code: string }) => hubErrors.push(error.code));
-  const request = (name: string, payload: unknown) =>
-    new Promise<unknown>((resolve) => {
-      socket.emit(name, payload, resolve);
-      socket.once('disconnect', () => resolve('disconnected'));
-    });
-  const welcome = await request(MessageName.hello, {
-    protocol: PROTOCOL_VERSION,
-    clientId,
-    lastPosition: 0,
-    subscriptions: [],
-    schemaFingerprint: null,
-  });
+  const old = await oldInstance(url, clientId);
+  defer(() => old.socket.disconnect());
   const push = (todos: readonly string[], first = 1) =>
-    request(MessageName.push, {
-      events: todos.map((id, i) =>
+    old.push(
+      todos.map((id, i) =>
         sampleEnvelope({
           clientId,
           clientSeq: first + i,
@@ -88,18 +74,8 @@ async function oldConnection(url: string, clientId: string) {
           hlc: `${String(1_732_700_000_000 + i).padStart(15, '0')}-0000000000-${clientId}`,
         }),
       ),
-    });
-  return { push, hubErrors, welcome };
-}
-
-/** The device's own events at the hub, by todo id, in position order. */
-async function ownAtHub(
-  hub: { events(): Promise<readonly { clientId: string; data: unknown }[]> },
-  clientId: string,
-) {
-  return (await hub.events())
-    .filter((x) => x.clientId === clientId)
-    .map((x) => (x.data as { id: string }).id);
+    );
+  return { push, hubErrors: old.hubErrors, welcome: old.welcome };
 }
 
 it("refuses a killed instance's push still in the sequencer at the new instance's hello", async () => {
