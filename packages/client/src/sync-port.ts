@@ -169,6 +169,8 @@ export interface RealignOutcome {
   readonly othersLost: readonly CommittedEvent[];
   /** How many outbox rows were numbered anew. */
   readonly renumbered: number;
+  /** The rows numbered anew: old clientSeq to new (empty when none were). */
+  readonly seqs: ReadonlyMap<number, number>;
 }
 
 /** Own confirmed event ids remembered for acks that come after the event (see `markAcked`). */
@@ -490,6 +492,7 @@ export class LoomSyncPort implements SyncPort {
         repairSeqs: result.returned.map((row) => row.clientSeq),
         othersLost: result.dropped,
         renumbered: result.renumbered.size,
+        seqs: result.renumbered,
       };
     });
   };

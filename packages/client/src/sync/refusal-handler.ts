@@ -96,6 +96,25 @@ export class RefusalHandler {
     return this.#reminders.for(row);
   }
 
+  /**
+   * Outbox rows were numbered anew (a restored hub, or a `seq-used` refusal: `SyncPort.realign`);
+   * `seqs` maps old seqs to new. The parked rows, the queued decisions (keyed by the seq of their
+   * first event, as their commands are) and the reminders follow, or they would speak of other rows.
+   */
+  renumbered(seqs: ReadonlyMap<number, number>): void {
+    const at = (seq: number) => seqs.get(seq) ?? seq;
+    const parked = [...this.#parked].map(at);
+    this.#parked.clear();
+    for (const seq of parked) this.#parked.add(seq);
+    const queued = [...this.#queue.values()];
+    this.#queue.clear();
+    for (const entry of queued) {
+      const first = at(entry.first);
+      this.#queue.set(first, { ...entry, first, seqs: entry.seqs.map(at) });
+    }
+    this.#reminders.renumbered(seqs);
+  }
+
   /** The conflict policy: refused events are decided again, dropped or parked; the outbox moves on. */
   async refused(refusals: readonly Refusal[]): Promise<void> {
     const settle: RejectInput[] = [];

@@ -32,6 +32,28 @@ export class RefusalReminders {
     }
   }
 
+  /**
+   * Outbox rows were numbered anew (`seqs`: old to new; rows not in it keep theirs, all below the
+   * new ones): a pending refused row takes its new seq, and `upTo` moves to the new seq of the last
+   * row at or below it, so the same rows stay decided on the refused event.
+   */
+  renumbered(seqs: ReadonlyMap<number, number>): void {
+    const lowest = Math.min(...seqs.values());
+    for (const [stream, reminder] of this.#byStream) {
+      const seq = seqs.get(reminder.row.clientSeq);
+      const row =
+        seq === undefined
+          ? reminder.row
+          : { ...reminder.row, clientSeq: seq, event: { ...reminder.row.event, clientSeq: seq } };
+      let upTo = reminder.upTo;
+      if (upTo !== Infinity) {
+        upTo = Math.min(upTo, lowest - 1);
+        for (const [from, to] of seqs) if (from <= reminder.upTo) upTo = Math.max(upTo, to);
+      }
+      this.#byStream.set(stream, { row, upTo });
+    }
+  }
+
   /** The refused event to send again ahead of `row`, if `row` was decided on it. */
   for(row: OutboxRow): OutboxRow | undefined {
     const reminder = this.#byStream.get(row.event.stream);

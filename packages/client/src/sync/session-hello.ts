@@ -73,6 +73,8 @@ export async function sayHello(
       hubHead: welcome.value.head,
     }),
   );
+  // The refusal handler's state is keyed by seq: it follows (even if the link closed meanwhile).
+  if (realigned.seqs.size > 0) host.renumbered(realigned.seqs);
   if (!link.open) return undefined;
   if (record.hubId !== welcome.value.hubId) await host.port.writeSyncRecord({ hubId: welcome.value.hubId });
   if (!link.open) return undefined;

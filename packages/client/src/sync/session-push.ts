@@ -326,7 +326,12 @@ export class PushPipeline {
       // The hub holds other events from this seq on: number the undecided rows past its seq,
       // which is the welcome's (a settling batch moves nothing: every row in it is at or below).
       // `hubHead` goes unused with `usedFrom` (see `RealignInput.usedFrom`).
-      await this.#host.port.realign({ hubClientSeq: this.#settleUpTo, hubHead: this.#hubHead, usedFrom });
+      const { seqs } = await this.#host.port.realign({
+        hubClientSeq: this.#settleUpTo,
+        hubHead: this.#hubHead,
+        usedFrom,
+      });
+      if (seqs.size > 0) this.#host.renumbered(seqs);
       rewind = Math.min(rewind ?? Infinity, usedFrom - 1);
     }
     if (rewind !== undefined) this.#rewind(rewind, hold);
