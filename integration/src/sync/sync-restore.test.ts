@@ -200,6 +200,59 @@ describe('a decision whose events came back in part before the log was restored'
   }, 60_000);
 });
 
+describe('a hub log restored while a refusal is remembered', () => {
+  it('sends a refused event again only ahead of the events decided on it, under the seqs they have now', async () => {
+    const hub = await startHub({ sqlite: true });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
+    const pushes: string[][] = [];
+    const socket = hookPushes(defaultSocketFactory, (payload, ack, send) => {
+      pushes.push(todosAt(payload));
+      send(payload, ack);
+    });
+    const a = await openDevice(hub, { sync: { socket } });
+    await backup(hub, saved);
+    await live(a.sync);
+
+    // Offline, a adds x on list:1 at version 0, which b has moved on meanwhile, then n1 and n2
+    // elsewhere: x is refused (its append kept no command: dead-lettered), n1 and n2 are stored.
+    // x's refusal reminder covers the seqs up to 3: events decided while it was pending.
+    a.sync.goOffline();
+    const b = await openDevice(hub);
+    await b.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+    await b.sync.flushed();
+    await b.close();
+    const x = await a.loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] }), {
+      expectedVersion: 0,
+    });
+    await a.loom.append('notes:1', TodoAdded.create({ id: 'n1', title: 'n1', tags: [] }));
+    await a.loom.append('notes:1', TodoAdded.create({ id: 'n2', title: 'n2', tags: [] }));
+    a.sync.goOnline();
+    await live(a.sync);
+    await a.sync.flushed();
+    expect((await a.loom.readDeadLetters()).map((d) => d.event.id)).toEqual([x.id]);
+
+    // The log goes back to before all of it: n1 and n2 go again, numbered 1 and 2.
+    a.sync.goOffline();
+    await restore(hub, saved);
+    pushes.length = 0;
+    a.sync.goOnline();
+    await live(a.sync);
+    await a.sync.flushed();
+    expect(pushes).toEqual([['n1@1', 'n2@2']]);
+
+    // z, decided on a state without x (x was long gone), is seq 3: not decided on x.
+    const z = await a.loom.append('list:1', TodoAdded.create({ id: 'z', title: 'z', tags: [] }), {
+      expectedVersion: 0,
+    });
+    expect(z.clientSeq).toBe(3);
+    await a.sync.flushed();
+    expect((await hub.events()).map((e) => (e.data as { id: string }).id)).toEqual(['n1', 'n2', 'z']);
+    expect((await a.loom.readDeadLetters()).map((d) => d.event.id)).toEqual([x.id]);
+    expect(pushes.at(-1)).toEqual(['z@3']);
+  }, 60_000);
+});
+
 describe('a device whose storage was cleared but kept its client id', () => {
   it('moves its clientSeq past the hub and never reuses one', async () => {
     const hub = await startHub();
