@@ -3,11 +3,15 @@
  * older backup, and a device whose storage was cleared but that kept its client id.
  */
 import { copyFile, rm } from 'node:fs/promises';
+import { defineDecider } from '@eventloom/core';
 import type { EventEnvelope } from '@eventloom/protocol';
+import { sampleEnvelope } from '@eventloom/protocol/testing';
+import type { EventStore } from '@eventloom/hub';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { createEventloom, createSync, DexieClientStore } from '@eventloom/client';
-import { TodoAdded, todoList, todoRegistry } from '@eventloom/client/testing';
+import { createEventloom, createSync, defaultSocketFactory, DexieClientStore } from '@eventloom/client';
+import { syncPortOf, TodoAdded, todoList, todoRegistry } from '@eventloom/client/testing';
+import { hookPushes, todosAt } from './push-hook.node.ts';
 import { live, reached, syncFixtures, waitFor, type TestDevice, type TestHub } from './sync-harness.node.ts';
 
 const { defer, hub: startHub, device: openDevice } = syncFixtures();
@@ -93,6 +97,106 @@ describe('a hub log restored from an older backup', () => {
     expect([...todos.keys()].sort()).toEqual(
       [...before, ...after, last].map((e) => (e.data as { id: string }).id).sort(),
     );
+  }, 60_000);
+});
+
+/** Adds a to-do to a list, and a note of it to another: one decision on the list's stream. */
+const addNoted = defineDecider<null, { readonly list: string; readonly notes: string; readonly id: string }>({
+  name: 'add-noted',
+  initial: null,
+  evolve: (state) => state,
+  decide: ({ notes, id }) => [
+    { ...TodoAdded.create({ id: `${id}-note`, title: id, tags: [] }), stream: notes },
+    TodoAdded.create({ id, title: id, tags: [] }),
+  ],
+  stream: (command) => command.list,
+});
+
+describe('a decision whose events came back in part before the log was restored', () => {
+  it('goes again whole in one repair push: no write lands between its events', async () => {
+    // Another device's write on the decision's stream lands right after the transaction that
+    // stores the note again (`other`, once armed).
+    let noteId: string | undefined;
+    let other: EventEnvelope | undefined;
+    const wrapStore = (inner: EventStore): EventStore =>
+      new Proxy(inner, {
+        get: (target, name, receiver) => {
+          if (name !== 'append') {
+            const value: unknown = Reflect.get(target, name, receiver);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          }
+          return async (batch: Parameters<EventStore['append']>[0]) => {
+            const results = await target.append(batch);
+            if (other !== undefined && batch.some((item) => item.event.id === noteId)) {
+              const event = other;
+              other = undefined;
+              await target.append([{ event }]);
+            }
+            return results;
+          };
+        },
+      });
+    const hub = await startHub({ sqlite: true, wrapStore });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
+    // Pushes as the hub gets them, and the answers to them lost while `loseAnswers`.
+    let loseAnswers = false;
+    const pushes: { repair: boolean; events: string[] }[] = [];
+    const socket = hookPushes(defaultSocketFactory, (payload, ack, send) => {
+      pushes.push({ repair: payload.repair === true, events: todosAt(payload) });
+      const lost = loseAnswers;
+      send(payload, (answer) => void (lost || ack(answer)));
+    });
+    // The device holds the notes' stream, not the list's; one push at a time.
+    const a = await openDevice(hub, {
+      sync: { socket, subscriptions: ['notes:1'], deciders: [addNoted], push: { inFlight: 1 } },
+    });
+    await live(a.sync);
+    await backup(hub, saved);
+    await live(a.sync);
+
+    // The hub stores the decision; its answer is lost, the note comes back confirmed (live), the
+    // list's event does not (not held here).
+    loseAnswers = true;
+    const decided = await a.loom.execute(addNoted, { list: 'list:2', notes: 'notes:1', id: 'd' });
+    if (!decided.ok) throw new Error('the decider refused');
+    const [note, todo] = decided.events;
+    noteId = note!.id;
+    await reached(a, 1);
+    expect((await hub.events()).map((e) => e.id)).toEqual([note!.id, todo!.id]);
+    a.sync.goOffline();
+    loseAnswers = false;
+    expect((await a.loom.readEvents()).map((e) => e.id)).toEqual([note!.id]);
+    expect((await syncPortOf(a.loom).readOutbox()).map((r) => [r.event.id, r.acked])).toEqual([
+      [todo!.id, undefined],
+    ]);
+
+    // The log goes back to before the decision: the note is the device's own lost event (repair),
+    // the list's event one it has no answer for.
+    await restore(hub, saved);
+    other = sampleEnvelope({
+      clientId: 'other-device',
+      clientSeq: 1,
+      stream: 'list:2',
+      data: { id: 'o', title: 'o', tags: [] },
+      version: 2,
+      hlc: `${String(Date.now()).padStart(15, '0')}-0000000000-other-device`,
+    });
+    pushes.length = 0;
+    a.sync.goOnline();
+    await live(a.sync);
+    await a.sync.flushed();
+
+    // The decision goes again whole, in the repair push, judged as one; the other write after it.
+    expect(pushes).toEqual([{ repair: true, events: ['d-note@1', 'd@2'] }]);
+    const log = await hub.events();
+    expect(log.map((e) => [(e.data as { id: string }).id, e.stream, e.streamVersion])).toEqual([
+      ['d-note', 'notes:1', 1],
+      ['d', 'list:2', 1],
+      ['o', 'list:2', 2],
+    ]);
+    expect(await a.loom.commandOutcome(decided)).toMatchObject({ status: 'committed', redecided: 0 });
+    expect(await a.loom.readDeadLetters()).toEqual([]);
   }, 60_000);
 });
 

@@ -18,6 +18,7 @@
  *    fence guards it: `claimClient` moves the client's epoch up, and the old session's push is
  *    `fenced`, stored nowhere.
  */
+import { defineDecider } from '@eventloom/core';
 import type { EventEnvelope } from '@eventloom/protocol';
 import { ErrorCode, MessageName } from '@eventloom/protocol';
 import { sampleEnvelope } from '@eventloom/protocol/testing';
@@ -27,6 +28,7 @@ import { syncPortOf, TodoAdded } from '@eventloom/client/testing';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { oldInstance, ownAtHub } from './old-instance.node.ts';
+import { hookPushes, todosAt } from './push-hook.node.ts';
 import { SocketTap } from './socket-tap.node.ts';
 import { live, syncFixtures, type TestDevice } from './sync-harness.node.ts';
 
@@ -361,4 +363,67 @@ it('(late push) the same with a real instance killed right after its push left: 
   // e, f, d] (X at seq 4, d refused `seq-used`, then stored at 7).
   expect(xResult).toMatchObject({ status: 'fenced', id: xId });
   expect(order).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+});
+
+/** Adds two to-dos to a list in one decision: two guarded events on the list's stream. */
+const addPair = defineDecider<null, { readonly list: string; readonly ids: readonly string[] }>({
+  name: 'add-pair',
+  initial: null,
+  evolve: (state) => state,
+  decide: (command) => command.ids.map((id) => TodoAdded.create({ id, title: id, tags: [] })),
+  stream: (command) => command.list,
+});
+
+it('(decision) a decision across the welcome’s seq: its rows at or below it settle alone, refused `seq-used` whole, and go again together, renumbered', async () => {
+  const hub = await startHub();
+  let lose = false;
+  const socket = losingAnswers(() => lose);
+  // Each push the device sends: its events as `todo@clientSeq`.
+  const pushes: string[][] = [];
+  const recording = hookPushes(socket.factory, (payload, ack, send) => {
+    pushes.push(todosAt(payload));
+    send(payload, ack);
+  });
+  const device = await open(hub, {
+    killable: true,
+    sync: { socket: recording, deciders: [addPair], push: { maxEvents: 3, inFlight: 2 } },
+  });
+  const clientId = device.loom.clientId;
+  await live(device.sync);
+  // As in (CI): a, b, c stored, their answer lost; X pushed ahead of its write, and the kill.
+  lose = true;
+  await device.loom.appendMany(
+    'list:1',
+    ['a', 'b', 'c'].map((todo) => TodoAdded.create({ id: todo, title: todo, tags: [] })),
+  );
+  for (let i = 0; i < 500 && (await hub.events()).length < 3; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  socket.afterNextPush(() => device.kill());
+  void add(device, 'X').catch(() => undefined);
+  await device.killAfter({ ms: 5000 });
+  lose = false;
+  await device.reopen({ sync: { startOffline: true } });
+  // The new instance decides d and e together, on another list: seqs 4 and 5, where the hub holds
+  // X at 4 (the welcome's seq), nothing at 5.
+  const decided = await device.loom.execute(addPair, { list: 'list:2', ids: ['d', 'e'] });
+  if (!decided.ok) throw new Error('the decider refused');
+  expect(decided.events.map((e) => [e.clientSeq, e.expectedVersion])).toEqual([
+    [4, 0],
+    [5, 1],
+  ]);
+  pushes.length = 0;
+  device.sync.goOnline();
+  await device.sync.flushed();
+
+  // The settle cut splits the decision at the welcome's seq: d goes alone. The hub holds another
+  // event there, so it refuses d `seq-used` and stores nothing of the decision; the device numbers
+  // d and e past the hub's seq, and they go together, judged as one.
+  expect(pushes).toEqual([['a@1', 'b@2', 'c@3'], ['d@4'], ['d@5', 'e@6']]);
+  expect(await ownAtHub(hub, clientId)).toEqual(['a', 'b', 'c', 'X', 'd', 'e']);
+  const stored = (await hub.events()).filter((e) => e.stream === 'list:2');
+  expect(stored.map((e) => [e.clientSeq, e.streamVersion])).toEqual([
+    [5, 1],
+    [6, 2],
+  ]);
+  expect(await device.loom.commandOutcome(decided)).toMatchObject({ status: 'committed', redecided: 0 });
 });

@@ -30,9 +30,13 @@ import { Limits } from './limits.ts';
  *
  * Invariant (property-tested against zod): a result here means zod accepts the input and outputs
  * an equal value.
+ *
+ * With `tally` (the hub's decode of a pushed event), it also does `guardJson`'s job in the same
+ * walk, as {@link fastCommittedEvent} does: undefined for anything `guardJson` would refuse (bytes
+ * aside: the caller checks `tally.bytes`), and the event's JSON bytes counted into the tally.
  */
-export function fastEnvelope(input: unknown): EventEnvelope | undefined {
-  return checkEnvelope(input, ENVELOPE_KEYS, undefined, 0);
+export function fastEnvelope(input: unknown, tally?: GuardState): EventEnvelope | undefined {
+  return checkEnvelope(input, ENVELOPE_KEYS, tally, 0);
 }
 
 /**

@@ -269,6 +269,25 @@ describe('cutAtBoundaries', () => {
     blocked: false,
   });
   const seqs = (batch: readonly OutboxRow[]) => batch.map((r) => r.clientSeq);
+  /** The same, with the rows of each decision in `decisions` (their seqs, the first one first). */
+  const decided = (
+    seqs: readonly number[],
+    decisions: readonly (readonly number[])[],
+    reminders: number[] = [],
+  ) => {
+    const first = new Map(decisions.flatMap((d) => d.map((seq) => [seq, d[0]!] as const)));
+    return {
+      ...cut(seqs, reminders),
+      batch: seqs.map((clientSeq) => {
+        const of = first.get(clientSeq);
+        return (
+          of === undefined
+            ? { clientSeq }
+            : { clientSeq, command: { decider: 'd', command: null, first: of, attempt: 0 } }
+        ) as OutboxRow;
+      }),
+    };
+  };
 
   it('takes a reminder ahead of a row past the welcome’s seq for a normal batch, not a settle batch', () => {
     const { batch, settle, repair } = cutAtBoundaries(cut([2, 5], [2]), { repairUpTo: 0, settleUpTo: 3 });
@@ -291,5 +310,86 @@ describe('cutAtBoundaries', () => {
     expect([seqs(both.batch), both.repair, both.settle]).toEqual([[1], true, true]);
     const after = cutAtBoundaries(cut([3, 4, 6]), { repairUpTo: 2, settleUpTo: 4 });
     expect([seqs(after.batch), after.repair, after.settle]).toEqual([[3, 4], false, true]);
+  });
+
+  it('splits a decision at the welcome’s seq: its rows there settle alone (refused `seq-used` if the hub holds others there, before the rest goes)', () => {
+    const batch = decided([3, 4, 5, 6], [[4, 5]]);
+    const settling = cutAtBoundaries(batch, { repairUpTo: 0, settleUpTo: 4 });
+    expect([seqs(settling.batch), settling.settle]).toEqual([[3, 4], true]);
+    const rest = cutAtBoundaries(decided([5, 6], [[4, 5]]), { repairUpTo: 0, settleUpTo: 4 });
+    expect([seqs(rest.batch), rest.settle]).toEqual([[5, 6], false]);
+  });
+
+  it('takes the rest of a decision across the repair boundary into the repair batch, and stops there', () => {
+    const across = cutAtBoundaries(decided([1, 2, 3, 4, 5], [[2, 3, 4]]), { repairUpTo: 2, settleUpTo: 0 });
+    expect([seqs(across.batch), across.repair]).toEqual([[1, 2, 3, 4], true]);
+    // A reminder among the decision's rows goes with them; one ahead of the next decision does not.
+    const reminded = cutAtBoundaries(decided([2, 3, 1, 4, 1, 5], [[2, 3, 4], [5]], [1]), {
+      repairUpTo: 2,
+      settleUpTo: 0,
+    });
+    expect([seqs(reminded.batch), reminded.repair]).toEqual([[2, 3, 1, 4], true]);
+    // A decision that starts past the boundary, or rows of no decision, are left for the next batch.
+    const after = cutAtBoundaries(
+      decided(
+        [1, 2, 3, 4],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ),
+      { repairUpTo: 2, settleUpTo: 0 },
+    );
+    expect(seqs(after.batch)).toEqual([1, 2]);
+    const none = cutAtBoundaries(decided([1, 2, 3], [[1, 2]]), { repairUpTo: 1, settleUpTo: 0 });
+    expect(seqs(none.batch)).toEqual([1, 2]);
+    const plain = cutAtBoundaries(decided([1, 2, 3], []), { repairUpTo: 1, settleUpTo: 0 });
+    expect(seqs(plain.batch)).toEqual([1]);
+    // The decision's events that came back from the log keep no command: its rest goes with them.
+    const returned = decided([1, 2, 3, 4], [[1, 2, 3]]);
+    returned.batch[0] = { clientSeq: 1 } as OutboxRow;
+    const back = cutAtBoundaries(returned, { repairUpTo: 1, settleUpTo: 0 });
+    expect([seqs(back.batch), back.repair]).toEqual([[1, 2, 3], true]);
+    // The rows past the boundary go in a normal batch, the decision's first (cut before) or not.
+    const normal = cutAtBoundaries(decided([3, 4, 5], [[2, 3]]), { repairUpTo: 2, settleUpTo: 0 });
+    expect([seqs(normal.batch), normal.repair]).toEqual([[3, 4, 5], false]);
+  });
+
+  it('splits a decision only at the welcome’s seq, or where cutBatch did, for any outbox and boundaries', () => {
+    fc.assert(
+      fc.property(
+        arbitrary,
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        ({ specs, inFlight, limit, maxBytes }, repairUpTo, settleUpTo) => {
+          const whole = cutBatch(scenario(specs, inFlight, limit, maxBytes).input);
+          if (whole.batch.length === 0) return;
+          const { batch, repair, settle } = cutAtBoundaries(whole, { repairUpTo, settleUpTo });
+          const own = batch.filter((r) => !whole.reminders.has(r.clientSeq));
+          const wholeOwn = whole.batch.filter((r) => !whole.reminders.has(r.clientSeq));
+          // A prefix of cutBatch's batch, ending on a row.
+          expect(whole.batch.slice(0, batch.length)).toEqual(batch);
+          expect(whole.reminders.has(batch.at(-1)!.clientSeq)).toBe(false);
+          // Every row on the lead's side of the settle boundary.
+          for (const r of own) expect(r.clientSeq <= settleUpTo).toBe(settle);
+          // Repair rows: at or below the boundary, or of a decision that starts there.
+          for (const r of own) {
+            if (!repair) expect(r.clientSeq > repairUpTo || repairUpTo === 0).toBe(true);
+            else if (r.clientSeq > repairUpTo) expect(r.command!.first).toBeLessThanOrEqual(repairUpTo);
+          }
+          // Where it ends inside a decision that goes on in cutBatch's batch: at the settle boundary.
+          const next = wholeOwn[own.length];
+          const last = own.at(-1)!;
+          if (
+            next !== undefined &&
+            last.command !== undefined &&
+            next.command?.first === last.command.first
+          ) {
+            expect(last.clientSeq <= settleUpTo && next.clientSeq > settleUpTo).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -118,22 +118,60 @@ export interface BoundedBatch {
  * of each boundary is the one its first row (reminders aside: their answers are known, they decide
  * nothing) is on. Reminders left last are dropped, as `cutBatch` does: the push cursor stays on
  * the rows themselves, never going back below rows already sent.
+ *
+ * A decision across a boundary:
+ * - The repair boundary does not split it: a repair batch takes the rows past it whose decision
+ *   starts at or below it (as far as `cutBatch` took them). They are the events of a decision the
+ *   device has no answer for, where the restored log lost others of it (those came back confirmed,
+ *   the answer to the rest was lost): split, the restored hub would store the first part in the
+ *   repair push and judge the rest in a later one, where a write in between refuses it
+ *   (`expectedVersion`), and the decision would be stored in part.
+ * - The settle boundary does split it. A settle batch stores nothing: every seq at or below the
+ *   welcome's is decided at the hub (final from protocol 6). Its rows there are either decided
+ *   already (the decision was larger than a batch, and split at this very seq before) or are
+ *   refused `seq-used` (the hub holds other events there), which stores none of them and numbers
+ *   the whole decision anew before any of it goes again. Sent whole instead, the rest would be
+ *   judged at its old seqs after a `seq-used`: refused by the refusal rule, or stored ahead of the
+ *   events before it.
  */
 export function cutAtBoundaries(cut: Batch, bounds: Boundaries): BoundedBatch {
   const { reminders } = cut;
   const batch = [...cut.batch];
   const row = (r: OutboxRow) => !reminders.has(r.clientSeq);
   const lead = (): OutboxRow => batch.find(row) ?? batch[0]!;
-  const split = (upTo: number): boolean => {
+  const split = (upTo: number, wholeDecisions: boolean): boolean => {
     const below = lead().clientSeq <= upTo;
-    const at = batch.findIndex((r) => row(r) && r.clientSeq <= upTo !== below);
+    let at = batch.findIndex((r) => row(r) && r.clientSeq <= upTo !== below);
+    if (wholeDecisions && below && at > 0) at = decisionEnd(batch, at, upTo, row);
     if (at > 0) batch.splice(at);
     while (batch.length > 1 && reminders.has(batch[batch.length - 1]!.clientSeq)) batch.pop();
     return below;
   };
-  const repair = bounds.repairUpTo > 0 && split(bounds.repairUpTo);
-  const settle = split(bounds.settleUpTo);
+  const repair = bounds.repairUpTo > 0 && split(bounds.repairUpTo, true);
+  const settle = split(bounds.settleUpTo, false);
   return { batch, repair, settle };
+}
+
+/**
+ * Past the rows from `at` on (and the reminders among them) whose decision starts at or below
+ * `upTo`: the rest of a decision across the boundary. By `command.first`, which such a row keeps
+ * (numbered anew with its decision), while a decision's events that came back from the log do not.
+ */
+function decisionEnd(
+  batch: readonly OutboxRow[],
+  at: number,
+  upTo: number,
+  row: (r: OutboxRow) => boolean,
+): number {
+  let end = at;
+  for (let i = at; i < batch.length; i++) {
+    const r = batch[i]!;
+    if (!row(r)) continue;
+    const first = r.command?.first;
+    if (first === undefined || first > upTo) break;
+    end = i + 1;
+  }
+  return end;
 }
 
 /** A row's share of a push message: its event's JSON and a comma. */

@@ -204,7 +204,8 @@ export class PushPipeline {
         }
         return;
       }
-      // Own events a restored log lost go in pushes of their own, flagged for the hub to count.
+      // Own events a restored log lost go in pushes of their own, flagged for the hub to count
+      // (with the rest of a decision they belong to: see `cutAtBoundaries`).
       // Rows at or below the welcome's seq go alone, every one of them (a batch that mixed them
       // with later rows could see those stored before a row refused `seq-used`).
       const { batch, repair, settle } = cutAtBoundaries(

@@ -25,6 +25,7 @@ import { whenExpired } from './session-expiry.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
 import { releasePrincipalMemory, reservePrincipalMemory } from './principal-memory.ts';
 import { readPullPage } from './pull-page.ts';
+import { PullGate } from './pull-gate.ts';
 import { describeName, isRequest, pushBytes, pushCost, rawEvents } from './message-payload.ts';
 import { judgePush, pushResults, type JudgedPush, type PushJudge } from './push-judge.ts';
 import { noneFenced, reportRefusals } from './push-results.ts';
@@ -38,8 +39,6 @@ import { TokenBucket } from './token-bucket.ts';
 const MAX_REFUSALS_IN_A_ROW = 100;
 /** Heap a decoded push takes, per byte of its events' JSON (the frame's objects and the decoded copy). */
 const PUSH_HEAP_FACTOR = 3;
-/** Heap a pull takes, per byte of its page budget (the text on the store's side, the parsed events, the ack). */
-const PULL_HEAP_FACTOR = 4;
 
 /**
  * One authenticated connection: its principal, its client id once it said `hello`, its
@@ -59,7 +58,7 @@ export class HubSession implements ReadySession {
   readonly #bucket: TokenBucket;
   /** True once the client id is bound to this principal in the store (at its first push). */
   #bound = false;
-  #pulls = 0;
+  readonly #pullGate: PullGate;
   readonly #decisions: SessionDecisions;
   #inFlight = 0;
   #refusals = 0;
@@ -79,6 +78,7 @@ export class HubSession implements ReadySession {
     this.#identity = identity;
     this.principal = identity.principal;
     this.answerHold = new AnswerHold(socket);
+    this.#pullGate = new PullGate(ctx, socket, identity.peers.principal);
     this.#decisions = new SessionDecisions(ctx.authorize, identity.principal, identity.claims, ctx.logger);
     const { expiresAt } = identity;
     this.#bucket = new TokenBucket({
@@ -373,26 +373,15 @@ export class HubSession implements ReadySession {
     return allowed;
   }
 
-  /**
-   * A pull, within the memory it may take: a few at a time per socket, none while the socket has
-   * not read what it was sent, and each page's read budgeted and reserved from the hub's memory.
-   */
+  /** A pull, if its socket's {@link PullGate} lets it in now. */
   async #pull(payload: unknown): Promise<unknown> {
-    const limits = this.#ctx.limits;
-    if (this.#pulls >= limits.maxPullsPerSocket) {
-      return this.#error(ErrorCode.rateLimited, 'too many pulls in flight: wait for their answers', true);
-    }
-    if (outgoingBytes(this.socket, limits.maxMessageBytes + 1) > limits.maxMessageBytes) {
-      return this.#error(ErrorCode.rateLimited, 'read what you were sent before pulling more', true);
-    }
-    const reserve = PULL_HEAP_FACTOR * limits.maxMessageBytes;
-    if (!this.#reserve(reserve)) return this.#busy();
-    this.#pulls++;
+    const refusal = this.#pullGate.admit();
+    if (refusal === 'busy') return this.#busy();
+    if (refusal !== undefined) return this.#error(refusal.code, refusal.message, true);
     try {
       return await this.#pullPage(payload);
     } finally {
-      this.#pulls--;
-      this.#release(reserve);
+      this.#pullGate.done();
     }
   }
 

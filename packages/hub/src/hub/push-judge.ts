@@ -10,6 +10,7 @@ import {
 } from '@eventloom/protocol';
 import { envelopeJsonSlices } from '../store/committed-json.ts';
 import type { StoreAppend } from '../store/event-store.ts';
+import { undefinedSlots } from '../store/slots.ts';
 import type { HubAction, HubRegistry } from './hub-options.ts';
 import { readOwn } from './message-payload.ts';
 import { rejected, toPushResult, type DecidedResult } from './push-results.ts';
@@ -74,7 +75,7 @@ class Judging {
     this.#judge = judge;
     this.#events = events;
     this.#raw = raw;
-    this.#results = Array.from<PushResult | undefined>({ length: events.length });
+    this.#results = undefinedSlots<PushResult>(events.length);
   }
 
   /** Judges the events from index `start` on; a promise from the first decision still pending. */

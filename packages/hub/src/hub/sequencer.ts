@@ -1,5 +1,6 @@
 import { ErrorCode } from '@eventloom/protocol';
 import type { EventStore, StoreAppend, StoreAppendResult } from '../store/event-store.ts';
+import { undefinedSlots } from '../store/slots.ts';
 import { HubError, HubErrorCode } from './hub-error.ts';
 
 /** Bounds and hooks of a {@link Sequencer}. */
@@ -62,7 +63,7 @@ export class Sequencer {
   submit(items: readonly StoreAppend[]): Promise<StoreAppendResult[]> {
     return new Promise((resolve) => {
       const request: Request = {
-        results: Array.from<StoreAppendResult>({ length: items.length }),
+        results: undefinedSlots<StoreAppendResult>(items.length) as StoreAppendResult[],
         remaining: items.length,
         resolve,
       };

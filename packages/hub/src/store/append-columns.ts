@@ -1,5 +1,6 @@
 import { envelopeJson } from './committed-json.ts';
 import type { StoreAppend, StoreAppendResult } from './event-store.ts';
+import { undefinedSlots } from './slots.ts';
 
 /**
  * A batch for `SqliteLog.append`, one column per field: how the store's thread hands it to the
@@ -63,7 +64,7 @@ export function appendColumnsOf(batch: readonly StoreAppend[]): {
     expectedVersions.push(event.expectedVersion);
     rejections.push(rejection);
     const { epoch } = batch[i]!;
-    if (epoch !== undefined) (epochs ??= Array.from<number | undefined>({ length: batch.length }))[i] = epoch;
+    if (epoch !== undefined) (epochs ??= undefinedSlots<number>(batch.length))[i] = epoch;
   }
   const envelopes = texts.join('');
   const columns = {

@@ -16,6 +16,7 @@ import { committedJsonParts } from './committed-json.ts';
 import { planAppend, type AppendPlan, type PlanItem } from './plan-append.ts';
 import { FIRST_LOOKUPS_SQL, SqliteAppendSnapshot, type RejectionRow } from './sqlite-append-snapshot.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
+import { undefinedSlots } from './slots.ts';
 import type { StreamFilter } from './stream-filter.ts';
 
 /** Where a SQLite log lives and how it waits for locks; see `SqliteStoreOptions`. */
@@ -368,7 +369,7 @@ function itemsOf(batch: AppendColumns): LogItem[] {
 function answerOf(results: readonly StoreAppendResult[], recordedAt: string): AppendAnswer {
   const positions = new Float64Array(results.length);
   const streamVersions = new Float64Array(results.length);
-  const others = Array.from<StoreAppendResult | undefined>({ length: results.length });
+  const others = undefinedSlots<StoreAppendResult>(results.length);
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (result.status === 'ok') {
