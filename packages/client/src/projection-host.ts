@@ -1,7 +1,8 @@
 import type { FoldableEvent, Projection } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
-import { distinctUntilChanged, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
+import { map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
 import { toClientError } from './client-error.ts';
+import { followStates } from './distinct-states.ts';
 import type { ClientMeta, ClientStore, OutboxRow, StoreChanges, StoreCursor } from './client-store.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
 import { indexOfSeq } from './index-of-seq.ts';
@@ -389,13 +390,7 @@ export class ProjectionHost {
       this.load(projection as Projection<unknown>).ready.then(
         (runtime) => {
           if (closed) return;
-          inner = runtime.changes
-            .pipe(
-              startWith(undefined),
-              map(() => runtime.get(key, confirmedOnly) as S),
-              distinctUntilChanged(),
-            )
-            .subscribe(subscriber);
+          inner = followStates(runtime.changes, () => runtime.get(key, confirmedOnly) as S, subscriber);
         },
         (e: unknown) => subscriber.error(toClientError(e)),
       );

@@ -14,10 +14,39 @@ import { encodeEvent, type JsonText } from './json-text.ts';
  */
 export function emitToSockets(io: Server, sockets: readonly Socket[], name: string, arg: JsonText): void {
   if (sockets.length === 0) return;
-  const { frame } = encodeEvent(name, arg);
-  let others: Socket[] | undefined;
-  for (const socket of sockets) if (!writeFrame(socket, frame)) (others ??= []).push(socket);
-  if (others === undefined) return;
-  if (others.length === 1) others[0]!.emit(name, arg);
-  else io.local.to(others.map((s) => s.id)).emit(name, arg);
+  const broadcast = new Broadcast(name, arg);
+  for (const socket of sockets) broadcast.to(socket);
+  broadcast.end(io);
+}
+
+/**
+ * One message for several sockets, as {@link emitToSockets} sends it, given its sockets one at a
+ * time: each written to as soon as it is known (the first subscriber's write need not wait for the
+ * others to be found), those that Engine.IO must send it to at {@link end}.
+ */
+export class Broadcast {
+  readonly #name: string;
+  readonly #arg: JsonText;
+  readonly #frame: Buffer;
+  #others: Socket[] | undefined;
+
+  constructor(name: string, arg: JsonText) {
+    this.#name = name;
+    this.#arg = arg;
+    this.#frame = encodeEvent(name, arg).frame;
+  }
+
+  /** Writes the message to the socket's WebSocket now, or keeps the socket for {@link end}. */
+  to(socket: Socket): void {
+    if (!writeFrame(socket, this.#frame)) (this.#others ??= []).push(socket);
+  }
+
+  /** Sends the message through Socket.IO to every socket {@link to} could not write it to. */
+  end(io: Server): void {
+    const others = this.#others;
+    if (others === undefined) return;
+    this.#others = undefined;
+    if (others.length === 1) others[0]!.emit(this.#name, this.#arg);
+    else io.local.to(others.map((s) => s.id)).emit(this.#name, this.#arg);
+  }
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
-import { encodeJsonText, EncodedPacket, JsonText } from './json-text.ts';
+import { encodeAck, encodeEvent, encodeJsonText, EncodedPacket, JsonText } from './json-text.ts';
 
 // Two servers never listening (nothing to close): one with the encoder as Socket.IO makes it, one with JsonText.
 const plain = new Server(createServer());
@@ -79,6 +79,36 @@ describe('encodeJsonText', () => {
       const frame = readFrame(encoded.frame);
       expect(Buffer.byteLength(frame.text)).toBe(payload);
       expect(frame.text).toBe(`43[${json}]`);
+    }
+  });
+
+  it('makes the frames of a message and of an ack as the encoder does, whatever the parts of the text', () => {
+    const json = JSON.stringify(page);
+    const at = (text: string) => json.indexOf(text);
+    const texts = [
+      new JsonText(json),
+      new JsonText(json.slice(0, at('"head"')), json.slice(at('"head"'))),
+      jsonText(json, [at('"data"'), at('"head"')]),
+    ];
+    for (const text of texts) {
+      for (const [made, packet] of [
+        [encodeEvent('events', text), { type: 2, nsp: '/', data: ['events', page] }],
+        [encodeEvent('hub-error', text), { type: 2, nsp: '/', data: ['hub-error', page] }],
+        [encodeAck(0, text), { type: 3, nsp: '/', id: 0, data: [page] }],
+        [encodeAck(4_096, text), { type: 3, nsp: '/', id: 4_096, data: [page] }],
+      ] as const) {
+        const [expected] = plain.encoder.encode(packet) as [string];
+        expect(String(made)).toBe(expected);
+        expect(made.byteLength).toBe(Buffer.byteLength(expected));
+        expect(readFrame(made.frame)).toEqual({ fin: true, opcode: 1, text: `4${expected}` });
+      }
+    }
+    // Every length the WebSocket header tells in its own way.
+    for (const payload of [7, 125, 126, 127, 65_535, 65_536, 70_000]) {
+      const text = JSON.stringify('x'.repeat(payload - 7));
+      const frame = readFrame(encodeAck(7, new JsonText(text)).frame);
+      expect(Buffer.byteLength(frame.text)).toBe(payload);
+      expect(frame.text).toBe(`437[${text}]`);
     }
   });
 

@@ -167,15 +167,52 @@ interface EnginePacket {
  * {@link encodeJsonText}): one frame for every WebSocket it goes to.
  */
 export function encodeEvent(name: string, arg: JsonText): EncodedPacket {
-  return encodeWithText({ type: EVENT, nsp: '/', data: [name, arg] })![0];
+  const text = textOf(arg);
+  if (text === undefined) return encodeWithText({ type: EVENT, nsp: '/', data: [name, arg] })![0];
+  let head = eventHeads.get(name);
+  if (head === undefined) eventHeads.set(name, (head = `${MESSAGE}${EVENT}[${JSON.stringify(name)},`));
+  return framedText(`${head}${text}]`);
 }
+
+/** The start of each message's packet, up to its argument (`42["events",`): made once a name. */
+const eventHeads = new Map<string, string>();
 
 /**
  * The ack of request `id` on the main namespace with `arg`, as the hub's encoder gives it: for a
  * text that lends no buffer (see {@link JsonText.framedAround}), whose frame is written at once.
  */
 export function encodeAck(id: number, arg: JsonText): EncodedPacket {
-  return encodeWithText({ type: ACK, nsp: '/', id, data: [arg] })![0];
+  const text = textOf(arg);
+  if (text === undefined) return encodeWithText({ type: ACK, nsp: '/', id, data: [arg] })![0];
+  return framedText(`${MESSAGE}${ACK}${id}[${text}]`);
+}
+
+/**
+ * A text that lends no buffer, as one string (the live feed's messages, the acks, all text): its
+ * packet is then made as one string, measured and written once, in place of the general encoder's
+ * list of parts. Undefined for a text with bytes in it.
+ */
+function textOf(arg: JsonText): string | undefined {
+  const { parts } = arg;
+  if (arg.release !== undefined) return undefined;
+  if (parts.length === 1) return typeof parts[0] === 'string' ? parts[0] : undefined;
+  let text = '';
+  for (const part of parts) {
+    if (typeof part !== 'string') return undefined;
+    text += part;
+  }
+  return text;
+}
+
+/** The WebSocket frame of a packet given as its whole text (Engine.IO's type first). */
+function framedText(packet: string): EncodedPacket {
+  const length = Buffer.byteLength(packet);
+  const header = frameHeaderLength(length);
+  // From Node's shared pool when small, as in encodeWithText.
+  const frame = Buffer.allocUnsafe(header + length);
+  writeFrameHeader(frame, length);
+  frame.write(packet, header);
+  return new EncodedPacket(frame, header);
 }
 
 /** The packet's one encoded form if it holds a JsonText argument; undefined to encode it as usual. */

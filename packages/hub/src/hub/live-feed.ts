@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io';
 import type { CommittedJson, EventStore, HeadChange } from '../store/event-store.ts';
 import { chunkByBytes } from './chunk-by-bytes.ts';
 import { EventFlow } from './event-flow.ts';
-import { emitToSockets } from './frame-fanout.ts';
+import { Broadcast } from './frame-fanout.ts';
 import type { HubMetrics } from './hub-metrics.ts';
 import type { HubAction, HubLimits } from './hub-options.ts';
 import { JsonText } from './json-text.ts';
@@ -71,6 +71,8 @@ export class LiveFeed {
   /** Runs of committed events handed over by the store, not yet delivered, in position order. */
   #given: { from: number; run: Run }[] = [];
   #running: Promise<void> | undefined;
+  /** True while {@link #catchUp} runs: a change told meanwhile only moves the target it heads for. */
+  #catching = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -107,8 +109,19 @@ export class LiveFeed {
       this.#target = head;
       this.flow.durable(head);
     }
-    if (this.#running !== undefined || this.#retry !== undefined || this.#closed) return;
-    this.#running = this.#run().then(
+    if (this.#running !== undefined || this.#retry !== undefined || this.#closed || this.#catching) return;
+    // What was handed over goes out here and now; only a read (or a pending decision) waits.
+    let waiting: Promise<boolean> | undefined;
+    this.#catching = true;
+    try {
+      waiting = this.#catchUp();
+    } catch {
+      // As a failed delivery always was: the feed goes on with the next change.
+    } finally {
+      this.#catching = false;
+    }
+    if (waiting === undefined) return;
+    this.#running = waiting.then(
       (failed) => {
         this.#running = undefined;
         if (failed) {
@@ -139,28 +152,64 @@ export class LiveFeed {
     this.#retry = undefined;
   }
 
+  /**
+   * Catches up with the target synchronously while the store handed over the events it needs and
+   * their delivery needs no pending decision: no promise nor microtask between a commit and its
+   * broadcast. Else, from there on, {@link #run}'s promise.
+   */
+  #catchUp(): Promise<boolean> | undefined {
+    const ctx = this.#ctx();
+    while (this.#cursor < this.#target && !this.#closed) {
+      if (!anyoneListens(ctx)) {
+        this.#skip();
+        return undefined;
+      }
+      const page = this.#takeGiven(ctx);
+      if (page === undefined) return this.#run();
+      const from = this.#cursor;
+      this.#cursor = page.until;
+      const pending = deliverRun(ctx, page.run, undefined);
+      if (pending !== undefined) {
+        return pending.then(() => {
+          this.flow.broadcast(from, page.until);
+          return this.#run();
+        });
+      }
+      this.flow.broadcast(from, page.until);
+    }
+    return undefined;
+  }
+
+  /** Nobody could receive the events up to the target: skips reading them back. Whoever subscribes later starts after them. */
+  #skip(): void {
+    this.#cursor = this.#target;
+    this.#given = [];
+    this.flow.skipped(this.#cursor);
+  }
+
+  /** The page of handed-over events at the cursor (at most a page, as a read would give it); the rest stays. */
+  #takeGiven(ctx: FeedContext): { run: Run; until: number } | undefined {
+    while (this.#given.length > 0 && this.#given[0]!.from < this.#cursor) this.#given.shift();
+    const given = this.#given[0];
+    if (given === undefined || given.from !== this.#cursor) return undefined;
+    const { run } = given;
+    const take = Math.min(run.events.length, ctx.limits.maxBatchSize);
+    if (take === run.events.length) this.#given.shift();
+    else this.#given[0] = { from: given.from + take, run: sliceRun(run, take) };
+    return { run: take === run.events.length ? run : sliceRun(run, 0, take), until: given.from + take };
+  }
+
   /** Catches up with the target; true when reading the store failed. */
   async #run(): Promise<boolean> {
     const ctx = this.#ctx();
     while (this.#cursor < this.#target && !this.#closed) {
       if (!anyoneListens(ctx)) {
-        // Nobody could receive these events: skip reading them back. Whoever subscribes later starts after them.
-        this.#cursor = this.#target;
-        this.#given = [];
-        this.flow.skipped(this.#cursor);
+        this.#skip();
         return false;
       }
-      while (this.#given.length > 0 && this.#given[0]!.from < this.#cursor) this.#given.shift();
-      let page: { run: Run; until: number; jsonChars?: number | undefined };
-      const given = this.#given[0];
-      if (given !== undefined && given.from === this.#cursor) {
-        // At most a page, as a read would give it; the rest stays for the next turn.
-        const { run } = given;
-        const take = Math.min(run.events.length, ctx.limits.maxBatchSize);
-        if (take === run.events.length) this.#given.shift();
-        else this.#given[0] = { from: given.from + take, run: sliceRun(run, take) };
-        page = { run: take === run.events.length ? run : sliceRun(run, 0, take), until: given.from + take };
-      } else {
+      let page: { run: Run; until: number; jsonChars?: number | undefined } | undefined =
+        this.#takeGiven(ctx);
+      if (page === undefined) {
         try {
           const read = await ctx.store.read({
             from: this.#cursor,
@@ -242,19 +291,54 @@ function textBytes(event: CommittedJson): number {
 }
 
 /**
- * The sockets that get the same message: the same events after the same `prev`. Keyed by `prev`
- * alone when the message holds all the events (a number: no key string made per session), else
- * by `prev` and the positions it holds.
+ * The messages of one delivery, each sent to every socket that gets the same events after the same
+ * `prev`: encoded once, when its first socket is offered, and written to each socket as it is
+ * offered. Keyed by `prev` alone when the message holds all the events (a number: no key string
+ * made per session), else by `prev` and the positions it holds. Most deliveries make one message:
+ * it is held without a map.
  */
-type Groups<T> = Map<
-  number | string,
-  { readonly events: T[]; readonly prev: number; readonly sockets: Socket[] }
->;
+class Outbox<T> {
+  readonly #message: (events: T[], prev: number) => JsonText;
+  #firstKey: number | string | undefined;
+  #first: Broadcast | undefined;
+  #more: Map<number | string, Broadcast> | undefined;
+
+  constructor(message: (events: T[], prev: number) => JsonText) {
+    this.#message = message;
+  }
+
+  /** Sends `socket` the message of `events` after `prev`, whose key is `key`. */
+  send(socket: Socket, key: number | string, events: T[], prev: number): void {
+    let broadcast: Broadcast | undefined;
+    if (this.#first === undefined) {
+      this.#firstKey = key;
+      broadcast = this.#first = new Broadcast(MessageName.events, this.#message(events, prev));
+    } else if (key === this.#firstKey) broadcast = this.#first;
+    else {
+      this.#more ??= new Map();
+      broadcast = this.#more.get(key);
+      if (broadcast === undefined) {
+        broadcast = new Broadcast(MessageName.events, this.#message(events, prev));
+        this.#more.set(key, broadcast);
+      }
+    }
+    broadcast.to(socket);
+  }
+
+  /**
+   * Sends each message to the sockets it could not be written to straight away, through Socket.IO;
+   * never through an adapter (Redis): every node reads the events from the log.
+   */
+  end(io: Server): void {
+    this.#first?.end(io);
+    if (this.#more !== undefined) for (const broadcast of this.#more.values()) broadcast.end(io);
+  }
+}
 
 /**
  * Sends `events` (consecutive, in position order) to every ready session that should see them,
- * each message built by `message`. Synchronous unless an authorization decision is pending: no
- * microtask per session between the commit and the broadcast.
+ * each message built by `message`, each session's as soon as it is selected. Synchronous unless an
+ * authorization decision is pending: no microtask per session between the commit and the broadcast.
  */
 function deliver<T extends Selectable>(
   ctx: FeedContext,
@@ -262,16 +346,15 @@ function deliver<T extends Selectable>(
   message: (events: T[], prev: number) => JsonText,
 ): Promise<void> | undefined {
   if (events.length === 0 || ctx.ready.size === 0) return undefined;
-  const groups: Groups<T> = new Map();
+  const outbox = new Outbox(message);
   const sessions = [...ctx.ready];
   for (let i = 0; i < sessions.length; i++) {
     const session = sessions[i]!;
     const selected = select(session, events);
-    if (selected instanceof Promise)
-      return finishDeliver(ctx, events, groups, sessions, i, selected, message);
-    offer(ctx, groups, session, events, selected);
+    if (selected instanceof Promise) return finishDeliver(ctx, events, outbox, sessions, i, selected);
+    offer(ctx, outbox, session, events, selected);
   }
-  send(ctx, groups, message);
+  outbox.end(ctx.io);
   return undefined;
 }
 
@@ -279,24 +362,23 @@ function deliver<T extends Selectable>(
 async function finishDeliver<T extends Selectable>(
   ctx: FeedContext,
   events: T[],
-  groups: Groups<T>,
+  outbox: Outbox<T>,
   sessions: readonly FeedSession[],
   at: number,
   pending: Promise<T[]>,
-  message: (events: T[], prev: number) => JsonText,
 ): Promise<void> {
-  offer(ctx, groups, sessions[at]!, events, await pending);
+  offer(ctx, outbox, sessions[at]!, events, await pending);
   for (let i = at + 1; i < sessions.length; i++) {
     const selected = select(sessions[i]!, events);
-    offer(ctx, groups, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+    offer(ctx, outbox, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
   }
-  send(ctx, groups, message);
+  outbox.end(ctx.io);
 }
 
-/** Adds a session's selection to the group of sessions that get the same message. */
+/** Sends a session its selection, the message encoded once for every session that gets the same. */
 function offer<T extends Selectable>(
   ctx: FeedContext,
-  groups: Groups<T>,
+  outbox: Outbox<T>,
   session: FeedSession,
   events: T[],
   selected: T[],
@@ -310,23 +392,7 @@ function offer<T extends Selectable>(
   const prev = session.sentUpTo;
   session.sentUpTo = selected[selected.length - 1]!.position;
   const key = selected === events ? prev : `${prev}|${selected.map((e) => e.position).join(',')}`;
-  const group = groups.get(key);
-  if (group === undefined) groups.set(key, { events: selected, prev, sockets: [session.socket] });
-  else group.sockets.push(session.socket);
-}
-
-/**
- * Sends each group its message, encoded once for all its sockets; never through an adapter (Redis):
- * every node reads the events from the log.
- */
-function send<T>(
-  ctx: FeedContext,
-  groups: Groups<T>,
-  message: (events: T[], prev: number) => JsonText,
-): void {
-  for (const { events, prev, sockets } of groups.values()) {
-    emitToSockets(ctx.io, sockets, MessageName.events, message(events, prev));
-  }
+  outbox.send(session.socket, key, selected, prev);
 }
 
 /**
