@@ -108,6 +108,47 @@ export async function bestOf(
   return { subjectMs, baselineMs };
 }
 
+/** The median of a list of samples (the mean of the middle two for an even count). */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) throw new Error('median of no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Runs the subject and its baseline in small blocks that take turns: each round runs `block`
+ * calls of each side (call `i` gets the round's own indexes, `round * block` on), the baseline
+ * first in even rounds and the subject first in odd ones. One warm-up round runs first and is not
+ * counted. Returns each side's time per call (ms), one sample per round: a slow spell of the
+ * shared machine lands in a round or two of both sides, not in one side's whole measure.
+ */
+export async function interleaved(options: {
+  readonly rounds: number;
+  readonly block: number;
+  readonly subject: (i: number) => Promise<unknown>;
+  readonly baseline: (i: number) => Promise<unknown>;
+}): Promise<{ readonly subjectMs: number[]; readonly baselineMs: number[] }> {
+  const { rounds, block } = options;
+  const subjectMs: number[] = [];
+  const baselineMs: number[] = [];
+  const runBlock = async (call: (i: number) => Promise<unknown>, from: number): Promise<number> => {
+    const started = performance.now();
+    for (let i = from; i < from + block; i++) await call(i);
+    return (performance.now() - started) / block;
+  };
+  for (let r = -1; r < rounds; r++) {
+    const from = (r + 1) * block;
+    const baselineFirst = r % 2 === 0;
+    const first = await runBlock(baselineFirst ? options.baseline : options.subject, from);
+    const second = await runBlock(baselineFirst ? options.subject : options.baseline, from);
+    if (r < 0) continue;
+    subjectMs.push(baselineFirst ? second : first);
+    baselineMs.push(baselineFirst ? first : second);
+  }
+  return { subjectMs, baselineMs };
+}
+
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;

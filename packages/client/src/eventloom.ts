@@ -239,7 +239,11 @@ class EventloomClient<D extends EventDefinition> implements Eventloom<D> {
     this.pending$ = host.pending$;
     this.outbox$ = host.outbox$;
     this.history$ = this.#history.asObservable();
-    const outcomes = (this.#outcomes = new OutcomeTracker({ runtime, store, changed$: host.pending$ }));
+    const outcomes = (this.#outcomes = new OutcomeTracker({
+      runtime,
+      store,
+      changed$: host.pendingChanged$,
+    }));
     this.#tabs = new TabCoordinator(
       options.name,
       { ...defaultTabEnvironment(), ...options.tabs },

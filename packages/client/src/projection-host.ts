@@ -54,6 +54,12 @@ export class ProjectionHost {
   readonly pending$: Observable<readonly EventEnvelope[]>;
   /** The outbox rows (with the acks this tab recorded): now, and after each change or ack. */
   readonly outbox$: Observable<readonly OutboxRow[]>;
+  /**
+   * Emits after each change of the pending events, with nothing: for who only needs to know, as
+   * `pending$` copies the whole list out for each subscriber at each change (an append would cost
+   * what the outbox holds).
+   */
+  readonly pendingChanged$: Observable<void>;
 
   readonly #runtime: LoomRuntime;
   readonly #store: ClientStore;
@@ -97,6 +103,7 @@ export class ProjectionHost {
       startWith(undefined),
       map(() => this.#pending.map((p) => p.row.event)),
     );
+    this.pendingChanged$ = this.#pendingChanged.asObservable();
     this.outbox$ = merge(this.#pendingChanged, this.#ackNoted).pipe(
       startWith(undefined),
       map(() => this.#pending.map((p) => p.row)),

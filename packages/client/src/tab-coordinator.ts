@@ -23,11 +23,23 @@ export interface TabEnvironment {
 /** How often an instance with Web Locks but no BroadcastChannel reads the store for other tabs' writes. */
 export const DEFAULT_TAB_POLL_MS = 1000;
 
+/** What an instance posts when it opens: whoever hears it answers with {@link CHANGED}. */
+const HELLO = 'hello';
+/** What an instance posts when the database changed (any other message is taken as one too). */
+const CHANGED = 1;
+
 /**
  * One database's tabs: elects one leader through an exclusive Web Lock named after the database
  * (held until this instance closes, then granted to the next tab waiting), and announces changes
  * to the other tabs over a BroadcastChannel of the same name (without one, polls: see
  * {@link TabEnvironment}).
+ *
+ * The leader announces only once it knows another instance is there: a message posted to no one
+ * still costs a page a round trip to the browser per write. Each instance posts {@link HELLO} as
+ * it opens, before it reads the store, and any instance that hears a message knows it has
+ * company from then on. It answers a hello with a change: a write it made before the hello
+ * reached it (and did not announce) is then read by the newcomer after that answer. And when it
+ * first hears of another instance, it announces the changes it kept to itself until then.
  *
  * Invariant: at most one instance per database and origin holds the lock, so at most one has
  * `leader$` true — except in single-tab mode, where there is no lock to hold.
@@ -48,6 +60,10 @@ export class TabCoordinator {
   #lockRequest: Promise<void> | undefined;
   /** Open single-tab instances of this database in this realm, while this one counts among them. */
   #peers: Set<TabCoordinator> | undefined;
+  /** Whether another instance of the database was heard on the channel: from then on, changes are announced. */
+  #heard = false;
+  /** Whether a change was kept to itself while no other instance was heard. */
+  #unannounced = false;
 
   constructor(
     name: string,
@@ -60,8 +76,15 @@ export class TabCoordinator {
     this.pollMs = environment.pollMs ?? DEFAULT_TAB_POLL_MS;
     const Channel = environment.BroadcastChannel;
     if (Channel) {
-      this.#channel = new Channel(`eventloom:${name}`);
-      this.#channel.onmessage = () => onAnnounce();
+      const channel = (this.#channel = new Channel(`eventloom:${name}`));
+      channel.onmessage = (message: MessageEvent) => {
+        const first = !this.#heard;
+        this.#heard = true;
+        if (message.data === HELLO || (first && this.#unannounced)) channel.postMessage(CHANGED);
+        this.#unannounced = false;
+        onAnnounce();
+      };
+      channel.postMessage(HELLO);
     }
     const locks = environment.locks;
     this.singleTab = !locks;
@@ -104,9 +127,14 @@ export class TabCoordinator {
     return this.#leader.value;
   }
 
-  /** Tells the other tabs that the database changed. */
+  /**
+   * Tells the other tabs that the database changed: once one was heard of (see the class), and
+   * always while another instance leads, which pushes this one's appends (a leader of an older
+   * version says no hello).
+   */
   announce(): void {
-    this.#channel?.postMessage(1);
+    if (this.#heard || !this.#leader.value) this.#channel?.postMessage(CHANGED);
+    else this.#unannounced = true;
   }
 
   /** Gives up the lead (the next tab gets it) and stops listening. */

@@ -230,6 +230,43 @@ describe('createFaultProxy', () => {
     expect(proxy.stats.up.bytesDropped).toBe(0);
   });
 
+  it("a connection's flushed resolves once what its client sent reached the target", async () => {
+    const { echo, proxy } = await setUp();
+    const client = await dial(proxy.port);
+    await waitUntil(() => echo.connections.length === 1);
+    const [connection] = proxy.connections();
+    await connection!.flushed();
+    // The client's last bytes and its end are held in the proxy, as a dead process's are in the network.
+    proxy.pause();
+    client.socket.end('last words');
+    await waitUntil(() => proxy.stats.up.bytesIn === 'last words'.length && client.socket.writableFinished);
+    let flushed = false;
+    void connection!.flushed().then(() => (flushed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(false);
+    expect(bytes(echo.connections[0]!.received).length).toBe(0);
+
+    proxy.resume();
+    await connection!.flushed();
+    expect(flushed).toBe(true);
+    await waitUntil(() => bytes(echo.connections[0]!.received).length === 'last words'.length);
+    expect(bytes(echo.connections[0]!.received).toString()).toBe('last words');
+  });
+
+  it("a connection's flushed resolves when a reset drops what was held", async () => {
+    const { proxy } = await setUp();
+    const client = await dial(proxy.port);
+    await waitUntil(() => proxy.stats.open === 1);
+    const [connection] = proxy.connections();
+    proxy.pause();
+    client.socket.write('never delivered');
+    await waitUntil(() => proxy.stats.up.bytesIn === 'never delivered'.length);
+    const flushed = connection!.flushed();
+    connection!.reset();
+    await flushed;
+    expect(proxy.stats.up.bytesDropped).toBe('never delivered'.length);
+  });
+
   it('resets the client when the target refuses (e.g. the hub is down)', async () => {
     const dead = await startEcho();
     await dead.close();

@@ -68,6 +68,12 @@ export interface FaultConnection {
   reset(): void;
   /** Silences it in both directions for `ms`, then resets it. */
   blackhole(ms: number): void;
+  /**
+   * Resolves once nothing its client sent so far waits in the proxy: written to the target, or
+   * dropped by a fault, a reset or the proxy's close (at once when nothing waits). A client that
+   * died with bytes still delayed or held here has not finished talking to the target until then.
+   */
+  flushed(): Promise<void>;
 }
 
 /** A TCP proxy that injects faults into the connections it forwards. */
@@ -256,6 +262,8 @@ class Link {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #immediate: ReturnType<typeof setImmediate> | undefined;
   #waitingForDrain = false;
+  /** Called once the queue is empty. */
+  #onEmpty: (() => void)[] = [];
 
   constructor(connection: Connection, direction: FaultDirection, source: Socket, destination: Socket) {
     this.connection = connection;
@@ -304,9 +312,25 @@ class Link {
     this.pump();
   }
 
+  /** Resolves once nothing read from the source waits to be written (delivered or dropped). */
+  emptied(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onEmpty.push(resolve));
+  }
+
+  #emptied(): void {
+    if (this.queue.length > 0 || this.#onEmpty.length === 0) return;
+    for (const resolve of this.#onEmpty.splice(0)) resolve();
+  }
+
   /** Delivers whatever is due; schedules itself again for what is not due yet. */
   pump(): void {
     if (this.#timer !== undefined || this.#immediate !== undefined || this.#waitingForDrain) return;
+    this.#deliver();
+    this.#emptied();
+  }
+
+  #deliver(): void {
     while (this.queue.length > 0) {
       if (!this.connection.flowing || this.connection.proxy.paused) return;
       const head = this.queue[0]!;
@@ -374,6 +398,7 @@ class Link {
     this.stats.bytesDropped += this.queuedBytes;
     this.queuedBytes = 0;
     this.queue.length = 0;
+    this.#emptied();
   }
 }
 
@@ -426,6 +451,7 @@ class Connection {
       id,
       reset: () => this.reset(),
       blackhole: (ms: number) => this.blackhole(ms),
+      flushed: () => this.up.emptied(),
     };
   }
 
