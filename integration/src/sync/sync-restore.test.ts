@@ -253,6 +253,61 @@ describe('a hub log restored while a refusal is remembered', () => {
   }, 60_000);
 });
 
+describe('a hub log restored after a refusal it no longer knows of', () => {
+  it('never stores an event decided on the refused one', async () => {
+    const hub = await startHub({ sqlite: true });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
+    // b moves list:1 to version 1; the backup holds it, and nothing of a.
+    const b = await openDevice(hub);
+    await b.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
+    await b.sync.flushed();
+    await b.close();
+    await backup(hub, saved);
+
+    // One event a push; the push after x's refusal (y with x's reminder) is held, never sent.
+    const pushes: string[][] = [];
+    let hold = false;
+    let held: (() => void) | undefined;
+    const socket = hookPushes(defaultSocketFactory, (payload, ack, send) => {
+      pushes.push(todosAt(payload));
+      if (hold && pushes.length > 1) held = () => send(payload, ack);
+      else send(payload, ack);
+    });
+    const a = await openDevice(hub, { sync: { socket, push: { maxEvents: 1, inFlight: 1 } } });
+    a.sync.goOffline();
+    // x is decided on list:1 at version 0 (a has not seen b's event): it will be refused. y is
+    // decided on a state with x in it (version 1): decided on x.
+    const x = await a.loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] }), {
+      expectedVersion: 0,
+    });
+    const y = await a.loom.append('list:1', TodoAdded.create({ id: 'y', title: 'y', tags: [] }), {
+      expectedVersion: 1,
+    });
+    hold = true;
+    pushes.length = 0;
+    a.sync.goOnline();
+    await waitFor(a.sync.metrics$, () => pushes.length === 2);
+    expect(pushes).toEqual([['x@1'], ['x@1', 'y@2']]);
+    expect(held).toBeDefined();
+    expect((await a.loom.readDeadLetters()).map((d) => d.event.id)).toEqual([x.id]);
+    expect((await hub.events()).map((e) => (e.data as { id: string }).id)).toEqual(['b']);
+
+    // The log goes back to the backup: the hub no longer knows of x's refusal, nor of seq 1.
+    a.sync.goOffline();
+    hold = false;
+    await restore(hub, saved);
+    pushes.length = 0;
+    a.sync.goOnline();
+    await live(a.sync);
+    await a.sync.flushed();
+
+    // y was decided on x, which is never committed: y is not committed either, whatever its seq.
+    expect((await hub.events()).map((e) => (e.data as { id: string }).id)).toEqual(['b']);
+    expect((await a.loom.readDeadLetters()).map((d) => d.event.id).sort()).toEqual([x.id, y.id].sort());
+  }, 60_000);
+});
+
 describe('a device whose storage was cleared but kept its client id', () => {
   it('moves its clientSeq past the hub and never reuses one', async () => {
     const hub = await startHub();
