@@ -270,4 +270,56 @@ describe('LiveFeed delivery', () => {
     expect(feed.cursor).toBe(0);
     feed.close();
   });
+
+  it('still sends the sockets offered before a write that throws, through Socket.IO too', () => {
+    const { feed, sent, session, errors } = setup();
+    session('p1', { polling: true });
+    session('a', {
+      onWrite: () => {
+        throw new Error('socket write failed');
+      },
+    });
+    session('b');
+    feed.onHead(commit(0, 1));
+    expect(show(sent)).toEqual(['a 0>1', 'p1 (engine) 0>1']);
+    expect(errors).toHaveLength(1);
+    feed.close();
+  });
+
+  it('sends a Socket.IO-only socket offered before a pending authorization its message once decided, before the next commit', async () => {
+    const { feed, sent, session } = setup();
+    let decide!: (allowed: boolean) => void;
+    let first = true;
+    session('p1', { polling: true });
+    session('b', {
+      allowed: () => {
+        if (!first) return true;
+        first = false;
+        return new Promise<boolean>((resolve) => (decide = resolve));
+      },
+    });
+    session('c');
+    feed.onHead(commit(0, 1));
+    feed.onHead(commit(1, 2));
+    expect(sent).toEqual([]);
+    decide(true);
+    await feed.idle();
+    expect(show(sent)).toEqual(['b 0>1', 'c 0>1', 'p1 (engine) 0>1', 'b 1>2', 'c 1>2', 'p1 (engine) 1>2']);
+  });
+
+  it('delivers nothing more once closed from inside a write: the page being written ends, the next does not start', () => {
+    let closed = false;
+    const { feed, sent, session } = setup({ limits: { ...DEFAULT_HUB_LIMITS, maxBatchSize: 1 } });
+    session('a', {
+      onWrite: () => {
+        if (closed) return;
+        closed = true;
+        feed.close();
+      },
+    });
+    session('b');
+    feed.onHead(commit(0, 2));
+    feed.onHead(commit(2, 3));
+    expect(show(sent)).toEqual(['a 0>1', 'b 0>1']);
+  });
 });

@@ -365,13 +365,21 @@ function deliver<T extends Selectable>(
   if (events.length === 0 || ctx.ready.size === 0) return undefined;
   const outbox = new Outbox(message);
   const sessions = [...ctx.ready];
-  for (let i = 0; i < sessions.length; i++) {
-    const session = sessions[i]!;
-    const selected = select(session, events);
-    if (selected instanceof Promise) return finishDeliver(ctx, events, outbox, sessions, i, selected);
-    offer(ctx, outbox, session, events, selected);
+  let handedOn = false;
+  // Even when a write throws: a session offered before it (its `sentUpTo` moved) still gets the message.
+  try {
+    for (let i = 0; i < sessions.length; i++) {
+      const session = sessions[i]!;
+      const selected = select(session, events);
+      if (selected instanceof Promise) {
+        handedOn = true;
+        return finishDeliver(ctx, events, outbox, sessions, i, selected);
+      }
+      offer(ctx, outbox, session, events, selected);
+    }
+  } finally {
+    if (!handedOn) outbox.end(ctx.io);
   }
-  outbox.end(ctx.io);
   return undefined;
 }
 
@@ -384,12 +392,15 @@ async function finishDeliver<T extends Selectable>(
   at: number,
   pending: Promise<T[]>,
 ): Promise<void> {
-  offer(ctx, outbox, sessions[at]!, events, await pending);
-  for (let i = at + 1; i < sessions.length; i++) {
-    const selected = select(sessions[i]!, events);
-    offer(ctx, outbox, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+  try {
+    offer(ctx, outbox, sessions[at]!, events, await pending);
+    for (let i = at + 1; i < sessions.length; i++) {
+      const selected = select(sessions[i]!, events);
+      offer(ctx, outbox, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+    }
+  } finally {
+    outbox.end(ctx.io);
   }
-  outbox.end(ctx.io);
 }
 
 /** Sends a session its selection, the message encoded once for every session that gets the same. */
