@@ -130,41 +130,46 @@ it('announces every change at once while another instance leads', async () => {
   await follower.close();
 });
 
-/** Web Locks granted one at a time in the order asked for, as a browser does; `release` is not needed. */
+/** Web Locks granted one at a time in the order asked for, as a browser does. */
 function queuedLocks(): LockManager {
-  const waiting: { grant: () => Promise<void> | undefined; signal: AbortSignal; done: () => void }[] = [];
+  type Request = { grant: () => Promise<void> | undefined; done: () => void };
+  const waiting: Request[] = [];
   let held = false;
-  const next = () => {
-    const request = waiting.shift();
-    if (!request) return;
+  const serve = async (request: Request) => {
     held = true;
-    void Promise.resolve(request.grant()).then(() => {
-      held = false;
-      request.done();
-      next();
-    });
+    await request.grant();
+    held = false;
+    request.done();
+    const following = waiting.shift();
+    if (following) void serve(following);
   };
   return {
     request: (_name: string, options: { signal: AbortSignal }, grant: () => Promise<void> | undefined) =>
       new Promise<void>((resolve, reject) => {
-        const request = { grant, signal: options.signal, done: resolve };
+        const request = { grant, done: resolve };
         options.signal.addEventListener('abort', () => {
           const at = waiting.indexOf(request);
           if (at < 0) return;
           waiting.splice(at, 1);
           reject(new DOMException('aborted', 'AbortError'));
         });
-        waiting.push(request);
-        if (!held) next();
+        if (held) waiting.push(request);
+        else void serve(request);
       }),
   } as unknown as LockManager;
 }
 
-it('opening a tab makes no other tab read, and costs one post when no tab has a write to tell', async () => {
+/** Instances of database `name` with FIFO locks and held channels; `reads[i]` counts instance i's reads. */
+function lockedTabs(name: string) {
   const { Channel, posted, deliver } = heldChannels();
   const env: TabEnvironment = { locks: queuedLocks(), BroadcastChannel: Channel };
   const reads = [0, 0, 0];
-  const open3 = (i: number) => new TabCoordinator('three', env, () => reads[i]!++, fail);
+  const open = (i: number) => new TabCoordinator(name, env, () => reads[i]!++, fail);
+  return { posted, deliver, reads, open };
+}
+
+it('opening a tab makes no other tab read, and costs only its hello when no tab has a write to tell', async () => {
+  const { posted, deliver, reads, open: open3 } = lockedTabs('three');
   const a = open3(0);
   deliver();
   const b = open3(1);
@@ -192,10 +197,7 @@ it('opening a tab makes no other tab read, and costs one post when no tab has a 
 });
 
 it('a leader that kept a write to itself answers the first hello, and only it', async () => {
-  const { Channel, posted, deliver } = heldChannels();
-  const env: TabEnvironment = { locks: queuedLocks(), BroadcastChannel: Channel };
-  const reads = [0, 0, 0];
-  const open3 = (i: number) => new TabCoordinator('answer', env, () => reads[i]!++, fail);
+  const { posted, deliver, reads, open: open3 } = lockedTabs('answer');
   const a = open3(0);
   deliver();
   a.announce();
@@ -229,10 +231,7 @@ it('in single-tab mode, answers a hello with "here" so that the newcomer, which 
 });
 
 it('a tab that joins after the lead changed hands hears of the new leader’s write made before its hello arrived', async () => {
-  const { Channel, deliver } = heldChannels();
-  const env: TabEnvironment = { locks: queuedLocks(), BroadcastChannel: Channel };
-  const reads = [0, 0, 0];
-  const open3 = (i: number) => new TabCoordinator('handover', env, () => reads[i]!++, fail);
+  const { deliver, reads, open: open3 } = lockedTabs('handover');
   const a = open3(0);
   deliver();
   const b = open3(1);
