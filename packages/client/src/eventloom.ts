@@ -14,7 +14,8 @@ import {
 } from './appender.ts';
 import { DeviceClock } from './device-clock.ts';
 import { LoomRuntime } from './loom-runtime.ts';
-import { ProjectionHost, type AnyProjection, type EventFilter } from './projection-host.ts';
+import type { EventFilter } from './event-filter.ts';
+import { ProjectionHost, type AnyProjection } from './projection-host.ts';
 import { followCommand, OutcomeTracker, type AppendOutcome, type CommandOutcome } from './outcomes.ts';
 import { LoomSyncPort, type SyncPort } from './sync-port.ts';
 import { bindSyncPort } from './sync-port-access.ts';

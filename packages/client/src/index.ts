@@ -1,6 +1,7 @@
 export { createEventloom, type Eventloom, type EventloomOptions } from './eventloom.ts';
 export type { AppendOutcome, CommandOutcome } from './outcomes.ts';
-export type { AnyProjection, EventFilter } from './projection-host.ts';
+export type { EventFilter } from './event-filter.ts';
+export type { AnyProjection } from './projection-host.ts';
 export type {
   AppendInput,
   AppendInputOf,

@@ -2,6 +2,7 @@ import type { FoldableEvent, Projection } from '@eventloom/core';
 import type { CommittedEvent, EventEnvelope } from '@eventloom/protocol';
 import { map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
 import { toClientError } from './client-error.ts';
+import { confirmedQuery, eventMatcher, type EventFilter } from './event-filter.ts';
 import { followStates } from './distinct-states.ts';
 import type { ClientMeta, ClientStore, OutboxRow, StoreChanges, StoreCursor } from './client-store.ts';
 import type { LoomRuntime } from './loom-runtime.ts';
@@ -14,16 +15,6 @@ import type { Upcaster } from './upcaster.ts';
  * `Projection<S, M>` is not assignable to `Projection<unknown>`, its reducers being contravariant.)
  */
 export type AnyProjection = Pick<Projection<unknown>, 'id' | 'name' | 'version' | 'types' | 'initial'>;
-
-/** What `events$` and `readEvents` select. */
-export interface EventFilter {
-  /** Only this stream's events. */
-  readonly stream?: string;
-  /** Only events of these types (one or several). */
-  readonly type?: string | readonly string[];
-  /** Only events after this position (exclusive); 0 by default: from the start. */
-  readonly from?: number;
-}
 
 /** A pending event held in memory. */
 export interface PendingEntry {
@@ -341,7 +332,7 @@ export class ProjectionHost {
       const matches = eventMatcher(filter);
       this.#runtime
         .run(async () => {
-          const past = await this.#store.readConfirmed(this.#confirmedQuery(filter));
+          const past = await this.#store.readConfirmed(confirmedQuery(filter, this.#view.position));
           if (closed) return;
           for (const e of past) {
             const event = this.#upcaster.read(e);
@@ -374,7 +365,7 @@ export class ProjectionHost {
   /** Confirmed events matching the filter, as stored now. */
   readEvents(filter: EventFilter): Promise<FoldableEvent[]> {
     return this.#runtime.run(async () => {
-      const events = await this.#store.readConfirmed(this.#confirmedQuery(filter));
+      const events = await this.#store.readConfirmed(confirmedQuery(filter, this.#view.position));
       return this.#upcaster.readAll(events);
     });
   }
@@ -468,16 +459,6 @@ export class ProjectionHost {
     this.#ackNoted.complete();
   }
 
-  #confirmedQuery(filter: EventFilter) {
-    const types = typeof filter.type === 'string' ? [filter.type] : filter.type;
-    return {
-      from: filter.from ?? 0,
-      until: this.#view.position,
-      ...(filter.stream === undefined ? {} : { stream: filter.stream }),
-      ...(types === undefined ? {} : { types }),
-    };
-  }
-
   #entry(row: OutboxRow): PendingEntry {
     return { row, event: this.#upcaster.read(row.event) };
   }
@@ -490,11 +471,4 @@ function sameCursor(meta: ClientMeta, view: StoreCursor): boolean {
     meta.epoch === view.epoch &&
     meta.history === view.history
   );
-}
-
-function eventMatcher(filter: EventFilter): (e: CommittedEvent) => boolean {
-  const types =
-    typeof filter.type === 'string' ? new Set([filter.type]) : filter.type ? new Set(filter.type) : undefined;
-  return (e) =>
-    (filter.stream === undefined || e.stream === filter.stream) && (types === undefined || types.has(e.type));
 }

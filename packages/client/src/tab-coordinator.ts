@@ -23,9 +23,11 @@ export interface TabEnvironment {
 /** How often an instance with Web Locks but no BroadcastChannel reads the store for other tabs' writes. */
 export const DEFAULT_TAB_POLL_MS = 1000;
 
-/** What an instance posts when it opens: whoever hears it answers with {@link CHANGED}. */
+/** What an instance posts when it opens (see {@link TabCoordinator} for who answers). */
 const HELLO = 'hello';
-/** What an instance posts when the database changed (any other message is taken as one too). */
+/** A single-tab instance's answer to a hello when it has no change to tell: "I am here too". */
+const HERE = 'here';
+/** What an instance posts when the database changed (any message but the two above is taken as one). */
 const CHANGED = 1;
 
 /**
@@ -37,9 +39,18 @@ const CHANGED = 1;
  * The leader announces only once it knows another instance is there: a message posted to no one
  * still costs a page a round trip to the browser per write. Each instance posts {@link HELLO} as
  * it opens, before it reads the store, and any instance that hears a message knows it has
- * company from then on. It answers a hello with a change: a write it made before the hello
- * reached it (and did not announce) is then read by the newcomer after that answer. And when it
- * first hears of another instance, it announces the changes it kept to itself until then.
+ * company from then on. When it first hears of another instance, it announces the changes it kept
+ * to itself until then: a write made before the newcomer's hello reached it is then read by the
+ * newcomer after that answer. Only such an instance answers a hello with a change, so opening a
+ * tab costs no other tab a read: a write announced before the newcomer's channel existed is in the
+ * store when the newcomer reads it, after its hello, and one announced later reaches the newcomer.
+ *
+ * The newcomer must also know it has company by the time it leads. With Web Locks, granted in
+ * the order they were asked for, it leads only once every instance older than itself has closed,
+ * and it heard the hello of each younger one, so nothing answers. In single-tab mode it leads at
+ * once, beside the others: each of them answers its hello, {@link HERE} when it has no change to
+ * tell (a message that makes no one read). Once heard, company is never forgotten: a leader whose
+ * last peer closed goes on posting its changes to no one (a cost, not a fault).
  *
  * Invariant: at most one instance per database and origin holds the lock, so at most one has
  * `leader$` true — except in single-tab mode, where there is no lock to hold.
@@ -75,18 +86,20 @@ export class TabCoordinator {
     this.#name = name;
     this.pollMs = environment.pollMs ?? DEFAULT_TAB_POLL_MS;
     const Channel = environment.BroadcastChannel;
+    const locks = environment.locks;
     if (Channel) {
       const channel = (this.#channel = new Channel(`eventloom:${name}`));
       channel.onmessage = (message: MessageEvent) => {
-        const first = !this.#heard;
         this.#heard = true;
-        if (message.data === HELLO || (first && this.#unannounced)) channel.postMessage(CHANGED);
+        const data: unknown = message.data;
+        if (this.#unannounced) channel.postMessage(CHANGED);
+        else if (data === HELLO && !locks) channel.postMessage(HERE);
         this.#unannounced = false;
-        onAnnounce();
+        // A hello or a "here" tells of no write: the newcomer writes nothing before its hello.
+        if (data !== HELLO && data !== HERE) onAnnounce();
       };
       channel.postMessage(HELLO);
     }
-    const locks = environment.locks;
     this.singleTab = !locks;
     if (!locks) {
       this.#peers = singleTabPeers.get(name) ?? new Set();

@@ -13,7 +13,7 @@ import type { FoldableEvent } from '@eventloom/core';
 import { BehaviorSubject, distinctUntilChanged, Subject, type Observable, type Subscription } from 'rxjs';
 import { ClientError, ClientErrorCode, toClientError } from '../client-error.ts';
 import { DexieClientStore, type IndexedDbDeps } from '../dexie-client-store.ts';
-import type { EventFilter } from '../projection-host.ts';
+import type { EventFilter } from '../event-filter.ts';
 import type { AnyDecider } from '../sync/sync-types.ts';
 import { routeDeadLetters, type DeadLetterTarget } from './client-dead-letter-queue.ts';
 import { DexieReactionStore } from './dexie-reaction-store.ts';

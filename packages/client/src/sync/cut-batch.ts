@@ -98,7 +98,10 @@ export function cutBatch(input: BatchInput): Batch {
 
 /** Seqs the session cuts a batch at, on top of {@link cutBatch}'s rules. */
 export interface Boundaries {
-  /** Own events a restored log lost, at or below this seq, go in repair pushes of their own (0: none). */
+  /**
+   * Own events a restored log lost, at or below this seq, go in repair pushes of their own (0: none),
+   * with the rest of a decision that starts at or below it (see {@link cutAtBoundaries}).
+   */
   readonly repairUpTo: number;
   /** Rows at or below the welcome's seq go in settle batches of their own. */
   readonly settleUpTo: number;
@@ -107,7 +110,10 @@ export interface Boundaries {
 /** A batch cut at the session's boundaries. */
 export interface BoundedBatch {
   readonly batch: OutboxRow[];
-  /** Its rows are own events a restored log lost. */
+  /**
+   * Its rows are own events a restored log lost, with the rest of a decision that starts at or
+   * below `repairUpTo` (see {@link cutAtBoundaries}).
+   */
   readonly repair: boolean;
   /** Its rows are at or below the welcome's seq. */
   readonly settle: boolean;

@@ -19,7 +19,10 @@ import type { SessionLink } from './session-link.ts';
 export class PushPipeline {
   readonly #host: SessionHost;
   readonly #link: SessionLink;
-  /** Rows up to this seq are own events a restored hub log lost, sent again in `repair` pushes. */
+  /**
+   * Rows up to this seq are own events a restored hub log lost, sent again in `repair` pushes, with
+   * the rest of a decision that starts at or below it (see `cutAtBoundaries`).
+   */
   #repairUpTo = 0;
   /** Whether the hub reads `repair` on a push (protocol 3). */
   #hubRepairs = false;

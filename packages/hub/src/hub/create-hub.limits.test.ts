@@ -1,12 +1,31 @@
 import type { CommittedEvent, LiveEvents } from '@eventloom/protocol';
 import { describe, expect, it } from 'vitest';
+import { insecureDevAuthenticator } from './authenticator.ts';
+import { createHub } from './create-hub.ts';
 import { createHubTestKit, pull, push } from './create-hub.test-kit.ts';
+import type { HubLimits } from './hub-options.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import { collect, connectClient, makeEvent, request, signToken, until } from './test-kit.ts';
 
 const { scope, setup } = createHubTestKit();
 
 describe('createHub: limits', () => {
+  it('refuses a count limit that is not a whole number, and any limit that is not positive', async () => {
+    const store = await createMemoryStore();
+    scope.defer(() => store.close());
+    const start = (limits: Partial<HubLimits>) =>
+      createHub({ store, auth: insecureDevAuthenticator(), limits });
+    for (const key of ['maxBatchSize', 'maxPullsPerSocket', 'maxConnectionsPerAddress'] as const) {
+      await expect(start({ [key]: 0.5 })).rejects.toThrow(`limits: ${key} must be a positive integer`);
+    }
+    await expect(start({ maxEventBytes: 0 })).rejects.toThrow(
+      'limits: maxEventBytes must be a positive number',
+    );
+    await expect(start({ maxBatchSize: Number.NaN })).rejects.toThrow(
+      'limits: maxBatchSize must be a positive integer',
+    );
+  });
+
   it('rejects an event that is too large and a batch that is too big', async () => {
     const { client } = await setup({ limits: { maxEventBytes: 1024, maxBatchSize: 5 } });
     const a = await client('alice', 'client-a');

@@ -14,7 +14,7 @@ import type { HubContext, SessionIdentity } from './hub-context.ts';
 import { HubError, HubErrorCode, toHubError } from './hub-error.ts';
 import { createHubMetrics, type HubMetrics } from './hub-metrics.ts';
 import { RestoreWatch } from './restore-watch.ts';
-import { DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
+import { COUNT_LIMITS, DEFAULT_HUB_LIMITS, type HubLimits, type HubOptions } from './hub-options.ts';
 import { HubMemory } from './hub-memory.ts';
 import { HubSession } from './hub-session.ts';
 import { outgoingBytes } from './outgoing-buffer.ts';
@@ -443,9 +443,10 @@ function resolveLimits(overrides: Partial<HubLimits> | undefined): HubLimits {
     if (!ok) throw new HubError(HubErrorCode.config, `limits: ${message}`);
   };
   for (const [key, value] of Object.entries(limits)) {
+    const count = COUNT_LIMITS.has(key as keyof HubLimits);
     check(
-      typeof value === 'number' && value > 0 && Number.isFinite(value),
-      `${key} must be a positive number`,
+      typeof value === 'number' && value > 0 && Number.isFinite(value) && (!count || Number.isInteger(value)),
+      `${key} must be a positive ${count ? 'integer' : 'number'}`,
     );
   }
   check(limits.maxEventBytes <= Limits.maxEventBytes, `maxEventBytes may not exceed ${Limits.maxEventBytes}`);

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { describe, expect, it, vi } from 'vitest';
-import { emitToSockets } from './frame-fanout.ts';
+import { Broadcast } from './frame-fanout.ts';
 import { encodeJsonText, JsonText } from './json-text.ts';
 import { collect, connectClient, testScope, until } from './test-kit.ts';
 
@@ -60,13 +60,22 @@ async function setup(transports: ('websocket' | 'polling')[]) {
   return { io, clients, sockets, messagesOf };
 }
 
-describe('emitToSockets', () => {
-  it('writes one frame, the bytes Socket.IO sends, to every WebSocket without an Engine.IO packet; long-polling gets it through Socket.IO', async () => {
+describe('Broadcast', () => {
+  it('writes one frame, the bytes Socket.IO sends, to every WebSocket as it is given, without an Engine.IO packet; long-polling gets it through Socket.IO at the end', async () => {
     const { io, clients, sockets, messagesOf } = await setup(['websocket', 'websocket', 'polling']);
     const received = clients.map((c) => collect(c, 'events'));
     const frames = sockets.slice(0, 2).map((s) => vi.spyOn(connOf(s).transport.socket!._sender, 'sendFrame'));
 
-    emitToSockets(io, sockets, 'events', new JsonText(JSON.stringify(message)));
+    const broadcast = new Broadcast('events', new JsonText(JSON.stringify(message)));
+    // The long-polling socket first: it waits for the end, the WebSockets after it do not.
+    broadcast.to(sockets[2]!);
+    broadcast.to(sockets[0]!);
+    expect(frames[0]!).toHaveBeenCalledTimes(1);
+    expect(frames[1]!).not.toHaveBeenCalled();
+    broadcast.to(sockets[1]!);
+    expect(frames[1]!).toHaveBeenCalledTimes(1);
+    expect(messagesOf(sockets[2]!)).toEqual([]);
+    broadcast.end(io);
 
     await until(() => received.every((r) => r.length === 1), 'every client receives the message');
     for (const r of received) expect(r).toEqual([message]);
@@ -94,7 +103,9 @@ describe('emitToSockets', () => {
     sockets[0]!.emit('first', 1);
     expect(held.writeBuffer).toHaveLength(1);
 
-    emitToSockets(io, sockets, 'events', new JsonText(JSON.stringify(message)));
+    const broadcast = new Broadcast('events', new JsonText(JSON.stringify(message)));
+    for (const socket of sockets) broadcast.to(socket);
+    broadcast.end(io);
 
     expect(held.writeBuffer).toHaveLength(2);
     await until(() => other.length === 1, 'the other client receives the message');

@@ -3,26 +3,16 @@ import { writeFrame } from './engine-connection.ts';
 import { encodeEvent, type JsonText } from './json-text.ts';
 
 /**
- * Sends message `name` with `arg` to each socket: what Socket.IO would send each, byte for byte and
- * in each socket's order, with its machinery left out where it adds nothing. The packet is encoded
- * once, into its WebSocket frame; a socket on a WebSocket for which Engine.IO holds nothing back
- * gets those very bytes written to its connection, at once: no Engine.IO packet, flush, write
- * callback nor drain per socket (with 50 subscribers that machinery was about a quarter of the
- * fan-out's CPU, and each socket waited for it for every socket before it). Every other
- * socket (long-polling, upgrading, packets waiting in Engine.IO) gets the message through
- * Socket.IO as before, all of them in one broadcast (`local`: an adapter never carries it).
- */
-export function emitToSockets(io: Server, sockets: readonly Socket[], name: string, arg: JsonText): void {
-  if (sockets.length === 0) return;
-  const broadcast = new Broadcast(name, arg);
-  for (const socket of sockets) broadcast.to(socket);
-  broadcast.end(io);
-}
-
-/**
- * One message for several sockets, as {@link emitToSockets} sends it, given its sockets one at a
- * time: each written to as soon as it is known (the first subscriber's write need not wait for the
- * others to be found), those that Engine.IO must send it to at {@link end}.
+ * One message `name` with `arg` for several sockets, given one at a time: what Socket.IO would send
+ * each, byte for byte and in each socket's order, with its machinery left out where it adds
+ * nothing. The packet is encoded once, into its WebSocket frame; a socket on a WebSocket for which
+ * Engine.IO holds nothing back gets those very bytes written to its connection as soon as it is
+ * given ({@link to}: the first subscriber's write need not wait for the others to be found), with
+ * no Engine.IO packet, flush, write callback nor drain per socket (with 50 subscribers that
+ * machinery was about a quarter of the fan-out's CPU, and each socket waited for it for every
+ * socket before it). Every other socket (long-polling, upgrading, packets waiting in Engine.IO)
+ * gets the message through Socket.IO at {@link end}, all of them in one broadcast (`local`: an
+ * adapter never carries it).
  */
 export class Broadcast {
   readonly #name: string;

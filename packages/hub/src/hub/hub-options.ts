@@ -92,6 +92,17 @@ export interface HubLimits {
   readonly newClientIdsPerHour: number;
 }
 
+/** The limits that count things (events, requests, sockets): whole numbers, as a fraction has no meaning there. */
+export const COUNT_LIMITS: ReadonlySet<keyof HubLimits> = new Set<keyof HubLimits>([
+  'maxBatchSize',
+  'maxInFlightPerSocket',
+  'maxHeldPerClient',
+  'maxTransactionEvents',
+  'maxPullsPerSocket',
+  'maxConnectionsPerPrincipal',
+  'maxConnectionsPerAddress',
+]);
+
 /** The limits a hub uses unless told otherwise. */
 export const DEFAULT_HUB_LIMITS: HubLimits = {
   maxEventBytes: Limits.maxEventBytes,

@@ -115,8 +115,10 @@ export class LiveFeed {
     this.#catching = true;
     try {
       waiting = this.#catchUp();
-    } catch {
-      // As a failed delivery always was: the feed goes on with the next change.
+    } catch (error) {
+      // Inside the store's head watchers: nothing above would say it. The failed page stays lost
+      // to the sessions (the cursor is past it); the rest up to the target goes out on the retry.
+      this.#failed(error);
     } finally {
       this.#catching = false;
     }
@@ -124,19 +126,33 @@ export class LiveFeed {
     this.#running = waiting.then(
       (failed) => {
         this.#running = undefined;
-        if (failed) {
-          // The store could not be read: try again later, not in a tight loop.
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            this.advanceTo(this.#target);
-          }, RETRY_MS);
-          this.#retry.unref?.();
-        } else if (this.#cursor < this.#target) this.advanceTo(this.#target);
+        // The store could not be read: try again later, not in a tight loop.
+        if (failed) this.#retryLater();
+        else if (this.#cursor < this.#target) this.advanceTo(this.#target);
       },
-      () => {
+      (error: unknown) => {
         this.#running = undefined;
+        this.#failed(error);
       },
     );
+  }
+
+  /** A delivery threw: says so and catches up with the rest later, as after a failed read. */
+  #failed(error: unknown): void {
+    this.#ctx().logger.error(
+      { err: error, cursor: this.#cursor, target: this.#target },
+      'live feed: delivering committed events failed; will go on from the cursor',
+    );
+    this.#retryLater();
+  }
+
+  #retryLater(): void {
+    if (this.#closed || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.advanceTo(this.#target);
+    }, RETRY_MS);
+    this.#retry.unref?.();
   }
 
   /** Resolves once the feed has caught up with everything it was told of. */
@@ -165,7 +181,8 @@ export class LiveFeed {
         return undefined;
       }
       const page = this.#takeGiven(ctx);
-      if (page === undefined) return this.#run();
+      // No page at the cursor, or one that would not move it (as {@link #run} guards): read back.
+      if (page === undefined || page.until <= this.#cursor) return this.#run();
       const from = this.#cursor;
       this.#cursor = page.until;
       const pending = deliverRun(ctx, page.run, undefined);
@@ -348,13 +365,21 @@ function deliver<T extends Selectable>(
   if (events.length === 0 || ctx.ready.size === 0) return undefined;
   const outbox = new Outbox(message);
   const sessions = [...ctx.ready];
-  for (let i = 0; i < sessions.length; i++) {
-    const session = sessions[i]!;
-    const selected = select(session, events);
-    if (selected instanceof Promise) return finishDeliver(ctx, events, outbox, sessions, i, selected);
-    offer(ctx, outbox, session, events, selected);
+  let handedOn = false;
+  // Even when a write throws: a session offered before it (its `sentUpTo` moved) still gets the message.
+  try {
+    for (let i = 0; i < sessions.length; i++) {
+      const session = sessions[i]!;
+      const selected = select(session, events);
+      if (selected instanceof Promise) {
+        handedOn = true;
+        return finishDeliver(ctx, events, outbox, sessions, i, selected);
+      }
+      offer(ctx, outbox, session, events, selected);
+    }
+  } finally {
+    if (!handedOn) outbox.end(ctx.io);
   }
-  outbox.end(ctx.io);
   return undefined;
 }
 
@@ -367,12 +392,15 @@ async function finishDeliver<T extends Selectable>(
   at: number,
   pending: Promise<T[]>,
 ): Promise<void> {
-  offer(ctx, outbox, sessions[at]!, events, await pending);
-  for (let i = at + 1; i < sessions.length; i++) {
-    const selected = select(sessions[i]!, events);
-    offer(ctx, outbox, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+  try {
+    offer(ctx, outbox, sessions[at]!, events, await pending);
+    for (let i = at + 1; i < sessions.length; i++) {
+      const selected = select(sessions[i]!, events);
+      offer(ctx, outbox, sessions[i]!, events, selected instanceof Promise ? await selected : selected);
+    }
+  } finally {
+    outbox.end(ctx.io);
   }
-  outbox.end(ctx.io);
 }
 
 /** Sends a session its selection, the message encoded once for every session that gets the same. */

@@ -93,4 +93,37 @@ describe('PullGate', () => {
     memory.release(100);
     expect(pulls.admit()).toBeUndefined();
   });
+
+  it('gives back what its pulls reserved, not what the limits say now', () => {
+    const limits = { ...DEFAULT_HUB_LIMITS, maxMessageBytes: 100, maxPullsPerSocket: 2 };
+    const memory = new HubMemory(10_000);
+    const principal = new Peer(10, 10, peerOptions);
+    const pulls = new PullGate({ limits, memory }, socketHolding({ bytes: 0 }), principal);
+    expect(pulls.admit()).toBeUndefined();
+    limits.maxMessageBytes = 200;
+    expect(pulls.admit()).toBeUndefined();
+    expect(memory.reserved).toBe(1200);
+    // Its reservations go back (the latest first): never more than was taken, all of it in the end.
+    for (const left of [400, 0]) {
+      pulls.done();
+      expect({ hub: memory.reserved, principal: principal.memory }).toEqual({ hub: left, principal: left });
+    }
+  });
+
+  it('refuses a done without a pull in, counting nothing below zero', () => {
+    const { gate: pulls, memory, principal } = gate(10_000);
+    expect(() => pulls.done()).toThrow('PullGate.done() without a pull admitted');
+    expect(pulls.admit()).toBeUndefined();
+    pulls.done();
+    expect(() => pulls.done()).toThrow('PullGate.done() without a pull admitted');
+    expect(memory.reserved).toBe(0);
+    expect(principal.memory).toBe(0);
+    // Still two at a time: the stray dones made no room.
+    expect(pulls.admit()).toBeUndefined();
+    expect(pulls.admit()).toBeUndefined();
+    expect(pulls.admit()).toEqual({
+      code: ErrorCode.rateLimited,
+      message: 'too many pulls in flight: wait for their answers',
+    });
+  });
 });

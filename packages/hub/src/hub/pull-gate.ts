@@ -28,8 +28,8 @@ export class PullGate {
   readonly #ctx: Pick<HubContext, 'limits' | 'memory'>;
   readonly #socket: Socket;
   readonly #principal: Peer;
-  /** Pulls let in and not yet done. */
-  #pulls = 0;
+  /** The memory each pull let in and not yet done reserved: as many as there are such pulls. */
+  readonly #reserved: number[] = [];
 
   constructor(ctx: Pick<HubContext, 'limits' | 'memory'>, socket: Socket, principal: Peer) {
     this.#ctx = ctx;
@@ -40,24 +40,26 @@ export class PullGate {
   /** Lets one pull in (counted, its memory reserved: end it with {@link done}), or says why not. */
   admit(): PullRefusal | undefined {
     const limits = this.#ctx.limits;
-    if (this.#pulls >= limits.maxPullsPerSocket) {
+    if (this.#reserved.length >= limits.maxPullsPerSocket) {
       return { code: ErrorCode.rateLimited, message: 'too many pulls in flight: wait for their answers' };
     }
     if (outgoingBytes(this.#socket, limits.maxMessageBytes + 1) > limits.maxMessageBytes) {
       return { code: ErrorCode.rateLimited, message: 'read what you were sent before pulling more' };
     }
-    if (!reservePrincipalMemory(this.#ctx.memory, this.#principal, this.#reserve())) return 'busy';
-    this.#pulls++;
+    const bytes = PULL_HEAP_FACTOR * limits.maxMessageBytes;
+    if (!reservePrincipalMemory(this.#ctx.memory, this.#principal, bytes)) return 'busy';
+    this.#reserved.push(bytes);
     return undefined;
   }
 
-  /** Ends a pull {@link admit} let in: uncounts it and gives back its memory. */
+  /**
+   * Ends a pull {@link admit} let in: uncounts it and gives back a reservation the gate holds (the
+   * latest: the same as the pull's unless the limits changed meanwhile; all of them once every pull
+   * is done). Throws, changing nothing, when no pull is in: a `done` without its `admit` is a bug.
+   */
   done(): void {
-    this.#pulls--;
-    releasePrincipalMemory(this.#ctx.memory, this.#principal, this.#reserve());
-  }
-
-  #reserve(): number {
-    return PULL_HEAP_FACTOR * this.#ctx.limits.maxMessageBytes;
+    const bytes = this.#reserved.pop();
+    if (bytes === undefined) throw new Error('PullGate.done() without a pull admitted');
+    releasePrincipalMemory(this.#ctx.memory, this.#principal, bytes);
   }
 }

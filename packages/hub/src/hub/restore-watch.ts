@@ -9,6 +9,11 @@ import type { HubMetrics } from './hub-metrics.ts';
  * as a lower bound: the highest position any device held, minus the head when the first one
  * came back, minus the events repaired since. Kept in memory: a hub restart starts it afresh.
  *
+ * A repair push counts every event it commits (`eventloom_hub_repaired_events_total`), and a
+ * device's repair push also carries the rest of a decision that starts among its lost events,
+ * past the last of them (the client's `cutAtBoundaries`). Counting those is right: a decision is
+ * stored whole or not at all, so one whose start the restored log lost had lost the rest too.
+ *
  * Invariant: `missing()` never goes below 0 and only falls as repairs arrive (or rises as a device
  * reports having held more).
  */
