@@ -43,14 +43,6 @@ async function restore(hub: TestHub, from: string): Promise<void> {
   await hub.restart();
 }
 
-/** A hub on SQLite, and where its backup goes (removed after the test). */
-async function sqliteHub(): Promise<{ hub: TestHub; saved: string }> {
-  const hub = await startHub({ sqlite: true });
-  const saved = `${hub.path!}.backup`;
-  defer(() => rm(saved, { force: true }));
-  return { hub, saved };
-}
-
 async function metric(hub: TestHub, name: string): Promise<number> {
   const text = await (await fetch(`${hub.url}/metrics`)).text();
   return Number(
@@ -63,7 +55,9 @@ async function metric(hub: TestHub, name: string): Promise<number> {
 
 describe('a hub log restored from an older backup', () => {
   it('gets back what the devices that return still hold, and reports what they cannot give back', async () => {
-    const { hub, saved } = await sqliteHub();
+    const hub = await startHub({ sqlite: true });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
     const a = await openDevice(hub);
     const c = await openDevice(hub);
     const before = await add(a, 0, 5);
@@ -208,7 +202,9 @@ describe('a decision whose events came back in part before the log was restored'
 
 describe('a hub log restored while a refusal is remembered', () => {
   it('sends a refused event again only ahead of the events decided on it, under the seqs they have now', async () => {
-    const { hub, saved } = await sqliteHub();
+    const hub = await startHub({ sqlite: true });
+    const saved = `${hub.path!}.backup`;
+    defer(() => rm(saved, { force: true }));
     const pushes: string[][] = [];
     const socket = hookPushes(defaultSocketFactory, (payload, ack, send) => {
       pushes.push(todosAt(payload));
@@ -255,115 +251,6 @@ describe('a hub log restored while a refusal is remembered', () => {
     expect((await a.loom.readDeadLetters()).map((d) => d.event.id)).toEqual([x.id]);
     expect(pushes.at(-1)).toEqual(['z@3']);
   }, 60_000);
-});
-
-describe('a hub log restored after a refusal it no longer knows of', () => {
-  it('never stores an event decided on the refused one', async () => {
-    const { hub, saved } = await sqliteHub();
-    // b moves list:1 to version 1; the backup holds it, and nothing of a.
-    await writeB(hub);
-    await backup(hub, saved);
-
-    // One event a push; the push after x's refusal (y with x's reminder) is held, never sent.
-    const { socket, pushHeld, reconnectTo } = holdingPushes();
-    const a = await openDevice(hub, { sync: { socket, push: { maxEvents: 1, inFlight: 1 } } });
-    a.sync.goOffline();
-    // x is decided on list:1 at version 0 (a has not seen b's event): it will be refused. y is
-    // decided on a state with x in it (version 1): decided on x.
-    const x = await a.loom.append('list:1', TodoAdded.create({ id: 'x', title: 'x', tags: [] }), {
-      expectedVersion: 0,
-    });
-    const y = await a.loom.append('list:1', TodoAdded.create({ id: 'y', title: 'y', tags: [] }), {
-      expectedVersion: 1,
-    });
-    await pushHeld(a);
-    expect((await a.loom.readDeadLetters()).map((d) => d.event.id)).toEqual([x.id]);
-    expect((await hub.events()).map((e) => (e.data as { id: string }).id)).toEqual(['b']);
-
-    // The log goes back to the backup: the hub no longer knows of x's refusal, nor of seq 1.
-    await reconnectTo(a, () => restore(hub, saved));
-
-    // y was decided on x, which is never committed: y is not committed either, whatever its seq.
-    expect((await hub.events()).map((e) => (e.data as { id: string }).id)).toEqual(['b']);
-    expect((await a.loom.readDeadLetters()).map((d) => d.event.id).sort()).toEqual([x.id, y.id].sort());
-  }, 60_000);
-
-  it('never stores a refused event waiting to be decided again, nor one decided on it', async () => {
-    const { hub, saved } = await sqliteHub();
-    // The backup holds nothing: b's event and every refusal of a are lost by the restore.
-    await backup(hub, saved);
-    const { socket, pushHeld, reconnectTo } = holdingPushes();
-    const a = await openDevice(hub, {
-      sync: { socket, deciders: [addTodo], push: { maxEvents: 1, inFlight: 1 } },
-    });
-    await live(a.sync);
-    a.sync.goOffline();
-    await writeB(hub);
-    // x is decided on list:1 at version 0 (refused: b's event is there), y on x.
-    await a.loom.execute(addTodo, { id: 'x' });
-    await a.loom.execute(addTodo, { id: 'y' });
-    const decided = (await syncPortOf(a.loom).readOutbox()).map((r) => r.event.id);
-    expect(decided).toHaveLength(2);
-    // [x@1] is refused (x waits to be decided again); [x@1, y@2] (x as a reminder) is never sent.
-    await pushHeld(a);
-
-    // The log goes back to the backup: the hub knows nothing of a, and seq 1 is free there.
-    await reconnectTo(a, () => restore(hub, saved));
-
-    // Neither the refused x nor y (decided on it) is stored: both were decided again instead.
-    const stored = await hub.events();
-    expect(stored.map((e) => e.id).filter((id) => decided.includes(id))).toEqual([]);
-    expect(stored.map((e) => (e.data as { id: string }).id)).toEqual(['x', 'y']);
-    expect(await a.loom.readDeadLetters()).toEqual([]);
-  }, 60_000);
-});
-
-/** Another device, b, moves list:1 on by one event. */
-async function writeB(hub: TestHub): Promise<void> {
-  const b = await openDevice(hub);
-  await b.loom.append('list:1', TodoAdded.create({ id: 'b', title: 'b', tags: [] }));
-  await b.sync.flushed();
-  await b.close();
-}
-
-/**
- * A device's pushes (as `todosAt`), all sent but while held: `pushHeld` takes the device online and
- * waits for `[x@1]` (refused) and `[x@1, y@2]` (x as a reminder, never sent); `reconnectTo` takes it
- * offline, runs `change` (a restore) and brings it back, live and flushed, pushing again.
- */
-function holdingPushes() {
-  const pushes: string[][] = [];
-  let hold = false;
-  const socket = hookPushes(defaultSocketFactory, (payload, ack, send) => {
-    pushes.push(todosAt(payload));
-    if (!(hold && pushes.length > 1)) send(payload, ack);
-  });
-  const pushHeld = async (device: TestDevice) => {
-    hold = true;
-    pushes.length = 0;
-    device.sync.goOnline();
-    await waitFor(device.sync.metrics$, () => pushes.length === 2);
-    expect(pushes).toEqual([['x@1'], ['x@1', 'y@2']]);
-  };
-  const reconnectTo = async (device: TestDevice, change: () => Promise<void>) => {
-    device.sync.goOffline();
-    hold = false;
-    await change();
-    pushes.length = 0;
-    device.sync.goOnline();
-    await live(device.sync);
-    await device.sync.flushed();
-  };
-  return { socket, pushHeld, reconnectTo };
-}
-
-/** Adds a to-do to list:1, decided on the list's version. */
-const addTodo = defineDecider<null, { readonly id: string }>({
-  name: 'add-todo',
-  initial: null,
-  evolve: (state) => state,
-  decide: ({ id }) => [TodoAdded.create({ id, title: id, tags: [] })],
-  stream: () => 'list:1',
 });
 
 describe('a device whose storage was cleared but kept its client id', () => {

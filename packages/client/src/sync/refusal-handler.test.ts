@@ -57,7 +57,7 @@ describe('RefusalHandler after the outbox is numbered anew', () => {
     expect(h.reminder(second)?.event.id).toBe(first.event.id);
 
     // A restored hub holds this device's seqs up to 2: the undecided rows go to 3, 4, 5.
-    await h.renumbered(
+    h.renumbered(
       new Map([
         [5, 3],
         [6, 4],

@@ -1,4 +1,3 @@
-import { ErrorCode } from '@eventloom/protocol';
 import type { OutboxRow } from '../client-store.ts';
 import { toClientError, type ClientError } from '../client-error.ts';
 import type { RejectInput, SyncPort } from '../sync-port.ts';
@@ -8,7 +7,6 @@ import {
   type ConflictPolicy,
   type PushRejection,
 } from './conflict-policy.ts';
-import { decidedOnLost, type LostRefusal } from './lost-refusals.ts';
 import { RefusalReminders } from './refusal-reminders.ts';
 import type { Refusal } from './session-host.ts';
 import type { SyncSession } from './sync-session.ts';
@@ -102,14 +100,8 @@ export class RefusalHandler {
    * Outbox rows were numbered anew (a restored hub, or a `seq-used` refusal: `SyncPort.realign`);
    * `seqs` maps old seqs to new. The parked rows, the queued decisions (keyed by the seq of their
    * first event, as their commands are) and the reminders follow, or they would speak of other rows.
-   *
-   * At a hello, before the realign (`seqs` empty), `hubClientSeq` is the last seq of this device the
-   * hub holds: a restored hub may have lost refusals it gave (of later seqs). A reminder of one
-   * would be judged afresh, so none goes: the rows decided on it are refused here, as the hub would
-   * have (see {@link decidedOnLost}). Resolves once they are; the session pushes nothing before.
    */
-  async renumbered(seqs: ReadonlyMap<number, number>, hubClientSeq?: number): Promise<void> {
-    const lost = hubClientSeq === undefined ? [] : this.#reminders.forget(hubClientSeq);
+  renumbered(seqs: ReadonlyMap<number, number>): void {
     const at = (seq: number) => seqs.get(seq) ?? seq;
     const parked = [...this.#parked].map(at);
     this.#parked.clear();
@@ -121,37 +113,14 @@ export class RefusalHandler {
       this.#queue.set(first, { ...entry, first, seqs: entry.seqs.map(at) });
     }
     this.#reminders.renumbered(seqs);
-    if (lost.length > 0) await this.#refuseLost(lost);
-  }
-
-  async #refuseLost(lost: readonly LostRefusal[]): Promise<void> {
-    // A refused decision waiting to be made again: the stream version its refusal gave came from
-    // the log the hub lost; the decision waits for the hub's version now.
-    const seqs = new Set(lost.map((l) => l.row.clientSeq));
-    for (const entry of this.#queue.values()) {
-      if (entry.seqs.some((seq) => seqs.has(seq))) entry.currentVersion = undefined;
-    }
-    const rows = await this.#port.readOutbox({ unackedOnly: true });
-    const refuse = decidedOnLost(lost, rows, (seq) => this.parked(seq));
-    const refusals = refuse.map((row) => ({
-      row,
-      result: {
-        status: 'rejected' as const,
-        id: row.event.id,
-        code: ErrorCode.wrongExpectedVersion,
-        message: `an earlier event of this device on stream ${JSON.stringify(row.event.stream)} was refused; this one was decided on it (refused on the device: the hub, restored from a backup, no longer holds that refusal)`,
-      },
-    }));
-    if (refusals.length > 0) await this.refused(refusals, true);
   }
 
   /** The conflict policy: refused events are decided again, dropped or parked; the outbox moves on. */
-  async refused(refusals: readonly Refusal[], local = false): Promise<void> {
+  async refused(refusals: readonly Refusal[]): Promise<void> {
     const settle: RejectInput[] = [];
     const byId = new Map<string, PushRejection>();
     for (const { row, result } of refusals) {
-      // Refused on the device (`local`): the hub never saw it, so a reminder of it would be judged afresh.
-      if (!local) this.#reminders.refused(row);
+      this.#reminders.refused(row);
       const rejection: PushRejection = {
         event: row.event,
         code: result.code,

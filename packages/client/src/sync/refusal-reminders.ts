@@ -1,6 +1,5 @@
 import { decidedOnRefused } from '@eventloom/protocol';
 import type { OutboxRow } from '../client-store.ts';
-import type { LostRefusal } from './lost-refusals.ts';
 
 /**
  * The client's half of the refusal rule (`decidedOnRefused` in `@eventloom/protocol`, where the
@@ -39,23 +38,20 @@ export class RefusalReminders {
    * row at or below it, so the same rows stay decided on the refused event.
    */
   renumbered(seqs: ReadonlyMap<number, number>): void {
-    for (const [stream, reminder] of this.#byStream) this.#byStream.set(stream, moved(reminder, seqs));
-  }
-
-  /**
-   * A restored hub holds this device's seqs up to `hubClientSeq` only: it lost the refusals of
-   * later seqs, and would judge their reminders afresh (or never see one: the rows decided on them
-   * may be numbered at or below the refused one). Those are taken out and returned; call it before
-   * {@link renumbered}, with the seqs the hub was pushed, and refuse on the device what was decided on them.
-   */
-  forget(hubClientSeq: number): LostRefusal[] {
-    const lost: LostRefusal[] = [];
+    const lowest = Math.min(...seqs.values());
     for (const [stream, reminder] of this.#byStream) {
-      if (reminder.row.clientSeq <= hubClientSeq) continue;
-      lost.push({ row: reminder.row, upTo: reminder.upTo });
-      this.#byStream.delete(stream);
+      const seq = seqs.get(reminder.row.clientSeq);
+      const row =
+        seq === undefined
+          ? reminder.row
+          : { ...reminder.row, clientSeq: seq, event: { ...reminder.row.event, clientSeq: seq } };
+      let upTo = reminder.upTo;
+      if (upTo !== Infinity) {
+        upTo = Math.min(upTo, lowest - 1);
+        for (const [from, to] of seqs) if (from <= reminder.upTo) upTo = Math.max(upTo, to);
+      }
+      this.#byStream.set(stream, { row, upTo });
     }
-    return lost;
   }
 
   /** The refused event to send again ahead of `row`, if `row` was decided on it. */
@@ -64,23 +60,4 @@ export class RefusalReminders {
     if (reminder === undefined) return undefined;
     return decidedOnRefused(reminder.row.event, row.event, reminder.upTo) ? reminder.row : undefined;
   }
-}
-
-/**
- * A refusal under the outbox's new seqs (`seqs`: old to new; rows not in it keep theirs, all below
- * the new ones): a pending refused row takes its new seq, and `upTo` moves to the new seq of the
- * last row at or below it, so the same rows stay decided on the refused event.
- */
-function moved(reminder: LostRefusal, seqs: ReadonlyMap<number, number>): LostRefusal {
-  const seq = seqs.get(reminder.row.clientSeq);
-  const row =
-    seq === undefined
-      ? reminder.row
-      : { ...reminder.row, clientSeq: seq, event: { ...reminder.row.event, clientSeq: seq } };
-  let upTo = reminder.upTo;
-  if (upTo !== Infinity) {
-    upTo = Math.min(upTo, Math.min(...seqs.values()) - 1);
-    for (const [from, to] of seqs) if (from <= reminder.upTo) upTo = Math.max(upTo, to);
-  }
-  return { row, upTo };
 }

@@ -67,10 +67,6 @@ export async function sayHello(
   // The hub's word on this device, checked at every hello: a hub that holds seqs this device
   // never gave out (its storage was cleared), or a log behind what the device saw (restored).
   // Before the hub's id is recorded: a device that never met it cannot have pushed to it.
-  // A restored hub that holds this device's seqs only up to the welcome's lost the refusals of
-  // later ones: the rows decided on them are refused on the device first, so that the realign
-  // numbers what is left without the seqs of those that left the outbox.
-  await host.renumbered(new Map(), welcome.value.lastClientSeq);
   const realigned = await log.inbound.run(() =>
     host.port.realign({
       hubClientSeq: welcome.value.lastClientSeq,
@@ -78,7 +74,7 @@ export async function sayHello(
     }),
   );
   // The refusal handler's state is keyed by seq: it follows (even if the link closed meanwhile).
-  if (realigned.seqs.size > 0) void host.renumbered(realigned.seqs);
+  if (realigned.seqs.size > 0) host.renumbered(realigned.seqs);
   if (!link.open) return undefined;
   if (record.hubId !== welcome.value.hubId) await host.port.writeSyncRecord({ hubId: welcome.value.hubId });
   if (!link.open) return undefined;

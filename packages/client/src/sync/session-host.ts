@@ -23,12 +23,8 @@ export interface SessionHost {
   report(error: ClientError): void;
   /** The hub's word on this device changed its store (`SyncPort.realign`): a restored log, or a cleared device. */
   realigned(outcome: RealignOutcome): void;
-  /**
-   * Outbox rows were numbered anew (`SyncPort.realign`, at hello or after `seq-used`): old seq to
-   * new. At hello, `hubClientSeq` (the welcome's): refusals of later seqs the hub lost are settled
-   * on the device before anything is pushed (`RefusalHandler.renumbered`).
-   */
-  renumbered(seqs: ReadonlyMap<number, number>, hubClientSeq?: number): Promise<void>;
+  /** Outbox rows were numbered anew (`SyncPort.realign`, at hello or after `seq-used`): old seq to new. */
+  renumbered(seqs: ReadonlyMap<number, number>): void;
   /** Final refusals of pushed events: the conflict policy's turn. */
   refused(refusals: readonly Refusal[]): Promise<void>;
   /** Whether an outbox row waits to be decided again (not to be pushed meanwhile). */

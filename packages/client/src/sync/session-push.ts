@@ -312,16 +312,9 @@ export class PushPipeline {
       this.#holdAttempt = 0;
       this.#gaps = 0;
     }
-    // A gap that does not close by pushing again: seqs the hub never saw left the outbox (refused
-    // on the device after a restored hub lost a refusal, then decided again). Hello again (once
-    // this batch's refusals are settled): the realign numbers the outbox on from the hub's seq.
-    const stuck = rewind !== undefined && !hold && ++this.#gaps > 3;
+    // A gap that does not close by pushing again (the hub lost track?) is not retried in a tight loop.
+    if (rewind !== undefined && !hold && ++this.#gaps > 3) hold = true;
     if (refusals.length > 0) await this.#host.refused(refusals);
-    if (stuck) {
-      const message = 'hub: a clientSeq gap that pushing again does not close: saying hello again';
-      this.#link.finish(new ClientError(ClientErrorCode.sequenceGap, message));
-      return;
-    }
     if (usedFrom !== undefined) {
       if (usedFrom > this.#settleUpTo) {
         // Past the seq settled against the welcome: only a hub older than 6 (no epoch fence) moves
@@ -341,7 +334,7 @@ export class PushPipeline {
         hubHead: this.#hubHead,
         usedFrom,
       });
-      if (seqs.size > 0) void this.#host.renumbered(seqs);
+      if (seqs.size > 0) this.#host.renumbered(seqs);
       rewind = Math.min(rewind ?? Infinity, usedFrom - 1);
     }
     if (rewind !== undefined) this.#rewind(rewind, hold);

@@ -384,7 +384,7 @@ export class SyncEngine implements Sync {
         this.#position = outcome.position;
         this.#emit();
       },
-      renumbered: (seqs, hub) => this.#refusals.renumbered(seqs, hub),
+      renumbered: (seqs) => this.#refusals.renumbered(seqs),
       refused: (refusals) => this.#refusals.refused(refusals),
       parked: (clientSeq) => this.#refusals.parked(clientSeq),
       reminder: (row) => this.#refusals.reminder(row),
